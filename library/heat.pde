@@ -1,0 +1,5 @@
+# Heat equation on a graph: dx/dt = kappa * (A - D) x, the combinatorial Laplacian.
+model heat
+field x : node[d]            # evolving state, d channels per node
+param kappa = 1.0            # diffusivity
+dt(x) = kappa * lap(x)

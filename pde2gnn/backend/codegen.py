@@ -1,0 +1,267 @@
+"""Code generation: :class:`~pde2gnn.discretize.StencilProgram` -> Python source for torch.
+
+The generated module has three functions, one per *level* of the values it computes:
+
+- ``static(_G, _I)``: quantities fixed by the graph and the inputs (e.g. a Laplacian's weights);
+  computed once per graph, device and dtype, returned as a dict ``_S``.
+- ``prepare(_G, _I, _L, _S, _y0)``: quantities fixed during one solve: constrained learnable
+  parameters, anything built from ``init(x)`` (e.g. GRAND-l's attention), the fused sparse
+  matrices' values; returned as a dict ``_C``.
+- ``step(t, y, _G, _I, _L, _S, _C)``: the vector field f(t, y), called by the ODE solver.
+
+Each expression is computed at the lowest level it can be (hoisting), common subexpressions are
+computed once, and node-level work is done before gathering to edges (``(x0 @ W)_i`` rather
+than ``x0_i @ W``). The source only contains names of the spec (checked identifiers), generated
+names starting with ``_``, numeric literals and calls into ``torch`` and the graph kernels
+:class:`~pde2gnn.backend.graph_ops.GraphOps`: nothing of the spec text is evaluated.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Dict, List
+
+import sympy as sp
+
+from ..discretize.stencil import DEG_INV, StencilProgram
+from ..symbolic import ops as O
+
+_FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", sp.tanh: "torch.tanh", sp.sin: "torch.sin",
+          sp.cos: "torch.cos", sp.Abs: "torch.abs", O.Sigmoid: "torch.sigmoid",
+          O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SumJ: "_G.sum_j",
+          O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm", O.AtI: "_G.gather_i",
+          O.AtJ: "_G.gather_j"}
+_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos, sp.Abs,
+                O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm)
+LEVELS = ("static", "prepare", "step")
+
+
+def is_constant(e: sp.Expr) -> bool:
+    """A plain number (possibly irrational, e.g. sqrt(2)); graph operators of numbers are not."""
+    return e.is_number and not e.atoms(O.GraphOp)
+
+
+def lift_gathers(e: sp.Expr, an) -> sp.Expr:
+    """Rewrite f(u_i, v_i) -> (f(u, v))_i (and the same for j): compute on N rows, not E.
+
+    ``an`` is the program's :class:`~pde2gnn.symbolic.analysis.Analyzer` (scalar arguments,
+    matrices included, do not block the rewrite).
+    """
+    if not e.args or e.is_Atom:
+        return e
+    args = tuple(lift_gathers(a, an) for a in e.args)
+    e = e.func(*args) if args != e.args else e
+    if isinstance(e, _ELEMENTWISE):
+        for side in (O.AtI, O.AtJ):
+            if any(isinstance(a, side) for a in args) and all(
+                    isinstance(a, side) or an.kind(a) == "scalar" for a in args):
+                inner = [a.args[0] if isinstance(a, side) else a for a in args]
+                return side(e.func(*inner))
+    return e
+
+
+class _Level:
+    def __init__(self, name: str, prefix: str):
+        self.name, self.prefix = name, prefix
+        self.lines: List[str] = []
+        self.loads: Dict[str, str] = {}
+        self.memo: Dict[sp.Expr, str] = {}
+        self.count = 0
+
+    def new(self) -> str:
+        self.count += 1
+        return f"_{self.prefix}{self.count - 1}"
+
+
+class CodeGen:
+    """Generates the source; :attr:`source` is the text, :attr:`exports` the cross-level names."""
+
+    def __init__(self, program: StencilProgram):
+        self.p = program
+        self.an = program.analyzer
+        self.levels = [_Level("static", "s"), _Level("prepare", "c"), _Level("step", "v")]
+        self.uses: Counter = Counter()
+        self.exported: List[set] = [set(), set(), set()]
+        ir = program.ir
+        self.field_slices = {}
+        start = 0
+        for f in ir.rhs:
+            c = ir.channels(f)
+            self.field_slices[f] = (start, start + c)
+            start += c
+        self.state_width = start
+        self.source = self._generate()
+
+    # ------------------------------------------------------------- expressions
+    def _count(self, e: sp.Expr):
+        for sub in sp.preorder_traversal(e):
+            if sub.args and not is_constant(sub):
+                self.uses[sub] += 1
+
+    def _leaf(self, e: sp.Symbol, lv: int) -> str:
+        info = self.an.symbols[e.name]
+        L = self.levels[lv]
+        if info.role == "graph":
+            return f"_G.{e.name}"
+        if info.role == "time":
+            return "t"
+        if info.role == "field":
+            return e.name
+        src = {"input": "_I", "learn": "_L"}[info.role]
+        L.loads.setdefault(e.name, f"{e.name} = {src}['{e.name}']")
+        return e.name
+
+    def ref(self, e: sp.Expr, lv: int) -> str:
+        """Code for value ``e`` usable at level ``lv`` (hoisting it to its own level)."""
+        if is_constant(e):
+            return repr(float(e))
+        if e.is_Symbol:
+            return self._leaf(e, lv)
+        if isinstance(e, O.Init):
+            return f"_init_{e.args[0].name}"
+        own = self.an.level(e)
+        if own < lv:
+            name = self.define(e, own)
+            return self._import(name, own, lv)
+        if self.uses[e] > 1:
+            return self.define(e, lv)
+        return self.emit(e, lv)
+
+    def _import(self, name: str, own: int, lv: int) -> str:
+        self.exported[own].add(name)
+        src = "_S" if own == 0 else "_C"
+        self.levels[lv].loads.setdefault(name, f"{name} = {src}['{name}']")
+        return name
+
+    def define(self, e: sp.Expr, lv: int) -> str:
+        L = self.levels[lv]
+        if e in L.memo:
+            return L.memo[e]
+        code = self.emit(e, lv)
+        name = L.new()
+        L.lines.append(f"{name} = {code}")
+        L.memo[e] = name
+        return name
+
+    def emit(self, e: sp.Expr, lv: int) -> str:
+        r = lambda a: self.ref(a, lv)  # noqa: E731
+        if e.is_Add:
+            return " + ".join(r(a) for a in e.args).replace("+ -", "- ")
+        if e.is_Mul:
+            num, den = [], []
+            for a in e.args:
+                if a.is_Pow and a.args[1] == -1:
+                    den.append(a.args[0])
+                elif a.is_Rational and a.q != 1 and a.p == 1:
+                    den.append(sp.Integer(a.q))
+                else:
+                    num.append(a)
+            code = " * ".join(self._paren(a, r(a)) for a in num) or "1.0"
+            if num and num[0] == -1:
+                code = "-" + " * ".join(self._paren(a, r(a)) for a in num[1:]) if len(num) > 1 \
+                    else "-1.0"
+            for d in den:
+                code = f"{code} / {self._paren(d, r(d), strict=True)}"
+            return code
+        if e.is_Pow:
+            b, x = e.args
+            if x == sp.Rational(1, 2):
+                return f"torch.sqrt({r(b)})"
+            if x == -1:
+                return f"1.0 / {self._paren(b, r(b), strict=True)}"
+            if x == 2:
+                return f"torch.square({r(b)})"
+            return f"{self._paren(b, r(b), strict=True)} ** {self._paren(x, r(x), strict=True)}"
+        if isinstance(e, O.MatMul):
+            return f"{self._paren(e.args[0], r(e.args[0]))} @ {r(e.args[1])}"
+        if e.func in _FUNCS:
+            return f"{_FUNCS[e.func]}({', '.join(r(a) for a in e.args)})"
+        raise NotImplementedError(f"no code generation rule for {e.func.__name__}")
+
+    @staticmethod
+    def _paren(e: sp.Expr, code: str, strict: bool = False) -> str:
+        simple = code.replace("_", "").replace(".", "").isalnum() or (
+            code.endswith(")") and code.count("(") == 1 and not code.startswith("("))
+        if e.is_Add or (strict and not simple) or code.startswith("-"):
+            return f"({code})"
+        return code
+
+    # ------------------------------------------------------------- program
+    def _generate(self) -> str:
+        p = self.p
+        roots = []
+        for g in p.groups:
+            roots += [g.weight_j, g.weight_i, g.diag]
+        roots += list(p.remainder.values())
+        roots = [lift_gathers(x, self.an) for x in roots]
+        for x in roots:
+            self._count(x)
+        it = iter(roots)
+        step = self.levels[2]
+        contributions: Dict[str, List[str]] = {f: [] for f in p.ir.rhs}
+        for g in p.groups:
+            wj, wi, dg = next(it), next(it), next(it)
+            term = None
+            if wj != 0:
+                lvw = self.an.level(wj)
+                vals = self.levels[lvw].new()
+                self.levels[lvw].lines.append(
+                    f"{vals} = _G.edge_values({self.ref(wj, lvw)})  # A[i, j] of {g.target} "
+                    f"<- {g.source}")
+                vals = self._import(vals, lvw, 2) if lvw < 2 else vals
+                term = f"_G.spmm({vals}, {g.source})"
+            diag = dg if wi == 0 else dg + O.SumJ(wi)
+            if diag != 0:
+                lvd = self.an.level(diag)
+                dname = self.ref(diag, 2) if is_constant(diag) else None
+                if dname is None:
+                    dn = self.define(diag, lvd) if not diag.is_Symbol else self.ref(diag, 2)
+                    dname = self._import(dn, lvd, 2) if lvd < 2 and not diag.is_Symbol else dn
+                dterm = f"{self._paren(diag, dname)} * {g.source}"
+                term = dterm if term is None else f"{term} + {dterm}"
+            if term is None:
+                continue
+            for w in g.right:
+                term = f"({term}) @ {self.ref(w, 2)}"
+            contributions[g.target].append(term)
+        for f, rem in p.remainder.items():
+            rem = next(it)
+            if rem != 0:
+                contributions[f].append(self.ref(rem, 2))
+        outs = []
+        for f, terms in contributions.items():
+            name = f"_d_{f}"
+            expr = " + ".join(f"({t})" if " + " in t or " - " in t else t for t in terms) \
+                if terms else f"torch.zeros_like({f})"
+            step.lines.append(f"{name} = {expr}")
+            step.lines.append(f"{name} = {name}.expand_as({f})" if terms else "")
+            outs.append(name)
+        step.lines = [ln for ln in step.lines if ln]
+        return self._assemble(outs)
+
+    def _assemble(self, outs: List[str]) -> str:
+        S, C, V = self.levels
+        out = ["import torch", "", ""]
+        out.append("def static(_G, _I):")
+        out += ["    " + ln for ln in list(S.loads.values()) + S.lines]
+        out.append("    return {" + ", ".join(f"'{n}': {n}" for n in sorted(self.exported[0])) + "}")
+        out += ["", "", "def prepare(_G, _I, _L, _S, _y0):"]
+        pre = []
+        for f, (a, b) in self.field_slices.items():
+            sl = "_y0" if len(self.field_slices) == 1 else f"_y0[:, {a}:{b}]"
+            pre.append(f"_init_{f} = {sl}")
+        out += ["    " + ln for ln in pre + list(C.loads.values()) + C.lines]
+        out.append("    return {" + ", ".join(f"'{n}': {n}" for n in sorted(self.exported[1])) + "}")
+        out += ["", "", "def step(t, y, _G, _I, _L, _S, _C):"]
+        pre = []
+        for f, (a, b) in self.field_slices.items():
+            sl = "y" if len(self.field_slices) == 1 else f"y[:, {a}:{b}]"
+            pre.append(f"{f} = {sl}")
+        out += ["    " + ln for ln in pre + list(V.loads.values()) + V.lines]
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=1)"
+        out.append(f"    return {ret}")
+        return "\n".join(out) + "\n"
+
+
+def generate(program: StencilProgram) -> CodeGen:
+    """Generate the Python source of a program's vector field (see module docstring)."""
+    return CodeGen(program)

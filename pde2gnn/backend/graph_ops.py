@@ -1,0 +1,146 @@
+"""Graph kernels the generated code calls: CSR sparse products, gathers, scatter sums, softmax.
+
+Edges follow torch_geometric's convention: ``edge_index[0]`` is the source j, ``edge_index[1]``
+the target i, and messages flow j -> i (node i aggregates over N(i) = {j : (j -> i)}).
+:class:`GraphOps` sorts the edges by (i, j) once, so every edge tensor it hands out or accepts
+is in CSR order and the sparse matrix A with A[i, j] = w_ij needs no permutation.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.utils import softmax as pyg_softmax
+
+from ..errors import DataError
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
+    return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
+
+
+class _CSRMatmul(torch.autograd.Function):
+    """y = A @ x with A in CSR form; gradients for both the values of A and x.
+
+    The backward pass uses the transposed CSR structure (precomputed), so neither pass
+    materialises an edge-by-channel tensor for x, and d/dvalues costs one sampled dot product.
+    """
+
+    @staticmethod
+    def forward(ctx, values, x, ops):
+        ctx.ops = ops
+        ctx.save_for_backward(values, x)
+        return _csr(ops.crow, ops.col, values, ops.num_nodes) @ x
+
+    @staticmethod
+    def backward(ctx, g):
+        values, x = ctx.saved_tensors
+        ops = ctx.ops
+        g = g.contiguous()
+        gv = gx = None
+        if ctx.needs_input_grad[0]:
+            gv = (g.index_select(0, ops.i) * x.index_select(0, ops.j)).sum(-1)
+        if ctx.needs_input_grad[1]:
+            gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
+                      ops.num_nodes) @ g
+        return gv, gx, None
+
+
+class GraphOps(nn.Module):
+    """Index structure of one graph and the kernels generated code uses on it.
+
+    Args:
+        edge_index: ``[2, E]`` long tensor, row 0 = source j, row 1 = target i (PyG convention).
+        num_nodes: N.
+
+    Buffers (all in CSR order, sorted by (i, j)): ``i``, ``j`` ``[E]``; ``crow`` ``[N + 1]``;
+    ``deg`` and ``deg_inv`` ``[N, 1]`` (in-degree, i.e. |N(i)|; ``deg_inv`` is 0 where deg is 0).
+
+    Raises:
+        DataError: edge_index has the wrong shape or indices out of range.
+    """
+
+    def __init__(self, edge_index: Tensor, num_nodes: int):
+        super().__init__()
+        edge_index = torch.as_tensor(edge_index)
+        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+            raise DataError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
+        edge_index = edge_index.long().cpu()
+        n = int(num_nodes)
+        if edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= n):
+            raise DataError(f"edge_index refers to node {int(edge_index.max())} but the graph "
+                            f"has {n} nodes")
+        src, dst = edge_index[0], edge_index[1]
+        order = torch.argsort(dst * n + src)
+        i, j = dst[order], src[order]
+        counts = torch.bincount(i, minlength=n)
+        crow = torch.zeros(n + 1, dtype=torch.long)
+        crow[1:] = counts.cumsum(0)
+        t_perm = torch.argsort(j * n + i)
+        t_crow = torch.zeros(n + 1, dtype=torch.long)
+        t_crow[1:] = torch.bincount(j, minlength=n).cumsum(0)
+        self.num_nodes, self.num_edges = n, int(i.numel())
+        self.register_buffer("i", i, persistent=False)
+        self.register_buffer("j", j, persistent=False)
+        self.register_buffer("crow", crow, persistent=False)
+        self.register_buffer("col", j.clone(), persistent=False)
+        self.register_buffer("t_perm", t_perm, persistent=False)
+        self.register_buffer("t_crow", t_crow, persistent=False)
+        self.register_buffer("t_col", i[t_perm].clone(), persistent=False)
+        deg = counts.to(torch.get_default_dtype()).unsqueeze(1)
+        self.register_buffer("deg", deg, persistent=False)
+        self.register_buffer("deg_inv", torch.where(deg > 0, 1.0 / deg.clamp(min=1), 0.0),
+                             persistent=False)
+
+    @property
+    def edge_index(self) -> Tensor:
+        """``[2, E]`` in CSR order (row 0 = j, row 1 = i)."""
+        return torch.stack([self.j, self.i])
+
+    # ----------------------------------------------------------- kernels
+    def edge_values(self, w) -> Tensor:
+        """A weight expression (``[E, 1]``, ``[E]`` or a scalar) as a contiguous ``[E]`` vector."""
+        w = torch.as_tensor(w, dtype=self.deg.dtype, device=self.i.device)
+        if w.dim() == 0 or w.numel() == 1:
+            return w.reshape(1).expand(self.num_edges).contiguous()
+        return w.reshape(self.num_edges)
+
+    def spmm(self, values: Tensor, x: Tensor) -> Tensor:
+        """``A @ x`` with ``A[i, j] = values[e]`` for edge e = (i, j); x ``[N, c]`` -> ``[N, c]``."""
+        return _CSRMatmul.apply(values, x, self)
+
+    def sum_j(self, e) -> Tensor:
+        """Sum of an edge value over N(i): ``[E, c]`` -> ``[N, c]``; a scalar gives ``deg * e``."""
+        if not torch.is_tensor(e) or e.dim() == 0:
+            return self.deg * e
+        return torch.zeros(self.num_nodes, e.shape[-1], dtype=e.dtype, device=e.device) \
+            .index_add(0, self.i, e)
+
+    def mean_j(self, e) -> Tensor:
+        """Mean over N(i) (0 for isolated nodes)."""
+        return self.deg_inv * self.sum_j(e)
+
+    def softmax_j(self, e: Tensor) -> Tensor:
+        """Softmax over N(i) for every channel: ``exp(e_ij) / sum_k exp(e_ik)``."""
+        return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=0)
+
+    def gather_i(self, u: Tensor) -> Tensor:
+        """u_i for every edge: ``[N, c]`` -> ``[E, c]``."""
+        return u.index_select(0, self.i) if torch.is_tensor(u) and u.dim() > 1 else u
+
+    def gather_j(self, u: Tensor) -> Tensor:
+        """u_j for every edge: ``[N, c]`` -> ``[E, c]``."""
+        return u.index_select(0, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
+
+    @staticmethod
+    def dot(u: Tensor, v: Tensor) -> Tensor:
+        """Inner product over channels, keeping a channel axis of size 1."""
+        return (u * v).sum(-1, keepdim=True)
+
+    @staticmethod
+    def norm(u: Tensor) -> Tensor:
+        """Euclidean norm over channels, keeping a channel axis of size 1."""
+        return torch.linalg.vector_norm(u, dim=-1, keepdim=True)

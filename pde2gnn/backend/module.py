@@ -1,0 +1,130 @@
+"""The compiled vector field: a ``torch.nn.Module`` computing f(t, y) for torchdiffeq."""
+from __future__ import annotations
+
+import math
+from typing import Dict, Mapping, Optional
+
+import sympy as sp
+import torch
+from torch import Tensor, nn
+
+from ..discretize.stencil import StencilProgram
+from ..errors import DataError, SolverError
+from ..symbolic.ir import lower_expr
+from .codegen import generate
+from .constraints import Learnable
+from .graph_ops import GraphOps
+
+
+class VectorField(nn.Module):
+    """f(t, y) of a compiled spec on one graph, for ``torchdiffeq.odeint``.
+
+    The state ``y`` is one tensor ``[N, D]``: the spec's fields side by side in declaration order
+    (:attr:`field_slices` gives each field's columns). Call :meth:`prepare` with y(0) before a
+    solve (the ODE block does): it computes everything that is constant during the solve
+    (constrained parameters, attention from ``init(x)``, fused sparse matrices); ``forward`` then
+    only does the per-evaluation work and never synchronises with the device.
+
+    Args:
+        program: the discretised spec (:func:`pde2gnn.discretize.discretize`).
+        edge_index: ``[2, E]`` graph in torch_geometric convention (row 0 source j, row 1 target i).
+        num_nodes: N.
+        inputs: tensors for the spec's ``input`` declarations, each ``[N, c]``.
+
+    Attributes:
+        source: the generated Python source (``pde2gnn explain --stage python``).
+        nfe: function evaluations since the last :meth:`prepare`.
+        max_nfe: if set, ``forward`` raises :class:`SolverError` beyond this many evaluations.
+
+    Raises:
+        DataError: a missing input or one of the wrong shape.
+    """
+
+    def __init__(self, program: StencilProgram, edge_index: Tensor, num_nodes: int,
+                 inputs: Optional[Mapping[str, Tensor]] = None):
+        super().__init__()
+        self.program = program
+        ir = program.ir
+        gen = generate(program)
+        self.source = gen.source
+        self.field_slices: Dict[str, slice] = {f: slice(a, b) for f, (a, b) in
+                                               gen.field_slices.items()}
+        self.state_width = gen.state_width
+        namespace: dict = {}
+        exec(compile(self.source, f"<pde2gnn:{ir.name}>", "exec"), namespace)  # generated code
+        self._static_fn = namespace["static"]
+        self._prepare_fn = namespace["prepare"]
+        self._step_fn = namespace["step"]
+        self.graph = GraphOps(edge_index, num_nodes)
+        self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
+        self.inputs = nn.Module()
+        inputs = dict(inputs or {})
+        for name, t in ir.checked.inputs.items():
+            if name not in inputs:
+                raise DataError(f"spec '{ir.name}' needs input '{name}' ([N, {ir.channels(name)}])")
+            x = torch.as_tensor(inputs[name], dtype=torch.get_default_dtype())
+            if x.dim() == 1:
+                x = x.unsqueeze(1)
+            if tuple(x.shape) != (num_nodes, ir.channels(name)):
+                raise DataError(f"input '{name}' must have shape [{num_nodes}, "
+                                f"{ir.channels(name)}], got {list(x.shape)}")
+            self.inputs.register_buffer(name, x)
+        self.nfe = 0
+        self.max_nfe: Optional[int] = None
+        self._static_cache = None
+        self._solve_cache = None
+
+    def _make_learnable(self, name: str) -> Learnable:
+        ir = self.program.ir
+        decl = ir.checked.learns[name]
+        shape = tuple(ir.dims[d] if isinstance(d, str) else d
+                      for d in ir.checked.learn_types[name].shape)
+        if len(decl.shape) == 0:
+            shape = ()
+        if decl.init is not None:
+            val = lower_expr(ir.checked, decl.init).xreplace(
+                {sp.Symbol(k): v for k, v in {**ir.dims, **ir.params}.items()})
+            init = torch.full(shape, float(val))
+        elif len(shape) == 2:
+            bound = 1.0 / math.sqrt(shape[0])
+            init = torch.empty(shape).uniform_(-bound, bound)
+        else:
+            init = torch.zeros(shape)
+        return Learnable(init, [c for c, _ in decl.constraints])
+
+    def learned(self) -> Dict[str, Tensor]:
+        """The learnable tensors with their constraints applied."""
+        return {n: m.value for n, m in self.learnables.items()}
+
+    def _inputs(self) -> Dict[str, Tensor]:
+        return dict(self.inputs.named_buffers())
+
+    def _apply(self, fn, *args, **kwargs):
+        self._static_cache = None
+        self._solve_cache = None
+        return super()._apply(fn, *args, **kwargs)
+
+    def prepare(self, y0: Tensor) -> None:
+        """Compute the per-solve constants from y(0) ``[N, D]`` and reset :attr:`nfe`."""
+        if y0.dim() != 2 or y0.shape[0] != self.graph.num_nodes or \
+                y0.shape[1] != self.state_width:
+            raise DataError(f"state must have shape [{self.graph.num_nodes}, "
+                            f"{self.state_width}], got {list(y0.shape)}")
+        if self._static_cache is None:
+            self._static_cache = self._static_fn(self.graph, self._inputs())
+        self._learned = self.learned()
+        self._solve_cache = self._prepare_fn(self.graph, self._inputs(), self._learned,
+                                             self._static_cache, y0)
+        self.nfe = 0
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        if self._solve_cache is None:
+            raise RuntimeError("call prepare(y0) before evaluating the vector field")
+        self.nfe += 1
+        if self.max_nfe is not None and self.nfe > self.max_nfe:
+            raise SolverError(f"the solve of '{self.program.ir.name}' exceeded max_nfe = "
+                              f"{self.max_nfe} function evaluations; the dynamics may be stiff "
+                              "or diverging: loosen rtol/atol, shorten the time, or use a "
+                              "fixed-step method")
+        return self._step_fn(t, y, self.graph, self._inputs(), self._learned,
+                             self._static_cache, self._solve_cache)

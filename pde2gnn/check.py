@@ -1,0 +1,398 @@
+"""Semantic checking: names, kinds (scalar / node / edge), channel shapes and form rules.
+
+Input is a parsed :class:`~pde2gnn.lang.ast.Spec`; output a :class:`CheckedSpec`, the typed
+symbol table the symbolic stage lowers. Every error is a :class:`~pde2gnn.errors.SpecError`
+pointing at the offending text.
+
+Kinds: a ``scalar`` has no node or edge axis (numbers, params, learnable scalars and vectors);
+a ``node`` value has one row per node, an ``edge`` value one row per edge (i, j); a ``matrix`` is
+a learnable ``[rows, cols]`` tensor, usable only on the right of ``@``. Channels are an integer
+or a symbolic dimension name bound at compile time; channel count 1 broadcasts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple, Union
+
+from .errors import FormError, KindError, NameError_, ShapeError, SpecError, did_you_mean
+from .lang import ast as A
+
+Channels = Union[int, str]
+
+CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
+ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
+GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j")
+VECTOR_OPS = ("dot", "norm", "init")
+BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE
+GRAPH_METHODS = ("input", "knn")
+
+
+@dataclass(frozen=True)
+class Type:
+    """The kind and channel shape of a value.
+
+    ``kind`` is ``'scalar'``, ``'node'``, ``'edge'`` or ``'matrix'``; ``shape`` is ``(c,)`` for
+    values (c = channels, 1 for single-channel) and ``(rows, cols)`` for matrices.
+    """
+
+    kind: str
+    shape: Tuple[Channels, ...] = (1,)
+
+    @property
+    def channels(self) -> Channels:
+        return self.shape[-1]
+
+    def describe(self) -> str:
+        if self.kind == "matrix":
+            return f"matrix [{self.shape[0]}, {self.shape[1]}]"
+        c = self.channels
+        return f"{self.kind}" + ("" if c == 1 else f"[{c}]")
+
+
+SCALAR = Type("scalar", (1,))
+
+
+@dataclass
+class CheckedSpec:
+    """A spec with every name resolved and typed; the input of :mod:`pde2gnn.symbolic`."""
+
+    spec: A.Spec
+    name: str
+    fields: Dict[str, Type]
+    inputs: Dict[str, Type]
+    dims: Dict[str, Optional[int]]
+    params: Dict[str, A.ParamDecl]
+    learns: Dict[str, A.LearnDecl]
+    learn_types: Dict[str, Type]
+    lets: Dict[str, A.LetDecl]
+    let_types: Dict[str, Type]
+    energies: Dict[str, A.EnergyDecl]
+    equations: Dict[str, A.Equation]
+    graph: Optional[A.GraphDecl] = None
+    types: Dict[int, Type] = field(default_factory=dict, repr=False)
+
+    def type_of(self, expr: A.Expr) -> Type:
+        return self.types[id(expr)]
+
+
+def endpoint(name: str) -> Optional[Tuple[str, str]]:
+    """``'x0_i'`` -> ``('x0', 'i')``; ``None`` if the name has no ``_i`` / ``_j`` suffix."""
+    if len(name) > 2 and name[-2] == "_" and name[-1] in "ij":
+        return name[:-2], name[-1]
+    return None
+
+
+class _Checker:
+    def __init__(self, spec: A.Spec):
+        self.spec = spec
+        self.decls: Dict[str, object] = {}
+        self.types: Dict[int, Type] = {}
+        self.let_types: Dict[str, Type] = {}
+        self._resolving: list = []
+
+    def err(self, cls, msg, span, hint=""):
+        return cls(msg, span, self.spec.source, self.spec.filename, hint)
+
+    # ------------------------------------------------------------ declarations
+    def declare(self, name: str, decl, span):
+        if name in BUILTINS:
+            raise self.err(NameError_, f"'{name}' is a built-in operator and cannot be redeclared",
+                           span)
+        if name in self.decls:
+            first, second = sorted((self.decls[name].span, span),
+                                   key=lambda sp: (sp.line, sp.column))
+            raise self.err(NameError_, f"'{name}' is declared twice (first on line {first.line})",
+                           second)
+        self.decls[name] = decl
+
+    def check_dim(self, dim: Optional[A.Dim]) -> Channels:
+        if dim is None:
+            return 1
+        if isinstance(dim.value, int):
+            if dim.value < 1:
+                raise self.err(ShapeError, "a dimension must be at least 1", dim.span)
+            return dim.value
+        d = self.decls.get(dim.value) or next(
+            (st for st in self.spec.statements if getattr(st, "name", None) == dim.value
+             and not isinstance(st, (A.DimDecl, A.ModelDecl))), None)
+        if d is not None and not isinstance(d, A.DimDecl):
+            raise self.err(NameError_, f"'{dim.value}' is used as a dimension but declared as "
+                           f"something else on line {d.span.line}", dim.span)
+        self.dims.setdefault(dim.value, None)
+        return dim.value
+
+    def run(self) -> CheckedSpec:
+        s = self.spec
+        self.dims: Dict[str, Optional[int]] = {}
+        fields, inputs, params, learns, lets, energies, equations = {}, {}, {}, {}, {}, {}, {}
+        graph = None
+        models = [st for st in s.statements if isinstance(st, A.ModelDecl)]
+        if len(models) > 1:
+            raise self.err(FormError, "a spec declares exactly one model", models[1].span)
+        for st in s.statements:
+            if isinstance(st, A.DimDecl):
+                self.declare(st.name, st, st.span)
+                self.dims[st.name] = st.value
+        for st in s.statements:
+            if isinstance(st, (A.FieldDecl, A.InputDecl)):
+                self.declare(st.name, st, st.span)
+                if st.kind != "node":
+                    raise self.err(KindError, f"{'fields' if isinstance(st, A.FieldDecl) else 'inputs'}"
+                                   f" live on nodes: write '{st.name} : node[...]'", st.span)
+                t = Type("node", (self.check_dim(st.dim),))
+                (fields if isinstance(st, A.FieldDecl) else inputs)[st.name] = t
+            elif isinstance(st, A.ParamDecl):
+                self.declare(st.name, st, st.span)
+                params[st.name] = st
+            elif isinstance(st, A.LearnDecl):
+                self.declare(st.name, st, st.span)
+                learns[st.name] = st
+            elif isinstance(st, A.LetDecl):
+                self.declare(st.name, st, st.span)
+                lets[st.name] = st
+            elif isinstance(st, A.EnergyDecl):
+                self.declare(st.name, st, st.span)
+                energies[st.name] = st
+            elif isinstance(st, A.GraphDecl):
+                if graph is not None:
+                    raise self.err(FormError, "only one graph clause is allowed", st.span)
+                if st.method not in GRAPH_METHODS:
+                    raise self.err(NameError_, f"unknown graph construction '{st.method}'",
+                                   st.span, did_you_mean(st.method, GRAPH_METHODS))
+                graph = st
+            elif isinstance(st, A.Equation):
+                if st.field in equations:
+                    raise self.err(FormError, f"field '{st.field}' has two dt equations "
+                                   f"(first on line {equations[st.field].span.line})", st.span)
+                equations[st.field] = st
+        self.fields, self.inputs, self.params, self.learns, self.lets, self.energies = (
+            fields, inputs, params, learns, lets, energies)
+        if not fields:
+            raise self.err(FormError, "the spec declares no evolving field "
+                           "(add e.g. 'field x : node[d]')", None)
+
+        learn_types = {n: self.learn_type(d) for n, d in learns.items()}
+        self.learn_types = learn_types
+        for p in params.values():
+            t = self.expr(p.value)
+            if t.kind != "scalar" or self.depends_on_state_or_learn(p.value):
+                raise self.err(KindError, f"param '{p.name}' must be a constant number "
+                               "expression", p.value.span)
+        for d in learns.values():
+            if d.init is not None and self.expr(d.init).kind != "scalar":
+                raise self.err(KindError, f"the initial value of '{d.name}' must be a number",
+                               d.init.span)
+        for name in lets:
+            self.let_type(name)
+        for eq in equations.values():
+            if eq.field not in fields:
+                kind = type(self.decls[eq.field]).__name__.replace("Decl", "").lower() \
+                    if eq.field in self.decls else None
+                what = f"'{eq.field}' is a {kind}, not a field" if kind else \
+                    f"'{eq.field}' is not a declared field"
+                raise self.err(FormError, f"dt(...) needs an evolving field: {what}",
+                               eq.field_span, did_you_mean(eq.field, fields))
+            ft, rt = fields[eq.field], self.expr(eq.rhs)
+            if rt.kind not in ("node", "scalar"):
+                raise self.err(KindError, f"the right-hand side of dt({eq.field}) must be a node "
+                               f"field, got {rt.describe()}", eq.rhs.span)
+            if rt.channels not in (1, ft.channels):
+                raise self.err(ShapeError, f"dt({eq.field}) has {ft.channels} channel(s) but the "
+                               f"right-hand side has {rt.channels}", eq.rhs.span)
+        for f in fields:
+            if f not in equations:
+                raise self.err(FormError, f"field '{f}' has no equation dt({f}) = ...",
+                               self.decls[f].span)
+        return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
+                           lets, self.let_types, energies, equations, graph, self.types)
+
+    def learn_type(self, d: A.LearnDecl) -> Type:
+        shape = tuple(self.check_dim(x) for x in d.shape)
+        if len(shape) > 2:
+            raise self.err(ShapeError, "learnable tensors are scalars, vectors [c] or matrices "
+                           "[rows, cols]", d.span)
+        for c, span in d.constraints:
+            if c not in CONSTRAINTS:
+                raise self.err(NameError_, f"unknown constraint '{c}' (known: "
+                               f"{', '.join(CONSTRAINTS)})", span, did_you_mean(c, CONSTRAINTS))
+            if c in ("sym", "diag", "psd", "diag_dom") and (len(shape) != 2 or shape[0] != shape[1]):
+                raise self.err(ShapeError, f"constraint '{c}' needs a square matrix, '{d.name}' "
+                               f"has shape [{', '.join(map(str, shape))}]", span)
+        if len(shape) == 2:
+            return Type("matrix", shape)
+        return Type("scalar", shape or (1,))
+
+    def depends_on_state_or_learn(self, e: A.Expr) -> bool:
+        if isinstance(e, A.Name):
+            return not (e.id in self.params or e.id in self.dims)
+        if isinstance(e, A.Number):
+            return False
+        if isinstance(e, A.Call):
+            return any(self.depends_on_state_or_learn(a) for a in e.args)
+        if isinstance(e, A.BinOp):
+            return self.depends_on_state_or_learn(e.left) or self.depends_on_state_or_learn(e.right)
+        return self.depends_on_state_or_learn(e.operand)
+
+    def let_type(self, name: str) -> Type:
+        if name in self.let_types:
+            return self.let_types[name]
+        d = self.lets[name]
+        if name in self._resolving:
+            chain = " -> ".join(self._resolving[self._resolving.index(name):] + [name])
+            raise self.err(NameError_, f"'{name}' is defined in terms of itself ({chain})", d.span)
+        self._resolving.append(name)
+        t = self.expr(d.value)
+        self._resolving.pop()
+        if d.is_edge:
+            if t.kind == "node":
+                raise self.err(KindError, f"edge '{name}' must be an edge expression, got "
+                               f"{t.describe()}; use x_i / x_j for endpoint values", d.value.span)
+            if t.kind == "scalar":
+                t = Type("edge", t.shape)
+        if t.kind == "matrix":
+            raise self.err(KindError, f"let '{name}' cannot be a matrix", d.value.span)
+        self.let_types[name] = t
+        return t
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: A.Expr) -> Type:
+        t = self.types.get(id(e))
+        if t is None:
+            t = self._expr(e)
+            self.types[id(e)] = t
+        return t
+
+    def name(self, e: A.Name) -> Type:
+        n = e.id
+        if n in self.fields or n in self.inputs:
+            return (self.fields.get(n) or self.inputs[n])
+        if n in self.lets:
+            return self.let_type(n)
+        if n in self.learns:
+            return self.learn_types[n]
+        if n in self.params or n in self.dims:
+            return SCALAR
+        if n in getattr(self, "energies", {}):
+            raise self.err(KindError, f"energy '{n}' can only be used as var({n}, field)", e.span)
+        ep = endpoint(n)
+        if ep and ep[0] not in self.decls:
+            base = ep[0]
+            known = list(self.decls) + [f"{b}_{s}" for b in self.decls for s in "ij"]
+            raise self.err(NameError_, f"unknown name '{n}' (no node value '{base}' to take at "
+                           f"endpoint {ep[1]})", e.span, did_you_mean(n, known))
+        if ep:
+            base_t = self.name(A.Name(ep[0], e.span))
+            if base_t.kind != "node":
+                raise self.err(KindError, f"'{n}' takes a node value at an edge endpoint, but "
+                               f"'{ep[0]}' is {base_t.describe()}", e.span)
+            return Type("edge", base_t.shape)
+        if n == "t":
+            return SCALAR
+        raise self.err(NameError_, f"unknown name '{n}'", e.span,
+                       did_you_mean(n, list(self.decls) + list(BUILTINS)))
+
+    def _expr(self, e: A.Expr) -> Type:
+        if isinstance(e, A.Number):
+            return SCALAR
+        if isinstance(e, A.Name):
+            return self.name(e)
+        if isinstance(e, A.Neg):
+            t = self.expr(e.operand)
+            if t.kind == "matrix":
+                raise self.err(KindError, "a matrix can only be used on the right of '@'", e.span)
+            return t
+        if isinstance(e, A.BinOp):
+            return self.binop(e)
+        return self.call(e)
+
+    def combine(self, a: Type, b: Type, span, what: str) -> Type:
+        if a.kind == "matrix" or b.kind == "matrix":
+            raise self.err(KindError, f"a matrix can only be used on the right of '@' "
+                           f"(in {what})", span)
+        if {a.kind, b.kind} == {"node", "edge"}:
+            raise self.err(KindError, f"cannot combine a node value with an edge value in {what}; "
+                           "use x_i or x_j to take a node value at an edge's endpoint", span)
+        kind = "edge" if "edge" in (a.kind, b.kind) else "node" if "node" in (a.kind, b.kind) \
+            else "scalar"
+        ca, cb = a.channels, b.channels
+        if ca != cb and 1 not in (ca, cb):
+            raise self.err(ShapeError, f"channel counts differ in {what}: {a.describe()} and "
+                           f"{b.describe()}", span)
+        return Type(kind, (cb if ca == 1 else ca,))
+
+    def binop(self, e: A.BinOp) -> Type:
+        a = self.expr(e.left)
+        b = self.expr(e.right)
+        if e.op == "@":
+            if b.kind != "matrix":
+                raise self.err(KindError, f"the right operand of '@' must be a learnable matrix, "
+                               f"got {b.describe()}", e.right.span)
+            if a.kind == "matrix":
+                raise self.err(KindError, "write products of matrices as x @ A @ B", e.left.span)
+            if a.channels != b.shape[0]:
+                raise self.err(ShapeError, f"'@' needs {b.shape[0]} channels on the left "
+                               f"(matrix [{b.shape[0]}, {b.shape[1]}]), got {a.describe()}", e.span)
+            return Type(a.kind if a.kind != "scalar" else "scalar", (b.shape[1],))
+        if e.op == "^" and b.kind != "scalar":
+            raise self.err(KindError, f"an exponent must be a scalar, got {b.describe()}",
+                           e.right.span)
+        return self.combine(a, b, e.span, f"'{e.op}'")
+
+    def call(self, e: A.Call) -> Type:
+        f = e.func
+        if f not in BUILTINS:
+            if f in self.decls:
+                raise self.err(KindError, f"'{f}' is not a function", e.func_span)
+            raise self.err(NameError_, f"unknown operator '{f}'", e.func_span,
+                           did_you_mean(f, BUILTINS))
+        nargs = 2 if f == "dot" else 1
+        if len(e.args) != nargs or e.kwargs:
+            raise self.err(SpecError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
+                           f"got {len(e.args) + len(e.kwargs)}", e.span)
+        if f == "init":
+            a = e.args[0]
+            if not (isinstance(a, A.Name) and a.id in self.fields):
+                raise self.err(KindError, "init(...) takes an evolving field by name", a.span)
+            return self.fields[a.id]
+        ts = [self.expr(a) for a in e.args]
+        t = ts[0]
+        if t.kind == "matrix":
+            raise self.err(KindError, f"{f} does not apply to a matrix", e.args[0].span)
+
+        def need(kind):
+            if t.kind != kind:
+                arg = e.args[0]
+                label = f" {arg.id}" if isinstance(arg, A.Name) else ""
+                raise self.err(KindError, f"{f} expects {'an' if kind == 'edge' else 'a'} {kind} field, got {t.describe()}"
+                               f"{label}", arg.span)
+        if f in ("grad", "lap"):
+            need("node")
+            return Type("edge" if f == "grad" else "node", t.shape)
+        if f in ("div", "sum_j", "mean_j"):
+            need("edge")
+            return Type("node", t.shape)
+        if f == "softmax_j":
+            need("edge")
+            return t
+        if f == "dot":
+            return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (1,)) \
+                if ts[0].channels == ts[1].channels else self._dot_error(e, ts)
+        if f == "norm":
+            return Type(t.kind, (1,))
+        return t  # elementwise
+
+    def _dot_error(self, e, ts):
+        raise self.err(ShapeError, f"dot needs equal channel counts, got {ts[0].describe()} and "
+                       f"{ts[1].describe()}", e.span)
+
+
+def check(spec: A.Spec) -> CheckedSpec:
+    """Resolve names, kinds and shapes of a parsed spec.
+
+    Raises:
+        NameError_: unknown or duplicate names (with a did-you-mean suggestion).
+        KindError: e.g. ``div`` applied to a node field, node and edge values mixed.
+        ShapeError: channel counts that do not fit.
+        FormError: a field without a ``dt`` equation, two equations for one field, ...
+    """
+    return _Checker(spec).run()

@@ -1,0 +1,87 @@
+"""Data sets via torch_geometric, and where they live.
+
+The data root is, in order: the ``root`` argument (``--data-root``), the ``PDE2GNN_DATA``
+environment variable, else ``~/.cache/pde2gnn/data`` (torch_geometric downloads there).
+torch_geometric writes a ``processed/`` folder beside ``raw/``; when the data root is read-only
+(a shared copy), the data set's folder is first copied to a writable cache
+(``PDE2GNN_CACHE`` or ``~/.cache/pde2gnn/data``), never modified in place.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch_geometric.data import Data
+
+from .errors import DataError, did_you_mean
+
+PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
+DATASETS = tuple(PLANETOID.values())
+
+
+def data_root(root: Optional[str] = None) -> Path:
+    """The data root: ``root``, else ``$PDE2GNN_DATA``, else ``~/.cache/pde2gnn/data``."""
+    r = root or os.environ.get("PDE2GNN_DATA")
+    return Path(r).expanduser() if r else cache_dir()
+
+
+def cache_dir() -> Path:
+    """Writable cache: ``$PDE2GNN_CACHE`` or ``~/.cache/pde2gnn/data``."""
+    return Path(os.environ.get("PDE2GNN_CACHE", "~/.cache/pde2gnn/data")).expanduser()
+
+
+def _writable(root: Path, sub: str) -> Path:
+    """``root`` if ``root/sub`` can be written, else a cached copy of ``root/sub``."""
+    src = root / sub
+    if not src.exists():
+        return root
+    probe = src
+    if os.access(probe, os.W_OK) and all(os.access(p, os.W_OK) for p in src.rglob("*")
+                                         if p.is_dir()):
+        return root
+    dst_root = cache_dir() / "copies" / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    dst = dst_root / sub
+    if not dst.exists():
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("processed"))
+    return dst_root
+
+
+def load_planetoid(name: str, root: Optional[str] = None, split: str = "public") -> Data:
+    """Cora / CiteSeer / PubMed with the Planetoid split (``public``, ``full``, ``geom-gcn``...).
+
+    Returns a torch_geometric ``Data`` with ``x [N, F]``, ``y [N]``, ``edge_index [2, E]`` and
+    boolean ``train_mask``, ``val_mask``, ``test_mask`` ``[N]`` (``[N, 10]`` for geom-gcn).
+
+    Raises:
+        DataError: unknown name, or the files are missing and cannot be downloaded.
+    """
+    from torch_geometric.datasets import Planetoid
+
+    key = name.lower()
+    if key not in PLANETOID:
+        hint = did_you_mean(name, list(PLANETOID.values()))
+        raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})"
+                        + (f"; {hint}" if hint else ""))
+    pname = PLANETOID[key]
+    base = _writable(data_root(root), "Planetoid")
+    try:
+        ds = Planetoid(str(base / "Planetoid"), pname, split=split)
+    except Exception as e:  # download failures, corrupt files
+        raise DataError(f"could not load {pname} from {base / 'Planetoid'}: {e}. Set "
+                        "--data-root or PDE2GNN_DATA to a folder holding Planetoid/"
+                        f"{pname}/raw, or allow torch_geometric to download it") from None
+    return ds[0]
+
+
+def load_dataset(name: str, root: Optional[str] = None, split: str = "public") -> Data:
+    """Load a node-classification data set by name (see :func:`load_planetoid`)."""
+    return load_planetoid(name, root, split)
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
+    """Fraction of correctly classified nodes in ``mask``."""
+    return float((logits[mask].argmax(-1) == y[mask]).float().mean())

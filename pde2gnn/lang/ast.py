@@ -1,0 +1,183 @@
+"""Abstract syntax tree of a spec: frozen dataclasses, each with its source :class:`Span`.
+
+The parser (:mod:`pde2gnn.lang.parser`) produces a :class:`Spec`; the checker
+(:mod:`pde2gnn.check`) resolves names, kinds and shapes on it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple, Union
+
+from ..errors import Span
+
+__all__ = [
+    "Span", "Expr", "Number", "Name", "Call", "BinOp", "Neg", "Dim", "Stmt", "ModelDecl",
+    "FieldDecl", "InputDecl", "DimDecl", "ParamDecl", "LearnDecl", "LetDecl", "EnergyDecl",
+    "GraphDecl", "Equation", "Spec",
+]
+
+
+# ---------------------------------------------------------------- expressions
+@dataclass(frozen=True)
+class Number:
+    value: float
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """``func(args..., key=value...)``."""
+
+    func: str
+    args: Tuple["Expr", ...]
+    kwargs: Tuple[Tuple[str, "Expr"], ...]
+    span: Span
+    func_span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """``left op right`` with op one of ``+ - * / @ ^``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+    span: Span
+
+
+Expr = Union[Number, Name, Call, BinOp, Neg]
+
+
+# ---------------------------------------------------------------- declarations
+@dataclass(frozen=True)
+class Dim:
+    """A channel dimension: a literal size or a symbolic name bound at compile time."""
+
+    value: Union[int, str]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ModelDecl:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    """``field x : node[d]``: an evolving state."""
+
+    name: str
+    kind: str
+    dim: Optional[Dim]
+    span: Span
+
+
+@dataclass(frozen=True)
+class InputDecl:
+    """``input pos : node[2]``: given node data, constant in time."""
+
+    name: str
+    kind: str
+    dim: Optional[Dim]
+    span: Span
+
+
+@dataclass(frozen=True)
+class DimDecl:
+    """``dim k = 16``: default size of a symbolic dimension."""
+
+    name: str
+    value: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class ParamDecl:
+    """``param kappa = 1.0``: a constant (overridable at compile time)."""
+
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class LearnDecl:
+    """``learn W : [d, d] sym = 0``: a trainable tensor with constraints and optional init."""
+
+    name: str
+    shape: Tuple[Dim, ...]
+    constraints: Tuple[Tuple[str, Span], ...]
+    init: Optional[Expr]
+    span: Span
+
+
+@dataclass(frozen=True)
+class LetDecl:
+    """``let r = expr`` or ``edge a = expr`` (``is_edge`` asserts an edge-kind value)."""
+
+    name: str
+    value: Expr
+    is_edge: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class EnergyDecl:
+    """``energy E = expr``: a scalar energy whose variational derivative ``var(E, x)`` may be used."""
+
+    name: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class GraphDecl:
+    """``graph knn(u, k=16)``: the diffusion graph to build instead of the input graph."""
+
+    method: str
+    args: Tuple[Expr, ...]
+    kwargs: Tuple[Tuple[str, Expr], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Equation:
+    """``dt(x) = expr``."""
+
+    field: str
+    rhs: Expr
+    span: Span
+    field_span: Span
+
+
+Stmt = Union[ModelDecl, FieldDecl, InputDecl, DimDecl, ParamDecl, LearnDecl, LetDecl,
+             EnergyDecl, GraphDecl, Equation]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed spec: its statements in source order, plus the text they came from."""
+
+    statements: Tuple[Stmt, ...]
+    source: str = field(repr=False)
+    filename: str = "<spec>"
+
+    @property
+    def name(self) -> str:
+        for s in self.statements:
+            if isinstance(s, ModelDecl):
+                return s.name
+        return "model"

@@ -1,0 +1,232 @@
+"""Spec text -> :class:`~pde2gnn.lang.ast.Spec`, with precise syntax errors.
+
+The grammar is ``grammar/pde.lark`` (LALR(1)); it ships inside the package. Syntax errors
+become :class:`~pde2gnn.errors.ParseError` with file:line:column, the source line and a caret,
+the tokens that were expected, and a did-you-mean suggestion for misspelt keywords.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Iterator, Union
+
+import lark
+from lark import Token, Transformer, v_args
+
+from ..errors import ParseError, Span, did_you_mean
+from ..resources import grammar_path
+from . import ast as A
+
+KEYWORDS = ("model", "field", "input", "dim", "param", "learn", "let", "edge", "energy",
+            "graph", "dt")
+
+_READABLE = {"NAME": "a name", "NUMBER": "a number", "INT": "an integer",
+             "_NL": "end of line", "$END": "end of input", "KIND": "'node' or 'edge'"}
+
+
+class _BracketNewlines:
+    """Post-lexer: drop newlines inside (), [] so expressions may span lines."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        for tok in stream:
+            if tok.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif tok.type in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            elif tok.type == "_NL" and depth > 0:
+                continue
+            yield tok
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    return lark.Lark(grammar_path().read_text(), parser="lalr", lexer="contextual",
+                     postlex=_BracketNewlines(), propagate_positions=True,
+                     maybe_placeholders=False)
+
+
+def _span(meta_or_tok) -> Span:
+    return Span(meta_or_tok.line, meta_or_tok.column, meta_or_tok.end_line,
+                meta_or_tok.end_column)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    # expressions
+    def number(self, meta, c):
+        return A.Number(float(c[0]), _span(meta))
+
+    def name(self, meta, c):
+        return A.Name(str(c[0]), _span(meta))
+
+    def call(self, meta, c):
+        func, rest = c[0], c[1:]
+        args = tuple(a for a in rest if not isinstance(a, tuple))
+        kwargs = tuple(a for a in rest if isinstance(a, tuple))
+        return A.Call(str(func), args, kwargs, _span(meta), _span(func))
+
+    def kwarg(self, meta, c):
+        return (str(c[0]), c[1])
+
+    def _bin(op):
+        def f(self, meta, c):
+            return A.BinOp(op, c[0], c[1], _span(meta))
+        return f
+
+    add, sub, mul, div, matmul, pow = _bin("+"), _bin("-"), _bin("*"), _bin("/"), _bin("@"), _bin("^")
+
+    def neg(self, meta, c):
+        return A.Neg(c[0], _span(meta))
+
+    # shapes
+    def dim_name(self, meta, c):
+        return A.Dim(str(c[0]), _span(meta))
+
+    def dim_int(self, meta, c):
+        return A.Dim(int(c[0]), _span(meta))
+
+    def kind_spec(self, meta, c):
+        return (str(c[0]), c[1] if len(c) > 1 else None)
+
+    def shape(self, meta, c):
+        return tuple(c)
+
+    def scalar_shape(self, meta, c):
+        return ()
+
+    def constraint(self, meta, c):
+        return (str(c[0]), _span(c[0]))
+
+    # statements
+    def model_decl(self, meta, c):
+        return A.ModelDecl(str(c[0]), _span(meta))
+
+    def field_decl(self, meta, c):
+        kind, dim = c[1]
+        return A.FieldDecl(str(c[0]), kind, dim, _span(meta))
+
+    def input_decl(self, meta, c):
+        kind, dim = c[1]
+        return A.InputDecl(str(c[0]), kind, dim, _span(meta))
+
+    def dim_decl(self, meta, c):
+        return A.DimDecl(str(c[0]), int(c[1]), _span(meta))
+
+    def param_decl(self, meta, c):
+        return A.ParamDecl(str(c[0]), c[1], _span(meta))
+
+    def learn_decl(self, meta, c):
+        name, rest = str(c[0]), list(c[1:])
+        shape = rest.pop(0) if rest and isinstance(rest[0], tuple) and (
+            not rest[0] or isinstance(rest[0][0], A.Dim)) else ()
+        constraints = tuple(r for r in rest if isinstance(r, tuple))
+        init = next((r for r in rest if not isinstance(r, tuple)), None)
+        return A.LearnDecl(name, shape, constraints, init, _span(meta))
+
+    def let_decl(self, meta, c):
+        return A.LetDecl(str(c[0]), c[1], False, _span(meta))
+
+    def edge_decl(self, meta, c):
+        return A.LetDecl(str(c[0]), c[1], True, _span(meta))
+
+    def energy_decl(self, meta, c):
+        return A.EnergyDecl(str(c[0]), c[1], _span(meta))
+
+    def graph_decl(self, meta, c):
+        args = tuple(a for a in c[1:] if not isinstance(a, tuple))
+        kwargs = tuple(a for a in c[1:] if isinstance(a, tuple))
+        return A.GraphDecl(str(c[0]), args, kwargs, _span(meta))
+
+    def equation(self, meta, c):
+        return A.Equation(str(c[0]), c[1], _span(meta), _span(c[0]))
+
+    def start(self, meta, c):
+        return tuple(c)
+
+
+def _describe(term: str) -> str:
+    if term in _READABLE:
+        return _READABLE[term]
+    try:
+        pattern = _parser().get_terminal(term).pattern
+    except KeyError:
+        return term
+    if isinstance(pattern, lark.lexer.PatternStr):
+        return repr(pattern.value)
+    return term.lower()
+
+
+def _expected(terms) -> str:
+    names = sorted({_describe(t) for t in terms})
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return ", ".join(names)
+
+
+def _unclosed_bracket(text: str, upto: Token):
+    """The innermost '(' or '[' still open before token ``upto``, if any."""
+    stack = []
+    try:
+        for tok in _parser().lex(text):
+            if upto.type != "$END" and (tok.line, tok.column) >= (upto.line, upto.column):
+                break
+            if tok.type in ("LPAR", "LSQB"):
+                stack.append(tok)
+            elif tok.type in ("RPAR", "RSQB") and stack:
+                stack.pop()
+    except lark.exceptions.LarkError:
+        return None
+    return stack[-1] if stack else None
+
+
+def parse(text: str, filename: str = "<spec>") -> A.Spec:
+    """Parse spec source text into a :class:`~pde2gnn.lang.ast.Spec`.
+
+    Args:
+        text: the spec source.
+        filename: used in error messages.
+
+    Raises:
+        ParseError: the text is not in the language; the message points at the offending token.
+    """
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.UnexpectedToken as e:
+        tok = e.token
+        if tok.type == "$END":
+            line = text.count("\n") + 1
+            col = len(text.splitlines()[-1]) + 1 if text.splitlines() else 1
+            span, what = Span(line, col, line, col + 1), "end of input"
+        else:
+            span = Span(tok.line, tok.column, tok.end_line or tok.line,
+                        tok.end_column or tok.column + 1)
+            what = "end of line" if tok.type == "_NL" else repr(str(tok))
+        hint = ""
+        if tok.type in ("$END", "_NL") or str(tok) in KEYWORDS:
+            unclosed = _unclosed_bracket(text, tok)
+            if unclosed is not None:
+                raise ParseError(f"'{unclosed}' is never closed", Span(
+                    unclosed.line, unclosed.column, unclosed.line, unclosed.column + 1),
+                    text, filename, "expressions may span lines only inside brackets") from None
+        if tok.type == "NAME":
+            hint = did_you_mean(str(tok), KEYWORDS)
+        raise ParseError(f"unexpected {what}; expected {_expected(e.expected)}", span, text,
+                         filename, hint) from None
+    except lark.exceptions.UnexpectedCharacters as e:
+        span = Span(e.line, e.column, e.line, e.column + 1)
+        raise ParseError(f"unexpected character {text[e.pos_in_stream]!r}", span, text,
+                         filename) from None
+    except lark.exceptions.UnexpectedEOF as e:  # pragma: no cover - LALR reports UnexpectedToken
+        raise ParseError(f"unexpected end of input; expected {_expected(e.expected)}", None,
+                         text, filename) from None
+    statements = _ToAst().transform(tree)
+    return A.Spec(statements, text, filename)
+
+
+def parse_file(path: Union[str, Path]) -> A.Spec:
+    """Parse a ``.pde`` file; see :func:`parse`."""
+    path = Path(path)
+    return parse(path.read_text(), str(path))

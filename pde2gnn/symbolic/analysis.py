@@ -1,0 +1,80 @@
+"""Static analysis of IR expressions: kind (scalar / node / edge), channels, level, state use."""
+from __future__ import annotations
+
+from typing import Dict
+
+import sympy as sp
+
+from . import ops as O
+from .ir import SymbolInfo
+
+_RANK = {"scalar": 0, "node": 1, "edge": 2}
+
+
+class Analyzer:
+    """Answers questions about IR subexpressions, given the symbol table of a bound IR.
+
+    ``extra`` maps names of symbols introduced by later stages (``deg_inv``, hoisted
+    temporaries) to their :class:`SymbolInfo`.
+    """
+
+    def __init__(self, symbols: Dict[str, SymbolInfo], dims: Dict[str, int]):
+        self.symbols = dict(symbols)
+        self.dims = dims
+        self._kind: Dict[sp.Expr, str] = {}
+
+    def add(self, info: SymbolInfo):
+        self.symbols[info.name] = info
+
+    def kind(self, e: sp.Expr) -> str:
+        """``'scalar'``, ``'node'`` or ``'edge'`` (matrices count as scalar)."""
+        k = self._kind.get(e)
+        if k is None:
+            k = self._kind[e] = self._kind_of(e)
+        return k
+
+    def _kind_of(self, e):
+        if e.is_Number:
+            return "scalar"
+        if e.is_Symbol:
+            k = self.symbols[e.name].type.kind
+            return "scalar" if k == "matrix" else k
+        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)):
+            return "edge"
+        if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):
+            return "node"
+        if isinstance(e, O.MatMul):
+            return self.kind(e.args[0])
+        return max((self.kind(a) for a in e.args), key=_RANK.__getitem__, default="scalar")
+
+    def channels(self, e: sp.Expr) -> int:
+        """Channel count of a value (after dimensions are bound)."""
+        if e.is_Number:
+            return 1
+        if e.is_Symbol:
+            c = self.symbols[e.name].type.channels
+            return c if isinstance(c, int) else self.dims.get(c, c)
+        if isinstance(e, (O.Dot, O.Norm)):
+            return 1
+        if isinstance(e, O.MatMul):
+            c = self.symbols[e.args[1].name].type.shape[1]
+            return c if isinstance(c, int) else self.dims.get(c, c)
+        chans = [self.channels(a) for a in e.args]
+        return max((c for c in chans if c != 1), default=1, key=lambda c: (isinstance(c, int), c)
+                   if isinstance(c, int) else (False, 0))
+
+    def level(self, e: sp.Expr) -> int:
+        """0: constant per graph, 1: constant per solve, 2: changes at every evaluation."""
+        if e.has(O.Init):
+            return self._level_rec(e)
+        return max((self.symbols[s.name].level for s in e.free_symbols), default=0)
+
+    def _level_rec(self, e):
+        if isinstance(e, O.Init):
+            return 1
+        if e.is_Symbol:
+            return self.symbols[e.name].level
+        return max((self._level_rec(a) for a in e.args), default=0)
+
+    def uses_state(self, e: sp.Expr) -> bool:
+        return self.level(e) == 2

@@ -1,0 +1,170 @@
+"""Lowering: :class:`~pde2gnn.check.CheckedSpec` -> sympy IR (one expression per field).
+
+``let`` names are inlined, endpoint names ``x_i`` become ``AtI(x)``, ``@`` becomes ``MatMul``;
+params and dimensions stay symbols until :func:`IR.bind` substitutes their values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Dict, Mapping, Optional, Tuple, Union
+
+import sympy as sp
+
+from ..check import CheckedSpec, Type, endpoint
+from ..errors import OptionError
+from ..lang import ast as A
+from . import ops as O
+
+ROLE_LEVEL = {"dim": 0, "param": 0, "input": 0, "graph": 0, "learn": 1, "init": 1,
+              "field": 2, "time": 2}
+LEVEL_NAMES = ("static", "solve", "step")
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    """What a free symbol of the IR stands for.
+
+    ``role`` is one of ``field input param learn dim time graph``; ``type`` its kind and shape.
+    ``level`` says when its value changes: 0 static (once per graph), 1 once per solve
+    (learnable parameters, the initial state), 2 at every function evaluation (the state, t).
+    """
+
+    name: str
+    role: str
+    type: Type
+
+    @property
+    def level(self) -> int:
+        return ROLE_LEVEL[self.role]
+
+
+@dataclass
+class IR:
+    """The sympy IR of a spec: ``rhs[f]`` is the right-hand side of ``dt(f)``."""
+
+    name: str
+    symbols: Dict[str, SymbolInfo]
+    rhs: Dict[str, sp.Expr]
+    checked: CheckedSpec = field(repr=False)
+    dims: Dict[str, int] = field(default_factory=dict)
+    params: Dict[str, float] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "\n".join(f"dt({f}) = {sp.sstr(e)}" for f, e in self.rhs.items())
+
+    @property
+    def fields(self) -> Dict[str, Type]:
+        return self.checked.fields
+
+    def channels(self, name: str) -> int:
+        """Channels of a field or input once dimensions are bound."""
+        c = self.symbols[name].type.channels
+        return c if isinstance(c, int) else self.dims[c]
+
+    def bind(self, dims: Optional[Mapping[str, int]] = None,
+             params: Optional[Mapping[str, float]] = None) -> "IR":
+        """Substitute dimension sizes and parameter values.
+
+        Args:
+            dims: sizes of symbolic dimensions, e.g. ``{'d': 64}``; dimensions declared with a
+                default (``dim k = 16``) may be omitted.
+            params: overrides of ``param`` values.
+
+        Raises:
+            OptionError: a dimension has no size, or an unknown dimension / param is given.
+        """
+        dims = dict(dims or {})
+        params = dict(params or {})
+        for k in dims:
+            if k not in self.checked.dims:
+                raise OptionError(f"spec '{self.name}' has no dimension '{k}' (it has: "
+                                  f"{', '.join(self.checked.dims) or 'none'})")
+        for k in params:
+            if k not in self.checked.params:
+                raise OptionError(f"spec '{self.name}' has no param '{k}' (it has: "
+                                  f"{', '.join(self.checked.params) or 'none'})")
+        bound = {}
+        for k, default in self.checked.dims.items():
+            v = dims.get(k, default)
+            if v is None:
+                raise OptionError(f"dimension '{k}' of spec '{self.name}' has no size: pass it "
+                                  f"(e.g. dims={{'{k}': 64}} or --dim {k}=64)")
+            if int(v) < 1:
+                raise OptionError(f"dimension '{k}' must be at least 1, got {v}")
+            bound[k] = int(v)
+        subs = {sp.Symbol(k): sp.Integer(v) for k, v in bound.items()}
+        values = {}
+        for k, decl in self.checked.params.items():
+            expr = lower_expr(self.checked, decl.value).subs(subs)
+            values[k] = float(params[k]) if k in params else float(expr.subs(
+                {sp.Symbol(n): v for n, v in values.items()}))
+        subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
+                     for k, v in values.items()})
+        rhs = {f: e.xreplace(subs) for f, e in self.rhs.items()}
+        return replace(self, rhs=rhs, dims=bound, params=values)
+
+
+class _Lowerer:
+    def __init__(self, checked: CheckedSpec):
+        self.c = checked
+        self.memo: Dict[str, sp.Expr] = {}
+
+    def name(self, n: str) -> sp.Expr:
+        c = self.c
+        if n in c.lets:
+            if n not in self.memo:
+                self.memo[n] = self.expr(c.lets[n].value)
+            return self.memo[n]
+        if n in c.fields or n in c.inputs or n in c.learns or n in c.params or n in c.dims \
+                or n == "t":
+            return sp.Symbol(n)
+        base, side = endpoint(n)
+        return (O.AtI if side == "i" else O.AtJ)(self.name(base))
+
+    def expr(self, e: A.Expr) -> sp.Expr:
+        if isinstance(e, A.Number):
+            v = e.value
+            return sp.Integer(int(v)) if v == int(v) and abs(v) < 1e15 else sp.Float(v)
+        if isinstance(e, A.Name):
+            return self.name(e.id)
+        if isinstance(e, A.Neg):
+            return -self.expr(e.operand)
+        if isinstance(e, A.BinOp):
+            a, b = self.expr(e.left), self.expr(e.right)
+            if e.op == "+":
+                return a + b
+            if e.op == "-":
+                return a - b
+            if e.op == "*":
+                return a * b
+            if e.op == "/":
+                return a / b
+            if e.op == "^":
+                return a ** b
+            return O.MatMul(a, b)
+        args = [self.expr(a) for a in e.args]
+        return O.FUNCTIONS[e.func](*args)
+
+
+def lower_expr(checked: CheckedSpec, e: A.Expr) -> sp.Expr:
+    """Lower one checked AST expression to sympy."""
+    return _Lowerer(checked).expr(e)
+
+
+def lower(checked: CheckedSpec) -> IR:
+    """Lower a checked spec to the sympy IR (dimensions and params still symbolic)."""
+    lw = _Lowerer(checked)
+    symbols: Dict[str, SymbolInfo] = {}
+    for n, t in checked.fields.items():
+        symbols[n] = SymbolInfo(n, "field", t)
+    for n, t in checked.inputs.items():
+        symbols[n] = SymbolInfo(n, "input", t)
+    for n, t in checked.learn_types.items():
+        symbols[n] = SymbolInfo(n, "learn", t)
+    for n in checked.params:
+        symbols[n] = SymbolInfo(n, "param", Type("scalar"))
+    for n in checked.dims:
+        symbols[n] = SymbolInfo(n, "dim", Type("scalar"))
+    symbols["t"] = SymbolInfo("t", "time", Type("scalar"))
+    rhs = {f: lw.expr(checked.equations[f].rhs) for f in checked.fields}
+    return IR(checked.name, symbols, rhs, checked)

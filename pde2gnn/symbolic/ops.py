@@ -1,0 +1,141 @@
+"""Graph operators as sympy ``Function`` classes: the vocabulary of the symbolic IR.
+
+For a graph G = (V, E) with edges (i, j), i the receiving node and j its neighbour:
+
+============  ==============  ===============================================================
+class         kind            meaning
+============  ==============  ===============================================================
+Grad(u)       node -> edge    (grad u)_ij = u_j - u_i
+Div(F)        edge -> node    (div F)_i = sum_{j in N(i)} F_ij
+Lap(u)        node -> node    div(grad u) = sum_j (u_j - u_i)  (negative semi-definite)
+AtI(u)        node -> edge    u_i, the value at the receiving node of each edge
+AtJ(u)        node -> edge    u_j, the value at the neighbour
+SumJ(e)       edge -> node    sum over N(i) (same as Div, kept apart for readability)
+MeanJ(e)      edge -> node    mean over N(i)
+SoftmaxJ(e)   edge -> edge    softmax over N(i): exp(e_ij) / sum_k exp(e_ik)
+MatMul(u, W)  same kind       channel mixing u @ W
+Dot(u, v)     same kind       sum over channels of u * v (one channel)
+Norm(u)       same kind       Euclidean norm over channels (one channel)
+Init(x)       node            the state at t = 0 (constant during a solve)
+Sigmoid, Relu elementwise
+============  ==============  ===============================================================
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+
+class GraphOp(sp.Function):
+    """Base class: an unevaluated graph operator printed in the spec language's syntax."""
+
+    spec_name = ""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def _sympystr(self, printer):
+        return f"{self.spec_name}({', '.join(printer._print(a) for a in self.args)})"
+
+
+class Grad(GraphOp):
+    nargs = 1
+    spec_name = "grad"
+
+
+class Div(GraphOp):
+    nargs = 1
+    spec_name = "div"
+
+
+class Lap(GraphOp):
+    nargs = 1
+    spec_name = "lap"
+
+
+class SumJ(GraphOp):
+    nargs = 1
+    spec_name = "sum_j"
+
+
+class MeanJ(GraphOp):
+    nargs = 1
+    spec_name = "mean_j"
+
+
+class SoftmaxJ(GraphOp):
+    nargs = 1
+    spec_name = "softmax_j"
+
+
+class Dot(GraphOp):
+    nargs = 2
+    spec_name = "dot"
+
+
+class Norm(GraphOp):
+    nargs = 1
+    spec_name = "norm"
+
+
+class Init(GraphOp):
+    nargs = 1
+    spec_name = "init"
+
+
+class Sigmoid(GraphOp):
+    nargs = 1
+    spec_name = "sigmoid"
+
+    def _eval_is_real(self):
+        return True
+
+
+class Relu(GraphOp):
+    nargs = 1
+    spec_name = "relu"
+
+
+class MatMul(GraphOp):
+    """``u @ W``: right-multiplication of the channel axis by a matrix."""
+
+    nargs = 2
+    spec_name = "matmul"
+
+    def _sympystr(self, printer):
+        return f"({printer._print(self.args[0])} @ {printer._print(self.args[1])})"
+
+
+class _Endpoint(GraphOp):
+    nargs = 1
+    side = ""
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_Number:
+            return u
+        return None
+
+    def _sympystr(self, printer):
+        a = self.args[0]
+        inner = printer._print(a)
+        return f"{inner}_{self.side}" if a.is_Symbol or isinstance(a, Init) else \
+            f"({inner})_{self.side}"
+
+
+class AtI(_Endpoint):
+    side = "i"
+    spec_name = "at_i"
+
+
+class AtJ(_Endpoint):
+    side = "j"
+    spec_name = "at_j"
+
+
+ENDPOINTS = (AtI, AtJ)
+EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
+FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": MeanJ,
+             "softmax_j": SoftmaxJ, "dot": Dot, "norm": Norm, "init": Init,
+             "sigmoid": Sigmoid, "relu": Relu, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
+             "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}

@@ -1,0 +1,1 @@
+"""Training tasks built on compiled vector fields."""
