@@ -96,15 +96,10 @@ class ODEBlock(nn.Module):
             else times.to(y0)
         try:
             if cfg.adjoint:
-                # the per-solve constants (attention from init(x), constrained weights) are the
-                # parameters the adjoint differentiates; gradients flow on to the encoder from them
-                params = tuple(v for v in {id(v): v for v in list(self.field._learned.values())
-                                           + list(self.field._solve_cache.values())}.values()
-                               if torch.is_tensor(v) and v.requires_grad)
-                ys = odeint_adjoint(self.field, y0, t, rtol=cfg.rtol, atol=cfg.atol,
-                                    method=cfg.method, options=cfg.options(),
-                                    adjoint_method=cfg.adjoint_method or cfg.method,
-                                    adjoint_options=cfg.options(), adjoint_params=params)
+                ys = _adjoint_solve(self.field, y0, t, dict(
+                    rtol=cfg.rtol, atol=cfg.atol, method=cfg.method, options=cfg.options(),
+                    adjoint_method=cfg.adjoint_method or cfg.method,
+                    adjoint_options=cfg.options()))
             else:
                 ys = odeint(self.field, y0, t, rtol=cfg.rtol, atol=cfg.atol, method=cfg.method,
                             options=cfg.options())
@@ -120,3 +115,44 @@ class ODEBlock(nn.Module):
                               "evaluations): the dynamics diverge; reduce the time or the "
                               "learning rate")
         return out
+
+
+class _AdjointSolve(torch.autograd.Function):
+    """odeint_adjoint with the per-solve constants cut from their history.
+
+    The vector field reads per-solve tensors (constrained weights, attention from init(x)) that
+    may depend on each other; handing them to the adjoint as they are would count a gradient
+    twice. Here they become leaves for the adjoint solve, and their gradients are passed on to
+    the original tensors (and so to the encoder and the raw parameters) by this Function.
+    """
+
+    @staticmethod
+    def forward(ctx, field, y0, t, kwargs, keys, *tensors):
+        with torch.enable_grad():
+            leaves = [v.detach().requires_grad_() for v in tensors]
+            y0l = y0.detach().requires_grad_()
+            _install(field, keys, leaves)
+            ys = odeint_adjoint(field, y0l, t, adjoint_params=tuple(leaves), **kwargs)
+        ctx.field, ctx.keys, ctx.leaves, ctx.y0l, ctx.ys = field, keys, leaves, y0l, ys
+        return ys.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        _install(ctx.field, ctx.keys, ctx.leaves)
+        grads = torch.autograd.grad(ctx.ys, [ctx.y0l] + ctx.leaves, g, allow_unused=True)
+        return (None, grads[0], None, None, None, *grads[1:])
+
+
+def _install(field: VectorField, keys, tensors):
+    for (where, k), v in zip(keys, tensors):
+        getattr(field, where)[k] = v
+
+
+def _adjoint_solve(field: VectorField, y0: Tensor, t: Tensor, kwargs: dict) -> Tensor:
+    keys, tensors = [], []
+    for where in ("_learned", "_solve_cache"):
+        for k, v in getattr(field, where).items():
+            if torch.is_tensor(v) and v.requires_grad:
+                keys.append((where, k))
+                tensors.append(v)
+    return _AdjointSolve.apply(field, y0, t, kwargs, keys, *tensors)

@@ -86,8 +86,12 @@ class StencilProgram:
                     when = ("per graph", "per solve", "per evaluation")[lv]
                     terms.append(f"{g.describe()}    # sparse CSR, weights built {when}")
             r = self.remainder.get(f, sp.Integer(0))
-            if r != 0:
-                terms.append(f"{sp.sstr(r)}    # message passing")
+            const = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) < 2]
+            mp = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) == 2]
+            if const:
+                terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
+            if mp:
+                terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation (gather / scatter)")
             lines.append(f"dt({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
         return "\n".join(lines)
 

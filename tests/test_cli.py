@@ -1,0 +1,58 @@
+"""The command line: check / explain / train, error reporting and the results JSON."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from pde2gnn.cli import main
+from pde2gnn.resources import library_models
+
+
+@pytest.mark.parametrize("model", library_models())
+def test_check_every_library_model(model, capsys):
+    assert main(["check", model]) == 0
+    out = capsys.readouterr().out
+    assert "well formed" in out and "dt(" in out
+
+
+@pytest.mark.parametrize("stage", ["ast", "ir", "stencil", "python"])
+def test_explain_stages(stage, capsys):
+    assert main(["explain", "grand", "--stage", stage, "--dim", "d=8"]) == 0
+    out = capsys.readouterr().out
+    assert {"ast": "LetDecl", "ir": "dt(x) =", "stencil": "sparse CSR",
+            "python": "def step("}[stage] in out
+
+
+def test_bad_spec_prints_one_message_and_exits_2(tmp_path):
+    spec = tmp_path / "bad.pde"
+    spec.write_text("model m\nfield x : node[d]\ndt(x) = lapl(x)\n")
+    r = subprocess.run([sys.executable, "-m", "pde2gnn", "check", str(spec)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert f"{spec}:3:9: name error: unknown operator 'lapl'" in r.stderr
+    assert "did you mean 'lap'?" in r.stderr
+
+
+def test_unknown_model_and_dataset_are_clear_errors(capsys, data_root):
+    assert main(["check", "grnd"]) == 2
+    assert "did you mean 'grand'" in capsys.readouterr().err
+    assert main(["train", "grand", "--dataset", "Coraa", "--data-root", data_root]) == 2
+    assert "unknown data set 'Coraa'" in capsys.readouterr().err
+
+
+def test_train_writes_results_json(tmp_path, data_root, capsys):
+    out = tmp_path / "res.json"
+    code = main(["train", "heat", "--dataset", "Cora", "--epochs", "3", "--seeds", "2",
+                 "--data-root", data_root, "--results", str(out), "--quiet", "--time", "1",
+                 "--method", "rk4", "--step-size", "0.5"])
+    assert code == 0
+    res = json.loads(out.read_text())
+    for key in ("test_acc_mean", "test_acc_std", "test_acc", "epoch_time_s", "nfe_forward",
+                "nfe_backward", "config"):
+        assert key in res
+    assert len(res["test_acc"]) == 2 and all(0 <= a <= 1 for a in res["test_acc"])
+    assert res["nfe_forward"] == 8  # rk4: 4 evaluations per step, 2 steps
+    assert res["config"]["solver"]["method"] == "rk4"
+    assert "test accuracy:" in capsys.readouterr().out
