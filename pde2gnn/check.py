@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple, Union
 
-from .errors import FormError, KindError, NameError_, ShapeError, SpecError, did_you_mean
+from .errors import ArgumentError, FormError, KindError, NameError_, ShapeError, SpecError, did_you_mean
 from .lang import ast as A
+from .lang.parser import KEYWORDS
 
 Channels = Union[int, str]
 
@@ -25,6 +26,7 @@ GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j")
 VECTOR_OPS = ("dot", "norm", "init")
 BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE
 GRAPH_METHODS = ("input", "knn")
+RESERVED = ("t", "torch")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,11 @@ class _Checker:
 
     # ------------------------------------------------------------ declarations
     def declare(self, name: str, decl, span):
+        if name in KEYWORDS or name in RESERVED:
+            raise self.err(NameError_, f"'{name}' is reserved and cannot be declared", span)
+        if name.startswith("_"):
+            raise self.err(NameError_, f"names starting with '_' are reserved for generated "
+                           f"code: '{name}'", span)
         if name in BUILTINS:
             raise self.err(NameError_, f"'{name}' is a built-in operator and cannot be redeclared",
                            span)
@@ -347,7 +354,7 @@ class _Checker:
                            did_you_mean(f, BUILTINS))
         nargs = 2 if f == "dot" else 1
         if len(e.args) != nargs or e.kwargs:
-            raise self.err(SpecError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
+            raise self.err(ArgumentError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
                            f"got {len(e.args) + len(e.kwargs)}", e.span)
         if f == "init":
             a = e.args[0]

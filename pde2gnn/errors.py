@@ -103,6 +103,12 @@ class FormError(SpecError):
     kind = "form error"
 
 
+class ArgumentError(SpecError):
+    """An operator is called with the wrong number or kind of arguments, e.g. ``dot(x)``."""
+
+    kind = "argument error"
+
+
 class OptionError(Pde2GnnError):
     """A compile or run option is missing or invalid (unbound dimension, unknown dataset...)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pde2gnn.check import check
-from pde2gnn.errors import (FormError, KindError, NameError_, ParseError, ShapeError, SpecError,
+from pde2gnn.errors import (ArgumentError, FormError, KindError, NameError_, ParseError, ShapeError, SpecError,
                             did_you_mean)
 from pde2gnn.lang import parse
 
@@ -111,13 +111,12 @@ CASES = [
     ("let-self-reference",
      HEAD + "let a = a + 1\ndt(x) = a * x\n",
      NameError_, 3, 1, "'a' is defined in terms of itself (a -> a)", ""),
-    # The checker reports arity errors as the base SpecError (printed as "error:").
     ("wrong-arity-dot",
      HEAD + "dt(x) = dot(x) * x\n",
-     SpecError, 3, 9, "dot takes 2 arguments, got 1", ""),
+     ArgumentError, 3, 9, "dot takes 2 arguments, got 1", ""),
     ("wrong-arity-kwarg",
      HEAD + "dt(x) = lap(x, k=2)\n",
-     SpecError, 3, 9, "lap takes 1 argument, got 2", ""),
+     ArgumentError, 3, 9, "lap takes 1 argument, got 2", ""),
     ("init-of-non-field",
      HEAD + "param kappa = 1.0\nlet y = init(kappa)\ndt(x) = y * x\n",
      KindError, 4, 14, "init(...) takes an evolving field by name", ""),
@@ -238,3 +237,14 @@ def test_did_you_mean():
     assert did_you_mean("lapl", ["lap", "grad", "div"]) == "did you mean 'lap'?"
     assert did_you_mean("zzz", ["lap", "grad"]) == ""
     assert did_you_mean("lap", ["lap", "grad"]) == ""  # never suggest the name itself
+
+
+@pytest.mark.parametrize("decl,phrase", [
+    ("field field : node", "'field' is reserved"),
+    ("param t = 1", "'t' is reserved"),
+    ("param _x = 1", "starting with '_'"),
+])
+def test_reserved_names(decl, phrase):
+    err = compile_error(f"model m\n{decl}\nfield u : node\ndt(u) = lap(u)\n")
+    assert isinstance(err, NameError_) and phrase in err.message
+    assert err.span.line == 2
