@@ -30,13 +30,13 @@ def _kv(items: Optional[List[str]], cast) -> dict:
 def cmd_check(args) -> int:
     from .compiler import front, to_stencil
     checked = front(args.spec)
-    dims = {k: 4 for k, v in checked.dims.items() if v is None}
-    dims.update(_kv(args.dim, int))
+    given = _kv(args.dim, int)
+    unbound = [k for k, v in checked.dims.items() if v is None and k not in given]
+    dims = {**{k: 4 for k in unbound}, **given}
     print(f"{checked.spec.filename}: model '{checked.name}' is well formed")
     print(f"  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()))
     if checked.learns:
         print(f"  learnable: " + ", ".join(checked.learns))
-    unbound = [k for k, v in checked.dims.items() if v is None and k not in _kv(args.dim, int)]
     print("discretised equations" + (f" (unbound dimensions shown as {', '.join(f'{k}=4' for k in unbound)})" if unbound else "") + ":")
     print(to_stencil(checked.spec, dims, _kv(args.param, float)))
     return 0

@@ -211,11 +211,7 @@ class CodeGen:
                 term = f"_G.spmm({vals}, {g.source})"
             diag = dg if wi == 0 else dg + O.SumJ(wi)
             if diag != 0:
-                lvd = self.an.level(diag)
-                dname = self.ref(diag, 2) if is_constant(diag) else None
-                if dname is None:
-                    dn = self.define(diag, lvd) if not diag.is_Symbol else self.ref(diag, 2)
-                    dname = self._import(dn, lvd, 2) if lvd < 2 and not diag.is_Symbol else dn
+                dname = self.ref(diag, 2)
                 dterm = f"{self._paren(diag, dname)} * {g.source}"
                 term = dterm if term is None else f"{term} + {dterm}"
             if term is None:

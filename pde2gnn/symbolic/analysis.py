@@ -59,9 +59,8 @@ class Analyzer:
         if isinstance(e, O.MatMul):
             c = self.symbols[e.args[1].name].type.shape[1]
             return c if isinstance(c, int) else self.dims.get(c, c)
-        chans = [self.channels(a) for a in e.args]
-        return max((c for c in chans if c != 1), default=1, key=lambda c: (isinstance(c, int), c)
-                   if isinstance(c, int) else (False, 0))
+        # elementwise: channel counts agree or are 1 (checked), so the first non-1 one is it
+        return next((c for c in map(self.channels, e.args) if c != 1), 1)
 
     def level(self, e: sp.Expr) -> int:
         """0: constant per graph, 1: constant per solve, 2: changes at every evaluation."""
