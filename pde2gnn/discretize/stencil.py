@@ -73,7 +73,7 @@ def _readable(w: sp.Expr) -> sp.Expr:
     w = w.replace(lambda a: isinstance(a, (O.AtI, O.AtJ)) and a.args[0].is_Mul,
                   lambda a: sp.Mul(*[f if f.is_number else type(a)(f) for f in a.args[0].args]))
     geo = sorted((s for s in w.free_symbols if s.name in GEO_WEIGHTS), key=str)
-    return sp.collect(sp.expand(w), geo) if geo else sp.simplify(w)
+    return sp.collect(sp.expand(w, **_EXPAND), geo) if geo else sp.simplify(w)
 
 
 @dataclass
