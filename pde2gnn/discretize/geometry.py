@@ -84,7 +84,7 @@ def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
     h = np.zeros(D)
     if E == 0 or (major <= 0).any():
         reason = "it has repeated points or no edges"
-    elif (minor.max(axis=1) > 1e-8 * major).any():
+    elif (minor.max(axis=1) > 1e-5 * major).any():
         reason = "some edges are not axis-aligned"
     else:
         for a in range(D):
@@ -93,7 +93,7 @@ def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
                 reason = f"no edges along axis {a}"
                 break
             h[a] = major[sel].min()
-            if np.abs(major[sel] - h[a]).max() > 1e-6 * h[a]:
+            if np.abs(major[sel] - h[a]).max() > 1e-5 * h[a]:
                 reason = f"edges along axis {a} have different lengths"
                 break
     sign = np.sign(d[np.arange(E), axis])
