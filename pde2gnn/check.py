@@ -27,6 +27,11 @@ VECTOR_OPS = ("dot", "norm", "init")
 BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE
 GRAPH_METHODS = ("input", "knn")
 RESERVED = ("t", "torch")
+GEO_OPS = ("dx", "dy", "dz", "dgrad")     # need a `domain` declaration
+BUILTINS = BUILTINS + GEO_OPS
+COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis
+SCHEMES = ("auto", "grid", "lsq", "mesh")
+DOMAIN_FLAGS = ("periodic",)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,19 @@ class CheckedSpec:
     equations: Dict[str, A.Equation]
     graph: Optional[A.GraphDecl] = None
     types: Dict[int, Type] = field(default_factory=dict, repr=False)
+    domain: Optional[A.DomainDecl] = None
+
+    @property
+    def coordinates(self) -> Tuple[str, ...]:
+        """Coordinate names of the domain (``('x', 'y')`` in 2-D), empty without a domain."""
+        return COORDINATES[:len(self.domain.bounds)] if self.domain else ()
+
+    def domain_option(self, key: str, default=None):
+        """Value of a domain option (``scheme``), ``True`` for a flag (``periodic``)."""
+        for k, v, _ in (self.domain.options if self.domain else ()):
+            if k == key:
+                return True if v is None else v
+        return default
 
     def type_of(self, expr: A.Expr) -> Type:
         return self.types[id(expr)]
@@ -102,6 +120,12 @@ class _Checker:
         if name.startswith("_"):
             raise self.err(NameError_, f"names starting with '_' are reserved for generated "
                            f"code: '{name}'", span)
+        dom = getattr(self, "domain", None)
+        if dom is not None and name in COORDINATES[:len(dom.bounds)] and decl is not dom:
+            raise self.err(NameError_, f"'{name}' is a coordinate of domain '{dom.name}' "
+                           f"(line {dom.span.line}): with a domain, "
+                           f"{', '.join(COORDINATES[:len(dom.bounds)])} name the node "
+                           "coordinates; rename this declaration", span)
         if name in BUILTINS:
             raise self.err(NameError_, f"'{name}' is a built-in operator and cannot be redeclared",
                            span)
@@ -136,6 +160,10 @@ class _Checker:
         models = [st for st in s.statements if isinstance(st, A.ModelDecl)]
         if len(models) > 1:
             raise self.err(FormError, "a spec declares exactly one model", models[1].span)
+        self.domain = None
+        for st in s.statements:
+            if isinstance(st, A.DomainDecl):
+                self.check_domain(st, inputs)
         for st in s.statements:
             if isinstance(st, A.DimDecl):
                 self.declare(st.name, st, st.span)
@@ -211,7 +239,38 @@ class _Checker:
                 raise self.err(FormError, f"field '{f}' has no equation dt({f}) = ...",
                                self.decls[f].span)
         return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
-                           lets, self.let_types, energies, equations, graph, self.types)
+                           lets, self.let_types, energies, equations, graph, self.types,
+                           self.domain)
+
+    def check_domain(self, st: A.DomainDecl, inputs: Dict[str, Type]):
+        """``domain pos : [lo, hi] x ...``: registers ``pos`` ``node[D]`` and x, y(, z) as inputs."""
+        if self.domain is not None:
+            raise self.err(FormError, f"only one domain is allowed (first on line "
+                           f"{self.domain.span.line})", st.span)
+        if len(st.bounds) not in (2, 3):
+            raise self.err(ShapeError, f"a domain has 2 or 3 axes, got {len(st.bounds)}", st.span,
+                           "write e.g. 'domain pos : [0, 1] x [0, 1]'")
+        for k, v, span in st.options:
+            if k == "scheme":
+                if v not in SCHEMES:
+                    raise self.err(NameError_, f"unknown scheme '{v}' (known: "
+                                   f"{', '.join(SCHEMES)})", span, did_you_mean(str(v), SCHEMES))
+            elif k not in DOMAIN_FLAGS or v is not None:
+                raise self.err(NameError_, f"unknown domain option '{k}{'=' + v if v else ''}' "
+                               f"(known: periodic, scheme=grid|lsq|mesh|auto)", span,
+                               did_you_mean(k, DOMAIN_FLAGS + ("scheme",)))
+        self.domain = st
+        for lo, hi in st.bounds:
+            for b in (lo, hi):
+                for n in _names(b):
+                    if n.id != "pi":
+                        raise self.err(KindError, "domain bounds are numbers (pi allowed)",
+                                       n.span)
+        self.declare(st.name, st, st.span)
+        inputs[st.name] = Type("node", (len(st.bounds),))
+        for c in COORDINATES[:len(st.bounds)]:
+            self.declare(c, st, st.span)
+            inputs[c] = Type("node", (1,))
 
     def learn_type(self, d: A.LearnDecl) -> Type:
         shape = tuple(self.check_dim(x) for x in d.shape)
@@ -231,7 +290,8 @@ class _Checker:
 
     def depends_on_state_or_learn(self, e: A.Expr) -> bool:
         if isinstance(e, A.Name):
-            return not (e.id in self.params or e.id in self.dims)
+            return not (e.id in self.params or e.id in self.dims or
+                        (e.id == "pi" and e.id not in self.decls))
         if isinstance(e, A.Number):
             return False
         if isinstance(e, A.Call):
@@ -293,7 +353,7 @@ class _Checker:
                 raise self.err(KindError, f"'{n}' takes a node value at an edge endpoint, but "
                                f"'{ep[0]}' is {base_t.describe()}", e.span)
             return Type("edge", base_t.shape)
-        if n == "t":
+        if n in ("t", "pi"):
             return SCALAR
         raise self.err(NameError_, f"unknown name '{n}'", e.span,
                        did_you_mean(n, list(self.decls) + list(BUILTINS)))
@@ -372,6 +432,17 @@ class _Checker:
                 label = f" {arg.id}" if isinstance(arg, A.Name) else ""
                 raise self.err(KindError, f"{f} expects {'an' if kind == 'edge' else 'a'} {kind} field, got {t.describe()}"
                                f"{label}", arg.span)
+        if f in GEO_OPS:
+            need("node")
+            axes = len(self.domain.bounds) if self.domain else 0
+            if not axes:
+                raise self.err(FormError, f"{f} is a geometric operator and needs node "
+                               "coordinates: declare a domain, e.g. 'domain pos : [0, 1] x [0, 1]'",
+                               e.func_span)
+            if f == "dz" and axes < 3:
+                raise self.err(FormError, f"dz needs a 3-D domain, '{self.domain.name}' has "
+                               f"{axes} axes", e.func_span)
+            return Type("edge" if f == "dgrad" else "node", t.shape)
         if f in ("grad", "lap"):
             need("node")
             return Type("edge" if f == "grad" else "node", t.shape)
@@ -391,6 +462,20 @@ class _Checker:
     def _dot_error(self, e, ts):
         raise self.err(ShapeError, f"dot needs equal channel counts, got {ts[0].describe()} and "
                        f"{ts[1].describe()}", e.span)
+
+
+def _names(e: A.Expr):
+    """Every :class:`Name` in an expression."""
+    if isinstance(e, A.Name):
+        yield e
+    elif isinstance(e, A.Call):
+        for a in e.args:
+            yield from _names(a)
+    elif isinstance(e, A.BinOp):
+        yield from _names(e.left)
+        yield from _names(e.right)
+    elif isinstance(e, A.Neg):
+        yield from _names(e.operand)
 
 
 def check(spec: A.Spec) -> CheckedSpec:

@@ -1,4 +1,4 @@
-"""Command line: ``pde2gnn check | explain | train``.
+"""Command line: ``pde2gnn check | explain | train | simulate``.
 
 Every user error (:class:`~pde2gnn.errors.Pde2GnnError`) is printed as one message, without a
 traceback, and the exit status is 2.
@@ -105,6 +105,30 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    import torch
+
+    from .simulate import SimulationConfig, simulate
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    split = tuple(float(v) for v in args.split.split(","))
+    if len(split) != 3:
+        raise OptionError(f"--split needs three fractions, got '{args.split}'")
+    cfg = SimulationConfig(
+        graph=args.graph, n=args.n, points=args.points, k=args.k,
+        trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
+        modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
+        method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
+        batch=args.batch, seed=args.seed, dtype=args.dtype, scheme=args.scheme,
+        data_root=args.data_root, dims=_kv(args.dim, int), params=_kv(args.param, float))
+    name = Path(args.spec).stem
+    out = args.out or f"simulations/{name}.npz"
+    png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))
+    simulate(args.spec, out, cfg, png, progress=not args.quiet)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde2gnn", description="Symbolic PDE-to-GNN compiler.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -149,6 +173,42 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--log-every", type=int, default=10, help="print every N-th epoch (0: none)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=cmd_train)
+
+    q = sub.add_parser("simulate", help="generate synthetic trajectories of a spec (.npz + PNG)",
+                       description="Integrate a spec from random initial conditions and save "
+                       "the frames; defaults are PA-DGN's synthetic data (appendix A.1). The "
+                       ".npz layout is documented in pde2gnn/simulate.py.")
+    spec_args(q)
+    q.add_argument("--graph", default="grid",
+                   help="grid, points (random + kNN), delaunay, or a data set name (Cora)")
+    q.add_argument("--n", type=int, default=50, help="grid points per axis")
+    q.add_argument("--points", type=int, default=2500, help="number of random points")
+    q.add_argument("--k", type=int, default=8, help="kNN of the simulation graph (points)")
+    q.add_argument("--scheme", choices=["auto", "grid", "lsq", "mesh"],
+                   help="override the spec's stencil scheme")
+    q.add_argument("--trajectories", type=int, default=1000)
+    q.add_argument("--frames", type=int, default=21)
+    q.add_argument("--dt", type=float, default=0.01, help="time between frames")
+    q.add_argument("--ic", default="fourier", help="fourier, bumps, noise, or a .npy file")
+    q.add_argument("--modes", type=int, default=9, help="Fourier modes N (|k|, |l| <= N)")
+    q.add_argument("--sample", type=int, default=250, help="nodes to save (0: all)")
+    q.add_argument("--sample-k", type=int, default=4, help="kNN of the sampled nodes' graph")
+    q.add_argument("--split", default="0.7,0.15,0.15", help="train,val,test fractions")
+    q.add_argument("--method", default="dopri5")
+    q.add_argument("--rtol", type=float, default=1e-4)
+    q.add_argument("--atol", type=float, default=1e-6)
+    q.add_argument("--step-size", type=float)
+    q.add_argument("--batch", type=int, default=250,
+                   help="trajectories per solve (250 keeps torchdiffeq's stage tensors in cache)")
+    q.add_argument("--dtype", default="float32", choices=["float64", "float32"])
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")
+    q.add_argument("--png", help="PNG of a few frames (default: beside --out)")
+    q.add_argument("--no-png", action="store_true")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=cmd_simulate)
     return p
 
 

@@ -54,7 +54,8 @@ def to_stencil(spec, dims=None, params=None) -> StencilProgram:
 
 def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str, int]] = None,
             params: Optional[Mapping[str, float]] = None,
-            inputs: Optional[Mapping[str, Tensor]] = None) -> VectorField:
+            inputs: Optional[Mapping[str, Tensor]] = None,
+            scheme: Optional[str] = None) -> VectorField:
     """Compile a spec into a :class:`VectorField` on a graph.
 
     Args:
@@ -63,13 +64,15 @@ def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str
         num_nodes: N.
         dims: sizes of the spec's symbolic dimensions, e.g. ``{'d': 64}``.
         params: overrides of ``param`` values.
-        inputs: tensors for the spec's ``input`` declarations, ``[N, c]`` each.
+        inputs: tensors for the spec's ``input`` declarations, ``[N, c]`` each (with a
+            ``domain pos : ...``, the coordinates ``pos`` ``[N, D]``).
+        scheme: override the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
 
     Raises:
         SpecError: the spec is malformed. OptionError: a dimension has no size.
         DataError: the graph or an input has the wrong shape.
     """
-    return VectorField(to_stencil(spec, dims, params), edge_index, num_nodes, inputs)
+    return VectorField(to_stencil(spec, dims, params), edge_index, num_nodes, inputs, scheme)
 
 
 def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,

@@ -95,6 +95,21 @@ class GraphOps(nn.Module):
         self.register_buffer("deg_inv", torch.where(deg > 0, 1.0 / deg.clamp(min=1), 0.0),
                              persistent=False)
 
+    def set_geometry(self, weights) -> None:
+        """Install static geometric edge weights ``{name: [E] float64}`` (CSR order) as ``[E, 1]``
+        buffers ``self.<name>`` (see :mod:`pde2gnn.discretize.geometry`). A float64 master copy
+        is kept, so converting the module to another dtype never loses their precision."""
+        self._geo64 = {k: torch.as_tensor(v, dtype=torch.float64).reshape(-1, 1)
+                       for k, v in weights.items()}
+        for k, v in self._geo64.items():
+            self.register_buffer(k, v.to(self.deg.dtype), persistent=False)
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        for k, v in getattr(self, "_geo64", {}).items():
+            setattr(self, k, v.to(device=self.deg.device, dtype=self.deg.dtype))
+        return out
+
     @property
     def edge_index(self) -> Tensor:
         """``[2, E]`` in CSR order (row 0 = j, row 1 = i)."""

@@ -29,7 +29,9 @@ class VectorField(nn.Module):
         program: the discretised spec (:func:`pde2gnn.discretize.discretize`).
         edge_index: ``[2, E]`` graph in torch_geometric convention (row 0 source j, row 1 target i).
         num_nodes: N.
-        inputs: tensors for the spec's ``input`` declarations, each ``[N, c]``.
+        inputs: tensors for the spec's ``input`` declarations, each ``[N, c]``; under a
+            ``domain pos : ...`` the coordinates ``pos`` ``[N, D]`` (x, y, z are its columns).
+        scheme: overrides the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
 
     Attributes:
         source: the generated Python source (``pde2gnn explain --stage python``).
@@ -41,7 +43,7 @@ class VectorField(nn.Module):
     """
 
     def __init__(self, program: StencilProgram, edge_index: Tensor, num_nodes: int,
-                 inputs: Optional[Mapping[str, Tensor]] = None):
+                 inputs: Optional[Mapping[str, Tensor]] = None, scheme: Optional[str] = None):
         super().__init__()
         self.program = program
         ir = program.ir
@@ -59,6 +61,9 @@ class VectorField(nn.Module):
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
         self.inputs = nn.Module()
         inputs = dict(inputs or {})
+        self.scheme = None
+        if ir.checked.domain is not None:
+            inputs = self._geometry(inputs, scheme)
         for name, t in ir.checked.inputs.items():
             if name not in inputs:
                 raise DataError(f"spec '{ir.name}' needs input '{name}' ([N, {ir.channels(name)}])")
@@ -73,6 +78,36 @@ class VectorField(nn.Module):
         self.max_nfe: Optional[int] = None
         self._static_cache = None
         self._solve_cache = None
+
+    def _geometry(self, inputs: Dict[str, Tensor], scheme: Optional[str]) -> Dict[str, Tensor]:
+        """Coordinates -> x, y, z inputs and the static geometric weights on :attr:`graph`."""
+        from ..discretize.geometry import Box, geometric_weights
+        from ..symbolic.geometry import GEO_WEIGHTS
+
+        ir, dom = self.program.ir, self.program.ir.checked.domain
+        if dom.name not in inputs:
+            raise DataError(f"spec '{ir.name}' declares domain '{dom.name}': pass the node "
+                            f"coordinates as input '{dom.name}' ([N, {len(dom.bounds)}])")
+        pos = torch.as_tensor(inputs[dom.name])
+        if pos.dim() != 2 or tuple(pos.shape) != (self.graph.num_nodes, len(dom.bounds)):
+            raise DataError(f"coordinates '{dom.name}' must have shape [{self.graph.num_nodes}, "
+                            f"{len(dom.bounds)}], got {list(pos.shape)}")
+        subs = {sp.Symbol(k): v for k, v in {**ir.dims, **ir.params}.items()}
+        low, high = ([float(lower_expr(ir.checked, b[k]).xreplace(subs)) for b in dom.bounds]
+                     for k in (0, 1))
+        box = Box(tuple(low), tuple(high), bool(ir.checked.domain_option("periodic", False)))
+        used = set()
+        p = self.program
+        for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
+                list(p.remainder.values()):
+            used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
+        weights, self.scheme = geometric_weights(
+            pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
+            box, scheme or ir.checked.domain_option("scheme", "auto"), used)
+        self.graph.set_geometry(weights)
+        for a, c in enumerate(ir.checked.coordinates):
+            inputs[c] = pos[:, a:a + 1]
+        return inputs
 
     def _make_learnable(self, name: str) -> Learnable:
         ir = self.program.ir

@@ -23,10 +23,11 @@ import sympy as sp
 from ..check import Type
 from ..symbolic import ops as O
 from ..symbolic.analysis import Analyzer
+from ..symbolic.geometry import GEO_SYMBOLS, GEO_WEIGHTS
 from ..symbolic.ir import IR, SymbolInfo
 
 DEG_INV = sp.Symbol("deg_inv")
-GRAPH_SYMBOLS = {"deg_inv": SymbolInfo("deg_inv", "graph", Type("node", (1,)))}
+GRAPH_SYMBOLS = {"deg_inv": SymbolInfo("deg_inv", "graph", Type("node", (1,))), **GEO_SYMBOLS}
 
 _EXPAND = dict(mul=True, deep=True, power_exp=False, power_base=False, log=False,
                multinomial=False, basic=False)
@@ -51,7 +52,7 @@ class LinearGroup:
     def describe(self) -> str:
         x = self.source
         parts = []
-        wj, wi = sp.simplify(self.weight_j), sp.simplify(self.weight_i)
+        wj, wi = _readable(self.weight_j), _readable(self.weight_i)
         if wj != 0 and sp.simplify(wj + wi) == 0:
             parts.append(f"sum_j [{sp.sstr(wj)}] * ({x}_j - {x}_i)")
         else:
@@ -65,6 +66,14 @@ class LinearGroup:
         if self.right:
             body = f"({body}) @ " + " @ ".join(w.name for w in self.right)
         return body
+
+
+def _readable(w: sp.Expr) -> sp.Expr:
+    """A weight for printing: numbers pulled out of endpoints, collected by geometric weight."""
+    w = w.replace(lambda a: isinstance(a, (O.AtI, O.AtJ)) and a.args[0].is_Mul,
+                  lambda a: sp.Mul(*[f if f.is_number else type(a)(f) for f in a.args[0].args]))
+    geo = sorted((s for s in w.free_symbols if s.name in GEO_WEIGHTS), key=str)
+    return sp.collect(sp.expand(w, **_EXPAND), geo) if geo else sp.simplify(w)
 
 
 @dataclass
@@ -93,13 +102,29 @@ class StencilProgram:
             if mp:
                 terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation (gather / scatter)")
             lines.append(f"dt({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
+        lines += self._geometry_legend()
         return "\n".join(lines)
+
+    def _geometry_legend(self) -> List[str]:
+        """One line per geometric weight the program uses (see :mod:`..symbolic.geometry`)."""
+        exprs = [e for g in self.groups for e in (g.weight_j, g.weight_i, g.diag)]
+        exprs += list(self.remainder.values())
+        used = sorted({s.name for e in exprs for s in e.free_symbols} & set(GEO_WEIGHTS))
+        if not used:
+            return []
+        dom = self.ir.checked.domain
+        scheme = self.ir.checked.domain_option("scheme", "auto")
+        out = [f"geometric weights (static, once per graph from '{dom.name}', scheme {scheme}; "
+               "auto = grid on a regular grid graph, else lsq):"]
+        return out + [f"  {n}_ij: {GEO_WEIGHTS[n]}" for n in used]
 
 
 # ------------------------------------------------------------------ rewriting
 def _stencils(e: sp.Expr) -> sp.Expr:
     """Replace grad / div / lap / mean_j by their edge-list stencils."""
     def rule(x):
+        if hasattr(x, "stencil"):  # geometric operators (symbolic/geometry.py)
+            return x.stencil()
         if isinstance(x, O.Grad):
             u = x.args[0]
             return O.AtJ(u) - O.AtI(u)

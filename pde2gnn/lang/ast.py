@@ -13,7 +13,7 @@ from ..errors import Span
 __all__ = [
     "Span", "Expr", "Number", "Name", "Call", "BinOp", "Neg", "Dim", "Stmt", "ModelDecl",
     "FieldDecl", "InputDecl", "DimDecl", "ParamDecl", "LearnDecl", "LetDecl", "EnergyDecl",
-    "GraphDecl", "Equation", "Spec",
+    "GraphDecl", "DomainDecl", "Equation", "Spec",
 ]
 
 
@@ -154,6 +154,20 @@ class GraphDecl:
 
 
 @dataclass(frozen=True)
+class DomainDecl:
+    """``domain pos : [0, 2*pi] x [0, 2*pi] periodic scheme=lsq``: node coordinates and extent.
+
+    ``bounds`` holds one ``(low, high)`` pair of constant expressions per axis (2 or 3 axes);
+    ``options`` the trailing ``name`` / ``name=value`` words with their spans.
+    """
+
+    name: str
+    bounds: Tuple[Tuple[Expr, Expr], ...]
+    options: Tuple[Tuple[str, Optional[str], Span], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
 class Equation:
     """``dt(x) = expr``."""
 
@@ -164,7 +178,7 @@ class Equation:
 
 
 Stmt = Union[ModelDecl, FieldDecl, InputDecl, DimDecl, ParamDecl, LearnDecl, LetDecl,
-             EnergyDecl, GraphDecl, Equation]
+             EnergyDecl, GraphDecl, DomainDecl, Equation]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..resources import grammar_path
 from . import ast as A
 
 KEYWORDS = ("model", "field", "input", "dim", "param", "learn", "let", "edge", "energy",
-            "graph", "dt")
+            "graph", "dt", "domain")
 
 _READABLE = {"NAME": "a name", "NUMBER": "a number", "INT": "an integer",
              "_NL": "end of line", "$END": "end of input", "KIND": "'node' or 'edge'"}
@@ -139,6 +139,17 @@ class _ToAst(Transformer):
         args = tuple(a for a in c[1:] if not isinstance(a, tuple))
         kwargs = tuple(a for a in c[1:] if isinstance(a, tuple))
         return A.GraphDecl(str(c[0]), args, kwargs, _span(meta))
+
+    def interval(self, meta, c):
+        return ("interval", c[0], c[1])
+
+    def domain_opt(self, meta, c):
+        return ("option", str(c[0]), str(c[1]) if len(c) > 1 else None, _span(meta))
+
+    def domain_decl(self, meta, c):
+        bounds = tuple((a, b) for tag, a, b in (x for x in c[1:] if x[0] == "interval"))
+        options = tuple(x[1:] for x in c[1:] if x[0] == "option")
+        return A.DomainDecl(str(c[0]), bounds, options, _span(meta))
 
     def equation(self, meta, c):
         return A.Equation(str(c[0]), c[1], _span(meta), _span(c[0]))

@@ -39,7 +39,8 @@ class Analyzer:
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
             return "scalar" if k == "matrix" else k
-        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)):
+        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)) or \
+                getattr(e, "spec_name", "") == "dgrad":
             return "edge"
         if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):
             return "node"

@@ -118,6 +118,8 @@ class _Lowerer:
         if n in c.fields or n in c.inputs or n in c.learns or n in c.params or n in c.dims \
                 or n == "t":
             return sp.Symbol(n)
+        if n == "pi":
+            return sp.pi
         base, side = endpoint(n)
         return (O.AtI if side == "i" else O.AtJ)(self.name(base))
 
@@ -143,6 +145,8 @@ class _Lowerer:
                 return a ** b
             return O.MatMul(a, b)
         args = [self.expr(a) for a in e.args]
+        if e.func in GEO_FUNCTIONS or (e.func == "lap" and self.c.domain is not None):
+            return GEO_FUNCTIONS.get(e.func, GeoLap)(*args)
         return O.FUNCTIONS[e.func](*args)
 
 
@@ -168,3 +172,6 @@ def lower(checked: CheckedSpec) -> IR:
     symbols["t"] = SymbolInfo("t", "time", Type("scalar"))
     rhs = {f: lw.expr(checked.equations[f].rhs) for f in checked.fields}
     return IR(checked.name, symbols, rhs, checked)
+
+
+from .geometry import GEO_FUNCTIONS, GeoLap  # noqa: E402  (geometry imports this module)

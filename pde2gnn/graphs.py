@@ -1,0 +1,110 @@
+"""Graph construction for geometric specs: regular grids, kNN on points, Delaunay triangulations.
+
+Every builder returns ``edge_index`` ``[2, E]`` (long, torch_geometric convention, both
+directions of every undirected edge, no self-loops) and, where it makes points, coordinates
+``pos`` ``[N, D]`` float64 numpy in the domain's length unit.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.utils import coalesce, to_undirected
+
+from .errors import OptionError
+
+
+def _undirected(src: np.ndarray, dst: np.ndarray, n: int) -> Tensor:
+    ei = torch.as_tensor(np.stack([src, dst]), dtype=torch.long)
+    ei = ei[:, ei[0] != ei[1]]
+    return coalesce(to_undirected(ei, num_nodes=n), num_nodes=n)
+
+
+def grid_graph(shape: Sequence[int], low: Sequence[float], high: Sequence[float],
+               periodic: bool = False) -> Tuple[np.ndarray, Tensor]:
+    """A regular grid with axis neighbours (4 in 2-D, 6 in 3-D).
+
+    Node ``(k_0, k_1, ...)`` (C order, axis 0 = x slowest) sits at ``low + k * h``; ``h = L / n``
+    on a periodic box (the point ``high`` is ``low``) and ``L / (n - 1)`` otherwise (both ends
+    included). Periodic grids wrap around.
+
+    Returns:
+        pos ``[prod(shape), D]``, edge_index ``[2, E]``.
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != len(low) or min(shape) < (3 if periodic else 2):
+        raise OptionError(f"grid shape {shape} does not fit a {len(low)}-D domain "
+                          f"(at least {3 if periodic else 2} points per axis)")
+    axes = [lo + (hi - lo) * np.arange(n) / (n if periodic else n - 1)
+            for n, lo, hi in zip(shape, low, high)]
+    pos = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], 1)
+    idx = np.arange(pos.shape[0]).reshape(shape)
+    src, dst = [], []
+    for a, n in enumerate(shape):
+        nb = np.roll(idx, -1, axis=a)
+        if periodic:
+            src.append(idx.ravel())
+            dst.append(nb.ravel())
+        else:
+            keep = [slice(None)] * len(shape)
+            keep[a] = slice(0, n - 1)
+            src.append(idx[tuple(keep)].ravel())
+            dst.append(nb[tuple(keep)].ravel())
+    return pos, _undirected(np.concatenate(src), np.concatenate(dst), pos.shape[0])
+
+
+def random_points(n: int, low: Sequence[float], high: Sequence[float],
+                  generator: Optional[np.random.Generator] = None) -> np.ndarray:
+    """``n`` points uniform in the box, ``[n, D]`` float64."""
+    rng = generator or np.random.default_rng(0)
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    return low + (high - low) * rng.random((n, len(low)))
+
+
+def knn_graph(pos: np.ndarray, k: int, low: Optional[Sequence[float]] = None,
+              high: Optional[Sequence[float]] = None, periodic: bool = False) -> Tensor:
+    """The k-nearest-neighbour graph of points, made symmetric (edge if either is a kNN of the
+    other), as in PA-DGN's 4-NN graphs. With ``periodic`` distances wrap around the box
+    (scipy ``cKDTree(boxsize=...)``)."""
+    from scipy.spatial import cKDTree
+
+    pos = np.asarray(pos, float)
+    n = pos.shape[0]
+    if not 1 <= k < n:
+        raise OptionError(f"k must be between 1 and N - 1 = {n - 1}, got {k}")
+    if periodic:
+        low, high = np.asarray(low, float), np.asarray(high, float)
+        tree = cKDTree(np.mod(pos - low, high - low), boxsize=high - low)
+        _, nb = tree.query(np.mod(pos - low, high - low), k + 1)
+    else:
+        _, nb = cKDTree(pos).query(pos, k + 1)
+    src = nb[:, 1:].ravel()
+    dst = np.repeat(np.arange(n), k)
+    return _undirected(src, dst, n)
+
+
+def delaunay_graph(pos: np.ndarray) -> Tensor:
+    """The edges of the Delaunay triangulation of 2-D points (scipy), both directions."""
+    from scipy.spatial import Delaunay
+
+    tri = Delaunay(np.asarray(pos, float)).simplices
+    src = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
+    dst = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
+    return _undirected(src, dst, len(pos))
+
+
+def subgraph_knn(pos: np.ndarray, m: int, k: int, generator: Optional[np.random.Generator] = None
+                 ) -> Tuple[np.ndarray, Tensor]:
+    """Sample ``m`` of the nodes (without replacement) and build their symmetric kNN graph.
+
+    Returns:
+        node_index ``[m]`` (sorted, into the full node set) and the sampled graph's
+        edge_index ``[2, E]`` over ``0..m-1``.
+    """
+    rng = generator or np.random.default_rng(0)
+    if not 1 <= m <= len(pos):
+        raise OptionError(f"cannot sample {m} of {len(pos)} nodes")
+    idx = np.sort(rng.choice(len(pos), m, replace=False))
+    return idx, knn_graph(pos[idx], k)

@@ -1,0 +1,313 @@
+"""Synthetic dynamics: integrate a spec from random initial conditions and save the frames.
+
+The spec has one evolving field; when its channels are a symbolic dimension (``field f :
+node[d]``, as in ``library/convection_diffusion.pde``) the trajectories are simulated side by
+side as the channels of one state ``[N, batch]`` — one sparse product per evaluation for all of
+them — in chunks of ``batch``. A one-channel field is simulated one trajectory at a time.
+
+Output (``.npz``, readable with plain numpy: ``np.load(path)``):
+
+==================  ==============  =============================================================
+key                 shape           meaning
+==================  ==============  =============================================================
+``frames``          [B, T, M]       f at the (sampled) nodes, float32; B trajectories, T frames
+``times``           [T]             frame times (time unit of the spec)
+``node_index``      [M]             indices of the saved nodes in the full graph
+``pos``             [M, D]          their coordinates (absent without a domain)
+``edge_index``      [2, E]          graph of the saved nodes (sampled: symmetric kNN; else the
+                                    simulation graph), torch_geometric convention
+``full_pos``        [N, D]          coordinates of every simulated node (absent without domain)
+``full_edge_index`` [2, E_full]     the simulation graph
+``train``/``val``/``test``  [B_*]   trajectory indices of the split
+``spec``            ()              the spec text
+``meta``            ()              JSON: options, scheme, NFE, wall time, versions
+==================  ==============  =============================================================
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+import torch
+
+from . import graphs
+from .errors import DataError, OptionError
+
+GRAPHS = ("grid", "points", "delaunay")
+ICS = ("fourier", "bumps", "noise")
+
+
+@dataclass
+class SimulationConfig:
+    """Options of :func:`simulate` (defaults: PA-DGN's synthetic data, appendix A.1).
+
+    Attributes:
+        graph: ``grid`` (regular, ``n`` per axis), ``points`` (``points`` uniform random points,
+            symmetric ``k``-NN), ``delaunay`` (random points, Delaunay edges), or a data set name
+            (``Cora``: its graph, no coordinates).
+        trajectories: B; frames: T; dt: time between frames (frame k at k * dt).
+        ic: ``fourier`` (random Fourier series with ``modes`` = N, PDE-Net / PA-DGN), ``bumps``
+            (1-3 Gaussian bumps), ``noise`` (white noise), or a ``.npy`` path ([N] or [N, B]).
+        sample, sample_k: save only ``sample`` random nodes and their symmetric kNN graph
+            (0: all nodes and the simulation graph).
+        split: train / val / test fractions of the trajectories.
+        method, rtol, atol, step_size: torchdiffeq solver options.
+        batch: trajectories per solve; dtype: ``float64`` or ``float32``.
+        scheme: stencil scheme override (grid, lsq, mesh, auto); dims/params: spec overrides.
+    """
+
+    graph: str = "grid"
+    n: int = 50
+    points: int = 2500
+    k: int = 8
+    trajectories: int = 1000
+    frames: int = 21
+    dt: float = 0.01
+    ic: str = "fourier"
+    modes: int = 9
+    sample: int = 250
+    sample_k: int = 4
+    split: Tuple[float, float, float] = (0.7, 0.15, 0.15)
+    method: str = "dopri5"
+    rtol: float = 1e-4
+    atol: float = 1e-6
+    step_size: Optional[float] = None
+    batch: int = 250
+    seed: int = 0
+    dtype: str = "float32"
+    scheme: Optional[str] = None
+    data_root: Optional[str] = None
+    dims: Dict[str, int] = field(default_factory=dict)
+    params: Dict[str, float] = field(default_factory=dict)
+
+
+def _box(checked, cfg: SimulationConfig):
+    """The domain's Box with params bound, or None without a domain."""
+    import sympy as sp
+
+    from .discretize.geometry import Box
+    from .symbolic.ir import lower_expr
+
+    dom = checked.domain
+    if dom is None:
+        return None
+    subs = {sp.Symbol(k): v for k, v in cfg.params.items()}
+    for name, decl in checked.params.items():
+        subs.setdefault(sp.Symbol(name), float(lower_expr(checked, decl.value)))
+    low, high = ([float(lower_expr(checked, b[k]).xreplace(subs)) for b in dom.bounds]
+                 for k in (0, 1))
+    return Box(tuple(low), tuple(high), bool(checked.domain_option("periodic", False)))
+
+
+def build_graph(cfg: SimulationConfig, box, rng: np.random.Generator):
+    """(pos [N, D] or None, edge_index [2, E], description)."""
+    g = cfg.graph
+    if g == "grid":
+        if box is None:
+            raise OptionError("graph 'grid' needs a spec with a domain (or use --graph Cora)")
+        pos, ei = graphs.grid_graph((cfg.n,) * box.dim, box.low, box.high, box.periodic)
+        return pos, ei, f"{'x'.join([str(cfg.n)] * box.dim)} {'periodic ' if box.periodic else ''}grid"
+    if g in ("points", "delaunay"):
+        if box is None:
+            raise OptionError(f"graph '{g}' needs a spec with a domain")
+        pos = graphs.random_points(cfg.points, box.low, box.high, rng)
+        if g == "delaunay":
+            return pos, graphs.delaunay_graph(pos), f"{cfg.points} random points, Delaunay"
+        ei = graphs.knn_graph(pos, cfg.k, box.low, box.high, box.periodic)
+        return pos, ei, f"{cfg.points} random points, symmetric {cfg.k}-NN"
+    from .data import load_dataset
+    if box is not None:
+        raise OptionError(f"data set '{g}' has no node coordinates but the spec declares a "
+                          "domain; use a spec without a domain (e.g. heat)")
+    data = load_dataset(g, cfg.data_root)
+    return None, data.edge_index, f"{g} graph ({data.num_nodes} nodes)"
+
+
+def initial_conditions(cfg: SimulationConfig, pos: Optional[np.ndarray], box, n: int, count: int,
+                       rng: np.random.Generator) -> np.ndarray:
+    """``count`` initial states ``[n, count]`` float64.
+
+    ``fourier``: f0 = sum_{|k_a| <= N} lambda cos(k . x') + gamma sin(k . x') with x' the
+    coordinates scaled to [0, 2pi) per axis and lambda, gamma i.i.d. normal with standard
+    deviation 1 / (2N + 1)^(D/2), so f0 has unit variance (PDE-Net, Long et al. 2018; PA-DGN
+    appendix A.1 with N = 9). ``bumps``: 1-3 Gaussian bumps of height 1 and width 5-15 % of the
+    box. ``noise``: i.i.d. standard normal values.
+    """
+    ic = cfg.ic
+    if ic == "noise":
+        return rng.standard_normal((n, count))
+    if ic in ("fourier", "bumps"):
+        if pos is None:
+            raise OptionError(f"initial condition '{ic}' needs node coordinates (a spec with a "
+                              "domain); use --ic noise or a .npy file")
+        L = box.extent
+        xs = (pos - np.asarray(box.low)) / L * 2 * np.pi               # [n, D]
+        if ic == "fourier":
+            N, D = cfg.modes, pos.shape[1]
+            ks = np.array(list(itertools.product(range(-N, N + 1), repeat=D)), float)  # [K, D]
+            phase = xs @ ks.T                                          # [n, K]
+            basis = np.concatenate([np.cos(phase), np.sin(phase)], 1)  # [n, 2K]
+            coef = rng.standard_normal((basis.shape[1], count)) / (2 * N + 1) ** (D / 2)
+            return basis @ coef
+        out = np.zeros((n, count))
+        for b in range(count):
+            for _ in range(rng.integers(1, 4)):
+                c = np.asarray(box.low) + L * rng.random(len(L))
+                w = L.min() * rng.uniform(0.05, 0.15)
+                d = pos - c
+                if box.periodic:
+                    d = d - L * np.round(d / L)
+                out[:, b] += np.exp(-(d ** 2).sum(1) / (2 * w ** 2))
+        return out
+    p = Path(ic)
+    if p.suffix != ".npy" or not p.is_file():
+        raise OptionError(f"unknown initial condition '{ic}' (choose {', '.join(ICS)} or a "
+                          ".npy file)")
+    a = np.load(p).astype(np.float64)
+    if a.ndim == 1:
+        a = np.repeat(a[:, None], count, 1)
+    if a.shape != (n, count):
+        raise DataError(f"{p}: initial conditions must have shape [{n}] or [{n}, {count}], got "
+                        f"{list(a.shape)}")
+    return a
+
+
+def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Optional[str] = None,
+             progress: bool = True, log: Callable[[str], None] = print) -> dict:
+    """Simulate ``cfg.trajectories`` trajectories of a spec and write them to ``out`` (.npz).
+
+    Returns a summary dict (nodes, edges, scheme, NFE, wall time, output paths).
+
+    Raises:
+        OptionError: options that do not fit the spec; DataError: unreadable data;
+        SolverError: a solve that diverges or exceeds its evaluation budget.
+    """
+    from tqdm.auto import tqdm
+
+    from .compiler import compile as compile_spec
+    from .compiler import front, load
+    from .solve import ODEBlock, SolverConfig
+
+    cfg = cfg or SimulationConfig()
+    t_start = time.perf_counter()
+    parsed = load(spec)
+    checked = front(parsed)
+    if len(checked.fields) != 1:
+        raise OptionError(f"simulate needs a spec with one field, '{checked.name}' has "
+                          f"{len(checked.fields)}")
+    fname, ftype = next(iter(checked.fields.items()))
+    chan = ftype.channels
+    if isinstance(chan, int) and chan != 1:
+        raise OptionError(f"field '{fname}' has {chan} fixed channels: write it as node[d] so "
+                          "trajectories can be batched as channels, or with one channel")
+    if cfg.frames < 2 or cfg.dt <= 0 or cfg.trajectories < 1:
+        raise OptionError("need frames >= 2, dt > 0 and at least one trajectory")
+    dtype = {"float64": torch.float64, "float32": torch.float32}.get(cfg.dtype)
+    if dtype is None:
+        raise OptionError(f"dtype must be float64 or float32, got {cfg.dtype}")
+    rng = np.random.default_rng(cfg.seed)
+    box = _box(checked, cfg)
+    pos, ei, desc = build_graph(cfg, box, rng)
+    n = int(pos.shape[0]) if pos is not None else int(ei.max()) + 1
+    B = cfg.trajectories
+    batch = 1 if chan == 1 else max(1, min(cfg.batch, B))
+    times = torch.arange(cfg.frames, dtype=dtype) * cfg.dt
+    f0 = initial_conditions(cfg, pos, box, n, B, rng)
+    if cfg.sample:
+        if pos is None:
+            raise OptionError("--sample needs node coordinates (kNN); use --sample 0")
+        node_index, sub_ei = graphs.subgraph_knn(pos, cfg.sample, cfg.sample_k, rng)
+    else:
+        node_index, sub_ei = np.arange(n), ei
+    frames = np.empty((B, cfg.frames, len(node_index)), np.float32)
+    first = None
+    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000)
+    fields: Dict[int, object] = {}
+    nfe = 0
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        t0 = time.perf_counter()
+        bar = tqdm(total=B, desc=f"simulate {checked.name}", unit="traj", disable=not progress)
+        for s in range(0, B, batch):
+            size = min(batch, B - s)
+            if size not in fields:
+                dims = {**cfg.dims, **({chan: size} if isinstance(chan, str) else {})}
+                inputs = {checked.domain.name: torch.tensor(pos)} if box else {}  # float64: exact weights
+                fields[size] = compile_spec(parsed, ei, n, dims, cfg.params, inputs, cfg.scheme)
+            vf = fields[size]
+            y0 = torch.tensor(f0[:, s:s + size], dtype=dtype)
+            with torch.no_grad():
+                ys = ODEBlock(vf, float(times[-1]), solver)(y0, times)     # [T, N, size]
+            nfe += vf.nfe
+            if first is None:
+                first = ys[:, :, 0].numpy().copy()
+            frames[s:s + size] = ys[:, node_index, :].permute(2, 0, 1).numpy()
+            bar.update(size)
+        bar.close()
+        solve_s = time.perf_counter() - t0
+    finally:
+        torch.set_default_dtype(old)
+    scheme = next(iter(fields.values())).scheme
+    perm = rng.permutation(B)
+    n_tr = int(round(cfg.split[0] * B))
+    n_va = int(round(cfg.split[1] * B))
+    wall = time.perf_counter() - t_start
+    meta = {"spec": checked.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
+            "scheme": scheme, "nfe": nfe, "solves": math.ceil(B / batch),
+            "solve_seconds": solve_s, "wall_seconds": wall, "torch": torch.__version__,
+            "options": {k: (list(v) if isinstance(v, tuple) else v)
+                        for k, v in asdict(cfg).items()}}
+    arrays = dict(frames=frames, times=times.numpy(), node_index=node_index,
+                  edge_index=np.asarray(sub_ei), full_edge_index=np.asarray(ei),
+                  train=perm[:n_tr], val=perm[n_tr:n_tr + n_va], test=perm[n_tr + n_va:],
+                  spec=np.array(parsed.source), meta=np.array(json.dumps(meta)))
+    if pos is not None:
+        arrays.update(pos=pos[node_index], full_pos=pos)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, **arrays)
+    meta["out"] = str(out)
+    if png:
+        plot_frames(first, times.numpy(), pos, cfg, png, f"{checked.name}: {desc}")
+        meta["png"] = str(png)
+    log(f"{checked.name} on {desc} ({n} nodes, {int(ei.shape[1])} edges, scheme "
+        f"{scheme or 'graph'}): {B} trajectories x {cfg.frames} frames in {solve_s:.1f} s of "
+        f"solving ({wall:.1f} s total), NFE {nfe} over {meta['solves']} solve(s); wrote {out}")
+    return meta
+
+
+def plot_frames(frames: np.ndarray, times: np.ndarray, pos: Optional[np.ndarray],
+                cfg: SimulationConfig, path: str, title: str, count: int = 5) -> None:
+    """PNG of ``count`` frames of one trajectory (``frames`` ``[T, N]``), matplotlib Agg."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = np.unique(np.linspace(0, len(times) - 1, count).round().astype(int))
+    fig, axes = plt.subplots(1, len(ks), figsize=(3 * len(ks), 3), squeeze=False)
+    lo, hi = np.percentile(frames, 1), np.percentile(frames, 99)
+    order = np.argsort(frames[0])
+    for ax, k in zip(axes[0], ks):
+        if pos is not None and pos.shape[1] == 2 and cfg.graph == "grid":
+            img = frames[k].reshape(cfg.n, cfg.n).T
+            ax.imshow(img, origin="lower", vmin=lo, vmax=hi, cmap="RdBu_r",
+                      extent=(pos[:, 0].min(), pos[:, 0].max(), pos[:, 1].min(), pos[:, 1].max()))
+        elif pos is not None and pos.shape[1] >= 2:
+            ax.scatter(pos[:, 0], pos[:, 1], c=frames[k], s=4, vmin=lo, vmax=hi, cmap="RdBu_r")
+            ax.set_aspect("equal")
+        else:
+            ax.plot(frames[k][order], lw=0.8)
+            ax.set_ylim(lo, hi)
+            ax.set_xlabel("node (sorted by f at t = 0)")
+        ax.set_title(f"t = {times[k]:.3g}")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,81 @@
+"""Geometric operators of specs with a ``domain``: sympy classes and their edge stencils.
+
+Under ``domain pos : [a, b] x [c, d] ...`` the nodes have coordinates ``pos`` ``[N, D]`` (named
+``x``, ``y``, ``z`` one column each), and these operators are available:
+
+=========  =============  ======================================================================
+written    kind           meaning (stencil on the graph's edges (i receiving, j neighbour))
+=========  =============  ======================================================================
+dx(f)      node -> node   df/dx_i ~ sum_j W^dx_ij (f_j - f_i)   (likewise dy, dz)
+lap(f)     node -> node   Laplacian ~ sum_j W^lap_ij (f_j - f_i)
+dgrad(f)   node -> edge   directional derivative along the edge: (f_j - f_i) / |p_j - p_i|
+=========  =============  ======================================================================
+
+Every geometric operator is linear with weights that depend only on the coordinates, so it
+lowers to ``sum_j(geo_op_ij * (f_j - f_i))`` with ``geo_op`` an edge quantity of level *static*
+(computed once per graph by :mod:`pde2gnn.discretize.geometry`, whose scheme — regular grid,
+least squares or mesh — decides the numbers). The existing stencil stage then fuses all such
+terms with the same source field into one sparse matrix.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..check import Type
+from . import ops as O
+from .ir import SymbolInfo
+
+GEO_WEIGHTS = {
+    "geo_dx": "d/dx: central differences +-1/(2h) (grid), least-squares gradient (lsq), "
+              "area-weighted face gradients (mesh)",
+    "geo_dy": "d/dy: as d/dx along the second axis",
+    "geo_dz": "d/dz: as d/dx along the third axis",
+    "geo_lap": "Laplacian: 1/h^2 per axis neighbour (grid), quadratic least squares (lsq), "
+               "cotangent weights / barycentric area (mesh)",
+    "geo_dgrad": "1 / |p_j - p_i|",
+}
+"""Names of the static edge weights and what each scheme puts in them."""
+
+GEO_SYMBOLS = {n: SymbolInfo(n, "graph", Type("edge", (1,))) for n in GEO_WEIGHTS}
+
+
+class GeoOp(O.GraphOp):
+    """A linear geometric stencil ``sum_j W_ij (u_j - u_i)`` with static weights ``W``."""
+
+    nargs = 1
+    weight = ""
+
+    def stencil(self) -> sp.Expr:
+        u = self.args[0]
+        return O.SumJ(sp.Symbol(self.weight) * (O.AtJ(u) - O.AtI(u)))
+
+
+class Dx(GeoOp):
+    spec_name, weight = "dx", "geo_dx"
+
+
+class Dy(GeoOp):
+    spec_name, weight = "dy", "geo_dy"
+
+
+class Dz(GeoOp):
+    spec_name, weight = "dz", "geo_dz"
+
+
+class GeoLap(GeoOp):
+    spec_name, weight = "lap", "geo_lap"
+
+
+class DGrad(O.GraphOp):
+    """``dgrad(u)_ij = (u_j - u_i) / |p_j - p_i|`` (an edge value; PA-DGN's FinGrad)."""
+
+    nargs = 1
+    spec_name, weight = "dgrad", "geo_dgrad"
+
+    def stencil(self) -> sp.Expr:
+        u = self.args[0]
+        return sp.Symbol(self.weight) * (O.AtJ(u) - O.AtI(u))
+
+
+GEO_FUNCTIONS = {"dx": Dx, "dy": Dy, "dz": Dz, "dgrad": DGrad}
+"""Spec name -> class; ``lap`` maps to :class:`GeoLap` only when a domain is declared."""
