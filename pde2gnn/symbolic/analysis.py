@@ -39,6 +39,8 @@ class Analyzer:
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
             return "scalar" if k == "matrix" else k
+        if isinstance(e, (O.SumI, O.SumIJ)):
+            return "scalar"
         if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)):
             return "edge"
         if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):
@@ -57,7 +59,9 @@ class Analyzer:
         if isinstance(e, (O.Dot, O.Norm)):
             return 1
         if isinstance(e, O.MatMul):
-            c = self.symbols[e.args[1].name].type.shape[1]
+            w = e.args[1]
+            c = self.symbols[w.args[0].name].type.shape[0] if isinstance(w, O.Transpose) \
+                else self.symbols[w.name].type.shape[1]
             return c if isinstance(c, int) else self.dims.get(c, c)
         chans = [self.channels(a) for a in e.args]
         return max((c for c in chans if c != 1), default=1, key=lambda c: (isinstance(c, int), c)
