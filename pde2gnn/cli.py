@@ -36,6 +36,12 @@ def cmd_check(args) -> int:
     print(f"  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()))
     if checked.learns:
         print(f"  learnable: " + ", ".join(checked.learns))
+    if checked.energies:
+        import sympy as sp
+        from .symbolic.ir import derived_flows
+        print("derived from energies (symmetric graph):")
+        for k, v in derived_flows(checked).items():
+            print(f"  {k} = {sp.sstr(v)}")
     unbound = [k for k, v in checked.dims.items() if v is None and k not in _kv(args.dim, int)]
     print("discretised equations" + (f" (unbound dimensions shown as {', '.join(f'{k}=4' for k in unbound)})" if unbound else "") + ":")
     print(to_stencil(checked.spec, dims, _kv(args.param, float)))
