@@ -193,9 +193,7 @@ class _Checker:
                                d.init.span)
         for name in lets:
             self.let_type(name)
-        self._energy_types: Dict[str, Type] = {}
-        for name in energies:
-            self.energy_type(name)
+        self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or below
         for eq in equations.values():
             if eq.field not in fields:
                 kind = type(self.decls[eq.field]).__name__.replace("Decl", "").lower() \
@@ -211,6 +209,8 @@ class _Checker:
             if rt.channels not in (1, ft.channels):
                 raise self.err(ShapeError, f"dt({eq.field}) has {ft.channels} channel(s) but the "
                                f"right-hand side has {rt.channels}", eq.rhs.span)
+        for name in energies:
+            self.energy_type(name)
         for f in fields:
             if f not in equations:
                 raise self.err(FormError, f"field '{f}' has no equation dt({f}) = ...",
