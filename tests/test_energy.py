@@ -176,3 +176,18 @@ def test_energy_errors(body, err, where):
 def test_sum_outside_energy_is_form_error():
     with pytest.raises(FormError, match="only be used in an energy"):
         compiler.to_ir("model m\nfield x : node\ndt(x) = sum_i(x) * x\n")
+
+
+def test_graff_nl_is_relu_of_the_linear_flow():
+    ei, n = random_graph(11, seed=6)
+    ei = with_self_loops(ei, n)
+    d = 4
+    lin = compiler.compile("graff", ei, n, dims={"d": d}).double()
+    nl = compiler.compile("graff_nl", ei, n, dims={"d": d}).double()
+    nl.load_state_dict(lin.state_dict())
+    x = torch.randn(n, d, dtype=torch.float64)
+    outs = []
+    for f in (lin, nl):
+        f.prepare(x)
+        outs.append(f(torch.tensor(0.0), x))
+    assert (torch.relu(outs[0]) - outs[1]).abs().max() < 1e-12
