@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple, Union
 
-from .errors import ArgumentError, FormError, KindError, NameError_, ShapeError, SpecError, did_you_mean
+from .errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
+                     SpecError, did_you_mean)
 from .lang import ast as A
 from .lang.parser import KEYWORDS
 
@@ -24,7 +25,15 @@ CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
 ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j")
 VECTOR_OPS = ("dot", "norm", "init")
-BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE
+ENERGY_OPS = ("sum_i", "sum_ij", "var")
+BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
+#: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
+EDGE_BUILTINS = ("abar_ij",)
+#: operators an energy may not contain: not differentiable, or not symmetric under i <-> j
+ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not differentiable at 0",
+                      "softmax_j": "is not symmetric in i and j",
+                      "mean_j": "is not supported in energies (use sum_j)",
+                      "init": None}
 GRAPH_METHODS = ("input", "knn")
 RESERVED = ("t", "torch")
 GEO_OPS = ("dx", "dy", "dz", "dgrad")     # need a `domain` declaration
@@ -219,6 +228,7 @@ class _Checker:
                                d.init.span)
         for name in lets:
             self.let_type(name)
+        self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or below
         for eq in equations.values():
             if eq.field not in fields:
                 kind = type(self.decls[eq.field]).__name__.replace("Decl", "").lower() \
@@ -234,6 +244,8 @@ class _Checker:
             if rt.channels not in (1, ft.channels):
                 raise self.err(ShapeError, f"dt({eq.field}) has {ft.channels} channel(s) but the "
                                f"right-hand side has {rt.channels}", eq.rhs.span)
+        for name in energies:
+            self.energy_type(name)
         for f in fields:
             if f not in equations:
                 raise self.err(FormError, f"field '{f}' has no equation dt({f}) = ...",
@@ -288,6 +300,84 @@ class _Checker:
             return Type("matrix", shape)
         return Type("scalar", shape or (1,))
 
+    def energy_type(self, name: str) -> Type:
+        """Check ``energy NAME = expr``: a one-channel scalar built with sum_i / sum_ij."""
+        if name in self._energy_types:
+            return self._energy_types[name]
+        d = self.energies[name]
+        outer = getattr(self, "_energy", None)
+        self._energy = name
+        try:
+            t = self.expr(d.value)
+        finally:
+            self._energy = outer
+        if t.kind != "scalar" or t.channels != 1:
+            raise self.err(EnergyError, f"energy '{name}' must be a scalar, got {t.describe()}; "
+                           "sum node terms with sum_i(...) and edge terms with sum_ij(...), and "
+                           "reduce channels with dot(...)", d.value.span)
+        self._energy_types[name] = t
+        return t
+
+    def _only_receiver(self, e: A.Expr):
+        """sum_i(...) of an edge-kind expression may only use receiver values x_i."""
+        if isinstance(e, A.Name):
+            ep = endpoint(e.id)
+            if e.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
+                    e.id in self.lets and self.let_type(e.id).kind == "edge"):
+                raise self.err(KindError, f"sum_i sums over nodes, but '{e.id}' is an edge "
+                               "value; use sum_ij(...) for sums over edges", e.span)
+        elif isinstance(e, A.Call):
+            if e.func in ("grad", "softmax_j"):
+                raise self.err(KindError, f"sum_i sums over nodes, but {e.func}(...) is an edge "
+                               "value; use sum_ij(...) for sums over edges", e.span)
+            for a in e.args:
+                self._only_receiver(a)
+        elif isinstance(e, A.BinOp):
+            self._only_receiver(e.left)
+            self._only_receiver(e.right)
+        elif isinstance(e, A.Neg):
+            self._only_receiver(e.operand)
+
+    def energy_call(self, e: A.Call) -> Type:
+        """sum_i(node) / sum_ij(edge) -> scalar inside energies; var(E, x) -> x's type."""
+        f = e.func
+        nargs = 2 if f == "var" else 1
+        if len(e.args) != nargs or e.kwargs:
+            raise self.err(ArgumentError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
+                           f"got {len(e.args) + len(e.kwargs)}", e.span)
+        if f == "var":
+            en, x = e.args
+            if not (isinstance(en, A.Name) and en.id in self.energies):
+                raise self.err(KindError, "var(E, x) takes a declared energy as its first "
+                               "argument", en.span, did_you_mean(getattr(en, "id", ""),
+                                                                 self.energies))
+            if not (isinstance(x, A.Name) and x.id in self.fields):
+                raise self.err(KindError, "var(E, x) differentiates with respect to an evolving "
+                               "field, given by name", x.span,
+                               did_you_mean(getattr(x, "id", ""), self.fields))
+            if getattr(self, "_energy", None) is not None:
+                raise self.err(EnergyError, "var(...) cannot be used inside an energy", e.span)
+            self.energy_type(en.id)
+            return self.fields[x.id]
+        if getattr(self, "_energy", None) is None:
+            raise self.err(FormError, f"{f}(...) is a sum over the whole graph and may only be "
+                           "used in an energy", e.func_span)
+        t = self.expr(e.args[0])
+        if f == "sum_i":
+            if t.kind == "edge":
+                self._only_receiver(e.args[0])
+            elif t.kind != "node":
+                raise self.err(KindError, f"sum_i expects a node value, got {t.describe()}",
+                               e.args[0].span)
+        elif t.kind != "edge":
+            raise self.err(KindError, f"sum_ij expects an edge value, got {t.describe()}"
+                           + ("; use sum_i for node values" if t.kind == "node" else ""),
+                           e.args[0].span)
+        if t.channels != 1:
+            raise self.err(ShapeError, f"{f} sums a one-channel value, got {t.describe()}; "
+                           "reduce channels with dot(...) or norm(...)", e.args[0].span)
+        return SCALAR
+
     def depends_on_state_or_learn(self, e: A.Expr) -> bool:
         if isinstance(e, A.Name):
             return not (e.id in self.params or e.id in self.dims or
@@ -339,6 +429,8 @@ class _Checker:
             return self.learn_types[n]
         if n in self.params or n in self.dims:
             return SCALAR
+        if n in EDGE_BUILTINS:
+            return Type("edge", (1,))
         if n in getattr(self, "energies", {}):
             raise self.err(KindError, f"energy '{n}' can only be used as var({n}, field)", e.span)
         ep = endpoint(n)
@@ -412,6 +504,12 @@ class _Checker:
                 raise self.err(KindError, f"'{f}' is not a function", e.func_span)
             raise self.err(NameError_, f"unknown operator '{f}'", e.func_span,
                            did_you_mean(f, BUILTINS))
+        if f in ENERGY_OPS:
+            return self.energy_call(e)
+        if getattr(self, "_energy", None) is not None and f in ENERGY_UNSUPPORTED \
+                and ENERGY_UNSUPPORTED[f]:
+            raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
+                           f"'{self._energy}' cannot be differentiated by var(...)", e.func_span)
         nargs = 2 if f == "dot" else 1
         if len(e.args) != nargs or e.kwargs:
             raise self.err(ArgumentError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "

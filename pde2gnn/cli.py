@@ -37,6 +37,12 @@ def cmd_check(args) -> int:
     print(f"  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()))
     if checked.learns:
         print(f"  learnable: " + ", ".join(checked.learns))
+    if checked.energies:
+        import sympy as sp
+        from .symbolic.ir import derived_flows
+        print("derived from energies (symmetric graph):")
+        for k, v in derived_flows(checked).items():
+            print(f"  {k} = {sp.sstr(v)}")
     print("discretised equations" + (f" (unbound dimensions shown as {', '.join(f'{k}=4' for k in unbound)})" if unbound else "") + ":")
     print(to_stencil(checked.spec, dims, _kv(args.param, float)))
     return 0
@@ -72,31 +78,46 @@ def cmd_train(args) -> int:
     config = make_config(values)
     torch.set_num_threads(args.threads) if args.threads else None
     data = load_dataset(args.dataset, args.data_root, args.split)
-    print(f"{spec_path.stem} on {args.dataset} ({args.split} split): {data.num_nodes} nodes, "
-          f"{data.num_edges} edges, {int(data.train_mask.sum())}/{int(data.val_mask.sum())}/"
-          f"{int(data.test_mask.sum())} train/val/test; {args.seeds} seed(s)")
+    n_splits = data.train_mask.shape[1] if data.train_mask.dim() == 2 else 1
+    if args.splits > n_splits:
+        raise OptionError(f"{args.dataset} has {n_splits} split(s), --splits {args.splits} asked")
+    split = args.split or ("geom-gcn" if n_splits > 1 else "public")
+    sizes = "/".join(str(int((m[:, 0] if m.dim() == 2 else m).sum()))
+                     for m in (data.train_mask, data.val_mask, data.test_mask))
+    print(f"{spec_path.stem} on {args.dataset} ({split} split): {data.num_nodes} nodes, "
+          f"{data.num_edges} edges, {sizes} train/val/test; {args.splits} split(s) x "
+          f"{args.seeds} seed(s)")
     print("config: " + json.dumps({k: v for k, v in config.to_dict().items()}))
     runs = []
-    for seed in range(args.seeds):
+    for split_index, seed in [(s, k) for s in range(args.splits) for k in range(args.seeds)]:
         every = args.log_every
 
         def log(line, _n=[0]):
             _n[0] += 1
             if every and (_n[0] - 1) % every == 0:
                 tqdm.write(f"  seed {seed} {line}")
-        r = train(spec_path, data, config, seed=seed, device=args.device,
-                  progress=not args.quiet, log=log)
+        r = train(spec_path, data, config, seed=seed, split_index=split_index,
+                  device=args.device, progress=not args.quiet, log=log,
+                  return_model=bool(args.plot_energy))
+        r["split_index"], r["seed"] = split_index, seed
+        if args.plot_energy:
+            from .diagnostics import energy_report
+            rep = energy_report(r.pop("model"), data, args.plot_energy)
+            r["energy"] = rep
+            print(rep["summary"])
+        r.pop("model", None)
         runs.append(r)
-        print(f"seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']} "
+        print(f"split {split_index} seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']} "
               f"(val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} s/epoch, "
               f"NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
     s = summarize(runs)
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
-          f"over {len(runs)} seed(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
+          f"over {len(runs)} run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
           f"{s['nfe_forward']:.1f}, backward {s['nfe_backward']:.1f} per epoch")
     if args.results:
         out = {"model": spec_path.stem, "spec": str(spec_path), "dataset": args.dataset,
-               "split": args.split, "seeds": list(range(args.seeds)), **s,
+               "split": split, "splits": list(range(args.splits)),
+               "seeds": list(range(args.seeds)), **s,
                "config": config.to_dict(), "device": args.device,
                "torch": torch.__version__, "runs": runs}
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("train", help="train a node classifier with the spec as its ODE block")
     spec_args(q)
     q.add_argument("--dataset", default="Cora")
-    q.add_argument("--split", default="public", help="Planetoid split: public, full, random")
+    q.add_argument("--split", default=None, help="Planetoid split: public (default), full, "
+                   "random, geom-gcn; the heterophilic data sets always use geom-gcn")
+    q.add_argument("--splits", type=int, default=1, help="train on the first N of the data "
+                   "set's splits (geom-gcn has 10) and report mean ± std over them")
+    q.add_argument("--plot-energy", metavar="PATH", help="after training, write the Dirichlet "
+                   "energy of x(t)/|x(t)| along the solve to PATH (PNG) and classify the "
+                   "dynamics as low / high frequency dominated (LFD / HFD)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--seeds", type=int, default=1)
     q.add_argument("--epochs", type=int)

@@ -1,7 +1,8 @@
 """Per-data-set hyperparameter defaults shipped next to library specs (``library/NAME.toml``).
 
 A TOML file has a ``[default]`` table and one table per data set (``[Cora]``, ``[CiteSeer]``...);
-the data set's table overrides the defaults, and command-line options override both. Keys are
+the data set's table overrides the defaults, and command-line options override both. A top-level
+``inherit = "other"`` reads ``other.toml`` first (spec variants share their hyperparameters). Keys are
 :class:`~pde2gnn.tasks.node_classification.TrainConfig` fields, plus the solver's (``method``,
 ``rtol``, ``atol``, ``step_size``, ``adjoint``, ``max_nfe``) and ``[*.dims]`` / ``[*.params]``.
 """
@@ -30,7 +31,10 @@ def load_defaults(spec_path: Path, dataset: str) -> Dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise OptionError(f"{toml}: {e}") from None
     out: Dict[str, Any] = {}
-    for section in ("default", dataset):
+    if "inherit" in table:  # e.g. graff_dd.toml: inherit = "graff" reads graff.toml first
+        out = load_defaults(spec_path.with_name(f"{table['inherit']}.pde"), dataset)
+    by_lower = {k.lower(): k for k in table}
+    for section in ("default", by_lower.get(dataset.lower(), dataset)):
         for k, v in table.get(section, {}).items():
             if isinstance(v, dict):
                 out[k] = {**out.get(k, {}), **v}

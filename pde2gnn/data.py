@@ -20,7 +20,12 @@ from torch_geometric.data import Data
 from .errors import DataError, did_you_mean
 
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
-DATASETS = tuple(PLANETOID.values())
+#: heterophilic data sets with the ten geom-gcn splits: key -> (torch_geometric class, name)
+GEOM_GCN = {"texas": ("WebKB", "Texas"), "wisconsin": ("WebKB", "Wisconsin"),
+            "cornell": ("WebKB", "Cornell"), "chameleon": ("WikipediaNetwork", "chameleon"),
+            "squirrel": ("WikipediaNetwork", "squirrel"), "film": ("Actor", "Film"),
+            "actor": ("Actor", "Film")}
+DATASETS = tuple(PLANETOID.values()) + tuple(sorted({v[1] for v in GEOM_GCN.values()}))
 
 
 def data_root(root: Optional[str] = None) -> Path:
@@ -77,9 +82,55 @@ def load_planetoid(name: str, root: Optional[str] = None, split: str = "public")
     return ds[0]
 
 
-def load_dataset(name: str, root: Optional[str] = None, split: str = "public") -> Data:
-    """Load a node-classification data set by name (see :func:`load_planetoid`)."""
-    return load_planetoid(name, root, split)
+def load_geom_gcn(name: str, root: Optional[str] = None) -> Data:
+    """Texas / Wisconsin / Cornell (WebKB), chameleon / squirrel (WikipediaNetwork, geom-gcn
+    preprocessing), Film (Actor), with the ten geom-gcn splits (Pei et al., ICLR 2020).
+
+    The graph is made undirected (the raw edge lists are directed); self-loops are added by the
+    model (``self_loops``). Returns ``Data`` with masks ``[N, 10]``.
+
+    Raises:
+        DataError: unknown name, or the files are missing and cannot be downloaded.
+    """
+    from torch_geometric import datasets as D
+    from torch_geometric.utils import to_undirected
+
+    key = name.lower()
+    if key not in GEOM_GCN:
+        raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})")
+    cls, pname = GEOM_GCN[key]
+    base = _writable(data_root(root), cls)
+    try:
+        if cls == "WebKB":
+            ds = D.WebKB(str(base / cls), pname)
+        elif cls == "WikipediaNetwork":
+            ds = D.WikipediaNetwork(str(base / cls), pname, geom_gcn_preprocess=True)
+        else:
+            ds = D.Actor(str(base / cls))
+    except Exception as e:  # download failures, corrupt files
+        raise DataError(f"could not load {pname} from {base / cls}: {e}. Set --data-root or "
+                        f"PDE2GNN_DATA to a folder holding {cls}/...") from None
+    data = ds[0]
+    data.edge_index = to_undirected(data.edge_index, num_nodes=data.num_nodes)
+    return data
+
+
+def load_dataset(name: str, root: Optional[str] = None, split: Optional[str] = None) -> Data:
+    """Load a node-classification data set by name.
+
+    Planetoid data sets (:func:`load_planetoid`) take ``split`` (default ``public``; ``geom-gcn``
+    for the ten 60/20/20 splits); the heterophilic ones (:func:`load_geom_gcn`) always come with
+    their ten geom-gcn splits.
+    """
+    if name.lower() in GEOM_GCN:
+        if split not in (None, "geom-gcn"):
+            raise DataError(f"{name} has only the geom-gcn splits, not '{split}'")
+        return load_geom_gcn(name, root)
+    if name.lower() not in PLANETOID:
+        hint = did_you_mean(name, DATASETS)
+        raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})"
+                        + (f"; {hint}" if hint else ""))
+    return load_planetoid(name, root, split or "public")
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:

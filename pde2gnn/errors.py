@@ -109,6 +109,12 @@ class ArgumentError(SpecError):
     kind = "argument error"
 
 
+class EnergyError(SpecError):
+    """An energy that is not a scalar, or that ``var`` cannot differentiate (e.g. ``relu``)."""
+
+    kind = "energy error"
+
+
 class OptionError(Pde2GnnError):
     """A compile or run option is missing or invalid (unbound dimension, unknown dataset...)."""
 

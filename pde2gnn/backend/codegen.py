@@ -173,6 +173,8 @@ class CodeGen:
             return f"{self._paren(b, r(b), strict=True)} ** {self._paren(x, r(x), strict=True)}"
         if isinstance(e, O.MatMul):
             return f"{self._paren(e.args[0], r(e.args[0]))} @ {r(e.args[1])}"
+        if isinstance(e, O.Transpose):
+            return f"{r(e.args[0])}.T"
         if e.func in _FUNCS:
             return f"{_FUNCS[e.func]}({', '.join(r(a) for a in e.args)})"
         raise NotImplementedError(f"no code generation rule for {e.func.__name__}")

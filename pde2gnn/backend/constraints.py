@@ -10,6 +10,8 @@ sym        (W + W^T) / 2                                 GRAFF (Di Giovanni et a
 diag       diag(diagonal(W))                             GRAFF-D
 positive   softplus(W)                                   --
 psd        B B^T                                         --
+diag_dom   W0 + diag(q * rowsum|W0| + r), W0 symmetric   GRAFF-DD (section 5 / appendix)
+           with zero diagonal; q, r learnable vectors
 =========  ============================================  ==================================
 """
 from __future__ import annotations
@@ -53,7 +55,38 @@ class PSD(nn.Module):
         return evecs * evals.clamp(min=0).sqrt().unsqueeze(-2)
 
 
-PARAMETRIZATIONS = {"sym": Symmetric, "diag": Diagonal, "positive": Positive, "psd": PSD}
+class DiagonallyDominant(nn.Module):
+    """GRAFF-DD: ``W = W0 + diag(q * rowsum|W0| + r)``, W0 = off-diagonal part of (A + A^T) / 2.
+
+    The raw tensor A ``[d, d]`` is the module's parameter; ``q`` and ``r`` ``[d]`` are parameters
+    of this parametrisation (so they appear in ``model.parameters()``). W is symmetric exactly;
+    with q >= 1 and r >= 0 it is diagonally dominant. Initialised q = 1, r = 0 (then W has
+    non-negative real spectrum pushed by the Gershgorin bound), and ``right_inverse`` adjusts r
+    so that assigning a symmetric W reproduces it.
+    """
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.q = nn.Parameter(torch.ones(n))
+        self.r = nn.Parameter(torch.zeros(n))
+
+    def _off(self, a: Tensor) -> Tensor:
+        w0 = 0.5 * (a + a.transpose(-1, -2))
+        return w0 - torch.diag_embed(torch.diagonal(w0, dim1=-2, dim2=-1))
+
+    def forward(self, a: Tensor) -> Tensor:
+        w0 = self._off(a)
+        return w0 + torch.diag_embed(self.q * w0.abs().sum(-1) + self.r)
+
+    def right_inverse(self, w: Tensor) -> Tensor:
+        w0 = self._off(w)
+        with torch.no_grad():
+            self.r.copy_(torch.diagonal(w, dim1=-2, dim2=-1) - self.q * w0.abs().sum(-1))
+        return w0
+
+
+PARAMETRIZATIONS = {"sym": Symmetric, "diag": Diagonal, "positive": Positive, "psd": PSD,
+                    "diag_dom": DiagonallyDominant}
 
 
 class Learnable(nn.Module):
@@ -69,7 +102,9 @@ class Learnable(nn.Module):
         self.constraints = tuple(constraints)
         self.value = nn.Parameter(init.clone())
         for c in self.constraints:
-            parametrize.register_parametrization(self, "value", PARAMETRIZATIONS[c]())
+            cls = PARAMETRIZATIONS[c]
+            module = cls(init.shape[-1]) if cls is DiagonallyDominant else cls()
+            parametrize.register_parametrization(self, "value", module)
         if self.constraints:
             with torch.no_grad():
                 self.value = init.clone()

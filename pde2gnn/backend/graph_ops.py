@@ -57,7 +57,9 @@ class GraphOps(nn.Module):
         num_nodes: N.
 
     Buffers (all in CSR order, sorted by (i, j)): ``i``, ``j`` ``[E]``; ``crow`` ``[N + 1]``;
-    ``deg`` and ``deg_inv`` ``[N, 1]`` (in-degree, i.e. |N(i)|; ``deg_inv`` is 0 where deg is 0).
+    ``deg`` and ``deg_inv`` ``[N, 1]`` (in-degree, i.e. |N(i)|; ``deg_inv`` is 0 where deg is 0);
+    ``abar`` ``[E, 1]``: 1 / sqrt(deg_i deg_j), the entries of D^-1/2 A D^-1/2 (GRAFF's Abar;
+    with self-loops in the edge list this is GCN's normalisation).
 
     Raises:
         DataError: edge_index has the wrong shape or indices out of range.
@@ -94,6 +96,8 @@ class GraphOps(nn.Module):
         self.register_buffer("deg", deg, persistent=False)
         self.register_buffer("deg_inv", torch.where(deg > 0, 1.0 / deg.clamp(min=1), 0.0),
                              persistent=False)
+        dis = deg.clamp(min=1).rsqrt()
+        self.register_buffer("abar", dis[i] * dis[j], persistent=False)
 
     def set_geometry(self, weights) -> None:
         """Install static geometric edge weights ``{name: [E] float64}`` (CSR order) as ``[E, 1]``

@@ -64,7 +64,7 @@ class LinearGroup:
             parts.append(f"[{sp.sstr(self.diag)}] * {x}_i")
         body = " + ".join(parts) or "0"
         if self.right:
-            body = f"({body}) @ " + " @ ".join(w.name for w in self.right)
+            body = f"({body}) @ " + " @ ".join(sp.sstr(w) for w in self.right)
         return body
 
 

@@ -39,6 +39,8 @@ class Analyzer:
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
             return "scalar" if k == "matrix" else k
+        if isinstance(e, (O.SumI, O.SumIJ)):
+            return "scalar"
         if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)) or \
                 getattr(e, "spec_name", "") == "dgrad":
             return "edge"
@@ -58,7 +60,9 @@ class Analyzer:
         if isinstance(e, (O.Dot, O.Norm)):
             return 1
         if isinstance(e, O.MatMul):
-            c = self.symbols[e.args[1].name].type.shape[1]
+            w = e.args[1]
+            c = self.symbols[w.args[0].name].type.shape[0] if isinstance(w, O.Transpose) \
+                else self.symbols[w.name].type.shape[1]
             return c if isinstance(c, int) else self.dims.get(c, c)
         # elementwise: channel counts agree or are 1 (checked), so the first non-1 one is it
         return next((c for c in map(self.channels, e.args) if c != 1), 1)

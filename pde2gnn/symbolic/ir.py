@@ -11,7 +11,7 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 import sympy as sp
 
 from ..check import CheckedSpec, Type, endpoint
-from ..errors import OptionError
+from ..errors import EnergyError, OptionError
 from ..lang import ast as A
 from . import ops as O
 
@@ -104,10 +104,31 @@ class IR:
         return replace(self, rhs=rhs, dims=bound, params=values)
 
 
+#: the built-in edge coefficient abar_ij = 1 / sqrt(deg_i deg_j), computed once per graph
+ABAR_INFO = SymbolInfo("abar", "graph", Type("edge", (1,)))
+
+
 class _Lowerer:
     def __init__(self, checked: CheckedSpec):
         self.c = checked
         self.memo: Dict[str, sp.Expr] = {}
+        self.energy_memo: Dict[str, sp.Expr] = {}
+
+    def var(self, e: A.Call) -> sp.Expr:
+        """``var(E, x)``: lower E and differentiate it (see :mod:`pde2gnn.symbolic.energy`)."""
+        from .analysis import Analyzer
+        from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
+        en, x = e.args[0].id, e.args[1].id
+        if en not in self.energy_memo:
+            self.energy_memo[en] = self.expr(self.c.energies[en].value)
+        an = Analyzer({**symbol_table(self.c), "abar": ABAR_INFO}, {})
+        sym = {n for n, d in self.c.learns.items()
+               if any(c in SYMMETRIC_CONSTRAINTS for c, _ in d.constraints)}
+        try:
+            return variational(self.energy_memo[en], sp.Symbol(x), an.kind, an.channels, sym)
+        except EnergyDerivationError as err:
+            raise EnergyError(f"cannot derive var({en}, {x}): {err}", e.span, self.c.spec.source,
+                              self.c.spec.filename) from None
 
     def name(self, n: str) -> sp.Expr:
         c = self.c
@@ -115,6 +136,8 @@ class _Lowerer:
             if n not in self.memo:
                 self.memo[n] = self.expr(c.lets[n].value)
             return self.memo[n]
+        if n == "abar_ij":
+            return O.ABAR
         if n in c.fields or n in c.inputs or n in c.learns or n in c.params or n in c.dims \
                 or n == "t":
             return sp.Symbol(n)
@@ -144,9 +167,14 @@ class _Lowerer:
             if e.op == "^":
                 return a ** b
             return O.MatMul(a, b)
+        if e.func == "var":
+            return self.var(e)
         args = [self.expr(a) for a in e.args]
         if e.func in GEO_FUNCTIONS or (e.func == "lap" and self.c.domain is not None):
             return GEO_FUNCTIONS.get(e.func, GeoLap)(*args)
+        if e.func == "sum_i":
+            from .energy import receiver_only
+            args = [receiver_only(args[0])]
         return O.FUNCTIONS[e.func](*args)
 
 
@@ -156,8 +184,44 @@ def lower_expr(checked: CheckedSpec, e: A.Expr) -> sp.Expr:
 
 
 def lower(checked: CheckedSpec) -> IR:
-    """Lower a checked spec to the sympy IR (dimensions and params still symbolic)."""
+    """Lower a checked spec to the sympy IR (dimensions and params still symbolic).
+
+    ``var(E, x)`` is replaced by the derived variational derivative; ``abar_ij`` becomes the
+    graph-level symbol ``abar``.
+    """
     lw = _Lowerer(checked)
+    symbols = symbol_table(checked)
+    rhs = {f: lw.expr(checked.equations[f].rhs) for f in checked.fields}
+    if any(e.has(O.ABAR) for e in rhs.values()):
+        symbols["abar"] = ABAR_INFO
+    return IR(checked.name, symbols, rhs, checked)
+
+
+def derived_flows(checked: CheckedSpec) -> Dict[str, sp.Expr]:
+    """``{'var(E, x)': expression}`` for every var(...) in the equations (for check / explain)."""
+    lw, out = _Lowerer(checked), {}
+
+    def walk(e):
+        if isinstance(e, A.Call):
+            if e.func == "var":
+                out[f"var({e.args[0].id}, {e.args[1].id})"] = lw.var(e)
+                return
+            for a in e.args:
+                walk(a)
+        elif isinstance(e, A.BinOp):
+            walk(e.left)
+            walk(e.right)
+        elif isinstance(e, A.Neg):
+            walk(e.operand)
+        elif isinstance(e, A.Name) and e.id in checked.lets:
+            walk(checked.lets[e.id].value)
+    for eq in checked.equations.values():
+        walk(eq.rhs)
+    return out
+
+
+def symbol_table(checked: CheckedSpec) -> Dict[str, SymbolInfo]:
+    """SymbolInfo of every declared name (fields, inputs, learnables, params, dims, t)."""
     symbols: Dict[str, SymbolInfo] = {}
     for n, t in checked.fields.items():
         symbols[n] = SymbolInfo(n, "field", t)
@@ -170,8 +234,7 @@ def lower(checked: CheckedSpec) -> IR:
     for n in checked.dims:
         symbols[n] = SymbolInfo(n, "dim", Type("scalar"))
     symbols["t"] = SymbolInfo("t", "time", Type("scalar"))
-    rhs = {f: lw.expr(checked.equations[f].rhs) for f in checked.fields}
-    return IR(checked.name, symbols, rhs, checked)
+    return symbols
 
 
 from .geometry import GEO_FUNCTIONS, GeoLap  # noqa: E402  (geometry imports this module)

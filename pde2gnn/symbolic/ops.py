@@ -18,6 +18,10 @@ Dot(u, v)     same kind       sum over channels of u * v (one channel)
 Norm(u)       same kind       Euclidean norm over channels (one channel)
 Init(x)       node            the state at t = 0 (constant during a solve)
 Sigmoid, Relu elementwise
+SumI(u)       node -> scalar  sum over all nodes (energies only)
+SumIJ(e)      edge -> scalar  sum over all edges (i, j) (energies only)
+Transpose(W)  matrix          W^T (from variational derivatives of quadratic forms)
+ABAR          edge            abar_ij = 1 / sqrt(deg_i deg_j), i.e. D^-1/2 A D^-1/2 (static)
 ============  ==============  ===============================================================
 """
 from __future__ import annotations
@@ -90,6 +94,10 @@ class Sigmoid(GraphOp):
     def _eval_is_real(self):
         return True
 
+    def fdiff(self, argindex=1):
+        s = Sigmoid(self.args[0])
+        return s * (1 - s)
+
 
 class Relu(GraphOp):
     nargs = 1
@@ -133,9 +141,36 @@ class AtJ(_Endpoint):
     spec_name = "at_j"
 
 
+class SumI(GraphOp):
+    """Sum over all nodes of a node value: a scalar (used in energies)."""
+
+    nargs = 1
+    spec_name = "sum_i"
+
+
+class SumIJ(GraphOp):
+    """Sum over all edges (i, j) of an edge value: a scalar (used in energies)."""
+
+    nargs = 1
+    spec_name = "sum_ij"
+
+
+class Transpose(GraphOp):
+    """``W^T`` of a learnable matrix; symmetric-constrained matrices are their own transpose."""
+
+    nargs = 1
+    spec_name = "transpose"
+
+    def _sympystr(self, printer):
+        return f"{printer._print(self.args[0])}^T"
+
+
+#: The built-in edge coefficient ``abar_ij`` (graph level, one channel).
+ABAR = sp.Symbol("abar")
+
 ENDPOINTS = (AtI, AtJ)
 EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
 FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": MeanJ,
              "softmax_j": SoftmaxJ, "dot": Dot, "norm": Norm, "init": Init,
-             "sigmoid": Sigmoid, "relu": Relu, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
+             "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI, "sum_ij": SumIJ, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
              "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}

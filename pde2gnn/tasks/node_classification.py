@@ -85,13 +85,14 @@ def _masks(data: Data, split_index: int):
 
 
 def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int = 0,
-          device: str = "cpu", progress: bool = True, log=None) -> dict:
+          device: str = "cpu", progress: bool = True, log=None, return_model: bool = False) -> dict:
     """Train one model; returns the run's metrics.
 
     Returns:
         dict with ``test_acc`` (at the epoch of best validation accuracy), ``val_acc``,
         ``best_epoch``, ``epoch_time_s`` (mean wall time of a training epoch, s),
-        ``nfe_forward`` / ``nfe_backward`` (mean per training epoch) and ``history``.
+        ``nfe_forward`` / ``nfe_backward`` (mean per training epoch) and ``history``; with
+        ``return_model`` also ``model`` (the trained :class:`ContinuousGNN`, last epoch).
     Raises:
         SolverError: a solve diverged or exceeded ``config.solver.max_nfe``.
     """
@@ -138,8 +139,11 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
             log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {accs[0]:.3f}  "
                 f"val {accs[1]:.3f}  nfe {fwd}")
     bar.close()
-    return {**best, "epoch_time_s": float(np.mean(times)), "nfe_forward": float(np.mean(nfe_f)),
-            "nfe_backward": float(np.mean(nfe_b)), "history": history}
+    out = {**best, "epoch_time_s": float(np.mean(times)), "nfe_forward": float(np.mean(nfe_f)),
+           "nfe_backward": float(np.mean(nfe_b)), "history": history}
+    if return_model:
+        out["model"] = model
+    return out
 
 
 def summarize(runs: List[dict]) -> dict:

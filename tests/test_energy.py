@@ -1,0 +1,193 @@
+"""Energies and var(E, x): the derived GRAFF flow, energy decrease, Dirichlet energy -> heat flow."""
+import pytest
+import sympy as sp
+import torch
+
+from pde2gnn import compiler
+from pde2gnn.errors import EnergyError, FormError, KindError, ShapeError
+from pde2gnn.solve import ODEBlock, SolverConfig
+from pde2gnn.symbolic import ops as O
+from pde2gnn.symbolic.energy import tidy
+
+from .graphs import random_graph
+
+GRAFF = """model graff
+field x : node[d]
+learn Omega : [d, d] {omega}
+learn W : [d, d] {w}
+learn beta = 0
+energy E = 1/2 * sum_i(dot(x_i, x_i @ Omega)) - 1/2 * sum_ij(abar_ij * dot(x_i, x_j @ W))
+dt(x) = -var(E, x) + beta * init(x)
+"""
+
+
+def with_self_loops(ei, n):
+    loops = torch.arange(n)
+    return torch.cat([ei, torch.stack([loops, loops])], 1)
+
+
+def dense_abar(ei, n):
+    a = torch.zeros(n, n, dtype=torch.float64)
+    a[ei[1], ei[0]] = 1.0
+    dis = a.sum(1).rsqrt()
+    return dis[:, None] * a * dis[None, :]
+
+
+def set_learned(field, **values):
+    with torch.no_grad():
+        for k, v in values.items():
+            m = field.learnables[k]
+            if m.constraints:
+                m.value = v
+            else:
+                m.value.copy_(v)
+
+
+def test_graff_flow_derived_symbolically():
+    ir = compiler.to_ir(GRAFF.format(omega="diag", w="sym"), dims={"d": 3})
+    x, om, w, beta = sp.symbols("x Omega W beta")
+    expected = -O.MatMul(x, om) + O.SumJ(O.ABAR * O.MatMul(O.AtJ(x), w)) + beta * O.Init(x)
+    assert sp.expand(ir.rhs["x"] - expected) == 0
+    # without symmetry constraints the flow has the symmetrised matrices
+    ir = compiler.to_ir(GRAFF.format(omega="", w=""), dims={"d": 3})
+    half = sp.Rational(1, 2)
+    expected = (-half * O.MatMul(x, om) - half * O.MatMul(x, O.Transpose(om))
+                + half * O.SumJ(O.ABAR * O.MatMul(O.AtJ(x), w))
+                + half * O.SumJ(O.ABAR * O.MatMul(O.AtJ(x), O.Transpose(w))) + beta * O.Init(x))
+    assert sp.expand(ir.rhs["x"] - expected) == 0
+
+
+def test_graff_stencil_fuses_into_sparse_groups():
+    prog = compiler.to_stencil("graff", dims={"d": 4})
+    rights = sorted(str(g.right) for g in prog.groups)
+    assert rights == ["(Omega,)", "(W,)"]
+    assert all(a.has(O.Init) for a in sp.Add.make_args(prog.remainder["x"]))
+
+
+@pytest.mark.parametrize("omega,w", [("diag", "sym"), ("", ""), ("diag", "diag_dom")])
+def test_graff_flow_matches_hand_written(omega, w):
+    ei, n = random_graph(14, seed=4)
+    ei = with_self_loops(ei, n)
+    d = 5
+    field = compiler.compile(GRAFF.format(omega=omega, w=w), ei, n, dims={"d": d}).double()
+    g = torch.Generator().manual_seed(0)
+    om, wm = torch.randn(d, d, generator=g, dtype=torch.float64), torch.randn(
+        d, d, generator=g, dtype=torch.float64)
+    if w == "diag_dom":
+        wm = 0.5 * (wm + wm.T)
+    set_learned(field, Omega=om, W=wm, beta=torch.tensor(0.3, dtype=torch.float64))
+    lw = field.learned()
+    om_c, w_c = lw["Omega"], lw["W"]
+    x0 = torch.randn(n, d, generator=g, dtype=torch.float64)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    field.prepare(x0)
+    got = field(torch.tensor(0.0), x)
+    sym = lambda m: 0.5 * (m + m.T)  # noqa: E731
+    ref = -x @ sym(om_c) + dense_abar(ei, n) @ x @ sym(w_c) + 0.3 * x0
+    assert (got - ref).abs().max() < 1e-6
+
+
+def graff_energy(x, om, w, abar):
+    return 0.5 * (x * (x @ om)).sum() - 0.5 * (x * (abar @ x @ w)).sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_energy_non_increasing_along_linear_flow(seed):
+    ei, n = random_graph(12 + seed, seed=seed)
+    ei = with_self_loops(ei, n)
+    d = 4
+    field = compiler.compile(GRAFF.format(omega="diag", w="sym"), ei, n, dims={"d": d}).double()
+    g = torch.Generator().manual_seed(10 + seed)
+    set_learned(field, Omega=torch.randn(d, d, generator=g, dtype=torch.float64),
+                W=torch.randn(d, d, generator=g, dtype=torch.float64))
+    lw = field.learned()
+    abar = dense_abar(ei, n)
+    x0 = torch.randn(n, d, generator=g, dtype=torch.float64)
+    times = torch.linspace(0, 2, 21, dtype=torch.float64)
+    with torch.no_grad():
+        ys = ODEBlock(field, 2.0, SolverConfig("dopri5", rtol=1e-9, atol=1e-10))(x0, times)
+        es = [graff_energy(y, lw["Omega"], lw["W"], abar).item() for y in ys]
+    assert all(b <= a + 1e-9 for a, b in zip(es, es[1:]))
+    assert es[-1] < es[0]
+
+
+def test_dirichlet_energy_gives_heat_flow():
+    """E = 1/4 sum_ij |x_j - x_i|^2 (ordered edges) has var(E, x) = -lap(x): dt(x) = lap(x)."""
+    spec = ("model dirichlet\nfield x : node[d]\n"
+            "energy E = 1/4 * sum_ij(dot(grad(x), grad(x)))\ndt(x) = -var(E, x)\n")
+    ir = compiler.to_ir(spec, dims={"d": 2})
+    x = sp.Symbol("x")
+    stencil_lap = O.SumJ(O.AtJ(x)) - O.SumJ(O.AtI(x))
+    rhs = tidy(ir.rhs["x"].replace(O.Grad, lambda u: O.AtJ(u) - O.AtI(u)), lambda e: 1)
+    assert sp.expand(rhs - stencil_lap) == 0
+    ei, n = random_graph(10, seed=7)
+    heat = "model heat\nfield x : node[d]\ndt(x) = lap(x)\n"
+    xv = torch.randn(n, 2, dtype=torch.float64)
+    outs = []
+    for s in (spec, heat):
+        f = compiler.compile(s, ei, n, dims={"d": 2}).double()
+        f.prepare(xv)
+        outs.append(f(torch.tensor(0.0), xv))
+    assert (outs[0] - outs[1]).abs().max() < 1e-12
+
+
+def test_nonlinear_energy_matches_autograd():
+    """var of a non-quadratic energy equals torch.autograd's gradient of the same energy."""
+    spec = ("model nl\nfield x : node[d]\nlearn W : [d, d]\n"
+            "energy E = sum_i(log(1 + dot(x, x))) + sum_ij(abar_ij * tanh(dot(x_i, x_j @ W)))"
+            " + 1/2 * sum_ij(norm(grad(x)))\n"
+            "dt(x) = -var(E, x)\n")
+    ei, n = random_graph(9, seed=2)
+    d = 3
+    f = compiler.compile(spec, ei, n, dims={"d": d}).double()
+    w = f.learned()["W"].detach()
+    x = torch.randn(n, d, dtype=torch.float64, requires_grad=True)
+    i, j, ab = f.graph.i, f.graph.j, f.graph.abar.double()
+    e = (torch.log(1 + (x * x).sum(1)).sum() + (ab[:, 0] * torch.tanh(
+        (x[i] * (x[j] @ w)).sum(1))).sum() + 0.5 * (x[j] - x[i]).norm(dim=1).sum())
+    (gref,) = torch.autograd.grad(e, x)
+    f.prepare(x.detach())
+    got = f(torch.tensor(0.0), x.detach())
+    assert (got + gref).abs().max() < 1e-9
+
+
+@pytest.mark.parametrize("body,err,where", [
+    ("energy E = dot(x, x)", EnergyError, "dot(x, x)"),
+    ("energy E = sum_i(relu(dot(x, x)))", EnergyError, "relu"),
+    ("energy E = sum_i(dot(x_i, x_j))", KindError, "x_j"),
+    ("energy E = sum_ij(x_i)\n", ShapeError, "x_i"),
+    ("energy E = sum_i(x)", None, None),
+])
+def test_energy_errors(body, err, where):
+    spec = f"model m\nfield x : node[d]\n{body}\ndt(x) = -var(E, x)\n"
+    if err is None:  # one-channel x: fine
+        spec = spec.replace("node[d]", "node")
+        compiler.to_ir(spec)
+        return
+    with pytest.raises(err) as e:
+        compiler.to_ir(spec)
+    if where:
+        line = e.value.format().splitlines()
+        assert "^" in line[-1] or "^" in line[-2]
+        assert where in e.value.source.splitlines()[e.value.span.line - 1][
+            e.value.span.column - 1:e.value.span.end_column - 1]
+
+
+def test_sum_outside_energy_is_form_error():
+    with pytest.raises(FormError, match="only be used in an energy"):
+        compiler.to_ir("model m\nfield x : node\ndt(x) = sum_i(x) * x\n")
+
+
+def test_graff_nl_is_relu_of_the_linear_flow():
+    ei, n = random_graph(11, seed=6)
+    ei = with_self_loops(ei, n)
+    d = 4
+    lin = compiler.compile("graff", ei, n, dims={"d": d}).double()
+    nl = compiler.compile("graff_nl", ei, n, dims={"d": d}).double()
+    nl.load_state_dict(lin.state_dict())
+    x = torch.randn(n, d, dtype=torch.float64)
+    outs = []
+    for f in (lin, nl):
+        f.prepare(x)
+        outs.append(f(torch.tensor(0.0), x))
+    assert (torch.relu(outs[0]) - outs[1]).abs().max() < 1e-12
