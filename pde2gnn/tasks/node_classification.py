@@ -80,7 +80,7 @@ class ContinuousGNN(nn.Module):
 def _masks(data: Data, split_index: int):
     masks = []
     for m in (data.train_mask, data.val_mask, data.test_mask):
-        masks.append(m[:, split_index] if m.dim() == 2 else m)
+        masks.append((m[:, split_index] if m.dim() == 2 else m).bool())
     return masks
 
 
