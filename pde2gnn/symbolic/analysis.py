@@ -39,7 +39,7 @@ class Analyzer:
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
             return "scalar" if k == "matrix" else k
-        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)):
+        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ, O.SquareplusJ)):
             return "edge"
         if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):
             return "node"
