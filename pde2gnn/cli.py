@@ -54,7 +54,7 @@ def cmd_train(args) -> int:
     from tqdm.auto import tqdm
 
     from .config import load_defaults, make_config
-    from .data import load_dataset
+    from .data import largest_connected_component, load_dataset, random_split
     from .resources import resolve_spec
     from .tasks.node_classification import summarize, train
 
@@ -65,13 +65,21 @@ def cmd_train(args) -> int:
                  "max_nfe": args.max_nfe, "epochs": args.epochs, "lr": args.lr,
                  "weight_decay": args.weight_decay, "hidden": args.hidden,
                  "dropout": args.dropout, "input_dropout": args.input_dropout,
-                 "optimizer": args.optimizer}
+                 "optimizer": args.optimizer, "posenc": args.posenc,
+                 "posenc_dim": args.posenc_dim, "knn_k": args.knn_k,
+                 "rewire_from": args.rewire_from, "rewire_every": args.rewire_every}
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["dims"] = {**values.get("dims", {}), **_kv(args.dim, int)}
     values["params"] = {**values.get("params", {}), **_kv(args.param, float)}
+    if args.posenc == "none":
+        values["posenc"] = None
     config = make_config(values)
     torch.set_num_threads(args.threads) if args.threads else None
-    data = load_dataset(args.dataset, args.data_root, args.split)
+    random = args.split == "random"
+    data = load_dataset(args.dataset, args.data_root, "public" if random else args.split)
+    if random:  # BLEND / GRAND protocol: largest connected component, 20 labels per class
+        data = largest_connected_component(data)
+        data = random_split(data, 0)
     print(f"{spec_path.stem} on {args.dataset} ({args.split} split): {data.num_nodes} nodes, "
           f"{data.num_edges} edges, {int(data.train_mask.sum())}/{int(data.val_mask.sum())}/"
           f"{int(data.test_mask.sum())} train/val/test; {args.seeds} seed(s)")
@@ -84,7 +92,8 @@ def cmd_train(args) -> int:
             _n[0] += 1
             if every and (_n[0] - 1) % every == 0:
                 tqdm.write(f"  seed {seed} {line}")
-        r = train(spec_path, data, config, seed=seed, device=args.device,
+        run_data = random_split(data, seed) if random else data
+        r = train(spec_path, run_data, config, seed=seed, device=args.device,
                   progress=not args.quiet, log=log)
         runs.append(r)
         print(f"seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']} "
@@ -98,7 +107,8 @@ def cmd_train(args) -> int:
         out = {"model": spec_path.stem, "spec": str(spec_path), "dataset": args.dataset,
                "split": args.split, "seeds": list(range(args.seeds)), **s,
                "config": config.to_dict(), "device": args.device,
-               "torch": torch.__version__, "runs": runs}
+               "torch": torch.__version__, "command": "pde2gnn " + " ".join(sys.argv[1:]),
+               "runs": runs}
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
         Path(args.results).write_text(json.dumps(out, indent=1))
         print(f"results written to {args.results}")
@@ -126,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("train", help="train a node classifier with the spec as its ODE block")
     spec_args(q)
     q.add_argument("--dataset", default="Cora")
-    q.add_argument("--split", default="public", help="Planetoid split: public, full, random")
+    q.add_argument("--split", default="public",
+                   help="public / full (Planetoid), or random: largest connected component, 20 "
+                        "labels per class, 1500 development nodes, a new split per seed")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--seeds", type=int, default=1)
     q.add_argument("--epochs", type=int)
@@ -143,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--step-size", type=float)
     q.add_argument("--adjoint", action="store_true")
     q.add_argument("--max-nfe", type=int)
+    q.add_argument("--posenc", choices=["ppr", "lap", "rw", "deepwalk", "none"],
+                   help="positional encoding for the spec's positional field u (BLEND)")
+    q.add_argument("--posenc-dim", type=int, help="columns of the encoding (ppr: 0 = N-wide rows)")
+    q.add_argument("--knn-k", type=int, help="k of a graph knn(...) clause")
+    q.add_argument("--rewire-from", choices=["pos", "u0"],
+                   help="knn in the raw encoding or in the encoded u(0)")
+    q.add_argument("--rewire-every", type=int, help="rebuild the knn graph every K epochs")
     q.add_argument("--device", default="cpu")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     q.add_argument("--results", help="write the results as JSON to this path")
