@@ -96,6 +96,8 @@ def cmd_train(args) -> int:
         r = train(spec_path, run_data, config, seed=seed, device=args.device,
                   progress=not args.quiet, log=log)
         runs.append(r)
+        if args.results:
+            _write_results(args, spec_path, config, runs)
         print(f"seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']} "
               f"(val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} s/epoch, "
               f"NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
@@ -103,16 +105,21 @@ def cmd_train(args) -> int:
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
           f"over {len(runs)} seed(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
           f"{s['nfe_forward']:.1f}, backward {s['nfe_backward']:.1f} per epoch")
-    if args.results:
-        out = {"model": spec_path.stem, "spec": str(spec_path), "dataset": args.dataset,
-               "split": args.split, "seeds": list(range(args.seeds)), **s,
-               "config": config.to_dict(), "device": args.device,
-               "torch": torch.__version__, "command": "pde2gnn " + " ".join(sys.argv[1:]),
-               "runs": runs}
-        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.results).write_text(json.dumps(out, indent=1))
-        print(f"results written to {args.results}")
     return 0
+
+
+def _write_results(args, spec_path, config, runs) -> None:
+    """The results JSON of the seeds run so far (rewritten after every seed)."""
+    import torch
+
+    from .tasks.node_classification import summarize
+    out = {"model": spec_path.stem, "spec": str(spec_path), "dataset": args.dataset,
+           "split": args.split, "seeds": list(range(len(runs))), **summarize(runs),
+           "config": config.to_dict(), "device": args.device, "torch": torch.__version__,
+           "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text(json.dumps(out, indent=1))
+    print(f"results ({len(runs)} seed(s)) written to {args.results}")
 
 
 def build_parser() -> argparse.ArgumentParser:
