@@ -23,7 +23,7 @@ Channels = Union[int, str]
 
 CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
 ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
-GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j")
+GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j")
 VECTOR_OPS = ("dot", "norm", "init")
 ENERGY_OPS = ("sum_i", "sum_ij", "var")
 BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
@@ -547,7 +547,7 @@ class _Checker:
         if f in ("div", "sum_j", "mean_j"):
             need("edge")
             return Type("node", t.shape)
-        if f == "softmax_j":
+        if f in ("softmax_j", "squareplus_j"):
             need("edge")
             return t
         if f == "dot":

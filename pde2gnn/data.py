@@ -136,3 +136,36 @@ def load_dataset(name: str, root: Optional[str] = None, split: Optional[str] = N
 def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
     """Fraction of correctly classified nodes in ``mask``."""
     return float((logits[mask].argmax(-1) == y[mask]).float().mean())
+
+
+def largest_connected_component(data: Data) -> Data:
+    """The subgraph on the largest connected component (torch_geometric's transform)."""
+    from torch_geometric.transforms import LargestConnectedComponents
+
+    return LargestConnectedComponents(num_components=1)(data.clone())
+
+
+def random_split(data: Data, seed: int, per_class: int = 20, num_development: int = 1500) -> Data:
+    """GRAND / BLEND random split (Chamberlain et al. 2021, Table 3 protocol).
+
+    ``num_development`` nodes are drawn at random; of these, ``per_class`` per class train and the
+    rest validate; every node outside the development set is a test node. Returns a copy of
+    ``data`` with new boolean ``train_mask``, ``val_mask``, ``test_mask`` ``[N]``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    n = data.num_nodes
+    dev = torch.randperm(n, generator=g)[:min(num_development, n)]
+    train = []
+    for c in range(int(data.y.max()) + 1):
+        cls = dev[data.y[dev] == c]
+        train.append(cls[torch.randperm(cls.numel(), generator=g)[:per_class]])
+    train = torch.cat(train)
+    masks = [torch.zeros(n, dtype=torch.bool) for _ in range(3)]
+    masks[0][train] = True
+    masks[1][dev] = True
+    masks[1][train] = False
+    masks[2][:] = True
+    masks[2][dev] = False
+    out = data.clone()
+    out.train_mask, out.val_mask, out.test_mask = masks
+    return out

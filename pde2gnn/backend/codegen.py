@@ -27,7 +27,7 @@ from ..symbolic import ops as O
 
 _FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", sp.tanh: "torch.tanh", sp.sin: "torch.sin",
           sp.cos: "torch.cos", sp.Abs: "torch.abs", O.Sigmoid: "torch.sigmoid",
-          O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SumJ: "_G.sum_j",
+          O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SquareplusJ: "_G.squareplus_j", O.SumJ: "_G.sum_j",
           O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm", O.AtI: "_G.gather_i",
           O.AtJ: "_G.gather_j"}
 _ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos, sp.Abs,

@@ -146,6 +146,15 @@ class GraphOps(nn.Module):
         """Softmax over N(i) for every channel: ``exp(e_ij) / sum_k exp(e_ik)``."""
         return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=0)
 
+    def squareplus_j(self, e: Tensor) -> Tensor:
+        """Squareplus normalised over N(i) for every channel (BLEND, Chamberlain et al. 2021).
+
+        ``sp(s) = (s + sqrt(s^2 + 4)) / 2`` (a smooth, positive stand-in for exp that grows only
+        linearly); ``out_ij = sp(e_ij) / sum_k sp(e_ik)``. ``[E, c]`` -> ``[E, c]``.
+        """
+        sp = 0.5 * (e + torch.sqrt(e * e + 4.0))
+        return sp / self.gather_i(self.sum_j(sp))
+
     def gather_i(self, u: Tensor) -> Tensor:
         """u_i for every edge: ``[N, c]`` -> ``[E, c]``."""
         return u.index_select(0, self.i) if torch.is_tensor(u) and u.dim() > 1 else u

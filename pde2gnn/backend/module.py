@@ -109,6 +109,17 @@ class VectorField(nn.Module):
             inputs[c] = pos[:, a:a + 1]
         return inputs
 
+    def set_graph(self, edge_index: Tensor) -> None:
+        """Replace the graph (rewiring, e.g. BLEND-kNN); the next :meth:`prepare` rebuilds the
+        per-graph and per-solve values on it. ``edge_index [2, E']``, same N."""
+        ref = self.graph.deg
+        graph = GraphOps(edge_index.cpu(), self.graph.num_nodes)
+        self.graph = graph.to(device=ref.device)
+        self.graph.deg = self.graph.deg.to(ref.dtype)
+        self.graph.deg_inv = self.graph.deg_inv.to(ref.dtype)
+        self._static_cache = None
+        self._solve_cache = None
+
     def _make_learnable(self, name: str) -> Learnable:
         ir = self.program.ir
         decl = ir.checked.learns[name]

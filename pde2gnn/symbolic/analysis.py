@@ -41,7 +41,7 @@ class Analyzer:
             return "scalar" if k == "matrix" else k
         if isinstance(e, (O.SumI, O.SumIJ)):
             return "scalar"
-        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ)) or \
+        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ, O.SquareplusJ)) or \
                 getattr(e, "spec_name", "") == "dgrad":
             return "edge"
         if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):

@@ -13,6 +13,8 @@ AtJ(u)        node -> edge    u_j, the value at the neighbour
 SumJ(e)       edge -> node    sum over N(i) (same as Div, kept apart for readability)
 MeanJ(e)      edge -> node    mean over N(i)
 SoftmaxJ(e)   edge -> edge    softmax over N(i): exp(e_ij) / sum_k exp(e_ik)
+SquareplusJ   edge -> edge    squareplus over N(i): sp(e_ij) / sum_k sp(e_ik),
+                              sp(s) = (s + sqrt(s^2 + 4)) / 2  (BLEND, Chamberlain et al. 2021)
 MatMul(u, W)  same kind       channel mixing u @ W
 Dot(u, v)     same kind       sum over channels of u * v (one channel)
 Norm(u)       same kind       Euclidean norm over channels (one channel)
@@ -70,6 +72,11 @@ class MeanJ(GraphOp):
 class SoftmaxJ(GraphOp):
     nargs = 1
     spec_name = "softmax_j"
+
+
+class SquareplusJ(GraphOp):
+    nargs = 1
+    spec_name = "squareplus_j"
 
 
 class Dot(GraphOp):
@@ -171,6 +178,7 @@ ABAR = sp.Symbol("abar")
 ENDPOINTS = (AtI, AtJ)
 EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
 FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": MeanJ,
-             "softmax_j": SoftmaxJ, "dot": Dot, "norm": Norm, "init": Init,
-             "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI, "sum_ij": SumIJ, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
+             "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ, "dot": Dot, "norm": Norm,
+             "init": Init, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI, "sum_ij": SumIJ,
+             "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
              "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}

@@ -3,9 +3,17 @@
 Model: input dropout -> linear encoder -> ODE block integrated to time T -> ReLU -> dropout ->
 linear decoder (Chamberlain et al. 2021, "GRAND: Graph Neural Diffusion", section 4).
 The test accuracy reported is the one at the epoch of best validation accuracy.
+
+BLEND (Chamberlain et al. 2021, "Beltrami Flow and Neural Diffusion on Graphs"): when
+``config.posenc`` is set and the spec has the field ``config.pos_field`` (``u``) besides others,
+that field is encoded from a positional encoding of the graph (:mod:`pde2gnn.posenc`) by its own
+linear encoder, the other fields from the node features; a ``graph knn(u, k=...)`` clause makes
+the diffusion graph the k-nearest-neighbour graph in the positional coordinates
+(:func:`pde2gnn.graphs.feature_knn_graph`), built once or rebuilt every ``config.rewire_every`` epochs.
 """
 from __future__ import annotations
 
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
@@ -18,7 +26,9 @@ from torch_geometric.utils import add_self_loops, remove_self_loops, to_undirect
 from tqdm.auto import tqdm
 
 from ..compiler import compile as compile_spec
+from ..compiler import front, load
 from ..errors import OptionError
+from ..graphs import feature_knn_graph
 from ..solve import ODEBlock, SolverConfig
 
 
@@ -38,6 +48,13 @@ class TrainConfig:
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
     solver: SolverConfig = field(default_factory=SolverConfig)
+    # BLEND: positional coordinates and rewiring
+    posenc: Optional[str] = None    # ppr | lap | rw | deepwalk (None: no positional input)
+    posenc_dim: int = 16            # columns of the encoding (ppr: 0 keeps the N-wide rows)
+    pos_field: str = "u"            # the spec field encoded from the positional encoding
+    knn_k: int = 0                  # k of a `graph knn(...)` clause (0: the spec's k)
+    rewire_from: str = "pos"        # knn in the raw encoding ('pos') or in the encoded u(0) ('u0')
+    rewire_every: int = 0           # rebuild the knn graph every K epochs (0: once)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,10 +72,33 @@ class ContinuousGNN(nn.Module):
     ``forward(x)`` maps ``[N, F]`` features to ``[N, C]`` logits.
     """
 
-    def __init__(self, spec, data: Data, num_classes: int, config: TrainConfig):
+    def __init__(self, spec, data: Data, num_classes: int, config: TrainConfig,
+                 pos: Optional[Tensor] = None):
         super().__init__()
+        spec = load(spec)
+        checked = front(spec)
+        self.config = config
+        self.pos_field = config.pos_field if (pos is not None and config.pos_field in
+                                              checked.fields and len(checked.fields) > 1) else None
+        if pos is not None and self.pos_field is None:
+            raise OptionError(f"a positional encoding was given but spec '{checked.name}' has no "
+                              f"field '{config.pos_field}' beside its feature field(s)")
+        if self.pos_field is None and checked.graph is not None and checked.graph.method == "knn":
+            raise OptionError(f"spec '{checked.name}' rewires with graph knn(...): it needs a "
+                              "positional encoding (set posenc, e.g. --posenc ppr)")
+        self.knn = None
+        if checked.graph is not None and checked.graph.method == "knn":
+            kw = {k: v for k, v in checked.graph.kwargs}
+            k = config.knn_k or int(getattr(kw.get("k"), "value", 16))
+            self.knn = k
+        if pos is not None:
+            self.register_buffer("pos", torch.as_tensor(pos, dtype=torch.get_default_dtype()))
+        else:
+            self.pos = None
         edge_index = data.edge_index
-        if config.self_loops:
+        if self.knn is not None and config.rewire_from == "pos":
+            edge_index = feature_knn_graph(self.pos, self.knn)
+        elif config.self_loops:
             edge_index, _ = remove_self_loops(edge_index)
             edge_index, _ = add_self_loops(edge_index, num_nodes=data.num_nodes)
         dims = {"d": config.hidden, **config.dims}
@@ -66,14 +106,44 @@ class ContinuousGNN(nn.Module):
                                   params=config.params)
         width = self.field.state_width
         self.input_dropout = nn.Dropout(config.input_dropout)
-        self.encoder = nn.Linear(data.num_features, width)
+        slices = self.field.field_slices
+        pos_width = 0 if self.pos_field is None else slices[self.pos_field].stop - \
+            slices[self.pos_field].start
+        self.encoder = nn.Linear(data.num_features, width - pos_width)
+        self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
         self.ode = ODEBlock(self.field, config.time, config.solver)
         self.dropout = nn.Dropout(config.dropout)
         self.decoder = nn.Linear(width, num_classes)
+        if self.knn is not None and config.rewire_from == "u0":
+            self.rewire()
+
+    def encode(self, x: Tensor) -> Tensor:
+        """z(0) ``[N, D]``: the fields side by side; the positional field from ``pos``."""
+        h = self.encoder(self.input_dropout(x))
+        if self.pos_encoder is None:
+            return h
+        p = self.pos_encoder(self.input_dropout(self.pos))
+        parts, start = [], 0
+        for f, sl in self.field.field_slices.items():
+            if f == self.pos_field:
+                parts.append(p)
+            else:
+                w = sl.stop - sl.start
+                parts.append(h[:, start:start + w])
+                start += w
+        return torch.cat(parts, dim=1)
+
+    @torch.no_grad()
+    def rewire(self) -> None:
+        """BLEND-kNN: rebuild the diffusion graph as the kNN graph of the encoded u(0)."""
+        if self.knn is None:
+            return
+        coords = self.pos if self.config.rewire_from == "pos" else \
+            self.pos_encoder(self.pos)
+        self.field.set_graph(feature_knn_graph(coords, self.knn))
 
     def forward(self, x: Tensor) -> Tensor:
-        z = self.encoder(self.input_dropout(x))
-        z = self.ode(z)
+        z = self.ode(self.encode(x))
         return self.decoder(self.dropout(torch.relu(z)))
 
 
@@ -99,7 +169,10 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     torch.manual_seed(seed)
     np.random.seed(seed)
     num_classes = int(data.y.max()) + 1
-    model = ContinuousGNN(spec, data, num_classes, config).to(device)
+    pos = positional_input(data, config)
+    model = ContinuousGNN(spec, data, num_classes, config, pos=pos).to(device)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
     x, y = data.x.to(device), data.y.to(device)
     train_m, val_m, test_m = (m.to(device) for m in _masks(data, split_index))
     opts = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
@@ -113,6 +186,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     bar = tqdm(range(config.epochs), disable=not progress, leave=False,
                desc=f"seed {seed}", dynamic_ncols=True)
     for epoch in bar:
+        if config.rewire_every and epoch and epoch % config.rewire_every == 0:
+            model.rewire()
         t0 = time.perf_counter()
         model.train()
         opt.zero_grad()
@@ -140,10 +215,35 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
                 f"val {accs[1]:.3f}  nfe {fwd}")
     bar.close()
     out = {**best, "epoch_time_s": float(np.mean(times)), "nfe_forward": float(np.mean(nfe_f)),
-           "nfe_backward": float(np.mean(nfe_b)), "history": history}
+           "nfe_backward": float(np.mean(nfe_b)), "peak_memory_mb": peak_memory_mb(device),
+           "history": history}
     if return_model:
         out["model"] = model
     return out
+
+
+def peak_memory_mb(device: str = "cpu") -> float:
+    """Peak memory in MiB: ``torch.cuda.max_memory_allocated`` on a GPU (since the run's start),
+    else the process's peak resident set size (``getrusage``; process-wide, so monotone across
+    runs in one process)."""
+    if str(device).startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def positional_input(data: Data, config: TrainConfig) -> Optional[Tensor]:
+    """The positional encoding ``[N, P]`` fed to the positional field, or None.
+
+    ``data.pos_enc`` if the caller set it, else :func:`pde2gnn.posenc.positional_encoding`
+    of ``config.posenc`` (cached on disk per graph).
+    """
+    if getattr(data, "pos_enc", None) is not None:
+        return data.pos_enc
+    if not config.posenc:
+        return None
+    from ..posenc import positional_encoding
+    return positional_encoding(config.posenc, data.edge_index, data.num_nodes,
+                               config.posenc_dim)
 
 
 def summarize(runs: List[dict]) -> dict:
@@ -154,4 +254,5 @@ def summarize(runs: List[dict]) -> dict:
             "best_epoch": [r["best_epoch"] for r in runs],
             "epoch_time_s": float(np.mean([r["epoch_time_s"] for r in runs])),
             "nfe_forward": float(np.mean([r["nfe_forward"] for r in runs])),
-            "nfe_backward": float(np.mean([r["nfe_backward"] for r in runs]))}
+            "nfe_backward": float(np.mean([r["nfe_backward"] for r in runs])),
+            "peak_memory_mb": float(max(r.get("peak_memory_mb", 0.0) for r in runs))}

@@ -1,0 +1,25 @@
+# BLEND (Chamberlain et al., NeurIPS 2021, "Beltrami Flow and Neural Diffusion on Graphs"),
+# eq. (10) discretised: dz/dt = sigmoid(alpha) (A(z(0)) - I) z + beta z(0), z = [u, x].
+#   u : positional coordinates (encoded from a graph positional encoding, e.g. PPR / DIGL)
+#   x : features (encoded from the node features)
+# The attention sees the joint state: z @ W = u @ W_u + x @ W_x (W acting on the concatenation).
+# Shipped variant: scaled dot-product scores, squareplus normalisation over N(i) (row-normalised),
+# attention computed once from z(0) and held fixed -> linear ODE, one sparse matrix per solve.
+model beltrami
+field u : node[p]
+field x : node[d]
+dim p = 16                               # positional channels
+dim k = 64                               # key / query dimension
+learn Q_u : [p, k]
+learn Q_x : [d, k]
+learn K_u : [p, k]
+learn K_x : [d, k]
+learn alpha = 0                          # time scale sigmoid(alpha)
+learn beta = 0                           # source term beta * z(0)
+let u0 = init(u)
+let x0 = init(x)
+let q = u0 @ Q_u + x0 @ Q_x              # queries  [N, k]
+let kk = u0 @ K_u + x0 @ K_x             # keys     [N, k]
+edge a = squareplus_j(dot(q_i, kk_j) / sqrt(k))
+dt(u) = sigmoid(alpha) * div(a * grad(u)) + beta * u0
+dt(x) = sigmoid(alpha) * div(a * grad(x)) + beta * x0

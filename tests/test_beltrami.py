@@ -1,0 +1,174 @@
+"""BLEND (Beltrami flow): compiled library specs against hand-written PyTorch, kNN rewiring,
+positional encodings, squareplus normalisation and the random-split protocol."""
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from pde2gnn import compiler, posenc
+from pde2gnn.data import random_split
+from pde2gnn.graphs import feature_knn_graph
+from pde2gnn.solve import SolverConfig
+from pde2gnn.tasks.node_classification import ContinuousGNN, TrainConfig, train
+
+from .graphs import random_graph
+
+P, D, K = 3, 4, 5
+
+
+def _dense_normalise(scores, ei, n, how):
+    """Row-normalise edge scores over N(i) as a dense [N, N] matrix A[i, j]."""
+    src, dst = ei[0], ei[1]
+    if how == "softmax":
+        dense = torch.full((n, n), float("-inf"), dtype=scores.dtype)
+        dense[dst, src] = scores
+        return torch.softmax(dense, dim=1)
+    dense = torch.zeros((n, n), dtype=scores.dtype)
+    dense[dst, src] = 0.5 * (scores + torch.sqrt(scores ** 2 + 4))
+    return dense / dense.sum(1, keepdim=True)
+
+
+def blend_reference(z, z0, ei, n, L, score="dot", norm="squareplus"):
+    """dz/dt = sigmoid(alpha) (A(z0) - I) z + beta z0, z = [u, x], by hand with dense matrices."""
+    src, dst = ei[0], ei[1]
+    u0, x0 = z0[:, :P], z0[:, P:]
+    if score in ("dot", "cos"):
+        wq = torch.cat([L["Q_u"], L["Q_x"]])          # W_Q acting on the concatenation [u, x]
+        wk = torch.cat([L["K_u"], L["K_x"]])
+        q, k = (z0 @ wq)[dst], (z0 @ wk)[src]
+        s = (q * k).sum(-1)
+        s = s / K ** 0.5 if score == "dot" else s / (q.norm(dim=-1) * k.norm(dim=-1))
+    else:  # exponential kernel with separate positional / feature length scales
+        du = ((u0 @ L["K_u"])[dst] - (u0 @ L["K_u"])[src]).pow(2).sum(-1)
+        dx = ((x0 @ L["K_x"])[dst] - (x0 @ L["K_x"])[src]).pow(2).sum(-1)
+        s = L["sigma"] ** 2 * torch.exp(-du / (2 * L["l_u"] ** 2)) * \
+            torch.exp(-dx / (2 * L["l_x"] ** 2))
+    a = _dense_normalise(s, ei, n, norm)
+    return torch.sigmoid(L["alpha"]) * (a @ z - z) + L["beta"] * z0
+
+
+def _graph_with_loops(n=13, seed=21):
+    ei, n = random_graph(n, seed=seed)
+    loops = torch.arange(n).repeat(2, 1)
+    return torch.cat([ei, loops], dim=1), n
+
+
+@pytest.mark.parametrize("model,score,norm", [
+    ("beltrami", "dot", "squareplus"), ("beltrami_exp", "exp", "softmax"),
+    ("beltrami_cos", "cos", "softmax"), ("beltrami_nl", "dot", "squareplus")])
+def test_compiled_beltrami_matches_hand_written_pytorch(model, score, norm):
+    ei, n = _graph_with_loops()
+    field = compiler.compile(model, ei, n, dims={"p": P, "d": D, "k": K}).double()
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in field.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+    z0 = torch.randn(n, P + D, dtype=torch.float64, generator=g)
+    z = torch.randn(n, P + D, dtype=torch.float64, generator=g)
+    field.prepare(z0)
+    out = field(torch.tensor(0.0, dtype=torch.float64), z)
+    L = field.learned()
+    ref = blend_reference(z, z if model == "beltrami_nl" else z0, ei, n, L, score, norm)
+    if model == "beltrami_nl":  # the source term stays beta * z(0)
+        ref = ref - L["beta"] * z + L["beta"] * z0
+    assert (out - ref).abs().max() < 1e-6
+
+
+def test_frozen_beltrami_is_one_sparse_product_per_field():
+    src = compiler.explain("beltrami", "python", dims={"p": P, "d": D})
+    step = src.split("def step")[1]
+    assert step.count("_G.spmm") == 2 and "squareplus_j" not in step
+    assert "squareplus_j" in src.split("def prepare")[1].split("def step")[0]
+
+
+def test_squareplus_rows_sum_to_one():
+    ei, n = random_graph(9, seed=2)
+    field = compiler.compile("beltrami", ei, n, dims={"p": 2, "d": 2, "k": 2})
+    s = torch.randn(field.graph.num_edges, 1)
+    a = field.graph.squareplus_j(s)
+    assert (a > 0).all()
+    assert torch.allclose(field.graph.sum_j(a), torch.ones(n, 1), atol=1e-6)
+
+
+def test_feature_knn_graph_equals_brute_force():
+    g = torch.Generator().manual_seed(0)
+    pos = torch.randn(37, 3, generator=g, dtype=torch.float64)
+    k = 5
+    ei = feature_knn_graph(pos, k, block=8)
+    assert ei.shape == (2, 37 * k)
+    dist = ((pos[:, None] - pos[None]) ** 2).sum(-1)
+    for i in range(37):
+        expect = set(torch.argsort(dist[i])[:k].tolist())
+        assert set(ei[0][ei[1] == i].tolist()) == expect
+        assert i in expect
+    ei2 = feature_knn_graph(pos, k, loop=False)
+    assert not (ei2[0] == ei2[1]).any()
+
+
+@pytest.mark.parametrize("kind,dim,width", [("ppr", 0, 30), ("ppr", 4, 4), ("lap", 4, 4),
+                                             ("rw", 5, 5), ("deepwalk", 4, 4)])
+def test_positional_encodings_shape_determinism_and_cache(tmp_path, kind, dim, width):
+    ei, n = random_graph(30, seed=7)
+    a = posenc.positional_encoding(kind, ei, n, dim, seed=1, cache=tmp_path)
+    assert a.shape == (n, width) and a.dtype == torch.float32 and torch.isfinite(a).all()
+    b = posenc.compute(kind, ei, n, dim, seed=1)
+    assert torch.equal(a, b)
+    files = list(tmp_path.glob("*.pt"))
+    assert len(files) == 1
+    torch.save(torch.full_like(a, 7.0), files[0])  # a cache hit returns the stored tensor
+    assert (posenc.positional_encoding(kind, ei, n, dim, seed=1, cache=tmp_path) == 7).all()
+
+
+def test_sparse_ppr_agrees_with_dense(monkeypatch):
+    ei, n = random_graph(40, p=0.1, seed=3)
+    dense = posenc.ppr_matrix(ei, n, alpha=0.15, topk=n).toarray()
+    assert abs(dense.sum(1) - 1).max() < 1e-9
+    monkeypatch.setattr(posenc, "DENSE_MAX", 10)
+    sparse = posenc.ppr_matrix(ei, n, alpha=0.15, topk=n, eps=1e-12).toarray()
+    assert abs(dense - sparse).max() < 1e-6
+
+
+def _toy_data(n=40, seed=0):
+    ei, n = random_graph(n, p=0.15, seed=seed)
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x = torch.randn(n, 6, generator=g) + y[:, None].float()
+    m = torch.zeros(n, dtype=torch.bool)
+    return Data(x=x, y=y, edge_index=ei, train_mask=m.clone().index_fill_(0, torch.arange(12), True),
+                val_mask=m.clone().index_fill_(0, torch.arange(12, 24), True),
+                test_mask=m.clone().index_fill_(0, torch.arange(24, n), True))
+
+
+def test_blend_model_encodes_positions_separately_and_rewires():
+    data = _toy_data()
+    pos = posenc.compute("lap", data.edge_index, data.num_nodes, 4)
+    spec = open(compiler.resolve_spec("beltrami")).read().replace(
+        "model beltrami\n", "model beltrami_knn\ngraph knn(u, k=4)\n")
+    cfg = TrainConfig(hidden=8, dims={"p": 3, "k": 4}, time=1.0, rewire_from="u0",
+                      solver=SolverConfig("rk4", step_size=0.5))
+    model = ContinuousGNN(spec, data, 3, cfg, pos=pos)
+    assert model.pos_encoder.in_features == 4 and model.pos_encoder.out_features == 3
+    assert model.encoder.out_features == 8
+    assert model.field.graph.num_edges == 4 * data.num_nodes
+    z0 = model.eval().encode(data.x)
+    assert torch.allclose(z0[:, :3], model.pos_encoder(pos))
+    assert model(data.x).shape == (data.num_nodes, 3)
+
+
+def test_blend_training_run_reports_memory():
+    data = _toy_data()
+    data.pos_enc = posenc.compute("rw", data.edge_index, data.num_nodes, 4)
+    cfg = TrainConfig(hidden=8, epochs=3, dims={"p": 2, "k": 4}, time=1.0,
+                      solver=SolverConfig("rk4", step_size=0.5))
+    r = train("beltrami", data, cfg, progress=False)
+    assert 0 <= r["test_acc"] <= 1 and r["peak_memory_mb"] > 0 and r["nfe_forward"] == 8
+
+
+def test_random_split_protocol():
+    data = _toy_data(200)
+    data.y = torch.arange(200) % 4
+    s = random_split(data, seed=3, per_class=5, num_development=60)
+    tr, va, te = s.train_mask, s.val_mask, s.test_mask
+    assert int(tr.sum()) == 20 and int(va.sum()) == 40 and int(te.sum()) == 140
+    assert not (tr & va).any() and not (tr & te).any() and not (va & te).any()
+    assert all(int((s.y[tr] == c).sum()) == 5 for c in range(4))
+    assert not torch.equal(random_split(data, seed=4, per_class=5, num_development=60).train_mask, tr)
