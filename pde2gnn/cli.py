@@ -55,7 +55,6 @@ def cmd_explain(args) -> int:
 
 
 def cmd_train(args) -> int:
-    import numpy as np
     import torch
     from tqdm.auto import tqdm
 

@@ -133,11 +133,6 @@ def load_dataset(name: str, root: Optional[str] = None, split: Optional[str] = N
     return load_planetoid(name, root, split or "public")
 
 
-def accuracy(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> float:
-    """Fraction of correctly classified nodes in ``mask``."""
-    return float((logits[mask].argmax(-1) == y[mask]).float().mean())
-
-
 def largest_connected_component(data: Data) -> Data:
     """The subgraph on the largest connected component (torch_geometric's transform)."""
     from torch_geometric.transforms import LargestConnectedComponents

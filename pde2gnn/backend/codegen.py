@@ -236,27 +236,26 @@ class CodeGen:
         step.lines = [ln for ln in step.lines if ln]
         return self._assemble(outs)
 
+    def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
+        body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
+        return ["", "", f"def {header}:"] + ["    " + ln for ln in body]
+
+    def _slices(self, state: str, fmt: str) -> List[str]:
+        """One line per field, ``fmt.format(field)`` = its columns of ``state``."""
+        one = len(self.field_slices) == 1
+        return [f"{fmt.format(f)} = " + (state if one else f"{state}[:, {a}:{b}]")
+                for f, (a, b) in self.field_slices.items()]
+
     def _assemble(self, outs: List[str]) -> str:
         S, C, V = self.levels
-        out = ["import torch", "", ""]
-        out.append("def static(_G, _I):")
-        out += ["    " + ln for ln in list(S.loads.values()) + S.lines]
-        out.append("    return {" + ", ".join(f"'{n}': {n}" for n in sorted(self.exported[0])) + "}")
-        out += ["", "", "def prepare(_G, _I, _L, _S, _y0):"]
-        pre = []
-        for f, (a, b) in self.field_slices.items():
-            sl = "_y0" if len(self.field_slices) == 1 else f"_y0[:, {a}:{b}]"
-            pre.append(f"_init_{f} = {sl}")
-        out += ["    " + ln for ln in pre + list(C.loads.values()) + C.lines]
-        out.append("    return {" + ", ".join(f"'{n}': {n}" for n in sorted(self.exported[1])) + "}")
-        out += ["", "", "def step(t, y, _G, _I, _L, _S, _C):"]
-        pre = []
-        for f, (a, b) in self.field_slices.items():
-            sl = "y" if len(self.field_slices) == 1 else f"y[:, {a}:{b}]"
-            pre.append(f"{f} = {sl}")
-        out += ["    " + ln for ln in pre + list(V.loads.values()) + V.lines]
-        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=1)"
-        out.append(f"    return {ret}")
+        exports = ["{" + ", ".join(f"'{n}': {n}" for n in sorted(names)) + "}"
+                   for names in self.exported[:2]]
+        out = ["import torch"]
+        out += self._function("static(_G, _I)", S, [], exports[0])
+        out += self._function("prepare(_G, _I, _L, _S, _y0)", C,
+                              self._slices("_y0", "_init_{}"), exports[1])
+        out += self._function("step(t, y, _G, _I, _L, _S, _C)", V, self._slices("y", "{}"),
+                              outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=1)")
         return "\n".join(out) + "\n"
 
 

@@ -112,11 +112,8 @@ class VectorField(nn.Module):
     def set_graph(self, edge_index: Tensor) -> None:
         """Replace the graph (rewiring, e.g. BLEND-kNN); the next :meth:`prepare` rebuilds the
         per-graph and per-solve values on it. ``edge_index [2, E']``, same N."""
-        ref = self.graph.deg
-        graph = GraphOps(edge_index.cpu(), self.graph.num_nodes)
-        self.graph = graph.to(device=ref.device)
-        self.graph.deg = self.graph.deg.to(ref.dtype)
-        self.graph.deg_inv = self.graph.deg_inv.to(ref.dtype)
+        ref = self.graph.deg  # float buffers follow its dtype, index buffers stay long
+        self.graph = GraphOps(edge_index.cpu(), self.graph.num_nodes).to(ref.device, ref.dtype)
         self._static_cache = None
         self._solve_cache = None
 
@@ -156,10 +153,11 @@ class VectorField(nn.Module):
                 y0.shape[1] != self.state_width:
             raise DataError(f"state must have shape [{self.graph.num_nodes}, "
                             f"{self.state_width}], got {list(y0.shape)}")
+        self._input_values = self._inputs()
         if self._static_cache is None:
-            self._static_cache = self._static_fn(self.graph, self._inputs())
+            self._static_cache = self._static_fn(self.graph, self._input_values)
         self._learned = self.learned()
-        self._solve_cache = self._prepare_fn(self.graph, self._inputs(), self._learned,
+        self._solve_cache = self._prepare_fn(self.graph, self._input_values, self._learned,
                                              self._static_cache, y0)
         self.nfe = 0
 
@@ -172,5 +170,5 @@ class VectorField(nn.Module):
                               f"{self.max_nfe} function evaluations; the dynamics may be stiff "
                               "or diverging: loosen rtol/atol, shorten the time, or use a "
                               "fixed-step method")
-        return self._step_fn(t, y, self.graph, self._inputs(), self._learned,
+        return self._step_fn(t, y, self.graph, self._input_values, self._learned,
                              self._static_cache, self._solve_cache)
