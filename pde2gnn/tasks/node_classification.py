@@ -1,7 +1,8 @@
 """Node classification with a compiled continuous-depth block (GRAND / BLEND / GRAFF protocol).
 
-Model: input dropout -> linear encoder -> ODE block integrated to time T -> ReLU -> dropout ->
-linear decoder (Chamberlain et al. 2021, "GRAND: Graph Neural Diffusion", section 4).
+Model: input dropout -> linear encoder -> ODE block integrated to time T -> ReLU -> [linear ->
+ReLU, if ``fc_out``] -> dropout -> linear decoder (Chamberlain et al. 2021, "GRAND: Graph Neural
+Diffusion", section 4).
 The test accuracy reported is the one at the epoch of best validation accuracy.
 
 BLEND (Chamberlain et al. 2021, "Beltrami Flow and Neural Diffusion on Graphs"): when
@@ -45,6 +46,7 @@ class TrainConfig:
     epochs: int = 100
     time: float = 1.0
     self_loops: bool = True
+    fc_out: bool = False            # extra hidden linear + ReLU before the decoder (GRAFF)
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
     solver: SolverConfig = field(default_factory=SolverConfig)
@@ -113,6 +115,7 @@ class ContinuousGNN(nn.Module):
         self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
         self.ode = ODEBlock(self.field, config.time, config.solver)
         self.dropout = nn.Dropout(config.dropout)
+        self.fc = nn.Linear(width, width) if config.fc_out else None
         self.decoder = nn.Linear(width, num_classes)
         if self.knn is not None and config.rewire_from == "u0":
             self.rewire()
@@ -143,8 +146,10 @@ class ContinuousGNN(nn.Module):
         self.field.set_graph(feature_knn_graph(coords, self.knn))
 
     def forward(self, x: Tensor) -> Tensor:
-        z = self.ode(self.encode(x))
-        return self.decoder(self.dropout(torch.relu(z)))
+        z = torch.relu(self.ode(self.encode(x)))
+        if self.fc is not None:
+            z = torch.relu(self.fc(z))
+        return self.decoder(self.dropout(z))
 
 
 def _masks(data: Data, split_index: int):
