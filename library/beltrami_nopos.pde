@@ -2,11 +2,12 @@
 # beltrami.pde, which makes it GRAND-l with squareplus normalisation).
 model beltrami_nopos
 field x : node[d]
-dim k = 64
+dim k = 128                              # key / query width: h heads of k / h
+dim h = 8                                # attention heads
 learn Q_x : [d, k]
 learn K_x : [d, k]
 learn alpha = 0
 learn beta = 0
 let x0 = init(x)
-edge a = squareplus_j(dot(x0_i @ Q_x, x0_j @ K_x) / sqrt(k))
-dt(x) = sigmoid(alpha) * div(a * grad(x)) + beta * x0
+edge a = mean_heads(squareplus_i(dot(x0_i @ Q_x, x0_j @ K_x, heads=h) / sqrt(k / h)))
+dt(x) = sigmoid(alpha) * (sum_j(a * x_j) - x) + beta * x0

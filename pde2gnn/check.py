@@ -23,8 +23,9 @@ Channels = Union[int, str]
 
 CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
 ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
-GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j")
-VECTOR_OPS = ("dot", "norm", "init")
+GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i",
+             "squareplus_i")
+VECTOR_OPS = ("dot", "norm", "init", "mean_heads")
 ENERGY_OPS = ("sum_i", "sum_ij", "var")
 BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
@@ -32,6 +33,7 @@ EDGE_BUILTINS = ("abar_ij",)
 #: operators an energy may not contain: not differentiable, or not symmetric under i <-> j
 ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not differentiable at 0",
                       "softmax_j": "is not symmetric in i and j",
+                      "softmax_i": "is not symmetric in i and j",
                       "mean_j": "is not supported in energies (use sum_j)",
                       "init": None}
 GRAPH_METHODS = ("input", "knn")
@@ -327,7 +329,7 @@ class _Checker:
                 raise self.err(KindError, f"sum_i sums over nodes, but '{e.id}' is an edge "
                                "value; use sum_ij(...) for sums over edges", e.span)
         elif isinstance(e, A.Call):
-            if e.func in ("grad", "softmax_j"):
+            if e.func in ("grad", "softmax_j", "softmax_i", "squareplus_j", "squareplus_i"):
                 raise self.err(KindError, f"sum_i sums over nodes, but {e.func}(...) is an edge "
                                "value; use sum_ij(...) for sums over edges", e.span)
             for a in e.args:
@@ -511,7 +513,8 @@ class _Checker:
             raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
                            f"'{self._energy}' cannot be differentiated by var(...)", e.func_span)
         nargs = 2 if f == "dot" else 1
-        if len(e.args) != nargs or e.kwargs:
+        heads = self.heads(e) if f == "dot" else None
+        if len(e.args) != nargs or (e.kwargs and f != "dot"):
             raise self.err(ArgumentError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
                            f"got {len(e.args) + len(e.kwargs)}", e.span)
         if f == "init":
@@ -547,19 +550,42 @@ class _Checker:
         if f in ("div", "sum_j", "mean_j"):
             need("edge")
             return Type("node", t.shape)
-        if f in ("softmax_j", "squareplus_j"):
+        if f in ("softmax_j", "squareplus_j", "softmax_i", "squareplus_i"):
             need("edge")
             return t
         if f == "dot":
-            return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (1,)) \
-                if ts[0].channels == ts[1].channels else self._dot_error(e, ts)
-        if f == "norm":
+            if ts[0].channels != ts[1].channels:
+                raise self.err(ShapeError, f"dot needs equal channel counts, got "
+                               f"{ts[0].describe()} and {ts[1].describe()}", e.span)
+            c = ts[0].channels
+            if isinstance(heads, int) and isinstance(c, int) and c % heads:
+                raise self.err(ShapeError, f"dot with heads={heads} needs a channel count "
+                               f"divisible by {heads}, got {ts[0].describe()}", e.span)
+            return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (heads or 1,))
+        if f in ("norm", "mean_heads"):
             return Type(t.kind, (1,))
         return t  # elementwise
 
-    def _dot_error(self, e, ts):
-        raise self.err(ShapeError, f"dot needs equal channel counts, got {ts[0].describe()} and "
-                       f"{ts[1].describe()}", e.span)
+    def heads(self, e: A.Call):
+        """The ``heads=H`` of ``dot(u, v, heads=H)`` (an integer or a dimension name), or None.
+
+        Multi-head inner product: the channels split into H equal blocks, one inner product
+        per block (Vaswani et al. 2017; GRAND / BLEND attention heads).
+        """
+        if not e.kwargs:
+            return None
+        if getattr(self, "_energy", None) is not None:
+            raise self.err(EnergyError, f"multi-head dot is not supported in energies "
+                           f"(energy '{self._energy}')", e.span)
+        (key, value), *rest = e.kwargs
+        if key != "heads" or rest:
+            raise self.err(ArgumentError, "dot takes one keyword argument, heads=H", e.span)
+        if isinstance(value, A.Number) and value.value == int(value.value) and value.value >= 1:
+            return int(value.value)
+        if isinstance(value, A.Name) and value.id in self.dims:
+            return value.id
+        raise self.err(ArgumentError, "heads must be a positive integer or a dimension name",
+                       value.span)
 
 
 def _names(e: A.Expr):

@@ -15,34 +15,41 @@ from .graphs import random_graph
 P, D, K = 3, 4, 5
 
 
-def _dense_normalise(scores, ei, n, how):
-    """Row-normalise edge scores over N(i) as a dense [N, N] matrix A[i, j]."""
+def _dense_normalise(scores, ei, n, how, axis="row"):
+    """Normalise edge scores [E] as a dense [N, N] matrix A[i, j]: over N(i) (``row``, sum_j
+    A[i, j] = 1) or over the edges leaving j (``col``, sum_i A[i, j] = 1)."""
     src, dst = ei[0], ei[1]
+    dim = 1 if axis == "row" else 0
     if how == "softmax":
         dense = torch.full((n, n), float("-inf"), dtype=scores.dtype)
         dense[dst, src] = scores
-        return torch.softmax(dense, dim=1)
+        return torch.softmax(dense, dim=dim)
     dense = torch.zeros((n, n), dtype=scores.dtype)
     dense[dst, src] = 0.5 * (scores + torch.sqrt(scores ** 2 + 4))
-    return dense / dense.sum(1, keepdim=True)
+    return dense / dense.sum(dim, keepdim=True)
 
 
-def blend_reference(z, z0, ei, n, L, score="dot", norm="squareplus"):
-    """dz/dt = sigmoid(alpha) (A(z0) - I) z + beta z0, z = [u, x], by hand with dense matrices."""
+def blend_reference(z, z0, ei, n, L, score="dot", norm="squareplus", heads=1, axis="row"):
+    """dz/dt = sigmoid(alpha) (A(z0) - I) z + beta z0, z = [u, x], by hand with dense matrices.
+
+    With ``heads`` > 1 the scaled dot-product scores are computed per block of K / heads
+    channels, normalised per head and the heads' matrices averaged (GRAND / BLEND attention)."""
     src, dst = ei[0], ei[1]
     u0, x0 = z0[:, :P], z0[:, P:]
     if score in ("dot", "cos"):
         wq = torch.cat([L["Q_u"], L["Q_x"]])          # W_Q acting on the concatenation [u, x]
         wk = torch.cat([L["K_u"], L["K_x"]])
         q, k = (z0 @ wq)[dst], (z0 @ wk)[src]
-        s = (q * k).sum(-1)
-        s = s / K ** 0.5 if score == "dot" else s / (q.norm(dim=-1) * k.norm(dim=-1))
+        width = q.shape[1] // heads
+        qh, kh = q.reshape(-1, heads, width), k.reshape(-1, heads, width)
+        s = (qh * kh).sum(-1)                          # [E, heads]
+        s = s / width ** 0.5 if score == "dot" else s / (q.norm(dim=-1) * k.norm(dim=-1))[:, None]
     else:  # exponential kernel with separate positional / feature length scales
         du = ((u0 @ L["K_u"])[dst] - (u0 @ L["K_u"])[src]).pow(2).sum(-1)
         dx = ((x0 @ L["K_x"])[dst] - (x0 @ L["K_x"])[src]).pow(2).sum(-1)
-        s = L["sigma"] ** 2 * torch.exp(-du / (2 * L["l_u"] ** 2)) * \
-            torch.exp(-dx / (2 * L["l_x"] ** 2))
-    a = _dense_normalise(s, ei, n, norm)
+        s = (L["sigma"] ** 2 * torch.exp(-du / (2 * L["l_u"] ** 2)) *
+             torch.exp(-dx / (2 * L["l_x"] ** 2)))[:, None]
+    a = sum(_dense_normalise(s[:, h], ei, n, norm, axis) for h in range(s.shape[1])) / s.shape[1]
     return torch.sigmoid(L["alpha"]) * (a @ z - z) + L["beta"] * z0
 
 
@@ -52,12 +59,15 @@ def _graph_with_loops(n=13, seed=21):
     return torch.cat([ei, loops], dim=1), n
 
 
-@pytest.mark.parametrize("model,score,norm", [
-    ("beltrami", "dot", "squareplus"), ("beltrami_exp", "exp", "softmax"),
-    ("beltrami_cos", "cos", "softmax"), ("beltrami_nl", "dot", "squareplus")])
-def test_compiled_beltrami_matches_hand_written_pytorch(model, score, norm):
+@pytest.mark.parametrize("model,score,norm,heads,axis", [
+    ("beltrami", "dot", "squareplus", 3, "col"), ("beltrami_exp", "exp", "softmax", 1, "row"),
+    ("beltrami_cos", "cos", "softmax", 1, "row"), ("beltrami_nl", "dot", "squareplus", 1, "row")])
+def test_compiled_beltrami_matches_hand_written_pytorch(model, score, norm, heads, axis):
     ei, n = _graph_with_loops()
-    field = compiler.compile(model, ei, n, dims={"p": P, "d": D, "k": K}).double()
+    dims = {"p": P, "d": D, "k": 2 * heads if heads > 1 else K}
+    if heads > 1:
+        dims["h"] = heads
+    field = compiler.compile(model, ei, n, dims=dims).double()
     g = torch.Generator().manual_seed(5)
     with torch.no_grad():
         for p in field.parameters():
@@ -67,7 +77,8 @@ def test_compiled_beltrami_matches_hand_written_pytorch(model, score, norm):
     field.prepare(z0)
     out = field(torch.tensor(0.0, dtype=torch.float64), z)
     L = field.learned()
-    ref = blend_reference(z, z if model == "beltrami_nl" else z0, ei, n, L, score, norm)
+    ref = blend_reference(z, z if model == "beltrami_nl" else z0, ei, n, L, score, norm, heads,
+                          axis)
     if model == "beltrami_nl":  # the source term stays beta * z(0)
         ref = ref - L["beta"] * z + L["beta"] * z0
     assert (out - ref).abs().max() < 1e-6
@@ -76,17 +87,38 @@ def test_compiled_beltrami_matches_hand_written_pytorch(model, score, norm):
 def test_frozen_beltrami_is_one_sparse_product_per_field():
     src = compiler.explain("beltrami", "python", dims={"p": P, "d": D})
     step = src.split("def step")[1]
-    assert step.count("_G.spmm") == 2 and "squareplus_j" not in step
-    assert "squareplus_j" in src.split("def prepare")[1].split("def step")[0]
+    assert step.count("_G.spmm") == 2 and "squareplus_i" not in step
+    assert "squareplus_i" in src.split("def prepare")[1].split("def step")[0]
 
 
-def test_squareplus_rows_sum_to_one():
+def test_squareplus_rows_and_columns_sum_to_one():
     ei, n = random_graph(9, seed=2)
-    field = compiler.compile("beltrami", ei, n, dims={"p": 2, "d": 2, "k": 2})
-    s = torch.randn(field.graph.num_edges, 1)
-    a = field.graph.squareplus_j(s)
-    assert (a > 0).all()
-    assert torch.allclose(field.graph.sum_j(a), torch.ones(n, 1), atol=1e-6)
+    field = compiler.compile("beltrami", ei, n, dims={"p": 2, "d": 2, "k": 2, "h": 1})
+    g = field.graph
+    s = torch.randn(g.num_edges, 3)
+    rows, cols = g.squareplus_j(s), g.squareplus_i(s)
+    assert (rows > 0).all() and (cols > 0).all()
+    assert torch.allclose(g.sum_j(rows), torch.ones(n, 3), atol=1e-6)
+    col_sums = torch.zeros(n, 3).index_add(0, g.j, cols)
+    assert torch.allclose(col_sums, torch.ones(n, 3), atol=1e-6)
+    assert torch.allclose(g.softmax_i(s).sum(0), torch.full((3,), float(n)), atol=1e-5)
+
+
+def test_multi_head_dot_and_its_errors():
+    u, v = torch.randn(5, 6), torch.randn(5, 6)
+    from pde2gnn.backend.graph_ops import GraphOps
+    out = GraphOps.dot(u, v, heads=3)
+    assert out.shape == (5, 3)
+    assert torch.allclose(out[:, 1], (u[:, 2:4] * v[:, 2:4]).sum(-1))
+    assert torch.allclose(GraphOps.mean_heads(out)[:, 0], (u * v).sum(-1) / 3)
+    spec = "model m\nfield x : node[6]\nlearn Q : [6, 6]\nedge a = dot(x_i, x_j @ Q, heads={})\n" \
+           "dt(x) = div(mean_heads(a) * grad(x))\n"
+    compiler.front(spec.format(2))
+    from pde2gnn.errors import ArgumentError, ShapeError
+    with pytest.raises(ShapeError, match="divisible by 4"):
+        compiler.front(spec.format(4))
+    with pytest.raises(ArgumentError, match="positive integer"):
+        compiler.front(spec.format("0.5"))
 
 
 def test_feature_knn_graph_equals_brute_force():
@@ -143,7 +175,7 @@ def test_blend_model_encodes_positions_separately_and_rewires():
     pos = posenc.compute("lap", data.edge_index, data.num_nodes, 4)
     spec = open(compiler.resolve_spec("beltrami")).read().replace(
         "model beltrami\n", "model beltrami_knn\ngraph knn(u, k=4)\n")
-    cfg = TrainConfig(hidden=8, dims={"p": 3, "k": 4}, time=1.0, rewire_from="u0",
+    cfg = TrainConfig(hidden=8, dims={"p": 3, "k": 4, "h": 2}, time=1.0, rewire_from="u0",
                       solver=SolverConfig("rk4", step_size=0.5))
     model = ContinuousGNN(spec, data, 3, cfg, pos=pos)
     assert model.pos_encoder.in_features == 4 and model.pos_encoder.out_features == 3
@@ -157,7 +189,7 @@ def test_blend_model_encodes_positions_separately_and_rewires():
 def test_blend_training_run_reports_memory():
     data = _toy_data()
     data.pos_enc = posenc.compute("rw", data.edge_index, data.num_nodes, 4)
-    cfg = TrainConfig(hidden=8, epochs=3, dims={"p": 2, "k": 4}, time=1.0,
+    cfg = TrainConfig(hidden=8, epochs=3, dims={"p": 2, "k": 4, "h": 2}, time=1.0,
                       solver=SolverConfig("rk4", step_size=0.5))
     r = train("beltrami", data, cfg, progress=False)
     assert 0 <= r["test_acc"] <= 1 and r["peak_memory_mb"] > 0 and r["nfe_forward"] == 8

@@ -27,11 +27,13 @@ from ..symbolic import ops as O
 
 _FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", sp.tanh: "torch.tanh", sp.sin: "torch.sin",
           sp.cos: "torch.cos", sp.Abs: "torch.abs", O.Sigmoid: "torch.sigmoid",
-          O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SquareplusJ: "_G.squareplus_j", O.SumJ: "_G.sum_j",
-          O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm", O.AtI: "_G.gather_i",
+          O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SquareplusJ: "_G.squareplus_j",
+          O.SoftmaxI: "_G.softmax_i", O.SquareplusI: "_G.squareplus_i", O.SumJ: "_G.sum_j",
+          O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm",
+          O.MeanHeads: "_G.mean_heads", O.AtI: "_G.gather_i",
           O.AtJ: "_G.gather_j"}
 _ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos, sp.Abs,
-                O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm)
+                O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm, O.MeanHeads)
 LEVELS = ("static", "prepare", "step")
 
 

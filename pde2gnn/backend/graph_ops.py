@@ -155,6 +155,18 @@ class GraphOps(nn.Module):
         sp = 0.5 * (e + torch.sqrt(e * e + 4.0))
         return sp / self.gather_i(self.sum_j(sp))
 
+    def softmax_i(self, e: Tensor) -> Tensor:
+        """Softmax over the edges leaving j (column-normalised): ``exp(e_ij) / sum_k exp(e_kj)``."""
+        return pyg_softmax(e, self.j, num_nodes=self.num_nodes, dim=0)
+
+    def squareplus_i(self, e: Tensor) -> Tensor:
+        """Squareplus normalised over the edges leaving j (column-normalised): ``[E, c]`` ->
+        ``[E, c]``, ``out_ij = sp(e_ij) / sum_k sp(e_kj)``."""
+        sp = 0.5 * (e + torch.sqrt(e * e + 4.0))
+        total = torch.zeros(self.num_nodes, sp.shape[-1], dtype=sp.dtype, device=sp.device) \
+            .index_add(0, self.j, sp)
+        return sp / self.gather_j(total)
+
     def gather_i(self, u: Tensor) -> Tensor:
         """u_i for every edge: ``[N, c]`` -> ``[E, c]``."""
         return u.index_select(0, self.i) if torch.is_tensor(u) and u.dim() > 1 else u
@@ -164,9 +176,26 @@ class GraphOps(nn.Module):
         return u.index_select(0, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
 
     @staticmethod
-    def dot(u: Tensor, v: Tensor) -> Tensor:
-        """Inner product over channels, keeping a channel axis of size 1."""
-        return (u * v).sum(-1, keepdim=True)
+    def dot(u: Tensor, v: Tensor, heads: int = 1) -> Tensor:
+        """Inner product over channels: ``[R, c]`` x ``[R, c]`` -> ``[R, 1]``; with ``heads=H``
+        one inner product per block of c / H consecutive channels, ``[R, H]``.
+
+        Raises:
+            DataError: c is not divisible by H.
+        """
+        uv, heads = u * v, int(heads)
+        if heads == 1:
+            return uv.sum(-1, keepdim=True)
+        c = uv.shape[-1]
+        if c % heads:
+            raise DataError(f"dot with heads={heads} needs a channel count divisible by "
+                            f"{heads}, got {c}")
+        return uv.reshape(*uv.shape[:-1], heads, c // heads).sum(-1)
+
+    @staticmethod
+    def mean_heads(e: Tensor) -> Tensor:
+        """Mean over channels (the heads of a multi-head attention): ``[R, H]`` -> ``[R, 1]``."""
+        return e.mean(-1, keepdim=True) if torch.is_tensor(e) else e
 
     @staticmethod
     def norm(u: Tensor) -> Tensor:

@@ -57,7 +57,9 @@ class Analyzer:
         if e.is_Symbol:
             c = self.symbols[e.name].type.channels
             return c if isinstance(c, int) else self.dims.get(c, c)
-        if isinstance(e, (O.Dot, O.Norm)):
+        if isinstance(e, O.Dot) and len(e.args) == 3:
+            return int(e.args[2])
+        if isinstance(e, (O.Dot, O.Norm, O.MeanHeads)):
             return 1
         if isinstance(e, O.MatMul):
             w = e.args[1]

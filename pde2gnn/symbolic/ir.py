@@ -169,7 +169,7 @@ class _Lowerer:
             return O.MatMul(a, b)
         if e.func == "var":
             return self.var(e)
-        args = [self.expr(a) for a in e.args]
+        args = [self.expr(a) for a in e.args] + [self.expr(v) for _, v in e.kwargs]
         if e.func in GEO_FUNCTIONS or (e.func == "lap" and self.c.domain is not None):
             return GEO_FUNCTIONS.get(e.func, GeoLap)(*args)
         if e.func == "sum_i":

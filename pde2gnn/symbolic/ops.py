@@ -15,8 +15,12 @@ MeanJ(e)      edge -> node    mean over N(i)
 SoftmaxJ(e)   edge -> edge    softmax over N(i): exp(e_ij) / sum_k exp(e_ik)
 SquareplusJ   edge -> edge    squareplus over N(i): sp(e_ij) / sum_k sp(e_ik),
                               sp(s) = (s + sqrt(s^2 + 4)) / 2  (BLEND, Chamberlain et al. 2021)
+SoftmaxI,     edge -> edge    the same normalised over the edges leaving j instead (column-
+SquareplusI                   normalised attention): exp(e_ij) / sum_{k: j in N(k)} exp(e_kj)
 MatMul(u, W)  same kind       channel mixing u @ W
 Dot(u, v)     same kind       sum over channels of u * v (one channel)
+Dot(u, v, H)  same kind       H heads: one inner product per block of channels/H (H channels)
+MeanHeads(e)  same kind       mean over channels (averages the heads of a multi-head attention)
 Norm(u)       same kind       Euclidean norm over channels (one channel)
 Init(x)       node            the state at t = 0 (constant during a solve)
 Sigmoid, Relu elementwise
@@ -79,9 +83,30 @@ class SquareplusJ(GraphOp):
     spec_name = "squareplus_j"
 
 
+class SoftmaxI(SoftmaxJ):
+    """Column-normalised softmax (a subclass, so every rule for softmax_j applies)."""
+
+    spec_name = "softmax_i"
+
+
+class SquareplusI(SquareplusJ):
+    """Column-normalised squareplus (a subclass, so every rule for squareplus_j applies)."""
+
+    spec_name = "squareplus_i"
+
+
 class Dot(GraphOp):
-    nargs = 2
+    nargs = (2, 3)
     spec_name = "dot"
+
+    def _sympystr(self, printer):
+        a = ", ".join(printer._print(x) for x in self.args[:2])
+        return f"dot({a}, heads={self.args[2]})" if len(self.args) == 3 else f"dot({a})"
+
+
+class MeanHeads(GraphOp):
+    nargs = 1
+    spec_name = "mean_heads"
 
 
 class Norm(GraphOp):
@@ -178,7 +203,8 @@ ABAR = sp.Symbol("abar")
 ENDPOINTS = (AtI, AtJ)
 EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
 FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": MeanJ,
-             "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ, "dot": Dot, "norm": Norm,
+             "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ,
+             "softmax_i": SoftmaxI, "squareplus_i": SquareplusI, "dot": Dot, "norm": Norm, "mean_heads": MeanHeads,
              "init": Init, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI, "sum_ij": SumIJ,
              "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
              "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}
