@@ -340,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-scheduled-sampling", action="store_true",
                    help="always feed the model's own predictions during training")
     f.add_argument("--ss-k", type=float, help="inverse-sigmoid decay constant k of scheduled "
-                   "sampling, in optimiser steps (default 1000)")
+                   "sampling, in optimiser steps (default 100: p = 1/2 after 460 steps)")
     f.add_argument("--grad-clip", type=float, help="clip the gradient norm (default: off)")
     f.add_argument("--stride", type=int, help="frames between window starts (default 1)")
     f.add_argument("--max-windows", type=int, help="train on at most this many random windows "

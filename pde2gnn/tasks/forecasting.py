@@ -64,7 +64,8 @@ class ForecastConfig:
         loss: ``mse`` (PA-DGN's training loss) or ``mae``.
         scheduled_sampling: feed the ground truth during training rollouts with probability
             :func:`teacher_forcing_prob` (``ss_k``: inverse-sigmoid decay constant, in optimiser
-            steps); off: the model always feeds its own predictions.
+            steps; 100 gives p = 1/2 after 460 steps, about 8 NOAA epochs of 60 steps); off:
+            the model always feeds its own predictions.
         grad_clip: clip the gradient norm to this value (0: no clipping).
         stride: frames between the starts of consecutive windows.
         max_windows_per_epoch: train on at most this many random windows per epoch (None: all).
@@ -81,7 +82,7 @@ class ForecastConfig:
     patience: int = 10
     loss: str = "mse"
     scheduled_sampling: bool = True
-    ss_k: float = 1000.0
+    ss_k: float = 100.0
     grad_clip: float = 0.0
     stride: int = 1
     max_windows_per_epoch: Optional[int] = None
@@ -333,7 +334,7 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
         dict with ``seed``, ``mae_per_horizon`` (test, data units, at the best validation epoch),
         ``mae_mean`` (mean over horizons), ``val_mae`` (best), ``val_mae_per_horizon``,
         ``best_epoch``, ``epochs_run``, ``time_per_epoch_s`` (mean wall time of a training
-        epoch, s), ``num_parameters``, ``train_windows`` and ``history`` (per epoch: loss,
+        epoch, s, without the validation pass), ``num_parameters``, ``train_windows`` and ``history`` (per epoch: loss,
         val_mae, teacher-forcing probability at the epoch's end); with ``return_model`` also
         ``model`` (the best-validation weights).
     Raises:
