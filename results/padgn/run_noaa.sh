@@ -10,7 +10,7 @@
 #   - 3 seeds (not 5 or more), at most 30 epochs with patience 8 (the paper trains to convergence);
 #   - 512 random training windows per epoch (of 951), batch 16, Adam lr 1e-3, wd 5e-4;
 #   - no hyperparameter search; RGN(MeshOP) is not run (no mesh over the stations);
-#   - the paper's weather data was hourly (Western / Southeastern US); this set is daily, so the
+#   - the paper's weather data was hourly; this set is daily, so the
 #     numbers are not comparable with the paper's table, only across models here.
 # The persistence line (f(t+1) = f(t)) is printed and stored in every JSON ("persistence").
 set -u
