@@ -1,5 +1,9 @@
 """Command line: ``pde2gnn check | explain | train | simulate``.
 
+``train`` trains a node classifier with a continuous spec (``--dataset``), or, for a
+discrete-time spec (``compiler.is_discrete``), a graph-signal forecaster (``--data``,
+:mod:`pde2gnn.tasks.forecasting`).
+
 Every user error (:class:`~pde2gnn.errors.Pde2GnnError`) is printed as one message, without a
 traceback, and the exit status is 2.
 """
@@ -64,6 +68,11 @@ def cmd_train(args) -> int:
     from .tasks.node_classification import summarize, train
 
     spec_path = resolve_spec(args.spec) if not Path(args.spec).is_file() else Path(args.spec)
+    if _is_forecasting(spec_path):
+        return cmd_forecast(args, spec_path)
+    if args.data is not None:
+        raise OptionError(f"--data is for discrete-time forecasting specs; '{spec_path.stem}' is "
+                          "a continuous model (node classification): use --dataset")
     values = load_defaults(spec_path, args.dataset)
     overrides = {"time": args.time, "method": args.method, "rtol": args.rtol, "atol": args.atol,
                  "step_size": args.step_size, "adjoint": args.adjoint or None,
@@ -125,6 +134,100 @@ def cmd_train(args) -> int:
           f"over {len(runs)} run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
           f"{s['nfe_forward']:.1f}, backward {s['nfe_backward']:.1f} per epoch")
     return 0
+
+
+def _is_forecasting(spec) -> bool:
+    """True when the spec is a discrete-time model (``compiler.is_discrete``), trained by
+    :mod:`pde2gnn.tasks.forecasting`; False while the compiler has no discrete-time models."""
+    from . import compiler
+    is_discrete = getattr(compiler, "is_discrete", None)
+    return bool(is_discrete(spec)) if is_discrete is not None else False
+
+
+def cmd_forecast(args, spec_path) -> int:
+    """``pde2gnn train SPEC --data noaa|FILE.npz|FOLDER`` for a discrete-time spec: graph-signal
+    forecasting (PA-DGN protocol), mean ± std over seeds, results JSON after every seed."""
+    import dataclasses
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from . import compiler
+    from .forecast_data import load_forecast_data
+    from .tasks.forecasting import (ForecastConfig, horizon_lines, persistence_mae, summarize,
+                                    train)
+
+    if args.data is None:
+        raise OptionError(f"'{spec_path.stem}' is a discrete-time forecasting model: give the "
+                          "series with --data (noaa, a `pde2gnn simulate` .npz, or a sensor "
+                          "folder)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_forecast_data(args.data, args.data_root)
+    given = {"n_in": args.n_in or data.window[0], "n_out": args.n_out or data.window[1],
+             "epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
+             "batch_size": args.batch_size, "patience": args.patience, "loss": args.loss,
+             "ss_k": args.ss_k, "grad_clip": args.grad_clip, "stride": args.stride,
+             "max_windows_per_epoch": args.max_windows, "threads": args.threads,
+             "device": args.device}
+    config = ForecastConfig(**{k: v for k, v in given.items() if v is not None})
+    config.scheduled_sampling = not args.no_scheduled_sampling
+    config.validate()
+    dims, params = _kv(args.dim, int) or None, _kv(args.param, float) or None
+    inputs = {"pos": data.pos} if data.pos is not None else None
+
+    def model_fn(d):
+        return compiler.compile_stepper(spec_path, d.edge_index, d.num_nodes, dims, params,
+                                        inputs)
+
+    print(data.describe())
+    print(f"{spec_path.stem}: {config.n_in} frames in, {config.n_out} out; {args.seeds} "
+          f"seed(s); config: " + json.dumps(config.to_dict()))
+    base = persistence_mae(data, config)
+    u = f" {data.units}" if data.units else ""
+    print(f"persistence (f(t+1) = f(t)) test MAE: " + ", ".join(
+        f"{h}-step {base['mae_per_horizon'][h - 1]:.4f}" for h in
+        sorted({h for h in (1, 6, 12) if h <= config.n_out} | {config.n_out})) + u)
+    runs = []
+    for seed in range(args.seeds):
+        every = args.log_every
+
+        def log(line, _n=[0]):
+            _n[0] += 1
+            if every and (_n[0] - 1) % every == 0:
+                tqdm.write(f"  seed {seed} {line}")
+        r = train(model_fn, data, dataclasses.replace(config, seed=seed),
+                  progress=not args.quiet, log=log)
+        runs.append(r)
+        if args.results:
+            _write_forecast_results(args, spec_path, data, config, runs, base)
+        print(f"seed {seed}: test MAE {r['mae_mean']:.4f}{u} (mean over {config.n_out} horizons) "
+              f"at epoch {r['best_epoch']} of {r['epochs_run']} (val {r['val_mae']:.4f}), "
+              f"{r['time_per_epoch_s']:.2f} s/epoch, {r['num_parameters']} parameters")
+    s = summarize(runs)
+    print(f"{spec_path.stem} on {data.name}, test MAE over {len(runs)} seed(s):")
+    for line in horizon_lines(s, data.units):
+        print("  " + line)
+    print(f"  mean over horizons: {s['mae_mean']:.4f} ± {s['mae_mean_std']:.4f}{u} "
+          f"(persistence {base['mae']:.4f})")
+    return 0
+
+
+def _write_forecast_results(args, spec_path, data, config, runs, persistence) -> None:
+    """The forecasting results JSON of the seeds so far (rewritten after every seed)."""
+    import torch
+
+    from .tasks.forecasting import summarize
+    out = {"model": spec_path.stem, "spec": str(spec_path), "dataset": data.name,
+           "data_source": data.source, "units": data.units, "n_in": config.n_in,
+           "n_out": config.n_out, **summarize(runs),
+           "persistence": {"mae_per_horizon": persistence["mae_per_horizon"],
+                           "mae_mean": persistence["mae"]},
+           "config": config.to_dict(), "torch": torch.__version__,
+           "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text(json.dumps(out, indent=1))
+    print(f"results ({len(runs)} seed(s)) written to {args.results}")
 
 
 def _write_results(args, spec_path, config, runs, split) -> None:
@@ -225,6 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--results", help="write the results as JSON to this path")
     q.add_argument("--log-every", type=int, default=10, help="print every N-th epoch (0: none)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
+    f = q.add_argument_group("forecasting (discrete-time specs, e.g. PA-DGN)")
+    f.add_argument("--data", metavar="NAME_OR_PATH", help="series to forecast: noaa, a "
+                   "`pde2gnn simulate` .npz, or a sensor folder (values.npy + stations.csv)")
+    f.add_argument("--n-in", type=int, help="observed frames per window (noaa 12, synthetic 5)")
+    f.add_argument("--n-out", type=int, help="predicted frames (noaa 12, synthetic 15)")
+    f.add_argument("--batch-size", type=int, help="windows per step (default 16)")
+    f.add_argument("--patience", type=int, help="early stopping on validation MAE (default 10; "
+                   "0: off)")
+    f.add_argument("--loss", choices=["mse", "mae"], help="training loss (default mse, as PA-DGN)")
+    f.add_argument("--no-scheduled-sampling", action="store_true",
+                   help="always feed the model's own predictions during training")
+    f.add_argument("--ss-k", type=float, help="inverse-sigmoid decay constant k of scheduled "
+                   "sampling, in optimiser steps (default 100: p = 1/2 after 460 steps)")
+    f.add_argument("--grad-clip", type=float, help="clip the gradient norm (default: off)")
+    f.add_argument("--stride", type=int, help="frames between window starts (default 1)")
+    f.add_argument("--max-windows", type=int, help="train on at most this many random windows "
+                   "per epoch")
     q.set_defaults(func=cmd_train)
 
     q = sub.add_parser("simulate", help="generate synthetic trajectories of a spec (.npz + PNG)",

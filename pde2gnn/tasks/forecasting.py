@@ -1,0 +1,450 @@
+"""Graph-signal forecasting with a discrete-time model (PA-DGN, Seo, Meng & Liu, ICLR 2020).
+
+The model is any ``nn.Module`` with the *stepper* interface (what
+``pde2gnn.compiler.compile_stepper`` builds from a discrete-time spec)::
+
+    channels: int                                # C, width of the observed field
+    init_hidden(batch) -> tuple                  # each hidden state [B, N, c] (zeros); () if none
+    forward(f, hidden) -> (f_next, new_hidden)   # f, f_next [B, N, C]
+
+Protocol (:func:`rollout`): a window is ``n_in`` observed frames followed by ``n_out`` frames to
+predict. The model is warmed up on the observed frames (each fed in turn, the hidden state
+carried); its output after the last observed frame is the 1-step prediction; it is then rolled
+out ``n_out - 1`` more steps feeding its own predictions — or, in training with scheduled
+sampling (Bengio et al., NeurIPS 2015), the ground truth with probability
+``k / (k + exp(step / k))`` (inverse-sigmoid decay in optimiser steps, per window and step).
+
+Missing values (NaN) are never propagated:
+
+* **inputs**: a missing entry of a fed frame is replaced by the model's own prediction of that
+  frame (made at the previous step); in the first frame of a window, where there is no
+  prediction yet, by 0 in normalised units, i.e. the training-set mean. For the persistence
+  model this is "last observation carried forward" within the window.
+* **targets**: masked out of the loss and the metrics (a masked mean over the valid entries;
+  a window whose targets are all missing contributes nothing, and a batch with no valid target
+  gives a zero loss with zero gradients).
+
+Values are normalised with the training split's nan-aware mean and standard deviation per
+channel (:class:`Normalizer`); the model sees and predicts normalised values. The training loss
+is the MSE (``loss='mse'``, as PA-DGN trained) or MAE (``loss='mae'``) over every valid
+predicted entry of a batch, all horizons pooled. Reported metrics are MAE in the data's units
+(°C for NOAA) per horizon: ``mae_per_horizon[h - 1]`` is the mean absolute error of the
+h-step-ahead prediction over every valid entry of the split's windows. Early stopping on the
+validation MAE (mean over horizons); the test MAE is the one at the best validation epoch.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Dict, List, Optional, Union
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ..errors import OptionError, SolverError
+from ..forecast_data import ForecastData, Split
+
+LOSSES = ("mse", "mae")
+
+
+@dataclass
+class ForecastConfig:
+    """Hyperparameters of :func:`train`.
+
+    Attributes:
+        n_in, n_out: observed and predicted frames per window (NOAA 12 / 12, synthetic 5 / 15).
+        epochs: maximum number of epochs; patience: stop after this many epochs without a lower
+            validation MAE (0: never stop early).
+        lr, weight_decay: Adam.
+        batch_size: windows per optimiser step.
+        loss: ``mse`` (PA-DGN's training loss) or ``mae``.
+        scheduled_sampling: feed the ground truth during training rollouts with probability
+            :func:`teacher_forcing_prob` (``ss_k``: inverse-sigmoid decay constant, in optimiser
+            steps; 100 gives p = 1/2 after 460 steps, about 8 NOAA epochs of 60 steps); off:
+            the model always feeds its own predictions.
+        grad_clip: clip the gradient norm to this value (0: no clipping).
+        stride: frames between the starts of consecutive windows.
+        max_windows_per_epoch: train on at most this many random windows per epoch (None: all).
+        seed: torch / numpy seed of the run; threads: torch CPU threads (0: leave as is).
+        device: torch device.
+    """
+
+    n_in: int = 12
+    n_out: int = 12
+    epochs: int = 50
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    batch_size: int = 16
+    patience: int = 10
+    loss: str = "mse"
+    scheduled_sampling: bool = True
+    ss_k: float = 100.0
+    grad_clip: float = 0.0
+    stride: int = 1
+    max_windows_per_epoch: Optional[int] = None
+    seed: int = 0
+    threads: int = 0
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Raises OptionError for values out of range."""
+        if self.n_in < 1 or self.n_out < 1:
+            raise OptionError(f"n_in and n_out must be >= 1, got {self.n_in} and {self.n_out}")
+        if self.epochs < 0 or self.batch_size < 1 or self.stride < 1 or self.patience < 0:
+            raise OptionError("epochs >= 0, batch_size >= 1, stride >= 1 and patience >= 0 "
+                              "are required")
+        if self.loss not in LOSSES:
+            raise OptionError(f"unknown loss '{self.loss}' (choose {', '.join(LOSSES)})")
+        if self.ss_k <= 0:
+            raise OptionError(f"the scheduled-sampling constant k must be > 0, got {self.ss_k}")
+        if self.max_windows_per_epoch is not None and self.max_windows_per_epoch < 1:
+            raise OptionError("max_windows_per_epoch must be >= 1")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def teacher_forcing_prob(step: int, k: float) -> float:
+    """Inverse-sigmoid decay of Bengio et al. (2015): ``k / (k + exp(step / k))``, the
+    probability of feeding the ground truth at optimiser step ``step`` (k >= 1 in the paper;
+    starts at k / (k + 1), is 1/2 near step ``k log k`` and decays to 0)."""
+    return k / (k + math.exp(min(step / k, 700.0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# normalisation and windows
+
+@dataclass
+class Normalizer:
+    """Per-channel affine normalisation ``(x - mean) / std``.
+
+    Attributes:
+        mean, std: ``[C]`` float32, in the data's units.
+    """
+
+    mean: Tensor
+    std: Tensor
+
+    @classmethod
+    def fit(cls, data: ForecastData, split: str = "train") -> "Normalizer":
+        """Nan-aware mean and standard deviation of the split's frames, per channel.
+
+        Raises:
+            DataError: a channel has no finite value in the split.
+        """
+        from ..errors import DataError
+        sp = data.splits[split]
+        x = data.series[sp.series, sp.start:sp.stop].reshape(-1, data.channels).double()
+        ok = ~torch.isnan(x)
+        n = ok.sum(0)
+        if (n == 0).any():
+            raise DataError(f"{data.source}: a channel has no observed value in the "
+                            f"'{split}' split")
+        mean = torch.where(ok, x, 0.0).sum(0) / n
+        var = torch.where(ok, (x - mean) ** 2, 0.0).sum(0) / n
+        std = var.sqrt()
+        std = torch.where(std > 1e-12, std, torch.ones_like(std))
+        return cls(mean.float(), std.float())
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """``x [..., C]`` in data units -> normalised (NaN stays NaN)."""
+        return (x - self.mean.to(x)) / self.std.to(x)
+
+    def inverse(self, x: Tensor) -> Tensor:
+        """Normalised ``[..., C]`` -> data units."""
+        return x * self.std.to(x) + self.mean.to(x)
+
+
+def window_index(split: Split, length: int, stride: int = 1) -> Tensor:
+    """Every window of ``length`` frames inside the split's frame range.
+
+    Returns:
+        ``[W, 2]`` long: (series index, first frame) per window, series-major; a window covers
+        frames ``first .. first + length - 1``.
+    Raises:
+        OptionError: the split has fewer than ``length`` frames.
+    """
+    if split.frames < length:
+        raise OptionError(f"a window of {length} frames does not fit in the split's "
+                          f"{split.frames} frames; lower --n-in / --n-out")
+    starts = torch.arange(split.start, split.stop - length + 1, stride)
+    s = split.series.repeat_interleave(len(starts))
+    return torch.stack([s, starts.repeat(len(split.series))], 1)
+
+
+def gather_windows(series: Tensor, index: Tensor, length: int) -> Tensor:
+    """Cut windows out of ``series`` ``[S, T, N, C]`` at ``index`` ``[W, 2]`` (from
+    :func:`window_index`) -> ``[W, length, N, C]``."""
+    t = index[:, 1:2] + torch.arange(length)
+    return series[index[:, 0:1], t]
+
+
+# ---------------------------------------------------------------------------------------------
+# rollout, loss, metrics
+
+def _check_step(model: nn.Module, f: Tensor, out) -> None:
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise OptionError(f"{type(model).__name__}.forward must return (f_next, hidden)")
+    if out[0].shape != f.shape:
+        raise OptionError(f"{type(model).__name__} returned f_next of shape "
+                          f"{list(out[0].shape)} for f of shape {list(f.shape)}")
+
+
+def rollout(model: nn.Module, x_in: Tensor, n_out: int, target: Optional[Tensor] = None,
+            teacher_prob: float = 0.0, generator: Optional[torch.Generator] = None,
+            in_mask: Optional[Tensor] = None, target_mask: Optional[Tensor] = None) -> Tensor:
+    """Warm the model up on ``x_in`` and predict ``n_out`` frames.
+
+    Args:
+        model: a stepper (see the module docstring).
+        x_in: observed frames ``[B, n_in, N, C]`` (normalised), NaN = missing.
+        n_out: frames to predict.
+        target: the true next frames ``[B, n_out, N, C]``, only read for teacher forcing.
+        teacher_prob: probability of feeding ``target[:, h - 1]`` instead of the prediction at
+            step h (drawn per window and step).
+        generator: random source of the teacher-forcing draws.
+        in_mask, target_mask: which entries are observed (default: not NaN); whatever the
+            unobserved entries hold never reaches the model.
+
+    Returns:
+        predictions ``[B, n_out, N, C]`` (normalised).
+    """
+    B, n_in = x_in.shape[:2]
+    in_mask = ~torch.isnan(x_in) if in_mask is None else in_mask
+    hidden = model.init_hidden(B)
+    pred = None
+    for t in range(n_in):
+        obs = x_in[:, t]
+        fill = torch.zeros_like(obs) if pred is None else pred
+        f = torch.where(in_mask[:, t], obs, fill)
+        out = model(f, hidden)
+        if pred is None:
+            _check_step(model, f, out)
+        pred, hidden = out
+    preds = [pred]
+    use_truth = teacher_prob > 0 and target is not None
+    if use_truth:
+        target_mask = ~torch.isnan(target) if target_mask is None else target_mask
+    for h in range(1, n_out):
+        f = pred
+        if use_truth:
+            truth = torch.where(target_mask[:, h - 1], target[:, h - 1], pred)
+            coin = torch.rand(B, generator=generator) < teacher_prob
+            f = torch.where(coin.to(pred.device).view(B, *([1] * (pred.dim() - 1))), truth, pred)
+        pred, hidden = model(f, hidden)
+        preds.append(pred)
+    return torch.stack(preds, 1)
+
+
+def masked_loss(pred: Tensor, target: Tensor, kind: str = "mse",
+                mask: Optional[Tensor] = None) -> Tensor:
+    """Mean squared (``mse``) or absolute (``mae``) error over the valid entries.
+
+    Args:
+        pred, target: same shape, e.g. ``[B, n_out, N, C]``; ``target`` may hold NaN.
+        mask: valid entries (default: ``target`` not NaN).
+
+    Returns:
+        a scalar; 0 (with zero gradient) when no entry is valid. Missing targets contribute
+        nothing to the value or the gradient.
+    """
+    mask = ~torch.isnan(target) if mask is None else mask
+    diff = torch.where(mask, pred - torch.where(mask, target, 0.0), 0.0)
+    err = diff.abs() if kind == "mae" else diff ** 2
+    return err.sum() / mask.sum().clamp(min=1)
+
+
+class Persistence(nn.Module):
+    """Persistence baseline: f(t + 1) = f(t), no hidden state, no parameters."""
+
+    def __init__(self, channels: int = 1):
+        super().__init__()
+        self.channels = channels
+
+    def init_hidden(self, batch: int) -> tuple:
+        return ()
+
+    def forward(self, f: Tensor, hidden: tuple):
+        return f, hidden
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: ForecastData, split: str, config: ForecastConfig,
+             norm: Normalizer, batch_size: int = 64) -> dict:
+    """MAE of the model's rollouts on every window of a split, in the data's units.
+
+    Returns:
+        ``{'mae_per_horizon': [n_out] list, 'mae': mean over horizons, 'count': [n_out] valid
+        entries per horizon, 'windows': W}``; a horizon with no valid entry has MAE NaN.
+    """
+    model.eval()
+    L = config.n_in + config.n_out
+    idx = window_index(data.splits[split], L, config.stride)
+    sums = torch.zeros(config.n_out, dtype=torch.float64)
+    counts = torch.zeros(config.n_out, dtype=torch.float64)
+    std = norm.std.double()
+    for b in range(0, len(idx), batch_size):
+        w = norm(gather_windows(data.series, idx[b:b + batch_size], L)).to(config.device)
+        pred = rollout(model, w[:, :config.n_in], config.n_out)
+        tgt = w[:, config.n_in:]
+        ok = ~torch.isnan(tgt)
+        err = torch.where(ok, (pred - torch.where(ok, tgt, 0.0)).abs(), 0.0).double().cpu()
+        sums += (err * std).sum(dim=(0, 2, 3))
+        counts += ok.sum(dim=(0, 2, 3)).double().cpu()
+    mae = (sums / counts).numpy()  # NaN where nothing was observed
+    return {"mae_per_horizon": mae.tolist(), "mae": float(np.nanmean(mae)) if
+            np.isfinite(mae).any() else float("nan"), "count": counts.numpy().astype(int).tolist(),
+            "windows": int(len(idx))}
+
+
+def persistence_mae(data: ForecastData, config: ForecastConfig, split: str = "test") -> dict:
+    """:func:`evaluate` of :class:`Persistence` (the last observed value, carried forward over
+    missing entries, repeated for every horizon): a reference line that costs nothing."""
+    return evaluate(Persistence(data.channels), data, split, config, Normalizer.fit(data))
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+def num_parameters(model: nn.Module) -> int:
+    """Trainable parameters (elements)."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+ModelFn = Callable[[ForecastData], nn.Module]
+
+
+def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: ForecastConfig,
+          progress: bool = True, log: Optional[Callable[[str], None]] = None,
+          return_model: bool = False) -> dict:
+    """Train one model with early stopping on the validation MAE; test at the best epoch.
+
+    Args:
+        model_fn: builds the stepper from the data (called after seeding with
+            ``config.seed``), or a ready module.
+        data: the series, graph and splits (:mod:`pde2gnn.forecast_data`).
+        config: hyperparameters (``config.seed`` seeds torch, numpy and the window order).
+        log: called with one line per epoch.
+
+    Returns:
+        dict with ``seed``, ``mae_per_horizon`` (test, data units, at the best validation epoch),
+        ``mae_mean`` (mean over horizons), ``val_mae`` (best), ``val_mae_per_horizon``,
+        ``best_epoch``, ``epochs_run``, ``time_per_epoch_s`` (mean wall time of a training
+        epoch, s, without the validation pass), ``num_parameters``, ``train_windows`` and ``history`` (per epoch: loss,
+        val_mae, teacher-forcing probability at the epoch's end); with ``return_model`` also
+        ``model`` (the best-validation weights).
+    Raises:
+        OptionError: bad config, windows that do not fit, or a model whose output shape or
+            channel count does not fit the data. SolverError: a non-finite training loss.
+    """
+    config.validate()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    model = model_fn if isinstance(model_fn, nn.Module) else model_fn(data)
+    ch = getattr(model, "channels", data.channels)
+    if ch != data.channels:
+        raise OptionError(f"the model observes {ch} channel(s), the data has {data.channels}")
+    model = model.to(config.device)
+    norm = Normalizer.fit(data)
+    L = config.n_in + config.n_out
+    train_idx = window_index(data.splits["train"], L, config.stride)
+    window_index(data.splits["val"], L, config.stride)  # fail early if windows do not fit
+    window_index(data.splits["test"], L, config.stride)
+    gen = torch.Generator().manual_seed(config.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay) \
+        if params else None
+    best = {"val_mae": float("inf"), "epoch": -1}
+    best_state = copy.deepcopy(model.state_dict())
+    history, times = [], []
+    step, stale = 0, 0
+    bar = tqdm(range(config.epochs if params else 0), disable=not progress, leave=False,
+               desc=f"seed {config.seed}", dynamic_ncols=True)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        model.train()
+        order = train_idx[torch.randperm(len(train_idx), generator=gen)]
+        if config.max_windows_per_epoch:
+            order = order[:config.max_windows_per_epoch]
+        total, batches = 0.0, 0
+        p = 0.0
+        for b in range(0, len(order), config.batch_size):
+            w = norm(gather_windows(data.series, order[b:b + config.batch_size], L))
+            w = w.to(config.device)
+            x_in, tgt = w[:, :config.n_in], w[:, config.n_in:]
+            p = teacher_forcing_prob(step, config.ss_k) if config.scheduled_sampling else 0.0
+            pred = rollout(model, x_in, config.n_out, tgt, p, gen)
+            loss = masked_loss(pred, tgt, config.loss)
+            if not torch.isfinite(loss):
+                raise SolverError(f"non-finite training loss at epoch {epoch}, step {step} "
+                                  "(lower --lr, or check the model's output)")
+            opt.zero_grad()
+            loss.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(params, config.grad_clip)
+            opt.step()
+            total += loss.item()
+            batches += 1
+            step += 1
+        times.append(time.perf_counter() - t0)
+        val = evaluate(model, data, "val", config, norm)
+        history.append({"epoch": epoch, "loss": total / max(batches, 1), "val_mae": val["mae"],
+                        "teacher_prob": p})
+        if val["mae"] < best["val_mae"]:
+            best = {"val_mae": val["mae"], "epoch": epoch,
+                    "val_mae_per_horizon": val["mae_per_horizon"]}
+            best_state = copy.deepcopy(model.state_dict())
+            stale = 0
+        else:
+            stale += 1
+        bar.set_postfix(loss=f"{total / max(batches, 1):.4f}", val=f"{val['mae']:.4f}")
+        if log is not None:
+            log(f"epoch {epoch:4d}  loss {total / max(batches, 1):.4f}  val MAE "
+                f"{val['mae']:.4f}{' *' if best['epoch'] == epoch else ''}  tf {p:.3f}")
+        if config.patience and stale >= config.patience:
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    if best["epoch"] < 0:  # nothing trained (no parameters or epochs = 0)
+        val = evaluate(model, data, "val", config, norm)
+        best.update(val_mae=val["mae"], val_mae_per_horizon=val["mae_per_horizon"])
+    test = evaluate(model, data, "test", config, norm)
+    out = {"seed": config.seed, "mae_per_horizon": test["mae_per_horizon"],
+           "mae_mean": test["mae"], "val_mae": best["val_mae"],
+           "val_mae_per_horizon": best["val_mae_per_horizon"], "best_epoch": best["epoch"],
+           "epochs_run": len(history),
+           "time_per_epoch_s": float(np.mean(times)) if times else 0.0,
+           "num_parameters": num_parameters(model), "train_windows": int(len(train_idx)),
+           "test_windows": test["windows"], "history": history}
+    if return_model:
+        out["model"] = model
+    return out
+
+
+def summarize(runs: List[dict]) -> dict:
+    """Mean and (population) std over runs (seeds) of the test MAE per horizon and overall."""
+    per = np.array([r["mae_per_horizon"] for r in runs], dtype=float)  # [R, n_out]
+    means = np.array([r["mae_mean"] for r in runs], dtype=float)
+    return {"seeds": [r["seed"] for r in runs],
+            "mae_per_horizon": per.mean(0).tolist(), "mae_per_horizon_std": per.std(0).tolist(),
+            "mae_per_horizon_per_seed": per.tolist(),
+            "mae_mean": float(means.mean()), "mae_mean_std": float(means.std()),
+            "val_mae": [r["val_mae"] for r in runs], "best_epoch": [r["best_epoch"] for r in runs],
+            "epochs_run": [r["epochs_run"] for r in runs],
+            "time_per_epoch_s": float(np.mean([r["time_per_epoch_s"] for r in runs])),
+            "num_parameters": runs[0]["num_parameters"]}
+
+
+def horizon_lines(summary: dict, units: str = "", horizons=(1, 6, 12)) -> List[str]:
+    """``'h-step MAE: mean ± std units'`` for the horizons that exist (and the last one)."""
+    n = len(summary["mae_per_horizon"])
+    hs = sorted({h for h in horizons if h <= n} | {n})
+    u = f" {units}" if units else ""
+    return [f"{h:>2}-step MAE: {summary['mae_per_horizon'][h - 1]:.4f} ± "
+            f"{summary['mae_per_horizon_std'][h - 1]:.4f}{u}" for h in hs]
