@@ -101,7 +101,8 @@ class StencilProgram:
                 terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
             if mp:
                 terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation (gather / scatter)")
-            lines.append(f"dt({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
+            op = "next" if self.ir.discrete else "dt"
+            lines.append(f"{op}({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
         lines += self._geometry_legend()
         return "\n".join(lines)
 
