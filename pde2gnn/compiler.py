@@ -5,7 +5,7 @@ Each stage is a pure function; :func:`explain` prints any of them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from torch import Tensor
 
@@ -76,10 +76,14 @@ def model_kind(checked: CheckedSpec) -> str:
 def compile_stepper(spec, edge_index: Tensor, num_nodes: int,
                     dims: Optional[Mapping[str, int]] = None,
                     params: Optional[Mapping[str, float]] = None,
-                    inputs: Optional[Mapping[str, Tensor]] = None) -> Stepper:
+                    inputs: Optional[Mapping[str, Tensor]] = None, *,
+                    probes: Sequence[str] = ()) -> Stepper:
     """Compile a discrete-time spec (``next(f) = ...``) into a :class:`Stepper` on a graph.
 
     Args: as :func:`compile`. The stepper maps ``(f [B, N, C], hidden)`` to ``(f_next, hidden')``.
+        probes: names of ``let`` / ``edge`` values to keep at every step in
+            ``stepper.update.probed`` (e.g. PA-DGN's learned gradient ``gradf``, ``[B, E, 1]``
+            in the edge order ``stepper.update.graph.i`` / ``.j``).
 
     Raises:
         OptionError: the spec is an ODE (use :func:`compile`), or a dimension has no size.
@@ -90,7 +94,8 @@ def compile_stepper(spec, edge_index: Tensor, num_nodes: int,
         raise OptionError(f"spec '{checked.name}' is a continuous model (dt(...) equations): "
                           "compile it with pde2gnn.compiler.compile and integrate it with an ODE "
                           "solver; compile_stepper takes discrete-time specs (next(f) = ...)")
-    return Stepper(discretize(lower(checked).bind(dims, params)), edge_index, num_nodes, inputs)
+    return Stepper(discretize(lower(checked, tuple(probes)).bind(dims, params)), edge_index,
+                   num_nodes, inputs)
 
 
 def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str, int]] = None,

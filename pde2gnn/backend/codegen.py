@@ -12,6 +12,8 @@ The generated module has three functions, one per *level* of the values it compu
   ``[B, N, D]``: every kernel works on the last two axes (nodes or edges, channels).
 
 Learnable networks (``net`` declarations) are modules passed in ``_L`` with the parameters.
+With probes (named ``let`` / ``edge`` values requested at compile time), ``step`` returns
+``(value, {name: tensor})``.
 
 Each expression is computed at the lowest level it can be (hoisting), common subexpressions are
 computed once, and node-level work is done before gathering to edges (``(x0 @ W)_i`` rather
@@ -207,6 +209,7 @@ class CodeGen:
         for g in p.groups:
             roots += [g.weight_j, g.weight_i, g.diag]
         roots += list(p.remainder.values())
+        roots += list(p.probes.values())
         roots = [lift_gathers(x, self.an) for x in roots]
         for x in roots:
             self._count(x)
@@ -238,6 +241,7 @@ class CodeGen:
             rem = next(it)
             if rem != 0:
                 contributions[f].append(self.ref(rem, 2))
+        probes = {name: self.ref(next(it), 2) for name in p.probes}
         outs = []
         for f, terms in contributions.items():
             name = f"_d_{f}"
@@ -247,7 +251,10 @@ class CodeGen:
             step.lines.append(f"{name} = {name}.expand_as({f})" if terms else "")
             outs.append(name)
         step.lines = [ln for ln in step.lines if ln]
-        return self._assemble(outs)
+        if probes:
+            step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
+                              + "}")
+        return self._assemble(outs, bool(probes))
 
     def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
         body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
@@ -259,7 +266,7 @@ class CodeGen:
         return [f"{fmt.format(f)} = " + (state if one else f"{state}[..., {a}:{b}]")
                 for f, (a, b) in self.field_slices.items()]
 
-    def _assemble(self, outs: List[str]) -> str:
+    def _assemble(self, outs: List[str], probes: bool = False) -> str:
         S, C, V = self.levels
         exports = ["{" + ", ".join(f"'{n}': {n}" for n in sorted(names)) + "}"
                    for names in self.exported[:2]]
@@ -267,8 +274,9 @@ class CodeGen:
         out += self._function("static(_G, _I)", S, [], exports[0])
         out += self._function("prepare(_G, _I, _L, _S, _y0)", C,
                               self._slices("_y0", "_init_{}"), exports[1])
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
         out += self._function("step(t, y, _G, _I, _L, _S, _C)", V, self._slices("y", "{}"),
-                              outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)")
+                              f"{ret}, _probes" if probes else ret)
         return "\n".join(out) + "\n"
 
 

@@ -14,7 +14,7 @@ from ..symbolic.ir import lower_expr
 from .codegen import generate
 from .constraints import Learnable
 from .graph_ops import GraphOps
-from .nets import build_nets
+from .nets import NetDict, build_nets
 
 
 class VectorField(nn.Module):
@@ -42,6 +42,8 @@ class VectorField(nn.Module):
         source: the generated Python source (``pde2gnn explain --stage python``).
         nfe: function evaluations since the last :meth:`prepare`.
         max_nfe: if set, ``forward`` raises :class:`SolverError` beyond this many evaluations.
+        probed: ``{name: tensor}`` of the probed let / edge values at the last evaluation (edge
+            values ``[..., E, c]`` in the CSR order of :attr:`graph`: ``graph.i``, ``graph.j``).
 
     Raises:
         DataError: a missing input or one of the wrong shape.
@@ -64,7 +66,7 @@ class VectorField(nn.Module):
         self._step_fn = namespace["step"]
         self.graph = GraphOps(edge_index, num_nodes)
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
-        self.nets = nn.ModuleDict(build_nets(ir.checked.nets, ir.dims))
+        self.nets = NetDict(build_nets(ir.checked.nets, ir.dims))
         self.inputs = nn.Module()
         inputs = dict(inputs or {})
         self.scheme = None
@@ -81,6 +83,7 @@ class VectorField(nn.Module):
                                 f"{ir.channels(name)}], got {list(x.shape)}")
             self.inputs.register_buffer(name, x)
         self.nfe = 0
+        self.probed: Dict[str, Tensor] = {}
         self.max_nfe: Optional[int] = None
         self._static_cache = None
         self._solve_cache = None
@@ -143,7 +146,7 @@ class VectorField(nn.Module):
 
     def learned(self) -> Dict[str, Tensor]:
         """The learnable tensors with their constraints applied, and the ``net`` modules."""
-        return {**{n: m.value for n, m in self.learnables.items()}, **self.nets}
+        return {**{n: m.value for n, m in self.learnables.items()}, **self.nets.as_dict()}
 
     def _inputs(self) -> Dict[str, Tensor]:
         return dict(self.inputs.named_buffers())
@@ -178,5 +181,8 @@ class VectorField(nn.Module):
                               f"{self.max_nfe} function evaluations; the dynamics may be stiff "
                               "or diverging: loosen rtol/atol, shorten the time, or use a "
                               "fixed-step method")
-        return self._step_fn(t, y, self.graph, self._input_values, self._learned,
-                             self._static_cache, self._solve_cache)
+        out = self._step_fn(t, y, self.graph, self._input_values, self._learned,
+                            self._static_cache, self._solve_cache)
+        if self.program.probes:
+            out, self.probed = out
+        return out

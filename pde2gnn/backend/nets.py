@@ -111,6 +111,19 @@ class EdgeGN(nn.Module):
         return e
 
 
+class NetDict(nn.Module):
+    """The ``net`` modules of a spec by name (any spec name, even one like ``update`` that
+    ``nn.ModuleDict`` reserves for its methods); parameters are ``<name>.<param>``."""
+
+    def __init__(self, nets: Mapping[str, nn.Module]):
+        super().__init__()
+        for k, v in nets.items():
+            self._modules[k] = v
+
+    def as_dict(self) -> Dict[str, nn.Module]:
+        return dict(self._modules)
+
+
 def build_nets(nets: Mapping[str, NetInfo], dims: Mapping[str, int]) -> Dict[str, nn.Module]:
     """The modules of a spec's ``net`` declarations, sizes resolved with ``dims``.
 

@@ -84,6 +84,8 @@ class StencilProgram:
     groups: List[LinearGroup]
     remainder: Dict[str, sp.Expr]
     analyzer: Analyzer = field(repr=False)
+    #: probed let / edge values (stencils substituted, not fused), computed beside the step
+    probes: Dict[str, sp.Expr] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = []
@@ -287,4 +289,5 @@ def discretize(ir: IR) -> StencilProgram:
             if unfused:
                 rest.append(coef * O.SumJ(sp.Add(*unfused)))
         remainder[f] = sp.Add(*rest)
-    return StencilProgram(ir, list(groups.values()), remainder, an)
+    probes = {p: norm(_stencils(e)) for p, e in ir.probes.items()}
+    return StencilProgram(ir, list(groups.values()), remainder, an, probes)

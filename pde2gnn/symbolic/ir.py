@@ -50,6 +50,8 @@ class IR:
     checked: CheckedSpec = field(repr=False)
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
+    #: named ``let`` / ``edge`` values to compute beside the equations (see :func:`lower`)
+    probes: Dict[str, sp.Expr] = field(default_factory=dict)
 
     def __str__(self) -> str:
         op = "next" if self.discrete else "dt"
@@ -108,7 +110,8 @@ class IR:
         subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
                      for k, v in values.items()})
         rhs = {f: e.xreplace(subs) for f, e in self.rhs.items()}
-        return replace(self, rhs=rhs, dims=bound, params=values)
+        probes = {f: e.xreplace(subs) for f, e in self.probes.items()}
+        return replace(self, rhs=rhs, dims=bound, params=values, probes=probes)
 
 
 #: the built-in edge coefficient abar_ij = 1 / sqrt(deg_i deg_j), computed once per graph
@@ -195,18 +198,27 @@ def lower_expr(checked: CheckedSpec, e: A.Expr) -> sp.Expr:
     return _Lowerer(checked).expr(e)
 
 
-def lower(checked: CheckedSpec) -> IR:
+def lower(checked: CheckedSpec, probes: Tuple[str, ...] = ()) -> IR:
     """Lower a checked spec to the sympy IR (dimensions and params still symbolic).
 
     ``var(E, x)`` is replaced by the derived variational derivative; ``abar_ij`` becomes the
-    graph-level symbol ``abar``.
+    graph-level symbol ``abar``. ``probes`` names ``let`` / ``edge`` declarations whose values
+    the compiled module also returns (e.g. PA-DGN's learned gradient, per edge).
+
+    Raises:
+        OptionError: a probe is not a ``let`` / ``edge`` declaration of the spec.
     """
     lw = _Lowerer(checked)
     symbols = symbol_table(checked)
     rhs = {f: lw.expr(checked.equations[f].rhs) for f in checked.fields}
-    if any(e.has(O.ABAR) for e in rhs.values()):
+    for p in probes:
+        if p not in checked.lets:
+            raise OptionError(f"spec '{checked.name}' has no let / edge value '{p}' to probe "
+                              f"(it has: {', '.join(checked.lets) or 'none'})")
+    probed = {p: lw.name(p) for p in probes}
+    if any(e.has(O.ABAR) for e in list(rhs.values()) + list(probed.values())):
         symbols["abar"] = ABAR_INFO
-    return IR(checked.name, symbols, rhs, checked)
+    return IR(checked.name, symbols, rhs, checked, probes=probed)
 
 
 def derived_flows(checked: CheckedSpec) -> Dict[str, sp.Expr]:
