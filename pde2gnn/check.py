@@ -294,7 +294,7 @@ class _Checker:
                 graph = st
             elif isinstance(st, A.Equation):
                 if st.field in equations:
-                    raise self.err(FormError, f"field '{st.field}' has two equations "
+                    raise self.err(FormError, f"field '{st.field}' has two {st.op} equations "
                                    f"(first on line {equations[st.field].span.line})", st.span)
                 first = next(iter(equations.values()), None)
                 if first is not None and first.op != st.op:
