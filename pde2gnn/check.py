@@ -293,14 +293,14 @@ class _Checker:
                                    st.span, did_you_mean(st.method, GRAPH_METHODS))
                 graph = st
             elif isinstance(st, A.Equation):
-                if st.field in equations:
-                    raise self.err(FormError, f"field '{st.field}' has two {st.op} equations "
-                                   f"(first on line {equations[st.field].span.line})", st.span)
                 first = next(iter(equations.values()), None)
                 if first is not None and first.op != st.op:
                     raise self.err(FormError, f"a model is either continuous (dt(x) = ...) or "
                                    f"discrete-time (next(x) = ...), not both: line "
                                    f"{first.span.line} uses {first.op}(...)", st.span)
+                if st.field in equations:
+                    raise self.err(FormError, f"field '{st.field}' has two {st.op} equations "
+                                   f"(first on line {equations[st.field].span.line})", st.span)
                 equations[st.field] = st
         self.fields, self.inputs, self.params, self.learns, self.lets, self.energies = (
             fields, inputs, params, learns, lets, energies)
