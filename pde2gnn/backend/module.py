@@ -108,7 +108,7 @@ class VectorField(nn.Module):
         used = set()
         p = self.program
         for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
-                list(p.remainder.values()):
+                list(p.remainder.values()) + list(p.probes.values()):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
         weights, self.scheme = geometric_weights(
             pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
