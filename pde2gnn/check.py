@@ -407,6 +407,7 @@ class _Checker:
             sizes[k] = self.net_size(v)
             if isinstance(sizes[k], int) and sizes[k] < (0 if k == "edge_in" else 1):
                 raise self.err(ShapeError, f"size '{k}' must be at least 1", v.span)
+        sizes = {k: sizes[k] for k in allowed if k in sizes}
         missing = [k for k in spec["required"] if k not in seen]
         if missing:
             raise self.err(ArgumentError, f"{st.kind} needs size{'s' if len(missing) > 1 else ''}"
@@ -440,7 +441,7 @@ class _Checker:
         def need(k, a, t, size, what):
             if norm_channels(_chan_expr(t.channels)) != norm_channels(_chan_expr(size)):
                 raise self.err(ShapeError, f"'{e.func}' expects {what} with {size} channels "
-                               f"({k}={size}), got {t.describe()}", a.span)
+                               f"({k}={size}), got {t.describe()} with {t.channels}", a.span)
         if net.kind == "edge_gn":
             if ts[0].kind != "node":
                 raise self.err(KindError, f"'{e.func}' (edge_gn) takes node inputs first, got "
