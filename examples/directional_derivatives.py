@@ -173,14 +173,20 @@ def main(argv=None) -> int:
                 print(f"seed {seed} {fname} {m:8s} MSE = {100 * mse:.3f} x1e-2" +
                       (f" (last training batch {100 * tl:.3f})" if tl is not None else ""),
                       flush=True)
+                write(args, argv, results, t0)     # after every run: partial results survive
     print(f"\nMSE (x1e-2), mean +- std over {args.seeds} seeds; test point sets held out")
     print(f"| method | f1 | f2 |\n| --- | --- | --- |")
-    summary = {}
-    for m in methods:
-        row = {fn: (100 * float(np.mean(v)), 100 * float(np.std(v))) for fn, v in
-               results[m].items()}
-        summary[m] = {fn: {"mean_x1e-2": a, "std_x1e-2": b} for fn, (a, b) in row.items()}
-        print(f"| {m} | " + " | ".join(f"{a:.2f} +- {b:.2f}" for a, b in row.values()) + " |")
+    for m, row in write(args, argv, results, t0).items():
+        print(f"| {m} | " + " | ".join(f"{v['mean_x1e-2']:.2f} +- {v['std_x1e-2']:.2f}"
+                                       for v in row.values()) + " |")
+    return 0
+
+
+def write(args, argv, results, t0) -> dict:
+    """Summary (mean, std x1e-2 per method and function); the JSON to ``--out`` if given."""
+    summary = {m: {fn: {"mean_x1e-2": 100 * float(np.mean(v)) if v else None,
+                        "std_x1e-2": 100 * float(np.std(v)) if v else None, "runs": len(v)}
+                   for fn, v in r.items()} for m, r in results.items()}
     if args.out:
         from pathlib import Path
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +196,7 @@ def main(argv=None) -> int:
             "config": vars(args), "mse": results, "summary_x1e-2": summary,
             "paper_x1e-2": {"FinGrad": [6.42, 5.90], "SDL": [0.97, 1.26]},
             "seconds": time.time() - t0}, indent=2))
-    return 0
+    return summary
 
 
 if __name__ == "__main__":
