@@ -14,18 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple, Union
 
+import sympy as sp
+
 from .errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
                      SpecError, did_you_mean)
 from .lang import ast as A
 from .lang.parser import KEYWORDS
 
-Channels = Union[int, str]
+Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 1
 
 CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
 ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i",
              "squareplus_i")
-VECTOR_OPS = ("dot", "norm", "init", "mean_heads")
+VECTOR_OPS = ("dot", "norm", "init", "mean_heads", "cat")
 ENERGY_OPS = ("sum_i", "sum_ij", "var")
 BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
@@ -43,6 +45,69 @@ BUILTINS = BUILTINS + GEO_OPS
 COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis
 SCHEMES = ("auto", "grid", "lsq", "mesh")
 DOMAIN_FLAGS = ("periodic",)
+
+#: learnable network types: required and optional (default) sizes, and what a call takes.
+#: ``mlp`` and ``gru`` act row by row (node- or edge-wise); ``edge_gn`` is a graph network.
+NET_TYPES = {
+    "mlp": dict(required=("in", "out"), optional={"hidden": 64, "layers": 2},
+                call="mlp(u): u node or edge [in] -> same kind [out]"),
+    "gru": dict(required=("in", "hidden"), optional={"layers": 1},
+                call="gru(u, h): u [in], h [layers*hidden] -> new h [layers*hidden]"),
+    "edge_gn": dict(required=("in", "out"), optional={"edge_in": 0, "hidden": 64, "blocks": 2},
+                    call="edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
+}
+
+
+def norm_channels(c) -> Channels:
+    """Canonical form of a channel count: int, a dimension name, or a sympy expression."""
+    if isinstance(c, (int, str)):
+        return c
+    c = sp.sympify(c)
+    if c.is_Integer:
+        return int(c)
+    if c.is_Symbol:
+        return c.name
+    return c
+
+
+def _chan_expr(c) -> sp.Expr:
+    return sp.Symbol(c) if isinstance(c, str) else sp.sympify(c)
+
+
+def add_channels(*cs) -> Channels:
+    """Channel count of a concatenation."""
+    return norm_channels(sp.Add(*[_chan_expr(c) for c in cs]))
+
+
+def resolve_channels(c: Channels, dims) -> Union[int, Channels]:
+    """An int once the dimensions ``dims`` ({name: size}) are bound (else ``c`` unchanged)."""
+    if isinstance(c, int):
+        return c
+    if isinstance(c, str):
+        return dims.get(c, c)
+    v = c.xreplace({sp.Symbol(k): sp.Integer(n) for k, n in dims.items()
+                    if isinstance(n, int)})
+    return int(v) if v.is_Integer else v
+
+
+@dataclass(frozen=True)
+class NetInfo:
+    """A checked ``net`` declaration: its type and sizes (ints, dimension names or expressions)."""
+
+    name: str
+    kind: str
+    sizes: Dict[str, Channels]
+
+    @property
+    def out(self) -> Channels:
+        if self.kind == "gru":
+            return norm_channels(_chan_expr(self.sizes["hidden"]) * self.sizes["layers"])
+        return self.sizes["out"]
+
+    @property
+    def row_wise(self) -> bool:
+        """True for networks applied to each row independently (mlp, gru)."""
+        return self.kind != "edge_gn"
 
 
 @dataclass(frozen=True)
@@ -89,6 +154,18 @@ class CheckedSpec:
     graph: Optional[A.GraphDecl] = None
     types: Dict[int, Type] = field(default_factory=dict, repr=False)
     domain: Optional[A.DomainDecl] = None
+    states: Tuple[str, ...] = ()
+    nets: Dict[str, NetInfo] = field(default_factory=dict)
+
+    @property
+    def discrete(self) -> bool:
+        """True for a discrete-time model (``next(x) = ...``), False for an ODE (``dt(x)``)."""
+        return any(eq.op == "next" for eq in self.equations.values())
+
+    @property
+    def observed(self) -> Tuple[str, ...]:
+        """The fields that are not hidden states (a discrete model has exactly one)."""
+        return tuple(f for f in self.fields if f not in self.states)
 
     @property
     def coordinates(self) -> Tuple[str, ...]:
@@ -179,8 +256,19 @@ class _Checker:
             if isinstance(st, A.DimDecl):
                 self.declare(st.name, st, st.span)
                 self.dims[st.name] = st.value
+        states, nets = [], {}
         for st in s.statements:
-            if isinstance(st, (A.FieldDecl, A.InputDecl)):
+            if isinstance(st, A.StateDecl):
+                self.declare(st.name, st, st.span)
+                if st.kind != "node":
+                    raise self.err(KindError, f"states live on nodes: write '{st.name} : "
+                                   "node[...]'", st.span)
+                fields[st.name] = Type("node", (self.check_dim(st.dim),))
+                states.append(st.name)
+            elif isinstance(st, A.NetDecl):
+                self.declare(st.name, st, st.span)
+                nets[st.name] = self.check_net(st)
+            elif isinstance(st, (A.FieldDecl, A.InputDecl)):
                 self.declare(st.name, st, st.span)
                 if st.kind != "node":
                     raise self.err(KindError, f"{'fields' if isinstance(st, A.FieldDecl) else 'inputs'}"
@@ -207,15 +295,36 @@ class _Checker:
                                    st.span, did_you_mean(st.method, GRAPH_METHODS))
                 graph = st
             elif isinstance(st, A.Equation):
+                first = next(iter(equations.values()), None)
+                if first is not None and first.op != st.op:
+                    raise self.err(FormError, f"a model is either continuous (dt(x) = ...) or "
+                                   f"discrete-time (next(x) = ...), not both: line "
+                                   f"{first.span.line} uses {first.op}(...)", st.span)
                 if st.field in equations:
-                    raise self.err(FormError, f"field '{st.field}' has two dt equations "
+                    raise self.err(FormError, f"field '{st.field}' has two {st.op} equations "
                                    f"(first on line {equations[st.field].span.line})", st.span)
                 equations[st.field] = st
         self.fields, self.inputs, self.params, self.learns, self.lets, self.energies = (
             fields, inputs, params, learns, lets, energies)
-        if not fields:
+        self.nets, self.states = nets, tuple(states)
+        # the observed field(s) first, then the hidden states: the order of the state vector
+        fields = {**{f: t for f, t in fields.items() if f not in states},
+                  **{f: fields[f] for f in states}}
+        self.fields = fields
+        discrete = any(eq.op == "next" for eq in equations.values())
+        self.discrete = discrete
+        observed = [f for f in fields if f not in states]
+        if not observed:
             raise self.err(FormError, "the spec declares no evolving field "
                            "(add e.g. 'field x : node[d]')", None)
+        if states and not discrete:
+            raise self.err(FormError, "a 'state' is a hidden state of a discrete-time model: "
+                           "update it with next(...) = ...",
+                           self.decls[states[0]].span)
+        if discrete and len(observed) > 1:
+            raise self.err(FormError, "a discrete-time model has one observed field (the "
+                           "signal it forecasts); declare the others as 'state'",
+                           self.decls[observed[1]].span)
 
         learn_types = {n: self.learn_type(d) for n, d in learns.items()}
         self.learn_types = learn_types
@@ -237,24 +346,123 @@ class _Checker:
                     if eq.field in self.decls else None
                 what = f"'{eq.field}' is a {kind}, not a field" if kind else \
                     f"'{eq.field}' is not a declared field"
-                raise self.err(FormError, f"dt(...) needs an evolving field: {what}",
+                raise self.err(FormError, f"{eq.op}(...) needs an evolving field: {what}",
                                eq.field_span, did_you_mean(eq.field, fields))
             ft, rt = fields[eq.field], self.expr(eq.rhs)
             if rt.kind not in ("node", "scalar"):
-                raise self.err(KindError, f"the right-hand side of dt({eq.field}) must be a node "
-                               f"field, got {rt.describe()}", eq.rhs.span)
+                raise self.err(KindError, f"the right-hand side of {eq.op}({eq.field}) must be a "
+                               f"node field, got {rt.describe()}", eq.rhs.span)
             if rt.channels not in (1, ft.channels):
-                raise self.err(ShapeError, f"dt({eq.field}) has {ft.channels} channel(s) but the "
-                               f"right-hand side has {rt.channels}", eq.rhs.span)
+                raise self.err(ShapeError, f"{eq.op}({eq.field}) has {ft.channels} channel(s) but "
+                               f"the right-hand side has {rt.channels}", eq.rhs.span)
         for name in energies:
             self.energy_type(name)
+        op = "next" if discrete else "dt"
         for f in fields:
             if f not in equations:
-                raise self.err(FormError, f"field '{f}' has no equation dt({f}) = ...",
-                               self.decls[f].span)
+                raise self.err(FormError, f"{'state' if f in states else 'field'} '{f}' has no "
+                               f"equation {op}({f}) = ...", self.decls[f].span)
         return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
                            lets, self.let_types, energies, equations, graph, self.types,
-                           self.domain)
+                           self.domain, self.states, nets)
+
+    # ------------------------------------------------------------ networks
+    def net_size(self, e: A.Expr) -> Channels:
+        """A network size: a positive integer, a dimension name, or +, -, * of those."""
+        if isinstance(e, A.Number):
+            if e.value != int(e.value) or e.value < 0:
+                raise self.err(ShapeError, "network sizes are non-negative integers", e.span)
+            return int(e.value)
+        if isinstance(e, A.Name):
+            if e.id not in self.dims:
+                raise self.err(NameError_, f"network sizes are numbers or dimensions; '{e.id}' "
+                               "is not a declared dimension", e.span,
+                               did_you_mean(e.id, self.dims) or "declare it: 'dim NAME = SIZE'")
+            return e.id
+        if isinstance(e, A.BinOp) and e.op in "+-*":
+            a, b = _chan_expr(self.net_size(e.left)), _chan_expr(self.net_size(e.right))
+            return norm_channels(a + b if e.op == "+" else a - b if e.op == "-" else a * b)
+        raise self.err(ShapeError, "network sizes are integers, dimension names or sums / "
+                       "products of those", e.span)
+
+    def check_net(self, st: A.NetDecl) -> NetInfo:
+        """``net NAME : TYPE(key=size, ...)`` -> :class:`NetInfo` (see :data:`NET_TYPES`)."""
+        if st.kind not in NET_TYPES:
+            raise self.err(NameError_, f"unknown network type '{st.kind}' (known: "
+                           f"{', '.join(NET_TYPES)})", st.kind_span,
+                           did_you_mean(st.kind, NET_TYPES))
+        spec = NET_TYPES[st.kind]
+        if st.positional:
+            raise self.err(ArgumentError, f"{st.kind} sizes are given by name, e.g. "
+                           f"{st.kind}({', '.join(k + '=...' for k in spec['required'])})",
+                           st.positional[0].span)
+        allowed = list(spec["required"]) + list(spec["optional"])
+        sizes: Dict[str, Channels] = dict(spec["optional"])
+        seen = set()
+        for k, v in st.kwargs:
+            if k not in allowed:
+                raise self.err(ArgumentError, f"{st.kind} has no size '{k}' (it takes: "
+                               f"{', '.join(allowed)})", v.span, did_you_mean(k, allowed))
+            if k in seen:
+                raise self.err(ArgumentError, f"size '{k}' is given twice", v.span)
+            seen.add(k)
+            sizes[k] = self.net_size(v)
+            if isinstance(sizes[k], int) and sizes[k] < (0 if k == "edge_in" else 1):
+                raise self.err(ShapeError, f"size '{k}' must be at least 1", v.span)
+        sizes = {k: sizes[k] for k in allowed if k in sizes}
+        missing = [k for k in spec["required"] if k not in seen]
+        if missing:
+            raise self.err(ArgumentError, f"{st.kind} needs size{'s' if len(missing) > 1 else ''}"
+                           f" {', '.join(missing)}: {spec['call']}", st.span)
+        for k in ("layers", "blocks"):
+            if k in sizes and not isinstance(sizes[k], int):
+                raise self.err(ShapeError, f"'{k}' must be a number", st.span)
+        return NetInfo(st.name, st.kind, sizes)
+
+    def net_call(self, e: A.Call) -> Type:
+        """Type of ``net(args)``; argument kinds and channels must fit the declared sizes."""
+        net = self.nets[e.func]
+        if e.kwargs:
+            raise self.err(ArgumentError, f"network '{e.func}' takes positional arguments",
+                           e.kwargs[0][1].span)
+        ts = [self.expr(a) for a in e.args]
+        if net.kind == "edge_gn":
+            n = 2 if net.sizes["edge_in"] != 0 else 1
+        else:
+            n = 1 if net.kind == "mlp" else 2
+        if len(ts) != n:
+            raise self.err(ArgumentError, f"'{e.func}' ({net.kind}) takes {n} argument"
+                           f"{'s' if n > 1 else ''}, got {len(ts)}: {NET_TYPES[net.kind]['call']}"
+                           + (" (edge_in=0: no edge input)" if net.kind == "edge_gn" and n == 1
+                              else ""), e.span)
+        for a, t in zip(e.args, ts):
+            if t.kind not in ("node", "edge"):
+                raise self.err(KindError, f"'{e.func}' applies to node or edge values, got "
+                               f"{t.describe()}", a.span)
+
+        def need(k, a, t, size, what):
+            if norm_channels(_chan_expr(t.channels)) != norm_channels(_chan_expr(size)):
+                raise self.err(ShapeError, f"'{e.func}' expects {what} with {size} channels "
+                               f"({k}={size}), got {t.describe()} with {t.channels}", a.span)
+        if net.kind == "edge_gn":
+            if ts[0].kind != "node":
+                raise self.err(KindError, f"'{e.func}' (edge_gn) takes node inputs first, got "
+                               f"{ts[0].describe()}", e.args[0].span)
+            need("in", e.args[0], ts[0], net.sizes["in"], "node inputs")
+            if n == 2:
+                if ts[1].kind != "edge":
+                    raise self.err(KindError, f"'{e.func}' (edge_gn) takes edge features "
+                                   f"second, got {ts[1].describe()}; e.g. pos_j - pos_i",
+                                   e.args[1].span)
+                need("edge_in", e.args[1], ts[1], net.sizes["edge_in"], "edge features")
+            return Type("edge", (net.out,))
+        need("in", e.args[0], ts[0], net.sizes["in"], "an input")
+        if net.kind == "gru":
+            if ts[0].kind != ts[1].kind:
+                raise self.err(KindError, f"'{e.func}' needs input and state of the same kind",
+                               e.span)
+            need("layers*hidden", e.args[1], ts[1], net.out, "a state")
+        return Type(ts[0].kind, (net.out,))
 
     def check_domain(self, st: A.DomainDecl, inputs: Dict[str, Type]):
         """``domain pos : [lo, hi] x ...``: registers ``pos`` ``node[D]`` and x, y(, z) as inputs."""
@@ -433,6 +641,8 @@ class _Checker:
             return SCALAR
         if n in EDGE_BUILTINS:
             return Type("edge", (1,))
+        if n in getattr(self, "nets", {}):
+            raise self.err(KindError, f"network '{n}' must be called, e.g. {n}(...)", e.span)
         if n in getattr(self, "energies", {}):
             raise self.err(KindError, f"energy '{n}' can only be used as var({n}, field)", e.span)
         ep = endpoint(n)
@@ -464,6 +674,17 @@ class _Checker:
             return t
         if isinstance(e, A.BinOp):
             return self.binop(e)
+        if isinstance(e, A.Index):
+            t = self.expr(e.operand)
+            if t.kind == "matrix":
+                raise self.err(KindError, "channels of a matrix cannot be selected", e.span)
+            c = resolve_channels(t.channels, {k: v for k, v in self.dims.items() if v})
+            if e.stop <= e.start:
+                raise self.err(ShapeError, "an empty channel range", e.span)
+            if isinstance(c, int) and e.stop > c:
+                raise self.err(ShapeError, f"channel {e.stop - 1} is out of range: the value has "
+                               f"{c} channel(s) (numbered from 0)", e.span)
+            return Type(t.kind, (e.stop - e.start,))
         return self.call(e)
 
     def combine(self, a: Type, b: Type, span, what: str) -> Type:
@@ -501,11 +722,26 @@ class _Checker:
 
     def call(self, e: A.Call) -> Type:
         f = e.func
+        if f in self.nets:
+            return self.net_call(e)
+        if f == "cat":
+            if len(e.args) < 1 or e.kwargs:
+                raise self.err(ArgumentError, "cat takes one or more values", e.span)
+            ts = [self.expr(a) for a in e.args]
+            kinds = {t.kind for t in ts}
+            if "matrix" in kinds or "scalar" in kinds:
+                bad = next(a for a, t in zip(e.args, ts) if t.kind in ("matrix", "scalar"))
+                raise self.err(KindError, "cat joins the channels of node or edge values, got "
+                               f"{self.expr(bad).describe()}", bad.span)
+            if kinds == {"node", "edge"}:
+                raise self.err(KindError, "cat cannot join node and edge values; take node "
+                               "values at an endpoint with x_i / x_j", e.span)
+            return Type(kinds.pop(), (add_channels(*(t.channels for t in ts)),))
         if f not in BUILTINS:
             if f in self.decls:
                 raise self.err(KindError, f"'{f}' is not a function", e.func_span)
             raise self.err(NameError_, f"unknown operator '{f}'", e.func_span,
-                           did_you_mean(f, BUILTINS))
+                           did_you_mean(f, BUILTINS + ("cat",) + tuple(self.nets)))
         if f in ENERGY_OPS:
             return self.energy_call(e)
         if getattr(self, "_energy", None) is not None and f in ENERGY_UNSUPPORTED \
@@ -518,6 +754,10 @@ class _Checker:
             raise self.err(ArgumentError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
                            f"got {len(e.args) + len(e.kwargs)}", e.span)
         if f == "init":
+            if getattr(self, "discrete", False):
+                raise self.err(FormError, "init(...) is the state at t = 0 of a continuous "
+                               "model; a discrete-time model keeps what it needs in a 'state'",
+                               e.func_span)
             a = e.args[0]
             if not (isinstance(a, A.Name) and a.id in self.fields):
                 raise self.err(KindError, "init(...) takes an evolving field by name", a.span)
@@ -598,7 +838,7 @@ def _names(e: A.Expr):
     elif isinstance(e, A.BinOp):
         yield from _names(e.left)
         yield from _names(e.right)
-    elif isinstance(e, A.Neg):
+    elif isinstance(e, (A.Neg, A.Index)):
         yield from _names(e.operand)
 
 

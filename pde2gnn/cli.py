@@ -32,15 +32,24 @@ def _kv(items: Optional[List[str]], cast) -> dict:
 
 
 def cmd_check(args) -> int:
-    from .compiler import front, to_stencil
+    from .compiler import front, model_kind, to_stencil
     checked = front(args.spec)
     given = _kv(args.dim, int)
     unbound = [k for k, v in checked.dims.items() if v is None and k not in given]
     dims = {**{k: 4 for k in unbound}, **given}
     print(f"{checked.spec.filename}: model '{checked.name}' is well formed")
-    print(f"  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()))
+    print(f"  {model_kind(checked)}")
+    print(f"  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()
+                                    if n not in checked.states))
+    if checked.states:
+        print(f"  states: " + ", ".join(f"{n} : {checked.fields[n].describe()}"
+                                        for n in checked.states))
     if checked.learns:
         print(f"  learnable: " + ", ".join(checked.learns))
+    if checked.nets:
+        print(f"  networks: " + ", ".join(
+            f"{n} : {v.kind}({', '.join(f'{k}={c}' for k, c in v.sizes.items())})"
+            for n, v in checked.nets.items()))
     if checked.energies:
         import sympy as sp
         from .symbolic.ir import derived_flows

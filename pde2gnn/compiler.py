@@ -5,12 +5,13 @@ Each stage is a pure function; :func:`explain` prints any of them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from torch import Tensor
 
 from .backend.codegen import generate
 from .backend.module import VectorField
+from .backend.stepper import Stepper
 from .check import CheckedSpec, check
 from .discretize import StencilProgram, discretize
 from .errors import OptionError
@@ -31,7 +32,7 @@ def load(spec: Union[str, Path, A.Spec]) -> A.Spec:
     if isinstance(spec, A.Spec):
         return spec
     text = str(spec)
-    if "\n" in text or "dt(" in text:
+    if "\n" in text or "dt(" in text or "next(" in text:
         return parse(text)
     return parse_file(resolve_spec(text))
 
@@ -50,6 +51,51 @@ def to_ir(spec, dims: Optional[Mapping[str, int]] = None,
 def to_stencil(spec, dims=None, params=None) -> StencilProgram:
     """Spec -> discretised :class:`StencilProgram`."""
     return discretize(to_ir(spec, dims, params))
+
+
+def is_discrete(spec) -> bool:
+    """True if the spec is a discrete-time model (``next(x) = ...``), False for an ODE
+    (``dt(x) = ...``). ``spec``: library name, ``.pde`` path, text or parsed spec.
+
+    Raises:
+        SpecError, OptionError: as :func:`front`.
+    """
+    return front(spec).discrete
+
+
+def model_kind(checked: CheckedSpec) -> str:
+    """One line saying whether a checked spec is an ODE or a discrete-time model."""
+    if checked.discrete:
+        hidden = ", ".join(f"{h} : node[{checked.fields[h].channels}]" for h in checked.states)
+        return (f"discrete-time model: next(...) gives frame t+1 from frame t; observed field "
+                f"{checked.observed[0]}" + (f", hidden states {hidden}" if hidden else "") +
+                "; compile with compile_stepper")
+    return "continuous model (ODE): dt(...) is the vector field; compile with compile, "         "integrate with torchdiffeq"
+
+
+def compile_stepper(spec, edge_index: Tensor, num_nodes: int,
+                    dims: Optional[Mapping[str, int]] = None,
+                    params: Optional[Mapping[str, float]] = None,
+                    inputs: Optional[Mapping[str, Tensor]] = None, *,
+                    probes: Sequence[str] = ()) -> Stepper:
+    """Compile a discrete-time spec (``next(f) = ...``) into a :class:`Stepper` on a graph.
+
+    Args: as :func:`compile`. The stepper maps ``(f [B, N, C], hidden)`` to ``(f_next, hidden')``.
+        probes: names of ``let`` / ``edge`` values to keep at every step in
+            ``stepper.update.probed`` (e.g. PA-DGN's learned gradient ``gradf``, ``[B, E, 1]``
+            in the edge order ``stepper.update.graph.i`` / ``.j``).
+
+    Raises:
+        OptionError: the spec is an ODE (use :func:`compile`), or a dimension has no size.
+        SpecError: the spec is malformed. DataError: the graph or an input has the wrong shape.
+    """
+    checked = front(spec)
+    if not checked.discrete:
+        raise OptionError(f"spec '{checked.name}' is a continuous model (dt(...) equations): "
+                          "compile it with pde2gnn.compiler.compile and integrate it with an ODE "
+                          "solver; compile_stepper takes discrete-time specs (next(f) = ...)")
+    return Stepper(discretize(lower(checked, tuple(probes)).bind(dims, params)), edge_index,
+                   num_nodes, inputs)
 
 
 def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str, int]] = None,
@@ -71,13 +117,21 @@ def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str
     Raises:
         SpecError: the spec is malformed. OptionError: a dimension has no size.
         DataError: the graph or an input has the wrong shape.
+        OptionError: the spec is a discrete-time model (use :func:`compile_stepper`).
     """
-    return VectorField(to_stencil(spec, dims, params), edge_index, num_nodes, inputs, scheme)
+    checked = front(spec)
+    if checked.discrete:
+        raise OptionError(f"spec '{checked.name}' is a discrete-time model (next(...) "
+                          "equations): compile it with pde2gnn.compiler.compile_stepper, which "
+                          "returns a Stepper (f [B, N, C], hidden) -> (f_next, hidden)")
+    program = discretize(lower(checked).bind(dims, params))
+    return VectorField(program, edge_index, num_nodes, inputs, scheme)
 
 
 def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
             params: Optional[Mapping[str, float]] = None) -> str:
-    """Text of one pipeline stage: ``ast``, ``ir``, ``stencil`` or ``python``.
+    """Text of one pipeline stage: ``ast``, ``ir``, ``stencil`` or ``python``, after a first
+    line saying whether the model is continuous (ODE) or discrete-time (:func:`model_kind`).
 
     Dimensions given in ``dims`` are bound; the others stay symbolic at the ``ast`` / ``ir``
     stages and are set to 4 for ``stencil`` / ``python`` (the code does not depend on them).
@@ -85,13 +139,14 @@ def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
     if stage not in STAGES:
         raise OptionError(f"unknown stage '{stage}' (choose from {', '.join(STAGES)})")
     checked = front(spec)
+    head = f"# {checked.name}: {model_kind(checked)}\n"
     if stage == "ast":
-        return "\n".join(repr(s) for s in checked.spec.statements)
+        return head + "\n".join(repr(s) for s in checked.spec.statements)
     ir = lower(checked)
     if stage == "ir":
-        return str(ir.bind(dims, params) if dims else ir)
+        return head + str(ir.bind(dims, params) if dims else ir)
     dims = {**{k: 4 for k, v in checked.dims.items() if v is None}, **(dims or {})}
     program = discretize(ir.bind(dims, params))
     if stage == "stencil":
-        return str(program)
-    return generate(program).source
+        return head + str(program)
+    return head + generate(program).source

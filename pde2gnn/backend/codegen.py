@@ -7,7 +7,13 @@ The generated module has three functions, one per *level* of the values it compu
 - ``prepare(_G, _I, _L, _S, _y0)``: quantities fixed during one solve: constrained learnable
   parameters, anything built from ``init(x)`` (e.g. GRAND-l's attention), the fused sparse
   matrices' values; returned as a dict ``_C``.
-- ``step(t, y, _G, _I, _L, _S, _C)``: the vector field f(t, y), called by the ODE solver.
+- ``step(t, y, _G, _I, _L, _S, _C)``: the vector field f(t, y), called by the ODE solver (for a
+  discrete-time model: the state at the next frame). ``y`` is ``[N, D]`` or batched
+  ``[B, N, D]``: every kernel works on the last two axes (nodes or edges, channels).
+
+Learnable networks (``net`` declarations) are modules passed in ``_L`` with the parameters.
+With probes (named ``let`` / ``edge`` values requested at compile time), ``step`` returns
+``(value, {name: tensor})``.
 
 Each expression is computed at the lowest level it can be (hoisting), common subexpressions are
 computed once, and node-level work is done before gathering to edges (``(x0 @ W)_i`` rather
@@ -33,7 +39,8 @@ _FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", sp.tanh: "torch.tanh", sp.si
           O.MeanHeads: "_G.mean_heads", O.AtI: "_G.gather_i",
           O.AtJ: "_G.gather_j"}
 _ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos, sp.Abs,
-                O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm, O.MeanHeads)
+                O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm, O.MeanHeads, O.Cat, O.Slice,
+                O.NetApply)
 LEVELS = ("static", "prepare", "step")
 
 
@@ -52,7 +59,7 @@ def lift_gathers(e: sp.Expr, an) -> sp.Expr:
         return e
     args = tuple(lift_gathers(a, an) for a in e.args)
     e = e.func(*args) if args != e.args else e
-    if isinstance(e, _ELEMENTWISE):
+    if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
         for side in (O.AtI, O.AtJ):
             if any(isinstance(a, side) for a in args) and all(
                     isinstance(a, side) or an.kind(a) == "scalar" for a in args):
@@ -108,7 +115,7 @@ class CodeGen:
             return "t"
         if info.role == "field":
             return e.name
-        src = {"input": "_I", "learn": "_L"}[info.role]
+        src = {"input": "_I", "learn": "_L", "net": "_L"}[info.role]
         L.loads.setdefault(e.name, f"{e.name} = {src}['{e.name}']")
         return e.name
 
@@ -177,6 +184,15 @@ class CodeGen:
             return f"{self._paren(e.args[0], r(e.args[0]))} @ {r(e.args[1])}"
         if isinstance(e, O.Transpose):
             return f"{r(e.args[0])}.T"
+        if isinstance(e, O.Slice):
+            u, a, b = e.args
+            return f"{self._paren(u, r(u), strict=True)}[..., {int(a)}:{int(b)}]"
+        if isinstance(e, O.Cat):
+            return f"_G.cat([{', '.join(r(a) for a in e.args)}])"
+        if isinstance(e, O.NetApply):
+            net, *args = e.args
+            graph = ["_G"] if isinstance(e, O.GraphNetApply) else []
+            return f"{r(net)}({', '.join(graph + [r(a) for a in args])})"
         if e.func in _FUNCS:
             return f"{_FUNCS[e.func]}({', '.join(r(a) for a in e.args)})"
         raise NotImplementedError(f"no code generation rule for {e.func.__name__}")
@@ -196,6 +212,7 @@ class CodeGen:
         for g in p.groups:
             roots += [g.weight_j, g.weight_i, g.diag]
         roots += list(p.remainder.values())
+        roots += list(p.probes.values())
         roots = [lift_gathers(x, self.an) for x in roots]
         for x in roots:
             self._count(x)
@@ -227,6 +244,7 @@ class CodeGen:
             rem = next(it)
             if rem != 0:
                 contributions[f].append(self.ref(rem, 2))
+        probes = {name: self.ref(next(it), 2) for name in p.probes}
         outs = []
         for f, terms in contributions.items():
             name = f"_d_{f}"
@@ -236,7 +254,10 @@ class CodeGen:
             step.lines.append(f"{name} = {name}.expand_as({f})" if terms else "")
             outs.append(name)
         step.lines = [ln for ln in step.lines if ln]
-        return self._assemble(outs)
+        if probes:
+            step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
+                              + "}")
+        return self._assemble(outs, bool(probes))
 
     def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
         body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
@@ -245,10 +266,10 @@ class CodeGen:
     def _slices(self, state: str, fmt: str) -> List[str]:
         """One line per field, ``fmt.format(field)`` = its columns of ``state``."""
         one = len(self.field_slices) == 1
-        return [f"{fmt.format(f)} = " + (state if one else f"{state}[:, {a}:{b}]")
+        return [f"{fmt.format(f)} = " + (state if one else f"{state}[..., {a}:{b}]")
                 for f, (a, b) in self.field_slices.items()]
 
-    def _assemble(self, outs: List[str]) -> str:
+    def _assemble(self, outs: List[str], probes: bool = False) -> str:
         S, C, V = self.levels
         exports = ["{" + ", ".join(f"'{n}': {n}" for n in sorted(names)) + "}"
                    for names in self.exported[:2]]
@@ -256,8 +277,9 @@ class CodeGen:
         out += self._function("static(_G, _I)", S, [], exports[0])
         out += self._function("prepare(_G, _I, _L, _S, _y0)", C,
                               self._slices("_y0", "_init_{}"), exports[1])
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
         out += self._function("step(t, y, _G, _I, _L, _S, _C)", V, self._slices("y", "{}"),
-                              outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=1)")
+                              f"{ret}, _probes" if probes else ret)
         return "\n".join(out) + "\n"
 
 

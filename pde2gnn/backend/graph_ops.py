@@ -4,6 +4,10 @@ Edges follow torch_geometric's convention: ``edge_index[0]`` is the source j, ``
 the target i, and messages flow j -> i (node i aggregates over N(i) = {j : (j -> i)}).
 :class:`GraphOps` sorts the edges by (i, j) once, so every edge tensor it hands out or accepts
 is in CSR order and the sparse matrix A with A[i, j] = w_ij needs no permutation.
+
+Batching: node values may be ``[N, c]`` or ``[B, N, c]`` and edge values ``[E, c]`` or
+``[B, E, c]`` (B trajectories on the same graph); every kernel acts on the last two axes and
+broadcasts unbatched static values (coordinates, geometric weights) against batched ones.
 """
 from __future__ import annotations
 
@@ -121,22 +125,37 @@ class GraphOps(nn.Module):
 
     # ----------------------------------------------------------- kernels
     def edge_values(self, w) -> Tensor:
-        """A weight expression (``[E, 1]``, ``[E]`` or a scalar) as a contiguous ``[E]`` vector."""
+        """A weight expression (``[E, 1]``, ``[E]`` or a scalar) as a contiguous ``[E]`` vector;
+        a batched weight ``[B, E, 1]`` gives ``[B, E]``."""
         w = torch.as_tensor(w, dtype=self.deg.dtype, device=self.i.device)
         if w.dim() == 0 or w.numel() == 1:
             return w.reshape(1).expand(self.num_edges).contiguous()
+        if w.dim() == 3:
+            return w.reshape(w.shape[0], self.num_edges)
         return w.reshape(self.num_edges)
 
     def spmm(self, values: Tensor, x: Tensor) -> Tensor:
-        """``A @ x`` with ``A[i, j] = values[e]`` for edge e = (i, j); x ``[N, c]`` -> ``[N, c]``."""
+        """``A @ x`` with ``A[i, j] = values[e]`` for edge e = (i, j); x ``[N, c]`` -> ``[N, c]``.
+
+        Batched: x ``[B, N, c]`` with shared values ``[E]`` is one CSR product on ``[N, B*c]``;
+        per-trajectory values ``[B, E]`` (weights that depend on the state) are a gather, a
+        product and a scatter-sum.
+        """
+        if values.dim() == 2:
+            return self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
+        if x.dim() == 3:
+            b, n, c = x.shape
+            y = _CSRMatmul.apply(values, x.transpose(0, 1).reshape(n, b * c), self)
+            return y.reshape(n, b, c).transpose(0, 1)
         return _CSRMatmul.apply(values, x, self)
 
     def sum_j(self, e) -> Tensor:
-        """Sum of an edge value over N(i): ``[E, c]`` -> ``[N, c]``; a scalar gives ``deg * e``."""
+        """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives
+        ``deg * e``."""
         if not torch.is_tensor(e) or e.dim() == 0:
             return self.deg * e
-        return torch.zeros(self.num_nodes, e.shape[-1], dtype=e.dtype, device=e.device) \
-            .index_add(0, self.i, e)
+        return torch.zeros(*e.shape[:-2], self.num_nodes, e.shape[-1], dtype=e.dtype,
+                           device=e.device).index_add(e.dim() - 2, self.i, e)
 
     def mean_j(self, e) -> Tensor:
         """Mean over N(i) (0 for isolated nodes)."""
@@ -144,7 +163,7 @@ class GraphOps(nn.Module):
 
     def softmax_j(self, e: Tensor) -> Tensor:
         """Softmax over N(i) for every channel: ``exp(e_ij) / sum_k exp(e_ik)``."""
-        return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=0)
+        return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=e.dim() - 2)
 
     def squareplus_j(self, e: Tensor) -> Tensor:
         """Squareplus normalised over N(i) for every channel (BLEND, Chamberlain et al. 2021).
@@ -168,12 +187,20 @@ class GraphOps(nn.Module):
         return sp / self.gather_j(total)
 
     def gather_i(self, u: Tensor) -> Tensor:
-        """u_i for every edge: ``[N, c]`` -> ``[E, c]``."""
-        return u.index_select(0, self.i) if torch.is_tensor(u) and u.dim() > 1 else u
+        """u_i for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
+        return u.index_select(u.dim() - 2, self.i) if torch.is_tensor(u) and u.dim() > 1 else u
 
     def gather_j(self, u: Tensor) -> Tensor:
-        """u_j for every edge: ``[N, c]`` -> ``[E, c]``."""
-        return u.index_select(0, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
+        """u_j for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
+        return u.index_select(u.dim() - 2, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
+
+    @staticmethod
+    def cat(parts) -> Tensor:
+        """Channels side by side, ``[..., R, c_k]`` -> ``[..., R, sum c_k]``; leading (batch)
+        axes are broadcast, so static ``[R, c]`` values join batched ``[B, R, c]`` ones."""
+        parts = [torch.as_tensor(p) for p in parts]
+        lead = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
+        return torch.cat([p.expand(*lead, p.shape[-1]) for p in parts], dim=-1)
 
     @staticmethod
     def dot(u: Tensor, v: Tensor, heads: int = 1) -> Tensor:

@@ -14,12 +14,17 @@ from ..symbolic.ir import lower_expr
 from .codegen import generate
 from .constraints import Learnable
 from .graph_ops import GraphOps
+from .nets import NetDict, build_nets
 
 
 class VectorField(nn.Module):
     """f(t, y) of a compiled spec on one graph, for ``torchdiffeq.odeint``.
 
-    The state ``y`` is one tensor ``[N, D]``: the spec's fields side by side in declaration order
+    For a discrete-time spec (``next(x) = ...``) the same module computes the state at the next
+    frame instead of the derivative; :class:`~pde2gnn.backend.stepper.Stepper` wraps it.
+
+    The state ``y`` is one tensor ``[N, D]`` (or ``[B, N, D]``, B independent states on the same
+    graph): the spec's fields side by side in declaration order
     (:attr:`field_slices` gives each field's columns). Call :meth:`prepare` with y(0) before a
     solve (the ODE block does): it computes everything that is constant during the solve
     (constrained parameters, attention from ``init(x)``, fused sparse matrices); ``forward`` then
@@ -37,6 +42,8 @@ class VectorField(nn.Module):
         source: the generated Python source (``pde2gnn explain --stage python``).
         nfe: function evaluations since the last :meth:`prepare`.
         max_nfe: if set, ``forward`` raises :class:`SolverError` beyond this many evaluations.
+        probed: ``{name: tensor}`` of the probed let / edge values at the last evaluation (edge
+            values ``[..., E, c]`` in the CSR order of :attr:`graph`: ``graph.i``, ``graph.j``).
 
     Raises:
         DataError: a missing input or one of the wrong shape.
@@ -59,6 +66,7 @@ class VectorField(nn.Module):
         self._step_fn = namespace["step"]
         self.graph = GraphOps(edge_index, num_nodes)
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
+        self.nets = NetDict(build_nets(ir.checked.nets, ir.dims))
         self.inputs = nn.Module()
         inputs = dict(inputs or {})
         self.scheme = None
@@ -75,6 +83,7 @@ class VectorField(nn.Module):
                                 f"{ir.channels(name)}], got {list(x.shape)}")
             self.inputs.register_buffer(name, x)
         self.nfe = 0
+        self.probed: Dict[str, Tensor] = {}
         self.max_nfe: Optional[int] = None
         self._static_cache = None
         self._solve_cache = None
@@ -99,7 +108,7 @@ class VectorField(nn.Module):
         used = set()
         p = self.program
         for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
-                list(p.remainder.values()):
+                list(p.remainder.values()) + list(p.probes.values()):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
         weights, self.scheme = geometric_weights(
             pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
@@ -136,8 +145,8 @@ class VectorField(nn.Module):
         return Learnable(init, [c for c, _ in decl.constraints])
 
     def learned(self) -> Dict[str, Tensor]:
-        """The learnable tensors with their constraints applied."""
-        return {n: m.value for n, m in self.learnables.items()}
+        """The learnable tensors with their constraints applied, and the ``net`` modules."""
+        return {**{n: m.value for n, m in self.learnables.items()}, **self.nets.as_dict()}
 
     def _inputs(self) -> Dict[str, Tensor]:
         return dict(self.inputs.named_buffers())
@@ -148,11 +157,13 @@ class VectorField(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
     def prepare(self, y0: Tensor) -> None:
-        """Compute the per-solve constants from y(0) ``[N, D]`` and reset :attr:`nfe`."""
-        if y0.dim() != 2 or y0.shape[0] != self.graph.num_nodes or \
-                y0.shape[1] != self.state_width:
+        """Compute the per-solve constants from y(0) ``[N, D]`` (or ``[B, N, D]``) and reset
+        :attr:`nfe`."""
+        if y0.dim() not in (2, 3) or y0.shape[-2] != self.graph.num_nodes or \
+                y0.shape[-1] != self.state_width:
             raise DataError(f"state must have shape [{self.graph.num_nodes}, "
-                            f"{self.state_width}], got {list(y0.shape)}")
+                            f"{self.state_width}] (or [B, {self.graph.num_nodes}, "
+                            f"{self.state_width}]), got {list(y0.shape)}")
         self._input_values = self._inputs()
         if self._static_cache is None:
             self._static_cache = self._static_fn(self.graph, self._input_values)
@@ -170,5 +181,8 @@ class VectorField(nn.Module):
                               f"{self.max_nfe} function evaluations; the dynamics may be stiff "
                               "or diverging: loosen rtol/atol, shorten the time, or use a "
                               "fixed-step method")
-        return self._step_fn(t, y, self.graph, self._input_values, self._learned,
-                             self._static_cache, self._solve_cache)
+        out = self._step_fn(t, y, self.graph, self._input_values, self._learned,
+                            self._static_cache, self._solve_cache)
+        if self.program.probes:
+            out, self.probed = out
+        return out

@@ -84,6 +84,8 @@ class StencilProgram:
     groups: List[LinearGroup]
     remainder: Dict[str, sp.Expr]
     analyzer: Analyzer = field(repr=False)
+    #: probed let / edge values (stencils substituted, not fused), computed beside the step
+    probes: Dict[str, sp.Expr] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = []
@@ -101,7 +103,8 @@ class StencilProgram:
                 terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
             if mp:
                 terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation (gather / scatter)")
-            lines.append(f"dt({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
+            op = "next" if self.ir.discrete else "dt"
+            lines.append(f"{op}({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
         lines += self._geometry_legend()
         return "\n".join(lines)
 
@@ -286,4 +289,5 @@ def discretize(ir: IR) -> StencilProgram:
             if unfused:
                 rest.append(coef * O.SumJ(sp.Add(*unfused)))
         remainder[f] = sp.Add(*rest)
-    return StencilProgram(ir, list(groups.values()), remainder, an)
+    probes = {p: norm(_stencils(e)) for p, e in ir.probes.items()}
+    return StencilProgram(ir, list(groups.values()), remainder, an, probes)

@@ -11,9 +11,9 @@ from typing import Optional, Tuple, Union
 from ..errors import Span
 
 __all__ = [
-    "Span", "Expr", "Number", "Name", "Call", "BinOp", "Neg", "Dim", "Stmt", "ModelDecl",
+    "Span", "Expr", "Number", "Name", "Call", "BinOp", "Neg", "Index", "Dim", "Stmt", "ModelDecl",
     "FieldDecl", "InputDecl", "DimDecl", "ParamDecl", "LearnDecl", "LetDecl", "EnergyDecl",
-    "GraphDecl", "DomainDecl", "Equation", "Spec",
+    "GraphDecl", "DomainDecl", "Equation", "StateDecl", "NetDecl", "Spec",
 ]
 
 
@@ -57,7 +57,17 @@ class Neg:
     span: Span
 
 
-Expr = Union[Number, Name, Call, BinOp, Neg]
+@dataclass(frozen=True)
+class Index:
+    """``value[start:stop]`` (channel slice); ``value[k]`` is ``value[k:k+1]``."""
+
+    operand: "Expr"
+    start: int
+    stop: int
+    span: Span
+
+
+Expr = Union[Number, Name, Call, BinOp, Neg, Index]
 
 
 # ---------------------------------------------------------------- declarations
@@ -169,16 +179,44 @@ class DomainDecl:
 
 @dataclass(frozen=True)
 class Equation:
-    """``dt(x) = expr``."""
+    """``dt(x) = expr`` (``op == 'dt'``) or ``next(x) = expr`` (``op == 'next'``: the value at
+    frame t+1 computed from the values at frame t, a discrete-time model)."""
 
     field: str
     rhs: Expr
     span: Span
     field_span: Span
+    op: str = "dt"
+
+
+@dataclass(frozen=True)
+class StateDecl:
+    """``state h : node[64]``: a hidden state of a discrete-time model (zeros at the first step)."""
+
+    name: str
+    kind: str
+    dim: Optional[Dim]
+    span: Span
+
+
+@dataclass(frozen=True)
+class NetDecl:
+    """``net gn : edge_gn(in=3, out=4, hidden=64)``: a learnable network and its sizes.
+
+    ``kind`` is the network type (``mlp``, ``gru``, ``edge_gn``); ``args`` its keyword arguments
+    (positional ones are kept in ``positional`` so the checker can reject them with a location).
+    """
+
+    name: str
+    kind: str
+    kwargs: Tuple[Tuple[str, Expr], ...]
+    positional: Tuple[Expr, ...]
+    span: Span
+    kind_span: Span
 
 
 Stmt = Union[ModelDecl, FieldDecl, InputDecl, DimDecl, ParamDecl, LearnDecl, LetDecl,
-             EnergyDecl, GraphDecl, DomainDecl, Equation]
+             EnergyDecl, GraphDecl, DomainDecl, Equation, StateDecl, NetDecl]
 
 
 @dataclass(frozen=True)
@@ -188,6 +226,11 @@ class Spec:
     statements: Tuple[Stmt, ...]
     source: str = field(repr=False)
     filename: str = "<spec>"
+
+    @property
+    def discrete(self) -> bool:
+        """True for a discrete-time model (``next(x) = ...`` equations), False for an ODE."""
+        return any(isinstance(s, Equation) and s.op == "next" for s in self.statements)
 
     @property
     def name(self) -> str:

@@ -18,7 +18,7 @@ from ..resources import grammar_path
 from . import ast as A
 
 KEYWORDS = ("model", "field", "input", "dim", "param", "learn", "let", "edge", "energy",
-            "graph", "dt", "domain")
+            "graph", "dt", "domain", "next", "state", "net")
 
 _READABLE = {"NAME": "a name", "NUMBER": "a number", "INT": "an integer",
              "_NL": "end of line", "$END": "end of input", "KIND": "'node' or 'edge'"}
@@ -80,6 +80,13 @@ class _ToAst(Transformer):
 
     def neg(self, meta, c):
         return A.Neg(c[0], _span(meta))
+
+    def index(self, meta, c):
+        k = int(c[1])
+        return A.Index(c[0], k, k + 1, _span(meta))
+
+    def slice(self, meta, c):
+        return A.Index(c[0], int(c[1]), int(c[2]), _span(meta))
 
     # shapes
     def dim_name(self, meta, c):
@@ -153,6 +160,19 @@ class _ToAst(Transformer):
 
     def equation(self, meta, c):
         return A.Equation(str(c[0]), c[1], _span(meta), _span(c[0]))
+
+    def next_equation(self, meta, c):
+        return A.Equation(str(c[0]), c[1], _span(meta), _span(c[0]), "next")
+
+    def state_decl(self, meta, c):
+        kind, dim = c[1]
+        return A.StateDecl(str(c[0]), kind, dim, _span(meta))
+
+    def net_decl(self, meta, c):
+        rest = c[2:]
+        kwargs = tuple(a for a in rest if isinstance(a, tuple))
+        positional = tuple(a for a in rest if not isinstance(a, tuple))
+        return A.NetDecl(str(c[0]), str(c[1]), kwargs, positional, _span(meta), _span(c[1]))
 
     def start(self, meta, c):
         return tuple(c)

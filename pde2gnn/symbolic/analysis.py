@@ -5,6 +5,7 @@ from typing import Dict
 
 import sympy as sp
 
+from ..check import resolve_channels
 from . import ops as O
 from .ir import SymbolInfo
 
@@ -38,7 +39,11 @@ class Analyzer:
             return "scalar"
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
-            return "scalar" if k == "matrix" else k
+            return "scalar" if k in ("matrix", "net") else k
+        if isinstance(e, O.GraphNetApply):
+            return "edge"
+        if isinstance(e, O.Slice):
+            return self.kind(e.args[0])
         if isinstance(e, (O.SumI, O.SumIJ)):
             return "scalar"
         if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ, O.SquareplusJ)) or \
@@ -55,17 +60,22 @@ class Analyzer:
         if e.is_Number:
             return 1
         if e.is_Symbol:
-            c = self.symbols[e.name].type.channels
-            return c if isinstance(c, int) else self.dims.get(c, c)
+            return resolve_channels(self.symbols[e.name].type.channels, self.dims)
         if isinstance(e, O.Dot) and len(e.args) == 3:
             return int(e.args[2])
         if isinstance(e, (O.Dot, O.Norm, O.MeanHeads)):
             return 1
+        if isinstance(e, O.NetApply):
+            return self.channels(e.args[0])
+        if isinstance(e, O.Slice):
+            return int(e.args[2] - e.args[1])
+        if isinstance(e, O.Cat):
+            return sum(self.channels(a) for a in e.args)
         if isinstance(e, O.MatMul):
             w = e.args[1]
             c = self.symbols[w.args[0].name].type.shape[0] if isinstance(w, O.Transpose) \
                 else self.symbols[w.name].type.shape[1]
-            return c if isinstance(c, int) else self.dims.get(c, c)
+            return resolve_channels(c, self.dims)
         # elementwise: channel counts agree or are 1 (checked), so the first non-1 one is it
         return next((c for c in map(self.channels, e.args) if c != 1), 1)
 

@@ -10,12 +10,12 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 
 import sympy as sp
 
-from ..check import CheckedSpec, Type, endpoint
+from ..check import CheckedSpec, Type, endpoint, resolve_channels
 from ..errors import EnergyError, OptionError
 from ..lang import ast as A
 from . import ops as O
 
-ROLE_LEVEL = {"dim": 0, "param": 0, "input": 0, "graph": 0, "learn": 1, "init": 1,
+ROLE_LEVEL = {"dim": 0, "param": 0, "input": 0, "graph": 0, "learn": 1, "net": 1, "init": 1,
               "field": 2, "time": 2}
 LEVEL_NAMES = ("static", "solve", "step")
 
@@ -24,7 +24,8 @@ LEVEL_NAMES = ("static", "solve", "step")
 class SymbolInfo:
     """What a free symbol of the IR stands for.
 
-    ``role`` is one of ``field input param learn dim time graph``; ``type`` its kind and shape.
+    ``role`` is one of ``field input param learn net dim time graph``; ``type`` its kind and
+    shape (for a ``net``: kind ``'net'``, shape ``(out channels,)``).
     ``level`` says when its value changes: 0 static (once per graph), 1 once per solve
     (learnable parameters, the initial state), 2 at every function evaluation (the state, t).
     """
@@ -40,7 +41,8 @@ class SymbolInfo:
 
 @dataclass
 class IR:
-    """The sympy IR of a spec: ``rhs[f]`` is the right-hand side of ``dt(f)``."""
+    """The sympy IR of a spec: ``rhs[f]`` is the right-hand side of ``dt(f)`` (or, for a
+    discrete-time model, of ``next(f)``: the value of f at the next frame)."""
 
     name: str
     symbols: Dict[str, SymbolInfo]
@@ -48,9 +50,17 @@ class IR:
     checked: CheckedSpec = field(repr=False)
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
+    #: named ``let`` / ``edge`` values to compute beside the equations (see :func:`lower`)
+    probes: Dict[str, sp.Expr] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return "\n".join(f"dt({f}) = {sp.sstr(e)}" for f, e in self.rhs.items())
+        op = "next" if self.discrete else "dt"
+        return "\n".join(f"{op}({f}) = {sp.sstr(e)}" for f, e in self.rhs.items())
+
+    @property
+    def discrete(self) -> bool:
+        """True for a discrete-time model (``next`` equations)."""
+        return self.checked.discrete
 
     @property
     def fields(self) -> Dict[str, Type]:
@@ -58,8 +68,7 @@ class IR:
 
     def channels(self, name: str) -> int:
         """Channels of a field or input once dimensions are bound."""
-        c = self.symbols[name].type.channels
-        return c if isinstance(c, int) else self.dims[c]
+        return resolve_channels(self.symbols[name].type.channels, self.dims)
 
     def bind(self, dims: Optional[Mapping[str, int]] = None,
              params: Optional[Mapping[str, float]] = None) -> "IR":
@@ -101,7 +110,8 @@ class IR:
         subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
                      for k, v in values.items()})
         rhs = {f: e.xreplace(subs) for f, e in self.rhs.items()}
-        return replace(self, rhs=rhs, dims=bound, params=values)
+        probes = {f: e.xreplace(subs) for f, e in self.probes.items()}
+        return replace(self, rhs=rhs, dims=bound, params=values, probes=probes)
 
 
 #: the built-in edge coefficient abar_ij = 1 / sqrt(deg_i deg_j), computed once per graph
@@ -154,6 +164,8 @@ class _Lowerer:
             return self.name(e.id)
         if isinstance(e, A.Neg):
             return -self.expr(e.operand)
+        if isinstance(e, A.Index):
+            return O.Slice(self.expr(e.operand), sp.Integer(e.start), sp.Integer(e.stop))
         if isinstance(e, A.BinOp):
             a, b = self.expr(e.left), self.expr(e.right)
             if e.op == "+":
@@ -170,6 +182,9 @@ class _Lowerer:
         if e.func == "var":
             return self.var(e)
         args = [self.expr(a) for a in e.args] + [self.expr(v) for _, v in e.kwargs]
+        if e.func in self.c.nets:
+            net = self.c.nets[e.func]
+            return (O.NetApply if net.row_wise else O.GraphNetApply)(sp.Symbol(e.func), *args)
         if e.func in GEO_FUNCTIONS or (e.func == "lap" and self.c.domain is not None):
             return GEO_FUNCTIONS.get(e.func, GeoLap)(*args)
         if e.func == "sum_i":
@@ -183,18 +198,27 @@ def lower_expr(checked: CheckedSpec, e: A.Expr) -> sp.Expr:
     return _Lowerer(checked).expr(e)
 
 
-def lower(checked: CheckedSpec) -> IR:
+def lower(checked: CheckedSpec, probes: Tuple[str, ...] = ()) -> IR:
     """Lower a checked spec to the sympy IR (dimensions and params still symbolic).
 
     ``var(E, x)`` is replaced by the derived variational derivative; ``abar_ij`` becomes the
-    graph-level symbol ``abar``.
+    graph-level symbol ``abar``. ``probes`` names ``let`` / ``edge`` declarations whose values
+    the compiled module also returns (e.g. PA-DGN's learned gradient, per edge).
+
+    Raises:
+        OptionError: a probe is not a ``let`` / ``edge`` declaration of the spec.
     """
     lw = _Lowerer(checked)
     symbols = symbol_table(checked)
     rhs = {f: lw.expr(checked.equations[f].rhs) for f in checked.fields}
-    if any(e.has(O.ABAR) for e in rhs.values()):
+    for p in probes:
+        if p not in checked.lets:
+            raise OptionError(f"spec '{checked.name}' has no let / edge value '{p}' to probe "
+                              f"(it has: {', '.join(checked.lets) or 'none'})")
+    probed = {p: lw.name(p) for p in probes}
+    if any(e.has(O.ABAR) for e in list(rhs.values()) + list(probed.values())):
         symbols["abar"] = ABAR_INFO
-    return IR(checked.name, symbols, rhs, checked)
+    return IR(checked.name, symbols, rhs, checked, probes=probed)
 
 
 def derived_flows(checked: CheckedSpec) -> Dict[str, sp.Expr]:
@@ -211,7 +235,7 @@ def derived_flows(checked: CheckedSpec) -> Dict[str, sp.Expr]:
         elif isinstance(e, A.BinOp):
             walk(e.left)
             walk(e.right)
-        elif isinstance(e, A.Neg):
+        elif isinstance(e, (A.Neg, A.Index)):
             walk(e.operand)
         elif isinstance(e, A.Name) and e.id in checked.lets:
             walk(checked.lets[e.id].value)
@@ -229,6 +253,8 @@ def symbol_table(checked: CheckedSpec) -> Dict[str, SymbolInfo]:
         symbols[n] = SymbolInfo(n, "input", t)
     for n, t in checked.learn_types.items():
         symbols[n] = SymbolInfo(n, "learn", t)
+    for n, net in checked.nets.items():
+        symbols[n] = SymbolInfo(n, "net", Type("net", (net.out,)))
     for n in checked.params:
         symbols[n] = SymbolInfo(n, "param", Type("scalar"))
     for n in checked.dims:

@@ -27,6 +27,10 @@ Sigmoid, Relu elementwise
 SumI(u)       node -> scalar  sum over all nodes (energies only)
 SumIJ(e)      edge -> scalar  sum over all edges (i, j) (energies only)
 Transpose(W)  matrix          W^T (from variational derivatives of quadratic forms)
+Cat(u, v..)   same kind       channel concatenation
+Slice(u,a,b)  same kind       channels a..b-1 of u (``u[a:b]``, ``u[k]``)
+NetApply      same kind       a row-wise learnable network (mlp, gru): NetApply(net, u[, h])
+GraphNetApply node -> edge    a graph network (edge_gn): GraphNetApply(net, v[, e])
 ABAR          edge            abar_ij = 1 / sqrt(deg_i deg_j), i.e. D^-1/2 A D^-1/2 (static)
 ============  ==============  ===============================================================
 """
@@ -197,14 +201,53 @@ class Transpose(GraphOp):
         return f"{printer._print(self.args[0])}^T"
 
 
+class Cat(GraphOp):
+    """``cat(u, v, ...)``: channels side by side (all node or all edge values)."""
+
+    spec_name = "cat"
+
+
+class Slice(GraphOp):
+    """``u[a:b]``: channels a, ..., b-1 of u (a row-wise operation)."""
+
+    nargs = 3
+    spec_name = "slice"
+
+    def _sympystr(self, printer):
+        u, a, b = self.args
+        inner = printer._print(u)
+        inner = inner if u.is_Symbol or isinstance(u, GraphOp) else f"({inner})"
+        return f"{inner}[{a}]" if b == a + 1 else f"{inner}[{a}:{b}]"
+
+
+class NetApply(GraphOp):
+    """A row-wise learnable network (``mlp``, ``gru``) applied to node or edge values.
+
+    ``NetApply(net, u)`` or ``NetApply(net, u, h)``; ``net`` is the symbol of the ``net``
+    declaration (role ``net``). Opaque to the symbolic stages: it is only moved, shared and
+    hoisted, never differentiated.
+    """
+
+    spec_name = "net"
+
+    def _sympystr(self, printer):
+        net, *args = self.args
+        return f"{net}({', '.join(printer._print(a) for a in args)})"
+
+
+class GraphNetApply(NetApply):
+    """A graph network (``edge_gn``): node inputs (and edge features) -> one value per edge."""
+
+
 #: The built-in edge coefficient ``abar_ij`` (graph level, one channel).
 ABAR = sp.Symbol("abar")
 
 ENDPOINTS = (AtI, AtJ)
 EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
 FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": MeanJ,
-             "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ,
-             "softmax_i": SoftmaxI, "squareplus_i": SquareplusI, "dot": Dot, "norm": Norm, "mean_heads": MeanHeads,
-             "init": Init, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI, "sum_ij": SumIJ,
+             "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ, "softmax_i": SoftmaxI,
+             "squareplus_i": SquareplusI, "dot": Dot, "norm": Norm, "mean_heads": MeanHeads,
+             "init": Init, "cat": Cat, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI,
+             "sum_ij": SumIJ,
              "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
              "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}
