@@ -4,11 +4,12 @@
   ``E(X) = 1/2 sum_(i,j) |x_i / sqrt(d_i) - x_j / sqrt(d_j)|^2 / |X|^2 = tr(X^T (I - Abar) X) / |X|^2``,
   in ``[0, 1 - lambda_min(Abar)]``. Along a low-frequency-dominated (LFD) flow it tends to 0
   (over-smoothing); along a high-frequency-dominated (HFD) one to the top of the spectrum.
-- :func:`spectral_class`: LFD / HFD from the spectra of W and Abar (paper, Theorem 4.3 with
-  Omega = 0): the mode growing fastest is ``lambda_max(Abar) mu_max(W)`` (the smooth mode) unless
-  ``lambda_min(Abar) mu_min(W)`` is larger (negative times negative: the oscillating mode).
+- :func:`spectral_class`: LFD / HFD from the spectra of W, Omega and Abar (paper, Theorem 4.3):
+  the fastest-growing mode of -X Omega + Abar X W is the smoothest eigenvector of Abar (LFD) or
+  the most oscillating one (HFD).
 - :func:`energy_report`: both for a trained :class:`~pde2gnn.tasks.node_classification.ContinuousGNN`,
-  and a PNG of the energy along the trajectory.
+  and a PNG of the energy along the trained flow (source term included, so it need not reach
+  0 or the top of the range).
 """
 from __future__ import annotations
 
@@ -46,16 +47,26 @@ def abar_extreme_eigenvalues(graph: GraphOps):
     return float(lo), float(hi)
 
 
-def spectral_class(w: Tensor, lam_min: float, lam_max: float) -> dict:
-    """LFD / HFD of dX/dt = Abar X W (symmetric W), from the extreme eigenvalues.
+def spectral_class(w: Tensor, lam_min: float, lam_max: float,
+                   omega: Optional[Tensor] = None) -> dict:
+    """LFD / HFD of dX/dt = -X Omega + Abar X W (symmetric W and Omega) from the spectra.
 
-    Returns ``{'mu_min', 'mu_max', 'rate_low', 'rate_high', 'class'}``: growth rates of the
-    smoothest (lambda_max mu_max) and most oscillating (lambda_min mu_min) modes.
+    For an eigenvector phi of Abar with eigenvalue lambda, the subspace {phi v^T} is invariant and
+    the flow acts on v by M(lambda) = lambda W - Omega. The largest eigenvalue of M(lambda) is
+    convex in lambda, so the fastest-growing mode lies at lambda_max(Abar) (the smoothest mode:
+    low-frequency dominated, LFD) or at lambda_min(Abar) (the most oscillating one: HFD)
+    (Di Giovanni et al. 2022, Theorem 4.3; with Omega = 0 it compares lambda_max mu_max(W) with
+    lambda_min mu_min(W)).
+
+    Returns ``{'mu_min', 'mu_max', 'rate_low', 'rate_high', 'class'}``: the extreme eigenvalues
+    of W and the growth rates of the smoothest and the most oscillating modes.
     """
-    mu = torch.linalg.eigvalsh(0.5 * (w + w.T).detach().double().cpu())
-    mu_min, mu_max = float(mu[0]), float(mu[-1])
-    low, high = lam_max * mu_max, lam_min * mu_min
-    return {"mu_min": mu_min, "mu_max": mu_max, "rate_low": low, "rate_high": high,
+    w = 0.5 * (w + w.T).detach().double().cpu()
+    om = torch.zeros_like(w) if omega is None else 0.5 * (omega + omega.T).detach().double().cpu()
+    mu = torch.linalg.eigvalsh(w)
+    low = float(torch.linalg.eigvalsh(lam_max * w - om)[-1])
+    high = float(torch.linalg.eigvalsh(lam_min * w - om)[-1])
+    return {"mu_min": float(mu[0]), "mu_max": float(mu[-1]), "rate_low": low, "rate_high": high,
             "class": "HFD" if high > low else "LFD"}
 
 
@@ -96,16 +107,18 @@ def energy_report(model, data, path: Optional[str] = None, horizon_factor: float
     rep = {"times": times, "energy": energy, "lambda_min_abar": lam_min,
            "lambda_max_abar": lam_max, "max_energy": 1.0 - lam_min}
     learned = model.field.learned()
-    w = learned.get("W")
+    w, omega = learned.get("W"), learned.get("Omega")
+    if omega is not None and omega.dim() != 2:
+        omega = None
     if w is not None and w.dim() == 2 and w.shape[0] == w.shape[1]:
-        rep["spectral"] = spectral_class(w, lam_min, lam_max)
-    trend = "HFD" if energy[-1] > 0.5 * (1.0 - lam_min) else "LFD"
-    rep["trajectory_class"] = trend
+        rep["spectral"] = spectral_class(w, lam_min, lam_max, omega)
+    trend = "rising" if energy[-1] > energy[0] else "falling"
+    rep["energy_trend"] = trend
     spec = rep.get("spectral", {}).get("class", "n/a")
     rep["summary"] = (f"Dirichlet energy of x/|x|: {energy[0]:.3f} at t=0, "
                       f"{energy[min(len(energy) - 1, int(round(T / step)))]:.3f} at T={T:g}, "
                       f"{energy[-1]:.3f} at t={times[-1]:g} (range [0, {1 - lam_min:.3f}]); "
-                      f"trajectory: {trend}; spectrum of W vs Abar: {spec}")
+                      f"energy {trend}; spectrum of W, Omega vs Abar: {spec}")
     if path:
         import matplotlib
         matplotlib.use("Agg")
@@ -117,7 +130,7 @@ def energy_report(model, data, path: Optional[str] = None, horizon_factor: float
         ax.axhline(0, ls=":", c="blue", lw=0.8)
         ax.set_xlabel("t")
         ax.set_ylabel("normalised Dirichlet energy")
-        ax.set_title(f"{model.field.program.ir.name}: {trend} (spectral: {spec})")
+        ax.set_title(f"{model.field.program.ir.name}: {spec} (spectrum); energy {trend}")
         ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(path, dpi=120)

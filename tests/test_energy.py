@@ -191,3 +191,31 @@ def test_graff_nl_is_relu_of_the_linear_flow():
         f.prepare(x)
         outs.append(f(torch.tensor(0.0), x))
     assert (torch.relu(outs[0]) - outs[1]).abs().max() < 1e-12
+
+
+def test_spectral_class_finds_the_fastest_mode_of_the_full_linear_flow():
+    """max eig of K = -(Omega x I) + (W x Abar) (the flow -X Omega + Abar X W on vec X) equals
+    the faster of the two extreme-mode rates, and the class names the side it sits on."""
+    import numpy as np
+    from pde2gnn.diagnostics import spectral_class
+    rng = np.random.default_rng(3)
+    n, d = 9, 4
+    a = (rng.random((n, n)) < 0.4).astype(float)
+    a = np.triu(a, 1)
+    a = a + a.T + np.eye(n)
+    deg = a.sum(1)
+    abar = a / np.sqrt(np.outer(deg, deg))
+    lam = np.linalg.eigvalsh(abar)
+    for seed in range(4):
+        g = np.random.default_rng(seed)
+        w = g.normal(size=(d, d))
+        w = w + w.T
+        om = np.diag(g.normal(size=d))
+        k = -np.kron(om, np.eye(n)) + np.kron(w, abar)
+        top = np.linalg.eigvalsh(k)[-1]
+        rep = spectral_class(torch.tensor(w), lam[0], lam[-1], torch.tensor(om))
+        assert abs(top - max(rep["rate_low"], rep["rate_high"])) < 1e-9
+        assert rep["class"] == ("HFD" if rep["rate_high"] > rep["rate_low"] else "LFD")
+    # W = -I, Omega = 0: the oscillating mode wins (negative times negative)
+    rep = spectral_class(-torch.eye(2), -0.5, 1.0)
+    assert rep["class"] == "HFD" and rep["rate_high"] == 0.5 and rep["rate_low"] == -1.0
