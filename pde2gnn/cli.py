@@ -185,8 +185,18 @@ def cmd_forecast(args, spec_path) -> int:
     dims, params = _kv(args.dim, int) or None, _kv(args.param, float) or None
     inputs = {"pos": data.pos} if data.pos is not None else None
 
+    edge_index = data.edge_index
+    if compiler.front(spec_path).domain_option("scheme") == "mesh":
+        if data.pos is None:
+            raise OptionError(f"'{spec_path.stem}' uses mesh stencils: the data needs node "
+                              "coordinates")
+        from .graphs import delaunay_graph   # mesh operators live on the Delaunay triangulation
+        edge_index = delaunay_graph(data.pos.numpy())
+        print(f"{spec_path.stem}: Delaunay graph of the {data.num_nodes} points "
+              f"({edge_index.shape[1]} directed edges) instead of the data's graph")
+
     def model_fn(d):
-        return compiler.compile_stepper(spec_path, d.edge_index, d.num_nodes, dims, params,
+        return compiler.compile_stepper(spec_path, edge_index, d.num_nodes, dims, params,
                                         inputs)
 
     print(data.describe())
