@@ -1,10 +1,13 @@
 #!/bin/bash
-# The experiments of results/blend/README.md, one after the other on one CPU thread.
+# The experiments of results/blend/README.md, one after the other on one CPU thread, with the
+# per-data-set hyperparameters of library/beltrami.toml / beltrami_nopos.toml.
 # Each JSON is rewritten after every seed, so an interrupted run keeps its finished seeds.
+# Usage (repository root): PDE2GNN_DATA=/path/to/data bash results/blend/run_all.sh
 set -x
-D=/work/shared/data
 pde2gnn() { PYTHONPATH=$PWD python -W ignore -m pde2gnn "$@"; }
-pde2gnn train beltrami --dataset Cora --seeds 5 --data-root $D --threads 1 --quiet --log-every 0 --results results/blend/cora.json
-pde2gnn train beltrami_nopos --dataset Cora --seeds 3 --data-root $D --threads 1 --quiet --log-every 0 --results results/blend/cora_nopos.json
-pde2gnn train beltrami --dataset CiteSeer --seeds 3 --data-root $D --threads 1 --quiet --log-every 0 --results results/blend/citeseer.json
-pde2gnn train beltrami --dataset PubMed --seeds 1 --data-root $D --threads 1 --quiet --log-every 0 --results results/blend/pubmed.json
+opts="--threads 1 --quiet --log-every 0"
+pde2gnn train beltrami --dataset Cora --seeds 20 $opts --results results/blend/cora_beltrami.json
+pde2gnn train beltrami_nopos --dataset Cora --seeds 20 $opts --results results/blend/cora_nopos.json
+pde2gnn train beltrami --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer.json
+pde2gnn train beltrami_nopos --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer_nopos.json
+pde2gnn train beltrami --dataset PubMed --seeds 5 $opts --results results/blend/pubmed.json
