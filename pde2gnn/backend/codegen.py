@@ -219,17 +219,19 @@ class CodeGen:
         it = iter(roots)
         step = self.levels[2]
         contributions: Dict[str, List[str]] = {f: [] for f in p.ir.rhs}
+        matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
         for g in p.groups:
             wj, wi, dg = next(it), next(it), next(it)
             term = None
             if wj != 0:
-                lvw = self.an.level(wj)
-                vals = self.levels[lvw].new()
-                self.levels[lvw].lines.append(
-                    f"{vals} = _G.edge_values({self.ref(wj, lvw)})  # A[i, j] of {g.target} "
-                    f"<- {g.source}")
-                vals = self._import(vals, lvw, 2) if lvw < 2 else vals
-                term = f"_G.spmm({vals}, {g.source})"
+                if wj not in matrices:
+                    lvw = self.an.level(wj)
+                    vals = self.levels[lvw].new()
+                    self.levels[lvw].lines.append(
+                        f"{vals} = _G.edge_values({self.ref(wj, lvw)})  # A[i, j] of "
+                        f"{g.target} <- {g.source}")
+                    matrices[wj] = self._import(vals, lvw, 2) if lvw < 2 else vals
+                term = f"_G.spmm({matrices[wj]}, {g.source})"
             diag = dg if wi == 0 else dg + O.SumJ(wi)
             if diag != 0:
                 dname = self.ref(diag, 2)

@@ -154,8 +154,12 @@ class GraphOps(nn.Module):
         ``deg * e``."""
         if not torch.is_tensor(e) or e.dim() == 0:
             return self.deg * e
+        return self._scatter_sum(e, self.i)
+
+    def _scatter_sum(self, e: Tensor, index: Tensor) -> Tensor:
+        """Sum of ``[..., E, c]`` edge values grouped by ``index`` (i or j): ``[..., N, c]``."""
         return torch.zeros(*e.shape[:-2], self.num_nodes, e.shape[-1], dtype=e.dtype,
-                           device=e.device).index_add(e.dim() - 2, self.i, e)
+                           device=e.device).index_add(e.dim() - 2, index, e)
 
     def mean_j(self, e) -> Tensor:
         """Mean over N(i) (0 for isolated nodes)."""
@@ -165,26 +169,24 @@ class GraphOps(nn.Module):
         """Softmax over N(i) for every channel: ``exp(e_ij) / sum_k exp(e_ik)``."""
         return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=e.dim() - 2)
 
+    def softmax_i(self, e: Tensor) -> Tensor:
+        """Softmax over the edges leaving j (column-normalised): ``exp(e_ij) / sum_k exp(e_kj)``."""
+        return pyg_softmax(e, self.j, num_nodes=self.num_nodes, dim=e.dim() - 2)
+
     def squareplus_j(self, e: Tensor) -> Tensor:
         """Squareplus normalised over N(i) for every channel (BLEND, Chamberlain et al. 2021).
 
         ``sp(s) = (s + sqrt(s^2 + 4)) / 2`` (a smooth, positive stand-in for exp that grows only
-        linearly); ``out_ij = sp(e_ij) / sum_k sp(e_ik)``. ``[E, c]`` -> ``[E, c]``.
+        linearly); ``out_ij = sp(e_ij) / sum_k sp(e_ik)``. ``[..., E, c]`` -> ``[..., E, c]``.
         """
         sp = 0.5 * (e + torch.sqrt(e * e + 4.0))
-        return sp / self.gather_i(self.sum_j(sp))
-
-    def softmax_i(self, e: Tensor) -> Tensor:
-        """Softmax over the edges leaving j (column-normalised): ``exp(e_ij) / sum_k exp(e_kj)``."""
-        return pyg_softmax(e, self.j, num_nodes=self.num_nodes, dim=0)
+        return sp / self.gather_i(self._scatter_sum(sp, self.i))
 
     def squareplus_i(self, e: Tensor) -> Tensor:
-        """Squareplus normalised over the edges leaving j (column-normalised): ``[E, c]`` ->
-        ``[E, c]``, ``out_ij = sp(e_ij) / sum_k sp(e_kj)``."""
+        """Squareplus normalised over the edges leaving j (column-normalised):
+        ``out_ij = sp(e_ij) / sum_k sp(e_kj)``, ``[..., E, c]`` -> ``[..., E, c]``."""
         sp = 0.5 * (e + torch.sqrt(e * e + 4.0))
-        total = torch.zeros(self.num_nodes, sp.shape[-1], dtype=sp.dtype, device=sp.device) \
-            .index_add(0, self.j, sp)
-        return sp / self.gather_j(total)
+        return sp / self.gather_j(self._scatter_sum(sp, self.j))
 
     def gather_i(self, u: Tensor) -> Tensor:
         """u_i for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
