@@ -113,8 +113,11 @@ def cmd_train(args) -> int:
           f"{data.num_edges} edges, {sizes} train/val/test; {args.splits} split(s) x "
           f"{args.seeds} seed(s)")
     print("config: " + json.dumps({k: v for k, v in config.to_dict().items()}))
-    runs = []
+    runs = _resumed_runs(args, config) if args.resume else []
+    done = {(r["split_index"], r["seed"]) for r in runs}
     for split_index, seed in [(s, k) for s in range(args.splits) for k in range(args.seeds)]:
+        if (split_index, seed) in done:
+            continue
         every = args.log_every
 
         def log(line, _n=[0]):
@@ -249,6 +252,32 @@ def _write_forecast_results(args, spec_path, data, config, runs, persistence) ->
     print(f"results ({len(runs)} seed(s)) written to {args.results}")
 
 
+def _resumed_runs(args, config) -> list:
+    """The finished runs stored in ``args.results`` by an earlier, cut-off or shorter run of the
+    same command (``--resume``); [] when the file does not exist yet.
+
+    Raises:
+        OptionError: the file is not a node-classification results JSON, or it was written with
+            another model, data set or configuration (its runs would not be comparable).
+    """
+    path = Path(args.results) if args.results else None
+    if path is None:
+        raise OptionError("--resume needs --results PATH (the file whose finished runs to keep)")
+    if not path.is_file():
+        return []
+    try:
+        old = json.loads(path.read_text())
+        runs, old_config = old["runs"], old["config"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise OptionError(f"--resume: {path} is not a results JSON of `pde2gnn train` ({e})")
+    if old.get("dataset") != args.dataset or old_config != json.loads(json.dumps(config.to_dict())):
+        raise OptionError(f"--resume: {path} was written for {old.get('model')} on "
+                          f"{old.get('dataset')} with another configuration; use another "
+                          "--results file or rerun without --resume")
+    print(f"resuming: {len(runs)} finished run(s) kept from {path}")
+    return runs
+
+
 def _write_results(args, spec_path, config, runs, split) -> None:
     """The results JSON of the runs so far (rewritten after every run, so a cut-off run keeps
     what finished)."""
@@ -321,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "dynamics as low / high frequency dominated (LFD / HFD)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--seeds", type=int, default=1)
+    q.add_argument("--resume", action="store_true", help="keep the finished (split, seed) runs "
+                   "already in --results (same model, data set and configuration) and run only "
+                   "the missing ones")
     q.add_argument("--epochs", type=int)
     q.add_argument("--lr", type=float)
     q.add_argument("--weight-decay", type=float)
