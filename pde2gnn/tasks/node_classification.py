@@ -94,12 +94,13 @@ class ContinuousGNN(nn.Module):
             k = config.knn_k or int(getattr(kw.get("k"), "value", 16))
             self.knn = k
         if pos is not None:
-            self.register_buffer("pos", torch.as_tensor(pos, dtype=torch.get_default_dtype()))
+            self.register_buffer("pos", as_model_input(
+                torch.as_tensor(pos, dtype=torch.get_default_dtype())))
         else:
             self.pos = None
         edge_index = data.edge_index
         if self.knn is not None and config.rewire_from == "pos":
-            edge_index = feature_knn_graph(self.pos, self.knn)
+            edge_index = feature_knn_graph(torch.as_tensor(pos), self.knn)
         elif config.self_loops:
             edge_index, _ = remove_self_loops(edge_index)
             edge_index, _ = add_self_loops(edge_index, num_nodes=data.num_nodes)
@@ -122,10 +123,10 @@ class ContinuousGNN(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """z(0) ``[N, D]``: the fields side by side; the positional field from ``pos``."""
-        h = self.encoder(self.input_dropout(x))
+        h = dropout_linear(x, self.encoder, self.input_dropout)
         if self.pos_encoder is None:
             return h
-        p = self.pos_encoder(self.input_dropout(self.pos))
+        p = dropout_linear(self.pos, self.pos_encoder, self.input_dropout)
         parts, start = [], 0
         for f, sl in self.field.field_slices.items():
             if f == self.pos_field:
@@ -141,8 +142,10 @@ class ContinuousGNN(nn.Module):
         """BLEND-kNN: rebuild the diffusion graph as the kNN graph of the encoded u(0)."""
         if self.knn is None:
             return
-        coords = self.pos if self.config.rewire_from == "pos" else \
-            self.pos_encoder(self.pos)
+        if self.config.rewire_from == "pos":
+            coords = self.pos.to_dense() if self.pos.is_sparse else self.pos
+        else:
+            coords = dropout_linear(self.pos, self.pos_encoder, None)
         self.field.set_graph(feature_knn_graph(coords, self.knn))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -150,6 +153,29 @@ class ContinuousGNN(nn.Module):
         if self.fc is not None:
             z = torch.relu(self.fc(z))
         return self.decoder(self.dropout(z))
+
+
+def dropout_linear(x: Tensor, linear: nn.Linear, dropout: Optional[nn.Dropout]) -> Tensor:
+    """``linear(dropout(x))`` for dense or sparse COO ``x [N, F]`` -> ``[N, out]``.
+
+    For sparse ``x`` (bag-of-words features, sparsified PPR rows) the dropout draws one mask
+    entry per stored value instead of N * F: dropping a zero leaves it zero, so the output has
+    the same distribution as dense dropout, at nnz instead of N * F random draws and products.
+    """
+    if not x.is_sparse:
+        return linear(x if dropout is None else dropout(x))
+    values = x.values() if dropout is None else dropout(x.values())
+    x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True,
+                                check_invariants=False)
+    return torch.sparse.mm(x, linear.weight.t()) + linear.bias
+
+
+def as_model_input(x: Tensor, max_density: float = 0.25) -> Tensor:
+    """``x`` as a coalesced sparse COO tensor when at most ``max_density`` of it is non-zero
+    (Planetoid and WebKB features: 1-10 %), else unchanged; see :func:`dropout_linear`."""
+    if x.is_sparse or x.numel() == 0 or float((x != 0).float().mean()) > max_density:
+        return x
+    return x.to_sparse().coalesce()
 
 
 def _masks(data: Data, split_index: int):
@@ -178,7 +204,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     model = ContinuousGNN(spec, data, num_classes, config, pos=pos).to(device)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    x, y = data.x.to(device), data.y.to(device)
+    x, y = as_model_input(data.x).to(device), data.y.to(device)
     train_m, val_m, test_m = (m.to(device) for m in _masks(data, split_index))
     opts = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
     if config.optimizer not in opts:
