@@ -90,7 +90,8 @@ def cmd_train(args) -> int:
                  "dropout": args.dropout, "input_dropout": args.input_dropout,
                  "optimizer": args.optimizer, "posenc": args.posenc,
                  "posenc_dim": args.posenc_dim, "knn_k": args.knn_k,
-                 "rewire_from": args.rewire_from, "rewire_every": args.rewire_every}
+                 "rewire_from": args.rewire_from, "rewire_every": args.rewire_every,
+                 "self_loops": args.self_loops, "fc_out": args.fc_out}
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["dims"] = {**values.get("dims", {}), **_kv(args.dim, int)}
     values["params"] = {**values.get("params", {}), **_kv(args.param, float)}
@@ -143,7 +144,7 @@ def cmd_train(args) -> int:
               f"NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
     s = summarize(runs)
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
-          f"over {len(runs)} run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
+          f"(validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
           f"{s['nfe_forward']:.1f}, backward {s['nfe_backward']:.1f} per epoch")
     return 0
 
@@ -367,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--step-size", type=float)
     q.add_argument("--adjoint", action="store_true")
     q.add_argument("--max-nfe", type=int)
+    q.add_argument("--self-loops", action=argparse.BooleanOptionalAction, default=None,
+                   help="add a self-loop to every node of the diffusion graph")
+    q.add_argument("--fc-out", action=argparse.BooleanOptionalAction, default=None,
+                   help="linear + ReLU between the ODE block and the decoder (GRAFF)")
     q.add_argument("--posenc", choices=["ppr", "lap", "rw", "deepwalk", "none"],
                    help="positional encoding for the spec's positional field u (BLEND)")
     q.add_argument("--posenc-dim", type=int, help="columns of the encoding (ppr: 0 = N-wide rows)")
