@@ -20,7 +20,7 @@ edge_gn     graph network (Battaglia et al. 2018) over node inputs v and optiona
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
 import torch
 from torch import Tensor, nn
@@ -103,12 +103,22 @@ class EdgeGN(nn.Module):
 
     def forward(self, G, v: Tensor, e: Tensor = None) -> Tensor:
         for k, edge_mlp in enumerate(self.edge_mlps):
-            parts = [G.gather_i(v), G.gather_j(v)] if e is None else \
-                [e, G.gather_i(v), G.gather_j(v)]
-            e = edge_mlp(G.cat(parts))
+            e = self._edge_mlp(G, edge_mlp, v, e)
             if k < len(self.node_mlps):
                 v = self.node_mlps[k](G.cat([v, G.sum_j(e)]))
         return e
+
+    @staticmethod
+    def _edge_mlp(G, edge_mlp: nn.Sequential, v: Tensor, e: Optional[Tensor]) -> Tensor:
+        """``edge_mlp([e, v_i, v_j])`` with the first layer split by input block,
+        ``W [e, v_i, v_j] = W_e e + (W_i v)_i + (W_j v)_j``: the node products are taken once
+        per node (N rows) and gathered, instead of once per edge (E rows) on the concatenation."""
+        first, ne = edge_mlp[0], 0 if e is None else e.shape[-1]
+        w_e, w_i, w_j = first.weight.split([ne, v.shape[-1], v.shape[-1]], dim=1)
+        h = G.gather_i(v @ w_i.T) + G.gather_j(v @ w_j.T) + first.bias
+        if e is not None:
+            h = h + e @ w_e.T
+        return edge_mlp[1:](h)
 
 
 class NetDict(nn.Module):
