@@ -139,13 +139,14 @@ def cmd_train(args) -> int:
         runs.append(r)
         if args.results:
             _write_results(args, spec_path, config, runs, split)
-        print(f"split {split_index} seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']} "
-              f"(val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} s/epoch, "
-              f"NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
+        print(f"split {split_index} seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch "
+              f"{r['best_epoch']} (val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} "
+              f"s/epoch, NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
     s = summarize(runs)
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
-          f"(validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward "
-          f"{s['nfe_forward']:.1f}, backward {s['nfe_backward']:.1f} per epoch")
+          f"(validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} run(s); "
+          f"{s['epoch_time_s']:.3f} s/epoch; NFE forward {s['nfe_forward']:.1f}, backward "
+          f"{s['nfe_backward']:.1f} per epoch")
     return 0
 
 

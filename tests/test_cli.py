@@ -56,3 +56,28 @@ def test_train_writes_results_json(tmp_path, data_root, capsys):
     assert res["nfe_forward"] == 8  # rk4: 4 evaluations per step, 2 steps
     assert res["config"]["solver"]["method"] == "rk4"
     assert "test accuracy:" in capsys.readouterr().out
+
+
+def test_resume_keeps_runs_of_the_same_configuration_only(tmp_path):
+    """--resume reads the finished runs of a results JSON written with the same data set and
+    configuration, starts from nothing when the file is absent, and refuses anything else."""
+    from types import SimpleNamespace
+
+    from pde2gnn.cli import _resumed_runs
+    from pde2gnn.errors import OptionError
+    from pde2gnn.tasks.node_classification import TrainConfig
+
+    path = tmp_path / "r.json"
+    args = SimpleNamespace(results=str(path), dataset="Cora")
+    assert _resumed_runs(args, TrainConfig()) == []
+    runs = [{"split_index": 0, "seed": 0, "test_acc": 0.8}]
+    path.write_text(json.dumps({"model": "grand", "dataset": "Cora", "runs": runs,
+                                "config": TrainConfig().to_dict()}))
+    assert _resumed_runs(args, TrainConfig()) == runs
+    with pytest.raises(OptionError, match="another configuration"):
+        _resumed_runs(args, TrainConfig(lr=0.5))
+    with pytest.raises(OptionError, match="another configuration"):
+        _resumed_runs(SimpleNamespace(results=str(path), dataset="CiteSeer"), TrainConfig())
+    path.write_text("not json")
+    with pytest.raises(OptionError, match="not a results JSON"):
+        _resumed_runs(args, TrainConfig())
