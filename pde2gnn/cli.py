@@ -91,7 +91,8 @@ def cmd_train(args) -> int:
                  "optimizer": args.optimizer, "posenc": args.posenc,
                  "posenc_dim": args.posenc_dim, "knn_k": args.knn_k,
                  "rewire_from": args.rewire_from, "rewire_every": args.rewire_every,
-                 "self_loops": args.self_loops, "fc_out": args.fc_out}
+                 "self_loops": args.self_loops, "fc_out": args.fc_out,
+                 "encoder": args.encoder}
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["dims"] = {**values.get("dims", {}), **_kv(args.dim, int)}
     values["params"] = {**values.get("params", {}), **_kv(args.param, float)}
@@ -373,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a self-loop to every node of the diffusion graph")
     q.add_argument("--fc-out", action=argparse.BooleanOptionalAction, default=None,
                    help="linear + ReLU between the ODE block and the decoder (GRAFF)")
+    q.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,
+                   help="linear encoder before the ODE block (--no-encoder: the ODE runs on "
+                   "the raw features, d = number of features)")
     q.add_argument("--posenc", choices=["ppr", "lap", "rw", "deepwalk", "none"],
                    help="positional encoding for the spec's positional field u (BLEND)")
     q.add_argument("--posenc-dim", type=int, help="columns of the encoding (ppr: 0 = N-wide rows)")

@@ -39,3 +39,25 @@ def test_sparse_input_dropout_linear_matches_dense():
     with torch.no_grad():
         mean = sum(dropout_linear(xs, lin, drop) for _ in range(4000)) / 4000
     torch.testing.assert_close(mean, dense.detach(), rtol=0, atol=0.03)
+
+
+def test_without_encoder_the_flow_runs_on_the_raw_features():
+    """encoder = false (GRAFF's "scalable" setting): z(0) is the (dropped-out) feature matrix
+    itself, d = F; a spec with a positional field is refused."""
+    import pytest
+    import torch
+    from torch_geometric.data import Data
+
+    from pde2gnn.errors import OptionError
+    from pde2gnn.tasks.node_classification import ContinuousGNN
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 5)
+    data = Data(x=x, edge_index=torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]]))
+    cfg = TrainConfig(encoder=False, time=1.0, solver=SolverConfig("euler", step_size=0.5))
+    model = ContinuousGNN("graff_d", data, 3, cfg).eval()
+    assert model.encoder is None and model.field.state_width == 5
+    torch.testing.assert_close(model.encode(x), x)
+    assert model(x).shape == (6, 3)
+    with pytest.raises(OptionError, match="positional field"):
+        ContinuousGNN("beltrami", data, 3, cfg, pos=torch.rand(6, 4))

@@ -47,6 +47,8 @@ class TrainConfig:
     time: float = 1.0
     self_loops: bool = True
     fc_out: bool = False            # extra hidden linear + ReLU before the decoder (GRAFF)
+    encoder: bool = True            # False: the ODE runs on the raw features, d = F (GRAFF's
+    #                                 "scalable" setting); input dropout still applies
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
     solver: SolverConfig = field(default_factory=SolverConfig)
@@ -104,7 +106,10 @@ class ContinuousGNN(nn.Module):
         elif config.self_loops:
             edge_index, _ = remove_self_loops(edge_index)
             edge_index, _ = add_self_loops(edge_index, num_nodes=data.num_nodes)
-        dims = {"d": config.hidden, **config.dims}
+        if not config.encoder and self.pos_field is not None:
+            raise OptionError("encoder = false needs a spec without a positional field: the "
+                              "raw features can fill only one field")
+        dims = {"d": config.hidden if config.encoder else data.num_features, **config.dims}
         self.field = compile_spec(spec, edge_index, data.num_nodes, dims=dims,
                                   params=config.params)
         width = self.field.state_width
@@ -112,7 +117,11 @@ class ContinuousGNN(nn.Module):
         slices = self.field.field_slices
         pos_width = 0 if self.pos_field is None else slices[self.pos_field].stop - \
             slices[self.pos_field].start
-        self.encoder = nn.Linear(data.num_features, width - pos_width)
+        if not config.encoder and width != data.num_features:
+            raise OptionError(f"encoder = false: spec '{checked.name}' has a {width}-channel "
+                              f"state, the features have {data.num_features} channels (one field "
+                              "of width d is needed)")
+        self.encoder = nn.Linear(data.num_features, width - pos_width) if config.encoder else None
         self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
         self.ode = ODEBlock(self.field, config.time, config.solver)
         self.dropout = nn.Dropout(config.dropout)
@@ -155,18 +164,23 @@ class ContinuousGNN(nn.Module):
         return self.decoder(self.dropout(z))
 
 
-def dropout_linear(x: Tensor, linear: nn.Linear, dropout: Optional[nn.Dropout]) -> Tensor:
-    """``linear(dropout(x))`` for dense or sparse COO ``x [N, F]`` -> ``[N, out]``.
+def dropout_linear(x: Tensor, linear: Optional[nn.Linear],
+                   dropout: Optional[nn.Dropout]) -> Tensor:
+    """``linear(dropout(x))`` for dense or sparse COO ``x [N, F]`` -> dense ``[N, out]``
+    (``linear`` None: the identity, ``out = F``).
 
     For sparse ``x`` (bag-of-words features, sparsified PPR rows) the dropout draws one mask
     entry per stored value instead of N * F: dropping a zero leaves it zero, so the output has
     the same distribution as dense dropout, at nnz instead of N * F random draws and products.
     """
     if not x.is_sparse:
-        return linear(x if dropout is None else dropout(x))
+        x = x if dropout is None else dropout(x)
+        return x if linear is None else linear(x)
     values = x.values() if dropout is None else dropout(x.values())
     x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True,
                                 check_invariants=False)
+    if linear is None:
+        return x.to_dense()
     return torch.sparse.mm(x, linear.weight.t()) + linear.bias
 
 
