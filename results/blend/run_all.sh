@@ -5,7 +5,7 @@
 # Usage (repository root): PDE2GNN_DATA=/path/to/data bash results/blend/run_all.sh
 set -x
 pde2gnn() { PYTHONPATH=$PWD python -W ignore -m pde2gnn "$@"; }
-opts="--threads 1 --quiet --log-every 0"
+opts="--threads 1 --quiet --log-every 0 --resume"   # --resume: continue a cut-off run
 pde2gnn train beltrami --dataset Cora --seeds 20 $opts --results results/blend/cora_beltrami.json
 pde2gnn train beltrami_nopos --dataset Cora --seeds 20 $opts --results results/blend/cora_nopos.json
 pde2gnn train beltrami --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer.json
