@@ -109,6 +109,8 @@ def subgraph_knn(pos: np.ndarray, m: int, k: int, generator: Optional[np.random.
         raise OptionError(f"cannot sample {m} of {len(pos)} nodes")
     idx = np.sort(rng.choice(len(pos), m, replace=False))
     return idx, knn_graph(pos[idx], k)
+
+
 def feature_knn_graph(pos: Tensor, k: int, block: int = 2048, loop: bool = True) -> Tensor:
     """Directed k-nearest-neighbour graph of the rows of ``pos`` ``[N, c]`` (Euclidean), for
     ``graph knn(u, k=...)`` (BLEND-kNN, Chamberlain et al. 2021, section 3.3): node i's
