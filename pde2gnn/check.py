@@ -27,7 +27,7 @@ CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
 ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i",
              "squareplus_i")
-VECTOR_OPS = ("dot", "norm", "init", "mean_heads", "cat")
+VECTOR_OPS = ("dot", "norm", "init", "mean_heads", "cat", "standardize_i")
 ENERGY_OPS = ("sum_i", "sum_ij", "var")
 BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
@@ -37,6 +37,7 @@ ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not diffe
                       "softmax_j": "is not symmetric in i and j",
                       "softmax_i": "is not symmetric in i and j",
                       "mean_j": "is not supported in energies (use sum_j)",
+                      "standardize_i": "couples all nodes and is not supported in energies",
                       "init": None}
 GRAPH_METHODS = ("input", "knn")
 RESERVED = ("t", "torch")
@@ -804,6 +805,9 @@ class _Checker:
             return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (heads or 1,))
         if f in ("norm", "mean_heads"):
             return Type(t.kind, (1,))
+        if f == "standardize_i":
+            need("node")
+            return t
         return t  # elementwise
 
     def heads(self, e: A.Call):

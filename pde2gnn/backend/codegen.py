@@ -37,7 +37,7 @@ _FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", sp.tanh: "torch.tanh", sp.si
           O.SoftmaxI: "_G.softmax_i", O.SquareplusI: "_G.squareplus_i", O.SumJ: "_G.sum_j",
           O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm",
           O.MeanHeads: "_G.mean_heads", O.AtI: "_G.gather_i",
-          O.AtJ: "_G.gather_j"}
+          O.AtJ: "_G.gather_j", O.StandardizeI: "_G.standardize_i"}
 _ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos, sp.Abs,
                 O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm, O.MeanHeads, O.Cat, O.Slice,
                 O.NetApply)
@@ -113,7 +113,7 @@ class CodeGen:
             return f"_G.{e.name}"
         if info.role == "time":
             return "t"
-        if info.role == "field":
+        if info.role in ("field", "temp"):
             return e.name
         src = {"input": "_I", "learn": "_L", "net": "_L"}[info.role]
         L.loads.setdefault(e.name, f"{e.name} = {src}['{e.name}']")
@@ -218,7 +218,7 @@ class CodeGen:
             self._count(x)
         it = iter(roots)
         step = self.levels[2]
-        contributions: Dict[str, List[str]] = {f: [] for f in p.ir.rhs}
+        contributions: Dict[str, List[str]] = {f: [] for f in [*p.ir.rhs, *p.temps]}
         matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
         for g in p.groups:
             wj, wi, dg = next(it), next(it), next(it)
@@ -242,6 +242,8 @@ class CodeGen:
             for w in g.right:
                 term = f"({term}) @ {self.ref(w, 2)}"
             contributions[g.target].append(term)
+        for name in p.temps:  # fused arguments of non-linear functions, used by the remainder
+            step.lines.append(f"{name} = " + " + ".join(contributions.pop(name)))
         for f, rem in p.remainder.items():
             rem = next(it)
             if rem != 0:

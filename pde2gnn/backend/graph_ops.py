@@ -227,6 +227,15 @@ class GraphOps(nn.Module):
         return e.mean(-1, keepdim=True) if torch.is_tensor(e) else e
 
     @staticmethod
+    def standardize_i(u: Tensor, eps: float = 1e-5) -> Tensor:
+        """Per channel over the nodes of each graph: ``(u - mean) / sqrt(var + eps)``, biased
+        variance, ``[..., N, c]`` -> ``[..., N, c]``. Equals ``F.batch_norm`` in training mode
+        without affine weights (Ioffe & Szegedy 2015) on a single graph."""
+        mean = u.mean(-2, keepdim=True)
+        var = u.var(-2, unbiased=False, keepdim=True)
+        return (u - mean) * torch.rsqrt(var + eps)
+
+    @staticmethod
     def norm(u: Tensor) -> Tensor:
         """Euclidean norm over channels, keeping a channel axis of size 1."""
         return torch.linalg.vector_norm(u, dim=-1, keepdim=True)

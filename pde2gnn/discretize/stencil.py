@@ -12,6 +12,9 @@
    with the fused edge weights. Weights that do not depend on the state (also those built from
    ``init(x)``, as in GRAND-l) are assembled once per solve; state-dependent weights once per
    evaluation. Everything else is the *remainder*, lowered to gather / scatter message passing.
+4. The node argument of a non-linear function (``relu(-X Omega + Abar X W)``,
+   ``standardize_i(Abar X W)``) is classified the same way: its linear terms become the groups
+   of a node temporary ``_lin<k>``, computed by sparse products before the remainder.
 """
 from __future__ import annotations
 
@@ -86,25 +89,36 @@ class StencilProgram:
     analyzer: Analyzer = field(repr=False)
     #: probed let / edge values (stencils substituted, not fused), computed beside the step
     probes: Dict[str, sp.Expr] = field(default_factory=dict)
+    #: node temporaries ``_lin<k>``: the fused linear part of a non-linear function's argument
+    #: (e.g. ``relu(Abar X W)``); computed from their groups before the remainder
+    temps: List[str] = field(default_factory=list)
+
+    def _group_lines(self, target: str) -> List[str]:
+        out = []
+        for g in self.groups:
+            if g.target == target:
+                lv = max(self.analyzer.level(e) for e in (g.weight_j, g.weight_i, g.diag))
+                when = ("per graph", "per solve", "per evaluation")[lv]
+                out.append(f"{g.describe()}    # sparse CSR, weights built {when}")
+        return out
 
     def __str__(self) -> str:
         lines = []
         for f in self.ir.rhs:
-            terms = []
-            for g in self.groups:
-                if g.target == f:
-                    lv = max(self.analyzer.level(e) for e in (g.weight_j, g.weight_i, g.diag))
-                    when = ("per graph", "per solve", "per evaluation")[lv]
-                    terms.append(f"{g.describe()}    # sparse CSR, weights built {when}")
+            terms = self._group_lines(f)
             r = self.remainder.get(f, sp.Integer(0))
             const = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) < 2]
             mp = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) == 2]
             if const:
                 terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
             if mp:
-                terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation (gather / scatter)")
+                how = "gather / scatter" if any(a.has(O.SumJ, O.AtI, O.AtJ, O.GraphNetApply)
+                                                 for a in mp) else "node-wise"
+                terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation ({how})")
             op = "next" if self.ir.discrete else "dt"
             lines.append(f"{op}({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
+        for name in self.temps:
+            lines.append(f"  where {name}_i =\n    " + "\n  + ".join(self._group_lines(name)))
         lines += self._geometry_legend()
         return "\n".join(lines)
 
@@ -247,7 +261,6 @@ def discretize(ir: IR) -> StencilProgram:
     norm = _Normaliser(an)
     fields = set(ir.rhs)
     groups: Dict[tuple, LinearGroup] = {}
-    remainder: Dict[str, sp.Expr] = {}
 
     def group(target, source, right, dynamic=False) -> LinearGroup:
         key = (target, source, right, dynamic)
@@ -255,8 +268,8 @@ def discretize(ir: IR) -> StencilProgram:
             groups[key] = LinearGroup(target, source, right)
         return groups[key]
 
-    for f, rhs in ir.rhs.items():
-        e = norm(_stencils(rhs))
+    def fuse(target: str, e: sp.Expr) -> sp.Expr:
+        """Move the linear terms of ``e`` into groups of ``target``; return the rest."""
         rest = []
         for term in sp.Add.make_args(e):
             if term == 0:
@@ -264,7 +277,7 @@ def discretize(ir: IR) -> StencilProgram:
             # node-local linear term: c * x  (c independent of the state)
             hit = _split_state_factor(term, fields, an, allow_state_weight=False)
             if hit is not None and hit[1] == "node":
-                g = group(f, hit[0], hit[2])
+                g = group(target, hit[0], hit[2])
                 g.diag += hit[3]
                 continue
             # c * sum_j(edge terms): fuse the terms linear in x_j / x_i
@@ -281,13 +294,39 @@ def discretize(ir: IR) -> StencilProgram:
                 if hit is None or hit[1] == "node" or an.kind(hit[3]) == "node":
                     unfused.append(et)
                     continue
-                g = group(f, hit[0], hit[2], an.uses_state(hit[3]))
+                g = group(target, hit[0], hit[2], an.uses_state(hit[3]))
                 if hit[1] == "j":
                     g.weight_j += coef_e * hit[3]
                 else:
                     g.weight_i += coef_e * hit[3]
             if unfused:
                 rest.append(coef * O.SumJ(sp.Add(*unfused)))
-        remainder[f] = sp.Add(*rest)
+        return sp.Add(*rest)
+
+    def fuse_inside(e: sp.Expr) -> sp.Expr:
+        """Fuse the linear part of the node argument of a non-linear function (relu(Abar X W),
+        standardize_i(...)) into a temporary ``_lin<k>`` computed by sparse products."""
+        if not e.args or e.is_Atom or isinstance(e, O.NetApply):
+            return e
+        args = tuple(fuse_inside(a) for a in e.args)
+        e = e.func(*args) if args != e.args else e
+        if isinstance(e, sp.Function) and not isinstance(e, (O.MatMul, O.SumJ, O.AtI, O.AtJ)) \
+                and len(e.args) == 1 and an.kind(e.args[0]) == "node" \
+                and an.uses_state(e.args[0]):
+            name = f"_lin{len(temps)}"
+            rest = fuse(name, e.args[0])
+            mine = [k for k in groups if k[0] == name]
+            if any(groups[k].weight_j != 0 or groups[k].weight_i != 0 for k in mine):
+                temps.append(name)
+                an.add(SymbolInfo(name, "temp", Type("node", (an.channels(e.args[0]),))))
+                return e.func(sp.Symbol(name) + rest)
+            for k in mine:  # no sparse product to gain: leave the argument as it was
+                del groups[k]
+        return e
+
+    temps: List[str] = []
+    remainder: Dict[str, sp.Expr] = {}
+    for f, rhs in ir.rhs.items():
+        remainder[f] = fuse_inside(fuse(f, norm(_stencils(rhs))))
     probes = {p: norm(_stencils(e)) for p, e in ir.probes.items()}
-    return StencilProgram(ir, list(groups.values()), remainder, an, probes)
+    return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps)

@@ -16,7 +16,7 @@ from ..lang import ast as A
 from . import ops as O
 
 ROLE_LEVEL = {"dim": 0, "param": 0, "input": 0, "graph": 0, "learn": 1, "net": 1, "init": 1,
-              "field": 2, "time": 2}
+              "field": 2, "time": 2, "temp": 2}
 LEVEL_NAMES = ("static", "solve", "step")
 
 
@@ -24,8 +24,9 @@ LEVEL_NAMES = ("static", "solve", "step")
 class SymbolInfo:
     """What a free symbol of the IR stands for.
 
-    ``role`` is one of ``field input param learn net dim time graph``; ``type`` its kind and
-    shape (for a ``net``: kind ``'net'``, shape ``(out channels,)``).
+    ``role`` is one of ``field input param learn net dim time graph``, or ``temp`` (a node
+    temporary of the discretised program, see :mod:`pde2gnn.discretize.stencil`); ``type`` is
+    its kind and shape (for a ``net``: kind ``'net'``, shape ``(out channels,)``).
     ``level`` says when its value changes: 0 static (once per graph), 1 once per solve
     (learnable parameters, the initial state), 2 at every function evaluation (the state, t).
     """

@@ -22,6 +22,7 @@ Dot(u, v)     same kind       sum over channels of u * v (one channel)
 Dot(u, v, H)  same kind       H heads: one inner product per block of channels/H (H channels)
 MeanHeads(e)  same kind       mean over channels (averages the heads of a multi-head attention)
 Norm(u)       same kind       Euclidean norm over channels (one channel)
+StandardizeI  node -> node    per channel over all nodes: (u - mean_i u) / sqrt(var_i u + 1e-5)
 Init(x)       node            the state at t = 0 (constant during a solve)
 Sigmoid, Relu elementwise
 SumI(u)       node -> scalar  sum over all nodes (energies only)
@@ -116,6 +117,19 @@ class MeanHeads(GraphOp):
 class Norm(GraphOp):
     nargs = 1
     spec_name = "norm"
+
+
+class StandardizeI(GraphOp):
+    """Standardisation over the nodes, channel by channel (one graph at a time).
+
+    ``(u - mean_i u) / sqrt(var_i u + 1e-5)`` with the biased variance: batch normalisation in
+    training mode without the affine part (Ioffe & Szegedy 2015), which is what GRAFF's reference
+    code applies to its update with ``conv_batch_norm = "layerwise"``. Not local: every node's
+    value depends on all nodes, so it has no place in an energy.
+    """
+
+    nargs = 1
+    spec_name = "standardize_i"
 
 
 class Init(GraphOp):
@@ -248,6 +262,6 @@ FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": Mean
              "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ, "softmax_i": SoftmaxI,
              "squareplus_i": SquareplusI, "dot": Dot, "norm": Norm, "mean_heads": MeanHeads,
              "init": Init, "cat": Cat, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI,
-             "sum_ij": SumIJ,
+             "sum_ij": SumIJ, "standardize_i": StandardizeI,
              "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
              "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}
