@@ -155,6 +155,7 @@ def test_nonlinear_energy_matches_autograd():
     ("energy E = dot(x, x)", EnergyError, "dot(x, x)"),
     ("energy E = sum_i(relu(dot(x, x)))", EnergyError, "relu"),
     ("energy E = sum_i(dot(x_i, x_j))", KindError, "x_j"),
+    ("energy E = sum_i(dot(standardize_i(x), x))", EnergyError, "standardize_i"),
     ("energy E = sum_ij(x_i)\n", ShapeError, "x_i"),
     ("energy E = sum_i(x)", None, None),
 ])
@@ -191,6 +192,44 @@ def test_graff_nl_is_relu_of_the_linear_flow():
         f.prepare(x)
         outs.append(f(torch.tensor(0.0), x))
     assert (torch.relu(outs[0]) - outs[1]).abs().max() < 1e-12
+
+
+def test_nonlinear_argument_is_fused_into_a_sparse_temporary():
+    """relu(-X Omega + Abar X W + beta X0): the linear part becomes the groups of _lin0 (one
+    sparse product), only the relu and the source term stay in the remainder."""
+    prog = compiler.to_stencil("graff_nl", dims={"d": 4})
+    assert prog.temps == ["_lin0"]
+    assert sorted(str(g.right) for g in prog.groups if g.target == "_lin0") == \
+        ["(Omega,)", "(W,)"]
+    assert not prog.remainder["x"].has(O.SumJ, O.AtJ)
+    assert "where _lin0_i" in str(prog)
+
+
+def test_graff_dd_bn_matches_batch_norm_of_the_flow():
+    """dt(x) = standardize_i(Abar X W) equals torch's batch norm in training mode, no affine
+    part (the GRAFF reference's layer-wise batch norm), applied to the hand-written update."""
+    ei, n = random_graph(13, seed=2)
+    ei = with_self_loops(ei, n)
+    d = 5
+    field = compiler.compile("graff_dd_bn", ei, n, dims={"d": d}).double()
+    x = torch.randn(n, d, dtype=torch.float64)
+    field.prepare(x)
+    got = field(torch.tensor(0.0), x)
+    w = field.learned()["W"]
+    update = dense_abar(ei, n) @ x @ (0.5 * (w + w.T))
+    ref = torch.nn.functional.batch_norm(update, None, None, training=True, eps=1e-5)
+    assert (got - ref).abs().max() < 1e-6   # static abar is built in float32 before .double()
+    assert got.mean(0).abs().max() < 1e-12
+
+
+def test_standardize_is_per_graph_in_a_batch():
+    from pde2gnn.backend.graph_ops import GraphOps
+    u = torch.randn(3, 7, 2, dtype=torch.float64)
+    s = GraphOps.standardize_i(u)
+    for b in range(3):
+        assert (s[b] - GraphOps.standardize_i(u[b])).abs().max() < 1e-14
+    assert (s.var(-2, unbiased=False) - u.var(-2, unbiased=False) / (
+        u.var(-2, unbiased=False) + 1e-5)).abs().max() < 1e-12
 
 
 def test_spectral_class_finds_the_fastest_mode_of_the_full_linear_flow():
