@@ -61,6 +61,7 @@ class GraphOps(nn.Module):
         num_nodes: N.
 
     Buffers (all in CSR order, sorted by (i, j)): ``i``, ``j`` ``[E]``; ``crow`` ``[N + 1]``;
+    ``counts`` ``[N]`` (long in-degrees, from which the float buffers are rebuilt on conversion);
     ``deg`` and ``deg_inv`` ``[N, 1]`` (in-degree, i.e. |N(i)|; ``deg_inv`` is 0 where deg is 0);
     ``abar`` ``[E, 1]``: 1 / sqrt(deg_i deg_j), the entries of D^-1/2 A D^-1/2 (GRAFF's Abar;
     with self-loops in the edge list this is GCN's normalisation).
@@ -96,12 +97,16 @@ class GraphOps(nn.Module):
         self.register_buffer("t_perm", t_perm, persistent=False)
         self.register_buffer("t_crow", t_crow, persistent=False)
         self.register_buffer("t_col", i[t_perm].clone(), persistent=False)
-        deg = counts.to(torch.get_default_dtype()).unsqueeze(1)
-        self.register_buffer("deg", deg, persistent=False)
-        self.register_buffer("deg_inv", torch.where(deg > 0, 1.0 / deg.clamp(min=1), 0.0),
-                             persistent=False)
+        self.register_buffer("counts", counts, persistent=False)
+        for name, value in self._degree_values(torch.get_default_dtype()).items():
+            self.register_buffer(name, value, persistent=False)
+
+    def _degree_values(self, dtype) -> dict:
+        """``deg``, ``deg_inv`` and ``abar`` computed from the integer degrees in ``dtype``."""
+        deg = self.counts.to(dtype).unsqueeze(1)
         dis = deg.clamp(min=1).rsqrt()
-        self.register_buffer("abar", dis[i] * dis[j], persistent=False)
+        return {"deg": deg, "deg_inv": torch.where(deg > 0, 1.0 / deg.clamp(min=1), 0.0),
+                "abar": dis[self.i] * dis[self.j]}
 
     def set_geometry(self, weights) -> None:
         """Install static geometric edge weights ``{name: [E] float64}`` (CSR order) as ``[E, 1]``
@@ -113,7 +118,11 @@ class GraphOps(nn.Module):
             self.register_buffer(k, v.to(self.deg.dtype), persistent=False)
 
     def _apply(self, fn, *args, **kwargs):
+        """Convert like any module, then rebuild the float buffers from their exact sources
+        (integer degrees, float64 geometric weights), so ``.double()`` gains full precision."""
         out = super()._apply(fn, *args, **kwargs)
+        for k, v in self._degree_values(self.deg.dtype).items():
+            setattr(self, k, v)
         for k, v in getattr(self, "_geo64", {}).items():
             setattr(self, k, v.to(device=self.deg.device, dtype=self.deg.dtype))
         return out
