@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import softmax as pyg_softmax
 
@@ -239,10 +240,13 @@ class GraphOps(nn.Module):
     def standardize_i(u: Tensor, eps: float = 1e-5) -> Tensor:
         """Per channel over the nodes of each graph: ``(u - mean) / sqrt(var + eps)``, biased
         variance, ``[..., N, c]`` -> ``[..., N, c]``. Equals ``F.batch_norm`` in training mode
-        without affine weights (Ioffe & Szegedy 2015) on a single graph."""
-        mean = u.mean(-2, keepdim=True)
-        var = u.var(-2, unbiased=False, keepdim=True)
-        return (u - mean) * torch.rsqrt(var + eps)
+        without affine weights (Ioffe & Szegedy 2015) on a single graph, which is the kernel
+        used for ``[N, c]``; a batch ``[B, N, c]`` uses instance norm (statistics per graph)."""
+        if u.dim() == 2:
+            return F.batch_norm(u, None, None, training=True, eps=eps)
+        n, c = u.shape[-2:]
+        per_graph = F.instance_norm(u.reshape(-1, n, c).transpose(1, 2), eps=eps)
+        return per_graph.transpose(1, 2).reshape(u.shape)
 
     @staticmethod
     def norm(u: Tensor) -> Tensor:
