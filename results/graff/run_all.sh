@@ -8,7 +8,7 @@
 # restrict it. The per-data-set values were checked against small grids selected on validation
 # accuracy (results/graff/tune.py; the chosen points are in library/graff.toml).
 set -u
-declare -A SPEC=([texas]=graff_dd [chameleon]=graff_dd [squirrel]=graff_dd_bn [wisconsin]=graff_d
+declare -A SPEC=([texas]=graff_dd [chameleon]=graff_dd_bn [squirrel]=graff_dd_bn [wisconsin]=graff_d
                  [cornell]=graff_d [film]=graff_d [Cora]=graff_d [CiteSeer]=graff_d [PubMed]=graff_d)
 for ds in ${DATASETS:-texas wisconsin cornell chameleon Cora CiteSeer film squirrel PubMed}; do
   spec=${SPEC_OVERRIDE:-${SPEC[$ds]}}
