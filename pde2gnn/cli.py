@@ -77,6 +77,9 @@ def cmd_train(args) -> int:
     from .tasks.node_classification import summarize, train
 
     spec_path = resolve_spec(args.spec) if not Path(args.spec).is_file() else Path(args.spec)
+    if args.seeds < 1 or args.first_seed < 0:
+        raise OptionError(f"--seeds must be at least 1 and --first-seed at least 0, got "
+                          f"{args.seeds} and {args.first_seed}")
     if _is_forecasting(spec_path):
         return cmd_forecast(args, spec_path)
     if args.data is not None:
@@ -117,7 +120,8 @@ def cmd_train(args) -> int:
     print("config: " + json.dumps({k: v for k, v in config.to_dict().items()}))
     runs = _resumed_runs(args, config) if args.resume else []
     done = {(r["split_index"], r["seed"]) for r in runs}
-    for split_index, seed in [(s, k) for s in range(args.splits) for k in range(args.seeds)]:
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    for split_index, seed in [(s, k) for s in range(args.splits) for k in seeds]:
         if (split_index, seed) in done:
             continue
         every = args.log_every
@@ -214,7 +218,7 @@ def cmd_forecast(args, spec_path) -> int:
         f"{h}-step {base['mae_per_horizon'][h - 1]:.4f}" for h in
         sorted({h for h in (1, 6, 12) if h <= config.n_out} | {config.n_out})) + u)
     runs = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         every = args.log_every
 
         def log(line, _n=[0]):
@@ -353,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "dynamics as low / high frequency dominated (LFD / HFD)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--seeds", type=int, default=1)
+    q.add_argument("--first-seed", type=int, default=0, help="run seeds FIRST_SEED, ..., "
+                   "FIRST_SEED + SEEDS - 1 (to spread the seeds of one experiment over processes)")
     q.add_argument("--resume", action="store_true", help="keep the finished (split, seed) runs "
                    "already in --results (same model, data set and configuration) and run only "
                    "the missing ones")
