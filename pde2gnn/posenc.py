@@ -162,7 +162,16 @@ def deepwalk_encoding(edge_index: Tensor, n: int, dim: int = 16, window: int = 1
 
 def compute(kind: str, edge_index: Tensor, n: int, dim: int = 16, seed: int = 0,
             **options) -> Tensor:
-    """One positional encoding, uncached: float32 ``[N, D]`` (see the module table for D)."""
+    """One positional encoding, uncached: float32 ``[N, D]`` (see the module table for D).
+
+    Raises:
+        OptionError: an unknown kind, or a dimension outside 1 .. N - 1 (0 only for ``ppr``).
+    """
+    top = n if kind == "rw" else n - 1   # rw: walk lengths; the others: eigen / singular vectors
+    if kind in KINDS and not (0 < dim <= top or (kind == "ppr" and dim == 0)):
+        raise OptionError(f"positional encoding '{kind}' needs a dimension between 1 and "
+                          f"{top}, got {dim}" + (" (0, N-wide rows, is for ppr only: set "
+                                                 "--posenc-dim)" if dim == 0 else ""))
     if kind == "ppr":
         out = ppr_encoding(edge_index, n, dim, seed=seed, **options)
     elif kind == "lap":

@@ -6,6 +6,7 @@ from torch_geometric.data import Data
 
 from pde2gnn import compiler, posenc
 from pde2gnn.data import random_split
+from pde2gnn.errors import OptionError
 from pde2gnn.graphs import feature_knn_graph
 from pde2gnn.solve import SolverConfig
 from pde2gnn.tasks.node_classification import ContinuousGNN, TrainConfig, train
@@ -148,6 +149,13 @@ def test_positional_encodings_shape_determinism_and_cache(tmp_path, kind, dim, w
     assert len(files) == 1
     torch.save(torch.full_like(a, 7.0), files[0])  # a cache hit returns the stored tensor
     assert (posenc.positional_encoding(kind, ei, n, dim, seed=1, cache=tmp_path) == 7).all()
+
+
+@pytest.mark.parametrize("kind,dim", [("deepwalk", 0), ("lap", 0), ("lap", 30), ("rw", -1)])
+def test_positional_encoding_dimension_out_of_range_is_option_error(kind, dim):
+    ei, n = random_graph(30, seed=7)
+    with pytest.raises(OptionError, match=f"'{kind}' needs a dimension between 1 and"):
+        posenc.compute(kind, ei, n, dim)
 
 
 def test_sparse_ppr_agrees_with_dense(monkeypatch):
