@@ -5,6 +5,8 @@
 # the first 5 frames observed, the next 15 predicted (--stride 20: one window per trajectory,
 # starting at frame 0). Results: results/padgn/synthetic/<model>.json + .log.
 # Usage (repository root): bash results/padgn/run_synthetic.sh   (MODELS, SEEDS, EPOCHS override)
+# padgn (about 25 s/epoch) ran as three processes, one seed each: MODELS=padgn SEEDS=1 with
+# --first-seed 0/1/2 added to the command, joined by results/padgn/merge_seeds.py.
 #
 # Sized for the 2-core CPU machine, one torch thread per run: what was cut
 #   - 3 seeds, at most 30 epochs with patience 8, 350 random training trajectories per epoch
