@@ -12,26 +12,13 @@ hand-written.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
-from torch_geometric.utils import add_self_loops, remove_self_loops
 
 from pde2gnn import compiler
-from pde2gnn.data import load_dataset
 
-
-def timeit(fn, repeats, device):
-    fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / repeats
+from common import graph_with_self_loops, timeit  # benchmarks/common.py
 
 
 def abar_csr(ei, n, device):
@@ -52,9 +39,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=20)
     args = ap.parse_args()
     dev = args.device
-    data = load_dataset(args.dataset, args.data_root)
-    ei, _ = remove_self_loops(data.edge_index)
-    ei, _ = add_self_loops(ei, num_nodes=data.num_nodes)
+    data, ei = graph_with_self_loops(args.dataset, args.data_root)
     n, d = data.num_nodes, args.hidden
     torch.manual_seed(0)
     A = abar_csr(ei, n, dev)

@@ -9,16 +9,16 @@ the memory-bandwidth bound of one evaluation (bytes it must move / measured copy
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from torch import nn
-from torch_geometric.utils import add_self_loops, remove_self_loops, softmax
+from torch_geometric.utils import softmax
 from torchdiffeq import odeint
 
 from pde2gnn import compiler
-from pde2gnn.data import load_dataset
 from pde2gnn.solve import ODEBlock, SolverConfig
+
+from common import graph_with_self_loops, timeit  # benchmarks/common.py
 
 
 class HandGrand(nn.Module):
@@ -43,18 +43,6 @@ class HandGrand(nn.Module):
         return torch.sigmoid(self.alpha) * (torch.sparse.mm(self.adj, x) - x) + self.beta * self.x0
 
 
-def timeit(fn, repeats, device):
-    fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / repeats
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="Cora")
@@ -65,9 +53,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=50)
     args = ap.parse_args()
     dev = args.device
-    data = load_dataset(args.dataset, args.data_root)
-    ei, _ = remove_self_loops(data.edge_index)
-    ei, _ = add_self_loops(ei, num_nodes=data.num_nodes)
+    data, ei = graph_with_self_loops(args.dataset, args.data_root)
     n, d = data.num_nodes, args.hidden
     torch.manual_seed(0)
     field = compiler.compile("grand", ei, n, dims={"d": d, "k": args.k}).to(dev)

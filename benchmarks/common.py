@@ -1,0 +1,31 @@
+"""Helpers shared by the benchmark scripts (run as ``python benchmarks/<script>.py``)."""
+from __future__ import annotations
+
+import time
+
+from torch_geometric.utils import add_self_loops, remove_self_loops
+
+from pde2gnn.data import load_dataset
+
+
+def timeit(fn, repeats, device):
+    """Mean wall time of ``fn()`` in seconds over ``repeats`` calls, after one warm-up call
+    (CUDA synchronised before and after)."""
+    import torch
+    fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / repeats
+
+
+def graph_with_self_loops(dataset, data_root=None):
+    """``(data, edge_index)``: a data set and its graph with exactly one self-loop per node."""
+    data = load_dataset(dataset, data_root)
+    ei, _ = remove_self_loops(data.edge_index)
+    ei, _ = add_self_loops(ei, num_nodes=data.num_nodes)
+    return data, ei
