@@ -94,6 +94,31 @@ def test_padgn_step_matches_hand_written_pytorch_and_batches(graph):
         assert (one - out[b:b + 1]).abs().max() < 1e-12
 
 
+def hand_written_rgn(f, h1, h2, pos, ei, nets):
+    """RGN's step (library/rgn.pde) in torch: message MLPs on the per-edge concatenation."""
+    j, i = ei[0], ei[1]
+    B, n = f.shape[0], pos.shape[0]
+    rel = (pos[j] - pos[i]).expand(B, -1, -1)
+    m1 = scatter_sum(nets.msg1(torch.cat([h1[:, i], h1[:, j], rel], -1)), i, n)
+    h1n = nets.cell1(torch.cat([f, m1], -1), h1)
+    m2 = scatter_sum(nets.msg2(torch.cat([h2[:, i], h2[:, j]], -1)), i, n)
+    h2n = nets.cell2(torch.cat([h1n, m2], -1), h2)
+    return f + nets.readout(h2n), h1n, h2n
+
+
+def test_rgn_messages_take_the_first_layer_per_node_and_match_hand_written_pytorch(graph):
+    pos, ei = graph
+    assert ".on_edges(_G, ('i', h1), ('j', h1), ('e', " in compiler.explain("rgn", "python")
+    st = stepper("rgn", graph)
+    f = torch.randn(3, N, 1, dtype=torch.float64)
+    h1, h2 = (torch.randn(3, N, 64, dtype=torch.float64) for _ in range(2))
+    out, (g1, g2) = st(f, (h1, h2))
+    pos = st.update.inputs.pos                     # as stored (rounded to the default dtype)
+    ref, r1, r2 = hand_written_rgn(f, h1, h2, pos, ei, st.update.nets)
+    for a, b in ((out, ref), (g1, r1), (g2, r2)):
+        assert (a - b).abs().max() < 1e-12
+
+
 def test_var_is_vector_autoregression_with_the_lag_as_state(graph):
     st = stepper("var", graph)
     f0, f1 = torch.randn(2, 2, N, 1, dtype=torch.float64)

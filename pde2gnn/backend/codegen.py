@@ -191,11 +191,27 @@ class CodeGen:
             return f"_G.cat([{', '.join(r(a) for a in e.args)}])"
         if isinstance(e, O.NetApply):
             net, *args = e.args
+            if self._mlp_on_edges(e):
+                parts = (f"('{a.side}', {r(a.args[0])})" if isinstance(a, O.ENDPOINTS)
+                         else f"('e', {r(a)})" for a in args[0].args)
+                return f"{r(net)}.on_edges(_G, {', '.join(parts)})"
             graph = ["_G"] if isinstance(e, O.GraphNetApply) else []
             return f"{r(net)}({', '.join(graph + [r(a) for a in args])})"
         if e.func in _FUNCS:
             return f"{_FUNCS[e.func]}({', '.join(r(a) for a in e.args)})"
         raise NotImplementedError(f"no code generation rule for {e.func.__name__}")
+
+    def _mlp_on_edges(self, e: O.NetApply) -> bool:
+        """Is ``e`` an ``mlp`` of a concatenation of edge values, some of them node values read
+        at an end (``msg(cat(h_i, h_j, rel))``)? Then its first layer is taken block by block,
+        node blocks once per node (:meth:`~pde2gnn.backend.nets.MLP.on_edges`)."""
+        net, *args = e.args
+        if isinstance(e, O.GraphNetApply) or len(args) != 1 or not isinstance(args[0], O.Cat) \
+                or self.p.ir.checked.nets[net.name].kind != "mlp":
+            return False
+        parts = args[0].args
+        return any(isinstance(a, O.ENDPOINTS) for a in parts) and all(
+            isinstance(a, O.ENDPOINTS) or self.an.kind(a) == "edge" for a in parts)
 
     @staticmethod
     def _paren(e: sp.Expr, code: str, strict: bool = False) -> str:

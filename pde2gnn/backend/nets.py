@@ -20,7 +20,7 @@ edge_gn     graph network (Battaglia et al. 2018) over node inputs v and optiona
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -40,6 +40,24 @@ def mlp(n_in: int, n_out: int, hidden: int = 64, layers: int = 2) -> nn.Sequenti
     return nn.Sequential(*mods)
 
 
+def edge_linear(G, linear: nn.Linear, parts: Sequence[Tuple[str, Tensor]]) -> Tensor:
+    """``linear`` of the per-edge concatenation of ``parts``, computed block by block:
+    ``W [p_1, ..., p_k] + b = sum_k W_k p_k + b``.
+
+    A part is ``("i", v)`` or ``("j", v)``, a node value ``v [..., N, c]`` read at the
+    receiving / neighbour end of each edge, or ``("e", u)``, an edge value ``u [..., E, c]``.
+    A node part's product ``v @ W_k^T`` is taken once per node (N rows) and then gathered,
+    instead of once per edge (E rows) on the concatenation: about E / N times less work in the
+    first layer of a message MLP. Returns ``[..., E, linear.out_features]``.
+    """
+    blocks = linear.weight.split([u.shape[-1] for _, u in parts], dim=1)
+    gather = {"i": G.gather_i, "j": G.gather_j, "e": lambda u: u}
+    out = linear.bias
+    for (where, u), w in zip(parts, blocks):
+        out = out + gather[where](u @ w.T)
+    return out
+
+
 class MLP(nn.Module):
     """Row-wise MLP (``net NAME : mlp(in=, out=, hidden=64, layers=2)``).
 
@@ -52,6 +70,12 @@ class MLP(nn.Module):
 
     def forward(self, u: Tensor) -> Tensor:
         return self.net(u)
+
+    def on_edges(self, G, *parts: Tuple[str, Tensor]) -> Tensor:
+        """The MLP of the concatenation of ``parts`` per edge, ``[..., E, out]``, with the first
+        layer taken block by block (:func:`edge_linear`): the code generator calls this for
+        ``net(cat(u_i, v_j, e, ...))`` instead of building the ``[..., E, in]`` concatenation."""
+        return self.net[1:](edge_linear(G, self.net[0], parts))
 
 
 class GRU(nn.Module):
@@ -110,15 +134,9 @@ class EdgeGN(nn.Module):
 
     @staticmethod
     def _edge_mlp(G, edge_mlp: nn.Sequential, v: Tensor, e: Optional[Tensor]) -> Tensor:
-        """``edge_mlp([e, v_i, v_j])`` with the first layer split by input block,
-        ``W [e, v_i, v_j] = W_e e + (W_i v)_i + (W_j v)_j``: the node products are taken once
-        per node (N rows) and gathered, instead of once per edge (E rows) on the concatenation."""
-        first, ne = edge_mlp[0], 0 if e is None else e.shape[-1]
-        w_e, w_i, w_j = first.weight.split([ne, v.shape[-1], v.shape[-1]], dim=1)
-        h = G.gather_i(v @ w_i.T) + G.gather_j(v @ w_j.T) + first.bias
-        if e is not None:
-            h = h + e @ w_e.T
-        return edge_mlp[1:](h)
+        """``edge_mlp([e, v_i, v_j])``, first layer by input block (:func:`edge_linear`)."""
+        parts = ([] if e is None else [("e", e)]) + [("i", v), ("j", v)]
+        return edge_mlp[1:](edge_linear(G, edge_mlp[0], parts))
 
 
 class NetDict(nn.Module):
