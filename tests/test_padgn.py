@@ -119,6 +119,17 @@ def test_rgn_messages_take_the_first_layer_per_node_and_match_hand_written_pytor
         assert (a - b).abs().max() < 1e-12
 
 
+def test_state_dict_holds_parameters_not_inputs(graph):
+    """A checkpoint carries the learned parameters only: the station coordinates are data, so a
+    model trained on one graph loads onto another with other coordinates."""
+    st = stepper("padgn", graph)
+    assert st.state_dict() and all(k.startswith("update.nets.") for k in st.state_dict())
+    pos, ei = graph
+    other = compiler.compile_stepper("padgn", ei, N, inputs={"pos": pos + 1.0}).double()
+    other.load_state_dict(st.state_dict())
+    assert torch.equal(other.update.inputs.pos, (pos + 1.0).float().double())
+
+
 def test_var_is_vector_autoregression_with_the_lag_as_state(graph):
     st = stepper("var", graph)
     f0, f1 = torch.randn(2, 2, N, 1, dtype=torch.float64)

@@ -81,7 +81,7 @@ class VectorField(nn.Module):
             if tuple(x.shape) != (num_nodes, ir.channels(name)):
                 raise DataError(f"input '{name}' must have shape [{num_nodes}, "
                                 f"{ir.channels(name)}], got {list(x.shape)}")
-            self.inputs.register_buffer(name, x)
+            self.inputs.register_buffer(name, x, persistent=False)  # data, not a parameter
         self.nfe = 0
         self.probed: Dict[str, Tensor] = {}
         self.max_nfe: Optional[int] = None
