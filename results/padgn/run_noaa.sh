@@ -13,6 +13,11 @@
 #   - the paper's weather data was hourly; this set is daily, so the
 #     numbers are not comparable with the paper's table, only across models here.
 # The persistence line (f(t+1) = f(t)) is printed and stored in every JSON ("persistence").
+# rgn, rgn_standardop and padgn_rgn (about 40 s/epoch each on one shared core) ran one seed per
+# process, two at a time: SEEDS=1 with --first-seed 0/1/2 added to the command and
+# --results results/padgn/noaa/<model>_seed<k>.json, joined by
+#   python results/padgn/merge_seeds.py results/padgn/noaa/<model>.json results/padgn/noaa/<model>_seed{0,1,2}.json
+# (logs <model>_seed<k>.log). Table: python results/padgn/table.py results/padgn/noaa
 set -u
 mkdir -p results/padgn/noaa
 for m in ${MODELS:-var mlp_forecast gru_forecast rgn rgn_standardop padgn_rgn}; do
