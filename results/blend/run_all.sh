@@ -8,6 +8,6 @@ pde2gnn() { PYTHONPATH=$PWD python -W ignore -m pde2gnn "$@"; }
 opts="--threads 1 --quiet --log-every 0 --resume"   # --resume: continue a cut-off run
 pde2gnn train beltrami --dataset Cora --seeds 20 $opts --results results/blend/cora_beltrami.json
 pde2gnn train beltrami_nopos --dataset Cora --seeds 20 $opts --results results/blend/cora_nopos.json
-pde2gnn train beltrami --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer.json
-pde2gnn train beltrami_nopos --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer_nopos.json
+pde2gnn train beltrami --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer_beltrami.json
+pde2gnn train beltrami_nopos --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer_beltrami_nopos.json
 pde2gnn train beltrami --dataset PubMed --seeds 5 $opts --results results/blend/pubmed.json
