@@ -1,11 +1,23 @@
 """Helpers shared by the benchmark scripts (run as ``python benchmarks/<script>.py``)."""
 from __future__ import annotations
 
+import argparse
 import time
 
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
 from pde2gnn.data import load_dataset
+
+
+def parser(repeats: int) -> argparse.ArgumentParser:
+    """The options every timing benchmark has: ``--data-root``, ``--device`` (cuda when there
+    is one) and ``--repeats`` (timed calls per measurement, default ``repeats``)."""
+    import torch
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--repeats", type=int, default=repeats)
+    return ap
 
 
 def timeit(fn, repeats, device):

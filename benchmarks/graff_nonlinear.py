@@ -11,14 +11,12 @@ hand-written.
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 import torch.nn.functional as F
 
 from pde2gnn import compiler
 
-from common import graph_with_self_loops, timeit  # benchmarks/common.py
+from common import graph_with_self_loops, parser, timeit  # benchmarks/common.py
 
 
 def abar_csr(ei, n, device):
@@ -31,12 +29,9 @@ def abar_csr(ei, n, device):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = parser(repeats=20)
     ap.add_argument("--dataset", default="squirrel")
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--repeats", type=int, default=20)
     args = ap.parse_args()
     dev = args.device
     data, ei = graph_with_self_loops(args.dataset, args.data_root)

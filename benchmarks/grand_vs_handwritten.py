@@ -8,8 +8,6 @@ the memory-bandwidth bound of one evaluation (bytes it must move / measured copy
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 from torch import nn
 from torch_geometric.utils import softmax
@@ -18,7 +16,7 @@ from torchdiffeq import odeint
 from pde2gnn import compiler
 from pde2gnn.solve import ODEBlock, SolverConfig
 
-from common import graph_with_self_loops, timeit  # benchmarks/common.py
+from common import graph_with_self_loops, parser, timeit  # benchmarks/common.py
 
 
 class HandGrand(nn.Module):
@@ -44,13 +42,10 @@ class HandGrand(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = parser(repeats=50)
     ap.add_argument("--dataset", default="Cora")
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--hidden", type=int, default=80)
     ap.add_argument("--k", type=int, default=64)
-    ap.add_argument("--repeats", type=int, default=50)
     args = ap.parse_args()
     dev = args.device
     data, ei = graph_with_self_loops(args.dataset, args.data_root)

@@ -11,14 +11,12 @@ the ratio compiled / hand-written.
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from pde2gnn import compiler
 from pde2gnn.forecast_data import load_forecast_data
 
-from common import timeit  # benchmarks/common.py
+from common import parser, timeit  # benchmarks/common.py
 
 
 def hand_written_step(f, h1, h2, rel, i, j, nets):
@@ -35,12 +33,9 @@ def hand_written_step(f, h1, h2, rel, i, j, nets):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data-root", default=None)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap = parser(repeats=5)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=24)
-    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     data = load_forecast_data("noaa", args.data_root)
     ei, pos, n = data.edge_index, data.pos, data.num_nodes
@@ -71,11 +66,14 @@ def main():
     diff = (compiled() - hand_written()).abs().max().item()
     print(f"rgn on noaa: N {n}, E {ei.shape[1]}, batch {args.batch}, {args.steps} frames, "
           f"{args.device}, {torch.get_num_threads()} thread(s); max |compiled - hand| {diff:.1e}")
-    for label, run in (("rollout", lambda fn: lambda: fn()),
-                       ("rollout + backward", lambda fn: lambda: fn().square().sum().backward())):
-        with torch.set_grad_enabled(True):
-            tc = timeit(run(compiled), args.repeats, args.device)
-            th = timeit(run(hand_written), args.repeats, args.device)
+    def with_backward(rollout):
+        return lambda: rollout().square().sum().backward()
+
+    for label, tc_fn, th_fn in (("rollout", compiled, hand_written),
+                                ("rollout + backward", with_backward(compiled),
+                                 with_backward(hand_written))):
+        tc = timeit(tc_fn, args.repeats, args.device)
+        th = timeit(th_fn, args.repeats, args.device)
         print(f"  {label:20s} compiled {1e3 * tc:8.1f} ms   hand-written {1e3 * th:8.1f} ms"
               f"   ratio {tc / th:.2f}")
 
