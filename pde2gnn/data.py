@@ -4,13 +4,16 @@ The data root is, in order: the ``root`` argument (``--data-root``), the ``PDE2G
 environment variable, else ``~/.cache/pde2gnn/data`` (torch_geometric downloads there).
 torch_geometric writes a ``processed/`` folder beside ``raw/``; when the data root is read-only
 (a shared copy), the data set's folder is first copied to a writable cache
-(``PDE2GNN_CACHE`` or ``~/.cache/pde2gnn/data``), never modified in place.
+(``PDE2GNN_CACHE`` or ``~/.cache/pde2gnn/data``), never modified in place. Copying and processing
+hold an inter-process file lock, so processes started together (the seeds of one experiment
+spread over processes) never read a ``processed/`` file that another is still writing.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -37,6 +40,18 @@ def data_root(root: Optional[str] = None) -> Path:
 def cache_dir() -> Path:
     """Writable cache: ``$PDE2GNN_CACHE`` or ``~/.cache/pde2gnn/data``."""
     return Path(os.environ.get("PDE2GNN_CACHE", "~/.cache/pde2gnn/data")).expanduser()
+
+
+@contextmanager
+def _exclusive(folder: Path):
+    """Hold an inter-process lock on ``folder`` (a lock file under :func:`cache_dir`)."""
+    from filelock import FileLock
+
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
+    with FileLock(str(locks / f"{key}.lock")):
+        yield
 
 
 def _writable(root: Path, sub: str) -> Path:
@@ -72,9 +87,10 @@ def load_planetoid(name: str, root: Optional[str] = None, split: str = "public")
         raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})"
                         + (f"; {hint}" if hint else ""))
     pname = PLANETOID[key]
-    base = _writable(data_root(root), "Planetoid")
     try:
-        ds = Planetoid(str(base / "Planetoid"), pname, split=split)
+        with _exclusive(data_root(root) / "Planetoid"):
+            base = _writable(data_root(root), "Planetoid")
+            ds = Planetoid(str(base / "Planetoid"), pname, split=split)
     except Exception as e:  # download failures, corrupt files
         raise DataError(f"could not load {pname} from {base / 'Planetoid'}: {e}. Set "
                         "--data-root or PDE2GNN_DATA to a folder holding Planetoid/"
@@ -99,14 +115,15 @@ def load_geom_gcn(name: str, root: Optional[str] = None) -> Data:
     if key not in GEOM_GCN:
         raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})")
     cls, pname = GEOM_GCN[key]
-    base = _writable(data_root(root), cls)
     try:
-        if cls == "WebKB":
-            ds = D.WebKB(str(base / cls), pname)
-        elif cls == "WikipediaNetwork":
-            ds = D.WikipediaNetwork(str(base / cls), pname, geom_gcn_preprocess=True)
-        else:
-            ds = D.Actor(str(base / cls))
+        with _exclusive(data_root(root) / cls):
+            base = _writable(data_root(root), cls)
+            if cls == "WebKB":
+                ds = D.WebKB(str(base / cls), pname)
+            elif cls == "WikipediaNetwork":
+                ds = D.WikipediaNetwork(str(base / cls), pname, geom_gcn_preprocess=True)
+            else:
+                ds = D.Actor(str(base / cls))
     except Exception as e:  # download failures, corrupt files
         raise DataError(f"could not load {pname} from {base / cls}: {e}. Set --data-root or "
                         f"PDE2GNN_DATA to a folder holding {cls}/...") from None

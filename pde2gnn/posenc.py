@@ -26,6 +26,7 @@ of the graph and the options, so each is computed once per data set.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -216,7 +217,7 @@ def positional_encoding(kind: str, edge_index: Tensor, n: int, dim: int = 16, se
         return torch.load(path)
     out = compute(kind, edge_index, n, dim, seed, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # one per process: no two writers share it
     torch.save(out, tmp)
     tmp.replace(path)
     return out
