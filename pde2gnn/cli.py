@@ -92,7 +92,8 @@ def cmd_train(args) -> int:
                  "weight_decay": args.weight_decay, "hidden": args.hidden,
                  "dropout": args.dropout, "input_dropout": args.input_dropout,
                  "optimizer": args.optimizer, "posenc": args.posenc,
-                 "posenc_dim": args.posenc_dim, "knn_k": args.knn_k,
+                 "posenc_dim": args.posenc_dim, "ppr_alpha": args.ppr_alpha,
+                 "ppr_topk": args.ppr_topk, "knn_k": args.knn_k,
                  "rewire_from": args.rewire_from, "rewire_every": args.rewire_every,
                  "self_loops": args.self_loops, "fc_out": args.fc_out,
                  "encoder": args.encoder}
@@ -386,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--posenc", choices=["ppr", "lap", "rw", "deepwalk", "none"],
                    help="positional encoding for the spec's positional field u (BLEND)")
     q.add_argument("--posenc-dim", type=int, help="columns of the encoding (ppr: 0 = N-wide rows)")
+    q.add_argument("--ppr-alpha", type=float, help="ppr: restart probability (default 0.05)")
+    q.add_argument("--ppr-topk", type=int, help="ppr: entries kept per row (default 64)")
     q.add_argument("--knn-k", type=int, help="k of a graph knn(...) clause")
     q.add_argument("--rewire-from", choices=["pos", "u0"],
                    help="knn in the raw encoding or in the encoded u(0)")

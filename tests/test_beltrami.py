@@ -171,6 +171,23 @@ def test_sparse_ppr_agrees_with_dense(monkeypatch):
     assert abs(dense - sparse).max() < 1e-6
 
 
+def test_ppr_topk_and_alpha_reach_the_encoding(monkeypatch, tmp_path):
+    """TrainConfig.ppr_topk / ppr_alpha (--ppr-topk / --ppr-alpha) set the DIGL sparsification."""
+    from pde2gnn.data import cache_dir
+    from pde2gnn.tasks.node_classification import positional_input
+
+    monkeypatch.setenv("PDE2GNN_CACHE", str(tmp_path))
+    ei, n = random_graph(40, p=0.15, seed=3)
+    data = Data(edge_index=ei, num_nodes=n)
+    for topk, alpha in [(5, 0.05), (12, 0.05), (12, 0.3)]:
+        enc = positional_input(data, TrainConfig(posenc="ppr", posenc_dim=0, ppr_topk=topk,
+                                                 ppr_alpha=alpha))
+        expected = posenc.ppr_matrix(ei, n, alpha=alpha, topk=topk).toarray()
+        assert ((enc != 0).sum(1) <= topk).all()
+        assert torch.allclose(enc, torch.as_tensor(expected, dtype=torch.float32))
+    assert len(list((cache_dir() / "posenc").glob("*.pt"))) == 3
+
+
 def _toy_data(n=40, seed=0):
     ei, n = random_graph(n, p=0.15, seed=seed)
     g = torch.Generator().manual_seed(seed)

@@ -55,6 +55,8 @@ class TrainConfig:
     # BLEND: positional coordinates and rewiring
     posenc: Optional[str] = None    # ppr | lap | rw | deepwalk (None: no positional input)
     posenc_dim: int = 16            # columns of the encoding (ppr: 0 keeps the N-wide rows)
+    ppr_alpha: float = 0.05         # ppr: restart probability (DIGL)
+    ppr_topk: int = 64              # ppr: entries kept per row (DIGL top-k sparsification)
     pos_field: str = "u"            # the spec field encoded from the positional encoding
     knn_k: int = 0                  # k of a `graph knn(...)` clause (0: the spec's k)
     rewire_from: str = "pos"        # knn in the raw encoding ('pos') or in the encoded u(0) ('u0')
@@ -287,8 +289,10 @@ def positional_input(data: Data, config: TrainConfig) -> Optional[Tensor]:
     if not config.posenc:
         return None
     from ..posenc import positional_encoding
+    options = {"alpha": config.ppr_alpha, "topk": config.ppr_topk} if config.posenc == "ppr" \
+        else {}
     return positional_encoding(config.posenc, data.edge_index, data.num_nodes,
-                               config.posenc_dim)
+                               config.posenc_dim, **options)
 
 
 def summarize(runs: List[dict]) -> dict:
