@@ -49,18 +49,19 @@ class HandBLEND(nn.Module):
         k = (z0 @ self.w_k)[j].view(-1, self.h, width)
         s = (q * k).sum(-1) / width ** 0.5                                  # [E, h]
         sp = 0.5 * (s + torch.sqrt(s * s + 4))
-        a = (sp / scatter(sp, j, 0, dim_size=self.n, reduce="sum")[j]).mean(-1)
-        return torch.sparse_coo_tensor(torch.stack([i, j]), a, (self.n, self.n)).coalesce()
+        return (sp / scatter(sp, j, 0, dim_size=self.n, reduce="sum")[j]).mean(-1)  # [E]
 
     def forward(self, x, pos):
         z0 = torch.cat([self.enc_u(self.drop_in(pos)), self.enc_x(self.drop_in(x))], dim=1)
-        a = self.attention(z0)
+        a = self.attention(z0)[:, None]
+        j, i = self.ei
         scale = torch.sigmoid(self.alpha)
         self.nfe = 0
 
-        def f(t, z):
+        def f(t, z):  # message passing as in torch_geometric: gather at j, weight, sum into i
             self.nfe += 1
-            return scale * (torch.sparse.mm(a, z) - z) + self.beta * z0
+            az = scatter(a * z[j], i, 0, dim_size=self.n, reduce="sum")
+            return scale * (az - z) + self.beta * z0
         s = self.cfg.solver
         zt = odeint(f, z0, torch.tensor([0.0, self.cfg.time]), method=s.method, rtol=s.rtol,
                     atol=s.atol)[-1]
