@@ -96,7 +96,8 @@ def cmd_train(args) -> int:
                  "ppr_topk": args.ppr_topk, "knn_k": args.knn_k,
                  "rewire_from": args.rewire_from, "rewire_every": args.rewire_every,
                  "self_loops": args.self_loops, "fc_out": args.fc_out,
-                 "encoder": args.encoder}
+                 "encoder": args.encoder, "select_time": args.select_time,
+                 "select_points": args.select_points}
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["dims"] = {**values.get("dims", {}), **_kv(args.dim, int)}
     values["params"] = {**values.get("params", {}), **_kv(args.param, float)}
@@ -145,8 +146,9 @@ def cmd_train(args) -> int:
         runs.append(r)
         if args.results:
             _write_results(args, spec_path, config, runs, split)
+        at_time = f" t = {r['best_time']:.2f}" if config.select_time else ""
         print(f"split {split_index} seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch "
-              f"{r['best_epoch']} (val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} "
+              f"{r['best_epoch']}{at_time} (val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} "
               f"s/epoch, NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
     s = summarize(runs)
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
@@ -393,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--rewire-from", choices=["pos", "u0"],
                    help="knn in the raw encoding or in the encoded u(0)")
     q.add_argument("--rewire-every", type=int, help="rebuild the knn graph every K epochs")
+    q.add_argument("--select-time", type=float, metavar="XT",
+                   help="choose the integration time on validation: evaluate on times up to "
+                        "XT * T (the GRAND / BLEND reference's early-stopping integrator, "
+                        "earlystopxT = 3); 0: evaluate at T")
+    q.add_argument("--select-points", type=int, metavar="K",
+                   help="--select-time: evenly spaced evaluation times (default 32)")
     q.add_argument("--device", default="cpu")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     q.add_argument("--results", help="write the results as JSON to this path")

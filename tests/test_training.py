@@ -61,3 +61,43 @@ def test_without_encoder_the_flow_runs_on_the_raw_features():
     assert model(x).shape == (6, 3)
     with pytest.raises(OptionError, match="positional field"):
         ContinuousGNN("beltrami", data, 3, cfg, pos=torch.rand(6, 4))
+
+
+def test_time_selected_on_validation():
+    """select_time (the reference's early-stopping integrator): the logits at a grid of times
+    equal separate solves to each time; with one point at 1 x T the run is the plain one; with a
+    grid the chosen time lies on it and the validation accuracy is the best over the grid."""
+    import torch
+    from torch_geometric.data import Data
+
+    from pde2gnn.tasks.node_classification import ContinuousGNN
+
+    torch.manual_seed(0)
+    n = 40
+    ring = torch.arange(n)
+    edge_index = torch.stack([torch.cat([ring, (ring + 1) % n]), torch.cat([(ring + 1) % n, ring])])
+    y = (ring // 10) % 3
+    x = torch.nn.functional.one_hot(y, 3).float() + 0.8 * torch.randn(n, 3)
+    masks = [ring % 3 == r for r in range(3)]
+    data = Data(x=x, y=y, edge_index=edge_index, train_mask=masks[0], val_mask=masks[1],
+                test_mask=masks[2])
+    solver = SolverConfig("rk4", step_size=0.25)
+    cfg = TrainConfig(hidden=8, epochs=6, time=1.0, dims={"k": 4}, solver=solver)
+    model = ContinuousGNN("grand", data, 3, cfg).eval()
+    times = torch.tensor([0.5, 1.0, 2.0])
+    with torch.no_grad():
+        grid = model(x, times)
+        for k, t in enumerate(times.tolist()):
+            model.ode.time = t
+            torch.testing.assert_close(grid[k], model(x), rtol=1e-5, atol=1e-6)
+
+    plain = train("grand", data, cfg, seed=1, progress=False)
+    one = train("grand", data, TrainConfig(**{**cfg.__dict__, "select_time": 1.0,
+                                              "select_points": 1}), seed=1, progress=False)
+    assert [h["val_acc"] for h in one["history"]] == [h["val_acc"] for h in plain["history"]]
+    assert one["test_acc"] == plain["test_acc"] and one["best_time"] == 1.0
+    sel = train("grand", data, TrainConfig(**{**cfg.__dict__, "select_time": 3.0,
+                                              "select_points": 12}), seed=1, progress=False)
+    grid_times = {0.25 * (k + 1) for k in range(12)}
+    assert all(min(abs(h["time"] - g) for g in grid_times) < 1e-6 for h in sel["history"])
+    assert sel["val_acc"] >= max(h["val_acc"] for h in plain["history"])
