@@ -202,11 +202,9 @@ def _toy_data(n=40, seed=0):
 def test_blend_model_encodes_positions_separately_and_rewires():
     data = _toy_data()
     pos = posenc.compute("lap", data.edge_index, data.num_nodes, 4)
-    spec = open(compiler.resolve_spec("beltrami")).read().replace(
-        "model beltrami\n", "model beltrami_knn\ngraph knn(u, k=4)\n")
     cfg = TrainConfig(hidden=8, dims={"p": 3, "k": 4, "h": 2}, time=1.0, rewire_from="u0",
-                      solver=SolverConfig("rk4", step_size=0.5))
-    model = ContinuousGNN(spec, data, 3, cfg, pos=pos)
+                      knn_k=4, solver=SolverConfig("rk4", step_size=0.5))
+    model = ContinuousGNN("beltrami_knn", data, 3, cfg, pos=pos)
     assert model.pos_encoder.in_features == 4 and model.pos_encoder.out_features == 3
     assert model.encoder.out_features == 8
     assert model.field.graph.num_edges == 4 * data.num_nodes
