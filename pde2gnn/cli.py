@@ -390,7 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="positional encoding for the spec's positional field u (BLEND)")
     q.add_argument("--posenc-dim", type=int, help="columns of the encoding (ppr: 0 = N-wide rows)")
     q.add_argument("--ppr-alpha", type=float, help="ppr: restart probability (default 0.05)")
-    q.add_argument("--ppr-topk", type=int, help="ppr: entries kept per row (default 64)")
+    q.add_argument("--ppr-topk", type=int,
+                   help="ppr: entries kept per row (default 64; 0: dense, column-normalised, as "
+                        "the BLEND reference code)")
     q.add_argument("--knn-k", type=int, help="k of a graph knn(...) clause")
     q.add_argument("--rewire-from", choices=["pos", "u0"],
                    help="knn in the raw encoding or in the encoded u(0)")

@@ -7,8 +7,11 @@ kind      meaning
 ========  =======================================================================================
 ppr       personalised PageRank as in DIGL (Gasteiger et al. 2019): S = a (I - (1-a) T)^-1 with
           T = D^-1/2 (A + I) D^-1/2, each row sparsified to its top ``topk`` entries and
-          L1-normalised. ``dim = 0`` keeps the rows themselves (D = N, as the BLEND reference
-          code does); ``0 < dim < N`` reduces them with a truncated SVD to D = dim columns.
+          L1-normalised. ``topk = 0`` keeps S dense and divides each column by its sum, as the
+          BLEND reference code's encoding does (graph-neural-pde ``GDCWrapper.position_encoding``,
+          whose sparsification is switched off); up to ``DENSE_MAX`` nodes only.
+          ``dim = 0`` keeps the rows themselves (D = N, as the BLEND reference code does);
+          ``0 < dim < N`` reduces them with a truncated SVD to D = dim columns.
           Dense inverse up to ``DENSE_MAX`` nodes, else a thresholded sparse power series (no N x N
           dense matrix is ever formed, so PubMed fits).
 lap       the ``dim`` Laplacian eigenvectors after the trivial one (torch_geometric's
@@ -60,6 +63,37 @@ def _topk_rows(s: np.ndarray, k: int):
     return idx, np.take_along_axis(s, idx, axis=1)
 
 
+def _ppr_transition(edge_index: Tensor, n: int) -> sps.csr_matrix:
+    """T = D^-1/2 (A + I) D^-1/2, scipy CSR ``[N, N]`` (GDC's symmetric normalisation)."""
+    a = _adjacency(edge_index, n) + sps.identity(n, format="csr")
+    dinv = 1.0 / np.sqrt(np.asarray(a.sum(1)).ravel())
+    return (sps.diags(dinv) @ a @ sps.diags(dinv)).tocsr()
+
+
+def _ppr_dense(t: sps.csr_matrix, alpha: float) -> np.ndarray:
+    n = t.shape[0]
+    return alpha * np.linalg.inv(np.eye(n) - (1 - alpha) * t.toarray())
+
+
+def ppr_dense(edge_index: Tensor, n: int, alpha: float = 0.05) -> np.ndarray:
+    """Dense column-normalised personalised PageRank matrix ``[N, N]``, float64: S / 1^T S.
+
+    S = alpha (I - (1 - alpha) T)^-1, T = D^-1/2 (A + I) D^-1/2, every column divided by its sum
+    (GDC's ``normalization_out = 'col'``), without sparsification: the BLEND reference code's
+    positional encoding (graph-neural-pde, ``GDCWrapper.position_encoding``; row i encodes node
+    i). S is symmetric, so row i is node i's PPR vector with entry j scaled by 1 / sum_k S_kj.
+
+    Raises:
+        OptionError: more than ``DENSE_MAX`` nodes (use a top-k sparsified encoding).
+    """
+    if n > DENSE_MAX:
+        raise OptionError(f"the dense PPR encoding (topk 0) inverts an {n} x {n} matrix; "
+                          f"graphs above {DENSE_MAX} nodes need a top-k sparsified one "
+                          "(e.g. --ppr-topk 64)")
+    s = _ppr_dense(_ppr_transition(edge_index, n), alpha)
+    return s / s.sum(0, keepdims=True)
+
+
 def ppr_matrix(edge_index: Tensor, n: int, alpha: float = 0.05, topk: int = 64,
                eps: float = 1e-5) -> sps.csr_matrix:
     """Top-k sparsified, row-normalised personalised PageRank matrix (DIGL), scipy CSR ``[N, N]``.
@@ -69,11 +103,9 @@ def ppr_matrix(edge_index: Tensor, n: int, alpha: float = 0.05, topk: int = 64,
     the dense inverse; beyond, the series alpha sum_t ((1 - alpha) T)^t is summed with sparse
     matrices, dropping entries below ``eps`` after every step, so memory stays O(N * support).
     """
-    a = _adjacency(edge_index, n) + sps.identity(n, format="csr")
-    dinv = 1.0 / np.sqrt(np.asarray(a.sum(1)).ravel())
-    t = (sps.diags(dinv) @ a @ sps.diags(dinv)).tocsr()
+    t = _ppr_transition(edge_index, n)
     if n <= DENSE_MAX:
-        s = alpha * np.linalg.inv(np.eye(n) - (1 - alpha) * t.toarray())
+        s = _ppr_dense(t, alpha)
         idx, v = _topk_rows(s, topk)
         rows, cols = np.repeat(np.arange(n), idx.shape[1]), idx.ravel()
     else:
@@ -116,7 +148,13 @@ def _fix_signs(u: np.ndarray) -> np.ndarray:
 
 def ppr_encoding(edge_index: Tensor, n: int, dim: int = 0, alpha: float = 0.05,
                  topk: int = 64, seed: int = 0) -> np.ndarray:
-    """DIGL PPR rows ``[N, N]`` (``dim = 0``) or their ``dim``-column truncated SVD ``[N, dim]``."""
+    """PPR rows ``[N, N]`` (``dim = 0``) or their ``dim``-column truncated SVD ``[N, dim]``:
+    top-``topk`` sparsified (:func:`ppr_matrix`), or dense (``topk = 0``, :func:`ppr_dense`)."""
+    if topk < 0:
+        raise OptionError(f"ppr topk must be 0 (dense) or positive, got {topk}")
+    if topk == 0:
+        s = ppr_dense(edge_index, n, alpha)
+        return s if dim <= 0 or dim >= n else _svd_embed(s, dim, seed)
     s = ppr_matrix(edge_index, n, alpha, topk)
     if dim <= 0 or dim >= n:
         if n > 4 * DENSE_MAX:

@@ -1,5 +1,6 @@
 """BLEND (Beltrami flow): compiled library specs against hand-written PyTorch, kNN rewiring,
 positional encodings, squareplus normalisation and the random-split protocol."""
+import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Data
@@ -169,6 +170,24 @@ def test_sparse_ppr_agrees_with_dense(monkeypatch):
     monkeypatch.setattr(posenc, "DENSE_MAX", 10)
     sparse = posenc.ppr_matrix(ei, n, alpha=0.15, topk=n, eps=1e-12).toarray()
     assert abs(dense - sparse).max() < 1e-6
+
+
+def test_dense_ppr_encoding_is_the_column_normalised_inverse():
+    """topk 0: S = alpha (I - (1 - alpha) T)^-1, T = D^-1/2 (A + I) D^-1/2, columns summing to 1
+    (the BLEND reference's GDC encoding); written here with dense torch algebra."""
+    ei, n = random_graph(30, p=0.15, seed=5)
+    alpha = 0.1
+    a = torch.zeros(n, n, dtype=torch.float64)
+    a[ei[1], ei[0]] = 1.0
+    a = a + torch.eye(n, dtype=torch.float64)
+    d = a.sum(1).rsqrt()
+    s = alpha * torch.linalg.inv(torch.eye(n, dtype=torch.float64) - (1 - alpha) * d[:, None] * a * d)
+    expected = s / s.sum(0, keepdim=True)
+    enc = posenc.ppr_encoding(ei, n, dim=0, alpha=alpha, topk=0)
+    assert np.abs(enc - expected.numpy()).max() < 1e-12
+    assert np.abs(enc.sum(0) - 1).max() < 1e-12 and (enc > 0).mean() > 0.5  # dense
+    with pytest.raises(OptionError, match="topk must be 0"):
+        posenc.ppr_encoding(ei, n, topk=-1)
 
 
 def test_ppr_topk_and_alpha_reach_the_encoding(monkeypatch, tmp_path):

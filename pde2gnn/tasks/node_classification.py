@@ -60,7 +60,8 @@ class TrainConfig:
     posenc: Optional[str] = None    # ppr | lap | rw | deepwalk (None: no positional input)
     posenc_dim: int = 16            # columns of the encoding (ppr: 0 keeps the N-wide rows)
     ppr_alpha: float = 0.05         # ppr: restart probability (DIGL)
-    ppr_topk: int = 64              # ppr: entries kept per row (DIGL top-k sparsification)
+    ppr_topk: int = 64              # ppr: entries kept per row (DIGL top-k sparsification;
+    #                                 0: dense and column-normalised, the BLEND reference)
     pos_field: str = "u"            # the spec field encoded from the positional encoding
     knn_k: int = 0                  # k of a `graph knn(...)` clause (0: the spec's k)
     rewire_from: str = "pos"        # knn in the raw encoding ('pos') or in the encoded u(0) ('u0')
