@@ -280,7 +280,14 @@ def _resumed_runs(args, config) -> list:
         runs, old_config = old["runs"], old["config"]
     except (ValueError, KeyError, TypeError) as e:
         raise OptionError(f"--resume: {path} is not a results JSON of `pde2gnn train` ({e})")
-    if old.get("dataset") != args.dataset or old_config != json.loads(json.dumps(config.to_dict())):
+    from .tasks.node_classification import TrainConfig
+    # a key the file lacks was added to TrainConfig later: the file ran with its default
+    new_config = json.loads(json.dumps(config.to_dict()))
+    defaults = json.loads(json.dumps(TrainConfig().to_dict()))
+    if isinstance(old_config, dict):
+        old_config = {**{k: defaults[k] for k in new_config.keys() - old_config.keys()
+                         if k in defaults}, **old_config}
+    if old.get("dataset") != args.dataset or old_config != new_config:
         raise OptionError(f"--resume: {path} was written for {old.get('model')} on "
                           f"{old.get('dataset')} with another configuration; use another "
                           "--results file or rerun without --resume")

@@ -78,6 +78,12 @@ def test_resume_keeps_runs_of_the_same_configuration_only(tmp_path):
         _resumed_runs(args, TrainConfig(lr=0.5))
     with pytest.raises(OptionError, match="another configuration"):
         _resumed_runs(SimpleNamespace(results=str(path), dataset="CiteSeer"), TrainConfig())
+    older = {k: v for k, v in TrainConfig().to_dict().items() if k != "select_time"}
+    path.write_text(json.dumps({"model": "grand", "dataset": "Cora", "runs": runs,
+                                "config": older}))   # written before select_time existed
+    assert _resumed_runs(args, TrainConfig()) == runs
+    with pytest.raises(OptionError, match="another configuration"):
+        _resumed_runs(args, TrainConfig(select_time=3.0))
     path.write_text("not json")
     with pytest.raises(OptionError, match="not a results JSON"):
         _resumed_runs(args, TrainConfig())
