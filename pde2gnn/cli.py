@@ -148,8 +148,8 @@ def cmd_train(args) -> int:
             _write_results(args, spec_path, config, runs, split)
         at_time = f" t = {r['best_time']:.2f}" if config.select_time else ""
         print(f"split {split_index} seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch "
-              f"{r['best_epoch']}{at_time} (val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} "
-              f"s/epoch, NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
+              f"{r['best_epoch']}{at_time} (val {100 * r['val_acc']:.2f}%), "
+              f"{r['epoch_time_s']:.3f} s/epoch, NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
     s = summarize(runs)
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
           f"(validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} run(s); "

@@ -181,7 +181,8 @@ def test_dense_ppr_encoding_is_the_column_normalised_inverse():
     a[ei[1], ei[0]] = 1.0
     a = a + torch.eye(n, dtype=torch.float64)
     d = a.sum(1).rsqrt()
-    s = alpha * torch.linalg.inv(torch.eye(n, dtype=torch.float64) - (1 - alpha) * d[:, None] * a * d)
+    eye = torch.eye(n, dtype=torch.float64)
+    s = alpha * torch.linalg.inv(eye - (1 - alpha) * d[:, None] * a * d)
     expected = s / s.sum(0, keepdim=True)
     enc = posenc.ppr_encoding(ei, n, dim=0, alpha=alpha, topk=0)
     assert np.abs(enc - expected.numpy()).max() < 1e-12

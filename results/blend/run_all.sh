@@ -10,4 +10,6 @@ pde2gnn train beltrami --dataset Cora --seeds 20 $opts --results results/blend/c
 pde2gnn train beltrami_nopos --dataset Cora --seeds 20 $opts --results results/blend/cora_nopos.json
 pde2gnn train beltrami --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer_beltrami.json
 pde2gnn train beltrami_nopos --dataset CiteSeer --seeds 20 $opts --results results/blend/citeseer_beltrami_nopos.json
-pde2gnn train beltrami --dataset PubMed --seeds 5 $opts --results results/blend/pubmed.json
+pde2gnn train beltrami --dataset PubMed --seeds 5 $opts --results results/blend/pubmed_beltrami.json
+pde2gnn train beltrami_cos --dataset PubMed --seeds 5 $opts --results results/blend/pubmed_beltrami_cos.json
+pde2gnn train beltrami_nopos --dataset PubMed --seeds 5 $opts --results results/blend/pubmed_nopos.json
