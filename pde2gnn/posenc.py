@@ -70,7 +70,8 @@ def _ppr_transition(edge_index: Tensor, n: int) -> sps.csr_matrix:
     return (sps.diags(dinv) @ a @ sps.diags(dinv)).tocsr()
 
 
-def _ppr_dense(t: sps.csr_matrix, alpha: float) -> np.ndarray:
+def _ppr_inverse(t: sps.csr_matrix, alpha: float) -> np.ndarray:
+    """S = alpha (I - (1 - alpha) T)^-1, dense ``[N, N]`` (before any normalisation)."""
     n = t.shape[0]
     return alpha * np.linalg.inv(np.eye(n) - (1 - alpha) * t.toarray())
 
@@ -90,7 +91,7 @@ def ppr_dense(edge_index: Tensor, n: int, alpha: float = 0.05) -> np.ndarray:
         raise OptionError(f"the dense PPR encoding (topk 0) inverts an {n} x {n} matrix; "
                           f"graphs above {DENSE_MAX} nodes need a top-k sparsified one "
                           "(e.g. --ppr-topk 64)")
-    s = _ppr_dense(_ppr_transition(edge_index, n), alpha)
+    s = _ppr_inverse(_ppr_transition(edge_index, n), alpha)
     return s / s.sum(0, keepdims=True)
 
 
@@ -105,7 +106,7 @@ def ppr_matrix(edge_index: Tensor, n: int, alpha: float = 0.05, topk: int = 64,
     """
     t = _ppr_transition(edge_index, n)
     if n <= DENSE_MAX:
-        s = _ppr_dense(t, alpha)
+        s = _ppr_inverse(t, alpha)
         idx, v = _topk_rows(s, topk)
         rows, cols = np.repeat(np.arange(n), idx.shape[1]), idx.ravel()
     else:

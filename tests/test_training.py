@@ -75,7 +75,8 @@ def test_time_selected_on_validation():
     torch.manual_seed(0)
     n = 40
     ring = torch.arange(n)
-    edge_index = torch.stack([torch.cat([ring, (ring + 1) % n]), torch.cat([(ring + 1) % n, ring])])
+    nxt = (ring + 1) % n
+    edge_index = torch.stack([torch.cat([ring, nxt]), torch.cat([nxt, ring])])
     y = (ring // 10) % 3
     x = torch.nn.functional.one_hot(y, 3).float() + 0.8 * torch.randn(n, 3)
     masks = [ring % 3 == r for r in range(3)]
