@@ -87,7 +87,8 @@ def cmd_train(args) -> int:
                           "a continuous model (node classification): use --dataset")
     values = load_defaults(spec_path, args.dataset)
     overrides = {"time": args.time, "method": args.method, "rtol": args.rtol, "atol": args.atol,
-                 "step_size": args.step_size, "adjoint": args.adjoint or None,
+                 "step_size": args.step_size, "integrator": args.integrator,
+                 "adjoint": args.adjoint or None,
                  "max_nfe": args.max_nfe, "epochs": args.epochs, "lr": args.lr,
                  "weight_decay": args.weight_decay, "hidden": args.hidden,
                  "dropout": args.dropout, "input_dropout": args.input_dropout,
@@ -326,7 +327,7 @@ def cmd_simulate(args) -> int:
         trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
         modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
         method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
-        batch=args.batch, seed=args.seed, dtype=args.dtype, scheme=args.scheme,
+        integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype, scheme=args.scheme,
         data_root=args.data_root, dims=_kv(args.dim, int), params=_kv(args.param, float))
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
@@ -380,10 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--input-dropout", type=float)
     q.add_argument("--optimizer", choices=["adam", "adamax", "adamw"])
     q.add_argument("--time", type=float, help="integration time T")
-    q.add_argument("--method", help="torchdiffeq method (dopri5, rk4, euler, ...)")
+    q.add_argument("--method", help="ODE method: dopri5, tsit5, bosh3, rk4, midpoint, euler, "
+                   "... (or any other torchdiffeq method)")
     q.add_argument("--rtol", type=float)
     q.add_argument("--atol", type=float)
     q.add_argument("--step-size", type=float)
+    q.add_argument("--integrator", choices=["pde2gnn", "torchdiffeq"],
+                   help="pde2gnn (default): the fused Runge-Kutta loop; torchdiffeq: "
+                   "torchdiffeq.odeint (the reference)")
     q.add_argument("--adjoint", action="store_true")
     q.add_argument("--max-nfe", type=int)
     q.add_argument("--self-loops", action=argparse.BooleanOptionalAction, default=None,
@@ -458,8 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--rtol", type=float, default=1e-4)
     q.add_argument("--atol", type=float, default=1e-6)
     q.add_argument("--step-size", type=float)
+    q.add_argument("--integrator", default="pde2gnn", choices=["pde2gnn", "torchdiffeq"],
+                   help="pde2gnn: the fused Runge-Kutta loop; torchdiffeq: torchdiffeq.odeint")
     q.add_argument("--batch", type=int, default=250,
-                   help="trajectories per solve (250 keeps torchdiffeq's stage tensors in cache)")
+                   help="trajectories per solve (the channels of one state)")
     q.add_argument("--dtype", default="float32", choices=["float64", "float32"])
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")

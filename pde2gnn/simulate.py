@@ -57,7 +57,8 @@ class SimulationConfig:
         sample, sample_k: save only ``sample`` random nodes and their symmetric kNN graph
             (0: all nodes and the simulation graph).
         split: train / val / test fractions of the trajectories.
-        method, rtol, atol, step_size: torchdiffeq solver options.
+        method, rtol, atol, step_size, integrator: solver options
+            (:class:`pde2gnn.solve.SolverConfig`).
         batch: trajectories per solve; dtype: ``float64`` or ``float32``.
         scheme: stencil scheme override (grid, lsq, mesh, auto); dims/params: spec overrides.
     """
@@ -78,6 +79,7 @@ class SimulationConfig:
     rtol: float = 1e-4
     atol: float = 1e-6
     step_size: Optional[float] = None
+    integrator: str = "pde2gnn"
     batch: int = 250
     seed: int = 0
     dtype: str = "float32"
@@ -227,7 +229,8 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
         node_index, sub_ei = np.arange(n), ei
     frames = np.empty((B, cfg.frames, len(node_index)), np.float32)
     first = None
-    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000)
+    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000,
+                          integrator=cfg.integrator)
     fields: Dict[int, object] = {}
     nfe = 0
     old = torch.get_default_dtype()
@@ -243,9 +246,10 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
                 fields[size] = compile_spec(parsed, ei, n, dims, cfg.params, inputs, cfg.scheme)
             vf = fields[size]
             y0 = torch.tensor(f0[:, s:s + size], dtype=dtype)
+            block = ODEBlock(vf, float(times[-1]), solver)
             with torch.no_grad():
-                ys = ODEBlock(vf, float(times[-1]), solver)(y0, times)     # [T, N, size]
-            nfe += vf.nfe
+                ys = block(y0, times)                                     # [T, N, size]
+            nfe += block.nfe_forward
             if first is None:
                 first = ys[:, :, 0].numpy().copy()
             frames[s:s + size] = ys[:, node_index, :].permute(2, 0, 1).numpy()

@@ -1,4 +1,16 @@
-"""Integration with torchdiffeq: solver options, adjoint, NFE counting and a max-NFE guard."""
+"""Integration: solver options, the fast Runge-Kutta path, torchdiffeq, adjoint, NFE counting.
+
+Two integrators share torchdiffeq's vocabulary (method, rtol, atol, step_size, adjoint):
+
+- ``pde2gnn`` (default): :func:`pde2gnn.rk.rk_solve`, explicit Runge-Kutta tableaus held as data
+  with fused stage arithmetic (euler, midpoint, heun2, heun3, rk4, bosh3, dopri5, tsit5). It
+  takes the same steps as torchdiffeq and costs a fraction of its bookkeeping.
+- ``torchdiffeq``: ``torchdiffeq.odeint``; also used for its other methods (dopri8, the Adams
+  methods, ...) and for every adjoint solve (``torchdiffeq.odeint_adjoint``).
+
+NFE are counted here, outside the vector field, so the field's forward stays free of Python
+side effects (``torch.compile`` traces it once).
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -7,13 +19,18 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 from torchdiffeq import odeint, odeint_adjoint
-from torchdiffeq._impl.odeint import SOLVERS
 
 from .backend.module import VectorField
-from .errors import OptionError, SolverError
+from .errors import DataError, OptionError, SolverError
+from .rk import TABLEAUS, rk_solve
 
+#: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
+TORCHDIFFEQ_METHODS = ("dopri8", "dopri5", "bosh3", "fehlberg2", "adaptive_heun", "euler",
+                       "midpoint", "heun2", "heun3", "rk4", "explicit_adams", "implicit_adams",
+                       "fixed_adams")
 FIXED_STEP = ("euler", "midpoint", "heun2", "heun3", "rk4", "explicit_adams", "implicit_adams",
               "fixed_adams")
+INTEGRATORS = ("pde2gnn", "torchdiffeq")
 
 
 @dataclass
@@ -21,12 +38,19 @@ class SolverConfig:
     """How to integrate.
 
     Attributes:
-        method: any torchdiffeq method (``dopri5``, ``rk4``, ``euler``, ...).
+        method: an explicit Runge-Kutta method of :data:`pde2gnn.rk.TABLEAUS` (``dopri5``,
+            ``tsit5``, ``bosh3``, ``rk4``, ``euler``, ...) or any other torchdiffeq method.
         rtol, atol: tolerances of adaptive methods (relative, absolute).
-        step_size: step of fixed-step methods (time units); ``None`` lets torchdiffeq choose 1 step.
-        adjoint: backpropagate with the adjoint method (O(1) memory in the number of steps).
+        step_size: step of fixed-step methods (time units); ``None``: one step per output time.
+        adjoint: backpropagate with the adjoint method (O(1) memory in the number of steps;
+            torchdiffeq's ``odeint_adjoint``).
         adjoint_method: method for the backward solve (default: ``method``).
         max_nfe: raise :class:`SolverError` after this many evaluations in one solve.
+        integrator: ``pde2gnn`` (the fused Runge-Kutta loop; methods it lacks, and adjoint
+            solves, go to torchdiffeq) or ``torchdiffeq`` (always ``torchdiffeq.odeint``).
+
+    Raises:
+        OptionError: an unknown method or integrator, non-positive tolerances or step size.
     """
 
     method: str = "dopri5"
@@ -36,16 +60,30 @@ class SolverConfig:
     adjoint: bool = False
     adjoint_method: Optional[str] = None
     max_nfe: int = 5000
+    integrator: str = "pde2gnn"
 
     def __post_init__(self):
+        if self.integrator not in INTEGRATORS:
+            raise OptionError(f"unknown integrator '{self.integrator}' (choose from "
+                              f"{', '.join(INTEGRATORS)})")
+        known = sorted(set(TORCHDIFFEQ_METHODS) | set(TABLEAUS))
         for m in (self.method, self.adjoint_method):
-            if m is not None and m not in SOLVERS:
-                raise OptionError(f"unknown ODE method '{m}' (torchdiffeq has: "
-                                  f"{', '.join(sorted(SOLVERS))})")
-        if self.rtol <= 0 or self.atol <= 0:
+            if m is not None and m not in known:
+                raise OptionError(f"unknown ODE method '{m}' (choose from {', '.join(known)})")
+        if self.method not in TORCHDIFFEQ_METHODS and (self.integrator == "torchdiffeq"
+                                                       or self.adjoint):
+            raise OptionError(f"method '{self.method}' exists only in the pde2gnn integrator "
+                              "(not in torchdiffeq, so not with --integrator torchdiffeq or "
+                              "adjoint)")
+        if not self.rtol > 0 or not self.atol > 0:
             raise OptionError("rtol and atol must be positive")
-        if self.step_size is not None and self.step_size <= 0:
+        if self.step_size is not None and not self.step_size > 0:
             raise OptionError("step_size must be positive")
+
+    @property
+    def fast(self) -> bool:
+        """Whether solves run on :func:`pde2gnn.rk.rk_solve`."""
+        return self.integrator == "pde2gnn" and not self.adjoint and self.method in TABLEAUS
 
     def options(self) -> dict:
         if self.method in FIXED_STEP and self.step_size is not None:
@@ -54,6 +92,22 @@ class SolverConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class _Counted(nn.Module):
+    """A vector field that counts its evaluations, with the max-NFE guard (torchdiffeq path)."""
+
+    def __init__(self, field: nn.Module, max_nfe: Optional[int], name: str):
+        super().__init__()
+        self.field, self.max_nfe, self.name, self.nfe = field, max_nfe, name, 0
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        self.nfe += 1
+        if self.max_nfe is not None and self.nfe > self.max_nfe:
+            raise SolverError(f"the solve of {self.name} exceeded max_nfe = {self.max_nfe} "
+                              "function evaluations; the dynamics may be stiff or diverging: "
+                              "loosen rtol/atol, shorten the time, or use a fixed-step method")
+        return self.field(t, y)
 
 
 class ODEBlock(nn.Module):
@@ -70,51 +124,66 @@ class ODEBlock(nn.Module):
             valid after ``loss.backward()``.
 
     Raises:
+        DataError: a non-finite initial state.
         SolverError: more than ``config.max_nfe`` evaluations, step size underflow, or a
             non-finite final state.
     """
 
     def __init__(self, field: VectorField, time: float, config: Optional[SolverConfig] = None):
         super().__init__()
-        if time <= 0:
+        if not time > 0:
             raise OptionError(f"integration time must be positive, got {time}")
         self.field = field
         self.time = float(time)
         self.config = config or SolverConfig()
         self.nfe_forward = 0
+        self._counter: Optional[_Counted] = None
 
     @property
     def nfe_backward(self) -> int:
-        return self.field.nfe - self.nfe_forward
+        return 0 if self._counter is None else self._counter.nfe - self.nfe_forward
 
     def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
-        """y0 ``[N, D]`` -> y(T) ``[N, D]``; with ``times`` ``[K]`` -> y at each, ``[K, N, D]``."""
-        cfg = self.config
+        """y0 ``[N, D]`` -> y(T) ``[N, D]``; with ``times`` ``[K]`` (increasing, from 0) -> y at
+        each, ``[K, N, D]``."""
+        cfg, name = self.config, f"'{self.field.program.ir.name}'"
         self.field.prepare(y0)
-        self.field.max_nfe = cfg.max_nfe
+        if not bool(torch.isfinite(y0).all()):
+            raise DataError(f"the initial state of {name} contains NaN or inf "
+                            f"({int((~torch.isfinite(y0)).sum())} of {y0.numel()} values)")
         t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
             else times.to(y0)
+        self._counter = None
+        if cfg.fast:
+            sol = rk_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
+                           step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name)
+            ys, self.nfe_forward = sol.ys, sol.nfe
+        else:
+            ys = self._torchdiffeq(y0, t, name)
+        out = ys[-1] if times is None else ys
+        if not torch.isfinite(out).all():
+            raise SolverError(f"the solve of {name} produced non-finite values by t = "
+                              f"{float(t[-1])} ({cfg.method}, {self.nfe_forward} evaluations): "
+                              "the dynamics diverge; reduce the time or the learning rate")
+        return out
+
+    def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str) -> Tensor:
+        cfg = self.config
+        self._counter = counted = _Counted(self.field, cfg.max_nfe, name)
         try:
             if cfg.adjoint:
-                ys = _adjoint_solve(self.field, y0, t, dict(
+                ys = _adjoint_solve(self.field, counted, y0, t, dict(
                     rtol=cfg.rtol, atol=cfg.atol, method=cfg.method, options=cfg.options(),
                     adjoint_method=cfg.adjoint_method or cfg.method,
                     adjoint_options=cfg.options()))
             else:
-                ys = odeint(self.field, y0, t, rtol=cfg.rtol, atol=cfg.atol, method=cfg.method,
+                ys = odeint(counted, y0, t, rtol=cfg.rtol, atol=cfg.atol, method=cfg.method,
                             options=cfg.options())
         except AssertionError as e:
-            raise SolverError(f"{cfg.method} failed on '{self.field.program.ir.name}': {e} "
-                              f"(after {self.field.nfe} evaluations); the dynamics may be stiff "
-                              "or diverging") from None
-        self.nfe_forward = self.field.nfe
-        out = ys[-1] if times is None else ys
-        if not torch.isfinite(out).all():
-            raise SolverError(f"the solve of '{self.field.program.ir.name}' produced non-finite "
-                              f"values by t = {self.time} ({cfg.method}, {self.nfe_forward} "
-                              "evaluations): the dynamics diverge; reduce the time or the "
-                              "learning rate")
-        return out
+            raise SolverError(f"{cfg.method} failed on {name}: {e} (after {counted.nfe} "
+                              "evaluations); the dynamics may be stiff or diverging") from None
+        self.nfe_forward = counted.nfe
+        return ys
 
 
 class _AdjointSolve(torch.autograd.Function):
@@ -127,12 +196,12 @@ class _AdjointSolve(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, field, y0, t, kwargs, keys, *tensors):
+    def forward(ctx, field, func, y0, t, kwargs, keys, *tensors):
         with torch.enable_grad():
             leaves = [v.detach().requires_grad_() for v in tensors]
             y0l = y0.detach().requires_grad_()
             _install(field, keys, leaves)
-            ys = odeint_adjoint(field, y0l, t, adjoint_params=tuple(leaves), **kwargs)
+            ys = odeint_adjoint(func, y0l, t, adjoint_params=tuple(leaves), **kwargs)
         ctx.field, ctx.keys, ctx.leaves, ctx.y0l, ctx.ys = field, keys, leaves, y0l, ys
         return ys.detach()
 
@@ -140,7 +209,7 @@ class _AdjointSolve(torch.autograd.Function):
     def backward(ctx, g):
         _install(ctx.field, ctx.keys, ctx.leaves)
         grads = torch.autograd.grad(ctx.ys, [ctx.y0l] + ctx.leaves, g, allow_unused=True)
-        return (None, grads[0], None, None, None, *grads[1:])
+        return (None, None, grads[0], None, None, None, *grads[1:])
 
 
 def _install(field: VectorField, keys, tensors):
@@ -148,11 +217,12 @@ def _install(field: VectorField, keys, tensors):
         getattr(field, where)[k] = v
 
 
-def _adjoint_solve(field: VectorField, y0: Tensor, t: Tensor, kwargs: dict) -> Tensor:
+def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,
+                   kwargs: dict) -> Tensor:
     keys, tensors = [], []
     for where in ("_learned", "_solve_cache"):
         for k, v in getattr(field, where).items():
             if torch.is_tensor(v) and v.requires_grad:
                 keys.append((where, k))
                 tensors.append(v)
-    return _AdjointSolve.apply(field, y0, t, kwargs, keys, *tensors)
+    return _AdjointSolve.apply(field, func, y0, t, kwargs, keys, *tensors)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..discretize.stencil import StencilProgram
-from ..errors import DataError, SolverError
+from ..errors import DataError
 from ..symbolic.ir import lower_expr
 from .codegen import generate
 from .constraints import Learnable
@@ -40,8 +40,6 @@ class VectorField(nn.Module):
 
     Attributes:
         source: the generated Python source (``pde2gnn explain --stage python``).
-        nfe: function evaluations since the last :meth:`prepare`.
-        max_nfe: if set, ``forward`` raises :class:`SolverError` beyond this many evaluations.
         probed: ``{name: tensor}`` of the probed let / edge values at the last evaluation (edge
             values ``[..., E, c]`` in the CSR order of :attr:`graph`: ``graph.i``, ``graph.j``).
 
@@ -59,11 +57,7 @@ class VectorField(nn.Module):
         self.field_slices: Dict[str, slice] = {f: slice(a, b) for f, (a, b) in
                                                gen.field_slices.items()}
         self.state_width = gen.state_width
-        namespace: dict = {}
-        exec(compile(self.source, f"<pde2gnn:{ir.name}>", "exec"), namespace)  # generated code
-        self._static_fn = namespace["static"]
-        self._prepare_fn = namespace["prepare"]
-        self._step_fn = namespace["step"]
+        self._load_code()
         self.graph = GraphOps(edge_index, num_nodes)
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
         self.nets = NetDict(build_nets(ir.checked.nets, ir.dims))
@@ -82,11 +76,35 @@ class VectorField(nn.Module):
                 raise DataError(f"input '{name}' must have shape [{num_nodes}, "
                                 f"{ir.channels(name)}], got {list(x.shape)}")
             self.inputs.register_buffer(name, x, persistent=False)  # data, not a parameter
-        self.nfe = 0
         self.probed: Dict[str, Tensor] = {}
-        self.max_nfe: Optional[int] = None
         self._static_cache = None
         self._solve_cache = None
+
+    def _load_code(self) -> None:
+        """Execute the generated source and bind its three functions (``static``, ``prepare``,
+        ``step``)."""
+        namespace: dict = {}
+        exec(compile(self.source, f"<pde2gnn:{self.program.ir.name}>", "exec"), namespace)
+        self._static_fn = namespace["static"]
+        self._prepare_fn = namespace["prepare"]
+        self._step_fn = namespace["step"]
+
+    _CODE = ("_static_fn", "_prepare_fn", "_step_fn")
+    _PER_SOLVE = ("_static_cache", "_solve_cache", "_learned", "_input_values")
+
+    def __getstate__(self):
+        """Pickling (``torch.save(field)``, ``torch.multiprocessing``): the generated functions
+        are rebuilt from :attr:`source` on loading, the per-solve caches by the next
+        :meth:`prepare`."""
+        state = self.__dict__.copy()
+        for k in self._CODE + self._PER_SOLVE:
+            state.pop(k, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._static_cache = self._solve_cache = None
+        self._load_code()
 
     def _geometry(self, inputs: Dict[str, Tensor], scheme: Optional[str]) -> Dict[str, Tensor]:
         """Coordinates -> x, y, z inputs and the static geometric weights on :attr:`graph`."""
@@ -157,8 +175,7 @@ class VectorField(nn.Module):
         return super()._apply(fn, *args, **kwargs)
 
     def prepare(self, y0: Tensor) -> None:
-        """Compute the per-solve constants from y(0) ``[N, D]`` (or ``[B, N, D]``) and reset
-        :attr:`nfe`."""
+        """Compute the per-solve constants from y(0) ``[N, D]`` (or ``[B, N, D]``)."""
         if y0.dim() not in (2, 3) or y0.shape[-2] != self.graph.num_nodes or \
                 y0.shape[-1] != self.state_width:
             raise DataError(f"state must have shape [{self.graph.num_nodes}, "
@@ -170,17 +187,13 @@ class VectorField(nn.Module):
         self._learned = self.learned()
         self._solve_cache = self._prepare_fn(self.graph, self._input_values, self._learned,
                                              self._static_cache, y0)
-        self.nfe = 0
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        """dy/dt at time t (0-dim tensor) for the state y ``[N, D]`` or ``[B, N, D]``. No
+        Python side effects (evaluations are counted by the solver), so ``torch.compile``
+        traces it once."""
         if self._solve_cache is None:
             raise RuntimeError("call prepare(y0) before evaluating the vector field")
-        self.nfe += 1
-        if self.max_nfe is not None and self.nfe > self.max_nfe:
-            raise SolverError(f"the solve of '{self.program.ir.name}' exceeded max_nfe = "
-                              f"{self.max_nfe} function evaluations; the dynamics may be stiff "
-                              "or diverging: loosen rtol/atol, shorten the time, or use a "
-                              "fixed-step method")
         out = self._step_fn(t, y, self.graph, self._input_values, self._learned,
                             self._static_cache, self._solve_cache)
         if self.program.probes:

@@ -1,0 +1,362 @@
+"""Explicit Runge-Kutta integration with fused, stage-major arithmetic and torchdiffeq's semantics.
+
+torchdiffeq (Chen et al. 2018) keeps the stages of a step in one ``[..., S]`` tensor and forms
+each stage sum ``y0 + dt * sum_s a_is k_s`` as a broadcast product over that short last axis,
+then backpropagates through those products and the copies into the stage tensor. On a graph
+ODE the vector field itself is a sparse product, and that bookkeeping costs several times the
+field. Here the stages are a list, each stage sum is one autograd node
+(:class:`_StageSum`: in-place accumulation forward, one scaled copy per stage backward), and
+the control arithmetic (error norm, step size) runs without autograd, with one host
+synchronisation per step.
+
+Semantics follow torchdiffeq 0.2 (``torchdiffeq._impl.rk_common`` / ``misc``) so that both take
+the same steps: the error ratio is the RMS norm of ``err / (atol + rtol * max(|y0|, |y1|))``; a
+step is accepted when it is <= 1; the next step is ``dt * min(ifactor, max(safety /
+ratio^(1/order), dfactor))`` (``dfactor`` only after a rejection) with safety 0.9, ifactor 10,
+dfactor 0.2; the first step is chosen as in Hairer, Norsett & Wanner, "Solving Ordinary
+Differential Equations I", sec. II.4 (two evaluations); steps are not clipped to the output
+times, which are read off the dense output (torchdiffeq's fourth-order interpolant through
+y0, y1, y(t0 + dt/2), f0 and f1; cubic Hermite for tableaus without a midpoint rule). Fixed-step
+methods use the output times as their grid, or a grid of ``step_size`` ending on the last time,
+with linear interpolation in between, as torchdiffeq does. NFE counts are the same as
+torchdiffeq's: an adaptive solve costs 2 + (stages - 1) * steps evaluations (first same as
+last), a fixed-step solve stages * steps.
+
+Two deliberate differences: step sizes are constants for autograd (torchdiffeq lets a gradient
+flow through the first step size, which depends on y0; it is of the order of the local error),
+and the stage times are not nudged to the neighbouring float at c = 1 (torchdiffeq's ``perturb``,
+which matters only for right-hand sides with jumps in t).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from .errors import OptionError, SolverError
+
+
+@dataclass(frozen=True)
+class Tableau:
+    """A Butcher tableau held as data.
+
+    Attributes:
+        name: the method's name (torchdiffeq's, where torchdiffeq has it).
+        order: the order the step-size controller uses (torchdiffeq's ``order``).
+        c: nodes of stages 2..S (stage 1 is at c = 0), length S - 1.
+        a: rows of the Runge-Kutta matrix for stages 2..S; row s holds the s weights of
+            stages 1..s.
+        b: solution weights, length S.
+        e: error weights b - b_hat (embedded pair), length S; None for fixed-step methods.
+        mid: weights of y(t0 + dt/2) for dense output, length S; None: cubic Hermite.
+    """
+
+    name: str
+    order: int
+    c: Tuple[float, ...]
+    a: Tuple[Tuple[float, ...], ...]
+    b: Tuple[float, ...]
+    e: Optional[Tuple[float, ...]] = None
+    mid: Optional[Tuple[float, ...]] = None
+
+    @property
+    def stages(self) -> int:
+        return len(self.b)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.e is not None
+
+    @property
+    def fsal(self) -> bool:
+        """First same as last: the last stage is evaluated at y1 (c = 1, last row of a = b)."""
+        return bool(self.c) and self.c[-1] == 1.0 and tuple(self.a[-1]) + (0.0,) == self.b
+
+
+def _tsit5() -> Tableau:
+    # Tsitouras, "Runge-Kutta pairs of order 5(4) satisfying only the first column simplifying
+    # assumption", Comput. Math. Appl. 62 (2011) 770-775, Table 1.
+    b = (0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742,
+         -3.290069515436081, 2.324710524099774)
+    return Tableau(
+        "tsit5", 5, c=(0.161, 0.327, 0.9, 0.9800255409045097, 1.0, 1.0),
+        a=((0.161,),
+           (-0.008480655492356989, 0.335480655492357),
+           (2.8971530571054935, -6.359448489975075, 4.3622954328695815),
+           (5.325864828439257, -11.748883564062828, 7.4955393428898365, -0.09249506636175525),
+           (5.86145544294642, -12.92096931784711, 8.159367898576159, -0.071584973281401,
+            -0.028269050394068383),
+           b),
+        b=b + (0.0,),
+        e=(-0.00178001105222577714, -0.0008164344596567469, 0.007880878010261995,
+           -0.1447110071732629, 0.5823571654525552, -0.45808210592918697, 1.0 / 66.0))
+
+
+_DOPRI5_B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
+
+#: The explicit methods of the fast integrator, by name. ``rk4`` is the 3/8 rule, as
+#: torchdiffeq's ``rk4`` (``rk4_alt_step_func``).
+TABLEAUS = {t.name: t for t in (
+    Tableau("euler", 1, c=(), a=(), b=(1.0,)),
+    Tableau("midpoint", 2, c=(0.5,), a=((0.5,),), b=(0.0, 1.0)),
+    Tableau("heun2", 2, c=(1.0,), a=((1.0,),), b=(0.5, 0.5)),
+    Tableau("heun3", 3, c=(1 / 3, 2 / 3), a=((1 / 3,), (0.0, 2 / 3)), b=(0.25, 0.0, 0.75)),
+    Tableau("rk4", 4, c=(1 / 3, 2 / 3, 1.0), a=((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)),
+            b=(0.125, 0.375, 0.375, 0.125)),
+    # Bogacki & Shampine, Appl. Math. Lett. 2 (1989) 321-325
+    Tableau("bosh3", 3, c=(0.5, 0.75, 1.0), a=((0.5,), (0.0, 0.75), (2 / 9, 1 / 3, 4 / 9)),
+            b=(2 / 9, 1 / 3, 4 / 9, 0.0),
+            e=(2 / 9 - 7 / 24, 1 / 3 - 1 / 4, 4 / 9 - 1 / 3, -1 / 8),
+            mid=(0.0, 0.5, 0.0, 0.0)),
+    # Dormand & Prince, J. Comput. Appl. Math. 6 (1980) 19-26; dense output of Shampine (1986)
+    Tableau("dopri5", 5, c=(1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0),
+            a=((1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
+               (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+               (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656), _DOPRI5_B),
+            b=_DOPRI5_B + (0.0,),
+            e=(35 / 384 - 1951 / 21600, 0.0, 500 / 1113 - 22642 / 50085,
+               125 / 192 - 451 / 720, -2187 / 6784 + 12231 / 42400, 11 / 84 - 649 / 6300,
+               -1 / 60),
+            mid=(6025192743 / 30085553152 / 2, 0.0, 51252292925 / 65400821598 / 2,
+                 -2691868925 / 45128329728 / 2, 187940372067 / 1594534317056 / 2,
+                 -1776094331 / 19743644256 / 2, 11237099 / 235043384 / 2)),
+    _tsit5(),
+)}
+
+SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
+
+
+class _StageSum(torch.autograd.Function):
+    """``base + sum_s w_s k_s`` as one autograd node (``base`` may be None: the sum alone).
+
+    Forward accumulates in place into one new tensor; backward hands each input its scaled
+    copy of the incoming gradient (``base`` gets the gradient itself). Nothing is saved.
+    """
+
+    @staticmethod
+    def forward(ctx, weights, base, *ks):
+        ctx.weights = weights
+        ctx.has_base = base is not None
+        out = None
+        for w, k in zip(weights, ks):
+            if w == 0.0:
+                continue
+            if out is None:
+                out = torch.add(base, k, alpha=w) if base is not None else k * w
+            else:
+                out.add_(k, alpha=w)
+        if out is None:
+            out = base.clone() if base is not None else torch.zeros_like(ks[0])
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        grads = [None if w == 0.0 or not need else g * w
+                 for w, need in zip(ctx.weights, ctx.needs_input_grad[2:])]
+        return (None, g if ctx.has_base else None, *grads)
+
+
+def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Tensor]) -> Tensor:
+    """``base + sum_s weights[s] * ks[s]`` (one fused node); ``weights`` are Python floats,
+    ``ks`` tensors of one shape, ``base`` the same shape or None (then the sum alone)."""
+    return _StageSum.apply(tuple(float(w) for w in weights), base, *ks[:len(weights)])
+
+
+class Solution(NamedTuple):
+    """What :func:`rk_solve` returns: ``ys [len(t), *y0.shape]``; ``nfe`` evaluations;
+    ``steps`` accepted and ``rejected`` steps."""
+
+    ys: Tensor
+    nfe: int
+    steps: int
+    rejected: int
+
+
+class _Counter:
+    """Calls ``func(t, y)`` with t as a 0-dim tensor like y, counting calls, with the guard."""
+
+    def __init__(self, func, max_nfe: Optional[int], name: str):
+        self.func, self.max_nfe, self.name, self.nfe = func, max_nfe, name, 0
+
+    def __call__(self, t: float, y: Tensor) -> Tensor:
+        self.nfe += 1
+        if self.max_nfe is not None and self.nfe > self.max_nfe:
+            raise SolverError(f"the solve of {self.name} exceeded max_nfe = {self.max_nfe} "
+                              "function evaluations; the dynamics may be stiff or diverging: "
+                              "loosen rtol/atol, shorten the time, or use a fixed-step method")
+        return self.func(torch.full((), t, dtype=y.dtype, device=y.device), y)
+
+
+def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[float], *,
+             method: str = "dopri5", rtol: float = 1e-7, atol: float = 1e-9,
+             step_size: Optional[float] = None, max_nfe: Optional[int] = None,
+             name: str = "the ODE") -> Solution:
+    """Integrate dy/dt = func(t, y) from y(t[0]) = y0 and return y at every time of ``t``.
+
+    Args:
+        func: the vector field, ``func(t, y) -> dy/dt``: t a 0-dim tensor of y's dtype, y and
+            the result of y0's shape (any shape, e.g. ``[N, D]`` or ``[B, N, D]``).
+        y0: the initial state.
+        t: output times, strictly increasing, in the ODE's time units (floats or a 1-D tensor).
+        method: a name in :data:`TABLEAUS`.
+        rtol, atol: tolerances of adaptive methods.
+        step_size: fixed-step methods only: the grid step (None: the output times are the grid).
+        max_nfe: raise after this many evaluations.
+        name: how error messages name the ODE.
+
+    Returns:
+        :class:`Solution` with ``ys [len(t), *y0.shape]`` (``ys[0]`` is y0).
+
+    Raises:
+        OptionError: an unknown method, or output times that are not increasing.
+        SolverError: more than ``max_nfe`` evaluations, step-size underflow, or a non-finite
+            state.
+    """
+    if method not in TABLEAUS:
+        raise OptionError(f"unknown Runge-Kutta method '{method}' (choose from "
+                          f"{', '.join(TABLEAUS)})")
+    tab = TABLEAUS[method]
+    ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
+    if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
+        raise OptionError(f"output times must be strictly increasing, got {ts}")
+    f = _Counter(func, max_nfe, name)
+    run = _adaptive if tab.adaptive else _fixed
+    ys, steps, rejected = run(f, tab, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
+    return Solution(torch.stack(ys), f.nfe, steps, rejected)
+
+
+def _step(f: _Counter, tab: Tableau, t0: float, dt: float, y0: Tensor,
+          f0: Tensor) -> Tuple[List[Tensor], Tensor]:
+    """One step: the S stage derivatives ``[k_1 = f0, ..., k_S]`` and y1 (for a first-same-
+    as-last tableau, the state the last stage was evaluated at)."""
+    ks, yi = [f0], y0
+    for c, row in zip(tab.c, tab.a):
+        yi = stage_sum(y0, [dt * w for w in row], ks)
+        ks.append(f(t0 + c * dt, yi))
+    return ks, (yi if tab.fsal else stage_sum(y0, [dt * w for w in tab.b], ks))
+
+
+def _rms(x: Tensor) -> Tensor:
+    return torch.linalg.vector_norm(x) / math.sqrt(max(x.numel(), 1))
+
+
+@torch.no_grad()
+def _error_ratio(err: Tensor, y0: Tensor, y1: Tensor, rtol: float, atol: float) -> float:
+    """RMS of ``err / (atol + rtol * max(|y0|, |y1|))`` on the host (the step's one
+    synchronisation); ``inf`` when it is not finite (a state that overflowed or became NaN:
+    the step is rejected and retried smaller)."""
+    tol = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
+    ratio = float(_rms(err.detach().div_(tol)))
+    return ratio if math.isfinite(ratio) else math.inf
+
+
+def _initial_step(f: _Counter, t0: float, y0: Tensor, f0: Tensor, order: int, rtol: float,
+                  atol: float) -> float:
+    """Hairer, Norsett & Wanner II.4, as torchdiffeq's ``_select_initial_step`` (one
+    evaluation; ``order`` is the method's order)."""
+    with torch.no_grad():
+        scale = atol + y0.abs() * rtol
+        d0, d1 = (float(v) for v in torch.stack([_rms(y0 / scale), _rms(f0 / scale)]).tolist())
+        h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else float(
+            torch.tensor(0.01 * d0 / d1, dtype=y0.dtype))
+        f1 = f(t0 + h0, y0 + h0 * f0)
+        d2 = float(_rms((f1 - f0) / scale)) / h0
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / order)
+    return min(100 * h0, h1)
+
+
+def _dense_weights(tab: Tableau, x: float) -> List[float]:
+    """Weights w_s with y(t0 + x dt) = y0 + dt * sum_s w_s k_s on the last accepted step.
+
+    torchdiffeq's quartic through y0, y1, y_mid, f0, f1 (``interp._interp_fit``), written as
+    one combination of the stages; cubic Hermite through y0, y1, f0, f1 without ``mid``.
+    """
+    if tab.mid is not None:
+        cy1 = -5 * x**2 + 14 * x**3 - 8 * x**4
+        cmid = 16 * x**2 - 32 * x**3 + 16 * x**4
+        cf0 = x - 4 * x**2 + 5 * x**3 - 2 * x**4
+        cf1 = x**2 - 3 * x**3 + 2 * x**4
+        w = [cy1 * b + cmid * m for b, m in zip(tab.b, tab.mid)]
+    else:
+        cy1 = x * x * (3 - 2 * x)
+        cf0 = x * (1 - x) ** 2
+        cf1 = x * x * (x - 1)
+        w = [cy1 * b for b in tab.b]
+    w[0] += cf0
+    w[-1] += cf1
+    return w
+
+
+def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: float,
+              atol: float, step_size=None):
+    order = tab.order
+    t0 = ts[0]
+    f0 = f(t0, y0)
+    dt = _initial_step(f, t0, y0, f0, order, rtol, atol)
+    out = [y0]
+    steps = rejected = 0
+    last = None                            # (t0, dt, y0, ks) of the last accepted step
+    t1 = t0
+    for target in ts[1:]:
+        while target > t1:
+            if not t0 + dt > t0:
+                raise SolverError(f"{tab.name}: step size underflow (dt = {dt:.3g}) at t = "
+                                  f"{t0:.6g} in the solve of {f.name}: the dynamics may be "
+                                  "stiff or diverging")
+            ks, y1 = _step(f, tab, t0, dt, y0, f0)
+            ratio = _error_ratio(stage_sum(None, [dt * w for w in tab.e], ks), y0, y1, rtol,
+                                 atol)
+            if ratio <= 1:
+                steps += 1
+                last = (t0, dt, y0, ks)
+                t0, y0, f0 = t0 + dt, y1, (ks[-1] if tab.fsal else f(t0 + dt, y1))
+                t1 = t0
+            else:
+                rejected += 1
+            dt = _next_step(dt, ratio, order)
+        ta, h, ya, ks = last
+        x = (target - ta) / h
+        out.append(y0 if x == 1.0 else stage_sum(ya, [h * w for w in _dense_weights(tab, x)], ks))
+    return out, steps, rejected
+
+
+def _next_step(dt: float, ratio: float, order: int) -> float:
+    """torchdiffeq's ``_optimal_step_size``."""
+    if ratio == 0:
+        return dt * IFACTOR
+    if math.isinf(ratio):
+        return dt * DFACTOR
+    dfactor = 1.0 if ratio < 1 else DFACTOR
+    return dt * min(IFACTOR, max(SAFETY / ratio ** (1.0 / order), dfactor))
+
+
+def _fixed(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, step_size=None,
+           rtol=None, atol=None):
+    if step_size is None:
+        grid = ts
+    else:
+        n = math.ceil((ts[-1] - ts[0]) / step_size + 1)
+        grid = [ts[0] + k * step_size for k in range(n)]
+        grid[-1] = ts[-1]
+    out = [y0]
+    j = 1
+    for t0, t1 in zip(grid[:-1], grid[1:]):
+        dt = t1 - t0
+        ks, y1 = _step(f, tab, t0, dt, y0, f(t0, y0))
+        while j < len(ts) and t1 >= ts[j]:
+            if ts[j] == t1:
+                out.append(y1)
+            elif ts[j] == t0:
+                out.append(y0)
+            else:
+                s = (ts[j] - t0) / dt
+                out.append(stage_sum(y0, [s * dt * w for w in tab.b], ks))
+            j += 1
+        y0 = y1
+    return out, len(grid) - 1, 0
