@@ -239,17 +239,26 @@ class CodeGen:
         for g in p.groups:
             wj, wi, dg = next(it), next(it), next(it)
             term = None
-            if wj != 0:
-                if wj not in matrices:
-                    lvw = self.an.level(wj)
-                    vals = self.levels[lvw].new()
-                    self.levels[lvw].lines.append(
-                        f"{vals} = _G.edge_values({self.ref(wj, lvw)})  # A[i, j] of "
-                        f"{g.target} <- {g.source}")
-                    matrices[wj] = self._import(vals, lvw, 2) if lvw < 2 else vals
-                term = f"_G.spmm({matrices[wj]}, {g.source})"
             diag = dg if wi == 0 else dg + O.SumJ(wi)
-            if diag != 0:
+            # a frozen one-channel diagonal joins the frozen off-diagonal entries in one CSR
+            # matrix on the edges-plus-loops pattern: one sparse product per evaluation
+            fold = wj != 0 and diag != 0 and self.an.channels(diag) == 1 and \
+                max(self.an.level(wj), self.an.level(diag)) < 2
+            if wj != 0:
+                key = (wj, diag) if fold else (wj, 0)
+                if key not in matrices:
+                    lvw = max(self.an.level(wj), self.an.level(diag)) if fold \
+                        else self.an.level(wj)
+                    vals = self.levels[lvw].new()
+                    code = f"_G.edge_values({self.ref(wj, lvw)})"
+                    if fold:
+                        code = f"_G.with_diagonal({code}, {self.ref(diag, lvw)})"
+                    self.levels[lvw].lines.append(
+                        f"{vals} = {code}  # A[i, j]{' + diagonal' if fold else ''} of "
+                        f"{g.target} <- {g.source}")
+                    matrices[key] = self._import(vals, lvw, 2) if lvw < 2 else vals
+                term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, {g.source})"
+            if diag != 0 and not fold:
                 dname = self.ref(diag, 2)
                 dterm = f"{self._paren(diag, dname)} * {g.source}"
                 term = dterm if term is None else f"{term} + {dterm}"

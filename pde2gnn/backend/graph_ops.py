@@ -12,6 +12,7 @@ broadcasts unbatched static values (coordinates, geometric weights) against batc
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +56,26 @@ class _CSRMatmul(torch.autograd.Function):
             gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
                       ops.num_nodes) @ g
         return gv, gx, None
+
+
+class _LoopPattern:
+    """The CSR structure of the edges plus one diagonal entry per node (duplicates of existing
+    self-loops are kept: a product sums over both). ``perm`` maps CSR positions to entries of
+    ``cat([edge values in CSR order, diagonal])``; the rest is what :class:`_CSRMatmul` reads."""
+
+    def __init__(self, i: Tensor, j: Tensor, n: int):
+        ar = torch.arange(n, device=i.device)
+        ai, aj = torch.cat([i, ar]), torch.cat([j, ar])
+        self.perm = torch.argsort(ai * n + aj, stable=True)
+        ai, aj = ai[self.perm], aj[self.perm]
+        self.num_nodes = n
+        self.crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
+        self.crow[1:] = torch.bincount(ai, minlength=n).cumsum(0)
+        self.col = aj
+        self.t_perm = torch.argsort(aj * n + ai)
+        self.t_crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
+        self.t_crow[1:] = torch.bincount(aj, minlength=n).cumsum(0)
+        self.t_col = ai[self.t_perm]
 
 
 class GraphOps(nn.Module):
@@ -104,6 +125,7 @@ class GraphOps(nn.Module):
         self.register_buffer("counts", counts, persistent=False)
         for name, value in self._degree_values(torch.get_default_dtype()).items():
             self.register_buffer(name, value, persistent=False)
+        self._loops: Optional[_LoopPattern] = None
 
     def _degree_values(self, dtype) -> dict:
         """``deg``, ``deg_inv`` and ``abar`` computed from the integer degrees in ``dtype``."""
@@ -125,6 +147,7 @@ class GraphOps(nn.Module):
         """Convert like any module, then rebuild the float buffers from their exact sources
         (integer degrees, float64 geometric weights), so ``.double()`` gains full precision."""
         out = super()._apply(fn, *args, **kwargs)
+        self._loops = None
         for k, v in self._degree_values(self.deg.dtype).items():
             setattr(self, k, v)
         for k, v in getattr(self, "_geo64", {}).items():
@@ -161,6 +184,35 @@ class GraphOps(nn.Module):
             y = _CSRMatmul.apply(values, x.transpose(0, 1).reshape(n, b * c), self)
             return y.reshape(n, b, c).transpose(0, 1)
         return _CSRMatmul.apply(values, x, self)
+
+    def with_diagonal(self, values: Tensor, diag):
+        """The operator ``A + diag(d)`` as values on the edges-plus-loops CSR pattern, for
+        :meth:`spmm_loops`: one sparse product instead of a product, a scaling and a sum.
+
+        ``values [E]`` are A's entries (CSR order), ``diag`` a scalar or ``[N, 1]`` node
+        coefficient; returns ``[E + N]``. Per-trajectory operators (``values [B, E]`` or a
+        batched ``diag``) are returned as the pair ``(values, diag)``, which :meth:`spmm_loops`
+        applies as two terms.
+        """
+        d = torch.as_tensor(diag, dtype=values.dtype, device=values.device)
+        if values.dim() != 1 or d.dim() > 2 or (d.dim() == 2 and d.shape[-1] != 1):
+            return values, d
+        if self._loops is None:
+            self._loops = _LoopPattern(self.i, self.j, self.num_nodes)
+        full = torch.cat([values, d.reshape(-1).expand(self.num_nodes)])
+        return full.index_select(0, self._loops.perm)
+
+    def spmm_loops(self, values, x: Tensor) -> Tensor:
+        """``(A + diag(d)) @ x`` for the values of :meth:`with_diagonal`; x ``[N, c]`` or
+        ``[B, N, c]``."""
+        if isinstance(values, tuple):
+            a, d = values
+            return self.spmm(a, x) + d * x
+        if x.dim() == 3:
+            b, n, c = x.shape
+            y = _CSRMatmul.apply(values, x.transpose(0, 1).reshape(n, b * c), self._loops)
+            return y.reshape(n, b, c).transpose(0, 1)
+        return _CSRMatmul.apply(values, x, self._loops)
 
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives
