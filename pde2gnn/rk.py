@@ -256,13 +256,15 @@ def _error_ratio(err: Tensor, y0: Tensor, y1: Tensor, rtol: float, atol: float) 
 def _initial_step(f: _Counter, t0: float, y0: Tensor, f0: Tensor, order: int, rtol: float,
                   atol: float) -> float:
     """Hairer, Norsett & Wanner II.4, as torchdiffeq's ``_select_initial_step`` (one
-    evaluation; ``order`` is the method's order)."""
+    evaluation, in the caller's grad mode; ``order`` is the method's order)."""
     with torch.no_grad():
         scale = atol + y0.abs() * rtol
         d0, d1 = (float(v) for v in torch.stack([_rms(y0 / scale), _rms(f0 / scale)]).tolist())
         h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else float(
             torch.tensor(0.01 * d0 / d1, dtype=y0.dtype))
-        f1 = f(t0 + h0, y0 + h0 * f0)
+        y1 = y0 + h0 * f0
+    f1 = f(t0 + h0, y1).detach()
+    with torch.no_grad():
         d2 = float(_rms((f1 - f0) / scale)) / h0
     if d1 <= 1e-15 and d2 <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)

@@ -215,6 +215,7 @@ class _AdjointSolve(torch.autograd.Function):
 def _install(field: VectorField, keys, tensors):
     for (where, k), v in zip(keys, tensors):
         getattr(field, where)[k] = v
+    field._y0_history = False       # the constants are leaves now: the adjoint sees them
 
 
 def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,

@@ -145,10 +145,10 @@ def test_same_steps_solution_and_gradients_as_torchdiffeq(name, method):
     field.prepare(x0)
     opts = {"step_size": 0.05} if fixed else {}
     if not fixed:
-        with torch.no_grad():
-            opts["first_step"] = _initial_step(
-                _CountingStub(field), 0.0, x0, field(torch.zeros((), dtype=torch.float64), x0),
-                TABLEAUS[method].order, cfg["rtol"], cfg["atol"])
+        opts["first_step"] = _initial_step(
+            _CountingStub(field), 0.0, x0,
+            field(torch.zeros((), dtype=torch.float64), x0).detach(),
+            TABLEAUS[method].order, cfg["rtol"], cfg["atol"])
     ys = torchdiffeq.odeint(field, x0, t, rtol=cfg["rtol"], atol=cfg["atol"], method=method,
                             options=opts)
     g_ref = torch.autograd.grad((ys[1:] ** 2).sum(), [x0] + params, allow_unused=True)
@@ -268,3 +268,35 @@ def test_torch_compile_traces_the_field_once(ring):
         out = compiled(t, y0 + k)
         assert torch.allclose(out, field(t, y0 + k))
     assert counts["n"] == 1
+
+
+def test_plain_odeint_adjoint_is_refused_where_it_would_be_wrong_and_right_elsewhere(ring):
+    """torchdiffeq.odeint_adjoint on a field whose constants depend on y(0) (GRAND-l's
+    attention and source term come from init(x)) would miss that dependence: it raises and
+    names ODEBlock. Without init(...) (state-dependent attention, no source term) its
+    gradients equal direct backprop."""
+    ei, n = ring
+    t = torch.tensor([0.0, 0.5], dtype=torch.float64)
+    field = compiler.compile("grand", ei, n, dims={"d": 3, "k": 2}).double()
+    y0 = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    field.prepare(y0)
+    with pytest.raises(SolverError, match="ODEBlock"):
+        torchdiffeq.odeint_adjoint(field, y0, t)
+    with torch.no_grad():                   # inference: prepared without a graph, no error
+        field.prepare(y0)
+        torchdiffeq.odeint(field, y0, t)
+
+    spec = ("model attention\nfield x : node[d]\ndim k = 2\nlearn W_K : [d, k]\n"
+            "learn W_Q : [d, k]\nlearn alpha = 0\n"
+            "edge a = softmax_j(dot(x_i @ W_K, x_j @ W_Q) / sqrt(k))\n"
+            "dt(x) = sigmoid(alpha) * div(a * grad(x))\n")
+    field = compiler.compile(spec, ei, n, dims={"d": 3}).double()
+    params = list(field.parameters())
+    grads = []
+    for solve in (torchdiffeq.odeint, torchdiffeq.odeint_adjoint):
+        x0 = y0.detach().clone().requires_grad_()
+        field.prepare(x0)
+        ys = solve(field, x0, t, rtol=1e-10, atol=1e-10)
+        grads.append(torch.autograd.grad((ys[-1] ** 2).sum(), [x0] + params))
+    for a, b in zip(*grads):
+        assert (a - b).abs().max() < 1e-6 * max(1.0, b.abs().max())

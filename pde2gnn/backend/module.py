@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from ..discretize.stencil import StencilProgram
-from ..errors import DataError
+from ..errors import DataError, SolverError
+from ..symbolic import ops as O
 from ..symbolic.ir import lower_expr
 from .codegen import generate
 from .constraints import Learnable
@@ -79,6 +80,10 @@ class VectorField(nn.Module):
         self.probed: Dict[str, Tensor] = {}
         self._static_cache = None
         self._solve_cache = None
+        self._y0_history = False
+        self._uses_init = any(e.atoms(O.Init) for g in program.groups
+                              for e in (g.weight_j, g.weight_i, g.diag)) or \
+            any(e.atoms(O.Init) for e in program.remainder.values())
 
     def _load_code(self) -> None:
         """Execute the generated source and bind its three functions (``static``, ``prepare``,
@@ -187,6 +192,10 @@ class VectorField(nn.Module):
         self._learned = self.learned()
         self._solve_cache = self._prepare_fn(self.graph, self._input_values, self._learned,
                                              self._static_cache, y0)
+        # constants built from y(0) with autograd history: a solve that evaluates this field
+        # without autograd would be torchdiffeq.odeint_adjoint's, whose gradient misses them
+        self._y0_history = y0.requires_grad and self._uses_init and any(
+            torch.is_tensor(v) and v.grad_fn is not None for v in self._solve_cache.values())
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         """dy/dt at time t (0-dim tensor) for the state y ``[N, D]`` or ``[B, N, D]``. No
@@ -194,6 +203,13 @@ class VectorField(nn.Module):
         traces it once."""
         if self._solve_cache is None:
             raise RuntimeError("call prepare(y0) before evaluating the vector field")
+        if self._y0_history and not torch.is_grad_enabled():
+            raise SolverError(
+                f"'{self.program.ir.name}' was prepared with a y(0) that requires grad and is "
+                "evaluated without autograd, as torchdiffeq.odeint_adjoint does: its gradient "
+                "would miss the terms built from init(...) during prepare. Use "
+                "pde2gnn.solve.ODEBlock(field, T, SolverConfig(adjoint=True)), whose adjoint "
+                "carries them, or call prepare under torch.no_grad() for inference")
         out = self._step_fn(t, y, self.graph, self._input_values, self._learned,
                             self._static_cache, self._solve_cache)
         if self.program.probes:
