@@ -786,3 +786,41 @@ def summary_lines(found: Discovery) -> List[str]:
             out.append(f"  {t:<40s} {found.coefficients[k]: .6g} +- {found.std[k]:.2g}  "
                        f"(in {100 * found.inclusion[k]:.0f} % of bootstrap fits)")
     return out
+
+
+def run(data_path: str, library: Optional[str] = None, out: Optional[str] = None,
+        config: Optional[DiscoveryConfig] = None, noise: float = 0.0,
+        png: Optional[str] = None, results: Optional[str] = None,
+        log=print) -> dict:
+    """``pde2gnn discover``: load, (optionally) add observation noise, discover, write the
+    found spec to ``out`` (default ``discovered/<data stem>.pde``), validate it on the held-out
+    trajectories (plot at ``png``, default beside ``out``) and write a JSON summary to
+    ``results``. Returns the summary.
+
+    Raises:
+        DataError, SpecError, OptionError, SolverError: as :func:`discover` / :func:`validate`.
+    """
+    cfg = config or DiscoveryConfig()
+    data = load_trajectories(data_path)
+    if noise:
+        data = data.with_noise(noise, cfg.seed)
+    lib = load_library(library)
+    found = discover(data, lib, cfg)
+    for line in summary_lines(found):
+        log(line)
+    out = Path(out or Path("discovered") / (Path(data_path).stem + ".pde"))
+    text = found_spec(found, out.stem.replace("-", "_") if out.stem.isidentifier() else None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    log(f"wrote {out}")
+    png = png or str(out.with_suffix(".png"))
+    val = validate(text, data, None, png)
+    log(f"validation on {len(val['trajectories'])} held-out trajectories: relative L2 error "
+        f"{val['rel_l2']:.3g}, MAE {val['mae']:.3g} ({val['nfe']} evaluations); plot {png}")
+    summary = {"data": str(data_path), "noise": noise, "library": library or "default",
+               "found_spec": str(out), **found.to_dict(), "validation": val}
+    if results:
+        Path(results).parent.mkdir(parents=True, exist_ok=True)
+        Path(results).write_text(json.dumps(summary, indent=1))
+        log(f"results written to {results}")
+    return summary
