@@ -341,7 +341,8 @@ def cmd_discover(args) -> int:
     from .discover import DiscoveryConfig, run
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
-    cfg = DiscoveryConfig(window=args.window, order=args.order, folds=args.folds,
+    cfg = DiscoveryConfig(window=args.window, order=args.order, weak_window=args.weak_window,
+                          folds=args.folds,
                           bootstrap=args.bootstrap, threshold=args.threshold,
                           tolerance=args.cv_tolerance, max_trajectories=args.max_trajectories,
                           params=_kv(args.param, float), seed=args.seed)
@@ -501,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--window", type=int, default=7, help="frames of the local polynomial fit "
                    "for dx/dt (odd)")
     q.add_argument("--order", type=int, default=3, help="degree of that fit")
+    q.add_argument("--weak-window", type=int, default=0, help="fit the weak (integral) form on "
+                   "test functions of this many frames instead of dx/dt (0: off)")
     q.add_argument("--folds", type=int, default=5, help="cross-validation folds (trajectories)")
     q.add_argument("--threshold", type=float, help="fixed STLSQ threshold (no CV)")
     q.add_argument("--cv-tolerance", type=float, default=0.1, help="sparsest model within "

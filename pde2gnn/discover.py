@@ -312,6 +312,41 @@ def local_polynomial_operators(times: np.ndarray, window: int = 7, order: int = 
     return S, D
 
 
+def weak_form_operators(times: np.ndarray, window: int = 15, power: int = 4
+                        ) -> Tuple[np.ndarray, np.ndarray]:
+    """Test-function matrices W, V ``[K, T]`` of the weak (integral) form of dx/dt = Theta c.
+
+    Each row is a test function phi(t) = ((t - a)(b - t))^power on the span [a, b] of
+    ``window`` consecutive frames (K = T - window + 1 of them), times trapezoid weights on the
+    actual, possibly irregular, times. Since phi vanishes at a and b, integration by parts
+    gives  integral phi dx/dt = -integral phi' x, so  ``V @ x = (W @ Theta) c``  with no
+    derivative of the data: ``V = -phi'`` rows, ``W = phi`` rows (weak SINDy, Messenger &
+    Bortz, J. Comput. Phys. 2021). Noise in x is averaged over the window instead of
+    differentiated.
+
+    Raises:
+        OptionError: a window shorter than 3 frames or longer than the series.
+    """
+    T = len(times)
+    if not 3 <= window <= T:
+        raise OptionError(f"weak-form window {window} must be between 3 and the number of "
+                          f"frames ({T})")
+    K = T - window + 1
+    W, V = np.zeros((K, T)), np.zeros((K, T))
+    for k in range(K):
+        idx = np.arange(k, k + window)
+        t = times[idx]
+        a, b = t[0], t[-1]
+        u = (t - a) * (b - t) / ((b - a) / 2) ** 2                       # in [0, 1]
+        du = (a + b - 2 * t) / ((b - a) / 2) ** 2
+        phi, dphi = u ** power, power * u ** (power - 1) * du
+        w = np.zeros(window)                                             # trapezoid weights
+        w[:-1] += np.diff(t) / 2
+        w[1:] += np.diff(t) / 2
+        W[k, idx], V[k, idx] = phi * w, -dphi * w
+    return W, V
+
+
 # ----------------------------------------------------------------------------------------------
 # features
 
@@ -400,25 +435,33 @@ class Grams:
 
 
 def trajectory_gram(evaluator: TermEvaluator, frames: np.ndarray, times: np.ndarray,
-                    window: int, order: int, chunk_states: int = 20000) -> Grams:
+                    window: int, order: int, weak_window: int = 0,
+                    chunk_values: int = 20_000_000) -> Grams:
     """Normal equations of dx/dt ~ Theta(x~) c per trajectory.
 
-    ``frames [B, T, N]``; derivative targets ``D @ x`` and features Theta on the smoothed
-    states ``S @ x`` (:func:`local_polynomial_operators`).
+    ``frames [B, T, N]``; features Theta on the smoothed states x~ = ``S @ x``
+    (:func:`local_polynomial_operators`). Targets: the derivative ``D @ x``, or with
+    ``weak_window`` > 0 the weak form ``V @ x`` against ``W @ Theta``
+    (:func:`weak_form_operators`). Evaluated for as many trajectories at a time as keep the
+    feature block under ``chunk_values`` numbers (160 MB).
 
     Raises:
         DataError: a candidate term is not finite on the data (e.g. a pole of 1/(1 + x)).
     """
     S, D = local_polynomial_operators(times, window, order)
+    Wt = np.eye(len(times))
+    if weak_window:
+        Wt, D = weak_form_operators(times, weak_window)
     B, T, N = frames.shape
     K = len(evaluator.library.terms)
     G, h, yy = np.zeros((B, K, K)), np.zeros((B, K)), np.zeros(B)
-    per = max(1, chunk_states // T)
+    per = max(1, chunk_values // (T * N * K))
     for a in range(0, B, per):
         x = frames[a:a + per]                                               # [b, T, N]
         smooth = np.einsum("st,btn->bsn", S, x)
         target = np.einsum("st,btn->bsn", D, x)
-        theta = evaluator(smooth.reshape(-1, N)).reshape(len(x), T, N, K)
+        theta = np.einsum("st,btnk->bsnk", Wt,
+                          evaluator(smooth.reshape(-1, N)).reshape(len(x), T, N, K))
         if not np.isfinite(theta).all():
             bad = [evaluator.library.terms[k] for k in range(K)
                    if not np.isfinite(theta[..., k]).all()]
@@ -427,7 +470,7 @@ def trajectory_gram(evaluator: TermEvaluator, frames: np.ndarray, times: np.ndar
         G[a:a + per] = np.einsum("btnk,btnl->bkl", theta, theta)
         h[a:a + per] = np.einsum("btnk,btn->bk", theta, target)
         yy[a:a + per] = np.einsum("btn,btn->b", target, target)
-    return Grams(G, h, yy, T * N)
+    return Grams(G, h, yy, len(D) * N)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -550,7 +593,10 @@ class DiscoveryConfig:
     """Options of :func:`discover`.
 
     Attributes:
-        window, order: frames and polynomial degree of the local fit for dx/dt (odd window).
+        window, order: frames and polynomial degree of the local fit for dx/dt and the
+            smoothed states (odd window).
+        weak_window: > 0: fit the weak (integral) form on test functions spanning this many
+            frames instead of dx/dt (:func:`weak_form_operators`).
         folds: cross-validation folds over trajectories. bootstrap: resamples for the spread.
         threshold: fix the STLSQ threshold (normalised units) instead of cross-validating.
         tolerance: relative CV tolerance of the selection (:func:`cross_validate`).
@@ -560,6 +606,7 @@ class DiscoveryConfig:
 
     window: int = 7
     order: int = 3
+    weak_window: int = 0
     folds: int = 5
     bootstrap: int = 100
     threshold: Optional[float] = None
@@ -637,7 +684,8 @@ def discover(data: Trajectories, library: Optional[Library] = None,
     if len(idx) == 0:
         raise DataError(f"{data.source}: no trajectories left to fit (all are in the test split)")
     ev = TermEvaluator(lib, data.edge_index, data.shape[2], data.pos, cfg.params)
-    grams = trajectory_gram(ev, data.frames[idx], data.times, cfg.window, cfg.order)
+    grams = trajectory_gram(ev, data.frames[idx], data.times, cfg.window, cfg.order,
+                            cfg.weak_window)
     t1 = time.perf_counter()
     cv = None
     if cfg.threshold is None:
