@@ -1,0 +1,12 @@
+model cd_sampled250_noise1
+# found by `pde2gnn discover` from the candidates of 'cd_candidates' (STLSQ threshold 0.157, relative residual 0.669)
+#   q*dx(f)                                   0.39067 +- 0.0062 (kept in 100 % of bootstrap fits)
+#   cos(y)*dy(f)                              1.44463 +- 0.49 (kept in 87 % of bootstrap fits)
+#   lap(f)                                    0.102327 +- 0.031 (kept in 90 % of bootstrap fits)
+#   r*lap(f)                                 -0.0325615 +- 0.01 (kept in 90 % of bootstrap fits)
+#   f                                        -6.99794 +- 0.12 (kept in 100 % of bootstrap fits)
+domain pos : [0, 2*pi] x [0, 2*pi] periodic
+field f : node[d]
+let r = sqrt((x - pi)^2 + (y - pi)^2)
+let q = x*(2*pi - x)*sin(x)
+dt(f) = 0.39067*q*dx(f) + 1.44463*cos(y)*dy(f) + 0.102327*lap(f) - 0.0325615*r*lap(f) - 6.99794*f
