@@ -768,19 +768,14 @@ def validate(spec_text: str, data: Trajectories, indices: Optional[Sequence[int]
     x = data.frames[idx]                                               # [b, T, N]
     times = torch.tensor(data.times - data.times[0])
     inputs = {checked.domain.name: torch.tensor(data.pos)} if checked.domain else {}
+    batched = isinstance(chan, str)            # node[d]: trajectories as channels, else batch axis
     with _float64(), torch.no_grad():
-        if isinstance(chan, str):
-            vf = compile_spec(spec_text, torch.as_tensor(data.edge_index), data.shape[2],
-                              {chan: len(idx)}, None, inputs)
-            y0 = torch.tensor(x[:, 0].T)                               # [N, b]
-            ys = ODEBlock(vf, float(times[-1]), SolverConfig("dopri5", rtol, atol, max_nfe=200000)
-                          )(y0, times).permute(2, 0, 1).numpy()        # [b, T, N]
-        else:
-            vf = compile_spec(spec_text, torch.as_tensor(data.edge_index), data.shape[2], None,
-                              None, inputs)
-            y0 = torch.tensor(x[:, 0, :, None])                        # [b, N, 1]
-            ys = ODEBlock(vf, float(times[-1]), SolverConfig("dopri5", rtol, atol, max_nfe=200000)
-                          )(y0, times)[..., 0].permute(1, 0, 2).numpy()
+        vf = compile_spec(spec_text, torch.as_tensor(data.edge_index), data.shape[2],
+                          {chan: len(idx)} if batched else None, None, inputs)
+        y0 = torch.tensor(x[:, 0].T if batched else x[:, 0, :, None])  # [N, b] or [b, N, 1]
+        ys = ODEBlock(vf, float(times[-1]), SolverConfig("dopri5", rtol, atol, max_nfe=200000)
+                      )(y0, times)                                     # [T, N, b] / [T, b, N, 1]
+        ys = (ys.permute(2, 0, 1) if batched else ys[..., 0].permute(1, 0, 2)).numpy()  # [b, T, N]
     err = ys - x
     per = np.sqrt((err ** 2).sum((1, 2)) / np.maximum((x ** 2).sum((1, 2)), 1e-300))
     out = {"trajectories": idx.tolist(),
