@@ -173,3 +173,18 @@ def test_cli_writes_spec_plot_and_json(graph, tmp_path, capsys):
     assert r["active"] == ["lap(x)"] and r["validation"]["rel_l2"] < 0.05
     assert (tmp_path / "found.png").stat().st_size > 0
     assert main(["check", str(out)]) == 0
+
+
+def test_one_channel_library_and_missing_coordinates(graph):
+    ei, n = graph
+    _, L = _laplacian(ei, n)
+    data = _data(lambda x: 0.5 * L @ x - 0.3 * x, ei, n)
+    lib = D.load_library("model m\nfield u : node\ndt(u) = u + u^2 + lap(u)\n")
+    assert lib.channels is None                       # states batched on a leading axis
+    found = D.discover(data, lib)
+    got = {lib.terms[k]: found.coefficients[k] for k in found.active}
+    assert set(got) == {"u", "lap(u)"} and got["u"] == pytest.approx(-0.3, rel=1e-2)
+    assert D.validate(D.found_spec(found), data)["rel_l2"] < 1e-2
+    with pytest.raises(DataError, match="no node coordinates"):
+        D.discover(data, D.load_library("model g\ndomain pos : [0, 1] x [0, 1]\n"
+                                        "field f : node[d]\ndt(f) = dx(f) + lap(f)\n"))
