@@ -506,8 +506,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "test functions of this many frames instead of dx/dt (0: off)")
     q.add_argument("--folds", type=int, default=5, help="cross-validation folds (trajectories)")
     q.add_argument("--threshold", type=float, help="fixed STLSQ threshold (no CV)")
-    q.add_argument("--cv-tolerance", type=float, default=0.1, help="sparsest model within "
-                   "min CV error x (1 + TOL) + one standard error")
+    q.add_argument("--cv-tolerance", type=float, default=0.1, help="sparsest model whose CV "
+                   "error is within min + one standard error + TOL x min x (1 - min)")
     q.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples")
     q.add_argument("--max-trajectories", type=int, default=0, help="fit on at most this many")
     q.add_argument("--noise", type=float, default=0.0, help="add Gaussian observation noise of "

@@ -533,11 +533,13 @@ def cross_validate(grams: Grams, thresholds: np.ndarray, folds: int = 5, seed: i
     sum SSE / sum |dx/dt|^2 over a fold's trajectories, averaged over folds. Selection: the
     one-standard-error rule (Hastie, Tibshirani & Friedman, ESL sec. 7.10) with a relative
     ``tolerance``: among the thresholds whose mean CV error is at most
-    min * (1 + ``tolerance``) + SE(min), take the support with the fewest terms, and the
-    threshold in the geometric middle of the range that gives it (so a resample does not tip
-    it over). The tolerance (default 0.1: 10 % above the smallest CV error) covers the
-    systematic error of the derivative estimate on noise-free data, which a spurious term can
-    fit consistently in every fold (so the standard error alone does not).
+    min + SE(min) + ``tolerance`` * min * (1 - min), take the support with the fewest terms,
+    and the threshold in the geometric middle of the range that gives it (so a resample does
+    not tip it over). The tolerance (default 0.1: 10 % above a small smallest CV error) covers
+    the systematic error of the derivative estimate on noise-free data, which a spurious term
+    can fit consistently in every fold (so the standard error alone does not); the factor
+    (1 - min) shrinks it when noise leaves little explained (min near 1), so that the empty
+    model is not chosen merely because noise dominates dx/dt.
 
     Returns: {'thresholds', 'cv_mean', 'cv_se', 'terms' (active count per threshold),
     'best', 'chosen', 'chosen_cv'} (lists / floats).
@@ -561,7 +563,8 @@ def cross_validate(grams: Grams, thresholds: np.ndarray, folds: int = 5, seed: i
     supports = [tuple(np.nonzero(_fit(grams, lam))[0]) for lam in thresholds]
     mean, se = errs.mean(1), errs.std(1, ddof=1) / math.sqrt(folds)
     best = int(np.argmin(mean))
-    ok = np.nonzero(mean <= mean[best] * (1 + tolerance) + se[best])[0]
+    m = mean[best]
+    ok = np.nonzero(mean <= m + se[best] + tolerance * m * max(1 - m, 0))[0]
     fewest = min(len(supports[a]) for a in ok)
     pick = min((a for a in ok if len(supports[a]) == fewest), key=lambda a: mean[a])
     same = [thresholds[a] for a in range(len(thresholds))

@@ -1,11 +1,12 @@
 """Equation discovery experiments (issue 19): recovery of known dynamics at 0 / 1 / 5 %
 observation noise, and PA-DGN's convection-diffusion with geometric-stencil candidates.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python results/discovery/run_experiments.py --out results/discovery
+    OMP_NUM_THREADS=1 PYTHONPATH=. python results/discovery/run_experiments.py \
+        --out results/discovery --data-root /tmp/data
 
 Data: results/discovery/graphdata.py (random geometric graph, 100 points, radius 0.2, largest
 component; 20 trajectories, 14 / 3 / 3 train / val / test) for heat_rgg, gene_regulatory,
-mutualistic; `pde2gnn simulate convection_diffusion` for PA-DGN's data (fewer trajectories
+mutualistic; `pde2gnn simulate heat --graph Cora` (20 trajectories) for heat_cora; `pde2gnn simulate convection_diffusion` for PA-DGN's data (fewer trajectories
 than the paper's 1000: 200 on the 250-node sampled graph, 40 on the full 50 x 50 grid).
 Noise: Gaussian, std = level x std of all frames, seed 0. Derivatives: local cubic over 7 frames
 (default), 15 frames (`_w15`), or the weak form on 21-frame test functions (`_weak21`). Validation: the found spec simulated
@@ -81,6 +82,7 @@ def main():
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--data", default="/tmp/discovery_data")
     ap.add_argument("--skip-cd", action="store_true")
+    ap.add_argument("--data-root", default=None, help="benchmark data (Cora) for heat_cora")
     a = ap.parse_args()
     torch.set_num_threads(1)
     out, data_dir = Path(a.out), Path(a.data)
@@ -95,6 +97,17 @@ def main():
                                     (0.0, 7, 21), (0.01, 7, 21), (0.05, 7, 21)):
             rows.append(run_case(name, clean, clean, library, truth,
                                  D.DiscoveryConfig(window=window, weak_window=weak), out, noise))
+    # heat through the CLI on the Cora graph (2708 nodes, degree 1-168): white-noise initial
+    # states, frames 0.001 apart (the fastest mode decays in ~1 / (2 * 168))
+    path = data_dir / "heat_cora.npz"
+    sh("-m", "pde2gnn", "simulate", "heat", "--graph", "Cora", "--ic", "noise", "--sample", "0",
+       "--trajectories", "20", "--frames", "51", "--dt", "0.001", "--rtol", "1e-7", "--atol",
+       "1e-9", "--dtype", "float64", "--threads", "1", "--quiet", "--no-png", "--out",
+       str(path), *(["--data-root", a.data_root] if a.data_root else []))
+    clean = D.load_trajectories(path)
+    for noise, weak in ((0.0, 0), (0.01, 0), (0.05, 0), (0.0, 21), (0.01, 21), (0.05, 21)):
+        rows.append(run_case("heat_cora", clean, clean, D.load_library(None), {"lap(x)": 1.0},
+                             D.DiscoveryConfig(weak_window=weak), out, noise))
     if not a.skip_cd:
         lib = D.load_library(str(HERE / "cd_library.pde"))
         for tag, opts in (("cd_sampled250", ["--trajectories", "200", "--batch", "200"]),
