@@ -340,10 +340,10 @@ def cmd_discover(args) -> int:
 
     from .discover import DiscoveryConfig, run
 
-    torch.set_num_threads(args.threads or torch.get_num_threads())
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = DiscoveryConfig(window=args.window, order=args.order, weak_window=args.weak_window,
-                          folds=args.folds,
-                          bootstrap=args.bootstrap, threshold=args.threshold,
+                          folds=args.folds, bootstrap=args.bootstrap, threshold=args.threshold,
                           tolerance=args.cv_tolerance, max_trajectories=args.max_trajectories,
                           params=_kv(args.param, float), seed=args.seed)
     run(args.data, args.library, args.out, cfg, args.noise, args.png, args.results)

@@ -618,6 +618,19 @@ class DiscoveryConfig:
     params: Dict[str, float] = field(default_factory=dict)
     seed: int = 0
 
+    def __post_init__(self):
+        bad = [f"{k} = {v}" for k, v, ok in (
+            ("order", self.order, self.order >= 1), ("folds", self.folds, self.folds >= 2),
+            ("bootstrap", self.bootstrap, self.bootstrap >= 0),
+            ("tolerance", self.tolerance, self.tolerance >= 0),
+            ("weak_window", self.weak_window, self.weak_window >= 0),
+            ("max_trajectories", self.max_trajectories, self.max_trajectories >= 0),
+            ("threshold", self.threshold, self.threshold is None or self.threshold >= 0))
+            if not ok]
+        if bad:
+            raise OptionError(f"invalid discovery option(s): {', '.join(bad)} (need order >= 1, "
+                              "folds >= 2, the others >= 0)")
+
 
 @dataclass
 class Discovery:
