@@ -420,13 +420,12 @@ class TermEvaluator:
 
 @dataclass
 class Grams:
-    """Per-trajectory normal equations: ``G [B, K, K]``, ``h [B, K]``, ``yy [B]``, ``rows``
-    (entries per trajectory)."""
+    """Per-trajectory normal equations: ``G [B, K, K]`` (X_b^T X_b), ``h [B, K]`` (X_b^T y_b),
+    ``yy [B]`` (y_b^T y_b)."""
 
     G: np.ndarray
     h: np.ndarray
     yy: np.ndarray
-    rows: int
 
     def total(self, weights: Optional[np.ndarray] = None):
         """(G, h, yy) summed over trajectories, weighted by ``weights [B]`` (counts)."""
@@ -470,7 +469,7 @@ def trajectory_gram(evaluator: TermEvaluator, frames: np.ndarray, times: np.ndar
         G[a:a + per] = np.einsum("btnk,btnl->bkl", theta, theta)
         h[a:a + per] = np.einsum("btnk,btn->bk", theta, target)
         yy[a:a + per] = np.einsum("btn,btn->b", target, target)
-    return Grams(G, h, yy, len(D) * N)
+    return Grams(G, h, yy)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ def main():
     torch.set_default_dtype(torch.float64)
     vf = compile_spec(text, data.edge_index, x.shape[1], {"d": len(days)})
     with torch.no_grad():
-        pred = ODEBlock(vf, 1.0, SolverConfig("dopri5", 1e-7, 1e-9))(torch.tensor(x[days].T)).numpy().T
+        pred = ODEBlock(vf, 1.0, SolverConfig("dopri5", 1e-7, 1e-9))(torch.tensor(x[days].T))
+    pred = pred.numpy().T                                                # [days, N]
     target = raw[days + 1]
     ok = np.isfinite(target)
     mae = float(np.abs(pred - target)[ok].mean())

@@ -4,13 +4,15 @@ observation noise, and PA-DGN's convection-diffusion with geometric-stencil cand
     OMP_NUM_THREADS=1 PYTHONPATH=. python results/discovery/run_experiments.py \
         --out results/discovery --data-root /tmp/data
 
-Data: results/discovery/graphdata.py (random geometric graph, 100 points, radius 0.2, largest
-component; 20 trajectories, 14 / 3 / 3 train / val / test) for heat_rgg, gene_regulatory,
-mutualistic; `pde2gnn simulate heat --graph Cora` (20 trajectories) for heat_cora; `pde2gnn simulate convection_diffusion` for PA-DGN's data (fewer trajectories
-than the paper's 1000: 200 on the 250-node sampled graph, 40 on the full 50 x 50 grid).
-Noise: Gaussian, std = level x std of all frames, seed 0. Derivatives: local cubic over 7 frames
-(default), 15 frames (`_w15`), or the weak form on 21-frame test functions (`_weak21`). Validation: the found spec simulated
-from the initial frames of the test trajectories of the *clean* data, compared with them.
+Data: results/discovery/graphdata.py (random geometric graph, 100 points, radius 0.2,
+20 trajectories, 14 / 3 / 3 train / val / test) for heat_rgg, gene_regulatory and mutualistic;
+`pde2gnn simulate heat --graph Cora` (20 trajectories) for heat_cora; `pde2gnn simulate
+convection_diffusion` for PA-DGN's data (fewer trajectories than the paper's 1000: 200 on the
+250-node sampled graph, 40 on the full 50 x 50 grid). Noise: Gaussian, std = level x std of all
+frames, seed 0. Derivatives: local cubic over 7 frames (default), 15 frames (`_w15`), or the
+weak form on 21-frame test functions (`_weak21`; `_weak11` for convection-diffusion).
+Validation: the found spec simulated from the initial frames of the test trajectories of the
+*clean* data, compared with them.
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -53,8 +54,8 @@ def score(found: D.Discovery, truth: dict) -> dict:
 
 
 def run_case(name, data, clean, library, truth, cfg, out: Path, noise: float) -> dict:
-    tag = f"{name}_noise{int(round(100 * noise))}" + (f"_w{cfg.window}" if cfg.window != 7 else "") \
-        + (f"_weak{cfg.weak_window}" if cfg.weak_window else "")
+    tag = (f"{name}_noise{int(round(100 * noise))}" + (f"_w{cfg.window}" if cfg.window != 7 else "")
+           + (f"_weak{cfg.weak_window}" if cfg.weak_window else ""))
     found = D.discover(data.with_noise(noise, cfg.seed) if noise else data, library, cfg)
     text = D.found_spec(found, tag)
     (out / "found").mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,6 @@ def main():
                           ("cd_grid50", ["--trajectories", "40", "--batch", "40",
                                          "--sample", "0"])):
             path = data_dir / f"{tag}.npz"
-            t0 = time.perf_counter()
             sh("-m", "pde2gnn", "simulate", "convection_diffusion", "--threads", "1", "--quiet",
                "--no-png", "--out", str(path), *opts)
             clean = D.load_trajectories(path)
