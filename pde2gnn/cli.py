@@ -1,4 +1,4 @@
-"""Command line: ``pde2gnn check | explain | train | simulate``.
+"""Command line: ``pde2gnn check | explain | train | simulate | discover``.
 
 ``train`` trains a node classifier with a continuous spec (``--dataset``), or, for a
 discrete-time spec (``compiler.is_discrete``), a graph-signal forecaster (``--data``,
@@ -336,6 +336,21 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_discover(args) -> int:
+    import torch
+
+    from .discover import DiscoveryConfig, run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = DiscoveryConfig(window=args.window, order=args.order, weak_window=args.weak_window,
+                          folds=args.folds, bootstrap=args.bootstrap, threshold=args.threshold,
+                          tolerance=args.cv_tolerance, max_trajectories=args.max_trajectories,
+                          params=_kv(args.param, float), seed=args.seed)
+    run(args.data, args.library, args.out, cfg, args.noise, args.png, args.results)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde2gnn", description="Symbolic PDE-to-GNN compiler.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -476,6 +491,37 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--no-png", action="store_true")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=cmd_simulate)
+
+    q = sub.add_parser("discover", help="find a sparse spec dt(x) = sum_k c_k term_k from "
+                       "trajectories (.npz of `pde2gnn simulate`)",
+                       description="Sparse regression (STLSQ, threshold cross-validated over "
+                       "trajectories) of dx/dt on candidate terms written in the language; "
+                       "writes the found .pde and validates it on held-out trajectories. "
+                       "Method: pde2gnn/discover.py.")
+    q.add_argument("data", help="trajectories: frames [B, T, N], times, edge_index (, pos)")
+    q.add_argument("--library", help="candidate terms: a spec (name or .pde) whose dt equation "
+                   "sums them (default: polynomials to degree 3 and sum_j couplings)")
+    q.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="override a param of the library (repeatable)")
+    q.add_argument("--out", help="found spec (default discovered/DATA.pde)")
+    q.add_argument("--png", help="validation plot (default: beside --out)")
+    q.add_argument("--results", help="JSON summary")
+    q.add_argument("--window", type=int, default=7, help="frames of the local polynomial fit "
+                   "for dx/dt (odd)")
+    q.add_argument("--order", type=int, default=3, help="degree of that fit")
+    q.add_argument("--weak-window", type=int, default=0, help="fit the weak (integral) form on "
+                   "test functions of this many frames instead of dx/dt (0: off)")
+    q.add_argument("--folds", type=int, default=5, help="cross-validation folds (trajectories)")
+    q.add_argument("--threshold", type=float, help="fixed STLSQ threshold (no CV)")
+    q.add_argument("--cv-tolerance", type=float, default=0.1, help="sparsest model whose CV "
+                   "error is within min + one standard error + TOL x min x (1 - min)")
+    q.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples")
+    q.add_argument("--max-trajectories", type=int, default=0, help="fit on at most this many")
+    q.add_argument("--noise", type=float, default=0.0, help="add Gaussian observation noise of "
+                   "this fraction of the data's std first (experiments)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.set_defaults(func=cmd_discover)
     return p
 
 
