@@ -788,15 +788,16 @@ def validate(spec_text: str, data: Trajectories, indices: Optional[Sequence[int]
         vf = compile_spec(spec_text, torch.as_tensor(data.edge_index), data.shape[2],
                           {chan: len(idx)} if batched else None, None, inputs)
         y0 = torch.tensor(x[:, 0].T if batched else x[:, 0, :, None])  # [N, b] or [b, N, 1]
-        ys = ODEBlock(vf, float(times[-1]), SolverConfig("dopri5", rtol, atol, max_nfe=200000)
-                      )(y0, times)                                     # [T, N, b] / [T, b, N, 1]
+        block = ODEBlock(vf, float(times[-1]), SolverConfig("dopri5", rtol, atol,
+                                                             max_nfe=200000))
+        ys = block(y0, times)                                          # [T, N, b] / [T, b, N, 1]
         ys = (ys.permute(2, 0, 1) if batched else ys[..., 0].permute(1, 0, 2)).numpy()  # [b, T, N]
     err = ys - x
     per = np.sqrt((err ** 2).sum((1, 2)) / np.maximum((x ** 2).sum((1, 2)), 1e-300))
     out = {"trajectories": idx.tolist(),
            "rel_l2": float(np.sqrt((err ** 2).sum() / max((x ** 2).sum(), 1e-300))),
            "mae": float(np.abs(err).mean()), "max_abs": float(np.abs(err).max()),
-           "rel_l2_per_trajectory": per.tolist(), "nfe": int(vf.nfe),
+           "rel_l2_per_trajectory": per.tolist(), "nfe": int(block.nfe_forward),
            "seconds": time.perf_counter() - t0}
     if png:
         plot_validation(data.times, x[0], ys[0], png, f"{checked.name}: held-out trajectory "
