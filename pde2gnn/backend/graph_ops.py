@@ -291,12 +291,33 @@ class GraphOps(nn.Module):
         """Mean over channels (the heads of a multi-head attention): ``[R, H]`` -> ``[R, 1]``."""
         return e.mean(-1, keepdim=True) if torch.is_tensor(e) else e
 
-    @staticmethod
-    def standardize_i(u: Tensor, eps: float = 1e-5) -> Tensor:
+    def set_batch(self, batch: Optional[Tensor]) -> None:
+        """``batch [N]``: the graph of each node when this graph is the disjoint union of
+        several (a torch_geometric ``Batch``); graph-level operators then work per graph."""
+        if batch is not None:
+            batch = torch.as_tensor(batch).long().reshape(-1)
+            if batch.numel() != self.num_nodes:
+                raise DataError(f"batch must have one entry per node ({self.num_nodes}), got "
+                                f"{batch.numel()}")
+        self.batch = batch
+
+    batch: Optional[Tensor] = None
+
+    def standardize_i(self, u: Tensor, eps: float = 1e-5) -> Tensor:
         """Per channel over the nodes of each graph: ``(u - mean) / sqrt(var + eps)``, biased
         variance, ``[..., N, c]`` -> ``[..., N, c]``. Equals ``F.batch_norm`` in training mode
         without affine weights (Ioffe & Szegedy 2015) on a single graph, which is the kernel
-        used for ``[N, c]``; a batch ``[B, N, c]`` uses instance norm (statistics per graph)."""
+        used for ``[N, c]``; a batch ``[B, N, c]`` uses instance norm (statistics per graph),
+        and with :meth:`set_batch` the statistics are per graph of the union."""
+        if u.dim() == 2 and self.batch is not None:
+            b = self.batch.to(u.device)
+            count = torch.bincount(b).to(u.dtype).clamp(min=1).unsqueeze(1)     # [G, 1]
+            g = int(count.shape[0])
+            mean = torch.zeros(g, u.shape[1], dtype=u.dtype, device=u.device).index_add(
+                0, b, u) / count
+            centred = u - mean.index_select(0, b)
+            var = torch.zeros_like(mean).index_add(0, b, centred * centred) / count
+            return centred * torch.rsqrt(var + eps).index_select(0, b)
         if u.dim() == 2:
             return F.batch_norm(u, None, None, training=True, eps=eps)
         n, c = u.shape[-2:]
