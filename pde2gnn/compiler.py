@@ -5,13 +5,9 @@ Each stage is a pure function; :func:`explain` prints any of them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
-
-from torch import Tensor
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
 
 from .backend.codegen import generate
-from .backend.module import VectorField
-from .backend.stepper import Stepper
 from .check import CheckedSpec, check
 from .discretize import StencilProgram, discretize
 from .errors import OptionError
@@ -19,6 +15,13 @@ from .lang import ast as A
 from .lang.parser import parse, parse_file
 from .resources import resolve_spec
 from .symbolic import IR, lower
+
+if TYPE_CHECKING:     # torch is imported by compile / compile_stepper only: parsing, checking
+    # and explaining a spec start without it
+    from torch import Tensor
+
+    from .backend.module import VectorField
+    from .backend.stepper import Stepper
 
 STAGES = ("ast", "ir", "stencil", "python")
 
@@ -73,11 +76,11 @@ def model_kind(checked: CheckedSpec) -> str:
     return "continuous model (ODE): dt(...) is the vector field; compile with compile, "         "integrate with torchdiffeq"
 
 
-def compile_stepper(spec, edge_index: Tensor, num_nodes: int,
+def compile_stepper(spec, edge_index: "Tensor", num_nodes: int,
                     dims: Optional[Mapping[str, int]] = None,
                     params: Optional[Mapping[str, float]] = None,
-                    inputs: Optional[Mapping[str, Tensor]] = None, *,
-                    probes: Sequence[str] = ()) -> Stepper:
+                    inputs: Optional[Mapping[str, "Tensor"]] = None, *,
+                    probes: Sequence[str] = ()) -> "Stepper":
     """Compile a discrete-time spec (``next(f) = ...``) into a :class:`Stepper` on a graph.
 
     Args: as :func:`compile`. The stepper maps ``(f [B, N, C], hidden)`` to ``(f_next, hidden')``.
@@ -94,14 +97,15 @@ def compile_stepper(spec, edge_index: Tensor, num_nodes: int,
         raise OptionError(f"spec '{checked.name}' is a continuous model (dt(...) equations): "
                           "compile it with pde2gnn.compiler.compile and integrate it with an ODE "
                           "solver; compile_stepper takes discrete-time specs (next(f) = ...)")
+    from .backend.stepper import Stepper
     return Stepper(discretize(lower(checked, tuple(probes)).bind(dims, params)), edge_index,
                    num_nodes, inputs)
 
 
-def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str, int]] = None,
+def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[str, int]] = None,
             params: Optional[Mapping[str, float]] = None,
-            inputs: Optional[Mapping[str, Tensor]] = None,
-            scheme: Optional[str] = None) -> VectorField:
+            inputs: Optional[Mapping[str, "Tensor"]] = None,
+            scheme: Optional[str] = None) -> "VectorField":
     """Compile a spec into a :class:`VectorField` on a graph.
 
     Args:
@@ -124,6 +128,7 @@ def compile(spec, edge_index: Tensor, num_nodes: int, dims: Optional[Mapping[str
         raise OptionError(f"spec '{checked.name}' is a discrete-time model (next(...) "
                           "equations): compile it with pde2gnn.compiler.compile_stepper, which "
                           "returns a Stepper (f [B, N, C], hidden) -> (f_next, hidden)")
+    from .backend.module import VectorField
     program = discretize(lower(checked).bind(dims, params))
     return VectorField(program, edge_index, num_nodes, inputs, scheme)
 

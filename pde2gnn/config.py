@@ -8,7 +8,10 @@ the data set's table overrides the defaults, and command-line options override b
 """
 from __future__ import annotations
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:        # Python 3.10: the same parser as the tomli package
+    import tomli as tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Dict

@@ -1,3 +1,4 @@
-"""Stencil IR -> torch: graph kernels, constrained parameters, generated vector field module."""
-from .module import VectorField  # noqa: F401
-from .graph_ops import GraphOps  # noqa: F401
+"""Stencil IR -> torch: graph kernels, constrained parameters, generated vector field module.
+
+The submodules are imported where they are used (``backend.codegen`` needs no torch).
+"""
