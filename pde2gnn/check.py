@@ -11,13 +11,16 @@ or a symbolic dimension name bound at compile time; channel count 1 broadcasts.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple, Union
 
 import sympy as sp
 
 from .errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
-                     SpecError, did_you_mean)
+                     Span, SpecError, did_you_mean)
 from .lang import ast as A
 from .lang.parser import KEYWORDS
 
@@ -57,6 +60,74 @@ NET_TYPES = {
     "edge_gn": dict(required=("in", "out"), optional={"edge_in": 0, "hidden": 64, "blocks": 2},
                     call="edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
 }
+
+
+def _env_limits() -> Dict[str, int]:
+    """:data:`LIMITS`, with overrides from ``PDE2GNN_LIMITS="channels=100000,depth=300"``."""
+    limits = {"channels": 65536, "net_size": 65536, "parameters": 100_000_000, "depth": 200}
+    for item in filter(None, os.environ.get("PDE2GNN_LIMITS", "").split(",")):
+        key, _, value = item.partition("=")
+        if key.strip() in limits:
+            try:
+                limits[key.strip()] = int(float(value))
+            except ValueError:
+                pass
+    return limits
+
+
+#: Size caps checked before any work (documented in the README, "Limits"): channels of a
+#: field / input / dimension, each network size, the learnable parameters of a compiled model
+#: (checked when dimensions are bound), and the nesting depth of an expression (long chains of
+#: + - * / do not count: they are flattened). Override with the environment variable
+#: ``PDE2GNN_LIMITS="channels=1000000,parameters=1000000000"`` or by assigning to this dict.
+LIMITS: Dict[str, int] = _env_limits()
+
+
+def subexpressions(e: "A.Expr"):
+    """Every sub-expression of ``e`` (``e`` included), iteratively (no recursion limit)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        if isinstance(x, A.Call):
+            stack.extend(x.args)
+            stack.extend(v for _, v in x.kwargs)
+        elif isinstance(x, A.BinOp):
+            stack.extend((x.right, x.left))
+        elif isinstance(x, (A.Neg, A.Index)):
+            stack.append(x.operand)
+
+
+def statement_exprs(st) -> list:
+    """The expressions of one statement (right-hand sides, values, bounds, sizes)."""
+    out = []
+    for f in dataclasses.fields(st):
+        v = getattr(st, f.name)
+        items = v if isinstance(v, tuple) else (v,)
+        for it in items:
+            if isinstance(it, tuple):
+                out += [x for x in it if isinstance(x, A.EXPR_TYPES)]
+            elif isinstance(it, A.EXPR_TYPES):
+                out.append(it)
+    return out
+
+
+def nesting_depth(e: "A.Expr") -> int:
+    """Nesting depth of an expression; a chain ``a + b - c`` or ``a * b / c`` counts once."""
+    best, stack = 0, [(e, 1)]
+    while stack:
+        x, d = stack.pop()
+        best = max(best, d)
+        if isinstance(x, A.BinOp):
+            for side in (x.left, x.right):
+                same = isinstance(side, A.BinOp) and side is x.left and (
+                    {side.op, x.op} <= set("+-") or {side.op, x.op} <= set("*/"))
+                stack.append((side, d if same else d + 1))
+        elif isinstance(x, A.Call):
+            stack.extend((a, d + 1) for a in list(x.args) + [v for _, v in x.kwargs])
+        elif isinstance(x, (A.Neg, A.Index)):
+            stack.append((x.operand, d + 1))
+    return best
 
 
 def norm_channels(c) -> Channels:
@@ -197,6 +268,7 @@ class _Checker:
         self.decls: Dict[str, object] = {}
         self.types: Dict[int, Type] = {}
         self.let_types: Dict[str, Type] = {}
+        self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or at the end
         self._resolving: list = []
 
     def err(self, cls, msg, span, hint=""):
@@ -241,9 +313,40 @@ class _Checker:
         self.dims.setdefault(dim.value, None)
         return dim.value
 
+    def check_numbers(self):
+        """Every number finite, every expression within the nesting cap (before any work)."""
+        for st in self.spec.statements:
+            for e in statement_exprs(st):
+                depth = nesting_depth(e)
+                if depth > LIMITS["depth"]:
+                    raise self.err(FormError, f"this expression is nested {depth} levels deep; "
+                                   f"the limit is {LIMITS['depth']}", e.span,
+                                   "raise it with PDE2GNN_LIMITS=depth=N")
+                for x in subexpressions(e):
+                    if isinstance(x, A.Number) and not math.isfinite(x.value):
+                        raise self.err(FormError,
+                                       "this number is beyond the floating-point range "
+                                       "(+-1.8e308)", x.span)
+            if isinstance(st, A.DimDecl):
+                self.check_size(st.value, st.span, "channels", f"dimension '{st.name}'")
+            dims = [st.dim] if isinstance(st, (A.FieldDecl, A.InputDecl, A.StateDecl)) else \
+                list(st.shape) if isinstance(st, A.LearnDecl) else []
+            for d in dims:
+                if d is not None and isinstance(d.value, int):
+                    self.check_size(d.value, d.span, "channels", "a channel count")
+
+    def check_size(self, value: int, span, limit: str, what: str):
+        if value < 1 and limit == "channels":
+            raise self.err(ShapeError, f"{what} must be at least 1, got {value}", span)
+        if value > LIMITS[limit]:
+            raise self.err(ShapeError, f"{what} is {value}, above the limit of "
+                           f"{LIMITS[limit]}", span,
+                           f"raise it with PDE2GNN_LIMITS={limit}=N if you mean it")
+
     def run(self) -> CheckedSpec:
         s = self.spec
         self.dims: Dict[str, Optional[int]] = {}
+        self.check_numbers()
         fields, inputs, params, learns, lets, energies, equations = {}, {}, {}, {}, {}, {}, {}
         graph = None
         models = [st for st in s.statements if isinstance(st, A.ModelDecl)]
@@ -316,8 +419,10 @@ class _Checker:
         self.discrete = discrete
         observed = [f for f in fields if f not in states]
         if not observed:
+            first = models[0] if models else (s.statements[0] if s.statements else None)
             raise self.err(FormError, "the spec declares no evolving field "
-                           "(add e.g. 'field x : node[d]')", None)
+                           "(add e.g. 'field x : node[d]')",
+                           first.span if first is not None else Span(1, 1, 1, 2))
         if states and not discrete:
             raise self.err(FormError, "a 'state' is a hidden state of a discrete-time model: "
                            "update it with next(...) = ...",
@@ -340,7 +445,6 @@ class _Checker:
                                d.init.span)
         for name in lets:
             self.let_type(name)
-        self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or below
         for eq in equations.values():
             if eq.field not in fields:
                 kind = type(self.decls[eq.field]).__name__.replace("Decl", "").lower() \
@@ -410,6 +514,8 @@ class _Checker:
             sizes[k] = self.net_size(v)
             if isinstance(sizes[k], int) and sizes[k] < (0 if k == "edge_in" else 1):
                 raise self.err(ShapeError, f"size '{k}' must be at least 1", v.span)
+            if isinstance(sizes[k], int):
+                self.check_size(sizes[k], v.span, "net_size", f"size '{k}'")
         sizes = {k: sizes[k] for k in allowed if k in sizes}
         missing = [k for k in spec["required"] if k not in seen]
         if missing:
@@ -531,23 +637,17 @@ class _Checker:
 
     def _only_receiver(self, e: A.Expr):
         """sum_i(...) of an edge-kind expression may only use receiver values x_i."""
-        if isinstance(e, A.Name):
-            ep = endpoint(e.id)
-            if e.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
-                    e.id in self.lets and self.let_type(e.id).kind == "edge"):
-                raise self.err(KindError, f"sum_i sums over nodes, but '{e.id}' is an edge "
-                               "value; use sum_ij(...) for sums over edges", e.span)
-        elif isinstance(e, A.Call):
-            if e.func in ("grad", "softmax_j", "softmax_i", "squareplus_j", "squareplus_i"):
-                raise self.err(KindError, f"sum_i sums over nodes, but {e.func}(...) is an edge "
-                               "value; use sum_ij(...) for sums over edges", e.span)
-            for a in e.args:
-                self._only_receiver(a)
-        elif isinstance(e, A.BinOp):
-            self._only_receiver(e.left)
-            self._only_receiver(e.right)
-        elif isinstance(e, A.Neg):
-            self._only_receiver(e.operand)
+        for x in subexpressions(e):
+            if isinstance(x, A.Name):
+                ep = endpoint(x.id)
+                if x.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
+                        x.id in self.lets and self.let_type(x.id).kind == "edge"):
+                    raise self.err(KindError, f"sum_i sums over nodes, but '{x.id}' is an edge "
+                                   "value; use sum_ij(...) for sums over edges", x.span)
+            elif isinstance(x, A.Call) and x.func in ("grad", "softmax_j", "softmax_i",
+                                                      "squareplus_j", "squareplus_i"):
+                raise self.err(KindError, f"sum_i sums over nodes, but {x.func}(...) is an edge "
+                               "value; use sum_ij(...) for sums over edges", x.span)
 
     def energy_call(self, e: A.Call) -> Type:
         """sum_i(node) / sum_ij(edge) -> scalar inside energies; var(E, x) -> x's type."""
@@ -590,16 +690,9 @@ class _Checker:
         return SCALAR
 
     def depends_on_state_or_learn(self, e: A.Expr) -> bool:
-        if isinstance(e, A.Name):
-            return not (e.id in self.params or e.id in self.dims or
-                        (e.id == "pi" and e.id not in self.decls))
-        if isinstance(e, A.Number):
-            return False
-        if isinstance(e, A.Call):
-            return any(self.depends_on_state_or_learn(a) for a in e.args)
-        if isinstance(e, A.BinOp):
-            return self.depends_on_state_or_learn(e.left) or self.depends_on_state_or_learn(e.right)
-        return self.depends_on_state_or_learn(e.operand)
+        return any(isinstance(x, A.Name) and not (
+            x.id in self.params or x.id in self.dims or (x.id == "pi" and x.id not in self.decls))
+            for x in subexpressions(e))
 
     def let_type(self, name: str) -> Type:
         if name in self.let_types:
@@ -704,6 +797,16 @@ class _Checker:
         return Type(kind, (cb if ca == 1 else ca,))
 
     def binop(self, e: A.BinOp) -> Type:
+        if e.op in "+-*/":   # a chain a + b - c ... typed iteratively, left to right
+            ops, chain, x = ("+-" if e.op in "+-" else "*/"), [], e
+            while isinstance(x, A.BinOp) and x.op in ops and id(x) not in self.types:
+                chain.append(x)
+                x = x.left
+            t = self.expr(x)
+            for node in reversed(chain):
+                t = self.combine(t, self.expr(node.right), node.span, f"'{node.op}'")
+                self.types[id(node)] = t
+            return t
         a = self.expr(e.left)
         b = self.expr(e.right)
         if e.op == "@":
