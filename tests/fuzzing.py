@@ -103,7 +103,11 @@ def check_outcome(err, options=()) -> None:
     if isinstance(err, SpecError):
         assert LOCATED.match(msg), f"spec error without file:line:col: {msg!r}"
     elif isinstance(err, (OptionError, DataError)):
-        assert any(f"'{o}'" in msg or f"{o}=" in msg for o in options), \
+        # an option error names the option; a data error names the input or the graph
+        named = [f"'{o}'" for o in options] + [f"{o}=" for o in options]
+        if isinstance(err, DataError):
+            named += ["graph", "input '", "coordinates '", "state"]
+        assert any(n in msg for n in named), \
             f"option / data error naming none of {sorted(options)}: {msg!r}"
     else:
         raise AssertionError(f"unexpected {type(err).__name__}: {msg}")

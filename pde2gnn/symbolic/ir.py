@@ -100,7 +100,8 @@ class IR:
             if v is None:
                 raise OptionError(f"dimension '{k}' of spec '{self.name}' has no size: pass it "
                                   f"(e.g. dims={{'{k}': 64}} or --dim {k}=64)")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v != int(v):
                 raise OptionError(f"dimension '{k}' must be an integer, got {v!r}")
             if not 1 <= int(v) <= LIMITS["channels"]:
                 raise OptionError(f"dimension '{k}' must be between 1 and {LIMITS['channels']} "
