@@ -228,6 +228,8 @@ class CheckedSpec:
     domain: Optional[A.DomainDecl] = None
     states: Tuple[str, ...] = ()
     nets: Dict[str, NetInfo] = field(default_factory=dict)
+    #: (channels, heads, span) of every dot(u, v, heads=H): checked once dimensions are bound
+    head_checks: Tuple = ()
 
     @property
     def discrete(self) -> bool:
@@ -269,6 +271,7 @@ class _Checker:
         self.types: Dict[int, Type] = {}
         self.let_types: Dict[str, Type] = {}
         self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or at the end
+        self.head_checks: list = []
         self._resolving: list = []
 
     def err(self, cls, msg, span, hint=""):
@@ -469,7 +472,7 @@ class _Checker:
                                f"equation {op}({f}) = ...", self.decls[f].span)
         return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
                            lets, self.let_types, energies, equations, graph, self.types,
-                           self.domain, self.states, nets)
+                           self.domain, self.states, nets, tuple(self.head_checks))
 
     # ------------------------------------------------------------ networks
     def net_size(self, e: A.Expr) -> Channels:
@@ -595,11 +598,44 @@ class _Checker:
                     if n.id != "pi":
                         raise self.err(KindError, "domain bounds are numbers (pi allowed)",
                                        n.span)
+        for axis, (lo, hi) in enumerate(st.bounds):
+            a, b = self.bound_value(lo), self.bound_value(hi)
+            if not a < b:
+                raise self.err(ShapeError, f"axis {axis + 1} of domain '{st.name}' is empty or "
+                               f"reversed: [{a:g}, {b:g}]; the lower bound must be below the "
+                               "upper one", Span(lo.span.line, lo.span.column, hi.span.end_line,
+                                                 hi.span.end_column))
         self.declare(st.name, st, st.span)
         inputs[st.name] = Type("node", (len(st.bounds),))
         for c in COORDINATES[:len(st.bounds)]:
             self.declare(c, st, st.span)
             inputs[c] = Type("node", (1,))
+
+    def bound_value(self, e: A.Expr) -> float:
+        """The value of a domain bound (numbers, pi, + - * / ^, elementwise functions)."""
+        funcs = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
+                 "sin": math.sin, "cos": math.cos, "abs": abs}
+        try:
+            if isinstance(e, A.Number):
+                v = e.value
+            elif isinstance(e, A.Name) and e.id == "pi":
+                v = math.pi
+            elif isinstance(e, A.Neg):
+                v = -self.bound_value(e.operand)
+            elif isinstance(e, A.BinOp) and e.op in "+-*/^":
+                a, b = self.bound_value(e.left), self.bound_value(e.right)
+                v = {"+": a + b, "-": a - b, "*": a * b}.get(e.op) if e.op in "+-*" else (
+                    a / b if e.op == "/" else a ** b)
+            elif isinstance(e, A.Call) and e.func in funcs and len(e.args) == 1:
+                v = funcs[e.func](self.bound_value(e.args[0]))
+            else:
+                raise self.err(KindError, "domain bounds are numbers (pi allowed)", e.span)
+            v = float(v)
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            v = math.nan
+        if not math.isfinite(v):
+            raise self.err(FormError, "this domain bound is not a finite real number", e.span)
+        return v
 
     def learn_type(self, d: A.LearnDecl) -> Type:
         shape = tuple(self.check_dim(x) for x in d.shape)
@@ -905,6 +941,8 @@ class _Checker:
             if isinstance(heads, int) and isinstance(c, int) and c % heads:
                 raise self.err(ShapeError, f"dot with heads={heads} needs a channel count "
                                f"divisible by {heads}, got {ts[0].describe()}", e.span)
+            if heads is not None:
+                self.head_checks.append((c, heads, e.span))
             return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (heads or 1,))
         if f in ("norm", "mean_heads"):
             return Type(t.kind, (1,))

@@ -130,6 +130,13 @@ class IR:
                 _finite_value(lower_expr(c, d.init).xreplace(subs), c, d.init,
                               f"the initial value of '{k}'", 3.4e38)
         _check_parameter_count(c, bound)
+        for ch, heads, span in c.head_checks:
+            n, h = resolve_channels(ch, bound), resolve_channels(heads, bound)
+            if int(n) % int(h):
+                names = sorted({str(x) for x in (ch, heads) if not isinstance(x, int)})
+                raise OptionError(f"with dimensions {', '.join(repr(k) for k in names)} = "
+                                  f"{[bound.get(k) for k in names]}, dot(..., heads={h}) on line "
+                                  f"{span.line} needs a channel count ({n}) divisible by {h}")
         rhs = {f: e.xreplace(subs) for f, e in self.rhs.items()}
         probes = {f: e.xreplace(subs) for f, e in self.probes.items()}
         for f, e in {**rhs, **probes}.items():
