@@ -196,7 +196,8 @@ def cmd_forecast(args, spec_path) -> int:
     config.scheduled_sampling = not args.no_scheduled_sampling
     config.validate()
     dims, params = _kv(args.dim, int) or None, _kv(args.param, float) or None
-    inputs = {"pos": data.pos} if data.pos is not None else None
+    declared = compiler.front(spec_path).inputs   # compile rejects inputs a spec does not declare
+    inputs = {"pos": data.pos} if data.pos is not None and "pos" in declared else None
 
     edge_index = data.edge_index
     if compiler.front(spec_path).domain_option("scheme") == "mesh":
