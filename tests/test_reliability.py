@@ -221,3 +221,58 @@ def test_dot_heads_divisibility_names_the_dimension():
                              "edge a = dot(q_i, q_j, heads=4)\n"
                          "dt(x) = sum_j(mean_heads(a) * x_j)", ei, n,
                              dims={"d": 2, "k": 6})
+
+
+# ------------------------------------------------------------------ options before any work
+@pytest.mark.parametrize("extra, phrase", [
+    (["--epochs", "0"], "epochs must be at least 1"),
+    (["--lr", "nan"], "lr must be a finite number"),
+    (["--lr", "-1"], "lr must be above 0"),
+    (["--dropout", "2"], "dropout must be in [0, 1)"),
+    (["--rtol", "nan"], "rtol must be a finite number above 0"),
+    (["--param", "kappa=inf"], "param 'kappa' must be a finite number"),
+])
+def test_train_options_are_checked_before_any_work(extra, phrase, tmp_path, capsys):
+    """No data is read: the data root does not even exist."""
+    from pde2gnn.cli import main
+    assert main(["train", "heat", "--dataset", "Cora", "--data-root", str(tmp_path / "none")]
+                + extra) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and "Traceback" not in err
+
+
+def test_results_path_is_checked_before_training_and_written_atomically(tmp_path, capsys):
+    from pde2gnn.cli import _write_atomic, main
+    afile = tmp_path / "a_file"
+    afile.write_text("x")
+    for bad, phrase in [(afile / "r.json", "is a file"), (tmp_path, "is a folder")]:
+        assert main(["train", "heat", "--dataset", "Cora", "--data-root", str(tmp_path / "no"),
+                     "--results", str(bad)]) == 2
+        assert phrase in capsys.readouterr().err
+    out = tmp_path / "sub" / "r.json"
+    _write_atomic(str(out), "{}")
+    _write_atomic(str(out), '{"a": 1}')
+    assert out.read_text() == '{"a": 1}' and [p.name for p in out.parent.iterdir()] == ["r.json"]
+
+
+def test_data_root_is_never_created(tmp_path, capsys):
+    from pde2gnn.cli import main
+    root = tmp_path / "no" / "such" / "dir"
+    assert main(["train", "heat", "--dataset", "Cora", "--data-root", str(root)]) == 2
+    assert "is not an existing folder" in capsys.readouterr().err and not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", None])
+def test_corrupted_positional_encoding_cache_is_named_and_rebuilt(content, tmp_path):
+    from pde2gnn.posenc import cache_key, positional_encoding
+    ei, n = graph()
+    good = positional_encoding("lap", ei, n, dim=2, cache=tmp_path)
+    path = tmp_path / (cache_key("lap", ei, n, 2, 0, {}) + ".pt")
+    data = path.read_bytes()
+    path.write_bytes(content if content is not None else data[: len(data) // 2])
+    with pytest.warns(UserWarning, match=re.escape(str(path))):
+        again = positional_encoding("lap", ei, n, dim=2, cache=tmp_path)
+    assert torch.allclose(torch.as_tensor(again), torch.as_tensor(good))
+    assert torch.allclose(torch.as_tensor(positional_encoding("lap", ei, n, dim=2,
+                                                              cache=tmp_path)),
+                          torch.as_tensor(good))
