@@ -61,15 +61,22 @@ def is_constant(e: sp.Expr) -> bool:
     return e.is_number and not e.atoms(O.GraphOp)
 
 
-def lift_gathers(e: sp.Expr, an) -> sp.Expr:
+def lift_gathers(e: sp.Expr, an, memo=None) -> sp.Expr:
     """Rewrite f(u_i, v_i) -> (f(u, v))_i (and the same for j): compute on N rows, not E.
 
     ``an`` is the program's :class:`~pde2gnn.symbolic.analysis.Analyzer` (scalar arguments,
-    matrices included, do not block the rewrite).
+    matrices included, do not block the rewrite). Shared subexpressions are rewritten once.
     """
+    memo = {} if memo is None else memo
+    if e not in memo:
+        memo[e] = _lift(e, an, memo)
+    return memo[e]
+
+
+def _lift(e: sp.Expr, an, memo) -> sp.Expr:
     if not e.args or e.is_Atom:
         return e
-    args = tuple(lift_gathers(a, an) for a in e.args)
+    args = tuple(lift_gathers(a, an, memo) for a in e.args)
     e = e.func(*args) if args != e.args else e
     if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
         for side in (O.AtI, O.AtJ):
@@ -101,6 +108,7 @@ class CodeGen:
         self.an = program.analyzer
         self.levels = [_Level("static", "s"), _Level("prepare", "c"), _Level("step", "v")]
         self.uses: Counter = Counter()
+        self._seen: set = set()
         self.exported: List[set] = [set(), set(), set()]
         ir = program.ir
         self.field_slices = {}
@@ -114,9 +122,20 @@ class CodeGen:
 
     # ------------------------------------------------------------- expressions
     def _count(self, e: sp.Expr):
-        for sub in sp.preorder_traversal(e):
-            if sub.args and not is_constant(sub):
-                self.uses[sub] += 1
+        """Count the references to each subexpression (from distinct parents in the DAG, plus
+        the roots), visiting each distinct subexpression once."""
+        stack = [e]
+        if e.args and not is_constant(e):
+            self.uses[e] += 1
+        while stack:
+            x = stack.pop()
+            if x in self._seen:
+                continue
+            self._seen.add(x)
+            for a in x.args:
+                if a.args and not is_constant(a):
+                    self.uses[a] += 1
+                    stack.append(a)
 
     def _leaf(self, e: sp.Symbol, lv: int) -> str:
         info = self.an.symbols[e.name]
@@ -260,7 +279,8 @@ class CodeGen:
             roots += [g.weight_j, g.weight_i, g.diag]
         roots += list(p.remainder.values())
         roots += list(p.probes.values())
-        roots = [lift_gathers(x, self.an) for x in roots]
+        memo: dict = {}
+        roots = [lift_gathers(x, self.an, memo) for x in roots]
         for x in roots:
             self._count(x)
         it = iter(roots)
