@@ -16,7 +16,7 @@ import os
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from pde2gnn.resources import library_dir
@@ -46,6 +46,7 @@ def _check(text, dims=None, params=None):
     except Exception as e:  # noqa: BLE001 - the property: nothing else may escape
         raise AssertionError(f"seed {SEED}: {type(e).__name__}: {e}\n--- spec ---\n{text}\n"
                              f"dims={dims} params={params}") from e
+    event("outcome: " + ("compiled and evaluated" if err is None else type(err).__name__))
     try:
         check_outcome(err, options)
     except AssertionError as e:
@@ -55,7 +56,8 @@ def _check(text, dims=None, params=None):
 # ------------------------------------------------------------------ grammar-driven specs
 KEYWORD_NAMES = ["lambda", "None", "class", "async", "def", "y", "import", "True", "sum"]
 NAMES = ["x", "u", "w", "a", "b", "k", "W", "h", "e", "pos"] + KEYWORD_NAMES
-NUMBERS = ["0", "1", "2", "0.5", "1e-3", "3.0", "1e400", "1e308", "123456789", "-1", "0.0"]
+NUMBERS = ["0", "1", "2", "0.5", "1e-3", "3.0", "-1", "0.0"] * 3 + ["1e400", "1e308",
+                                                                     "123456789"]
 UNARY = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "grad", "div",
          "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i", "squareplus_i",
          "norm", "init", "mean_heads", "standardize_i", "sum_i", "sum_ij", "dx", "dy", "dgrad"]
@@ -112,9 +114,20 @@ def grammar_specs(draw):
                          "domain pos : [1, 0] x [0, 1] scheme=lsq",
                          "domain pos : [0, 1e400] x [0, 1]", "domain pos : [0, 1]"]),
         st.sampled_from(["graph knn(u, k=4)", "graph input()"]))
-    lines += draw(st.lists(decl, max_size=6))
-    op = draw(st.sampled_from(["dt", "next"]))
-    for n in draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True)):
+    op = draw(st.sampled_from(["dt"] * 3 + ["next"]))
+    targets = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+    # most names are declared, with d channels, so that many specs get past the checker
+    for n in names:
+        if not draw(st.integers(0, 5)):
+            continue
+        if n in targets:
+            lines.append(f"field {n} : node{draw(st.sampled_from(['[d]'] * 4 + ['', '[2]']))}")
+        else:
+            lines.append(draw(st.sampled_from([f"input {n} : node[d]", f"param {n} = 2",
+                                               f"learn {n} = 0.5", f"learn {n} : [d, d]",
+                                               f"input {n} : node"])))
+    lines += draw(st.lists(decl, max_size=4))
+    for n in targets:
         lines.append(f"{op}({n}) = {draw(expr)}")
     order = draw(st.permutations(range(1, len(lines))))
     return "\n".join([lines[0]] + [lines[k] for k in order]) + "\n"
