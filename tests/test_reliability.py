@@ -276,3 +276,19 @@ def test_corrupted_positional_encoding_cache_is_named_and_rebuilt(content, tmp_p
     assert torch.allclose(torch.as_tensor(positional_encoding("lap", ei, n, dim=2,
                                                               cache=tmp_path)),
                           torch.as_tensor(good))
+
+
+def test_explain_ir_substitutes_params_without_dims():
+    assert "2*lap(x)" in compiler.explain("heat", "ir", params={"kappa": 2.0})
+    with pytest.raises(OptionError, match="'kappa' must be a finite number"):
+        compiler.explain("heat", "ir", params={"kappa": float("nan")})
+
+
+def test_stepper_explains_dtype_and_device_mismatch():
+    ei, n = graph()
+    st = compiler.compile_stepper("model m\nfield f : node[1]\nnext(f) = f + lap(f)", ei, n)
+    out, _ = st(torch.ones(1, n, 1))
+    assert torch.equal(out, torch.ones(1, n, 1))
+    for bad in (torch.ones(1, n, 1, dtype=torch.float64), torch.ones(1, n, 1, dtype=torch.long)):
+        with pytest.raises(DataError, match="must be a torch.float32 tensor on cpu"):
+            st(bad)

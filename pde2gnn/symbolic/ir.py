@@ -72,6 +72,22 @@ class IR:
         """Channels of a field or input once dimensions are bound."""
         return resolve_channels(self.symbols[name].type.channels, self.dims)
 
+    def bind_params(self, params: Optional[Mapping[str, float]] = None) -> "IR":
+        """Substitute only the given param overrides (dimensions stay symbolic), for printing.
+
+        Raises:
+            OptionError: an unknown param, or a value that is not a finite number.
+        """
+        subs = {}
+        for k, v in (params or {}).items():
+            if k not in self.checked.params:
+                raise OptionError(f"spec '{self.name}' has no param '{k}' (it has: "
+                                  f"{', '.join(self.checked.params) or 'none'})")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise OptionError(f"param '{k}' must be a finite number, got {v!r}")
+            subs[sp.Symbol(k)] = sp.Float(v) if v != int(v) else sp.Integer(int(v))
+        return replace(self, rhs={f: e.xreplace(subs) for f, e in self.rhs.items()})
+
     def bind(self, dims: Optional[Mapping[str, int]] = None,
              params: Optional[Mapping[str, float]] = None) -> "IR":
         """Substitute dimension sizes and parameter values.
