@@ -230,6 +230,8 @@ class CheckedSpec:
     nets: Dict[str, NetInfo] = field(default_factory=dict)
     #: (channels, heads, span) of every dot(u, v, heads=H): checked once dimensions are bound
     head_checks: Tuple = ()
+    #: (channels, stop, span) of every u[a:stop] of a value with symbolic channels: likewise
+    index_checks: Tuple = ()
 
     @property
     def discrete(self) -> bool:
@@ -272,6 +274,7 @@ class _Checker:
         self.let_types: Dict[str, Type] = {}
         self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or at the end
         self.head_checks: list = []
+        self.index_checks: list = []
         self._resolving: list = []
 
     def err(self, cls, msg, span, hint=""):
@@ -472,7 +475,8 @@ class _Checker:
                                f"equation {op}({f}) = ...", self.decls[f].span)
         return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
                            lets, self.let_types, energies, equations, graph, self.types,
-                           self.domain, self.states, nets, tuple(self.head_checks))
+                           self.domain, self.states, nets, tuple(self.head_checks),
+                           tuple(self.index_checks))
 
     # ------------------------------------------------------------ networks
     def net_size(self, e: A.Expr) -> Channels:
@@ -814,6 +818,8 @@ class _Checker:
             if isinstance(c, int) and e.stop > c:
                 raise self.err(ShapeError, f"channel {e.stop - 1} is out of range: the value has "
                                f"{c} channel(s) (numbered from 0)", e.span)
+            if not isinstance(c, int):   # checked when the dimensions are bound
+                self.index_checks.append((c, e.stop, e.span))
             return Type(t.kind, (e.stop - e.start,))
         return self.call(e)
 

@@ -292,3 +292,13 @@ def test_stepper_explains_dtype_and_device_mismatch():
     for bad in (torch.ones(1, n, 1, dtype=torch.float64), torch.ones(1, n, 1, dtype=torch.long)):
         with pytest.raises(DataError, match="must be a torch.float32 tensor on cpu"):
             st(bad)
+
+
+def test_channel_selection_beyond_a_bound_dimension_names_it():
+    """Found by the slow fuzz profile: x[2] of x : node[d] with d = 2."""
+    ei, n = graph()
+    spec = HEAD + "dt(x) = x[2]"
+    with pytest.raises(OptionError, match="'d' = \\[2\\].*line 3, column 9 needs at least 3"):
+        compiler.compile(spec, ei, n, dims={"d": 2})
+    x = torch.randn(n, 3)
+    assert torch.allclose(evaluate(compiler.compile(spec, ei, n, dims={"d": 3}), x), x[:, 2:3])

@@ -153,6 +153,15 @@ class IR:
                 raise OptionError(f"with dimensions {', '.join(repr(k) for k in names)} = "
                                   f"{[bound.get(k) for k in names]}, dot(..., heads={h}) on line "
                                   f"{span.line} needs a channel count ({n}) divisible by {h}")
+        for ch, stop, span in c.index_checks:
+            n = resolve_channels(ch, bound)
+            if isinstance(n, int) and stop > n:
+                names = sorted(str(x) for x in sp.sympify(ch).free_symbols) \
+                    if not isinstance(ch, str) else [ch]
+                raise OptionError(f"with dimensions {', '.join(repr(k) for k in names)} = "
+                                  f"{[bound.get(k) for k in names]}, the channel selection on "
+                                  f"line {span.line}, column {span.column} needs at least "
+                                  f"{stop} channels, the value has {n}")
         rhs = {f: e.xreplace(subs) for f, e in self.rhs.items()}
         probes = {f: e.xreplace(subs) for f, e in self.probes.items()}
         for f, e in {**rhs, **probes}.items():
