@@ -58,12 +58,14 @@ def small_graph(n: int = N_NODES):
 def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
     """Run ``text`` through the whole pipeline; the Pde2GnnError raised, or None."""
     gen = torch.Generator().manual_seed(seed)
+    chosen = set()   # dimensions the harness binds: options like those a user passes
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             spec = parse(text, FILENAME)
             checked = check(spec)
             dims = {**{k: 2 for k, v in checked.dims.items() if v is None}, **(dims or {})}
+            chosen = set(checked.dims)
             compiler.to_stencil(spec, dims, params)
             compiler.explain(spec, "python", dims, params)
             ei, pos = small_graph()
@@ -90,6 +92,7 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
             if loss.requires_grad:   # a constant right-hand side has nothing to differentiate
                 loss.backward()
     except Pde2GnnError as e:
+        e.harness_options = chosen
         return e
     return None
 
@@ -100,6 +103,7 @@ def check_outcome(err, options=()) -> None:
     if err is None:
         return
     msg = str(err)
+    options = set(options) | getattr(err, "harness_options", set())
     if isinstance(err, SpecError):
         assert LOCATED.match(msg), f"spec error without file:line:col: {msg!r}"
     elif isinstance(err, (OptionError, DataError)):
