@@ -43,7 +43,7 @@ ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not diffe
                       "standardize_i": "couples all nodes and is not supported in energies",
                       "init": None}
 GRAPH_METHODS = ("input", "knn")
-RESERVED = ("t", "torch")
+RESERVED = ("t", "torch", "pi")   # pi is the constant 3.14159...; t the time
 GEO_OPS = ("dx", "dy", "dz", "dgrad")     # need a `domain` declaration
 BUILTINS = BUILTINS + GEO_OPS
 COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis

@@ -302,3 +302,19 @@ def test_channel_selection_beyond_a_bound_dimension_names_it():
         compiler.compile(spec, ei, n, dims={"d": 2})
     x = torch.randn(n, 3)
     assert torch.allclose(evaluate(compiler.compile(spec, ei, n, dims={"d": 3}), x), x[:, 2:3])
+
+
+def test_found_by_the_seed_7_slow_fuzz_run():
+    """--(x - x) on node[2] (a constant wrapped twice), sigmoid of a channel-carrying constant
+    inside cat, and a declaration named pi (the constant)."""
+    x = torch.randn(5, 2)
+    vf = field("model m\nfield x : node[2]\ndt(x) = --(x - x)", d=None)
+    assert torch.equal(evaluate(vf, x), torch.zeros(5, 2))
+    vf = field("model m\nfield x : node[2]\nfield w : node[4]\ndt(x) = x\n"
+               "dt(w) = cat(x, sigmoid(0 * x))", d=None)
+    y = torch.randn(5, 6)
+    assert torch.allclose(evaluate(vf, y)[:, 2:], torch.cat([y[:, :2], torch.full((5, 2), 0.5)],
+                                                            1))
+    with pytest.raises(SpecError, match="fuzz.pde:2:1: name error: 'pi' is reserved"):
+        run_pipeline_raising("model m\ndomain pi : [0, 1] x [0, 1]\nfield f : node\n"
+                             "dt(f) = lap(f)")

@@ -255,7 +255,7 @@ class _Lowerer:
             self._finite(v, e)
             t = self.c.types.get(id(e))
             if t is not None and t.kind != "matrix" and t.channels != 1 and \
-                    not isinstance(v, O.Fill):
+                    not v.has(O.GraphOp):   # a plain number (a Fill or sigmoid(Fill) keeps its own)
                 return O.Fill(v, sp.Symbol(t.channels) if isinstance(t.channels, str)
                               else sp.sympify(t.channels))
         return v
