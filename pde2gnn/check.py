@@ -11,13 +11,16 @@ or a symbolic dimension name bound at compile time; channel count 1 broadcasts.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple, Union
 
 import sympy as sp
 
 from .errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
-                     SpecError, did_you_mean)
+                     Span, SpecError, did_you_mean)
 from .lang import ast as A
 from .lang.parser import KEYWORDS
 
@@ -40,7 +43,7 @@ ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not diffe
                       "standardize_i": "couples all nodes and is not supported in energies",
                       "init": None}
 GRAPH_METHODS = ("input", "knn")
-RESERVED = ("t", "torch")
+RESERVED = ("t", "torch", "pi")   # pi is the constant 3.14159...; t the time
 GEO_OPS = ("dx", "dy", "dz", "dgrad")     # need a `domain` declaration
 BUILTINS = BUILTINS + GEO_OPS
 COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis
@@ -57,6 +60,74 @@ NET_TYPES = {
     "edge_gn": dict(required=("in", "out"), optional={"edge_in": 0, "hidden": 64, "blocks": 2},
                     call="edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
 }
+
+
+def _env_limits() -> Dict[str, int]:
+    """:data:`LIMITS`, with overrides from ``PDE2GNN_LIMITS="channels=100000,depth=300"``."""
+    limits = {"channels": 65536, "net_size": 65536, "parameters": 100_000_000, "depth": 200}
+    for item in filter(None, os.environ.get("PDE2GNN_LIMITS", "").split(",")):
+        key, _, value = item.partition("=")
+        if key.strip() in limits:
+            try:
+                limits[key.strip()] = int(float(value))
+            except ValueError:
+                pass
+    return limits
+
+
+#: Size caps checked before any work (documented in the README, "Limits"): channels of a
+#: field / input / dimension, each network size, the learnable parameters of a compiled model
+#: (checked when dimensions are bound), and the nesting depth of an expression (long chains of
+#: + - * / do not count: they are flattened). Override with the environment variable
+#: ``PDE2GNN_LIMITS="channels=1000000,parameters=1000000000"`` or by assigning to this dict.
+LIMITS: Dict[str, int] = _env_limits()
+
+
+def subexpressions(e: "A.Expr"):
+    """Every sub-expression of ``e`` (``e`` included), iteratively (no recursion limit)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        if isinstance(x, A.Call):
+            stack.extend(x.args)
+            stack.extend(v for _, v in x.kwargs)
+        elif isinstance(x, A.BinOp):
+            stack.extend((x.right, x.left))
+        elif isinstance(x, (A.Neg, A.Index)):
+            stack.append(x.operand)
+
+
+def statement_exprs(st) -> list:
+    """The expressions of one statement (right-hand sides, values, bounds, sizes)."""
+    out = []
+    for f in dataclasses.fields(st):
+        v = getattr(st, f.name)
+        items = v if isinstance(v, tuple) else (v,)
+        for it in items:
+            if isinstance(it, tuple):
+                out += [x for x in it if isinstance(x, A.EXPR_TYPES)]
+            elif isinstance(it, A.EXPR_TYPES):
+                out.append(it)
+    return out
+
+
+def nesting_depth(e: "A.Expr") -> int:
+    """Nesting depth of an expression; a chain ``a + b - c`` or ``a * b / c`` counts once."""
+    best, stack = 0, [(e, 1)]
+    while stack:
+        x, d = stack.pop()
+        best = max(best, d)
+        if isinstance(x, A.BinOp):
+            for side in (x.left, x.right):
+                same = isinstance(side, A.BinOp) and side is x.left and (
+                    {side.op, x.op} <= set("+-") or {side.op, x.op} <= set("*/"))
+                stack.append((side, d if same else d + 1))
+        elif isinstance(x, A.Call):
+            stack.extend((a, d + 1) for a in list(x.args) + [v for _, v in x.kwargs])
+        elif isinstance(x, (A.Neg, A.Index)):
+            stack.append((x.operand, d + 1))
+    return best
 
 
 def norm_channels(c) -> Channels:
@@ -157,6 +228,10 @@ class CheckedSpec:
     domain: Optional[A.DomainDecl] = None
     states: Tuple[str, ...] = ()
     nets: Dict[str, NetInfo] = field(default_factory=dict)
+    #: (channels, heads, span) of every dot(u, v, heads=H): checked once dimensions are bound
+    head_checks: Tuple = ()
+    #: (channels, stop, span) of every u[a:stop] of a value with symbolic channels: likewise
+    index_checks: Tuple = ()
 
     @property
     def discrete(self) -> bool:
@@ -197,6 +272,9 @@ class _Checker:
         self.decls: Dict[str, object] = {}
         self.types: Dict[int, Type] = {}
         self.let_types: Dict[str, Type] = {}
+        self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or at the end
+        self.head_checks: list = []
+        self.index_checks: list = []
         self._resolving: list = []
 
     def err(self, cls, msg, span, hint=""):
@@ -241,9 +319,40 @@ class _Checker:
         self.dims.setdefault(dim.value, None)
         return dim.value
 
+    def check_numbers(self):
+        """Every number finite, every expression within the nesting cap (before any work)."""
+        for st in self.spec.statements:
+            for e in statement_exprs(st):
+                depth = nesting_depth(e)
+                if depth > LIMITS["depth"]:
+                    raise self.err(FormError, f"this expression is nested {depth} levels deep; "
+                                   f"the limit is {LIMITS['depth']}", e.span,
+                                   "raise it with PDE2GNN_LIMITS=depth=N")
+                for x in subexpressions(e):
+                    if isinstance(x, A.Number) and not math.isfinite(x.value):
+                        raise self.err(FormError,
+                                       "this number is beyond the floating-point range "
+                                       "(+-1.8e308)", x.span)
+            if isinstance(st, A.DimDecl):
+                self.check_size(st.value, st.span, "channels", f"dimension '{st.name}'")
+            dims = [st.dim] if isinstance(st, (A.FieldDecl, A.InputDecl, A.StateDecl)) else \
+                list(st.shape) if isinstance(st, A.LearnDecl) else []
+            for d in dims:
+                if d is not None and isinstance(d.value, int):
+                    self.check_size(d.value, d.span, "channels", "a channel count")
+
+    def check_size(self, value: int, span, limit: str, what: str):
+        if value < 1 and limit == "channels":
+            raise self.err(ShapeError, f"{what} must be at least 1, got {value}", span)
+        if value > LIMITS[limit]:
+            raise self.err(ShapeError, f"{what} is {value}, above the limit of "
+                           f"{LIMITS[limit]}", span,
+                           f"raise it with PDE2GNN_LIMITS={limit}=N if you mean it")
+
     def run(self) -> CheckedSpec:
         s = self.spec
         self.dims: Dict[str, Optional[int]] = {}
+        self.check_numbers()
         fields, inputs, params, learns, lets, energies, equations = {}, {}, {}, {}, {}, {}, {}
         graph = None
         models = [st for st in s.statements if isinstance(st, A.ModelDecl)]
@@ -316,8 +425,10 @@ class _Checker:
         self.discrete = discrete
         observed = [f for f in fields if f not in states]
         if not observed:
+            first = models[0] if models else (s.statements[0] if s.statements else None)
             raise self.err(FormError, "the spec declares no evolving field "
-                           "(add e.g. 'field x : node[d]')", None)
+                           "(add e.g. 'field x : node[d]')",
+                           first.span if first is not None else Span(1, 1, 1, 2))
         if states and not discrete:
             raise self.err(FormError, "a 'state' is a hidden state of a discrete-time model: "
                            "update it with next(...) = ...",
@@ -340,7 +451,6 @@ class _Checker:
                                d.init.span)
         for name in lets:
             self.let_type(name)
-        self._energy_types: Dict[str, Type] = {}  # checked when var(...) uses them, or below
         for eq in equations.values():
             if eq.field not in fields:
                 kind = type(self.decls[eq.field]).__name__.replace("Decl", "").lower() \
@@ -365,7 +475,8 @@ class _Checker:
                                f"equation {op}({f}) = ...", self.decls[f].span)
         return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
                            lets, self.let_types, energies, equations, graph, self.types,
-                           self.domain, self.states, nets)
+                           self.domain, self.states, nets, tuple(self.head_checks),
+                           tuple(self.index_checks))
 
     # ------------------------------------------------------------ networks
     def net_size(self, e: A.Expr) -> Channels:
@@ -410,6 +521,8 @@ class _Checker:
             sizes[k] = self.net_size(v)
             if isinstance(sizes[k], int) and sizes[k] < (0 if k == "edge_in" else 1):
                 raise self.err(ShapeError, f"size '{k}' must be at least 1", v.span)
+            if isinstance(sizes[k], int):
+                self.check_size(sizes[k], v.span, "net_size", f"size '{k}'")
         sizes = {k: sizes[k] for k in allowed if k in sizes}
         missing = [k for k in spec["required"] if k not in seen]
         if missing:
@@ -489,11 +602,44 @@ class _Checker:
                     if n.id != "pi":
                         raise self.err(KindError, "domain bounds are numbers (pi allowed)",
                                        n.span)
+        for axis, (lo, hi) in enumerate(st.bounds):
+            a, b = self.bound_value(lo), self.bound_value(hi)
+            if not a < b:
+                raise self.err(ShapeError, f"axis {axis + 1} of domain '{st.name}' is empty or "
+                               f"reversed: [{a:g}, {b:g}]; the lower bound must be below the "
+                               "upper one", Span(lo.span.line, lo.span.column, hi.span.end_line,
+                                                 hi.span.end_column))
         self.declare(st.name, st, st.span)
         inputs[st.name] = Type("node", (len(st.bounds),))
         for c in COORDINATES[:len(st.bounds)]:
             self.declare(c, st, st.span)
             inputs[c] = Type("node", (1,))
+
+    def bound_value(self, e: A.Expr) -> float:
+        """The value of a domain bound (numbers, pi, + - * / ^, elementwise functions)."""
+        funcs = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
+                 "sin": math.sin, "cos": math.cos, "abs": abs}
+        try:
+            if isinstance(e, A.Number):
+                v = e.value
+            elif isinstance(e, A.Name) and e.id == "pi":
+                v = math.pi
+            elif isinstance(e, A.Neg):
+                v = -self.bound_value(e.operand)
+            elif isinstance(e, A.BinOp) and e.op in "+-*/^":
+                a, b = self.bound_value(e.left), self.bound_value(e.right)
+                v = {"+": a + b, "-": a - b, "*": a * b}.get(e.op) if e.op in "+-*" else (
+                    a / b if e.op == "/" else a ** b)
+            elif isinstance(e, A.Call) and e.func in funcs and len(e.args) == 1:
+                v = funcs[e.func](self.bound_value(e.args[0]))
+            else:
+                raise self.err(KindError, "domain bounds are numbers (pi allowed)", e.span)
+            v = float(v)
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            v = math.nan
+        if not math.isfinite(v):
+            raise self.err(FormError, "this domain bound is not a finite real number", e.span)
+        return v
 
     def learn_type(self, d: A.LearnDecl) -> Type:
         shape = tuple(self.check_dim(x) for x in d.shape)
@@ -531,23 +677,17 @@ class _Checker:
 
     def _only_receiver(self, e: A.Expr):
         """sum_i(...) of an edge-kind expression may only use receiver values x_i."""
-        if isinstance(e, A.Name):
-            ep = endpoint(e.id)
-            if e.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
-                    e.id in self.lets and self.let_type(e.id).kind == "edge"):
-                raise self.err(KindError, f"sum_i sums over nodes, but '{e.id}' is an edge "
-                               "value; use sum_ij(...) for sums over edges", e.span)
-        elif isinstance(e, A.Call):
-            if e.func in ("grad", "softmax_j", "softmax_i", "squareplus_j", "squareplus_i"):
-                raise self.err(KindError, f"sum_i sums over nodes, but {e.func}(...) is an edge "
-                               "value; use sum_ij(...) for sums over edges", e.span)
-            for a in e.args:
-                self._only_receiver(a)
-        elif isinstance(e, A.BinOp):
-            self._only_receiver(e.left)
-            self._only_receiver(e.right)
-        elif isinstance(e, A.Neg):
-            self._only_receiver(e.operand)
+        for x in subexpressions(e):
+            if isinstance(x, A.Name):
+                ep = endpoint(x.id)
+                if x.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
+                        x.id in self.lets and self.let_type(x.id).kind == "edge"):
+                    raise self.err(KindError, f"sum_i sums over nodes, but '{x.id}' is an edge "
+                                   "value; use sum_ij(...) for sums over edges", x.span)
+            elif isinstance(x, A.Call) and x.func in ("grad", "softmax_j", "softmax_i",
+                                                      "squareplus_j", "squareplus_i"):
+                raise self.err(KindError, f"sum_i sums over nodes, but {x.func}(...) is an edge "
+                               "value; use sum_ij(...) for sums over edges", x.span)
 
     def energy_call(self, e: A.Call) -> Type:
         """sum_i(node) / sum_ij(edge) -> scalar inside energies; var(E, x) -> x's type."""
@@ -590,16 +730,9 @@ class _Checker:
         return SCALAR
 
     def depends_on_state_or_learn(self, e: A.Expr) -> bool:
-        if isinstance(e, A.Name):
-            return not (e.id in self.params or e.id in self.dims or
-                        (e.id == "pi" and e.id not in self.decls))
-        if isinstance(e, A.Number):
-            return False
-        if isinstance(e, A.Call):
-            return any(self.depends_on_state_or_learn(a) for a in e.args)
-        if isinstance(e, A.BinOp):
-            return self.depends_on_state_or_learn(e.left) or self.depends_on_state_or_learn(e.right)
-        return self.depends_on_state_or_learn(e.operand)
+        return any(isinstance(x, A.Name) and not (
+            x.id in self.params or x.id in self.dims or (x.id == "pi" and x.id not in self.decls))
+            for x in subexpressions(e))
 
     def let_type(self, name: str) -> Type:
         if name in self.let_types:
@@ -685,6 +818,8 @@ class _Checker:
             if isinstance(c, int) and e.stop > c:
                 raise self.err(ShapeError, f"channel {e.stop - 1} is out of range: the value has "
                                f"{c} channel(s) (numbered from 0)", e.span)
+            if not isinstance(c, int):   # checked when the dimensions are bound
+                self.index_checks.append((c, e.stop, e.span))
             return Type(t.kind, (e.stop - e.start,))
         return self.call(e)
 
@@ -704,6 +839,16 @@ class _Checker:
         return Type(kind, (cb if ca == 1 else ca,))
 
     def binop(self, e: A.BinOp) -> Type:
+        if e.op in "+-*/":   # a chain a + b - c ... typed iteratively, left to right
+            ops, chain, x = ("+-" if e.op in "+-" else "*/"), [], e
+            while isinstance(x, A.BinOp) and x.op in ops and id(x) not in self.types:
+                chain.append(x)
+                x = x.left
+            t = self.expr(x)
+            for node in reversed(chain):
+                t = self.combine(t, self.expr(node.right), node.span, f"'{node.op}'")
+                self.types[id(node)] = t
+            return t
         a = self.expr(e.left)
         b = self.expr(e.right)
         if e.op == "@":
@@ -802,6 +947,8 @@ class _Checker:
             if isinstance(heads, int) and isinstance(c, int) and c % heads:
                 raise self.err(ShapeError, f"dot with heads={heads} needs a channel count "
                                f"divisible by {heads}, got {ts[0].describe()}", e.span)
+            if heads is not None:
+                self.head_checks.append((c, heads, e.span))
             return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (heads or 1,))
         if f in ("norm", "mean_heads"):
             return Type(t.kind, (1,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -77,6 +78,7 @@ def cmd_train(args) -> int:
     from .tasks.node_classification import summarize, train
 
     spec_path = resolve_spec(args.spec) if not Path(args.spec).is_file() else Path(args.spec)
+    _check_writable(args.results)
     if args.seeds < 1 or args.first_seed < 0:
         raise OptionError(f"--seeds must be at least 1 and --first-seed at least 0, got "
                           f"{args.seeds} and {args.first_seed}")
@@ -197,7 +199,8 @@ def cmd_forecast(args, spec_path) -> int:
     config.scheduled_sampling = not args.no_scheduled_sampling
     config.validate()
     dims, params = _kv(args.dim, int) or None, _kv(args.param, float) or None
-    inputs = {"pos": data.pos} if data.pos is not None else None
+    declared = compiler.front(spec_path).inputs   # compile rejects inputs a spec does not declare
+    inputs = {"pos": data.pos} if data.pos is not None and "pos" in declared else None
 
     edge_index = data.edge_index
     if compiler.front(spec_path).domain_option("scheme") == "mesh":
@@ -258,8 +261,7 @@ def _write_forecast_results(args, spec_path, data, config, runs, persistence) ->
                            "mae_mean": persistence["mae"]},
            "config": config.to_dict(), "torch": torch.__version__,
            "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.results).write_text(json.dumps(out, indent=1))
+    _write_atomic(args.results, json.dumps(out, indent=1))
     print(f"results ({len(runs)} seed(s)) written to {args.results}")
 
 
@@ -296,6 +298,36 @@ def _resumed_runs(args, config) -> list:
     return runs
 
 
+def _check_writable(path: Optional[str]) -> None:
+    """Before any training: ``--results PATH`` can be created or replaced.
+
+    Raises:
+        OptionError: PATH is a folder, lies under a file, or its folder is not writable.
+    """
+    if not path:
+        return
+    p = Path(path).expanduser().absolute()
+    if p.is_dir():
+        raise OptionError(f"--results {path} is a folder; give a file path, e.g. {p / 'run.json'}")
+    parent = p.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OptionError(f"--results {path} cannot be created: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise OptionError(f"--results {path} is not writable (no write permission in {parent})")
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: a crash or a full disk
+    never leaves a half-written results file (the previous one stays until the rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, p)
+
+
 def _write_results(args, spec_path, config, runs, split) -> None:
     """The results JSON of the runs so far (rewritten after every run, so a cut-off run keeps
     what finished)."""
@@ -307,8 +339,7 @@ def _write_results(args, spec_path, config, runs, split) -> None:
            "seeds": sorted({r["seed"] for r in runs}), **summarize(runs),
            "config": config.to_dict(), "device": args.device, "torch": torch.__version__,
            "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.results).write_text(json.dumps(out, indent=1))
+    _write_atomic(args.results, json.dumps(out, indent=1))
     print(f"results ({len(runs)} run(s)) written to {args.results}")
 
 

@@ -148,8 +148,8 @@ def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
     if stage == "ast":
         return head + "\n".join(repr(s) for s in checked.spec.statements)
     ir = lower(checked)
-    if stage == "ir":
-        return head + str(ir.bind(dims, params) if dims else ir)
+    if stage == "ir":   # dimensions not given stay symbolic; params are substituted
+        return head + str(ir.bind(dims, params) if dims else ir.bind_params(params))
     dims = {**{k: 4 for k, v in checked.dims.items() if v is None}, **(dims or {})}
     program = discretize(ir.bind(dims, params))
     if stage == "stencil":

@@ -32,9 +32,21 @@ DATASETS = tuple(PLANETOID.values()) + tuple(sorted({v[1] for v in GEOM_GCN.valu
 
 
 def data_root(root: Optional[str] = None) -> Path:
-    """The data root: ``root``, else ``$PDE2GNN_DATA``, else ``~/.cache/pde2gnn/data``."""
+    """The data root: ``root``, else ``$PDE2GNN_DATA``, else ``~/.cache/pde2gnn/data``.
+
+    Raises:
+        DataError: ``root`` (``--data-root``) or ``$PDE2GNN_DATA`` is not an existing folder
+            (it is never created: a typo would otherwise start a download into a new tree).
+    """
     r = root or os.environ.get("PDE2GNN_DATA")
-    return Path(r).expanduser() if r else cache_dir()
+    if not r:
+        return cache_dir()
+    path = Path(r).expanduser()
+    if not path.is_dir():
+        what = "--data-root" if root else "PDE2GNN_DATA"
+        raise DataError(f"{what} {r} is not an existing folder (it is not created implicitly): "
+                        "create it, or point it at the folder holding the data sets")
+    return path
 
 
 def cache_dir() -> Path:
@@ -87,9 +99,10 @@ def load_planetoid(name: str, root: Optional[str] = None, split: str = "public")
         raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})"
                         + (f"; {hint}" if hint else ""))
     pname = PLANETOID[key]
+    base = data_root(root)   # DataError if --data-root does not exist (never created)
     try:
-        with _exclusive(data_root(root) / "Planetoid"):
-            base = _writable(data_root(root), "Planetoid")
+        with _exclusive(base / "Planetoid"):
+            base = _writable(base, "Planetoid")
             ds = Planetoid(str(base / "Planetoid"), pname, split=split)
     except Exception as e:  # download failures, corrupt files
         raise DataError(f"could not load {pname} from {base / 'Planetoid'}: {e}. Set "
@@ -115,9 +128,10 @@ def load_geom_gcn(name: str, root: Optional[str] = None) -> Data:
     if key not in GEOM_GCN:
         raise DataError(f"unknown data set '{name}' (known: {', '.join(DATASETS)})")
     cls, pname = GEOM_GCN[key]
+    base = data_root(root)   # DataError if --data-root does not exist (never created)
     try:
-        with _exclusive(data_root(root) / cls):
-            base = _writable(data_root(root), cls)
+        with _exclusive(base / cls):
+            base = _writable(base, cls)
             if cls == "WebKB":
                 ds = D.WebKB(str(base / cls), pname)
             elif cls == "WikipediaNetwork":

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -253,7 +254,11 @@ def positional_encoding(kind: str, edge_index: Tensor, n: int, dim: int = 16, se
         return compute(kind, edge_index, n, dim, seed, **options)
     path = Path(cache) / (cache_key(kind, edge_index, n, dim, seed, options) + ".pt")
     if path.is_file():
-        return torch.load(path)
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception as e:  # noqa: BLE001 - truncated, garbage or empty: rebuild it
+            warnings.warn(f"positional-encoding cache file {path} is unreadable "
+                          f"({type(e).__name__}: {str(e)[:80]}); rebuilding it")
     out = compute(kind, edge_index, n, dim, seed, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")  # one per process: no two writers share it

@@ -13,6 +13,7 @@ side effects (``torch.compile`` traces it once).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -75,10 +76,12 @@ class SolverConfig:
             raise OptionError(f"method '{self.method}' exists only in the pde2gnn integrator "
                               "(not in torchdiffeq, so not with --integrator torchdiffeq or "
                               "adjoint)")
-        if not self.rtol > 0 or not self.atol > 0:
-            raise OptionError("rtol and atol must be positive")
-        if self.step_size is not None and not self.step_size > 0:
-            raise OptionError("step_size must be positive")
+        for name in ("rtol", "atol", "step_size"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise OptionError(f"{name} must be a finite number above 0, got {v}")
+        if not (isinstance(self.max_nfe, int) and self.max_nfe >= 1):
+            raise OptionError(f"max_nfe must be an integer of at least 1, got {self.max_nfe}")
 
     @property
     def fast(self) -> bool:

@@ -1,3 +1,8 @@
+"""Shared fixtures. Tests that need the benchmark data ask for it through :func:`need_data`
+(or the ``data_root`` fixture): without the data they are skipped with one line naming
+``PDE2GNN_DATA``; with ``PDE2GNN_REQUIRE_DATA=1`` (set by ``.ci/run``) a missing data set fails
+the test instead, so CI cannot pass by skipping. Tests never write into the data folder:
+everything torch_geometric processes is a copy under pytest's tmp_path."""
 import os
 import shutil
 from pathlib import Path
@@ -6,18 +11,49 @@ import pytest
 import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: the benchmark data folder the data tests read (never written to)
+DATA = Path(os.environ.get("PDE2GNN_DATA", SHARED))
+SKIP_PREFIX = "needs the benchmark data"
+
+
+def need_data(*parts: str) -> Path:
+    """``DATA / parts`` if it is a folder; else skip the calling test (fail it under
+    ``PDE2GNN_REQUIRE_DATA=1``) with one line naming the folder and ``PDE2GNN_DATA``."""
+    path = DATA.joinpath(*parts)
+    if not path.is_dir():
+        msg = f"{SKIP_PREFIX}: {path} not found (set PDE2GNN_DATA to the data folder)"
+        if os.environ.get("PDE2GNN_REQUIRE_DATA") == "1":
+            pytest.fail(msg + "; PDE2GNN_REQUIRE_DATA=1 forbids skipping", pytrace=False)
+        pytest.skip(msg)
+    return path
+
+
+def copy_data(dst: Path, *parts: str) -> str:
+    """Copy the raw files of data set ``DATA / parts`` under ``dst`` (same relative layout,
+    without ``processed/``) and return ``dst`` as a data root for torch_geometric."""
+    src = need_data(*parts)
+    shutil.copytree(src, dst.joinpath(*parts), ignore=shutil.ignore_patterns("processed"),
+                    dirs_exist_ok=True)
+    return str(dst)
 
 
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory):
-    """A writable copy of the benchmark data (PDE2GNN_DATA, else ../shared/data)."""
-    src = Path(os.environ.get("PDE2GNN_DATA", SHARED))
-    if not (src / "Planetoid" / "Cora" / "raw").is_dir():
-        pytest.fail(f"benchmark data not found at {src}: set PDE2GNN_DATA")
+    """A writable copy of Cora's raw files from ``PDE2GNN_DATA`` (else ../shared/data)."""
+    need_data("Planetoid", "Cora", "raw")
     dst = tmp_path_factory.mktemp("data")
-    shutil.copytree(src / "Planetoid" / "Cora", dst / "Planetoid" / "Cora",
+    shutil.copytree(DATA / "Planetoid" / "Cora", dst / "Planetoid" / "Cora",
                     ignore=shutil.ignore_patterns("processed", "geom-gcn"))
     return str(dst)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying how many data tests were skipped, and why."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if SKIP_PREFIX in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} data test(s) skipped: no benchmark data at "
+                                    f"{DATA} (set PDE2GNN_DATA)")
 
 
 @pytest.fixture

@@ -35,10 +35,10 @@ def test_bad_spec_prints_one_message_and_exits_2(tmp_path):
     assert "did you mean 'lap'?" in r.stderr
 
 
-def test_unknown_model_and_dataset_are_clear_errors(capsys, data_root):
+def test_unknown_model_and_dataset_are_clear_errors(capsys, tmp_path):
     assert main(["check", "grnd"]) == 2
     assert "did you mean 'grand'" in capsys.readouterr().err
-    assert main(["train", "grand", "--dataset", "Coraa", "--data-root", data_root]) == 2
+    assert main(["train", "grand", "--dataset", "Coraa", "--data-root", str(tmp_path)]) == 2
     assert "unknown data set 'Coraa'" in capsys.readouterr().err
 
 

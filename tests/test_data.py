@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import SHARED
+from .conftest import need_data
 
 LOAD = ("import sys; from pde2gnn.data import load_planetoid; "
         "d = load_planetoid('Cora', sys.argv[1]); print(d.num_nodes, int(d.train_mask.sum()))")
@@ -14,9 +14,9 @@ LOAD = ("import sys; from pde2gnn.data import load_planetoid; "
 def test_concurrent_first_loads_all_succeed(tmp_path):
     """Three processes process the same fresh Cora copy at once: each must read a complete
     processed file (without the lock, one could read data.pt while another writes it)."""
-    src = Path(os.environ.get("PDE2GNN_DATA", SHARED))
+    src = need_data("Planetoid", "Cora", "raw")
     root = tmp_path / "data"
-    shutil.copytree(src / "Planetoid" / "Cora" / "raw", root / "Planetoid" / "Cora" / "raw")
+    shutil.copytree(src, root / "Planetoid" / "Cora" / "raw")
     env = {**os.environ, "PDE2GNN_CACHE": str(tmp_path / "cache"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     procs = [subprocess.Popen([sys.executable, "-c", LOAD, str(root)], env=env,

@@ -1,7 +1,4 @@
 """The heterophilic data sets load with their ten geom-gcn splits, undirected."""
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -9,16 +6,14 @@ from pde2gnn.data import load_dataset
 from pde2gnn.tasks.node_classification import TrainConfig, train
 from pde2gnn.solve import SolverConfig
 
-from .conftest import SHARED
+from .conftest import copy_data
 
 
 @pytest.fixture
 def shared_root(tmp_path, monkeypatch):
-    src = Path(os.environ.get("PDE2GNN_DATA", SHARED))
-    if not (src / "WebKB").is_dir():
-        pytest.skip("WebKB data not available")
-    monkeypatch.setenv("PDE2GNN_CACHE", str(tmp_path))
-    return str(src)
+    """A writable copy of Texas (WebKB): torch_geometric writes processed/ next to raw/."""
+    monkeypatch.setenv("PDE2GNN_CACHE", str(tmp_path / "cache"))
+    return copy_data(tmp_path / "data", "WebKB", "texas")
 
 
 def test_dirichlet_energy_of_abar_top_eigenvector_is_zero():

@@ -23,7 +23,8 @@ def graph():
 def stepper(model, graph, **kw):
     pos, ei = graph
     torch.manual_seed(1)
-    return compiler.compile_stepper(model, ei, N, inputs={"pos": pos}, **kw).double()
+    inputs = {"pos": pos} if "pos" in compiler.front(model).inputs else {}
+    return compiler.compile_stepper(model, ei, N, inputs=inputs, **kw).double()
 
 
 def scatter_sum(e, i, n):

@@ -167,12 +167,12 @@ def test_spec_error(text, cls, line, column, phrase, hint):
     assert str(err).startswith(f"spec.pde:{line}:{column}: {cls.kind}: ")
 
 
-def test_spec_without_field_has_no_span():
+def test_spec_without_field_points_at_the_model_line():
     err = compile_error("model m\nparam a = 1\n")
     assert type(err) is FormError
-    assert err.span is None
-    assert str(err) == ("spec.pde: form error: the spec declares no evolving field "
-                        "(add e.g. 'field x : node[d]')")
+    assert (err.span.line, err.span.column) == (1, 1)
+    assert str(err).startswith("spec.pde:1:1: form error: the spec declares no evolving "
+                               "field (add e.g. 'field x : node[d]')")
 
 
 def _caret_column(formatted: str) -> tuple:

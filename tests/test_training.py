@@ -53,7 +53,8 @@ def test_without_encoder_the_flow_runs_on_the_raw_features():
 
     torch.manual_seed(0)
     x = torch.rand(6, 5)
-    data = Data(x=x, edge_index=torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]]))
+    ring = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]])
+    data = Data(x=x, edge_index=torch.cat([ring, ring.flip(0)], 1))  # energy specs: symmetric
     cfg = TrainConfig(encoder=False, time=1.0, solver=SolverConfig("euler", step_size=0.5))
     model = ContinuousGNN("graff_d", data, 3, cfg).eval()
     assert model.encoder is None and model.field.state_width == 5

@@ -23,6 +23,7 @@ names starting with ``_``, numeric literals and calls into ``torch`` and the gra
 """
 from __future__ import annotations
 
+import keyword
 from collections import Counter
 from typing import Dict, List
 
@@ -31,17 +32,28 @@ import sympy as sp
 from ..discretize.stencil import DEG_INV, StencilProgram
 from ..symbolic import ops as O
 
-_FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", sp.tanh: "torch.tanh", sp.sin: "torch.sin",
-          sp.cos: "torch.cos", sp.Abs: "torch.abs", O.Sigmoid: "torch.sigmoid",
+_FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", O.Tanh: "torch.tanh", O.Sin: "torch.sin",
+          O.Cos: "torch.cos", O.Abs: "torch.abs", O.Sigmoid: "torch.sigmoid",
           O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SquareplusJ: "_G.squareplus_j",
           O.SoftmaxI: "_G.softmax_i", O.SquareplusI: "_G.squareplus_i", O.SumJ: "_G.sum_j",
           O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm",
           O.MeanHeads: "_G.mean_heads", O.AtI: "_G.gather_i",
           O.AtJ: "_G.gather_j", O.StandardizeI: "_G.standardize_i"}
-_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh, sp.sin, sp.cos, sp.Abs,
+_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, O.Tanh, O.Sin, O.Cos, O.Abs,
                 O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm, O.MeanHeads, O.Cat, O.Slice,
                 O.NetApply)
 LEVELS = ("static", "prepare", "step")
+#: graph operators that need one row per edge, also when their argument is a constant
+_EDGE_ROWS = (O.SoftmaxJ, O.SquareplusJ)
+#: names the generated functions use themselves (``step(t, y, ...)``)
+_TAKEN = ("t", "y", "torch")
+
+
+def py_name(name: str) -> str:
+    """The Python variable of spec name ``name``: itself, unless it is a Python keyword
+    (``lambda``, ``None``, ``class``...) or a name the generated code uses (``y``); then
+    ``_u_<name>`` (spec names cannot start with ``_``, so this never collides)."""
+    return f"_u_{name}" if keyword.iskeyword(name) or name in _TAKEN else name
 
 
 def is_constant(e: sp.Expr) -> bool:
@@ -49,15 +61,22 @@ def is_constant(e: sp.Expr) -> bool:
     return e.is_number and not e.atoms(O.GraphOp)
 
 
-def lift_gathers(e: sp.Expr, an) -> sp.Expr:
+def lift_gathers(e: sp.Expr, an, memo=None) -> sp.Expr:
     """Rewrite f(u_i, v_i) -> (f(u, v))_i (and the same for j): compute on N rows, not E.
 
     ``an`` is the program's :class:`~pde2gnn.symbolic.analysis.Analyzer` (scalar arguments,
-    matrices included, do not block the rewrite).
+    matrices included, do not block the rewrite). Shared subexpressions are rewritten once.
     """
+    memo = {} if memo is None else memo
+    if e not in memo:
+        memo[e] = _lift(e, an, memo)
+    return memo[e]
+
+
+def _lift(e: sp.Expr, an, memo) -> sp.Expr:
     if not e.args or e.is_Atom:
         return e
-    args = tuple(lift_gathers(a, an) for a in e.args)
+    args = tuple(lift_gathers(a, an, memo) for a in e.args)
     e = e.func(*args) if args != e.args else e
     if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
         for side in (O.AtI, O.AtJ):
@@ -89,6 +108,7 @@ class CodeGen:
         self.an = program.analyzer
         self.levels = [_Level("static", "s"), _Level("prepare", "c"), _Level("step", "v")]
         self.uses: Counter = Counter()
+        self._seen: set = set()
         self.exported: List[set] = [set(), set(), set()]
         ir = program.ir
         self.field_slices = {}
@@ -102,9 +122,20 @@ class CodeGen:
 
     # ------------------------------------------------------------- expressions
     def _count(self, e: sp.Expr):
-        for sub in sp.preorder_traversal(e):
-            if sub.args and not is_constant(sub):
-                self.uses[sub] += 1
+        """Count the references to each subexpression (from distinct parents in the DAG, plus
+        the roots), visiting each distinct subexpression once."""
+        stack = [e]
+        if e.args and not is_constant(e):
+            self.uses[e] += 1
+        while stack:
+            x = stack.pop()
+            if x in self._seen:
+                continue
+            self._seen.add(x)
+            for a in x.args:
+                if a.args and not is_constant(a):
+                    self.uses[a] += 1
+                    stack.append(a)
 
     def _leaf(self, e: sp.Symbol, lv: int) -> str:
         info = self.an.symbols[e.name]
@@ -114,10 +145,10 @@ class CodeGen:
         if info.role == "time":
             return "t"
         if info.role in ("field", "temp"):
-            return e.name
+            return py_name(e.name)
         src = {"input": "_I", "learn": "_L", "net": "_L"}[info.role]
-        L.loads.setdefault(e.name, f"{e.name} = {src}['{e.name}']")
-        return e.name
+        L.loads.setdefault(e.name, f"{py_name(e.name)} = {src}['{e.name}']")
+        return py_name(e.name)
 
     def ref(self, e: sp.Expr, lv: int) -> str:
         """Code for value ``e`` usable at level ``lv`` (hoisting it to its own level)."""
@@ -125,8 +156,9 @@ class CodeGen:
             return repr(float(e))
         if e.is_Symbol:
             return self._leaf(e, lv)
-        if isinstance(e, O.Init):
-            return f"_init_{e.args[0].name}"
+        if isinstance(e, O.Init):  # defined in prepare; imported from _C where used later
+            name = f"_init_{e.args[0].name}"
+            return name if lv == 1 else self._import(name, 1, lv)
         own = self.an.level(e)
         if own < lv:
             name = self.define(e, own)
@@ -180,26 +212,44 @@ class CodeGen:
             if x == 2:
                 return f"torch.square({r(b)})"
             return f"{self._paren(b, r(b), strict=True)} ** {self._paren(x, r(x), strict=True)}"
+        if isinstance(e, O.Fill):
+            return f"_G.fill({float(e.args[0])!r}, {int(e.args[1])})"
+        if isinstance(e, (O.SumI, O.SumIJ)):
+            return f"_G.{e.spec_name}({self._arg(e.args[0], lv)})"
         if isinstance(e, O.MatMul):
-            return f"{self._paren(e.args[0], r(e.args[0]))} @ {r(e.args[1])}"
+            return f"{self._paren(e.args[0], self._arg(e.args[0], lv))} @ {r(e.args[1])}"
         if isinstance(e, O.Transpose):
             return f"{r(e.args[0])}.T"
         if isinstance(e, O.Slice):
             u, a, b = e.args
             return f"{self._paren(u, r(u), strict=True)}[..., {int(a)}:{int(b)}]"
         if isinstance(e, O.Cat):
-            return f"_G.cat([{', '.join(r(a) for a in e.args)}])"
+            return f"_G.cat([{', '.join(self._arg(a, lv) for a in e.args)}])"
         if isinstance(e, O.NetApply):
             net, *args = e.args
             if self._mlp_on_edges(e):
                 parts = (f"('{a.side}', {r(a.args[0])})" if isinstance(a, O.ENDPOINTS)
                          else f"('e', {r(a)})" for a in args[0].args)
                 return f"{r(net)}.on_edges(_G, {', '.join(parts)})"
-            graph = ["_G"] if isinstance(e, O.GraphNetApply) else []
-            return f"{r(net)}({', '.join(graph + [r(a) for a in args])})"
+            if isinstance(e, O.GraphNetApply):
+                kinds = ("node", "edge")
+                return f"{r(net)}(_G, " + ", ".join(
+                    self._arg(a, lv, k) for a, k in zip(args, kinds)) + ")"
+            return f"{r(net)}({', '.join(self._arg(a, lv) for a in args)})"
         if e.func in _FUNCS:
-            return f"{_FUNCS[e.func]}({', '.join(r(a) for a in e.args)})"
+            rows = "edge" if isinstance(e, _EDGE_ROWS) else None
+            return f"{_FUNCS[e.func]}({', '.join(self._arg(a, lv, rows) for a in e.args)})"
         raise NotImplementedError(f"no code generation rule for {e.func.__name__}")
+
+    def _arg(self, a: sp.Expr, lv: int, rows=None) -> str:
+        """Code of a function argument: a tensor, also for a constant (``_G.fill(c, 1)``);
+        ``rows`` (``'node'`` / ``'edge'``) repeats a scalar value on every node / edge."""
+        if isinstance(a, O.Dot) or a.is_Integer and False:
+            pass
+        code = f"_G.fill({float(a)!r}, 1)" if is_constant(a) else self.ref(a, lv)
+        if rows is not None and self.an.kind(a) == "scalar":
+            code = f"_G.rows({code}, '{rows}')"
+        return code
 
     def _mlp_on_edges(self, e: O.NetApply) -> bool:
         """Is ``e`` an ``mlp`` of a concatenation of edge values, some of them node values read
@@ -229,13 +279,15 @@ class CodeGen:
             roots += [g.weight_j, g.weight_i, g.diag]
         roots += list(p.remainder.values())
         roots += list(p.probes.values())
-        roots = [lift_gathers(x, self.an) for x in roots]
+        memo: dict = {}
+        roots = [lift_gathers(x, self.an, memo) for x in roots]
         for x in roots:
             self._count(x)
         it = iter(roots)
         step = self.levels[2]
         contributions: Dict[str, List[str]] = {f: [] for f in [*p.ir.rhs, *p.temps]}
         matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
+        dynamic = set()   # targets whose value depends on the state (else: a constant source)
         for g in p.groups:
             wj, wi, dg = next(it), next(it), next(it)
             term = None
@@ -257,30 +309,36 @@ class CodeGen:
                         f"{vals} = {code}  # A[i, j]{' + diagonal' if fold else ''} of "
                         f"{g.target} <- {g.source}")
                     matrices[key] = self._import(vals, lvw, 2) if lvw < 2 else vals
-                term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, {g.source})"
+                term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, " \
+                    f"{py_name(g.source)})"
             if diag != 0 and not fold:
                 dname = self.ref(diag, 2)
-                dterm = f"{self._paren(diag, dname)} * {g.source}"
+                dterm = f"{self._paren(diag, dname)} * {py_name(g.source)}"
                 term = dterm if term is None else f"{term} + {dterm}"
             if term is None:
                 continue
             for w in g.right:
                 term = f"({term}) @ {self.ref(w, 2)}"
             contributions[g.target].append(term)
+            dynamic.add(g.target)
         for name in p.temps:  # fused arguments of non-linear functions, used by the remainder
             step.lines.append(f"{name} = " + " + ".join(contributions.pop(name)))
         for f, rem in p.remainder.items():
             rem = next(it)
             if rem != 0:
                 contributions[f].append(self.ref(rem, 2))
+                if self.an.level(rem) == 2:
+                    dynamic.add(f)
         probes = {name: self.ref(next(it), 2) for name in p.probes}
         outs = []
         for f, terms in contributions.items():
-            name = f"_d_{f}"
+            name, pf = f"_d_{f}", py_name(f)
             expr = " + ".join(f"({t})" if " + " in t or " - " in t else t for t in terms) \
-                if terms else f"torch.zeros_like({f})"
+                if terms else f"torch.zeros_like({pf})"
+            if terms and f not in dynamic:
+                expr = f"torch.zeros_like({pf}) + {expr}"  # a constant or per-solve source
             step.lines.append(f"{name} = {expr}")
-            step.lines.append(f"{name} = {name}.expand_as({f})" if terms else "")
+            step.lines.append(f"{name} = {name}.expand_as({pf})" if terms else "")
             outs.append(name)
         step.lines = [ln for ln in step.lines if ln]
         if probes:
@@ -295,7 +353,8 @@ class CodeGen:
     def _slices(self, state: str, fmt: str) -> List[str]:
         """One line per field, ``fmt.format(field)`` = its columns of ``state``."""
         one = len(self.field_slices) == 1
-        return [f"{fmt.format(f)} = " + (state if one else f"{state}[..., {a}:{b}]")
+        return [f"{fmt.format(py_name(f) if fmt == '{}' else f)} = " +
+                (state if one else f"{state}[..., {a}:{b}]")
                 for f, (a, b) in self.field_slices.items()]
 
     def _assemble(self, outs: List[str], probes: bool = False) -> str:

@@ -217,9 +217,32 @@ class GraphOps(nn.Module):
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives
         ``deg * e``."""
-        if not torch.is_tensor(e) or e.dim() == 0:
+        if not torch.is_tensor(e) or e.dim() < 2:
             return self.deg * e
         return self._scatter_sum(e, self.i)
+
+    def fill(self, value: float, channels: int) -> Tensor:
+        """The constant ``value`` in ``channels`` channels, ``[channels]`` (broadcasts over rows)."""
+        return torch.full((int(channels),), float(value), dtype=self.deg.dtype,
+                          device=self.deg.device)
+
+    def rows(self, u, kind: str) -> Tensor:
+        """A scalar or ``[c]`` value repeated on every node (``kind='node'``: ``[N, c]``) or
+        edge (``'edge'``: ``[E, c]``); a value that already has rows is returned as it is."""
+        u = torch.as_tensor(u, dtype=self.deg.dtype, device=self.deg.device)
+        if u.dim() >= 2:
+            return u
+        n = self.num_nodes if kind == "node" else self.num_edges
+        return u.reshape(1, -1).expand(n, u.numel())
+
+    def sum_i(self, u: Tensor) -> Tensor:
+        """Sum over all nodes, ``[..., N, c]`` -> ``[..., 1, c]`` (a global scalar per channel,
+        from energies such as ``1 / sum_i(dot(x, x))``)."""
+        return self.rows(u, "node").sum(-2, keepdim=True)
+
+    def sum_ij(self, e: Tensor) -> Tensor:
+        """Sum over all edges, ``[..., E, c]`` -> ``[..., 1, c]``."""
+        return self.rows(e, "edge").sum(-2, keepdim=True)
 
     def _scatter_sum(self, e: Tensor, index: Tensor) -> Tensor:
         """Sum of ``[..., E, c]`` edge values grouped by ``index`` (i or j): ``[..., N, c]``."""

@@ -15,6 +15,7 @@ from ..symbolic.ir import lower_expr
 from .codegen import generate
 from .constraints import Learnable
 from .graph_ops import GraphOps
+from .inputs import check_graph, check_inputs
 from .nets import NetDict, build_nets
 
 
@@ -59,11 +60,14 @@ class VectorField(nn.Module):
                                                gen.field_slices.items()}
         self.state_width = gen.state_width
         self._load_code()
+        inputs = dict(inputs or {})
+        declared = set(ir.checked.inputs) - set(ir.checked.coordinates)
+        check_inputs(inputs, declared, ir.name)
+        edge_index = check_graph(edge_index, num_nodes, bool(ir.checked.energies), ir.name)
         self.graph = GraphOps(edge_index, num_nodes)
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
         self.nets = NetDict(build_nets(ir.checked.nets, ir.dims))
         self.inputs = nn.Module()
-        inputs = dict(inputs or {})
         self.scheme = None
         if ir.checked.domain is not None:
             inputs = self._geometry(inputs, scheme)

@@ -64,6 +64,11 @@ class Stepper(nn.Module):
                      for c in self.state_channels)
 
     def forward(self, f: Tensor, hidden: Tuple[Tensor, ...] = ()) -> Tuple[Tensor, tuple]:
+        ref = self.update.graph.deg
+        if not torch.is_tensor(f) or f.dtype != ref.dtype or f.device != ref.device:
+            what = f"{f.dtype} on {f.device}" if torch.is_tensor(f) else type(f).__name__
+            raise DataError(f"the signal must be a {ref.dtype} tensor on {ref.device} (the "
+                            f"model's dtype and device; move one with .to(...)), got {what}")
         if f.dim() != 3 or f.shape[1] != self.num_nodes or f.shape[2] != self.channels:
             raise DataError(f"the signal must have shape [B, {self.num_nodes}, "
                             f"{self.channels}], got {list(f.shape)}")

@@ -156,12 +156,19 @@ def _stencils(e: sp.Expr) -> sp.Expr:
     return _bottom_up(e, rule)
 
 
-def _bottom_up(e: sp.Expr, rule) -> sp.Expr:
+def _bottom_up(e: sp.Expr, rule, memo=None) -> sp.Expr:
+    """Apply ``rule`` to every subexpression, children first. Shared subexpressions (a ``let``
+    used twice) are rewritten once (``memo``), so the time is linear in the expression DAG."""
+    memo = {} if memo is None else memo
+    if e in memo:
+        return memo[e]
+    out = e
     if e.args and not e.is_Atom:
-        new_args = tuple(_bottom_up(a, rule) for a in e.args)
+        new_args = tuple(_bottom_up(a, rule, memo) for a in e.args)
         if new_args != e.args:
-            e = e.func(*new_args)
-    return rule(e)
+            out = e.func(*new_args)
+    memo[e] = out = rule(out)
+    return out
 
 
 class _Normaliser:

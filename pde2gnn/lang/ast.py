@@ -68,6 +68,7 @@ class Index:
 
 
 Expr = Union[Number, Name, Call, BinOp, Neg, Index]
+EXPR_TYPES = (Number, Name, Call, BinOp, Neg, Index)
 
 
 # ---------------------------------------------------------------- declarations

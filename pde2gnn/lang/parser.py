@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Iterator, Union
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
+from lark.visitors import Transformer_NonRecursive
 
 from ..errors import ParseError, Span, did_you_mean
 from ..resources import grammar_path
@@ -54,7 +55,7 @@ def _span(meta_or_tok) -> Span:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
     # expressions
     def number(self, meta, c):
         return A.Number(float(c[0]), _span(meta))
@@ -253,11 +254,30 @@ def parse(text: str, filename: str = "<spec>") -> A.Spec:
     except lark.exceptions.UnexpectedEOF as e:  # pragma: no cover - LALR reports UnexpectedToken
         raise ParseError(f"unexpected end of input; expected {_expected(e.expected)}", None,
                          text, filename) from None
-    statements = _ToAst().transform(tree)
-    return A.Spec(statements, text, filename)
+    # non-recursive transformer: a sum of thousands of terms is as fine as a short one
+    return A.Spec(_ToAst().transform(tree), text, filename)
+
+
+def read_spec(path: Union[str, Path]) -> str:
+    """The text of a spec file, read as UTF-8.
+
+    Raises:
+        ParseError: the file is not valid UTF-8; the message gives the line and column of the
+            first byte that is not, e.g. Latin-1 ``0xe9`` for 'é'.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        text = data.decode("utf-8", errors="replace")
+        raise ParseError(f"the file is not UTF-8 text: byte 0x{data[e.start]:02x} cannot be "
+                         "decoded", Span(line, col, line, col + 1), text, str(path),
+                         "save the spec as UTF-8") from None
 
 
 def parse_file(path: Union[str, Path]) -> A.Spec:
-    """Parse a ``.pde`` file; see :func:`parse`."""
-    path = Path(path)
-    return parse(path.read_text(), str(path))
+    """Parse a ``.pde`` file (UTF-8); see :func:`parse` and :func:`read_spec`."""
+    return parse(read_spec(path), str(path))

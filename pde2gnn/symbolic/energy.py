@@ -180,7 +180,7 @@ class _Reverse:
         elif isinstance(e, (O.SumJ, O.Div)):
             self.back(e.args[0], O.AtI(c))
         elif len(e.args) == 1 and isinstance(e, sp.Function) and not isinstance(
-                e, (O.Relu, O.SoftmaxJ, O.MeanJ, sp.Abs)):
+                e, (O.Relu, O.SoftmaxJ, O.MeanJ, O.Abs)):
             u = e.args[0]
             d = sp.Dummy("u")
             deriv = e.func(d).diff(d)

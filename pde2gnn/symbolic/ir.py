@@ -5,13 +5,14 @@ params and dimensions stay symbols until :func:`IR.bind` substitutes their value
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Dict, Mapping, Optional, Tuple, Union
 
 import sympy as sp
 
-from ..check import CheckedSpec, Type, endpoint, resolve_channels
-from ..errors import EnergyError, OptionError
+from ..check import LIMITS, CheckedSpec, Type, endpoint, resolve_channels
+from ..errors import EnergyError, OptionError, SpecError
 from ..lang import ast as A
 from . import ops as O
 
@@ -71,6 +72,22 @@ class IR:
         """Channels of a field or input once dimensions are bound."""
         return resolve_channels(self.symbols[name].type.channels, self.dims)
 
+    def bind_params(self, params: Optional[Mapping[str, float]] = None) -> "IR":
+        """Substitute only the given param overrides (dimensions stay symbolic), for printing.
+
+        Raises:
+            OptionError: an unknown param, or a value that is not a finite number.
+        """
+        subs = {}
+        for k, v in (params or {}).items():
+            if k not in self.checked.params:
+                raise OptionError(f"spec '{self.name}' has no param '{k}' (it has: "
+                                  f"{', '.join(self.checked.params) or 'none'})")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise OptionError(f"param '{k}' must be a finite number, got {v!r}")
+            subs[sp.Symbol(k)] = sp.Float(v) if v != int(v) else sp.Integer(int(v))
+        return replace(self, rhs={f: e.xreplace(subs) for f, e in self.rhs.items()})
+
     def bind(self, dims: Optional[Mapping[str, int]] = None,
              params: Optional[Mapping[str, float]] = None) -> "IR":
         """Substitute dimension sizes and parameter values.
@@ -99,20 +116,93 @@ class IR:
             if v is None:
                 raise OptionError(f"dimension '{k}' of spec '{self.name}' has no size: pass it "
                                   f"(e.g. dims={{'{k}': 64}} or --dim {k}=64)")
-            if int(v) < 1:
-                raise OptionError(f"dimension '{k}' must be at least 1, got {v}")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v != int(v):
+                raise OptionError(f"dimension '{k}' must be an integer, got {v!r}")
+            if not 1 <= int(v) <= LIMITS["channels"]:
+                raise OptionError(f"dimension '{k}' must be between 1 and {LIMITS['channels']} "
+                                  f"(the channels limit, PDE2GNN_LIMITS=channels=N), got {v}")
             bound[k] = int(v)
         subs = {sp.Symbol(k): sp.Integer(v) for k, v in bound.items()}
         values = {}
-        for k, decl in self.checked.params.items():
-            expr = lower_expr(self.checked, decl.value).subs(subs)
-            values[k] = float(params[k]) if k in params else float(expr.subs(
-                {sp.Symbol(n): v for n, v in values.items()}))
+        c = self.checked
+        for k, decl in c.params.items():
+            if k in params:
+                try:
+                    values[k] = float(params[k])
+                except (TypeError, ValueError):
+                    raise OptionError(f"param '{k}' must be a number, got {params[k]!r}") \
+                        from None
+                if not math.isfinite(values[k]):
+                    raise OptionError(f"param '{k}' must be a finite number, got {params[k]}")
+                continue
+            v = lower_expr(c, decl.value).xreplace(subs).xreplace(
+                {sp.Symbol(n): x for n, x in values.items()})
+            values[k] = _finite_value(v, c, decl.value, f"param '{k}'")
         subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
                      for k, v in values.items()})
+        for k, d in c.learns.items():
+            if d.init is not None:
+                _finite_value(lower_expr(c, d.init).xreplace(subs), c, d.init,
+                              f"the initial value of '{k}'", 3.4e38)
+        _check_parameter_count(c, bound)
+        for ch, heads, span in c.head_checks:
+            n, h = resolve_channels(ch, bound), resolve_channels(heads, bound)
+            if int(n) % int(h):
+                names = sorted({str(x) for x in (ch, heads) if not isinstance(x, int)})
+                raise OptionError(f"with dimensions {', '.join(repr(k) for k in names)} = "
+                                  f"{[bound.get(k) for k in names]}, dot(..., heads={h}) on line "
+                                  f"{span.line} needs a channel count ({n}) divisible by {h}")
+        for ch, stop, span in c.index_checks:
+            n = resolve_channels(ch, bound)
+            if isinstance(n, int) and stop > n:
+                names = sorted(str(x) for x in sp.sympify(ch).free_symbols) \
+                    if not isinstance(ch, str) else [ch]
+                raise OptionError(f"with dimensions {', '.join(repr(k) for k in names)} = "
+                                  f"{[bound.get(k) for k in names]}, the channel selection on "
+                                  f"line {span.line}, column {span.column} needs at least "
+                                  f"{stop} channels, the value has {n}")
         rhs = {f: e.xreplace(subs) for f, e in self.rhs.items()}
         probes = {f: e.xreplace(subs) for f, e in self.probes.items()}
+        for f, e in {**rhs, **probes}.items():
+            if e.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise OptionError(f"with params {values} the right-hand side of '{f}' is not "
+                                  "finite (a division by zero?): choose other values of "
+                                  + ", ".join(f"'{k}'" for k in values))
         return replace(self, rhs=rhs, dims=bound, params=values, probes=probes)
+
+
+def _finite_value(v: sp.Expr, c: CheckedSpec, e: A.Expr, what: str, bound=1.7e308) -> float:
+    """``float(v)`` of a bound constant expression; a located SpecError if it is not a finite
+    real number within +-``bound`` (float32's range for learnable initial values)."""
+    try:
+        x = complex(v)
+        ok = x.imag == 0 and math.isfinite(x.real) and abs(x.real) <= bound
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise SpecError(f"{what} is not a finite number within +-{bound:.3g}: {sp.sstr(v)}",
+                        e.span, c.spec.source, c.spec.filename)
+    return x.real
+
+
+def _check_parameter_count(c: CheckedSpec, dims: Dict[str, int]) -> None:
+    """OptionError if the learnable tensors and networks would exceed LIMITS['parameters']."""
+    def size(x):
+        return int(resolve_channels(x, dims)) if not isinstance(x, int) else x
+    total = 0
+    for n, t in c.learn_types.items():
+        total += math.prod(size(x) for x in t.shape)
+    for net in c.nets.values():
+        s = {k: size(v) for k, v in net.sizes.items()}
+        h = s.get("hidden", 1)
+        ins = s.get("in", 1) + s.get("edge_in", 0)
+        total += (ins + s.get("out", h) + 2) * h * 3 * max(s.get("layers", 1), s.get("blocks", 1)) \
+            + h * h * max(s.get("layers", 2) - 2, 0)
+    if total > LIMITS["parameters"]:
+        raise OptionError(f"spec '{c.name}' with dimensions {dims} has about {total:,} "
+                          f"learnable parameters, above the limit of {LIMITS['parameters']:,} "
+                          "(PDE2GNN_LIMITS=parameters=N raises it)")
 
 
 #: the built-in edge coefficient abar_ij = 1 / sqrt(deg_i deg_j), computed once per graph
@@ -158,6 +248,44 @@ class _Lowerer:
         return (O.AtI if side == "i" else O.AtJ)(self.name(base))
 
     def expr(self, e: A.Expr) -> sp.Expr:
+        """Lower one AST expression. A constant result keeps its channel count (``Fill``) when
+        that is not 1, and a non-finite or complex constant is a located error."""
+        v = self._expr(e)
+        if v.is_number:
+            self._finite(v, e)
+            t = self.c.types.get(id(e))
+            if t is not None and t.kind != "matrix" and t.channels != 1 and \
+                    not v.has(O.GraphOp):   # a plain number (a Fill or sigmoid(Fill) keeps its own)
+                return O.Fill(v, sp.Symbol(t.channels) if isinstance(t.channels, str)
+                              else sp.sympify(t.channels))
+        return v
+
+    def _chain(self, e: A.BinOp) -> sp.Expr:
+        """A left-leaning chain ``a + b - c ...`` or ``a * b / c ...`` lowered iteratively
+        (one sympy Add / Mul, not one per operator: linear time, no deep recursion)."""
+        ops = ("+", "-") if e.op in "+-" else ("*", "/")
+        e0, rights = e, []
+        while isinstance(e, A.BinOp) and e.op in ops:
+            rights.append((e.op, e.right))
+            e = e.left
+        terms = [self.expr(e)]
+        for op, r in reversed(rights):
+            v = self.expr(r)
+            terms.append(v if op in "+*" else (-v if op == "-" else 1 / v))
+            self._finite(terms[-1], r)
+        out = sp.Add(*terms) if ops[0] == "+" else sp.Mul(*terms)
+        self._finite((out.as_coeff_Add() if ops[0] == "+" else out.as_coeff_Mul())[0], e0)
+        return out
+
+    def _finite(self, v: sp.Expr, e: A.Expr):
+        """Raise a located SpecError if the number ``v`` (the value of ``e``) is not finite
+        and real."""
+        bad = _not_real_finite(v) if v.is_number else ""
+        if bad:
+            raise SpecError(f"this expression is {bad}", e.span, self.c.spec.source,
+                            self.c.spec.filename)
+
+    def _expr(self, e: A.Expr) -> sp.Expr:
         if isinstance(e, A.Number):
             v = e.value
             return sp.Integer(int(v)) if v == int(v) and abs(v) < 1e15 else sp.Float(v)
@@ -168,17 +296,13 @@ class _Lowerer:
         if isinstance(e, A.Index):
             return O.Slice(self.expr(e.operand), sp.Integer(e.start), sp.Integer(e.stop))
         if isinstance(e, A.BinOp):
+            if e.op in "+-*/":
+                return self._chain(e)
             a, b = self.expr(e.left), self.expr(e.right)
-            if e.op == "+":
-                return a + b
-            if e.op == "-":
-                return a - b
-            if e.op == "*":
-                return a * b
-            if e.op == "/":
-                return a / b
             if e.op == "^":
                 return a ** b
+            if a.is_number and not isinstance(a, O.Fill):  # 1-channel constant @ W
+                a = O.Fill(a, sp.Integer(1))
             return O.MatMul(a, b)
         if e.func == "var":
             return self.var(e)
@@ -192,6 +316,17 @@ class _Lowerer:
             from .energy import receiver_only
             args = [receiver_only(args[0])]
         return O.FUNCTIONS[e.func](*args)
+
+
+def _not_real_finite(v: sp.Expr) -> str:
+    """Why a constant cannot be computed in floating point ('' if it can)."""
+    if v.has(sp.zoo, sp.nan) or v.has(sp.oo) or v.has(-sp.oo):
+        return "not finite (a division by zero, or a number beyond +-1.8e308)"
+    if any(not f.is_finite or abs(float(f)) > 1.7e308 for f in v.atoms(sp.Float)):
+        return "not finite (a number beyond +-1.8e308)"
+    if v.has(sp.I) or v.has(sp.re) or v.has(sp.im):
+        return "complex (e.g. the square root or logarithm of a negative number)"
+    return ""
 
 
 def lower_expr(checked: CheckedSpec, e: A.Expr) -> sp.Expr:

@@ -25,6 +25,11 @@ Norm(u)       same kind       Euclidean norm over channels (one channel)
 StandardizeI  node -> node    per channel over all nodes: (u - mean_i u) / sqrt(var_i u + 1e-5)
 Init(x)       node            the state at t = 0 (constant during a solve)
 Sigmoid, Relu elementwise
+Tanh, Sin,    elementwise; kept unevaluated (sympy's own tanh / sin / cos / Abs query the
+Cos, Abs      assumption system at every nesting level, which is exponential in depth, and
+              rewrite abs(exp(u)) to exp(re(u)) since IR symbols carry no assumptions)
+Fill(c, n)    scalar          the constant c in each of n channels: a constant expression whose
+                              channel count matters, e.g. the 0 * x in cat(x, 0 * x)
 SumI(u)       node -> scalar  sum over all nodes (energies only)
 SumIJ(e)      edge -> scalar  sum over all edges (i, j) (energies only)
 Transpose(W)  matrix          W^T (from variational derivatives of quadratic forms)
@@ -36,6 +41,8 @@ ABAR          edge            abar_ij = 1 / sqrt(deg_i deg_j), i.e. D^-1/2 A D^-
 ============  ==============  ===============================================================
 """
 from __future__ import annotations
+
+import math
 
 import sympy as sp
 
@@ -131,6 +138,12 @@ class StandardizeI(GraphOp):
     nargs = 1
     spec_name = "standardize_i"
 
+    @classmethod
+    def eval(cls, u):
+        if u.is_number:   # a constant (also a Fill) is the same on every node: (u - mean) = 0
+            return sp.Integer(0)
+        return None
+
 
 class Init(GraphOp):
     nargs = 1
@@ -152,6 +165,59 @@ class Sigmoid(GraphOp):
 class Relu(GraphOp):
     nargs = 1
     spec_name = "relu"
+
+
+class _Elementwise(GraphOp):
+    """An elementwise function kept unevaluated except on plain numbers (folded to a Float)."""
+
+    nargs = 1
+    _math = None
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_Number and u.is_finite:
+            return sp.Float(cls._math(float(u)))
+        return None
+
+
+class Tanh(_Elementwise):
+    spec_name = "tanh"
+    _math = staticmethod(math.tanh)
+
+    def fdiff(self, argindex=1):
+        return 1 - Tanh(self.args[0]) ** 2
+
+
+class Sin(_Elementwise):
+    spec_name = "sin"
+    _math = staticmethod(math.sin)
+
+    def fdiff(self, argindex=1):
+        return Cos(self.args[0])
+
+
+class Cos(_Elementwise):
+    spec_name = "cos"
+    _math = staticmethod(math.cos)
+
+    def fdiff(self, argindex=1):
+        return -Sin(self.args[0])
+
+
+class Abs(_Elementwise):
+    spec_name = "abs"
+    _math = staticmethod(abs)
+
+
+class Fill(GraphOp):
+    """``Fill(c, n)``: the number c in each of n channels (n an integer or a dimension symbol).
+
+    The lowering wraps a constant in it where a value's channel count matters (``cat(x, 0*x)``,
+    ``dot``, ``@``); in arithmetic it broadcasts like a number.
+    """
+
+    nargs = 2
+    spec_name = "fill"
 
 
 class MatMul(GraphOp):
@@ -227,6 +293,14 @@ class Slice(GraphOp):
     nargs = 3
     spec_name = "slice"
 
+    @classmethod
+    def eval(cls, u, a, b):
+        if isinstance(u, Fill):
+            return Fill(u.args[0], b - a) if b - a != 1 else u.args[0]
+        if u.is_number and not u.has(GraphOp):
+            return u
+        return None
+
     def _sympystr(self, printer):
         u, a, b = self.args
         inner = printer._print(u)
@@ -264,4 +338,4 @@ FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": Mean
              "init": Init, "cat": Cat, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI,
              "sum_ij": SumIJ, "standardize_i": StandardizeI,
              "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
-             "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs}
+             "tanh": Tanh, "sin": Sin, "cos": Cos, "abs": Abs}

@@ -18,6 +18,7 @@ the diffusion graph the k-nearest-neighbour graph in the positional coordinates
 """
 from __future__ import annotations
 
+import math
 import resource
 import time
 from dataclasses import asdict, dataclass, field
@@ -70,6 +71,33 @@ class TrainConfig:
     # select_points evenly spaced times in (0, select_time * T]
     select_time: float = 0.0
     select_points: int = 32
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every numeric option before any work (the solver's are checked by
+        :class:`~pde2gnn.solve.SolverConfig` itself).
+
+        Raises:
+            OptionError: naming the option, e.g. ``epochs must be at least 1, got 0``.
+        """
+        def finite(name, v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise OptionError(f"{name} must be a finite number, got {v!r}")
+        for name in ("lr", "weight_decay", "time", "dropout", "input_dropout", "ppr_alpha",
+                     "select_time"):
+            finite(name, getattr(self, name))
+        for name, v in self.params.items():
+            finite(f"param '{name}'", v)
+        checks = [("epochs", self.epochs >= 1, "at least 1"), ("lr", self.lr > 0, "above 0"),
+                  ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+                  ("input_dropout", 0 <= self.input_dropout < 1, "in [0, 1)"),
+                  ("weight_decay", self.weight_decay >= 0, "at least 0"),
+                  ("time", self.time > 0, "above 0"), ("hidden", self.hidden >= 1, "at least 1")]
+        for name, ok, what in checks:
+            if not ok:
+                raise OptionError(f"{name} must be {what}, got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

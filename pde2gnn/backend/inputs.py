@@ -1,0 +1,73 @@
+"""Checks of the data a compiled model is given (graph, inputs), done once at compile time.
+
+Every failure is a :class:`~pde2gnn.errors.DataError` naming the argument and what is wrong,
+instead of a torch error (or a silent truncation) deep inside the first evaluation.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+from torch import Tensor
+
+from ..errors import DataError
+
+
+def check_graph(edge_index, num_nodes, symmetric: bool = False, spec: str = "") -> Tensor:
+    """Validate a graph and return ``edge_index`` as a ``[2, E]`` int64 tensor.
+
+    Args:
+        edge_index: ``[2, E]`` integer node indices (row 0 source j, row 1 target i).
+        num_nodes: N, a positive integer.
+        symmetric: require (j, i) in E for every (i, j) in E: the variational derivative
+            ``var(E, x)`` of an energy assumes it (see :mod:`pde2gnn.symbolic.energy`).
+
+    Raises:
+        DataError: N not a positive integer; edge_index not an integer ``[2, E]`` tensor, or an
+            index outside [0, N); an asymmetric graph where ``symmetric`` is required.
+    """
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
+        raise DataError(f"num_nodes must be a positive integer (the graph is empty or "
+                        f"malformed), got {num_nodes!r}")
+    ei = torch.as_tensor(edge_index)
+    if ei.is_floating_point() or ei.is_complex() or ei.dtype == torch.bool:
+        raise DataError(f"edge_index must hold integer node indices, got dtype {ei.dtype} "
+                        "(convert it with .long() only if the values are whole numbers)")
+    if ei.dim() != 2 or ei.shape[0] != 2:
+        raise DataError(f"edge_index must have shape [2, E], got {list(ei.shape)}")
+    ei = ei.long()
+    if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= num_nodes):
+        raise DataError(f"edge_index holds node indices from {int(ei.min())} to "
+                        f"{int(ei.max())}, outside [0, {num_nodes}) (num_nodes = {num_nodes})")
+    if symmetric and ei.numel():
+        fwd = torch.unique(ei[0] * num_nodes + ei[1])
+        bwd = torch.unique(ei[1] * num_nodes + ei[0])
+        if fwd.numel() != bwd.numel() or not torch.equal(fwd, bwd):
+            missing = int((~torch.isin(fwd, bwd)).sum())
+            raise DataError(f"spec '{spec}' derives its flow from an energy (var), which "
+                            f"assumes a symmetric graph, but {missing} edge(s) of the graph have "
+                            "no reverse edge: symmetrise it first (torch_geometric.utils."
+                            "to_undirected)")
+    return ei
+
+
+def check_inputs(given: Mapping, declared, spec: str) -> None:
+    """Reject inputs the spec does not declare, and non-finite values in those it does.
+
+    Raises:
+        DataError: an unknown input name, a non-tensor input, or NaN / inf in an input.
+    """
+    for name, x in given.items():
+        if name not in declared:
+            raise DataError(f"spec '{spec}' has no input '{name}' (it declares: "
+                            f"{', '.join(sorted(declared)) or 'none'})")
+        try:
+            t = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise DataError(f"input '{name}' is not a tensor: {e}") from None
+        if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.int16,
+                                                     torch.int8, torch.uint8)):
+            raise DataError(f"input '{name}' must be real numbers, got dtype {t.dtype}")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise DataError(f"input '{name}' contains NaN or inf "
+                            f"({int((~torch.isfinite(t)).sum())} value(s))")

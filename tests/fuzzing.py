@@ -1,0 +1,117 @@
+"""The property the fuzzer checks, shared by ``tests/test_fuzz.py`` and its slow profile.
+
+:func:`run_pipeline` takes spec text through every stage a user reaches: parse -> check ->
+``to_stencil`` -> ``explain(..., 'python')`` -> ``compile`` (or ``compile_stepper``) -> one
+evaluation and a backward pass, on a small random graph with random inputs. It returns
+``None`` when everything succeeded, or the :class:`~pde2gnn.errors.Pde2GnnError` raised;
+:func:`check_outcome` asserts that a raised error is a located, user-facing one. Any other
+exception, and running past the time limit, is a failure of the property.
+"""
+from __future__ import annotations
+
+import re
+import signal
+import warnings
+from contextlib import contextmanager
+
+import torch
+
+from pde2gnn import compiler
+from pde2gnn.check import check
+from pde2gnn.errors import DataError, OptionError, Pde2GnnError, SpecError
+from pde2gnn.lang.parser import parse
+
+FILENAME = "fuzz.pde"
+#: a spec error names file:line:col
+LOCATED = re.compile(re.escape(FILENAME) + r":\d+:\d+: ")
+N_NODES = 7
+
+
+class CaseTimeout(Exception):
+    """A fuzz case ran past its time limit (a failure of the property)."""
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise :class:`CaseTimeout` in the main thread after ``seconds`` (SIGALRM)."""
+    def handler(signum, frame):
+        raise CaseTimeout(f"case ran past {seconds} s")
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def small_graph(n: int = N_NODES):
+    """A symmetric ring with two chords on ``n`` nodes and positions on a circle in [0, 1]^3."""
+    pairs = [(k, (k + 1) % n) for k in range(n)] + [(0, n // 2), (1, n - 2)]
+    src = [a for a, b in pairs] + [b for a, b in pairs]
+    dst = [b for a, b in pairs] + [a for a, b in pairs]
+    ang = torch.arange(n, dtype=torch.float64) * (2 * torch.pi / n)
+    pos = torch.stack([0.5 + 0.4 * ang.cos(), 0.5 + 0.4 * ang.sin(), 0.1 * ang], 1)
+    return torch.tensor([src, dst]), pos.float()
+
+
+def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
+    """Run ``text`` through the whole pipeline; the Pde2GnnError raised, or None."""
+    gen = torch.Generator().manual_seed(seed)
+    chosen = set()   # dimensions the harness binds: options like those a user passes
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            spec = parse(text, FILENAME)
+            checked = check(spec)
+            dims = {**{k: 2 for k, v in checked.dims.items() if v is None}, **(dims or {})}
+            chosen = set(checked.dims)
+            compiler.to_stencil(spec, dims, params)
+            compiler.explain(spec, "python", dims, params)
+            ei, pos = small_graph()
+            inputs = {}
+            for name, t in checked.inputs.items():
+                if checked.domain is not None and (name == checked.domain.name
+                                                   or name in checked.coordinates):
+                    continue
+                c = t.channels if isinstance(t.channels, int) else dims.get(t.channels, 2)
+                inputs[name] = torch.randn(N_NODES, int(c) if isinstance(c, int) else 2,
+                                           generator=gen)
+            if checked.domain is not None:
+                inputs[checked.domain.name] = pos[:, :len(checked.domain.bounds)]
+            if checked.discrete:
+                st = compiler.compile_stepper(spec, ei, N_NODES, dims, params, inputs)
+                f = torch.randn(2, N_NODES, st.channels, generator=gen, requires_grad=True)
+                out, hidden = st(f, st.init_hidden(2))
+                loss = out.sum() + sum(h.sum() for h in hidden)
+            else:
+                vf = compiler.compile(spec, ei, N_NODES, dims, params, inputs)
+                y0 = torch.randn(N_NODES, vf.state_width, generator=gen, requires_grad=True)
+                vf.prepare(y0)
+                loss = vf(torch.tensor(0.0), y0).sum()
+            if loss.requires_grad:   # a constant right-hand side has nothing to differentiate
+                loss.backward()
+    except Pde2GnnError as e:
+        e.harness_options = chosen
+        return e
+    return None
+
+
+def check_outcome(err, options=()) -> None:
+    """Assert that ``err`` (from :func:`run_pipeline`) is acceptable: None, a spec error
+    located at file:line:col, or an option / data error naming one of ``options``."""
+    if err is None:
+        return
+    msg = str(err)
+    options = set(options) | getattr(err, "harness_options", set())
+    if isinstance(err, SpecError):
+        assert LOCATED.match(msg), f"spec error without file:line:col: {msg!r}"
+    elif isinstance(err, (OptionError, DataError)):
+        # an option error names the option; a data error names the input or the graph
+        named = [f"'{o}'" for o in options] + [f"{o}=" for o in options]
+        if isinstance(err, DataError):
+            named += ["graph", "input '", "coordinates '", "state"]
+        assert any(n in msg for n in named), \
+            f"option / data error naming none of {sorted(options)}: {msg!r}"
+    else:
+        raise AssertionError(f"unexpected {type(err).__name__}: {msg}")
