@@ -218,9 +218,8 @@ def test_dot_heads_divisibility_names_the_dimension():
     ei, n = graph()
     with pytest.raises(OptionError, match="'k'"):
         compiler.compile(HEAD + "dim k = 8\nlearn W : [d, k]\nlet q = x @ W\n"
-                             "edge a = dot(q_i, q_j, heads=4)\n"
-                         "dt(x) = sum_j(mean_heads(a) * x_j)", ei, n,
-                             dims={"d": 2, "k": 6})
+                         "edge a = dot(q_i, q_j, heads=4)\n"
+                         "dt(x) = sum_j(mean_heads(a) * x_j)", ei, n, dims={"d": 2, "k": 6})
 
 
 # ------------------------------------------------------------------ options before any work
