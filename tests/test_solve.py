@@ -300,3 +300,11 @@ def test_plain_odeint_adjoint_is_refused_where_it_would_be_wrong_and_right_elsew
         grads.append(torch.autograd.grad((ys[-1] ** 2).sum(), [x0] + params))
     for a, b in zip(*grads):
         assert (a - b).abs().max() < 1e-6 * max(1.0, b.abs().max())
+
+
+def test_state_dtype_and_device_mismatch_is_explained(ring):
+    ei, n = ring
+    field = compiler.compile("grand", ei, n, dims={"d": 3, "k": 2})       # float32
+    for y0 in (torch.randn(n, 3, dtype=torch.float64), torch.ones(n, 3, dtype=torch.long)):
+        with pytest.raises(DataError, match="field.to"):
+            ODEBlock(field, 1.0)(y0)

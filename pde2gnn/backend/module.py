@@ -190,6 +190,13 @@ class VectorField(nn.Module):
             raise DataError(f"state must have shape [{self.graph.num_nodes}, "
                             f"{self.state_width}] (or [B, {self.graph.num_nodes}, "
                             f"{self.state_width}]), got {list(y0.shape)}")
+        ref = self.graph.deg
+        if y0.dtype != ref.dtype or y0.device != ref.device:
+            raise DataError(f"state is {str(y0.dtype).replace('torch.', '')} on {y0.device}, the "
+                            f"compiled field '{self.program.ir.name}' is "
+                            f"{str(ref.dtype).replace('torch.', '')} on {ref.device}: convert "
+                            f"one to the other (field.to(y0) or y0.to(...)); states are "
+                            "floating point")
         self._input_values = self._inputs()
         if self._static_cache is None:
             self._static_cache = self._static_fn(self.graph, self._input_values)
