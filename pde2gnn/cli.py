@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from . import distributed
 from .errors import OptionError, Pde2GnnError
 
 
@@ -83,6 +84,9 @@ def cmd_train(args) -> int:
         raise OptionError(f"--seeds must be at least 1 and --first-seed at least 0, got "
                           f"{args.seeds} and {args.first_seed}")
     if _is_forecasting(spec_path):
+        if args.distributed:
+            raise OptionError("--distributed spreads node-classification runs over processes; "
+                              "a forecasting spec trains in one process")
         return cmd_forecast(args, spec_path)
     if args.data is not None:
         raise OptionError(f"--data is for discrete-time forecasting specs; '{spec_path.stem}' is "
@@ -123,10 +127,18 @@ def cmd_train(args) -> int:
           f"{data.num_edges} edges, {sizes} train/val/test; {args.splits} split(s) x "
           f"{args.seeds} seed(s)")
     print("config: " + json.dumps({k: v for k, v in config.to_dict().items()}))
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    todo = [(s, k) for s in range(args.splits) for k in seeds]
+    final_results, device = args.results, args.device
+    if args.distributed:        # this process runs its share, into its own results file
+        rank, size, device = distributed.start(args.device)
+        todo = todo[rank::size]
+        if args.results:
+            args.results = distributed.rank_path(final_results, rank)
+        print(f"rank {rank} of {size}: runs {todo} on {device}")
     runs = _resumed_runs(args, config) if args.resume else []
     done = {(r["split_index"], r["seed"]) for r in runs}
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    for split_index, seed in [(s, k) for s in range(args.splits) for k in seeds]:
+    for split_index, seed in todo:
         if (split_index, seed) in done:
             continue
         every = args.log_every
@@ -137,7 +149,7 @@ def cmd_train(args) -> int:
                 tqdm.write(f"  seed {seed} {line}")
         run_data = random_split(data, seed) if random else data
         r = train(spec_path, run_data, config, seed=seed, split_index=split_index,
-                  device=args.device, progress=not args.quiet, log=log,
+                  device=device, progress=not args.quiet, log=log,
                   return_model=bool(args.plot_energy))
         r["split_index"], r["seed"] = split_index, seed
         if args.plot_energy:
@@ -152,7 +164,21 @@ def cmd_train(args) -> int:
         at_time = f" t = {r['best_time']:.2f}" if config.select_time else ""
         print(f"split {split_index} seed {seed}: test acc {100 * r['test_acc']:.2f}% at epoch "
               f"{r['best_epoch']}{at_time} (val {100 * r['val_acc']:.2f}%), "
-              f"{r['epoch_time_s']:.3f} s/epoch, NFE fwd {r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
+              f"{r['epoch_time_s']:.3f} s/epoch, NFE fwd {r['nfe_forward']:.1f} bwd "
+              f"{r['nfe_backward']:.1f}")
+    if args.distributed:
+        distributed.barrier_and_stop()
+        if rank != 0:
+            return 0
+        if not final_results:
+            print("rank 0: pass --results to get the runs of every rank joined")
+            return 0
+        merged = distributed.merge_results([distributed.rank_path(final_results, k)
+                                            for k in range(size)])
+        _write_atomic(final_results, json.dumps(merged, indent=1))
+        print(f"results of {size} ranks ({len(merged['runs'])} run(s)) joined in "
+              f"{final_results}")
+        runs = merged["runs"]
     s = summarize(runs)
     print(f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} % "
           f"(validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} run(s); "
@@ -343,6 +369,16 @@ def _write_results(args, spec_path, config, runs, split) -> None:
     print(f"results ({len(runs)} run(s)) written to {args.results}")
 
 
+def cmd_merge(args) -> int:
+    merged = distributed.merge_results(args.inputs)
+    _check_writable(args.out)
+    _write_atomic(args.out, json.dumps(merged, indent=1))
+    print(f"{len(merged['runs'])} run(s) from {len(args.inputs)} file(s) joined in {args.out}: "
+          f"test accuracy {100 * merged['test_acc_mean']:.2f} ± "
+          f"{100 * merged['test_acc_std']:.2f} %")
+    return 0
+
+
 def cmd_simulate(args) -> int:
     import torch
 
@@ -358,7 +394,8 @@ def cmd_simulate(args) -> int:
         trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
         modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
         method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
-        integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype, scheme=args.scheme,
+        integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype,
+        scheme=args.scheme,
         data_root=args.data_root, dims=_kv(args.dim, int), params=_kv(args.param, float))
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
@@ -414,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "dynamics as low / high frequency dominated (LFD / HFD)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--seeds", type=int, default=1)
+    q.add_argument("--distributed", action="store_true",
+                   help="spread the (split, seed) runs over the processes of torchrun "
+                   "(torchrun --standalone --nproc-per-node P -m pde2gnn train ... "
+                   "--distributed): one results file per rank, joined into --results")
     q.add_argument("--first-seed", type=int, default=0, help="run seeds FIRST_SEED, ..., "
                    "FIRST_SEED + SEEDS - 1 (to spread the seeds of one experiment over processes)")
     q.add_argument("--resume", action="store_true", help="keep the finished (split, seed) runs "
@@ -484,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-windows", type=int, help="train on at most this many random windows "
                    "per epoch")
     q.set_defaults(func=cmd_train)
+
+    q = sub.add_parser("merge", help="join results files of one experiment (runs of "
+                       "several processes or --first-seed ranges) into one, summary recomputed")
+    q.add_argument("out", help="the joined results JSON")
+    q.add_argument("inputs", nargs="+", help="results JSONs of `pde2gnn train`")
+    q.set_defaults(func=cmd_merge)
 
     q = sub.add_parser("simulate", help="generate synthetic trajectories of a spec (.npz + PNG)",
                        description="Integrate a spec from random initial conditions and save "

@@ -1,0 +1,78 @@
+"""Runs spread over processes (torchrun, gloo) give the numbers of one process; merge."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pde2gnn.cli import main
+from pde2gnn.distributed import merge_results, rank_path
+from pde2gnn.errors import OptionError
+from pde2gnn.tasks.node_classification import summarize
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _doc(runs, **over):
+    return {"model": "grand", "dataset": "Cora", "split": "public", "config": {"hidden": 8},
+            "runs": runs, **over}
+
+
+def _run(seed, acc):
+    return {"split_index": 0, "seed": seed, "test_acc": acc, "val_acc": acc - 0.01,
+            "best_epoch": 1, "best_time": 1.0, "epoch_time_s": 0.1, "nfe_forward": 8.0,
+            "nfe_backward": 0.0, "peak_memory_mb": 1.0}
+
+
+def test_merge_recomputes_the_summary_and_refuses_mixed_experiments(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    runs = [_run(0, 0.8), _run(1, 0.7), _run(2, 0.9)]
+    a.write_text(json.dumps(_doc(runs[:2])))
+    b.write_text(json.dumps(_doc([runs[2], runs[0]])))      # seed 0 twice: kept once
+    merged = merge_results([str(a), str(b)])
+    assert [r["seed"] for r in merged["runs"]] == [0, 1, 2]
+    assert merged["test_acc_mean"] == pytest.approx(summarize(runs)["test_acc_mean"])
+    assert merged["test_acc_std"] == pytest.approx(summarize(runs)["test_acc_std"])
+    out = tmp_path / "all.json"
+    assert main(["merge", str(out), str(a), str(b)]) == 0
+    assert json.loads(out.read_text())["seeds"] == [0, 1, 2]
+    b.write_text(json.dumps(_doc(runs, config={"hidden": 16})))
+    with pytest.raises(OptionError, match="another config"):
+        merge_results([str(a), str(b)])
+    assert main(["merge", str(out), str(a), str(tmp_path / "missing.json")]) == 2
+    assert rank_path("r/x.json", 1) == str(Path("r/x.rank1.json"))
+
+
+def test_distributed_outside_torchrun_is_a_clear_error(data_root, tmp_path):
+    assert main(["train", "heat", "--dataset", "Cora", "--data-root", data_root,
+                 "--distributed", "--epochs", "1", "--quiet"]) == 2
+
+
+def test_two_gloo_processes_give_the_numbers_of_one(data_root, tmp_path):
+    """torchrun with 2 processes (gloo on this CPU) runs seeds 0..3 two by two and joins the
+    results: the same per-seed accuracies and summary as one process running all four."""
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    free = port.getsockname()[1]
+    port.close()
+    common = ["train", "grand", "--dataset", "Cora", "--data-root", data_root, "--seeds", "4",
+              "--epochs", "3", "--hidden", "8", "--dim", "k=4", "--quiet", "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    subprocess.run([sys.executable, "-m", "pde2gnn", *common, "--results", str(one)],
+                   env=env, check=True, capture_output=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-addr", "127.0.0.1", "--master-port", str(free), "-m", "pde2gnn", *common,
+         "--distributed", "--results", str(two)],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a, b = json.loads(one.read_text()), json.loads(two.read_text())
+    assert [r["seed"] for r in b["runs"]] == [0, 1, 2, 3]
+    assert [r["test_acc"] for r in b["runs"]] == [r["test_acc"] for r in a["runs"]]
+    assert b["test_acc_mean"] == a["test_acc_mean"]
+    assert {r["seed"] for r in json.loads(Path(rank_path(str(two), 1)).read_text())["runs"]} \
+        == {1, 3}
