@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from . import distributed
+from . import distributed, provenance
 from .errors import OptionError, Pde2GnnError
 
 
@@ -286,6 +286,7 @@ def _write_forecast_results(args, spec_path, data, config, runs, persistence) ->
            "persistence": {"mae_per_horizon": persistence["mae_per_horizon"],
                            "mae_mean": persistence["mae"]},
            "config": config.to_dict(), "torch": torch.__version__,
+           **provenance(Path(spec_path).read_text(encoding="utf-8")),
            "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
     _write_atomic(args.results, json.dumps(out, indent=1))
     print(f"results ({len(runs)} seed(s)) written to {args.results}")
@@ -364,6 +365,7 @@ def _write_results(args, spec_path, config, runs, split) -> None:
            "split": split, "splits": sorted({r["split_index"] for r in runs}),
            "seeds": sorted({r["seed"] for r in runs}), **summarize(runs),
            "config": config.to_dict(), "device": args.device, "torch": torch.__version__,
+           **provenance(Path(spec_path).read_text(encoding="utf-8")),
            "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
     _write_atomic(args.results, json.dumps(out, indent=1))
     print(f"results ({len(runs)} run(s)) written to {args.results}")

@@ -36,7 +36,7 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from . import graphs
+from . import graphs, provenance
 from .errors import DataError, OptionError
 
 GRAPHS = ("grid", "points", "delaunay")
@@ -266,6 +266,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     meta = {"spec": checked.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
             "scheme": scheme, "nfe": nfe, "solves": math.ceil(B / batch),
             "solve_seconds": solve_s, "wall_seconds": wall, "torch": torch.__version__,
+            **provenance(parsed.source),
             "options": {k: (list(v) if isinstance(v, tuple) else v)
                         for k, v in asdict(cfg).items()}}
     arrays = dict(frames=frames, times=times.numpy(), node_index=node_index,

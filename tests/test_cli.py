@@ -50,7 +50,7 @@ def test_train_writes_results_json(tmp_path, data_root, capsys):
     assert code == 0
     res = json.loads(out.read_text())
     for key in ("test_acc_mean", "test_acc_std", "test_acc", "epoch_time_s", "nfe_forward",
-                "nfe_backward", "config"):
+                "nfe_backward", "config", "pde2gnn", "spec_sha256"):
         assert key in res
     assert len(res["test_acc"]) == 2 and all(0 <= a <= 1 for a in res["test_acc"])
     assert res["nfe_forward"] == 8  # rk4: 4 evaluations per step, 2 steps

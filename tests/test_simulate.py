@@ -18,6 +18,9 @@ def test_simulate_grid_layout_and_batching(tmp_path):
     assert sorted(np.concatenate([d["train"], d["val"], d["test"]])) == list(range(10))
     assert json.loads(str(d["meta"]))["scheme"] == "grid" and meta["solves"] == 3
     assert "model convection_diffusion" in str(d["spec"])
+    import hashlib
+    assert json.loads(str(d["meta"]))["spec_sha256"] == hashlib.sha256(
+        str(d["spec"]).encode()).hexdigest()
     assert (tmp_path / "cd.png").stat().st_size > 0
     # frame 0 is the initial condition: trajectories are independent channels
     one = SimulationConfig(n=20, trajectories=10, frames=5, sample=50, batch=10, modes=3)
