@@ -92,17 +92,22 @@ def train_case(spec, dataset, args):
     field = model.field
     model.train()
     z = model.encode(x).detach().requires_grad_()
-    field.prepare(z)
-    field._solve_cache = {k: (v.detach().requires_grad_() if torch.is_tensor(v) and
-                              v.is_floating_point() else v)
-                          for k, v in field._solve_cache.items()}
-    leaves = [z] + [v for v in field._solve_cache.values()
-                    if torch.is_tensor(v) and v.requires_grad]
     t0 = torch.zeros((), device=dev, dtype=z.dtype)
+
+    def prepare_leaves():
+        """Prepare at z with the per-solve constants as leaves; the tensors to differentiate."""
+        field.prepare(z)
+        field._solve_cache = {k: (v.detach().requires_grad_() if torch.is_tensor(v) and
+                                  v.is_floating_point() else v)
+                              for k, v in field._solve_cache.items()}
+        return [z] + [v for v in field._solve_cache.values()
+                      if torch.is_tensor(v) and v.requires_grad]
 
     def one_eval():
         out = field(t0, z)
         torch.autograd.grad(out, leaves, torch.ones_like(out), allow_unused=True)
+
+    leaves = prepare_leaves()
 
     times = {"pde2gnn": [], "torchdiffeq": [], "eval": []}
     nfe = {}
@@ -118,12 +123,7 @@ def train_case(spec, dataset, args):
             _sync(dev)
             times[integ].append(time.perf_counter() - s)
             nfe[integ] = model.ode.nfe_forward
-        field.prepare(z)
-        field._solve_cache = {k: (v.detach().requires_grad_() if torch.is_tensor(v) and
-                                  v.is_floating_point() else v)
-                              for k, v in field._solve_cache.items()}
-        leaves = [z] + [v for v in field._solve_cache.values()
-                        if torch.is_tensor(v) and v.requires_grad]
+        leaves = prepare_leaves()
         _sync(dev)
         s = time.perf_counter()
         for _ in range(10):

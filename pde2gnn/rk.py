@@ -175,6 +175,18 @@ class Solution(NamedTuple):
     rejected: int
 
 
+def check_nfe(nfe: int, max_nfe: Optional[int], name: str) -> None:
+    """The max-NFE guard: raise once ``nfe`` evaluations exceed ``max_nfe`` (None: no limit).
+
+    Raises:
+        SolverError: naming the ODE and what to change.
+    """
+    if max_nfe is not None and nfe > max_nfe:
+        raise SolverError(f"the solve of {name} exceeded max_nfe = {max_nfe} function "
+                          "evaluations; the dynamics may be stiff or diverging: loosen "
+                          "rtol/atol, shorten the time, or use a fixed-step method")
+
+
 class _Counter:
     """Calls ``func(t, y)`` with t as a 0-dim tensor like y, counting calls, with the guard."""
 
@@ -183,10 +195,7 @@ class _Counter:
 
     def __call__(self, t: float, y: Tensor) -> Tensor:
         self.nfe += 1
-        if self.max_nfe is not None and self.nfe > self.max_nfe:
-            raise SolverError(f"the solve of {self.name} exceeded max_nfe = {self.max_nfe} "
-                              "function evaluations; the dynamics may be stiff or diverging: "
-                              "loosen rtol/atol, shorten the time, or use a fixed-step method")
+        check_nfe(self.nfe, self.max_nfe, self.name)
         return self.func(torch.full((), t, dtype=y.dtype, device=y.device), y)
 
 

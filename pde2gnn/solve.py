@@ -23,7 +23,7 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from .backend.module import VectorField
 from .errors import DataError, OptionError, SolverError
-from .rk import TABLEAUS, rk_solve
+from .rk import TABLEAUS, check_nfe, rk_solve
 
 #: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
 TORCHDIFFEQ_METHODS = ("dopri8", "dopri5", "bosh3", "fehlberg2", "adaptive_heun", "euler",
@@ -106,10 +106,7 @@ class _Counted(nn.Module):
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         self.nfe += 1
-        if self.max_nfe is not None and self.nfe > self.max_nfe:
-            raise SolverError(f"the solve of {self.name} exceeded max_nfe = {self.max_nfe} "
-                              "function evaluations; the dynamics may be stiff or diverging: "
-                              "loosen rtol/atol, shorten the time, or use a fixed-step method")
+        check_nfe(self.nfe, self.max_nfe, self.name)
         return self.field(t, y)
 
 
