@@ -253,12 +253,14 @@ def _rms(x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def _error_ratio(err: Tensor, y0: Tensor, y1: Tensor, rtol: float, atol: float) -> float:
-    """RMS of ``err / (atol + rtol * max(|y0|, |y1|))`` on the host (the step's one
-    synchronisation); ``inf`` when it is not finite (a state that overflowed or became NaN:
-    the step is rejected and retried smaller)."""
+def _error_ratio(tab: Tableau, dt: float, ks: List[Tensor], y0: Tensor, y1: Tensor,
+                 rtol: float, atol: float) -> float:
+    """RMS of ``err / (atol + rtol * max(|y0|, |y1|))``, err = dt sum_s e_s k_s, on the host
+    (the step's one synchronisation); ``inf`` when it is not finite (a state that overflowed
+    or became NaN: the step is rejected and retried smaller)."""
+    err = stage_sum(None, [dt * w for w in tab.e], ks)
     tol = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
-    ratio = float(_rms(err.detach().div_(tol)))
+    ratio = float(_rms(err.div_(tol)))
     return ratio if math.isfinite(ratio) else math.inf
 
 
@@ -321,8 +323,7 @@ def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: f
                                   f"{t0:.6g} in the solve of {f.name}: the dynamics may be "
                                   "stiff or diverging")
             ks, y1 = _step(f, tab, t0, dt, y0, f0)
-            ratio = _error_ratio(stage_sum(None, [dt * w for w in tab.e], ks), y0, y1, rtol,
-                                 atol)
+            ratio = _error_ratio(tab, dt, ks, y0, y1, rtol, atol)
             if ratio <= 1:
                 steps += 1
                 last = (t0, dt, y0, ks)
