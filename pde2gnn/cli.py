@@ -327,7 +327,8 @@ def cmd_simulate(args) -> int:
         modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
         method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
         batch=args.batch, seed=args.seed, dtype=args.dtype, scheme=args.scheme,
-        data_root=args.data_root, dims=_kv(args.dim, int), params=_kv(args.param, float))
+        data_root=args.data_root, dims=_kv(args.dim, int), params=_kv(args.param, float),
+        nodes=args.nodes, protocol=args.protocol, horizon=args.horizon)
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
     png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))
@@ -440,7 +441,14 @@ def build_parser() -> argparse.ArgumentParser:
                        ".npz layout is documented in pde2gnn/simulate.py.")
     spec_args(q)
     q.add_argument("--graph", default="grid",
-                   help="grid, points (random + kNN), delaunay, or a data set name (Cora)")
+                   help="grid, points (random + kNN), delaunay, NDCN's grid8 | random | powerlaw "
+                        "| smallworld | community (networkx, seeded), or a data set name (Cora)")
+    q.add_argument("--nodes", type=int, default=400, help="nodes of an NDCN graph family")
+    q.add_argument("--protocol", choices=["irregular", "regular"],
+                   help="NDCN sampling on [0, --horizon]: 1000 times, 120 kept (80 train, 20 "
+                        "interpolation, 20 extrapolation), or 100 regular (80 / 0 / 20); "
+                        "overrides --frames / --dt and stores the index sets in the .npz")
+    q.add_argument("--horizon", type=float, default=5.0, help="T of --protocol")
     q.add_argument("--n", type=int, default=50, help="grid points per axis")
     q.add_argument("--points", type=int, default=2500, help="number of random points")
     q.add_argument("--k", type=int, default=8, help="kNN of the simulation graph (points)")
@@ -449,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--trajectories", type=int, default=1000)
     q.add_argument("--frames", type=int, default=21)
     q.add_argument("--dt", type=float, default=0.01, help="time between frames")
-    q.add_argument("--ic", default="fourier", help="fourier, bumps, noise, or a .npy file")
+    q.add_argument("--ic", default="fourier",
+                   help="fourier, bumps, noise, ndcn (blocks at 25 / 20 / 17), or a .npy file")
     q.add_argument("--modes", type=int, default=9, help="Fourier modes N (|k|, |l| <= N)")
     q.add_argument("--sample", type=int, default=250, help="nodes to save (0: all)")
     q.add_argument("--sample-k", type=int, default=4, help="kNN of the sampled nodes' graph")
