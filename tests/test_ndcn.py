@@ -116,3 +116,35 @@ def test_non_integer_power_needs_a_non_negative_base():
     for ok in ("dt(x) = -relu(x)^1.5", "param f = 2\ndt(x) = -x^f",
                "let y = abs(x)\ndt(x) = -y^0.5", "dt(x) = -(exp(x) + 1)^0.5"):
         check(parse(head + ok + "\n", "m.pde"))
+
+
+def test_short_fit_lowers_interpolation_error(tmp_path):
+    from pde2gnn.cli import main
+    from pde2gnn.tasks.dynamics import (DynamicsConfig, DynamicsModel, load_dynamics,
+                                        normalized_l1, train)
+    from pde2gnn.solve import SolverConfig
+
+    sim = tmp_path / "heat.npz"
+    assert main(["simulate", "ndcn_heat", "--graph", "grid8", "--nodes", "36", "--ic", "ndcn",
+                 "--protocol", "irregular", "--trajectories", "1", "--dtype", "float64",
+                 "--out", str(sim), "--no-png", "--quiet"]) == 0
+    data = load_dynamics(str(sim))
+    assert data.frames.shape == (1000, 36) and len(data.interp) == 20
+    assert normalized_l1([2.0, 0.0], [1.0, 1.0]) == 1.0
+    ei = torch.as_tensor(data.edge_index)
+
+    def model_fn():
+        field = compiler.compile("ndcn", ei, 36, {"d": 8})
+        return DynamicsModel(field, True, True, SolverConfig("dopri5", 1e-2, 1e-3))
+    r = train(model_fn, data, DynamicsConfig(hidden=8, epochs=30, eval_every=30, lr=0.02),
+              progress=False, log=lambda s: None, plot=str(tmp_path / "fit.png"))
+    first, last = r["history"][0], r["history"][-1]
+    assert last["interp"] < 0.7 * first["interp"] and last["train"] < first["train"]
+    assert set(r["long"]) >= {"blow_up"} and (tmp_path / "fit.png").stat().st_size > 0
+    # the CLI runs the same task and writes its JSON
+    out = tmp_path / "r.json"
+    assert main(["train", "dnnd", "--data", str(sim), "--task", "dynamics", "--epochs", "3",
+                 "--quiet", "--log-every", "0", "--results", str(out)]) == 0
+    import json
+    res = json.loads(out.read_text())
+    assert res["dynamics"] == "ndcn_heat" and np.isfinite(res["interp"])
