@@ -16,7 +16,8 @@ itself (no encoder, no decoder) when the field has one channel (DNND, a node-wis
 a Linear(1, 1) decoder, as the reference's ``no_embed`` ablation).
 
 Training: full batch, Adam, L1 loss between x_hat and x at the training times (one dopri5 solve
-through all of them, t = 0 included). Metric: normalised L1 = mean |x_hat - x| / mean |x| over
+through all of them, t = 0 included); the model works on x / max |x(0)| (so that fields without
+an encoder start with O(1) values; the loss and metrics are in the data's units). Metric: normalised L1 = mean |x_hat - x| / mean |x| over
 the nodes and the times of a set (``interp``, ``extrap``; NDCN's table reports this). Long-horizon
 checks after training (Liu et al., IJCAI 2023, "Do we need an encoder-decoder to model dynamical
 systems on networks?"): the normalised L1 at 2T and 4T, the distance of x_hat(t*) to the true
@@ -25,8 +26,7 @@ fixed point x* (t* = 20 T by default), and whether the learned flow stays finite
 """
 from __future__ import annotations
 
-import copy
-import math
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -57,6 +57,9 @@ class DynamicsConfig:
         method, rtol, atol: torchdiffeq solver (reference: dopri5, 1e-2, 1e-3);
             max_nfe: evaluations allowed in one solve.
         eval_every: epochs between interpolation / extrapolation evaluations.
+        zero_init: start the last Linear layer of every ``net`` of the spec at zero, so the
+            untrained flow is dx/dt = 0 (embedding-free fields: a sum of random MLP outputs
+            over ~40 neighbours otherwise blows up in the first solve).
         seed: torch seed of the initial weights.
     """
 
@@ -71,6 +74,7 @@ class DynamicsConfig:
     atol: float = 1e-3
     max_nfe: int = 20000
     eval_every: int = 20
+    zero_init: bool = False
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -160,13 +164,18 @@ class DynamicsModel(nn.Module):
         encoder, decoder: build NDCN's encoder Linear(1, width)-tanh-Linear(width, width) /
             decoder Linear(width, 1); without an encoder the width must be 1.
         solver: solver options.
+        scale: the model works on x / scale (the task sets max |x(0)|), so that an
+            embedding-free field sees O(1) values whatever the units; its output is multiplied
+            back. A linear change of variables: the model class is unchanged.
 
     ``forward(x0 [N, 1], times [K])`` -> x_hat ``[K, N, 1]`` (times increasing, times[0] = 0).
     Raises :class:`SolverError` when the solve fails or diverges.
     """
 
-    def __init__(self, field, encoder: bool, decoder: bool, solver: SolverConfig):
+    def __init__(self, field, encoder: bool, decoder: bool, solver: SolverConfig,
+                 scale: float = 1.0):
         super().__init__()
+        self.scale = float(scale)
         w = field.state_width
         if not encoder and w != 1:
             raise OptionError(f"without an encoder the state must have one channel; the field "
@@ -179,7 +188,7 @@ class DynamicsModel(nn.Module):
         self.ode = ODEBlock(field, 1.0, solver)
 
     def forward(self, x0: Tensor, times: Tensor) -> Tensor:
-        return self.decoder(self.ode(self.encoder(x0), times))
+        return self.decoder(self.ode(self.encoder(x0 / self.scale), times)) * self.scale
 
 
 def _predict(model: DynamicsModel, x0: Tensor, times: np.ndarray) -> np.ndarray:
@@ -203,15 +212,21 @@ def evaluate(model: DynamicsModel, data: DynamicsData, x0: Tensor) -> Dict[str, 
     return out
 
 
-def long_horizon(model: DynamicsModel, data: DynamicsData, x0: Tensor) -> dict:
+def long_horizon(model: DynamicsModel, data: DynamicsData, x0: Tensor,
+                 max_nfe: int = 5000) -> dict:
     """Long-horizon checks: normalised L1 at 2T and 4T, distance to the true fixed point, and
-    whether the learned flow stays bounded on [0, fixed_point_time] (``blow_up``)."""
+    whether the learned flow stays bounded on [0, fixed_point_time] (``blow_up``: also when
+    the solve there fails or needs more than ``max_nfe`` evaluations; ``error`` says which)."""
     T = data.horizon
     t = np.concatenate([data.long_times, [data.fixed_point_time]])
+    config = model.ode.config
+    model.ode.config = dataclasses.replace(config, max_nfe=min(config.max_nfe, max_nfe))
     try:
         pred = _predict(model, x0, t)
     except SolverError as e:
         return {"blow_up": True, "error": str(e)}
+    finally:
+        model.ode.config = config
     if not np.isfinite(pred).all():
         return {"blow_up": True, "error": "non-finite prediction"}
     at = lambda m: int(np.argmin(np.abs(data.long_times - m * T)))
@@ -244,6 +259,11 @@ def train(model_fn: Callable[[], DynamicsModel], data: DynamicsData, config: Dyn
     """
     torch.manual_seed(config.seed)
     model = model_fn()
+    if config.zero_init:
+        for net in model.ode.field.nets.children():
+            last = [m for m in net.modules() if isinstance(m, nn.Linear)][-1]
+            nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)
+    model.scale = float(np.abs(data.frames[0]).max()) or 1.0
     x0 = torch.tensor(data.frames[0][:, None], dtype=torch.get_default_dtype())
     tt = torch.tensor(data.times[data.train], dtype=x0.dtype)
     yt = torch.tensor(data.frames[data.train][:, :, None], dtype=x0.dtype)
