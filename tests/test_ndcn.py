@@ -148,3 +148,13 @@ def test_short_fit_lowers_interpolation_error(tmp_path):
     import json
     res = json.loads(out.read_text())
     assert res["dynamics"] == "ndcn_heat" and np.isfinite(res["interp"])
+
+
+def test_dynamics_task_refuses_a_file_without_protocol(tmp_path):
+    from pde2gnn.errors import DataError
+    from pde2gnn.tasks.dynamics import DynamicsConfig, load_dynamics
+    np.savez(tmp_path / "plain.npz", frames=np.zeros((1, 3, 4)), times=np.arange(3.0))
+    with pytest.raises(DataError, match="--protocol"):
+        load_dynamics(str(tmp_path / "plain.npz"))
+    with pytest.raises(OptionError, match="unknown dynamics hyperparameter"):
+        DynamicsConfig.from_dict({"epochz": 3})
