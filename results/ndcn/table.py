@@ -33,18 +33,24 @@ def main():
         model, dyn, g, seed = f.stem.split("__")
         runs[(model, dyn, g)] += json.loads(f.read_text())["runs"]
     models = [m for m in MODELS if any(k[0] == m for k in runs)]
-    print("| dynamics | graph | " + " | ".join(f"{m} interp | {m} extrap" for m in models) + " |")
-    print("| --- | --- |" + " --- | --- |" * len(models))
     summary = {}
-    for dyn in DYN:
-        for g in GRAPHS:
-            row = []
-            for m in models:
-                rs = runs.get((m, dyn, g), [])
-                row += [cell([r["interp"] for r in rs]), cell([r["extrap"] for r in rs])]
-                summary[f"{m}/{dyn}/{g}"] = {k: [r[k] for r in rs] for k in ("interp", "extrap")}
-            print(f"| {DYN[dyn]} | {g} | " + " | ".join(row) + " |")
-    print()
+    for group in (models[:2], models[2:]):          # NDCN and DNND; the ablations
+        if not group:
+            continue
+        print("| dynamics | graph | " + " | ".join(f"{m} interp | {m} extrap" for m in group) +
+              " |")
+        print("| --- | --- |" + " --- | --- |" * len(group))
+        for dyn in DYN:
+            for g in GRAPHS:
+                if not any((m, dyn, g) in runs for m in group):
+                    continue
+                row = []
+                for m in group:
+                    rs = runs.get((m, dyn, g), [])
+                    row += [cell([r["interp"] for r in rs]), cell([r["extrap"] for r in rs])]
+                    summary[f"{m}/{dyn}/{g}"] = {k: [r[k] for r in rs] for k in ("interp", "extrap")}
+                print(f"| {DYN[dyn]} | {g} | " + " | ".join(row) + " |")
+        print()
     print("Long horizon, pooled over the five graphs and the seeds: normalised L1 at 2T and at 4T "
           "(mean ± std of the finite ones), median normalised L1 of x(20T) to the true fixed point, "
           "and blow-ups (|x| above 10 max|truth| by 20T, or the solve failed):")
