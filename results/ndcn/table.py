@@ -20,8 +20,8 @@ def cell(vals):
     v = np.array([x for x in vals if x is not None and np.isfinite(x)], float)
     if not len(v):
         return "—"
-    s = f"{v.mean():.3f}" if v.mean() < 100 else f"{v.mean():.2g}"
-    return s + (f" ± {v.std():.3f}" if len(v) > 1 else "") + ("" if len(v) == 3 else f" ({len(v)})")
+    f = lambda x: f"{x:.3f}" if x < 100 else f"{x:.2g}"
+    return f(v.mean()) + (f" ± {f(v.std())}" if len(v) > 1 else "") + ("" if len(v) == 3 else f" ({len(v)})")
 
 
 def main():
