@@ -734,6 +734,34 @@ class _Checker:
             x.id in self.params or x.id in self.dims or (x.id == "pi" and x.id not in self.decls))
             for x in subexpressions(e))
 
+    def _value(self, e: A.Expr) -> Optional[float]:
+        """The number a literal or a param with a literal value stands for, else None."""
+        if isinstance(e, A.Number):
+            return float(e.value)
+        if isinstance(e, A.Neg):
+            v = self._value(e.operand)
+            return None if v is None else -v
+        if isinstance(e, A.Name) and e.id in self.params:
+            return self._value(self.params[e.id].value)
+        return None
+
+    def _integer(self, e: A.Expr) -> bool:
+        """True if the exponent ``e`` is an integer (a literal, or a param's default value)."""
+        v = self._value(e)
+        return v is not None and float(v).is_integer()
+
+    def _non_negative(self, e: A.Expr) -> bool:
+        """True if ``e`` cannot be negative: relu / abs / exp / sigmoid / sqrt of anything, a
+        non-negative number or param, and sums, products, quotients and powers of those."""
+        if isinstance(e, A.Call):
+            return e.func in ("relu", "abs", "exp", "sigmoid", "sqrt")
+        if isinstance(e, A.BinOp) and e.op in "+*/^":
+            return self._non_negative(e.left) and (e.op == "^" or self._non_negative(e.right))
+        if isinstance(e, A.Name) and e.id in self.lets:
+            return self._non_negative(self.lets[e.id].value)
+        v = self._value(e)
+        return v is not None and v >= 0
+
     def let_type(self, name: str) -> Type:
         if name in self.let_types:
             return self.let_types[name]
@@ -864,6 +892,12 @@ class _Checker:
         if e.op == "^" and b.kind != "scalar":
             raise self.err(KindError, f"an exponent must be a scalar, got {b.describe()}",
                            e.right.span)
+        if e.op == "^" and a.kind in ("node", "edge") and not self._integer(e.right) \
+                and not self._non_negative(e.left):
+            raise self.err(FormError, "a non-integer power of a value that can be negative is "
+                           "undefined (NaN) for negative values", e.span,
+                           "write the base so it cannot be negative, e.g. relu(x)^p or abs(x)^p "
+                           "(exact for a state that stays >= 0), or use an integer exponent")
         return self.combine(a, b, e.span, f"'{e.op}'")
 
     def call(self, e: A.Call) -> Type:

@@ -83,6 +83,8 @@ def cmd_train(args) -> int:
     if args.seeds < 1 or args.first_seed < 0:
         raise OptionError(f"--seeds must be at least 1 and --first-seed at least 0, got "
                           f"{args.seeds} and {args.first_seed}")
+    if args.task == "dynamics":
+        return cmd_dynamics(args, spec_path)
     if _is_forecasting(spec_path):
         if args.distributed:
             raise OptionError("--distributed spreads node-classification runs over processes; "
@@ -275,6 +277,80 @@ def cmd_forecast(args, spec_path) -> int:
     return 0
 
 
+def cmd_dynamics(args, spec_path) -> int:
+    """``pde2gnn train SPEC --data SIM.npz --task dynamics``: fit a continuous spec to one
+    observed trajectory (NDCN protocol, :mod:`pde2gnn.tasks.dynamics`), mean ± std over seeds."""
+    import dataclasses
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from . import compiler
+    from .config import load_defaults
+    from .tasks.dynamics import DynamicsConfig, DynamicsModel, load_dynamics, summarize, train
+    from .solve import SolverConfig
+
+    if args.data is None:
+        raise OptionError("--task dynamics needs --data SIM.npz (pde2gnn simulate ... --protocol "
+                          "irregular)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_dynamics(args.data)
+    values = load_defaults(spec_path, data.name)
+    given = {"hidden": args.hidden, "epochs": args.epochs, "lr": args.lr,
+             "weight_decay": args.weight_decay, "method": args.method, "rtol": args.rtol,
+             "atol": args.atol, "max_nfe": args.max_nfe}
+    values.update({k: v for k, v in given.items() if v is not None})
+    values.pop("dims", None), values.pop("params", None)
+    if args.log_every:
+        values["eval_every"] = args.log_every
+    base = DynamicsConfig.from_dict(values)
+    checked = compiler.front(spec_path)
+    if checked.discrete or len(checked.fields) != 1:
+        raise OptionError(f"--task dynamics fits a continuous spec with one field; "
+                          f"'{checked.name}' is not one")
+    chan = next(iter(checked.fields.values())).channels
+    symbolic = isinstance(chan, str)
+    encoder = symbolic if base.encoder is None else base.encoder
+    decoder = encoder if base.decoder is None else base.decoder
+    solver = SolverConfig(base.method, base.rtol, base.atol, max_nfe=base.max_nfe)
+    ei = torch.as_tensor(data.edge_index, dtype=torch.long)
+    dims = {**({chan: base.hidden} if symbolic else {}), **_kv(args.dim, int)}
+
+    def model_fn():
+        field = compiler.compile(spec_path, ei, data.num_nodes, dims, _kv(args.param, float))
+        return DynamicsModel(field, encoder, decoder, solver)
+
+    print(f"{spec_path.stem} on {data.name} ({Path(args.data).name}: {data.num_nodes} nodes, "
+          f"{ei.shape[1]} edges; {len(data.train)} train / {len(data.interp)} interpolation / "
+          f"{len(data.extrap)} extrapolation times on [0, {data.horizon:g}]); encoder {encoder}, "
+          f"decoder {decoder}; config: " + json.dumps(base.to_dict()))
+    runs = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        plot = args.plot if args.plot and seed == args.first_seed else None
+        r = train(model_fn, data, dataclasses.replace(base, seed=seed), progress=not args.quiet,
+                  log=lambda line: tqdm.write(f"  seed {seed} {line}"), plot=plot)
+        runs.append(r)
+        lg = r["long"]
+        longs = ("blow-up" if lg["blow_up"] else
+                 f"2T {lg['l1_2T']:.4f}, 4T {lg['l1_4T']:.4f}, fixed point {lg['fixed_point_l1']:.4f}")
+        print(f"seed {seed}: normalised L1 interpolation {r['interp']:.4f}, extrapolation "
+              f"{r['extrap']:.4f} (train {r['train']:.4f}); long horizon: {longs}; "
+              f"{r['epoch_time_s']:.3f} s/epoch, NFE {r['nfe_forward']:.0f}")
+        if args.results:
+            out = {"model": spec_path.stem, "spec": str(spec_path), "data": str(args.data),
+                   "dynamics": data.name, **summarize(runs), "encoder": encoder,
+                   "decoder": decoder, "config": base.to_dict(), "torch": torch.__version__,
+                   "command": "pde2gnn " + " ".join(sys.argv[1:]), "runs": runs}
+            Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.results).write_text(json.dumps(out, indent=1))
+    s = summarize(runs)
+    print(f"{spec_path.stem} on {data.name}, normalised L1 over {len(runs)} seed(s): "
+          f"interpolation {s['interp']:.4f} ± {s['interp_std']:.4f}, extrapolation "
+          f"{s['extrap']:.4f} ± {s['extrap_std']:.4f}")
+    return 0
+
+
 def _write_forecast_results(args, spec_path, data, config, runs, persistence) -> None:
     """The forecasting results JSON of the seeds so far (rewritten after every seed)."""
     import torch
@@ -397,8 +473,9 @@ def cmd_simulate(args) -> int:
         modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
         method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
         integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype,
-        scheme=args.scheme,
-        data_root=args.data_root, dims=_kv(args.dim, int), params=_kv(args.param, float))
+        scheme=args.scheme, data_root=args.data_root, dims=_kv(args.dim, int),
+        params=_kv(args.param, float), nodes=args.nodes, protocol=args.protocol,
+        horizon=args.horizon)
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
     png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))
@@ -509,6 +586,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--results", help="write the results as JSON to this path")
     q.add_argument("--log-every", type=int, default=10, help="print every N-th epoch (0: none)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--task", choices=["dynamics"],
+                   help="dynamics: fit a continuous spec to the trajectory of a `pde2gnn simulate "
+                        "--protocol` file given with --data (NDCN; interpolation / extrapolation)")
+    q.add_argument("--plot", help="--task dynamics: PNG of truth vs prediction at a few nodes")
     f = q.add_argument_group("forecasting (discrete-time specs, e.g. PA-DGN)")
     f.add_argument("--data", metavar="NAME_OR_PATH", help="series to forecast: noaa, a "
                    "`pde2gnn simulate` .npz, or a sensor folder (values.npy + stations.csv)")
@@ -540,7 +621,14 @@ def build_parser() -> argparse.ArgumentParser:
                        ".npz layout is documented in pde2gnn/simulate.py.")
     spec_args(q)
     q.add_argument("--graph", default="grid",
-                   help="grid, points (random + kNN), delaunay, or a data set name (Cora)")
+                   help="grid, points (random + kNN), delaunay, NDCN's grid8 | random | powerlaw "
+                        "| smallworld | community (networkx, seeded), or a data set name (Cora)")
+    q.add_argument("--nodes", type=int, default=400, help="nodes of an NDCN graph family")
+    q.add_argument("--protocol", choices=["irregular", "regular"],
+                   help="NDCN sampling on [0, --horizon]: 1000 times, 120 kept (80 train, 20 "
+                        "interpolation, 20 extrapolation), or 100 regular (80 / 0 / 20); "
+                        "overrides --frames / --dt and stores the index sets in the .npz")
+    q.add_argument("--horizon", type=float, default=5.0, help="T of --protocol")
     q.add_argument("--n", type=int, default=50, help="grid points per axis")
     q.add_argument("--points", type=int, default=2500, help="number of random points")
     q.add_argument("--k", type=int, default=8, help="kNN of the simulation graph (points)")
@@ -549,7 +637,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--trajectories", type=int, default=1000)
     q.add_argument("--frames", type=int, default=21)
     q.add_argument("--dt", type=float, default=0.01, help="time between frames")
-    q.add_argument("--ic", default="fourier", help="fourier, bumps, noise, or a .npy file")
+    q.add_argument("--ic", default="fourier",
+                   help="fourier, bumps, noise, ndcn (blocks at 25 / 20 / 17), or a .npy file")
     q.add_argument("--modes", type=int, default=9, help="Fourier modes N (|k|, |l| <= N)")
     q.add_argument("--sample", type=int, default=250, help="nodes to save (0: all)")
     q.add_argument("--sample-k", type=int, default=4, help="kNN of the sampled nodes' graph")

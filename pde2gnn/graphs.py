@@ -7,6 +7,7 @@ directions of every undirected edge, no self-loops) and, where it makes points, 
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -156,3 +157,55 @@ def build_graph(method: str, edge_index: Tensor, num_nodes: int, coords: Tensor 
             raise OptionError("graph knn(...) needs node coordinates (a positional encoding)")
         return feature_knn_graph(coords, int(options.get("k", 16)))
     raise OptionError(f"unknown graph construction '{method}'")
+
+
+#: NDCN's five graph families (Zang & Wang, KDD 2020, sec. 4.1), all with n = 400 nodes
+NDCN_GRAPHS = ("grid8", "random", "powerlaw", "smallworld", "community")
+
+
+def ndcn_graph(name: str, n: int = 400, seed: int = 0) -> Tensor:
+    """One of NDCN's benchmark graphs (networkx generators), seeded: ``edge_index [2, E]``.
+
+    - ``grid8``: the sqrt(n) x sqrt(n) grid, every node linked to its 8 neighbours (axis and
+      diagonal; not periodic), nodes in row-major order (node ``r * m + c``);
+    - ``random``: Erdős-Rényi G(n, p = 0.1);
+    - ``powerlaw``: Barabási-Albert preferential attachment, m = 5 edges per new node;
+    - ``smallworld``: Newman-Watts-Strogatz, k = 5 nearest neighbours, shortcut p = 0.5;
+    - ``community``: random partition graph, blocks n/3, n/3, n/4 and the rest (133 / 133 /
+      100 / 34 for n = 400), p_in = 0.25, p_out = 0.01.
+
+    The random families are relabelled so that nodes of one community (Louvain, seeded) are
+    consecutive, largest community first and by degree inside it: NDCN's initial state is set on
+    blocks of the 20 x 20 layout of the node indices, and its reference code also orders nodes
+    by community before doing so (its exact ordering routine is not reproduced).
+
+    Raises:
+        OptionError: an unknown family, or ``grid8`` with ``n`` not a square.
+    """
+    import networkx as nx
+
+    if name == "grid8":
+        m = int(round(math.sqrt(n)))
+        if m * m != n:
+            raise OptionError(f"graph 'grid8' needs a square number of nodes, got {n}")
+        g = nx.grid_2d_graph(m, m)
+        g.add_edges_from(((r, c), (r + 1, c + s)) for r in range(m - 1) for c in range(m)
+                         for s in (-1, 1) if 0 <= c + s < m)
+        g = nx.relabel_nodes(g, {(r, c): r * m + c for r, c in g.nodes})
+    elif name == "random":
+        g = nx.erdos_renyi_graph(n, 0.1, seed=seed)
+    elif name == "powerlaw":
+        g = nx.barabasi_albert_graph(n, 5, seed=seed)
+    elif name == "smallworld":
+        g = nx.newman_watts_strogatz_graph(n, 5, 0.5, seed=seed)
+    elif name == "community":
+        sizes = [n // 3, n // 3, n // 4]
+        g = nx.random_partition_graph(sizes + [n - sum(sizes)], 0.25, 0.01, seed=seed)
+    else:
+        raise OptionError(f"unknown NDCN graph '{name}' (choose {', '.join(NDCN_GRAPHS)})")
+    if name != "grid8":
+        comms = sorted(nx.community.louvain_communities(g, seed=seed), key=len, reverse=True)
+        order = [v for c in comms for v in sorted(c, key=lambda v: (-g.degree[v], v))]
+        g = nx.relabel_nodes(g, {v: k for k, v in enumerate(order)})
+    e = np.array(g.edges, dtype=np.int64).reshape(-1, 2).T
+    return _undirected(e[0], e[1], n)

@@ -10,7 +10,7 @@ Output (``.npz``, readable with plain numpy: ``np.load(path)``):
 ==================  ==============  =============================================================
 key                 shape           meaning
 ==================  ==============  =============================================================
-``frames``          [B, T, M]       f at the (sampled) nodes, float32; B trajectories, T frames
+``frames``          [B, T, M]       f at the (sampled) nodes, float32 (float64 with dtype float64)
 ``times``           [T]             frame times (time unit of the spec)
 ``node_index``      [M]             indices of the saved nodes in the full graph
 ``pos``             [M, D]          their coordinates (absent without a domain)
@@ -22,6 +22,22 @@ key                 shape           meaning
 ``spec``            ()              the spec text
 ``meta``            ()              JSON: options, scheme, NFE, wall time, versions
 ==================  ==============  =============================================================
+
+With ``protocol`` (``irregular`` or ``regular``; NDCN, Zang & Wang KDD 2020, sec. 4.1) the frames
+are the protocol's time grid on [0, T] and the file also holds (all indices into ``times``):
+
+====================  ========  ===========================================================
+``observed_index``    [K]       the sampled frames, sorted (irregular: 120 of 1000, t = 0 among
+                                them; regular: all 100)
+``train_index``       [80]      the first 100 sampled frames less the interpolation ones
+``interp_index``      [20]      interpolation frames (irregular: 20 random of the first 100,
+                                never t = 0; regular: none, shape [0])
+``extrap_index``      [20]      extrapolation frames: the last 20 sampled
+``long_times``        [L]       times in (T, 4T] for long-horizon checks (2T and 4T among them)
+``long_frames``       [B, L, N] the true state there
+``fixed_point``       [B, N]    the state at ``fixed_point_time`` (x*: the long-time limit)
+``fixed_point_residual`` [B]    max_i |f(x*)_i|, how close x* is to a fixed point of the flow
+====================  ========  ===========================================================
 """
 from __future__ import annotations
 
@@ -29,7 +45,7 @@ import itertools
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
@@ -39,8 +55,10 @@ import torch
 from . import graphs, provenance
 from .errors import DataError, OptionError
 
-GRAPHS = ("grid", "points", "delaunay")
-ICS = ("fourier", "bumps", "noise")
+GRAPHS = ("grid", "points", "delaunay") + graphs.NDCN_GRAPHS
+ICS = ("fourier", "bumps", "noise", "ndcn")
+#: NDCN's sampling protocols: frames on [0, T], frames kept, train / interpolation / extrapolation
+PROTOCOLS = {"irregular": (1000, 120, 80, 20, 20), "regular": (100, 100, 80, 0, 20)}
 
 
 @dataclass
@@ -49,11 +67,18 @@ class SimulationConfig:
 
     Attributes:
         graph: ``grid`` (regular, ``n`` per axis), ``points`` (``points`` uniform random points,
-            symmetric ``k``-NN), ``delaunay`` (random points, Delaunay edges), or a data set name
+            symmetric ``k``-NN), ``delaunay`` (random points, Delaunay edges), one of NDCN's
+            families ``grid8``, ``random``, ``powerlaw``, ``smallworld``, ``community``
+            (``nodes`` nodes, seeded, :func:`pde2gnn.graphs.ndcn_graph`), or a data set name
             (``Cora``: its graph, no coordinates).
         trajectories: B; frames: T; dt: time between frames (frame k at k * dt).
         ic: ``fourier`` (random Fourier series with ``modes`` = N, PDE-Net / PA-DGN), ``bumps``
-            (1-3 Gaussian bumps), ``noise`` (white noise), or a ``.npy`` path ([N] or [N, B]).
+            (1-3 Gaussian bumps), ``noise`` (white noise), ``ndcn`` (NDCN's three blocks of the
+            sqrt(N) x sqrt(N) layout of the node indices at 25, 20 and 17, zero elsewhere), or a
+            ``.npy`` path ([N] or [N, B]).
+        protocol: ``irregular`` / ``regular`` NDCN sampling on [0, ``horizon``] (overrides
+            ``frames`` and ``dt``; see the module docstring), or None.
+        horizon: T of the protocol; fixed_point_time: where x* is taken (default 20 T).
         sample, sample_k: save only ``sample`` random nodes and their symmetric kNN graph
             (0: all nodes and the simulation graph).
         split: train / val / test fractions of the trajectories.
@@ -87,6 +112,40 @@ class SimulationConfig:
     data_root: Optional[str] = None
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
+    nodes: int = 400
+    protocol: Optional[str] = None
+    horizon: float = 5.0
+    fixed_point_time: Optional[float] = None
+
+
+def ndcn_sampling(protocol: str, seed: int) -> Dict[str, np.ndarray]:
+    """NDCN's observation protocol (Zang & Wang, KDD 2020, sec. 4.1) as frame indices.
+
+    ``irregular``: of 1000 equally spaced times on [0, T], 120 are kept at random (t = 0 always,
+    as the initial state) and sorted; of the first 100 kept, 20 random ones (never t = 0) are
+    for interpolation and the other 80 for training; the last 20 kept are for extrapolation.
+    ``regular``: 100 equally spaced times, the first 80 for training, the last 20 for
+    extrapolation. Returns ``frames`` (the grid size) and the int64 arrays ``observed_index``,
+    ``train_index``, ``interp_index``, ``extrap_index`` (sorted, disjoint; the same for the same
+    seed).
+
+    Raises:
+        OptionError: an unknown protocol.
+    """
+    if protocol not in PROTOCOLS:
+        raise OptionError(f"unknown sampling protocol '{protocol}' (choose "
+                          f"{', '.join(PROTOCOLS)})")
+    frames, kept, n_train, n_interp, n_extrap = PROTOCOLS[protocol]
+    rng = np.random.default_rng([seed, 18])
+    obs = np.arange(frames) if kept == frames else np.sort(np.concatenate(
+        [[0], rng.choice(np.arange(1, frames), kept - 1, replace=False)]))
+    first = n_train + n_interp
+    interp = np.sort(rng.choice(np.arange(1, first), n_interp, replace=False))
+    train = np.setdiff1d(np.arange(first), interp)
+    return {"frames": np.array(frames), "observed_index": obs.astype(np.int64),
+            "train_index": obs[train].astype(np.int64),
+            "interp_index": obs[interp].astype(np.int64),
+            "extrap_index": obs[first:first + n_extrap].astype(np.int64)}
 
 
 def _box(checked, cfg: SimulationConfig):
@@ -110,6 +169,9 @@ def _box(checked, cfg: SimulationConfig):
 def build_graph(cfg: SimulationConfig, box, rng: np.random.Generator):
     """(pos [N, D] or None, edge_index [2, E], description)."""
     g = cfg.graph
+    if g in graphs.NDCN_GRAPHS:
+        ei = graphs.ndcn_graph(g, cfg.nodes, cfg.seed)
+        return None, ei, f"{g} graph (seed {cfg.seed})"
     if g == "grid":
         if box is None:
             raise OptionError("graph 'grid' needs a spec with a domain (or use --graph Cora)")
@@ -144,6 +206,17 @@ def initial_conditions(cfg: SimulationConfig, pos: Optional[np.ndarray], box, n:
     ic = cfg.ic
     if ic == "noise":
         return rng.standard_normal((n, count))
+    if ic == "ndcn":
+        m = int(round(math.sqrt(n)))
+        if m * m != n:
+            raise OptionError(f"initial condition 'ndcn' lays the nodes out on a square; {n} "
+                              "nodes is not a square number")
+        x0 = np.zeros((m, m))
+        b = lambda lo, hi: slice(int(lo * m), int(hi * m))
+        x0[b(0.05, 0.25), b(0.05, 0.25)] = 25
+        x0[b(0.45, 0.75), b(0.45, 0.75)] = 20
+        x0[b(0.05, 0.25), b(0.35, 0.65)] = 17
+        return np.repeat(x0.reshape(n, 1), count, 1)
     if ic in ("fourier", "bumps"):
         if pos is None:
             raise OptionError(f"initial condition '{ic}' needs node coordinates (a spec with a "
@@ -208,6 +281,12 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     if isinstance(chan, int) and chan != 1:
         raise OptionError(f"field '{fname}' has {chan} fixed channels: write it as node[d] so "
                           "trajectories can be batched as channels, or with one channel")
+    sampling = ndcn_sampling(cfg.protocol, cfg.seed) if cfg.protocol else None
+    if sampling is not None:
+        if cfg.horizon <= 0:
+            raise OptionError(f"the protocol's horizon T must be positive, got {cfg.horizon}")
+        frames = int(sampling.pop("frames"))
+        cfg = replace(cfg, frames=frames, dt=cfg.horizon / (frames - 1), sample=0)
     if cfg.frames < 2 or cfg.dt <= 0 or cfg.trajectories < 1:
         raise OptionError("need frames >= 2, dt > 0 and at least one trajectory")
     dtype = {"float64": torch.float64, "float32": torch.float32}.get(cfg.dtype)
@@ -216,18 +295,26 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     rng = np.random.default_rng(cfg.seed)
     box = _box(checked, cfg)
     pos, ei, desc = build_graph(cfg, box, rng)
-    n = int(pos.shape[0]) if pos is not None else int(ei.max()) + 1
+    n = int(pos.shape[0]) if pos is not None else cfg.nodes if cfg.graph in graphs.NDCN_GRAPHS \
+        else int(ei.max()) + 1
     B = cfg.trajectories
     batch = 1 if chan == 1 else max(1, min(cfg.batch, B))
     times = torch.arange(cfg.frames, dtype=dtype) * cfg.dt
+    if sampling is not None:   # long-horizon checks: the truth on (T, 4T] and at the fixed point
+        T = float(times[-1])
+        long_times = T * (1 + torch.arange(1, 61, dtype=dtype) / 20)             # [60], to 4T
+        fp_time = cfg.fixed_point_time or 20 * T
+        times = torch.cat([times, long_times, torch.tensor([fp_time], dtype=dtype)])
     f0 = initial_conditions(cfg, pos, box, n, B, rng)
-    if cfg.sample:
+    if cfg.sample and cfg.graph not in graphs.NDCN_GRAPHS:
         if pos is None:
             raise OptionError("--sample needs node coordinates (kNN); use --sample 0")
         node_index, sub_ei = graphs.subgraph_knn(pos, cfg.sample, cfg.sample_k, rng)
     else:
         node_index, sub_ei = np.arange(n), ei
-    frames = np.empty((B, cfg.frames, len(node_index)), np.float32)
+    frames = np.empty((B, len(times), len(node_index)), np.float64 if cfg.dtype == "float64"
+                      else np.float32)
+    residual = np.zeros(B)
     first = None
     solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000,
                           integrator=cfg.integrator)
@@ -250,6 +337,9 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
             with torch.no_grad():
                 ys = block(y0, times)                                     # [T, N, size]
             nfe += block.nfe_forward
+            if sampling is not None:
+                with torch.no_grad():
+                    residual[s:s + size] = vf(times[-1], ys[-1]).abs().amax(0).numpy()
             if first is None:
                 first = ys[:, :, 0].numpy().copy()
             frames[s:s + size] = ys[:, node_index, :].permute(2, 0, 1).numpy()
@@ -269,7 +359,17 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
             **provenance(parsed.source),
             "options": {k: (list(v) if isinstance(v, tuple) else v)
                         for k, v in asdict(cfg).items()}}
-    arrays = dict(frames=frames, times=times.numpy(), node_index=node_index,
+    extra = {}
+    if sampling is not None:
+        K = cfg.frames
+        extra = dict(sampling, long_times=times[K:-1].numpy(), long_frames=frames[:, K:-1],
+                     fixed_point=frames[:, -1], fixed_point_time=np.array(float(times[-1])),
+                     fixed_point_residual=residual)
+        frames, times, first = frames[:, :K], times[:K], first[:K]
+        meta["protocol"] = {"name": cfg.protocol, "T": cfg.horizon,
+                            **{k: len(v) for k, v in sampling.items()},
+                            "fixed_point_residual": float(residual.max())}
+    arrays = dict(frames=frames, times=times.numpy(), node_index=node_index, **extra,
                   edge_index=np.asarray(sub_ei), full_edge_index=np.asarray(ei),
                   train=perm[:n_tr], val=perm[n_tr:n_tr + n_va], test=perm[n_tr + n_va:],
                   spec=np.array(parsed.source), meta=np.array(json.dumps(meta)))
