@@ -7,7 +7,8 @@ machine slows all three alike):
 - torchdiffeq: the same model and solver options through ``torchdiffeq.odeint``;
 - floor: NFE x one evaluation of the compiled vector field (forward + backward for training,
   forward only for ``simulate``): what the solve would cost if the integrator's own
-  arithmetic were free.
+  arithmetic were free. For ``simulate`` the times are its ``solve_seconds`` (the solves,
+  without compiling the spec).
 
 and the ratios fast / floor and torchdiffeq / fast, the NFE of each path, and the memory that
 backpropagation through the solve holds (bytes of the tensors autograd saves, counted once per
@@ -159,7 +160,7 @@ def simulate_case(args):
             cfg = SimulationConfig(integrator=integ)
             meta = simulate("convection_diffusion", f"{tmp}/{integ}.npz", cfg, None,
                             progress=False)
-            res[integ], nfe[integ] = meta["solve_seconds"], meta["nfe"]
+            res[integ], nfe[integ] = meta["solve_seconds"], meta["nfe"]   # compiling excluded
         d = np.load(f"{tmp}/pde2gnn.npz")
         meta = json.loads(str(d["meta"]))
     # floor: one forward evaluation on a batch of 250 trajectories, x NFE

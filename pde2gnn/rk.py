@@ -159,10 +159,26 @@ class _StageSum(torch.autograd.Function):
         return (None, g if ctx.has_base else None, *grads)
 
 
-def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Tensor]) -> Tensor:
+def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Tensor],
+              out: Optional[Tensor] = None) -> Tensor:
     """``base + sum_s weights[s] * ks[s]`` (one fused node); ``weights`` are Python floats,
-    ``ks`` tensors of one shape, ``base`` the same shape or None (then the sum alone)."""
-    return _StageSum.apply(tuple(float(w) for w in weights), base, *ks[:len(weights)])
+    ``ks`` tensors of one shape, ``base`` the same shape or None (then the sum alone).
+
+    ``out``: a buffer to write into, without autograd (for values nobody differentiates:
+    error estimates, and stage states of a solve without grad); new memory costs more than
+    the arithmetic on states of a few hundred thousand values.
+    """
+    if out is None:
+        return _StageSum.apply(tuple(float(w) for w in weights), base, *ks[:len(weights)])
+    with torch.no_grad():
+        if base is None:
+            out.zero_()
+        else:
+            out.copy_(base)
+        for w, k in zip(weights, ks):
+            if w != 0.0:
+                out.add_(k, alpha=float(w))
+    return out
 
 
 class Solution(NamedTuple):
@@ -237,14 +253,20 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
     return Solution(torch.stack(ys), f.nfe, steps, rejected)
 
 
-def _step(f: _Counter, tab: Tableau, t0: float, dt: float, y0: Tensor,
-          f0: Tensor) -> Tuple[List[Tensor], Tensor]:
+def _step(f: _Counter, tab: Tableau, t0: float, dt: float, y0: Tensor, f0: Tensor,
+          scratch: Optional[Tensor] = None) -> Tuple[List[Tensor], Tensor]:
     """One step: the S stage derivatives ``[k_1 = f0, ..., k_S]`` and y1 (for a first-same-
-    as-last tableau, the state the last stage was evaluated at)."""
+    as-last tableau, the state the last stage was evaluated at). With ``scratch`` (solves
+    without grad) the intermediate stage states are written into it, one after the other."""
     ks, yi = [f0], y0
-    for c, row in zip(tab.c, tab.a):
-        yi = stage_sum(y0, [dt * w for w in row], ks)
-        ks.append(f(t0 + c * dt, yi))
+    last = len(tab.c) - 1
+    for s, (c, row) in enumerate(zip(tab.c, tab.a)):
+        keep = scratch is None or (s == last and tab.fsal)      # y1 must outlive the step
+        yi = stage_sum(y0, [dt * w for w in row], ks, out=None if keep else scratch)
+        k = f(t0 + c * dt, yi)
+        if not keep and k.untyped_storage().data_ptr() == scratch.untyped_storage().data_ptr():
+            k = k.clone()           # a field that returns (a view of) its state, dt(x) = x
+        ks.append(k)
     return ks, (yi if tab.fsal else stage_sum(y0, [dt * w for w in tab.b], ks))
 
 
@@ -254,12 +276,16 @@ def _rms(x: Tensor) -> Tensor:
 
 @torch.no_grad()
 def _error_ratio(tab: Tableau, dt: float, ks: List[Tensor], y0: Tensor, y1: Tensor,
-                 rtol: float, atol: float) -> float:
+                 rtol: float, atol: float, bufs: Tuple[Tensor, Tensor]) -> float:
     """RMS of ``err / (atol + rtol * max(|y0|, |y1|))``, err = dt sum_s e_s k_s, on the host
-    (the step's one synchronisation); ``inf`` when it is not finite (a state that overflowed
-    or became NaN: the step is rejected and retried smaller)."""
-    err = stage_sum(None, [dt * w for w in tab.e], ks)
-    tol = torch.maximum(y0.abs(), y1.abs()).mul_(rtol).add_(atol)
+    (the step's one synchronisation), computed in the two buffers ``bufs``; ``inf`` when it
+    is not finite (a state that overflowed or became NaN: the step is rejected and retried
+    smaller)."""
+    err, tol = bufs
+    stage_sum(None, [dt * w for w in tab.e], ks, out=err)
+    torch.abs(y0, out=tol)
+    torch.maximum(tol, y1.abs(), out=tol)
+    tol.mul_(rtol).add_(atol)
     ratio = float(_rms(err.div_(tol)))
     return ratio if math.isfinite(ratio) else math.inf
 
@@ -312,6 +338,8 @@ def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: f
     t0 = ts[0]
     f0 = f(t0, y0)
     dt = _initial_step(f, t0, y0, f0, order, rtol, atol)
+    bufs = (torch.empty_like(y0), torch.empty_like(y0))      # error estimate and tolerance
+    scratch = None if torch.is_grad_enabled() else torch.empty_like(y0)
     out = [y0]
     steps = rejected = 0
     last = None                            # (t0, dt, y0, ks) of the last accepted step
@@ -322,8 +350,8 @@ def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: f
                 raise SolverError(f"{tab.name}: step size underflow (dt = {dt:.3g}) at t = "
                                   f"{t0:.6g} in the solve of {f.name}: the dynamics may be "
                                   "stiff or diverging")
-            ks, y1 = _step(f, tab, t0, dt, y0, f0)
-            ratio = _error_ratio(tab, dt, ks, y0, y1, rtol, atol)
+            ks, y1 = _step(f, tab, t0, dt, y0, f0, scratch)
+            ratio = _error_ratio(tab, dt, ks, y0, y1, rtol, atol, bufs)
             if ratio <= 1:
                 steps += 1
                 last = (t0, dt, y0, ks)
@@ -358,9 +386,10 @@ def _fixed(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, step_size=
         grid[-1] = ts[-1]
     out = [y0]
     j = 1
+    scratch = None if torch.is_grad_enabled() else torch.empty_like(y0)
     for t0, t1 in zip(grid[:-1], grid[1:]):
         dt = t1 - t0
-        ks, y1 = _step(f, tab, t0, dt, y0, f(t0, y0))
+        ks, y1 = _step(f, tab, t0, dt, y0, f(t0, y0), scratch)
         while j < len(ts) and t1 >= ts[j]:
             if ts[j] == t1:
                 out.append(y1)
