@@ -321,10 +321,13 @@ class CodeGen:
                 term = f"({term}) @ {self.ref(w, 2)}"
             contributions[g.target].append(term)
             dynamic.add(g.target)
-        for name in p.temps:  # fused arguments of non-linear functions, used by the remainder
-            step.lines.append(f"{name} = " + " + ".join(contributions.pop(name)))
-        for f, rem in p.remainder.items():
-            rem = next(it)
+        rems = {f: next(it) for f in p.remainder}
+        for name in p.temps:  # node temporaries, in order (see StencilProgram.temps)
+            terms = contributions.pop(name)
+            if name in rems:
+                terms.append(self.ref(rems.pop(name), 2))
+            step.lines.append(f"{name} = " + " + ".join(terms))
+        for f, rem in rems.items():
             if rem != 0:
                 contributions[f].append(self.ref(rem, 2))
                 if self.an.level(rem) == 2:

@@ -15,6 +15,9 @@
 4. The node argument of a non-linear function (``relu(-X Omega + Abar X W)``,
    ``standardize_i(Abar X W)``) is classified the same way: its linear terms become the groups
    of a node temporary ``_lin<k>``, computed by sparse products before the remainder.
+5. A nested graph reduction (``lap(lap(u))``, ``grad(div(F))``) is not substituted into the
+   outer stencil: the inner value becomes a node temporary ``_red<k>`` (:class:`_Hoister`),
+   itself fused like a field, so the program is linear in the nesting depth.
 """
 from __future__ import annotations
 
@@ -85,12 +88,15 @@ class StencilProgram:
 
     ir: IR
     groups: List[LinearGroup]
+    #: per field (in ``ir.rhs`` order), then per node temporary that has one
     remainder: Dict[str, sp.Expr]
     analyzer: Analyzer = field(repr=False)
     #: probed let / edge values (stencils substituted, not fused), computed beside the step
     probes: Dict[str, sp.Expr] = field(default_factory=dict)
-    #: node temporaries ``_lin<k>``: the fused linear part of a non-linear function's argument
-    #: (e.g. ``relu(Abar X W)``); computed from their groups before the remainder
+    #: node temporaries, in the order they are computed (each uses only the ones before it):
+    #: ``_lin<k>``, the fused linear part of a non-linear function's argument (e.g.
+    #: ``relu(Abar X W)``), and ``_red<k>``, a nested graph reduction (``lap(lap(u))``, see
+    #: :class:`_Hoister`); each is its groups plus ``remainder[name]`` when it has one
     temps: List[str] = field(default_factory=list)
 
     def _group_lines(self, target: str) -> List[str]:
@@ -118,7 +124,10 @@ class StencilProgram:
             op = "next" if self.ir.discrete else "dt"
             lines.append(f"{op}({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
         for name in self.temps:
-            lines.append(f"  where {name}_i =\n    " + "\n  + ".join(self._group_lines(name)))
+            terms = self._group_lines(name)
+            if name in self.remainder:
+                terms.append(f"{sp.sstr(self.remainder[name])}    # per evaluation")
+            lines.append(f"  where {name}_i =\n    " + "\n  + ".join(terms))
         lines += self._geometry_legend()
         return "\n".join(lines)
 
@@ -137,9 +146,59 @@ class StencilProgram:
 
 
 # ------------------------------------------------------------------ rewriting
-def _stencils(e: sp.Expr) -> sp.Expr:
-    """Replace grad / div / lap / mean_j by their edge-list stencils."""
+class _Hoister:
+    """Node temporaries ``_red<k>`` for nested graph reductions (``lap(lap(u))``, a chain of
+    ``let a_k = lap(a_{k-1}) + a_{k-1}``).
+
+    An operator that reads a node value at the ends of the edges (``grad``, ``lap``, ``dx``...,
+    an endpoint ``u_j``) gets, when ``u`` itself contains a reduction ``sum_j`` and changes at
+    every evaluation, the temporary ``_red<k> = u`` as its argument instead of ``u``'s stencil.
+    Substituting the stencil would give 2^depth unfused gather / scatter terms; with the
+    temporary the program (and its compile time) is linear in the nesting depth, and every level
+    is one sparse product (:func:`discretize` fuses ``_red<k>`` like a field).
+    """
+
+    def __init__(self, an: Analyzer):
+        self.an = an
+        self.temps: Dict[sp.Expr, sp.Symbol] = {}   # stencilled value -> its temporary
+
+    def __call__(self, u: sp.Expr) -> sp.Expr:
+        an = self.an
+        if u in self.temps:
+            return self.temps[u]
+        if u.is_Atom or an.kind(u) != "node" or an.level(u) != 2 or not u.has(O.SumJ):
+            return u
+        t = self.temps[u] = sp.Symbol(f"_red{len(self.temps)}")
+        an.add(SymbolInfo(t.name, "temp", Type("node", (an.channels(u),))))
+        return t
+
+    def definitions(self) -> Dict[str, sp.Expr]:
+        """``{name: value}`` in creation order (inner first), each value in terms of the
+        temporaries before it."""
+        items = list(self.temps.items())
+        return {t.name: self.use(u, items[:k]) for k, (u, t) in enumerate(items)}
+
+    def use(self, e: sp.Expr, items=None) -> sp.Expr:
+        """``e`` with every hoisted value replaced by its temporary, outermost first. sympy's
+        ``subs`` also finds a value whose terms were flattened into a larger sum (``let a2 =
+        lap(a1) + a1`` then ``lap(a2) + a2``), which keeps the chain linear."""
+        for u, t in reversed(list(self.temps.items()) if items is None else items):
+            e = e.subs(u, t)
+        return e
+
+
+#: operators whose one argument is a node value read at the edges' ends
+_NODE_ARGUMENT = (O.Grad, O.Lap, O.AtI, O.AtJ)
+
+
+def _stencils(e: sp.Expr, hoist: Optional[_Hoister] = None) -> sp.Expr:
+    """Replace grad / div / lap / mean_j by their edge-list stencils (with ``hoist``: nested
+    reductions read through node temporaries, see :class:`_Hoister`)."""
     def rule(x):
+        if hoist is not None and (isinstance(x, _NODE_ARGUMENT) or hasattr(x, "stencil")):
+            u = hoist(x.args[0])
+            if u is not x.args[0]:
+                x = x.func(u)
         if hasattr(x, "stencil"):  # geometric operators (symbolic/geometry.py)
             return x.stencil()
         if isinstance(x, O.Grad):
@@ -266,7 +325,13 @@ def discretize(ir: IR) -> StencilProgram:
     """Lower a bound IR (see :meth:`IR.bind`) to a :class:`StencilProgram`."""
     an = Analyzer({**ir.symbols, **GRAPH_SYMBOLS}, ir.dims)
     norm = _Normaliser(an)
-    fields = set(ir.rhs)
+    hoist = _Hoister(an)
+    rhs = {f: _stencils(e, hoist) for f, e in ir.rhs.items()}
+    probes = {p: _stencils(e, hoist) for p, e in ir.probes.items()}
+    nested = hoist.definitions()
+    rhs = {f: hoist.use(e) for f, e in rhs.items()}
+    probes = {p: norm(hoist.use(e)) for p, e in probes.items()}
+    fields = set(ir.rhs) | set(nested)   # temporaries are sources of sparse products too
     groups: Dict[tuple, LinearGroup] = {}
 
     def group(target, source, right, dynamic=False) -> LinearGroup:
@@ -298,7 +363,9 @@ def discretize(ir: IR) -> StencilProgram:
             unfused = []
             for et in sp.Add.make_args(sums[0].args[0]):
                 hit = _split_state_factor(et, fields, an, allow_state_weight=True)
-                if hit is None or hit[1] == "node" or an.kind(hit[3]) == "node":
+                # (a matrix weight is built before the temporaries: none of them in it)
+                if hit is None or hit[1] == "node" or an.kind(hit[3]) == "node" or \
+                        any(s.name in nested for s in hit[3].free_symbols):
                     unfused.append(et)
                     continue
                 g = group(target, hit[0], hit[2], an.uses_state(hit[3]))
@@ -333,7 +400,13 @@ def discretize(ir: IR) -> StencilProgram:
 
     temps: List[str] = []
     remainder: Dict[str, sp.Expr] = {}
-    for f, rhs in ir.rhs.items():
-        remainder[f] = fuse_inside(fuse(f, norm(_stencils(rhs))))
-    probes = {p: norm(_stencils(e)) for p, e in ir.probes.items()}
+    for name, value in nested.items():   # inner first: each uses only the ones before it
+        rest = fuse_inside(fuse(name, norm(value)))
+        temps.append(name)
+        if rest != 0:
+            remainder[name] = rest
+    for f, e in rhs.items():
+        remainder[f] = fuse_inside(fuse(f, norm(e)))
+    # fields first, as the code generator and the printer expect
+    remainder = {**{f: remainder.pop(f) for f in ir.rhs}, **remainder}
     return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps)
