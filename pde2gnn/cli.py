@@ -447,6 +447,12 @@ def _write_results(args, spec_path, config, runs, split) -> None:
     print(f"results ({len(runs)} run(s)) written to {args.results}")
 
 
+def cmd_plot(args) -> int:
+    from .curves import plot_training_curves
+    print(f"training curves written to {plot_training_curves(args.results, args.out)}")
+    return 0
+
+
 def cmd_merge(args) -> int:
     merged = distributed.merge_results(args.inputs)
     _check_writable(args.out)
@@ -608,6 +614,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-windows", type=int, help="train on at most this many random windows "
                    "per epoch")
     q.set_defaults(func=cmd_train)
+
+    q = sub.add_parser("plot", help="training curves (loss, accuracies, NFE per epoch) of a "
+                       "results JSON as a PNG")
+    q.add_argument("results", help="a results JSON of `pde2gnn train`")
+    q.add_argument("--out", help="the PNG (default: RESULTS.curves.png beside it)")
+    q.set_defaults(func=cmd_plot)
 
     q = sub.add_parser("merge", help="join results files of one experiment (runs of "
                        "several processes or --first-seed ranges) into one, summary recomputed")

@@ -360,6 +360,9 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
             "solve_seconds": solve_s, "compile_seconds": compile_s, "wall_seconds": wall,
             "torch": torch.__version__,
             **provenance(parsed.source),
+            # named axes of the arrays, e.g. xarray.DataArray(d["frames"], dims=...)
+            "dims": {"frames": ["trajectory", "time", "node"], "times": ["time"],
+                     "pos": ["node", "axis"], "edge_index": ["endpoint", "edge"]},
             "options": {k: (list(v) if isinstance(v, tuple) else v)
                         for k, v in asdict(cfg).items()}}
     extra = {}

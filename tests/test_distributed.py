@@ -76,3 +76,16 @@ def test_two_gloo_processes_give_the_numbers_of_one(data_root, tmp_path):
     assert b["test_acc_mean"] == a["test_acc_mean"]
     assert {r["seed"] for r in json.loads(Path(rank_path(str(two), 1)).read_text())["runs"]} \
         == {1, 3}
+
+
+def test_plot_training_curves_from_results(tmp_path):
+    runs = [{**_run(s, 0.8), "history": [{"epoch": e, "loss": 1.0 / (e + 1), "train_acc": 0.5,
+                                           "val_acc": 0.4 + 0.01 * e, "nfe": 20} for e in range(5)]}
+            for s in range(2)]
+    res = tmp_path / "r.json"
+    res.write_text(json.dumps(_doc(runs)))
+    assert main(["plot", str(res)]) == 0
+    png = tmp_path / "r.curves.png"
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+    res.write_text(json.dumps(_doc([_run(0, 0.8)])))
+    assert main(["plot", str(res)]) == 2                  # no history: one clear message
