@@ -504,9 +504,35 @@ def cmd_discover(args) -> int:
     return 0
 
 
+def _config_defaults() -> dict:
+    """Built-in defaults of the TrainConfig and SolverConfig fields, by name."""
+    from dataclasses import MISSING, fields
+
+    from .solve import SolverConfig
+    from .tasks.node_classification import TrainConfig
+    return {f.name: f.default for cls in (TrainConfig, SolverConfig) for f in fields(cls)
+            if f.default is not MISSING}
+
+
+class _HelpParser(argparse.ArgumentParser):
+    """A subcommand's parser whose help says where each training / solver option's default
+    comes from: the spec's TOML (``library/SPEC.toml``: ``[default]``, then the data set's
+    table), else the built-in value. Filled in when the help is printed, so commands start
+    without importing torch."""
+
+    def format_help(self) -> str:
+        defaults = _config_defaults()
+        for a in self._actions:
+            if a.dest in defaults and a.default is None and a.help != argparse.SUPPRESS and \
+                    "built-in" not in (a.help or ""):
+                a.help = (f"{a.help}; " if a.help else "") + \
+                    f"default: the spec's TOML, else built-in {defaults[a.dest]!r}"
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde2gnn", description="Symbolic PDE-to-GNN compiler.")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_HelpParser)
 
     def spec_args(q):
         q.add_argument("spec", help="library model name (e.g. grand) or path to a .pde file")

@@ -87,3 +87,12 @@ def test_resume_keeps_runs_of_the_same_configuration_only(tmp_path):
     path.write_text("not json")
     with pytest.raises(OptionError, match="not a results JSON"):
         _resumed_runs(args, TrainConfig())
+
+
+def test_train_help_says_where_defaults_come_from(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--lr LR default: the spec's TOML, else built-in 0.01" in out
+    assert "built-in 'dopri5'" in out
