@@ -62,10 +62,10 @@ class PDEConv(nn.Module):
                               "inputs={'pos': ...}) instead")
         self.dims, self.params = dict(dims), dict(params or {})
         self.time, self.solver = float(time), solver or SolverConfig()
-        # a template on a one-node graph creates the parameters every graph shares
         if is_discrete(self.spec):
             raise OptionError(f"PDEConv needs a continuous spec (dt(...) = ...); "
                               f"'{checked.name}' is discrete-time (use compile_stepper)")
+        # a template on a one-node graph creates the parameters every graph shares
         template = self._compile(torch.zeros(2, 0, dtype=torch.long), 1)
         self.learnables, self.nets = template.learnables, template.nets
         self.state_width = template.state_width

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import softmax as pyg_softmax
 
 from ..errors import DataError
+from .inputs import check_graph
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
@@ -97,14 +98,8 @@ class GraphOps(nn.Module):
 
     def __init__(self, edge_index: Tensor, num_nodes: int):
         super().__init__()
-        edge_index = torch.as_tensor(edge_index)
-        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
-            raise DataError(f"edge_index must have shape [2, E], got {list(edge_index.shape)}")
-        edge_index = edge_index.long().cpu()
-        n = int(num_nodes)
-        if edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= n):
-            raise DataError(f"edge_index refers to node {int(edge_index.max())} but the graph "
-                            f"has {n} nodes")
+        edge_index = check_graph(edge_index, num_nodes).cpu()
+        n = num_nodes
         src, dst = edge_index[0], edge_index[1]
         order = torch.argsort(dst * n + src)
         i, j = dst[order], src[order]

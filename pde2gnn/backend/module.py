@@ -63,7 +63,8 @@ class VectorField(nn.Module):
         inputs = dict(inputs or {})
         declared = set(ir.checked.inputs) - set(ir.checked.coordinates)
         check_inputs(inputs, declared, ir.name)
-        edge_index = check_graph(edge_index, num_nodes, bool(ir.checked.energies), ir.name)
+        if ir.checked.energies:     # the graph's own checks are GraphOps'; this one is var's
+            check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
         self.graph = GraphOps(edge_index, num_nodes)
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
         self.nets = NetDict(build_nets(ir.checked.nets, ir.dims))
