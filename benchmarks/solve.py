@@ -3,7 +3,10 @@
 For each case it prints three times, measured in the same process, interleaved (so a busy
 machine slows all three alike):
 
-- fast: the pde2gnn integrator (``SolverConfig(integrator="pde2gnn")``);
+- fast: the pde2gnn integrator (``SolverConfig(integrator="pde2gnn")``), for an affine field
+  (GRAND-l, linear GRAFF, convection-diffusion) in the Krylov form;
+- stages: for an affine field, the pde2gnn integrator in the stage form
+  (``SolverConfig(affine=False)``), as any other field is stepped;
 - torchdiffeq: the same model and solver options through ``torchdiffeq.odeint``;
 - floor: NFE x one evaluation of the compiled vector field (forward + backward for training,
   forward only for ``simulate``): what the solve would cost if the integrator's own
@@ -24,6 +27,7 @@ step, with the library's configuration), graff_dd_bn on squirrel (GRAFF's Euler 
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 
@@ -77,6 +81,8 @@ def train_case(spec, dataset, args):
     for integ in ("pde2gnn", "torchdiffeq"):
         c = make_config({**load_defaults(resolve_spec(spec), dataset), "integrator": integ})
         configs[integ] = c.solver
+    if model.field.affine:
+        configs["stages"] = dataclasses.replace(configs["pde2gnn"], affine=False)
 
     def loss_of():
         out = model(x)
@@ -110,7 +116,7 @@ def train_case(spec, dataset, args):
 
     leaves = prepare_leaves()
 
-    times = {"pde2gnn": [], "torchdiffeq": [], "eval": []}
+    times = {**{k: [] for k in configs}, "eval": []}
     nfe = {}
     for integ, c in configs.items():       # warm-up
         model.ode.config = c
@@ -143,7 +149,7 @@ def train_case(spec, dataset, args):
     floor = med["eval"] * nfe["pde2gnn"]
     return {"case": f"{spec} on {dataset} (training epoch, {configs['pde2gnn'].method})",
             "fast_s": med["pde2gnn"], "torchdiffeq_s": med["torchdiffeq"], "floor_s": floor,
-            "nfe": nfe, "memory_mb": mem}
+            "stages_s": med.get("stages"), "nfe": nfe, "memory_mb": mem}
 
 
 def simulate_case(args):
@@ -156,8 +162,9 @@ def simulate_case(args):
 
     res, nfe = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for integ in ("pde2gnn", "torchdiffeq"):
-            cfg = SimulationConfig(integrator=integ)
+        for integ in ("pde2gnn", "stages", "torchdiffeq"):
+            cfg = SimulationConfig(integrator="torchdiffeq" if integ == "torchdiffeq"
+                                   else "pde2gnn", affine=integ == "pde2gnn")
             meta = simulate("convection_diffusion", f"{tmp}/{integ}.npz", cfg, None,
                             progress=False)
             res[integ], nfe[integ] = meta["solve_seconds"], meta["nfe"]   # compiling excluded
@@ -182,7 +189,8 @@ def simulate_case(args):
     return {"case": f"simulate convection_diffusion ({meta['options']['trajectories']} "
                     f"trajectories, {meta['graph']}, forward only)",
             "fast_s": res["pde2gnn"], "torchdiffeq_s": res["torchdiffeq"],
-            "floor_s": per * nfe["pde2gnn"], "nfe": nfe, "memory_mb": {}}
+            "floor_s": per * nfe["pde2gnn"], "stages_s": res["stages"], "nfe": nfe,
+            "memory_mb": {}}
 
 
 def main():
@@ -202,6 +210,8 @@ def main():
         print(f"{r['case']}\n  fast {r['fast_s']:.3f} s   torchdiffeq {r['torchdiffeq_s']:.3f} s"
               f"   floor {r['floor_s']:.3f} s   | fast/floor {r['fast_s'] / r['floor_s']:.2f}"
               f"   torchdiffeq/fast {r['torchdiffeq_s'] / r['fast_s']:.2f}   NFE {r['nfe']}"
+              + (f"\n  stage form {r['stages_s']:.3f} s   stages/fast "
+                 f"{r['stages_s'] / r['fast_s']:.2f}" if r.get("stages_s") else "")
               + (f"\n  saved for backward: {mem}" if mem else ""), flush=True)
     if args.json:
         import json

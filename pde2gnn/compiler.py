@@ -154,4 +154,10 @@ def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
     program = discretize(ir.bind(dims, params))
     if stage == "stencil":
         return head + str(program)
-    return head + generate(program).source
+    gen = generate(program)
+    if not gen.affine:
+        return head + gen.source
+    from .tableaus import TABLEAUS, affine_step_source
+    return (head + gen.source + "\n\n# affine: the solver steps it in the Krylov form, one "
+            "generated function per method; dopri5's:\n" +
+            affine_step_source(TABLEAUS["dopri5"]))

@@ -30,101 +30,13 @@ which matters only for right-hand sides with jumps in t).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from .errors import OptionError, SolverError
-
-
-@dataclass(frozen=True)
-class Tableau:
-    """A Butcher tableau held as data.
-
-    Attributes:
-        name: the method's name (torchdiffeq's, where torchdiffeq has it).
-        order: the order the step-size controller uses (torchdiffeq's ``order``).
-        c: nodes of stages 2..S (stage 1 is at c = 0), length S - 1.
-        a: rows of the Runge-Kutta matrix for stages 2..S; row s holds the s weights of
-            stages 1..s.
-        b: solution weights, length S.
-        e: error weights b - b_hat (embedded pair), length S; None for fixed-step methods.
-        mid: weights of y(t0 + dt/2) for dense output, length S; None: cubic Hermite.
-    """
-
-    name: str
-    order: int
-    c: Tuple[float, ...]
-    a: Tuple[Tuple[float, ...], ...]
-    b: Tuple[float, ...]
-    e: Optional[Tuple[float, ...]] = None
-    mid: Optional[Tuple[float, ...]] = None
-
-    @property
-    def stages(self) -> int:
-        return len(self.b)
-
-    @property
-    def adaptive(self) -> bool:
-        return self.e is not None
-
-    @property
-    def fsal(self) -> bool:
-        """First same as last: the last stage is evaluated at y1 (c = 1, last row of a = b)."""
-        return bool(self.c) and self.c[-1] == 1.0 and tuple(self.a[-1]) + (0.0,) == self.b
-
-
-def _tsit5() -> Tableau:
-    # Tsitouras, "Runge-Kutta pairs of order 5(4) satisfying only the first column simplifying
-    # assumption", Comput. Math. Appl. 62 (2011) 770-775, Table 1.
-    b = (0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742,
-         -3.290069515436081, 2.324710524099774)
-    return Tableau(
-        "tsit5", 5, c=(0.161, 0.327, 0.9, 0.9800255409045097, 1.0, 1.0),
-        a=((0.161,),
-           (-0.008480655492356989, 0.335480655492357),
-           (2.8971530571054935, -6.359448489975075, 4.3622954328695815),
-           (5.325864828439257, -11.748883564062828, 7.4955393428898365, -0.09249506636175525),
-           (5.86145544294642, -12.92096931784711, 8.159367898576159, -0.071584973281401,
-            -0.028269050394068383),
-           b),
-        b=b + (0.0,),
-        e=(-0.00178001105222577714, -0.0008164344596567469, 0.007880878010261995,
-           -0.1447110071732629, 0.5823571654525552, -0.45808210592918697, 1.0 / 66.0))
-
-
-_DOPRI5_B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
-
-#: The explicit methods of the fast integrator, by name. ``rk4`` is the 3/8 rule, as
-#: torchdiffeq's ``rk4`` (``rk4_alt_step_func``).
-TABLEAUS = {t.name: t for t in (
-    Tableau("euler", 1, c=(), a=(), b=(1.0,)),
-    Tableau("midpoint", 2, c=(0.5,), a=((0.5,),), b=(0.0, 1.0)),
-    Tableau("heun2", 2, c=(1.0,), a=((1.0,),), b=(0.5, 0.5)),
-    Tableau("heun3", 3, c=(1 / 3, 2 / 3), a=((1 / 3,), (0.0, 2 / 3)), b=(0.25, 0.0, 0.75)),
-    Tableau("rk4", 4, c=(1 / 3, 2 / 3, 1.0), a=((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)),
-            b=(0.125, 0.375, 0.375, 0.125)),
-    # Bogacki & Shampine, Appl. Math. Lett. 2 (1989) 321-325
-    Tableau("bosh3", 3, c=(0.5, 0.75, 1.0), a=((0.5,), (0.0, 0.75), (2 / 9, 1 / 3, 4 / 9)),
-            b=(2 / 9, 1 / 3, 4 / 9, 0.0),
-            e=(2 / 9 - 7 / 24, 1 / 3 - 1 / 4, 4 / 9 - 1 / 3, -1 / 8),
-            mid=(0.0, 0.5, 0.0, 0.0)),
-    # Dormand & Prince, J. Comput. Appl. Math. 6 (1980) 19-26; dense output of Shampine (1986)
-    Tableau("dopri5", 5, c=(1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0),
-            a=((1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
-               (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
-               (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656), _DOPRI5_B),
-            b=_DOPRI5_B + (0.0,),
-            e=(35 / 384 - 1951 / 21600, 0.0, 500 / 1113 - 22642 / 50085,
-               125 / 192 - 451 / 720, -2187 / 6784 + 12231 / 42400, 11 / 84 - 649 / 6300,
-               -1 / 60),
-            mid=(6025192743 / 30085553152 / 2, 0.0, 51252292925 / 65400821598 / 2,
-                 -2691868925 / 45128329728 / 2, 187940372067 / 1594534317056 / 2,
-                 -1776094331 / 19743644256 / 2, 11237099 / 235043384 / 2)),
-    _tsit5(),
-)}
+from .tableaus import TABLEAUS, Tableau, krylov_weights  # noqa: F401 (re-exported)
 
 SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
 
@@ -209,6 +121,11 @@ class _Counter:
     def __init__(self, func, max_nfe: Optional[int], name: str):
         self.func, self.max_nfe, self.name, self.nfe = func, max_nfe, name, 0
 
+    def count(self, n: int) -> None:
+        """Count ``n`` evaluations made elsewhere (the products with L of an affine step)."""
+        self.nfe += n
+        check_nfe(self.nfe, self.max_nfe, self.name)
+
     def __call__(self, t: float, y: Tensor) -> Tensor:
         self.nfe += 1
         check_nfe(self.nfe, self.max_nfe, self.name)
@@ -218,7 +135,7 @@ class _Counter:
 def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[float], *,
              method: str = "dopri5", rtol: float = 1e-7, atol: float = 1e-9,
              step_size: Optional[float] = None, max_nfe: Optional[int] = None,
-             name: str = "the ODE") -> Solution:
+             name: str = "the ODE", affine_step: Optional[Callable] = None) -> Solution:
     """Integrate dy/dt = func(t, y) from y(t[0]) = y0 and return y at every time of ``t``.
 
     Args:
@@ -231,6 +148,10 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
         step_size: fixed-step methods only: the grid step (None: the output times are the grid).
         max_nfe: raise after this many evaluations.
         name: how error messages name the ODE.
+        affine_step: for an affine autonomous field f(y) = L y + c, the generated step of
+            ``method`` (:func:`affine_step_source`), called as ``affine_step(t, h, y0, f0)``;
+            it takes the same steps in the Krylov form (one sum per step, not one per stage)
+            and counts S - 1 evaluations per step, as the stage form does.
 
     Returns:
         :class:`Solution` with ``ys [len(t), *y0.shape]`` (``ys[0]`` is y0).
@@ -247,10 +168,31 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
     ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
     if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
         raise OptionError(f"output times must be strictly increasing, got {ts}")
-    f = _Counter(func, max_nfe, name)
+    st = _Steps(_Counter(func, max_nfe, name), tab, affine_step)
     run = _adaptive if tab.adaptive else _fixed
-    ys, steps, rejected = run(f, tab, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
-    return Solution(torch.stack(ys), f.nfe, steps, rejected)
+    ys, steps, rejected = run(st, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
+    return Solution(torch.stack(ys), st.f.nfe, steps, rejected)
+
+
+class _Steps:
+    """How a solve steps: the stage form, or the Krylov form of an affine field.
+
+    ``step`` gives a step's vectors and y1, ``weights(w, dt)`` the weights on those vectors of
+    ``dt * sum_s w[s] k_s`` (y1, the error estimate, dense output all combine them)."""
+
+    def __init__(self, f: _Counter, tab: Tableau, affine_step: Optional[Callable]):
+        self.f, self.tab, self.affine = f, tab, affine_step
+
+    def step(self, t0: float, dt: float, y0: Tensor, f0: Tensor,
+             scratch: Optional[Tensor] = None) -> Tuple[Sequence[Tensor], Tensor]:
+        if self.affine is None:
+            return _step(self.f, self.tab, t0, dt, y0, f0, scratch)
+        self.f.count(self.tab.stages - 1)
+        y1, vecs = self.affine(t0, dt, y0, f0)
+        return vecs, y1
+
+    def weights(self, w: Sequence[float], dt: float) -> List[float]:
+        return [dt * x for x in w] if self.affine is None else krylov_weights(self.tab, w, dt)
 
 
 def _step(f: _Counter, tab: Tableau, t0: float, dt: float, y0: Tensor, f0: Tensor,
@@ -275,14 +217,14 @@ def _rms(x: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def _error_ratio(tab: Tableau, dt: float, ks: List[Tensor], y0: Tensor, y1: Tensor,
+def _error_ratio(st: _Steps, dt: float, ks: Sequence[Tensor], y0: Tensor, y1: Tensor,
                  rtol: float, atol: float, bufs: Tuple[Tensor, Tensor]) -> float:
     """RMS of ``err / (atol + rtol * max(|y0|, |y1|))``, err = dt sum_s e_s k_s, on the host
     (the step's one synchronisation), computed in the two buffers ``bufs``; ``inf`` when it
     is not finite (a state that overflowed or became NaN: the step is rejected and retried
     smaller)."""
     err, tol = bufs
-    stage_sum(None, [dt * w for w in tab.e], ks, out=err)
+    stage_sum(None, st.weights(st.tab.e, dt), ks, out=err)
     torch.abs(y0, out=tol)
     torch.maximum(tol, y1.abs(), out=tol)
     tol.mul_(rtol).add_(atol)
@@ -332,8 +274,9 @@ def _dense_weights(tab: Tableau, x: float) -> List[float]:
     return w
 
 
-def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: float,
-              atol: float, step_size=None):
+def _adaptive(st: _Steps, y0: Tensor, ts: List[float], *, rtol: float, atol: float,
+              step_size=None):
+    f, tab = st.f, st.tab
     order = tab.order
     t0 = ts[0]
     f0 = f(t0, y0)
@@ -350,8 +293,8 @@ def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: f
                 raise SolverError(f"{tab.name}: step size underflow (dt = {dt:.3g}) at t = "
                                   f"{t0:.6g} in the solve of {f.name}: the dynamics may be "
                                   "stiff or diverging")
-            ks, y1 = _step(f, tab, t0, dt, y0, f0, scratch)
-            ratio = _error_ratio(tab, dt, ks, y0, y1, rtol, atol, bufs)
+            ks, y1 = st.step(t0, dt, y0, f0, scratch)
+            ratio = _error_ratio(st, dt, ks, y0, y1, rtol, atol, bufs)
             if ratio <= 1:
                 steps += 1
                 last = (t0, dt, y0, ks)
@@ -362,7 +305,7 @@ def _adaptive(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, rtol: f
             dt = _next_step(dt, ratio, order)
         ta, h, ya, ks = last
         x = (target - ta) / h
-        out.append(y0 if x == 1.0 else stage_sum(ya, [h * w for w in _dense_weights(tab, x)], ks))
+        out.append(y0 if x == 1.0 else stage_sum(ya, st.weights(_dense_weights(tab, x), h), ks))
     return out, steps, rejected
 
 
@@ -376,8 +319,8 @@ def _next_step(dt: float, ratio: float, order: int) -> float:
     return dt * min(IFACTOR, max(SAFETY / ratio ** (1.0 / order), dfactor))
 
 
-def _fixed(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, step_size=None,
-           rtol=None, atol=None):
+def _fixed(st: _Steps, y0: Tensor, ts: List[float], *, step_size=None, rtol=None, atol=None):
+    f = st.f
     if step_size is None:
         grid = ts
     else:
@@ -389,7 +332,7 @@ def _fixed(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, step_size=
     scratch = None if torch.is_grad_enabled() else torch.empty_like(y0)
     for t0, t1 in zip(grid[:-1], grid[1:]):
         dt = t1 - t0
-        ks, y1 = _step(f, tab, t0, dt, y0, f(t0, y0), scratch)
+        ks, y1 = st.step(t0, dt, y0, f(t0, y0), scratch)
         while j < len(ts) and t1 >= ts[j]:
             if ts[j] == t1:
                 out.append(y1)
@@ -397,7 +340,7 @@ def _fixed(f: _Counter, tab: Tableau, y0: Tensor, ts: List[float], *, step_size=
                 out.append(y0)
             else:
                 s = (ts[j] - t0) / dt
-                out.append(stage_sum(y0, [s * dt * w for w in tab.b], ks))
+                out.append(stage_sum(y0, st.weights([s * w for w in st.tab.b], dt), ks))
             j += 1
         y0 = y1
     return out, len(grid) - 1, 0

@@ -105,6 +105,7 @@ class SimulationConfig:
     atol: float = 1e-6
     step_size: Optional[float] = None
     integrator: str = "pde2gnn"
+    affine: bool = True
     batch: int = 250
     seed: int = 0
     dtype: str = "float32"
@@ -317,7 +318,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     residual = np.zeros(B)
     first = None
     solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000,
-                          integrator=cfg.integrator)
+                          integrator=cfg.integrator, affine=cfg.affine)
     fields: Dict[int, object] = {}
     nfe = 0
     old = torch.get_default_dtype()

@@ -49,6 +49,10 @@ class SolverConfig:
         max_nfe: raise :class:`SolverError` after this many evaluations in one solve.
         integrator: ``pde2gnn`` (the fused Runge-Kutta loop; methods it lacks, and adjoint
             solves, go to torchdiffeq) or ``torchdiffeq`` (always ``torchdiffeq.odeint``).
+        affine: with the ``pde2gnn`` integrator, step an affine field (f = L y + c with L and
+            c fixed during the solve, :attr:`VectorField.affine`) in the Krylov form: the same
+            steps and NFE, one vector sum per step instead of one per stage
+            (:func:`pde2gnn.rk.affine_step_source`). False: the stage form, as for any field.
 
     Raises:
         OptionError: an unknown method or integrator, non-positive tolerances or step size.
@@ -62,6 +66,7 @@ class SolverConfig:
     adjoint_method: Optional[str] = None
     max_nfe: int = 5000
     integrator: str = "pde2gnn"
+    affine: bool = True
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
@@ -155,8 +160,11 @@ class ODEBlock(nn.Module):
             else times.to(y0)
         self._counter = None
         if cfg.fast:
+            affine = self.field.affine_step(cfg.method) if cfg.affine and self.field.affine \
+                else None
             sol = rk_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
-                           step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name)
+                           step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
+                           affine_step=affine)
             ys, self.nfe_forward = sol.ys, sol.nfe
         else:
             ys = self._torchdiffeq(y0, t, name)

@@ -24,6 +24,7 @@ names starting with ``_``, numeric literals and calls into ``torch`` and the gra
 from __future__ import annotations
 
 import keyword
+import re
 from collections import Counter
 from typing import Dict, List
 
@@ -322,6 +323,12 @@ class CodeGen:
             contributions[g.target].append(term)
             dynamic.add(g.target)
         rems = {f: next(it) for f in p.remainder}
+        # affine with a frozen operator: f(t, y) = L y + c, L = the groups, c = the constant
+        # remainders; rk.AffineStep then integrates it through the Krylov vectors of L
+        self.affine = not p.ir.discrete and not p.temps and not p.probes and \
+            all(self.an.level(w) < 2 for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)) \
+            and all(self.an.level(r) < 2 for r in rems.values())
+        linear = {f: list(terms) for f, terms in contributions.items()}
         for name in p.temps:  # node temporaries, in order (see StencilProgram.temps)
             terms = contributions.pop(name)
             if name in rems:
@@ -347,7 +354,7 @@ class CodeGen:
         if probes:
             step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
                               + "}")
-        return self._assemble(outs, bool(probes))
+        return self._assemble(outs, bool(probes), linear if self.affine else None)
 
     def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
         body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
@@ -360,7 +367,26 @@ class CodeGen:
                 (state if one else f"{state}[..., {a}:{b}]")
                 for f, (a, b) in self.field_slices.items()]
 
-    def _assemble(self, outs: List[str], probes: bool = False) -> str:
+    def _linear(self, terms: Dict[str, List[str]]) -> List[str]:
+        """``linear(y, ...)``: L y, the state-linear part of an affine ``step`` (its sparse
+        products and channel mixings without the constant source)."""
+        V = self.levels[2]
+        lines, outs = [], []
+        for f, ts in terms.items():
+            lines.append(f"_l_{f} = " + (" + ".join(f"({t})" if " + " in t or " - " in t else t
+                                                 for t in ts) if ts
+                                        else f"torch.zeros_like({py_name(f)})"))
+            outs.append(f"_l_{f}")
+        used = " ".join(lines)
+        loads = [ln for name, ln in V.loads.items() if re.search(rf"\b{name}\b", used)]
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
+        body = self._slices("y", "{}") + loads + lines + [f"return {ret}"]
+        return ["", "", "def linear(y, _G, _I, _L, _S, _C):",
+                '    """L y: the state-linear part of step (affine field f = L y + c)."""'] + \
+            ["    " + ln for ln in body]
+
+    def _assemble(self, outs: List[str], probes: bool = False,
+                  linear: Dict[str, List[str]] = None) -> str:
         S, C, V = self.levels
         exports = ["{" + ", ".join(f"'{n}': {n}" for n in sorted(names)) + "}"
                    for names in self.exported[:2]]
@@ -371,6 +397,8 @@ class CodeGen:
         ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
         out += self._function("step(t, y, _G, _I, _L, _S, _C)", V, self._slices("y", "{}"),
                               f"{ret}, _probes" if probes else ret)
+        if linear is not None:
+            out += self._linear(linear)
         return "\n".join(out) + "\n"
 
 

@@ -9,7 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from ..discretize.stencil import StencilProgram
-from ..errors import DataError, SolverError
+from ..errors import DataError, OptionError, SolverError
+from ..rk import stage_sum
+from ..tableaus import TABLEAUS, affine_step_source
 from ..symbolic import ops as O
 from ..symbolic.ir import lower_expr
 from .codegen import generate
@@ -98,8 +100,38 @@ class VectorField(nn.Module):
         self._static_fn = namespace["static"]
         self._prepare_fn = namespace["prepare"]
         self._step_fn = namespace["step"]
+        self._namespace = namespace
+        self._affine_steps: Dict[str, object] = {}
 
-    _CODE = ("_static_fn", "_prepare_fn", "_step_fn")
+    _CODE = ("_static_fn", "_prepare_fn", "_step_fn", "_namespace", "_affine_steps")
+
+    @property
+    def affine(self) -> bool:
+        """True when f(t, y) = L y + c with L and c fixed during a solve (heat, GRAND-l,
+        linear GRAFF, convection-diffusion): the generated code then has ``linear`` (L y), and
+        Runge-Kutta steps run in the Krylov form (:meth:`affine_step`)."""
+        return "linear" in self._namespace
+
+    def affine_step(self, method: str):
+        """The generated step of ``method`` for this affine field, ``(t, h, y0, f0) -> (y1,
+        vectors)`` (see :func:`pde2gnn.rk.affine_step_source`), on the values of the last
+        :meth:`prepare`.
+
+        Raises:
+            OptionError: the field is not affine, or ``method`` is not in
+                :data:`pde2gnn.rk.TABLEAUS`.
+        """
+        if not self.affine or method not in TABLEAUS:
+            raise OptionError(f"no affine {method} step for '{self.program.ir.name}' (affine: "
+                              f"{self.affine}; methods: {', '.join(TABLEAUS)})")
+        if method not in self._affine_steps:
+            ns = dict(self._namespace, stage_sum=stage_sum)
+            exec(compile(affine_step_source(TABLEAUS[method]),
+                         f"<pde2gnn:{self.program.ir.name}:{method}>", "exec"), ns)
+            self._affine_steps[method] = ns["affine_step"]
+        fn = self._affine_steps[method]
+        return lambda t, h, y0, f0: fn(t, h, y0, f0, self.graph, self._input_values,
+                                       self._learned, self._static_cache, self._solve_cache)
     _PER_SOLVE = ("_static_cache", "_solve_cache", "_learned", "_input_values")
 
     def __getstate__(self):
