@@ -232,6 +232,8 @@ class CheckedSpec:
     head_checks: Tuple = ()
     #: (channels, stop, span) of every u[a:stop] of a value with symbolic channels: likewise
     index_checks: Tuple = ()
+    #: fields declared ``coords[n]``: point coordinates, checked for E(n) equivariance
+    point_fields: Tuple[str, ...] = ()
 
     @property
     def discrete(self) -> bool:
@@ -366,7 +368,7 @@ class _Checker:
             if isinstance(st, A.DimDecl):
                 self.declare(st.name, st, st.span)
                 self.dims[st.name] = st.value
-        states, nets = [], {}
+        states, nets, coords = [], {}, []
         for st in s.statements:
             if isinstance(st, A.StateDecl):
                 self.declare(st.name, st, st.span)
@@ -380,7 +382,9 @@ class _Checker:
                 nets[st.name] = self.check_net(st)
             elif isinstance(st, (A.FieldDecl, A.InputDecl)):
                 self.declare(st.name, st, st.span)
-                if st.kind != "node":
+                if st.kind == "coords" and isinstance(st, A.FieldDecl):
+                    coords.append(st.name)
+                elif st.kind != "node":
                     raise self.err(KindError, f"{'fields' if isinstance(st, A.FieldDecl) else 'inputs'}"
                                    f" live on nodes: write '{st.name} : node[...]'", st.span)
                 t = Type("node", (self.check_dim(st.dim),))
@@ -473,10 +477,14 @@ class _Checker:
             if f not in equations:
                 raise self.err(FormError, f"{'state' if f in states else 'field'} '{f}' has no "
                                f"equation {op}({f}) = ...", self.decls[f].span)
-        return CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
-                           lets, self.let_types, energies, equations, graph, self.types,
-                           self.domain, self.states, nets, tuple(self.head_checks),
-                           tuple(self.index_checks))
+        checked = CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
+                              lets, self.let_types, energies, equations, graph, self.types,
+                              self.domain, self.states, nets, tuple(self.head_checks),
+                              tuple(self.index_checks), tuple(coords))
+        if coords:
+            from .equivariance import check_equivariance
+            check_equivariance(checked)
+        return checked
 
     # ------------------------------------------------------------ networks
     def net_size(self, e: A.Expr) -> Channels:
