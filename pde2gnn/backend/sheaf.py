@@ -115,6 +115,12 @@ class SheafLaplacian(nn.Module):
     def _inv_sqrt(self, D: Tensor, augmented: bool) -> Tensor:
         if augmented:
             D = D + torch.eye(self.d, dtype=D.dtype, device=D.device)
+        dg = D.diagonal(dim1=-2, dim2=-1)
+        if torch.equal(D, torch.diag_embed(dg)):
+            # diagonal and orthogonal maps give diagonal degree blocks (d_v I for O(d));
+            # eigh's backward is undefined at repeated eigenvalues, so take the diagonal
+            s = torch.where(dg > 1e-12, dg.clamp_min(1e-12).rsqrt(), torch.zeros_like(dg))
+            return torch.diag_embed(s)
         lam, U = torch.linalg.eigh(D)
         s = torch.where(lam > 1e-12, lam.clamp_min(1e-12).rsqrt(), torch.zeros_like(lam))
         return (U * s.unsqueeze(-2)) @ U.transpose(-1, -2)
@@ -157,7 +163,7 @@ class SheafLaplacian(nn.Module):
         rows, cols, vals = rows[order], cols[order], vals[order]
         crow = torch.zeros(n * d + 1, dtype=torch.long, device=diag.device)
         crow[1:] = torch.bincount(rows, minlength=n * d).cumsum(0)
-        return torch.sparse_csr_tensor(crow, cols, vals, (n * d, n * d))
+        return torch.sparse_csr_tensor(crow, cols, vals, (n * d, n * d), check_invariants=False)
 
     def apply(self, L: Tensor, x: Tensor) -> Tensor:
         """L x for an assembled L: [N, d, k] -> [N, d, k], one sparse product."""
