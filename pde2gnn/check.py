@@ -382,12 +382,17 @@ class _Checker:
                 nets[st.name] = self.check_net(st)
             elif isinstance(st, (A.FieldDecl, A.InputDecl)):
                 self.declare(st.name, st, st.span)
+                kind = "node"
                 if st.kind == "coords" and isinstance(st, A.FieldDecl):
                     coords.append(st.name)
+                elif st.kind == "edge" and isinstance(st, A.InputDecl):
+                    kind = "edge"   # given per edge (edge_weight / edge_attr)
                 elif st.kind != "node":
                     raise self.err(KindError, f"{'fields' if isinstance(st, A.FieldDecl) else 'inputs'}"
-                                   f" live on nodes: write '{st.name} : node[...]'", st.span)
-                t = Type("node", (self.check_dim(st.dim),))
+                                   f" live on nodes: write '{st.name} : node[...]'"
+                                   + (" (inputs may also be 'edge[...]')"
+                                      if isinstance(st, A.InputDecl) else ""), st.span)
+                t = Type(kind, (self.check_dim(st.dim),))
                 (fields if isinstance(st, A.FieldDecl) else inputs)[st.name] = t
             elif isinstance(st, A.ParamDecl):
                 self.declare(st.name, st, st.span)
@@ -802,7 +807,13 @@ class _Checker:
     def name(self, e: A.Name) -> Type:
         n = e.id
         if n in self.fields or n in self.inputs:
-            return (self.fields.get(n) or self.inputs[n])
+            t = self.fields.get(n) or self.inputs[n]
+            if t.kind == "edge" and getattr(self, "_energy", None) is not None:
+                raise self.err(EnergyError, f"edge input '{n}' cannot appear in energy "
+                               f"'{self._energy}': var(...) needs its value on the reversed "
+                               "edge, which is not given; use it in the flow instead "
+                               f"(e.g. div({n} * grad(x)))", e.span)
+            return t
         if n in self.lets:
             return self.let_type(n)
         if n in self.learns:

@@ -114,8 +114,10 @@ def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[s
         num_nodes: N.
         dims: sizes of the spec's symbolic dimensions, e.g. ``{'d': 64}``.
         params: overrides of ``param`` values.
-        inputs: tensors for the spec's ``input`` declarations, ``[N, c]`` each (with a
-            ``domain pos : ...``, the coordinates ``pos`` ``[N, D]``).
+        inputs: tensors for the spec's ``input`` declarations: ``[N, c]`` for ``node[c]``,
+            ``[E, c]`` for ``edge[c]`` (rows in the order of ``edge_index``, like
+            ``edge_weight`` / ``edge_attr``); with a ``domain pos : ...``, the coordinates
+            ``pos`` ``[N, D]``.
         scheme: override the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
 
     Raises:

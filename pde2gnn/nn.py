@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from .compiler import compile as compile_spec
-from .compiler import front, is_discrete, load
+from .compiler import front, is_discrete, load, to_ir
 from .errors import DataError, OptionError
 from .solve import ODEBlock, SolverConfig
 
@@ -33,22 +33,26 @@ class PDEConv(nn.Module):
         cache_size: graphs whose compiled operators are kept (least recently used first out).
         **dims: the spec's dimensions, e.g. ``d=64``.
 
-    ``forward(x, edge_index, batch=None)``: x ``[N, D]`` (D = :attr:`state_width`), edge_index
-    ``[2, E]`` (torch_geometric convention: row 0 source j, row 1 target i); ``batch [N]`` (the
+    ``forward(x, edge_index, edge_weight=None, batch=None, edge_attr=None, inputs=None)``: x
+    ``[N, D]`` (D = :attr:`state_width`), edge_index ``[2, E]`` (torch_geometric convention: row 0
+    source j, row 1 target i); ``edge_weight [E]`` or ``edge_attr [E, c]`` feed the spec's one
+    edge input (``input w : edge[c]``), ``inputs`` any input by name (node ``[N, c]``, edge
+    ``[E, c]``, rows in the order of ``edge_index``); ``batch [N]`` (the
     graph of each node in a torch_geometric ``Batch``) makes graph-level operators
     (``standardize_i``) take their statistics per graph. Returns x(T) ``[N, D]``. A batch of
     graphs is one solve on their disjoint union: with an adaptive method its steps are chosen
     for all graphs together, so results equal separate solves to the solver tolerance (exactly,
-    up to rounding, with fixed steps). ``forward(data)`` reads ``data.x``, ``data.edge_index``
-    and ``data.batch``.
+    up to rounding, with fixed steps). ``forward(data)`` reads ``data.x``, ``data.edge_index``,
+    ``data.edge_weight``, ``data.edge_attr`` and ``data.batch``.
 
     Attributes:
         state_width: D. nfe_forward: evaluations of the last solve.
 
     Raises:
-        OptionError: a discrete-time spec, a spec with a domain, edge weights (the language
-            has no edge inputs yet), unknown dimensions.
-        DataError: x of the wrong shape, edge indices out of range.
+        OptionError: a discrete-time spec, a spec with a domain, unknown dimensions; edge
+            weights for a spec without exactly one edge input.
+        DataError: x or an input of the wrong shape, a missing input, edge indices out of
+            range.
     """
 
     def __init__(self, spec, time: float = 1.0, solver: Optional[SolverConfig] = None,
@@ -65,17 +69,51 @@ class PDEConv(nn.Module):
         if is_discrete(self.spec):
             raise OptionError(f"PDEConv needs a continuous spec (dt(...) = ...); "
                               f"'{checked.name}' is discrete-time (use compile_stepper)")
+        self._input_kinds = {n: t.kind for n, t in checked.inputs.items()}
+        self._edge_inputs = [n for n, k in self._input_kinds.items() if k == "edge"]
         # a template on a one-node graph creates the parameters every graph shares
         template = self._compile(torch.zeros(2, 0, dtype=torch.long), 1)
         self.learnables, self.nets = template.learnables, template.nets
         self.state_width = template.state_width
         self.cache_size = int(cache_size)
+        # follows .to() / .double() like a parameter, also for a spec without parameters
+        self.register_buffer("_dtype_ref", torch.zeros(()), persistent=False)
         self._graphs: "OrderedDict[tuple, tuple]" = OrderedDict()
         self.nfe_forward = 0
 
     def _compile(self, edge_index: Tensor, num_nodes: int):
+        # inputs are per call (forward sets them); zeros of the right size stand in until then
+        rows = {"node": num_nodes, "edge": edge_index.shape[1]}
+        if self._input_kinds and not hasattr(self, "_input_channels"):
+            ir = to_ir(self.spec, self.dims, self.params)
+            self._input_channels = {n: ir.channels(n) for n in self._input_kinds}
+        placeholders = {n: torch.zeros(rows[k], self._input_channels[n])
+                        for n, k in self._input_kinds.items()}
         return compile_spec(self.spec, edge_index, num_nodes, dims=self.dims,
-                            params=self.params)
+                            params=self.params, inputs=placeholders)
+
+    def _gather_inputs(self, edge_weight, edge_attr, inputs) -> dict:
+        """The inputs of one call by name, from ``inputs`` and ``edge_weight`` / ``edge_attr``."""
+        given = dict(inputs or {})
+        for arg, value in (("edge_weight", edge_weight), ("edge_attr", edge_attr)):
+            if value is None:
+                continue
+            if len(self._edge_inputs) != 1:
+                raise OptionError(
+                    f"PDEConv: {arg} needs a spec with exactly one edge input ('input w : "
+                    f"edge[c]'); '{front(self.spec).name}' declares "
+                    f"{len(self._edge_inputs)} ({', '.join(self._edge_inputs) or 'none'})"
+                    + ("; pass inputs={name: tensor}" if self._edge_inputs else ""))
+            if self._edge_inputs[0] in given:
+                raise OptionError(f"PDEConv: edge input '{self._edge_inputs[0]}' given twice "
+                                  f"({arg} and inputs)")
+            given[self._edge_inputs[0]] = value
+        missing = [n for n in self._input_kinds if n not in given]
+        if missing:
+            raise DataError(f"PDEConv: spec '{front(self.spec).name}' needs input(s) "
+                            f"{', '.join(missing)}: pass edge_weight / edge_attr for an edge "
+                            "input, inputs={name: tensor} for any")
+        return given
 
     def vector_field(self, edge_index: Tensor, num_nodes: int, batch: Optional[Tensor] = None):
         """The compiled field on this graph (cached), sharing this layer's parameters; for your
@@ -88,9 +126,7 @@ class PDEConv(nn.Module):
             return hit[0]
         field = self._compile(edge_index.detach().cpu(), num_nodes)
         field.learnables, field.nets = self.learnables, self.nets   # shared parameters
-        ref = next(iter(self.parameters()), None)
-        if ref is not None:
-            field = field.to(device=ref.device, dtype=ref.dtype)
+        field = field.to(device=self._dtype_ref.device, dtype=self._dtype_ref.dtype)
         if batch is not None:
             field.graph.set_batch(batch.to(field.graph.i.device))
         # the entry holds edge_index and batch, so their memory (and data_ptr) stays theirs
@@ -100,16 +136,23 @@ class PDEConv(nn.Module):
         return field
 
     def forward(self, x, edge_index: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None) -> Tensor:
+                batch: Optional[Tensor] = None, edge_attr: Optional[Tensor] = None,
+                inputs: Optional[Mapping[str, Tensor]] = None) -> Tensor:
         if edge_index is None and hasattr(x, "edge_index"):
-            x, edge_index, batch = x.x, x.edge_index, getattr(x, "batch", None)
-        if edge_weight is not None:
-            raise OptionError("PDEConv: edge weights are not supported yet (the language has no "
-                              "edge inputs); weight edges inside the spec instead")
+            data = x
+            x, edge_index, batch = data.x, data.edge_index, getattr(data, "batch", None)
+            if self._edge_inputs:
+                edge_weight = getattr(data, "edge_weight", None)
+                edge_attr = getattr(data, "edge_attr", None)
         if x.dim() != 2 or x.shape[1] != self.state_width:
             raise DataError(f"PDEConv: x must have shape [N, {self.state_width}] (the spec's "
                             f"fields side by side), got {list(x.shape)}")
         field = self.vector_field(edge_index, x.shape[0], batch)
+        if self._input_kinds:
+            field.set_inputs(self._gather_inputs(edge_weight, edge_attr, inputs))
+        elif edge_weight is not None or edge_attr is not None or inputs:
+            raise OptionError(f"PDEConv: spec '{front(self.spec).name}' declares no inputs, "
+                              "so it takes no edge_weight, edge_attr or inputs")
         block = ODEBlock(field, self.time, self.solver)
         out = block(x)
         self.nfe_forward = block.nfe_forward

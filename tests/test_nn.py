@@ -78,7 +78,7 @@ def test_clear_errors():
     g = _graphs(1)[0]
     with pytest.raises(DataError, match=r"shape \[N, 3\]"):
         conv(torch.randn(g.num_nodes, 4), g.edge_index)
-    with pytest.raises(OptionError, match="edge weights"):
+    with pytest.raises(OptionError, match="declares no inputs"):
         conv(g.x.float(), g.edge_index, edge_weight=torch.ones(g.edge_index.shape[1]))
     with pytest.raises(OptionError, match="domain"):
         PDEConv("convection_diffusion", d=1)

@@ -87,7 +87,8 @@ class GraphOps(nn.Module):
         edge_index: ``[2, E]`` long tensor, row 0 = source j, row 1 = target i (PyG convention).
         num_nodes: N.
 
-    Buffers (all in CSR order, sorted by (i, j)): ``i``, ``j`` ``[E]``; ``crow`` ``[N + 1]``;
+    Buffers (all in CSR order, sorted by (i, j)): ``i``, ``j`` ``[E]``; ``edge_perm`` ``[E]``
+    (CSR position -> position in the given ``edge_index``); ``crow`` ``[N + 1]``;
     ``counts`` ``[N]`` (long in-degrees, from which the float buffers are rebuilt on conversion);
     ``deg`` and ``deg_inv`` ``[N, 1]`` (in-degree, i.e. |N(i)|; ``deg_inv`` is 0 where deg is 0);
     ``abar`` ``[E, 1]``: 1 / sqrt(deg_i deg_j), the entries of D^-1/2 A D^-1/2 (GRAFF's Abar;
@@ -102,7 +103,7 @@ class GraphOps(nn.Module):
         edge_index = check_graph(edge_index, num_nodes).cpu()
         n = num_nodes
         src, dst = edge_index[0], edge_index[1]
-        order = torch.argsort(dst * n + src)
+        order = torch.argsort(dst * n + src, stable=True)
         i, j = dst[order], src[order]
         counts = torch.bincount(i, minlength=n)
         crow = torch.zeros(n + 1, dtype=torch.long)
@@ -112,6 +113,7 @@ class GraphOps(nn.Module):
         t_crow[1:] = torch.bincount(j, minlength=n).cumsum(0)
         self.num_nodes, self.num_edges = n, int(i.numel())
         self.register_buffer("i", i, persistent=False)
+        self.register_buffer("edge_perm", order, persistent=False)
         self.register_buffer("j", j, persistent=False)
         self.register_buffer("crow", crow, persistent=False)
         self.register_buffer("col", j.clone(), persistent=False)
@@ -154,6 +156,11 @@ class GraphOps(nn.Module):
     def edge_index(self) -> Tensor:
         """``[2, E]`` in CSR order (row 0 = j, row 1 = i)."""
         return torch.stack([self.j, self.i])
+
+    def to_csr_order(self, w: Tensor) -> Tensor:
+        """Edge data ``[E, c]`` given in the order of the ``edge_index`` this graph was built
+        from (``edge_weight`` / ``edge_attr``) -> the same rows in CSR order."""
+        return w.index_select(-2, self.edge_perm)
 
     # ----------------------------------------------------------- kernels
     def edge_values(self, w) -> Tensor:

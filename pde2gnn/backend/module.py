@@ -38,7 +38,9 @@ class VectorField(nn.Module):
         program: the discretised spec (:func:`pde2gnn.discretize.discretize`).
         edge_index: ``[2, E]`` graph in torch_geometric convention (row 0 source j, row 1 target i).
         num_nodes: N.
-        inputs: tensors for the spec's ``input`` declarations, each ``[N, c]``; under a
+        inputs: tensors for the spec's ``input`` declarations, each ``[N, c]`` (``input w :
+            node[c]``) or ``[E, c]`` (``input w : edge[c]``, rows in the order of
+            ``edge_index``, like torch_geometric's ``edge_weight`` / ``edge_attr``); under a
             ``domain pos : ...`` the coordinates ``pos`` ``[N, D]`` (x, y, z are its columns).
         scheme: overrides the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
 
@@ -74,16 +76,11 @@ class VectorField(nn.Module):
         self.scheme = None
         if ir.checked.domain is not None:
             inputs = self._geometry(inputs, scheme)
-        for name, t in ir.checked.inputs.items():
-            if name not in inputs:
-                raise DataError(f"spec '{ir.name}' needs input '{name}' ([N, {ir.channels(name)}])")
-            x = torch.as_tensor(inputs[name], dtype=torch.get_default_dtype())
-            if x.dim() == 1:
-                x = x.unsqueeze(1)
-            if tuple(x.shape) != (num_nodes, ir.channels(name)):
-                raise DataError(f"input '{name}' must have shape [{num_nodes}, "
-                                f"{ir.channels(name)}], got {list(x.shape)}")
-            self.inputs.register_buffer(name, x, persistent=False)  # data, not a parameter
+        missing = [n for n in ir.checked.inputs if n not in inputs]
+        if missing:
+            raise DataError(f"spec '{ir.name}' needs input(s) " + ", ".join(
+                f"'{n}' ({self._input_shape(n)})" for n in missing))
+        self._store_inputs(inputs)
         self.probed: Dict[str, Tensor] = {}
         self._static_cache = None
         self._solve_cache = None
@@ -181,6 +178,11 @@ class VectorField(nn.Module):
     def set_graph(self, edge_index: Tensor) -> None:
         """Replace the graph (rewiring, e.g. BLEND-kNN); the next :meth:`prepare` rebuilds the
         per-graph and per-solve values on it. ``edge_index [2, E']``, same N."""
+        edge_inputs = [n for n, t in self.program.ir.checked.inputs.items() if t.kind == "edge"]
+        if edge_inputs:
+            raise DataError(f"spec '{self.program.ir.name}' has edge inputs "
+                            f"({', '.join(edge_inputs)}): they belong to one graph, so it cannot "
+                            "be rewired; compile it on the new graph with its edge values")
         ref = self.graph.deg  # float buffers follow its dtype, index buffers stay long
         self.graph = GraphOps(edge_index.cpu(), self.graph.num_nodes).to(ref.device, ref.dtype)
         self._static_cache = None
@@ -208,13 +210,58 @@ class VectorField(nn.Module):
         """The learnable tensors with their constraints applied, and the ``net`` modules."""
         return {**{n: m.value for n, m in self.learnables.items()}, **self.nets.as_dict()}
 
+    def _input_shape(self, name: str) -> str:
+        rows = "E" if self.program.ir.checked.inputs[name].kind == "edge" else "N"
+        return f"[{rows}, {self.program.ir.channels(name)}]"
+
+    def set_inputs(self, values: Mapping[str, Tensor]) -> None:
+        """Set (or replace) input values: ``{name: [N, c] or [E, c]}`` as in the constructor
+        (a 1-D tensor is one channel). Edge inputs are given in the order of the ``edge_index``
+        the field was built on and stored in CSR order. Autograd history is kept, so an
+        upstream edge-weight network trains through the solve; values not given keep theirs.
+
+        Raises:
+            DataError: an unknown name, non-finite values or a wrong shape.
+        """
+        checked = self.program.ir.checked
+        check_inputs(values, set(checked.inputs) - set(checked.coordinates), checked.name)
+        self._store_inputs(values)
+
+    def _store_inputs(self, values: Mapping[str, Tensor]) -> None:
+        checked, ir = self.program.ir.checked, self.program.ir
+        if not hasattr(self, "_given"):
+            self._given: Dict[str, Tensor] = {}
+        for name, value in values.items():
+            x = torch.as_tensor(value)
+            if not x.is_floating_point():
+                x = x.to(torch.get_default_dtype())
+            if x.dim() == 1:
+                x = x.unsqueeze(1)
+            edge = checked.inputs[name].kind == "edge"
+            rows = self.graph.num_edges if edge else self.graph.num_nodes
+            if tuple(x.shape) != (rows, ir.channels(name)):
+                raise DataError(f"input '{name}' must have shape [{rows}, {ir.channels(name)}] "
+                                f"({'one row per edge of edge_index' if edge else 'one row per node'}"
+                                f"), got {list(x.shape)}")
+            if edge:
+                x = self.graph.to_csr_order(x.to(self.graph.i.device))
+            # the values as given are kept, so a later .double() converts from them, not from
+            # a float32 copy; the buffer is what the kernels read (data, not a parameter)
+            self._given[name] = x
+            self.inputs.register_buffer(name, x.to(self.graph.deg), persistent=False)
+        self._static_cache = None
+        self._solve_cache = None
+
     def _inputs(self) -> Dict[str, Tensor]:
         return dict(self.inputs.named_buffers())
 
     def _apply(self, fn, *args, **kwargs):
         self._static_cache = None
         self._solve_cache = None
-        return super()._apply(fn, *args, **kwargs)
+        out = super()._apply(fn, *args, **kwargs)
+        for name, x in getattr(self, "_given", {}).items():
+            setattr(self.inputs, name, x.to(self.graph.deg))
+        return out
 
     def prepare(self, y0: Tensor) -> None:
         """Compute the per-solve constants from y(0) ``[N, D]`` (or ``[B, N, D]``)."""
