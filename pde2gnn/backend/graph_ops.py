@@ -60,6 +60,25 @@ class _CSRMatmul(torch.autograd.Function):
         return gv, gx, None
 
 
+def _csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
+    """``A @ x`` for A's values ``[nnz]`` on ``pattern`` (a :class:`GraphOps` or
+    :class:`_LoopPattern`: ``crow``, ``col``, ``row``...), x ``[N, c]`` or ``[B, N, c]``.
+
+    Eagerly one CSR product (:class:`_CSRMatmul`). Under ``torch.compile``, whose tracer cannot
+    create sparse tensors, the same sum as a gather, a product and an ``index_add``: the
+    compiled graph has no break and the same values (to rounding)."""
+    batched = x.dim() == 3
+    if batched:
+        b, n, c = x.shape
+        x = x.transpose(0, 1).reshape(n, b * c)
+    if torch.compiler.is_compiling():
+        y = torch.zeros_like(x).index_add(0, pattern.row,
+                                          values.unsqueeze(-1) * x.index_select(0, pattern.col))
+    else:
+        y = _CSRMatmul.apply(values, x, pattern)
+    return y.reshape(n, b, c).transpose(0, 1) if batched else y
+
+
 class _LoopPattern:
     """The CSR structure of the edges plus one diagonal entry per node (duplicates of existing
     self-loops are kept: a product sums over both). ``perm`` maps CSR positions to entries of
@@ -70,7 +89,7 @@ class _LoopPattern:
         ai, aj = torch.cat([i, ar]), torch.cat([j, ar])
         self.perm = torch.argsort(ai * n + aj, stable=True)
         ai, aj = ai[self.perm], aj[self.perm]
-        self.num_nodes = n
+        self.num_nodes, self.row = n, ai
         self.crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
         self.crow[1:] = torch.bincount(ai, minlength=n).cumsum(0)
         self.col = aj
@@ -153,6 +172,11 @@ class GraphOps(nn.Module):
         return out
 
     @property
+    def row(self) -> Tensor:
+        """The row (receiver i) of every CSR entry, ``[E]``."""
+        return self.i
+
+    @property
     def edge_index(self) -> Tensor:
         """``[2, E]`` in CSR order (row 0 = j, row 1 = i)."""
         return torch.stack([self.j, self.i])
@@ -182,11 +206,7 @@ class GraphOps(nn.Module):
         """
         if values.dim() == 2:
             return self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
-        if x.dim() == 3:
-            b, n, c = x.shape
-            y = _CSRMatmul.apply(values, x.transpose(0, 1).reshape(n, b * c), self)
-            return y.reshape(n, b, c).transpose(0, 1)
-        return _CSRMatmul.apply(values, x, self)
+        return _csr_product(values, x, self)
 
     def with_diagonal(self, values: Tensor, diag):
         """The operator ``A + diag(d)`` as values on the edges-plus-loops CSR pattern, for
@@ -211,11 +231,7 @@ class GraphOps(nn.Module):
         if isinstance(values, tuple):
             a, d = values
             return self.spmm(a, x) + d * x
-        if x.dim() == 3:
-            b, n, c = x.shape
-            y = _CSRMatmul.apply(values, x.transpose(0, 1).reshape(n, b * c), self._loops)
-            return y.reshape(n, b, c).transpose(0, 1)
-        return _CSRMatmul.apply(values, x, self._loops)
+        return _csr_product(values, x, self._loops)
 
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives
