@@ -103,3 +103,34 @@ def test_time_selected_on_validation():
     grid_times = {0.25 * (k + 1) for k in range(12)}
     assert all(min(abs(h["time"] - g) for g in grid_times) < 1e-6 for h in sel["history"])
     assert sel["val_acc"] >= max(h["val_acc"] for h in plain["history"])
+
+
+def test_results_record_the_split_and_selection_rule():
+    """Each run records a digest of its masks (equal for equal masks, different when one node
+    moves between sets) and the selection rule; summarize carries both up."""
+    import torch
+    from torch_geometric.data import Data
+
+    from pde2gnn.tasks.node_classification import split_sha256, summarize
+
+    torch.manual_seed(0)
+    n = 30
+    ring = torch.arange(n)
+    nxt = (ring + 1) % n
+    edge_index = torch.stack([torch.cat([ring, nxt]), torch.cat([nxt, ring])])
+    y = (ring // 10) % 3
+    x = torch.nn.functional.one_hot(y, 3).float() + 0.5 * torch.randn(n, 3)
+    tr, va, te = (ring % 3 == r for r in range(3))
+    data = Data(x=x, y=y, edge_index=edge_index, train_mask=tr, val_mask=va, test_mask=te)
+    cfg = TrainConfig(hidden=4, epochs=2, time=1.0, dims={"k": 2},
+                      solver=SolverConfig("euler", step_size=0.5))
+    runs = [train("grand", data, cfg, seed=s, progress=False) for s in (0, 1)]
+    assert runs[0]["split_sha256"] == runs[1]["split_sha256"] == split_sha256(tr, va, te)
+    moved_va, moved_te = va.clone(), te.clone()
+    moved_va[1], moved_te[1] = False, True
+    assert split_sha256(tr, moved_va, moved_te) != split_sha256(tr, va, te)
+    assert runs[0]["selection"].endswith("integration time fixed at T")
+    assert runs[0]["epoch_time_total_s"] >= runs[0]["epoch_time_s"] > 0
+    s = summarize(runs)
+    assert s["split_sha256"] == [split_sha256(tr, va, te)]
+    assert s["selection"] == [runs[0]["selection"]]

@@ -18,6 +18,7 @@ the diffusion graph the k-nearest-neighbour graph in the positional coordinates
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import resource
 import time
@@ -247,6 +248,25 @@ def _masks(data: Data, split_index: int):
     return masks
 
 
+def split_sha256(train_mask: Tensor, val_mask: Tensor, test_mask: Tensor) -> str:
+    """SHA-256 hex digest of a split: the three boolean masks ``[N]`` (train, val, test) as
+    bytes, in that order. Two runs with equal digests trained, selected and tested on the same
+    nodes (same N and node order), so their accuracies are comparable without reading logs."""
+    h = hashlib.sha256()
+    for m in (train_mask, val_mask, test_mask):
+        h.update(m.detach().to("cpu", torch.uint8).contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def selection_rule(config: TrainConfig) -> str:
+    """The model-selection rule of :func:`train`, as recorded in results files."""
+    rule = "test accuracy at the first epoch of best validation accuracy"
+    if config.select_time:
+        return (f"{rule}; integration time chosen on validation among {config.select_points} "
+                f"evenly spaced times in (0, {config.select_time:g} T]")
+    return f"{rule}; integration time fixed at T"
+
+
 def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int = 0,
           device: str = "cpu", progress: bool = True, log=None, return_model: bool = False) -> dict:
     """Train one model; returns the run's metrics.
@@ -255,6 +275,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         dict with ``test_acc`` (at the epoch of best validation accuracy), ``val_acc``,
         ``best_epoch``, ``best_time`` (T, or the time chosen on validation with
         ``config.select_time``), ``epoch_time_s`` (mean wall time of a training epoch, s),
+        ``epoch_time_total_s`` (the same with the evaluation forward pass, s), ``split_sha256``
+        (:func:`split_sha256` of the masks), ``selection`` (:func:`selection_rule`),
         ``nfe_forward`` / ``nfe_backward`` (mean per training epoch) and ``history``; with
         ``return_model`` also ``model`` (the trained :class:`ContinuousGNN`, last epoch).
     Raises:
@@ -283,7 +305,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         eval_times = torch.linspace(0, config.select_time * config.time,
                                     config.select_points + 1, device=device)[1:]
     best = {"val_acc": -1.0}
-    times, nfe_f, nfe_b, history = [], [], [], []
+    times, times_total, nfe_f, nfe_b, history = [], [], [], [], []
     bar = tqdm(range(config.epochs), disable=not progress, leave=False,
                desc=f"seed {seed}", dynamic_ncols=True)
     for epoch in bar:
@@ -308,6 +330,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
             k = int(accs[:, 1].argmax())        # the first time of best validation accuracy
             accs = accs[k].tolist()
             t_best = config.time if eval_times is None else float(eval_times[k])
+        times_total.append(time.perf_counter() - t0)
         history.append({"epoch": epoch, "loss": loss.item(), "train_acc": accs[0],
                         "val_acc": accs[1], "time": t_best, "nfe": fwd})
         if accs[1] > best["val_acc"]:
@@ -318,7 +341,10 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
             log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {accs[0]:.3f}  "
                 f"val {accs[1]:.3f}  t {t_best:.2f}  nfe {fwd}")
     bar.close()
-    out = {**best, "epoch_time_s": float(np.mean(times)), "nfe_forward": float(np.mean(nfe_f)),
+    out = {**best, "epoch_time_s": float(np.mean(times)),
+           "epoch_time_total_s": float(np.mean(times_total)),
+           "split_sha256": split_sha256(train_m, val_m, test_m), "selection": selection_rule(config),
+           "nfe_forward": float(np.mean(nfe_f)),
            "nfe_backward": float(np.mean(nfe_b)), "peak_memory_mb": peak_memory_mb(device),
            "history": history}
     if return_model:
@@ -352,6 +378,12 @@ def positional_input(data: Data, config: TrainConfig) -> Optional[Tensor]:
                                config.posenc_dim, **options)
 
 
+def _mean_or_none(values: List[Optional[float]]) -> Optional[float]:
+    """Mean of the values that are not None (runs written before a field existed), else None."""
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
+
+
 def summarize(runs: List[dict]) -> dict:
     """Mean and std (population, as in the papers' tables) over runs."""
     acc = np.array([r["test_acc"] for r in runs])
@@ -360,6 +392,9 @@ def summarize(runs: List[dict]) -> dict:
             "best_epoch": [r["best_epoch"] for r in runs],
             "best_time": [r.get("best_time") for r in runs],
             "epoch_time_s": float(np.mean([r["epoch_time_s"] for r in runs])),
+            "epoch_time_total_s": _mean_or_none([r.get("epoch_time_total_s") for r in runs]),
             "nfe_forward": float(np.mean([r["nfe_forward"] for r in runs])),
             "nfe_backward": float(np.mean([r["nfe_backward"] for r in runs])),
-            "peak_memory_mb": float(max(r.get("peak_memory_mb", 0.0) for r in runs))}
+            "peak_memory_mb": float(max(r.get("peak_memory_mb", 0.0) for r in runs)),
+            "split_sha256": sorted({r["split_sha256"] for r in runs if r.get("split_sha256")}),
+            "selection": sorted({r["selection"] for r in runs if r.get("selection")})}
