@@ -183,3 +183,21 @@ def test_every_coords_library_spec_is_en_equivariant(spec):
     print(f"equivariance error {spec}: {err:.2e}")
     assert out1[:, cols[checked.point_fields[0]]].abs().max() > 1e-6   # not trivially zero
     assert err < 1e-6
+
+
+def test_egnn_vel_opt_out_spec_is_e3_equivariant_numerically():
+    """library/egnn_vel.pde declares p and v0 node[3] (hidden states cannot be coords), so the
+    checker does not see it: its layer is checked here, p -> Q p + b, v0 -> Q v0."""
+    torch.manual_seed(7)
+    n = 5
+    f = compile_stepper("library/egnn_vel.pde", _complete(n), n, {"c": 16}).double()
+    p, v = torch.randn(2, n, 3, dtype=torch.float64), torch.randn(2, n, 3, dtype=torch.float64)
+    q = torch.randint(0, 2, (2, n, 1)).double() * 2 - 1
+    h = torch.randn(2, n, 16, dtype=torch.float64)
+    Q, b = _orthogonal(8, det=-1.0), torch.randn(3, dtype=torch.float64)
+    with torch.no_grad():
+        p1, (v1, q1, h1) = f(p, (v, q, h))
+        p2, (v2, q2, h2) = f(p @ Q.T + b, (v @ Q.T, q, h))
+    err = max((p2 - (p1 @ Q.T + b)).abs().max().item(), (h2 - h1).abs().max().item())
+    print(f"equivariance error egnn_vel (node[3] opt-out, numerical): {err:.2e}")
+    assert (p1 - p).abs().max() > 1e-3 and err < 1e-6
