@@ -481,7 +481,7 @@ def cmd_simulate(args) -> int:
         integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype,
         scheme=args.scheme, data_root=args.data_root, dims=_kv(args.dim, int),
         params=_kv(args.param, float), nodes=args.nodes, protocol=args.protocol,
-        horizon=args.horizon)
+        horizon=args.horizon, loc_std=args.loc_std, vel_norm=args.vel_norm)
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
     png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))
@@ -660,8 +660,15 @@ def build_parser() -> argparse.ArgumentParser:
     spec_args(q)
     q.add_argument("--graph", default="grid",
                    help="grid, points (random + kNN), delaunay, NDCN's grid8 | random | powerlaw "
-                        "| smallworld | community (networkx, seeded), or a data set name (Cora)")
-    q.add_argument("--nodes", type=int, default=400, help="nodes of an NDCN graph family")
+                        "| smallworld | community (networkx, seeded), a data set name (Cora), "
+                        "or complete (point clouds: --nodes particles per system, with --ic "
+                        "charged)")
+    q.add_argument("--nodes", type=int, default=400,
+                   help="nodes of an NDCN graph family, or particles per system (complete)")
+    q.add_argument("--loc-std", type=float, default=1.0,
+                   help="--ic charged: standard deviation of the initial positions")
+    q.add_argument("--vel-norm", type=float, default=0.5,
+                   help="--ic charged: speed of every particle at t = 0")
     q.add_argument("--protocol", choices=["irregular", "regular"],
                    help="NDCN sampling on [0, --horizon]: 1000 times, 120 kept (80 train, 20 "
                         "interpolation, 20 extrapolation), or 100 regular (80 / 0 / 20); "
@@ -676,7 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--frames", type=int, default=21)
     q.add_argument("--dt", type=float, default=0.01, help="time between frames")
     q.add_argument("--ic", default="fourier",
-                   help="fourier, bumps, noise, ndcn (blocks at 25 / 20 / 17), or a .npy file")
+                   help="fourier, bumps, noise, ndcn (blocks at 25 / 20 / 17), charged (EGNN's "
+                        "N-body systems, with --graph complete), or a .npy file")
     q.add_argument("--modes", type=int, default=9, help="Fourier modes N (|k|, |l| <= N)")
     q.add_argument("--sample", type=int, default=250, help="nodes to save (0: all)")
     q.add_argument("--sample-k", type=int, default=4, help="kNN of the sampled nodes' graph")

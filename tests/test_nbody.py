@@ -1,0 +1,42 @@
+"""The N-body task (pde2gnn/tasks/nbody.py) on a tiny simulation: frames, baseline, training."""
+import numpy as np
+import pytest
+import torch
+
+from pde2gnn.errors import DataError
+from pde2gnn.simulate import SimulationConfig, simulate
+from pde2gnn.tasks import nbody
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    out = {}
+    for spec in ("nbody_charged", "nbody_charged_ref"):
+        path = tmp_path_factory.mktemp("nb") / f"{spec}.npz"
+        cfg = SimulationConfig(graph="complete", ic="charged", nodes=5, trajectories=20,
+                               frames=3, dt=0.05, method="rk4", step_size=0.005, batch=20,
+                               split=(0.5, 0.25, 0.25))
+        simulate(spec, str(path), cfg, progress=False, log=lambda s: None)
+        out[spec] = str(path)
+    return out
+
+
+def test_load_both_velocity_forms_and_linear_baseline(files):
+    a = nbody.load_nbody(files["nbody_charged"], 0.05, 0.05)
+    b = nbody.load_nbody(files["nbody_charged_ref"], 0.05, 0.05)
+    assert a["train"]["p"].shape == (10, 5, 3) and len(a["test"]["p"]) == 5
+    for s in a:
+        for k in a[s]:
+            assert torch.allclose(a[s][k], b[s][k], atol=1e-5)
+    lin = nbody.linear_mse(a, 0.05)
+    still = float(((a["test"]["p"] - a["test"]["target"]) ** 2).mean())
+    assert lin["test"] < 0.01 * still          # constant velocity is nearly right over 0.05
+    with pytest.raises(DataError, match="no frame"):
+        nbody.load_nbody(files["nbody_charged"], 0.07, 0.05)
+
+
+def test_train_egnn_layers(files):
+    data = nbody.load_nbody(files["nbody_charged_ref"], 0.0, 0.1)
+    cfg = nbody.NBodyConfig(layers=2, hidden=8, epochs=2, batch=5, eval_every=1, lr=1e-3)
+    r = nbody.train(data, cfg, log=lambda s: None)
+    assert np.isfinite(r["test_mse"]) and r["best_epoch"] in (1, 2) and len(r["history"]) == 2
