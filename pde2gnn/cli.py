@@ -454,6 +454,12 @@ def cmd_plot(args) -> int:
 
 
 def cmd_merge(args) -> int:
+    if any(Path(p).is_dir() for p in args.inputs):   # `simulate --shard` folders
+        from .simulate import merge_shards
+        if not str(args.out).endswith(".npz"):
+            raise OptionError(f"merge of simulate shards writes an .npz, got '{args.out}'")
+        merge_shards(args.out, args.inputs, png=str(Path(args.out).with_suffix(".png")))
+        return 0
     merged = distributed.merge_results(args.inputs)
     _check_writable(args.out)
     _write_atomic(args.out, json.dumps(merged, indent=1))
@@ -466,7 +472,7 @@ def cmd_merge(args) -> int:
 def cmd_simulate(args) -> int:
     import torch
 
-    from .simulate import SimulationConfig, simulate
+    from .simulate import SimulationConfig, parse_shard, simulate
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -481,7 +487,8 @@ def cmd_simulate(args) -> int:
         integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype,
         scheme=args.scheme, data_root=args.data_root, dims=_kv(args.dim, int),
         params=_kv(args.param, float), nodes=args.nodes, protocol=args.protocol,
-        horizon=args.horizon, loc_std=args.loc_std, vel_norm=args.vel_norm)
+        horizon=args.horizon, loc_std=args.loc_std, vel_norm=args.vel_norm,
+        shard=parse_shard(args.shard) if args.shard else None)
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
     png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))
@@ -648,9 +655,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_plot)
 
     q = sub.add_parser("merge", help="join results files of one experiment (runs of "
-                       "several processes or --first-seed ranges) into one, summary recomputed")
-    q.add_argument("out", help="the joined results JSON")
-    q.add_argument("inputs", nargs="+", help="results JSONs of `pde2gnn train`")
+                       "several processes or --first-seed ranges) into one, summary recomputed; "
+                       "or the shard folders of `simulate --shard` into one .npz")
+    q.add_argument("out", help="the joined results JSON (or .npz for simulate shards)")
+    q.add_argument("inputs", nargs="+", help="results JSONs of `pde2gnn train`, or the "
+                   "OUT.shardI-of-N folders of `pde2gnn simulate --shard I/N`")
     q.set_defaults(func=cmd_merge)
 
     q = sub.add_parser("simulate", help="generate synthetic trajectories of a spec (.npz + PNG)",
@@ -699,6 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trajectories per solve (the channels of one state)")
     q.add_argument("--dtype", default="float32", choices=["float64", "float32"])
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--shard", metavar="I/N", help="solve only shard I of N (chunks of --batch "
+                   "trajectories I, I+N, ...), each chunk written to OUT.shardI-of-N/ as it "
+                   "finishes (a rerun resumes); join with pde2gnn merge OUT.npz SHARD_DIRS...")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")

@@ -87,6 +87,57 @@ def knn_graph(pos: np.ndarray, k: int, low: Optional[Sequence[float]] = None,
     return _undirected(src, dst, n)
 
 
+def latlon_to_unit(latlon) -> Tensor:
+    """Latitude / longitude in degrees ``[N, 2]`` -> points on the unit sphere ``[N, 3]``
+    float64: ``(cos phi cos lambda, cos phi sin lambda, sin phi)``."""
+    ll = torch.as_tensor(np.asarray(latlon, float), dtype=torch.float64)
+    phi, lam = torch.deg2rad(ll[:, 0]), torch.deg2rad(ll[:, 1])
+    return torch.stack([phi.cos() * lam.cos(), phi.cos() * lam.sin(), phi.sin()], 1)
+
+
+def great_circle_knn_graph(latlon, k: int, block: int = 4096) -> Tensor:
+    """The symmetric k-nearest-neighbour graph of stations on the sphere by great-circle
+    (haversine) distance: an edge wherever one station is among the other's ``k`` nearest.
+
+    The stations are mapped to unit vectors (:func:`latlon_to_unit`) and their neighbours found
+    with blocked ``torch.cdist`` + ``topk``: the chordal distance ``2 sin(theta / 2)`` is
+    monotone in the central angle ``theta``, so the neighbour sets are those of the haversine
+    distance, across the antimeridian and near the poles too (a kNN over raw (lat, lon) degrees
+    is not: a degree of longitude shrinks with cos(latitude) and 179.9 is next to -179.9).
+    Memory O(block * N).
+
+    Args:
+        latlon: ``[N, 2]`` (latitude, longitude) in degrees, latitude in [-90, 90].
+        k: neighbours per station, 1 <= k < N.
+        block: rows of the distance matrix computed at once.
+
+    Returns:
+        ``edge_index [2, E]`` long, both directions of every edge, no self-loops, coalesced.
+    Raises:
+        OptionError: ``k`` out of range, a latitude outside [-90, 90], a non-finite coordinate,
+            or ``latlon`` not ``[N, 2]``.
+    """
+    ll = np.asarray(latlon, float)
+    if ll.ndim != 2 or ll.shape[1] != 2:
+        raise OptionError(f"great-circle kNN needs (lat, lon) pairs [N, 2], got {list(ll.shape)}")
+    n = ll.shape[0]
+    if not 1 <= k < n:
+        raise OptionError(f"k must be between 1 and N - 1 = {n - 1}, got {k}")
+    if not np.isfinite(ll).all() or np.abs(ll[:, 0]).max() > 90:
+        raise OptionError("latitudes must lie in [-90, 90] degrees and every coordinate be "
+                          "finite (is the column order lat, lon?)")
+    xyz = latlon_to_unit(ll)
+    cols = []
+    for b0 in range(0, n, block):
+        d = torch.cdist(xyz[b0:b0 + block], xyz)
+        r = torch.arange(d.shape[0])
+        d[r, r + b0] = float("inf")                     # not its own neighbour
+        cols.append(d.topk(k, dim=1, largest=False).indices)
+    src = torch.cat(cols).reshape(-1).numpy()
+    dst = np.repeat(np.arange(n), k)
+    return _undirected(src, dst, n)
+
+
 def delaunay_graph(pos: np.ndarray) -> Tensor:
     """The edges of the Delaunay triangulation of 2-D points (scipy), both directions."""
     from scipy.spatial import Delaunay

@@ -121,6 +121,7 @@ class SimulationConfig:
     fixed_point_time: Optional[float] = None
     loc_std: float = 1.0
     vel_norm: float = 0.5
+    shard: Optional[Tuple[int, int]] = None
 
 
 def ndcn_sampling(protocol: str, seed: int) -> Dict[str, np.ndarray]:
@@ -319,85 +320,279 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
         node_index, sub_ei = graphs.subgraph_knn(pos, cfg.sample, cfg.sample_k, rng)
     else:
         node_index, sub_ei = np.arange(n), ei
-    frames = np.empty((B, len(times), len(node_index)), np.float64 if cfg.dtype == "float64"
-                      else np.float32)
+    perm = rng.permutation(B)
+    n_tr = int(round(cfg.split[0] * B))
+    n_va = int(round(cfg.split[1] * B))
+    np_dtype = np.float64 if cfg.dtype == "float64" else np.float32
+    # everything of the archive but the frames: the same in every shard of a run
+    common = dict(times_all=times.numpy(), node_index=node_index,
+                  edge_index=np.asarray(sub_ei), full_edge_index=np.asarray(ei),
+                  train=perm[:n_tr], val=perm[n_tr:n_tr + n_va], test=perm[n_tr + n_va:],
+                  spec=np.array(parsed.source), **(sampling or {}))
+    if pos is not None:
+        common.update(pos=pos[node_index], full_pos=pos)
+    info = {"spec": checked.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
+            "trajectories": B, "batch": batch, "chunks": math.ceil(B / batch),
+            "sampling_keys": sorted(sampling or {}), "dtype": cfg.dtype,
+            "options": {k: (list(v) if isinstance(v, tuple) else v)
+                        for k, v in asdict(replace(cfg, shard=None)).items()}}
+    starts = list(range(0, B, batch))                # chunk c: trajectories starts[c] ...
+    shard_dir = None
+    if cfg.shard is not None:
+        i, count = _check_shard(cfg.shard, len(starts))
+        starts = starts[i::count]
+        shard_dir = shard_path(out, i, count)
+        _open_shard(shard_dir, common, info, (i, count))
+    frames = None if shard_dir else np.empty((B, len(times), len(node_index)), np_dtype)
     residual = np.zeros(B)
     first = None
     solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000,
                           integrator=cfg.integrator, affine=cfg.affine)
     fields: Dict[int, object] = {}
-    nfe = 0
+    nfe, scheme, done = 0, None, []
     old = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
         t0, compile_s = time.perf_counter(), 0.0
-        bar = tqdm(total=B, desc=f"simulate {checked.name}", unit="traj", disable=not progress)
-        for s in range(0, B, batch):
+        bar = tqdm(total=sum(min(batch, B - s) for s in starts),
+                   desc=f"simulate {checked.name}", unit="traj", disable=not progress)
+        for s in starts:
             size = min(batch, B - s)
+            chunk_file = shard_dir / f"chunk_{s // batch:06d}.npz" if shard_dir else None
+            if chunk_file is not None and chunk_file.is_file():   # resumed: done before
+                bar.update(size)
+                continue
+            c_compile = 0.0
             if size not in fields:
                 dims = {**cfg.dims, **({chan: size} if isinstance(chan, str) else {})}
                 inputs = {checked.domain.name: torch.tensor(pos)} if box else {}  # float64: exact weights
                 c0 = time.perf_counter()
                 fields[size] = compile_spec(parsed, ei, n, dims, cfg.params, inputs, cfg.scheme)
-                compile_s += time.perf_counter() - c0
+                c_compile = time.perf_counter() - c0
+                compile_s += c_compile
             vf = fields[size]
+            scheme = vf.scheme
+            c1 = time.perf_counter()
             y0 = torch.tensor(f0[:, s:s + size], dtype=dtype)
             block = ODEBlock(vf, float(times[-1]), solver)
             with torch.no_grad():
                 ys = block(y0, times)                                     # [T, N, size]
             nfe += block.nfe_forward
+            res = np.zeros(size)
             if sampling is not None:
                 with torch.no_grad():
-                    residual[s:s + size] = vf(times[-1], ys[-1]).abs().amax(0).numpy()
-            if first is None:
+                    res = vf(times[-1], ys[-1]).abs().amax(0).numpy()
+            chunk = ys[:, node_index, :].permute(2, 0, 1).numpy()
+            if s == 0:
                 first = ys[:, :, 0].numpy().copy()
-            frames[s:s + size] = ys[:, node_index, :].permute(2, 0, 1).numpy()
+            if chunk_file is not None:         # written as it goes: a crash loses no chunk
+                _save_atomic(chunk_file, frames=chunk, residual=res, start=np.array(s),
+                             nfe=np.array(block.nfe_forward), scheme=np.array(scheme or ""),
+                             solve_seconds=np.array(time.perf_counter() - c1),
+                             compile_seconds=np.array(c_compile),
+                             **({"first": first} if s == 0 else {}))
+            else:
+                frames[s:s + size] = chunk
+                residual[s:s + size] = res
+            done.append(s // batch)
             bar.update(size)
         bar.close()
         solve_s = time.perf_counter() - t0 - compile_s      # the solves, without compiling
     finally:
         torch.set_default_dtype(old)
-    scheme = next(iter(fields.values())).scheme
-    perm = rng.permutation(B)
-    n_tr = int(round(cfg.split[0] * B))
-    n_va = int(round(cfg.split[1] * B))
-    wall = time.perf_counter() - t_start
-    meta = {"spec": checked.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
-            "scheme": scheme, "nfe": nfe, "solves": math.ceil(B / batch),
-            "solve_seconds": solve_s, "compile_seconds": compile_s, "wall_seconds": wall,
-            "torch": torch.__version__,
-            **provenance(parsed.source),
-            # named axes of the arrays, e.g. xarray.DataArray(d["frames"], dims=...)
-            "dims": {"frames": ["trajectory", "time", "node"], "times": ["time"],
-                     "pos": ["node", "axis"], "edge_index": ["endpoint", "edge"]},
-            "options": {k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in asdict(cfg).items()}}
+    if shard_dir is not None:
+        log(f"{checked.name} shard {cfg.shard[0]}/{cfg.shard[1]}: chunk(s) "
+            f"{[s // batch for s in starts]} of {info['chunks']} in {shard_dir} ({len(done)} "
+            f"solved now, {len(starts) - len(done)} found done), NFE {nfe}, {solve_s:.1f} s of "
+            f"solving; join the shards with `pde2gnn merge {out} "
+            f"{shard_path(out, 0, cfg.shard[1])} ...`")
+        return {**info, "shard_dir": str(shard_dir), "chunks_solved": done, "nfe": nfe,
+                "solve_seconds": solve_s}
+    timing = {"scheme": scheme, "nfe": nfe, "solves": len(starts), "solve_seconds": solve_s,
+              "compile_seconds": compile_s, "wall_seconds": time.perf_counter() - t_start}
+    return _write_archive(out, common, frames, residual, first, info, timing, cfg, png, log)
+
+
+#: meta keys that differ between runs of the same simulation (wall clock), not its content
+TIMING_KEYS = ("solve_seconds", "compile_seconds", "wall_seconds", "merged_from", "shards")
+
+
+def _write_archive(out, common: dict, frames: np.ndarray, residual: np.ndarray, first,
+                   info: dict, timing: dict, cfg: SimulationConfig, png, log) -> dict:
+    """The ``.npz`` of the module docstring from the frames ``[B, T_all, M]`` (with the
+    protocol's long-horizon times after the first ``cfg.frames``) and the shared arrays;
+    the same for one run and for merged shards."""
+    sampling = {k: common[k] for k in info["sampling_keys"]}
+    times = common["times_all"]
+    meta = {k: info[k] for k in ("spec", "graph", "nodes", "edges")}
+    meta.update(timing)
+    meta.update({"torch": torch.__version__, **provenance(str(common["spec"])),
+                 # named axes of the arrays, e.g. xarray.DataArray(d["frames"], dims=...)
+                 "dims": {"frames": ["trajectory", "time", "node"], "times": ["time"],
+                          "pos": ["node", "axis"], "edge_index": ["endpoint", "edge"]},
+                 "options": info["options"]})
     extra = {}
-    if sampling is not None:
+    if sampling:
         K = cfg.frames
-        extra = dict(sampling, long_times=times[K:-1].numpy(), long_frames=frames[:, K:-1],
+        extra = dict(sampling, long_times=times[K:-1], long_frames=frames[:, K:-1],
                      fixed_point=frames[:, -1], fixed_point_time=np.array(float(times[-1])),
                      fixed_point_residual=residual)
-        frames, times, first = frames[:, :K], times[:K], first[:K]
+        frames, times = frames[:, :K], times[:K]
+        first = first[:K] if first is not None else None
         meta["protocol"] = {"name": cfg.protocol, "T": cfg.horizon,
                             **{k: len(v) for k, v in sampling.items()},
                             "fixed_point_residual": float(residual.max())}
-    arrays = dict(frames=frames, times=times.numpy(), node_index=node_index, **extra,
-                  edge_index=np.asarray(sub_ei), full_edge_index=np.asarray(ei),
-                  train=perm[:n_tr], val=perm[n_tr:n_tr + n_va], test=perm[n_tr + n_va:],
-                  spec=np.array(parsed.source), meta=np.array(json.dumps(meta)))
-    if pos is not None:
-        arrays.update(pos=pos[node_index], full_pos=pos)
+    arrays = dict(frames=frames, times=times, node_index=common["node_index"], **extra,
+                  edge_index=common["edge_index"], full_edge_index=common["full_edge_index"],
+                  train=common["train"], val=common["val"], test=common["test"],
+                  spec=common["spec"], meta=np.array(json.dumps(meta)))
+    if "pos" in common:
+        arrays.update(pos=common["pos"], full_pos=common["full_pos"])
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays)
     meta["out"] = str(out)
-    if png:
-        plot_frames(first, times.numpy(), pos, cfg, png, f"{checked.name}: {desc}")
+    pos = common.get("full_pos")
+    if png and first is not None:
+        plot_frames(first, times, pos, cfg, png, f"{info['spec']}: {info['graph']}")
         meta["png"] = str(png)
-    log(f"{checked.name} on {desc} ({n} nodes, {int(ei.shape[1])} edges, scheme "
-        f"{scheme or 'graph'}): {B} trajectories x {cfg.frames} frames in {solve_s:.1f} s of "
-        f"solving ({compile_s:.1f} s compiling, {wall:.1f} s total), NFE {nfe} over {meta['solves']} solve(s); wrote {out}")
+    wall = timing.get("wall_seconds", 0.0)
+    log(f"{info['spec']} on {info['graph']} ({info['nodes']} nodes, {info['edges']} edges, "
+        f"scheme {timing['scheme'] or 'graph'}): {info['trajectories']} trajectories x "
+        f"{cfg.frames} frames in {timing['solve_seconds']:.1f} s of solving "
+        f"({timing['compile_seconds']:.1f} s compiling, {wall:.1f} s total), NFE "
+        f"{timing['nfe']} over {timing['solves']} solve(s); wrote {out}")
     return meta
+
+
+# ---------------------------------------------------------------------------------------------
+# shards: `simulate --shard i/n` and `pde2gnn merge OUT.npz SHARD_DIR...`
+
+def parse_shard(text: str) -> Tuple[int, int]:
+    """``'i/n'`` -> ``(i, n)`` with 0 <= i < n.
+
+    Raises:
+        OptionError: not of the form i/n with 0 <= i < n.
+    """
+    try:
+        i, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise OptionError(f"--shard takes i/n (shard i of n, counted from 0), got '{text}'") \
+            from None
+    _check_shard((i, n), None)
+    return i, n
+
+
+def _check_shard(shard, chunks: Optional[int]) -> Tuple[int, int]:
+    i, n = (int(v) for v in shard)
+    if not (n >= 1 and 0 <= i < n):
+        raise OptionError(f"--shard {i}/{n}: need 0 <= i < n (shards 0/{n} ... {n - 1}/{n})")
+    if chunks is not None and i >= chunks:
+        raise OptionError(f"--shard {i}/{n}: the run has only {chunks} chunk(s) of --batch "
+                          f"trajectories, so shard {i} would have nothing to do; use at most "
+                          f"{chunks} shards or a smaller --batch")
+    return i, n
+
+
+def shard_path(out, i: int, n: int) -> Path:
+    """The folder shard ``i`` of ``n`` of the run writing ``out`` (``DIR/NAME.npz``) writes
+    its chunks to: ``DIR/NAME.shard<i>-of-<n>``."""
+    p = Path(out)
+    return p.with_name(f"{p.stem}.shard{i}-of-{n}")
+
+
+def _save_atomic(path: Path, **arrays) -> None:
+    """``np.savez`` through a temporary file and a rename: a chunk file is whole or absent."""
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _open_shard(folder: Path, common: dict, info: dict, shard: Tuple[int, int]) -> None:
+    """Create a shard folder with ``header.npz`` (the arrays every shard shares, and the run's
+    description), or check that an existing one was written by the same run (then its
+    finished chunks are kept: the shard resumes).
+
+    Raises:
+        OptionError: the folder holds another run's shard.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    header = folder / "header.npz"
+    doc = {**info, "shard": list(shard)}
+    if header.is_file():
+        old = np.load(header, allow_pickle=False)
+        same = json.loads(str(old["info"])) == json.loads(json.dumps(doc)) and all(
+            k in old.files and np.array_equal(old[k], v) for k, v in common.items())
+        if not same:
+            raise OptionError(f"{folder} holds a shard of another simulation (other spec or "
+                              "options); remove it or choose another --out")
+        return
+    _save_atomic(header, info=np.array(json.dumps(doc)), **common)
+
+
+def merge_shards(out, folders, png=None, log: Callable[[str], None] = print) -> dict:
+    """Join the shard folders of one ``simulate --shard i/n`` run into ``out`` (.npz): the
+    same arrays, bit for bit, as the run without ``--shard`` (chunk c of ``batch``
+    trajectories is solved the same way in either; ``meta`` differs only in the wall-clock
+    fields of :data:`TIMING_KEYS`).
+
+    Raises:
+        OptionError: a folder is not a shard folder, the shards come from different runs, or a
+            chunk is missing (its shard did not finish: rerun that shard, it resumes) or present
+            twice.
+    """
+    if not folders:
+        raise OptionError("merge needs at least one shard folder")
+    heads, infos = [], []
+    for f in folders:
+        h = Path(f) / "header.npz"
+        if not h.is_file():
+            raise OptionError(f"merge: {f} is not a `pde2gnn simulate --shard` folder (no "
+                              "header.npz)")
+        heads.append(np.load(h, allow_pickle=False))
+        infos.append(json.loads(str(heads[-1]["info"])))
+    first_info = {k: v for k, v in infos[0].items() if k != "shard"}
+    for f, h, inf in zip(folders, heads, infos):
+        if {k: v for k, v in inf.items() if k != "shard"} != first_info or any(
+                not np.array_equal(h[k], heads[0][k]) for k in heads[0].files if k != "info"):
+            raise OptionError(f"merge: {f} is a shard of another simulation than {folders[0]}")
+    common = {k: heads[0][k] for k in heads[0].files if k != "info"}
+    C, batch, B = first_info["chunks"], first_info["batch"], first_info["trajectories"]
+    files: Dict[int, Path] = {}
+    for f in folders:
+        for cf in sorted(Path(f).glob("chunk_*.npz")):
+            c = int(cf.stem.split("_")[1])
+            if c in files:
+                raise OptionError(f"merge: chunk {c} is in both {files[c].parent} and {f}")
+            files[c] = cf
+    missing = [c for c in range(C) if c not in files]
+    if missing:
+        n = infos[0]["shard"][1]
+        who = sorted({c % n for c in missing})
+        raise OptionError(f"merge: chunk(s) {missing} of {C} missing: shard(s) "
+                          f"{', '.join(f'{i}/{n}' for i in who)} did not finish or were not "
+                          "given; rerun them (a rerun keeps the finished chunks)")
+    first_chunk = np.load(files[0])
+    T_all, M = first_chunk["frames"].shape[1:]
+    np_dtype = first_chunk["frames"].dtype
+    frames = np.empty((B, T_all, M), np_dtype)
+    residual = np.zeros(B)
+    nfe, solve_s, compile_s = 0, 0.0, 0.0
+    for c in range(C):
+        d = first_chunk if c == 0 else np.load(files[c])
+        s = int(d["start"])
+        frames[s:s + len(d["frames"])] = d["frames"]
+        residual[s:s + len(d["frames"])] = d["residual"]
+        nfe += int(d["nfe"])
+        solve_s += float(d["solve_seconds"])
+        compile_s += float(d["compile_seconds"])
+    cfg = SimulationConfig(**{k: (tuple(v) if k == "split" else v)
+                              for k, v in first_info["options"].items()})
+    timing = {"scheme": str(first_chunk["scheme"]) or None, "nfe": nfe, "solves": C,
+              "solve_seconds": solve_s, "compile_seconds": compile_s,
+              "wall_seconds": solve_s + compile_s, "shards": infos[0]["shard"][1],
+              "merged_from": [str(f) for f in folders]}
+    return _write_archive(out, common, frames, residual, first_chunk["first"], first_info,
+                          timing, cfg, png, log)
 
 
 def plot_frames(frames: np.ndarray, times: np.ndarray, pos: Optional[np.ndarray],
