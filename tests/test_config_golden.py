@@ -1,7 +1,8 @@
 """Every library spec's hyperparameter defaults, for every data set, are those recorded in
 ``tests/golden/configs.json``: a guard for changes to the TOML files and to how they inherit.
 
-For each library spec and each data set name (plus ``-``, no data-set section) the golden holds
+For each library spec and each data set name (the node-classification data sets, every section
+name of a library TOML such as ``ndcn_heat``, and ``-``: no data-set section) the golden holds
 the flat dict of :func:`pde2gnn.config.load_defaults` and the :class:`TrainConfig` that
 :func:`pde2gnn.config.make_config` builds from it (or the error it raises: the dynamics and
 forecasting TOMLs hold keys of other tasks). Re-record (only when a change of the defaults is
@@ -14,18 +15,26 @@ from pathlib import Path
 
 import pytest
 
+try:
+    import tomllib
+except ModuleNotFoundError:        # Python 3.10
+    import tomli as tomllib
+
 from pde2gnn.config import load_defaults, make_config
 from pde2gnn.data import DATASETS
 from pde2gnn.errors import Pde2GnnError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "configs.json"
 LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
+SECTIONS = sorted({k for p in LIBRARY if p.with_suffix(".toml").is_file()
+                   for k, v in tomllib.loads(p.with_suffix(".toml").read_text()).items()
+                   if isinstance(v, dict)} - {"default"} - set(DATASETS))
 
 
 def defaults_of(path: Path) -> dict:
     """``{dataset: {"values": ..., "config": ... | "error": ...}}`` for one spec."""
     out = {}
-    for ds in ("-",) + DATASETS:
+    for ds in ("-",) + DATASETS + tuple(SECTIONS):
         values = load_defaults(path, ds)
         try:
             config = dataclasses.asdict(make_config(dict(values)))
