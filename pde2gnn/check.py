@@ -22,6 +22,7 @@ import sympy as sp
 from .errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
                      Span, SpecError, did_you_mean)
 from .lang import ast as A
+from .lang.inherit import resolve
 from .lang.parser import KEYWORDS
 
 Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 1
@@ -620,8 +621,9 @@ class _Checker:
             if not a < b:
                 raise self.err(ShapeError, f"axis {axis + 1} of domain '{st.name}' is empty or "
                                f"reversed: [{a:g}, {b:g}]; the lower bound must be below the "
-                               "upper one", Span(lo.span.line, lo.span.column, hi.span.end_line,
-                                                 hi.span.end_column))
+                               "upper one", dataclasses.replace(
+                                   lo.span, end_line=hi.span.end_line,
+                                   end_column=hi.span.end_column))
         self.declare(st.name, st, st.span)
         inputs[st.name] = Type("node", (len(st.bounds),))
         for c in COORDINATES[:len(st.bounds)]:
@@ -1047,12 +1049,15 @@ def _names(e: A.Expr):
 
 
 def check(spec: A.Spec) -> CheckedSpec:
-    """Resolve names, kinds and shapes of a parsed spec.
+    """Resolve names, kinds and shapes of a parsed spec, after merging in its parents
+    (``model b extends a``: :func:`pde2gnn.lang.inherit.resolve`; ``CheckedSpec.spec`` is the
+    merged spec).
 
     Raises:
-        NameError_: unknown or duplicate names (with a did-you-mean suggestion).
+        NameError_: unknown or duplicate names (with a did-you-mean suggestion); a bad
+            ``extends`` / ``override``.
         KindError: e.g. ``div`` applied to a node field, node and edge values mixed.
         ShapeError: channel counts that do not fit.
         FormError: a field without a ``dt`` equation, two equations for one field, ...
     """
-    return _Checker(spec).run()
+    return _Checker(resolve(spec)).run()

@@ -1,10 +1,16 @@
 """Per-data-set hyperparameter defaults shipped next to library specs (``library/NAME.toml``).
 
 A TOML file has a ``[default]`` table and one table per data set (``[Cora]``, ``[CiteSeer]``...);
-the data set's table overrides the defaults, and command-line options override both. A top-level
-``inherit = "other"`` reads ``other.toml`` first (spec variants share their hyperparameters). Keys are
+the data set's table overrides the defaults, and command-line options override both. Keys are
 :class:`~pde2gnn.tasks.node_classification.TrainConfig` fields, plus the solver's (``method``,
 ``rtol``, ``atol``, ``step_size``, ``adjoint``, ``max_nfe``) and ``[*.dims]`` / ``[*.params]``.
+
+Inheritance follows the spec's: for ``model b extends a``, ``b``'s defaults start from ``a``'s
+``[default]`` (``a.toml``, itself inherited in turn), whether or not ``b.toml`` exists. ``a``'s
+per-data-set tables do not leak into ``b`` unless ``b.toml`` asks with ``inherit_datasets =
+true``. A top-level ``inherit = "other"`` names the parent TOML explicitly, for a spec that does
+not extend ``other`` (e.g. ``dnnd`` sharing ``ndcn``'s training values). Precedence, lowest
+first: parent ``[default]``, parent ``[DATASET]`` (if inherited), ``[default]``, ``[DATASET]``.
 """
 from __future__ import annotations
 
@@ -14,9 +20,11 @@ except ModuleNotFoundError:        # Python 3.10: the same parser as the tomli p
     import tomli as tomllib
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from .errors import OptionError
+from .lang.inherit import find_parent, model_decl
+from .lang.parser import parse_file
 from .solve import SolverConfig
 from .tasks.node_classification import TrainConfig
 
@@ -24,20 +32,34 @@ SOLVER_KEYS = {f.name for f in fields(SolverConfig)}
 TRAIN_KEYS = {f.name for f in fields(TrainConfig)} - {"solver"}
 
 
-def load_defaults(spec_path: Path, dataset: str) -> Dict[str, Any]:
-    """Flat dict of defaults for ``dataset`` from the TOML beside ``spec_path`` (may be empty)."""
-    toml = spec_path.with_suffix(".toml")
-    if not toml.is_file():
-        return {}
+def _read(toml: Path) -> Dict[str, Any]:
     try:
-        table = tomllib.loads(toml.read_text())
+        return tomllib.loads(toml.read_text())
     except tomllib.TOMLDecodeError as e:
         raise OptionError(f"{toml}: {e}") from None
+
+
+def load_defaults(spec_path: Path, dataset: Optional[str]) -> Dict[str, Any]:
+    """Flat dict of defaults for ``dataset`` (``None``: the ``[default]`` tables only) from the
+    TOML beside ``spec_path`` and its parents' (may be empty); see the module docstring.
+
+    Raises:
+        OptionError: a TOML that does not parse, or an unknown parent.
+        SpecError: the spec (read for its ``extends``) does not parse.
+    """
+    toml = spec_path.with_suffix(".toml")
+    table = _read(toml) if toml.is_file() else {}
+    parent = table.get("inherit")
+    if parent is None and spec_path.is_file():
+        model = model_decl(parse_file(spec_path))
+        parent = model.parent if model is not None else None
     out: Dict[str, Any] = {}
-    if "inherit" in table:  # e.g. graff_dd.toml: inherit = "graff" reads graff.toml first
-        out = load_defaults(spec_path.with_name(f"{table['inherit']}.pde"), dataset)
+    if parent is not None:
+        out = load_defaults(find_parent(parent, str(spec_path)),
+                            dataset if table.get("inherit_datasets", False) else None)
     by_lower = {k.lower(): k for k in table}
-    for section in ("default", by_lower.get(dataset.lower(), dataset)):
+    sections = ["default"] + ([by_lower.get(dataset.lower(), dataset)] if dataset else [])
+    for section in sections:
         for k, v in table.get(section, {}).items():
             if isinstance(v, dict):
                 out[k] = {**out.get(k, {}), **v}

@@ -10,7 +10,7 @@ suggestion for a misspelt name.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 
@@ -20,12 +20,19 @@ class Pde2GnnError(Exception):
 
 @dataclass(frozen=True)
 class Span:
-    """A region of spec source text; lines and columns are 1-based, ``end_column`` exclusive."""
+    """A region of spec source text; lines and columns are 1-based, ``end_column`` exclusive.
+
+    ``file`` and ``text`` name the source the region is in (set by the parser). They matter for
+    a spec that inherits (``model b extends a``): its statements come from two files, and an
+    error quotes the file the offending statement was written in.
+    """
 
     line: int
     column: int
     end_line: int
     end_column: int
+    file: Optional[str] = field(default=None, compare=False, repr=False)
+    text: Optional[str] = field(default=None, compare=False, repr=False)
 
 
 class SpecError(Pde2GnnError):
@@ -37,12 +44,17 @@ class SpecError(Pde2GnnError):
         source: the full spec text, to quote the offending line.
         filename: shown in the ``file:line:column`` prefix.
         hint: an extra line, e.g. ``did you mean 'lap'?``.
+
+    A span that names its own file (:class:`Span` ``file`` / ``text``) wins over ``source`` and
+    ``filename``: a statement inherited from a parent spec is quoted from the parent's file.
     """
 
     kind = "error"
 
     def __init__(self, message: str, span: Optional[Span] = None, source: str = "",
                  filename: str = "<spec>", hint: str = ""):
+        if span is not None and span.file is not None:
+            source, filename = span.text or "", span.file
         self.message = message
         self.span = span
         self.source = source

@@ -13,7 +13,7 @@ from ..errors import Span
 __all__ = [
     "Span", "Expr", "Number", "Name", "Call", "BinOp", "Neg", "Index", "Dim", "Stmt", "ModelDecl",
     "FieldDecl", "InputDecl", "DimDecl", "ParamDecl", "LearnDecl", "LetDecl", "EnergyDecl",
-    "GraphDecl", "DomainDecl", "Equation", "StateDecl", "NetDecl", "Spec",
+    "GraphDecl", "DomainDecl", "Equation", "StateDecl", "NetDecl", "Override", "Spec",
 ]
 
 
@@ -82,8 +82,12 @@ class Dim:
 
 @dataclass(frozen=True)
 class ModelDecl:
+    """``model name`` or ``model name extends parent`` (see :mod:`pde2gnn.lang.inherit`)."""
+
     name: str
     span: Span
+    parent: Optional[str] = None
+    parent_span: Optional[Span] = None
 
 
 @dataclass(frozen=True)
@@ -216,8 +220,18 @@ class NetDecl:
     kind_span: Span
 
 
+@dataclass(frozen=True)
+class Override:
+    """``override <statement>``: in a model that extends another, ``statement`` replaces the
+    parent's statement of the same name. Resolved away by :func:`pde2gnn.lang.inherit.resolve`
+    before checking."""
+
+    statement: "Stmt"
+    span: Span
+
+
 Stmt = Union[ModelDecl, FieldDecl, InputDecl, DimDecl, ParamDecl, LearnDecl, LetDecl,
-             EnergyDecl, GraphDecl, DomainDecl, Equation, StateDecl, NetDecl]
+             EnergyDecl, GraphDecl, DomainDecl, Equation, StateDecl, NetDecl, Override]
 
 
 @dataclass(frozen=True)

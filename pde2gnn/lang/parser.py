@@ -19,7 +19,7 @@ from ..resources import grammar_path
 from . import ast as A
 
 KEYWORDS = ("model", "field", "input", "dim", "param", "learn", "let", "edge", "energy",
-            "graph", "dt", "domain", "next", "state", "net")
+            "graph", "dt", "domain", "next", "state", "net", "extends", "override")
 
 _READABLE = {"NAME": "a name", "NUMBER": "a number", "INT": "an integer",
              "_NL": "end of line", "$END": "end of input", "KIND": "'node' or 'edge'"}
@@ -49,52 +49,56 @@ def _parser() -> lark.Lark:
                      maybe_placeholders=False)
 
 
-def _span(meta_or_tok) -> Span:
-    return Span(meta_or_tok.line, meta_or_tok.column, meta_or_tok.end_line,
-                meta_or_tok.end_column)
-
-
 @v_args(meta=True)
 class _ToAst(Transformer_NonRecursive):
+    def __init__(self, filename: str, text: str):
+        super().__init__()
+        self.filename, self.text = filename, text
+
+    def _span(self, meta_or_tok) -> Span:
+        """The :class:`Span` of a tree node or token, naming this file."""
+        return Span(meta_or_tok.line, meta_or_tok.column, meta_or_tok.end_line,
+                    meta_or_tok.end_column, self.filename, self.text)
+
     # expressions
     def number(self, meta, c):
-        return A.Number(float(c[0]), _span(meta))
+        return A.Number(float(c[0]), self._span(meta))
 
     def name(self, meta, c):
-        return A.Name(str(c[0]), _span(meta))
+        return A.Name(str(c[0]), self._span(meta))
 
     def call(self, meta, c):
         func, rest = c[0], c[1:]
         args = tuple(a for a in rest if not isinstance(a, tuple))
         kwargs = tuple(a for a in rest if isinstance(a, tuple))
-        return A.Call(str(func), args, kwargs, _span(meta), _span(func))
+        return A.Call(str(func), args, kwargs, self._span(meta), self._span(func))
 
     def kwarg(self, meta, c):
         return (str(c[0]), c[1])
 
     def _bin(op):
         def f(self, meta, c):
-            return A.BinOp(op, c[0], c[1], _span(meta))
+            return A.BinOp(op, c[0], c[1], self._span(meta))
         return f
 
     add, sub, mul, div, matmul, pow = _bin("+"), _bin("-"), _bin("*"), _bin("/"), _bin("@"), _bin("^")
 
     def neg(self, meta, c):
-        return A.Neg(c[0], _span(meta))
+        return A.Neg(c[0], self._span(meta))
 
     def index(self, meta, c):
         k = int(c[1])
-        return A.Index(c[0], k, k + 1, _span(meta))
+        return A.Index(c[0], k, k + 1, self._span(meta))
 
     def slice(self, meta, c):
-        return A.Index(c[0], int(c[1]), int(c[2]), _span(meta))
+        return A.Index(c[0], int(c[1]), int(c[2]), self._span(meta))
 
     # shapes
     def dim_name(self, meta, c):
-        return A.Dim(str(c[0]), _span(meta))
+        return A.Dim(str(c[0]), self._span(meta))
 
     def dim_int(self, meta, c):
-        return A.Dim(int(c[0]), _span(meta))
+        return A.Dim(int(c[0]), self._span(meta))
 
     def kind_spec(self, meta, c):
         return (str(c[0]), c[1] if len(c) > 1 else None)
@@ -106,25 +110,30 @@ class _ToAst(Transformer_NonRecursive):
         return ()
 
     def constraint(self, meta, c):
-        return (str(c[0]), _span(c[0]))
+        return (str(c[0]), self._span(c[0]))
 
     # statements
     def model_decl(self, meta, c):
-        return A.ModelDecl(str(c[0]), _span(meta))
+        parent = c[1] if len(c) > 1 else None
+        return A.ModelDecl(str(c[0]), self._span(meta), None if parent is None else str(parent),
+                           None if parent is None else self._span(parent))
+
+    def override(self, meta, c):
+        return A.Override(c[0], self._span(meta))
 
     def field_decl(self, meta, c):
         kind, dim = c[1]
-        return A.FieldDecl(str(c[0]), kind, dim, _span(meta))
+        return A.FieldDecl(str(c[0]), kind, dim, self._span(meta))
 
     def input_decl(self, meta, c):
         kind, dim = c[1]
-        return A.InputDecl(str(c[0]), kind, dim, _span(meta))
+        return A.InputDecl(str(c[0]), kind, dim, self._span(meta))
 
     def dim_decl(self, meta, c):
-        return A.DimDecl(str(c[0]), int(c[1]), _span(meta))
+        return A.DimDecl(str(c[0]), int(c[1]), self._span(meta))
 
     def param_decl(self, meta, c):
-        return A.ParamDecl(str(c[0]), c[1], _span(meta))
+        return A.ParamDecl(str(c[0]), c[1], self._span(meta))
 
     def learn_decl(self, meta, c):
         name, rest = str(c[0]), list(c[1:])
@@ -132,48 +141,48 @@ class _ToAst(Transformer_NonRecursive):
             not rest[0] or isinstance(rest[0][0], A.Dim)) else ()
         constraints = tuple(r for r in rest if isinstance(r, tuple))
         init = next((r for r in rest if not isinstance(r, tuple)), None)
-        return A.LearnDecl(name, shape, constraints, init, _span(meta))
+        return A.LearnDecl(name, shape, constraints, init, self._span(meta))
 
     def let_decl(self, meta, c):
-        return A.LetDecl(str(c[0]), c[1], False, _span(meta))
+        return A.LetDecl(str(c[0]), c[1], False, self._span(meta))
 
     def edge_decl(self, meta, c):
-        return A.LetDecl(str(c[0]), c[1], True, _span(meta))
+        return A.LetDecl(str(c[0]), c[1], True, self._span(meta))
 
     def energy_decl(self, meta, c):
-        return A.EnergyDecl(str(c[0]), c[1], _span(meta))
+        return A.EnergyDecl(str(c[0]), c[1], self._span(meta))
 
     def graph_decl(self, meta, c):
         args = tuple(a for a in c[1:] if not isinstance(a, tuple))
         kwargs = tuple(a for a in c[1:] if isinstance(a, tuple))
-        return A.GraphDecl(str(c[0]), args, kwargs, _span(meta))
+        return A.GraphDecl(str(c[0]), args, kwargs, self._span(meta))
 
     def interval(self, meta, c):
         return ("interval", c[0], c[1])
 
     def domain_opt(self, meta, c):
-        return ("option", str(c[0]), str(c[1]) if len(c) > 1 else None, _span(meta))
+        return ("option", str(c[0]), str(c[1]) if len(c) > 1 else None, self._span(meta))
 
     def domain_decl(self, meta, c):
         bounds = tuple((a, b) for tag, a, b in (x for x in c[1:] if x[0] == "interval"))
         options = tuple(x[1:] for x in c[1:] if x[0] == "option")
-        return A.DomainDecl(str(c[0]), bounds, options, _span(meta))
+        return A.DomainDecl(str(c[0]), bounds, options, self._span(meta))
 
     def equation(self, meta, c):
-        return A.Equation(str(c[0]), c[1], _span(meta), _span(c[0]))
+        return A.Equation(str(c[0]), c[1], self._span(meta), self._span(c[0]))
 
     def next_equation(self, meta, c):
-        return A.Equation(str(c[0]), c[1], _span(meta), _span(c[0]), "next")
+        return A.Equation(str(c[0]), c[1], self._span(meta), self._span(c[0]), "next")
 
     def state_decl(self, meta, c):
         kind, dim = c[1]
-        return A.StateDecl(str(c[0]), kind, dim, _span(meta))
+        return A.StateDecl(str(c[0]), kind, dim, self._span(meta))
 
     def net_decl(self, meta, c):
         rest = c[2:]
         kwargs = tuple(a for a in rest if isinstance(a, tuple))
         positional = tuple(a for a in rest if not isinstance(a, tuple))
-        return A.NetDecl(str(c[0]), str(c[1]), kwargs, positional, _span(meta), _span(c[1]))
+        return A.NetDecl(str(c[0]), str(c[1]), kwargs, positional, self._span(meta), self._span(c[1]))
 
     def start(self, meta, c):
         return tuple(c)
@@ -255,7 +264,7 @@ def parse(text: str, filename: str = "<spec>") -> A.Spec:
         raise ParseError(f"unexpected end of input; expected {_expected(e.expected)}", None,
                          text, filename) from None
     # non-recursive transformer: a sum of thousands of terms is as fine as a short one
-    return A.Spec(_ToAst().transform(tree), text, filename)
+    return A.Spec(_ToAst(filename, text).transform(tree), text, filename)
 
 
 def read_spec(path: Union[str, Path]) -> str:
