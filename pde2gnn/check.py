@@ -690,6 +690,18 @@ class _Checker:
         self._energy_types[name] = t
         return t
 
+    def _depends_on_field(self, e: A.Expr, seen=()) -> bool:
+        """Whether ``e`` mentions an evolving field (x, x_i, x_j), directly or through lets."""
+        for x in subexpressions(e):
+            if not isinstance(x, A.Name):
+                continue
+            base = endpoint(x.id)[0] if endpoint(x.id) else x.id
+            if base in self.fields or (base in self.lets and base not in seen and
+                                       self._depends_on_field(self.lets[base].value,
+                                                              seen + (base,))):
+                return True
+        return False
+
     def _only_receiver(self, e: A.Expr):
         """sum_i(...) of an edge-kind expression may only use receiver values x_i."""
         for x in subexpressions(e):
@@ -861,6 +873,11 @@ class _Checker:
             t = self.expr(e.operand)
             if t.kind == "matrix":
                 raise self.err(KindError, "channels of a matrix cannot be selected", e.span)
+            if getattr(self, "_energy", None) is not None and self._depends_on_field(e.operand):
+                raise self.err(EnergyError, "a channel slice of the state cannot be "
+                               f"differentiated by var(...), so it cannot appear in energy "
+                               f"'{self._energy}'", e.span, "write the energy on the whole "
+                               "field, e.g. with dot(x, x @ P) for a projection P")
             c = resolve_channels(t.channels, {k: v for k, v in self.dims.items() if v})
             if e.stop <= e.start:
                 raise self.err(ShapeError, "an empty channel range", e.span)

@@ -198,18 +198,6 @@ def feature_knn_graph(pos: Tensor, k: int, block: int = 2048, loop: bool = True)
     return torch.stack([j, i])
 
 
-def build_graph(method: str, edge_index: Tensor, num_nodes: int, coords: Tensor = None,
-                **options) -> Tensor:
-    """The diffusion graph for a spec's ``graph`` clause: ``input`` (unchanged) or ``knn``."""
-    if method == "input":
-        return edge_index
-    if method == "knn":
-        if coords is None:
-            raise OptionError("graph knn(...) needs node coordinates (a positional encoding)")
-        return feature_knn_graph(coords, int(options.get("k", 16)))
-    raise OptionError(f"unknown graph construction '{method}'")
-
-
 #: NDCN's five graph families (Zang & Wang, KDD 2020, sec. 4.1), all with n = 400 nodes
 NDCN_GRAPHS = ("grid8", "random", "powerlaw", "smallworld", "community")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pde2gnn.check import check
-from pde2gnn.errors import (ArgumentError, FormError, KindError, NameError_, ParseError, ShapeError, SpecError,
+from pde2gnn.errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ParseError, ShapeError, SpecError,
                             did_you_mean)
 from pde2gnn.lang import parse
 
@@ -127,6 +127,10 @@ CASES = [
     ("call-of-non-function",
      HEAD + "dt(x) = x(x)\n",
      KindError, 3, 9, "'x' is not a function", ""),
+    ("energy-slice-of-the-state",      # was accepted here and failed later at the var(...) line
+     "model m\nfield x : node[4]\nlet y = 2 * x\nenergy E = sum_i(dot(y[0:2], x[0:2]))\n"
+     "dt(x) = -var(E, x)\n",
+     EnergyError, 4, 22, "a channel slice of the state cannot be differentiated", None),
     ("energy-used-as-value",
      HEAD + "energy E = dot(x, x)\ndt(x) = E\n",
      KindError, 4, 9, "energy 'E' can only be used as var(E, field)", ""),

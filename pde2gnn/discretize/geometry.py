@@ -35,9 +35,8 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
+from ..check import SCHEMES  # noqa: F401  (the names the language accepts, re-exported)
 from ..errors import DataError
-
-SCHEMES = ("auto", "grid", "lsq", "mesh")
 AXES = {"geo_dx": 0, "geo_dy": 1, "geo_dz": 2}
 
 

@@ -7,7 +7,7 @@ import sympy as sp
 
 from ..check import resolve_channels
 from . import ops as O
-from .ir import SymbolInfo
+from .symbols import SymbolInfo
 
 _RANK = {"scalar": 0, "node": 1, "edge": 2}
 

@@ -23,7 +23,7 @@ import sympy as sp
 
 from ..check import Type
 from . import ops as O
-from .ir import SymbolInfo
+from .symbols import SymbolInfo
 
 GEO_WEIGHTS = {
     "geo_dx": "d/dx: central differences +-1/(2h) (grid), least-squares gradient (lsq), "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Dict, Mapping, Optional, Tuple, Union
+from typing import Dict, Mapping, Optional, Tuple
 
 import sympy as sp
 
@@ -15,30 +15,10 @@ from ..check import LIMITS, CheckedSpec, Type, endpoint, resolve_channels
 from ..errors import EnergyError, OptionError, SpecError
 from ..lang import ast as A
 from . import ops as O
-
-ROLE_LEVEL = {"dim": 0, "param": 0, "input": 0, "graph": 0, "learn": 1, "net": 1, "init": 1,
-              "field": 2, "time": 2, "temp": 2}
-LEVEL_NAMES = ("static", "solve", "step")
-
-
-@dataclass(frozen=True)
-class SymbolInfo:
-    """What a free symbol of the IR stands for.
-
-    ``role`` is one of ``field input param learn net dim time graph``, or ``temp`` (a node
-    temporary of the discretised program, see :mod:`pde2gnn.discretize.stencil`); ``type`` is
-    its kind and shape (for a ``net``: kind ``'net'``, shape ``(out channels,)``).
-    ``level`` says when its value changes: 0 static (once per graph), 1 once per solve
-    (learnable parameters, the initial state), 2 at every function evaluation (the state, t).
-    """
-
-    name: str
-    role: str
-    type: Type
-
-    @property
-    def level(self) -> int:
-        return ROLE_LEVEL[self.role]
+from .analysis import Analyzer
+from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
+from .geometry import GEO_FUNCTIONS, GeoLap
+from .symbols import SymbolInfo  # noqa: F401  (part of the IR's interface)
 
 
 @dataclass
@@ -217,8 +197,6 @@ class _Lowerer:
 
     def var(self, e: A.Call) -> sp.Expr:
         """``var(E, x)``: lower E and differentiate it (see :mod:`pde2gnn.symbolic.energy`)."""
-        from .analysis import Analyzer
-        from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
         en, x = e.args[0].id, e.args[1].id
         if en not in self.energy_memo:
             self.energy_memo[en] = self.expr(self.c.energies[en].value)
@@ -397,6 +375,3 @@ def symbol_table(checked: CheckedSpec) -> Dict[str, SymbolInfo]:
         symbols[n] = SymbolInfo(n, "dim", Type("scalar"))
     symbols["t"] = SymbolInfo("t", "time", Type("scalar"))
     return symbols
-
-
-from .geometry import GEO_FUNCTIONS, GeoLap  # noqa: E402  (geometry imports this module)
