@@ -127,6 +127,13 @@ class EnergyError(SpecError):
     kind = "energy error"
 
 
+class UnsupportedError(SpecError):
+    """A well-formed construct that a later stage (lowering, code generation, the reference
+    interpreter) has no rule for: a gap of pde2gnn, not of the spec."""
+
+    kind = "unsupported"
+
+
 class OptionError(Pde2GnnError):
     """A compile or run option is missing or invalid (unbound dimension, unknown dataset...)."""
 

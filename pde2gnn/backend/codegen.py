@@ -30,7 +30,8 @@ from typing import Dict, List
 
 import sympy as sp
 
-from ..discretize.stencil import DEG_INV, StencilProgram
+from ..discretize.stencil import StencilProgram
+from ..errors import UnsupportedError
 from ..symbolic import ops as O
 
 _FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", O.Tanh: "torch.tanh", O.Sin: "torch.sin",
@@ -240,7 +241,8 @@ class CodeGen:
         if e.func in _FUNCS:
             rows = "edge" if isinstance(e, _EDGE_ROWS) else None
             return f"{_FUNCS[e.func]}({', '.join(self._arg(a, lv, rows) for a in e.args)})"
-        raise NotImplementedError(f"no code generation rule for {e.func.__name__}")
+        raise UnsupportedError(f"no code generation rule for {e.func.__name__} (in model "
+                               f"'{self.p.ir.name}')")
 
     def _arg(self, a: sp.Expr, lv: int, rows=None) -> str:
         """Code of a function argument: a tensor, also for a constant (``_G.fill(c, 1)``);

@@ -1,0 +1,164 @@
+"""An unfused reference interpreter of a :class:`~pde2gnn.discretize.StencilProgram`.
+
+It evaluates the discretised equations the plain way, expression by expression, to check the
+generated code against: every linear group ``((A x) + diag * x) @ W`` is computed as
+``sum_j(w_ij * x_j) + sum_j(w'_ij) * x_i + diag * x_i`` by gather and scatter (no sparse CSR
+matrix, no frozen diagonal folded into it, no Krylov form), networks of concatenated edge
+values get the whole concatenation (no block-wise first layer), nothing is hoisted to
+``prepare`` or ``static`` and nothing is shared. Operators other than the fused products use
+the same graph kernels (:class:`~pde2gnn.backend.graph_ops.GraphOps`) as the generated code.
+A compiled field and this interpreter should agree to rounding; ``tests/test_reference.py``
+checks every library spec (in the manner of py-pde's ``check_implementation``).
+
+It is slow (sympy trees walked in Python at every call) and meant for tests only.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict
+
+import sympy as sp
+import torch
+from torch import Tensor
+
+from ..discretize.stencil import StencilProgram
+from ..errors import UnsupportedError
+from ..symbolic import ops as O
+
+_TORCH = {sp.exp: torch.exp, sp.log: torch.log, O.Tanh: torch.tanh, O.Sin: torch.sin,
+          O.Cos: torch.cos, O.Abs: torch.abs, O.Sigmoid: torch.sigmoid, O.Relu: torch.relu}
+_GRAPH = {O.SoftmaxJ: "softmax_j", O.SquareplusJ: "squareplus_j", O.SoftmaxI: "softmax_i",
+          O.SquareplusI: "squareplus_i", O.SumJ: "sum_j", O.MeanJ: "mean_j",
+          O.MeanHeads: "mean_heads", O.Norm: "norm", O.AtI: "gather_i", O.AtJ: "gather_j",
+          O.StandardizeI: "standardize_i", O.SumI: "sum_i", O.SumIJ: "sum_ij"}
+#: graph operators whose argument needs one row per edge even when it is a constant
+_EDGE_ROWS = (O.SoftmaxJ, O.SquareplusJ, O.SoftmaxI, O.SquareplusI)
+
+
+class _Interpreter:
+    def __init__(self, program: StencilProgram, field, t: Tensor, y: Tensor, y0: Tensor):
+        self.p, self.an, self.G = program, program.analyzer, field.graph
+        self.inputs, self.learned, self.t = field._inputs(), field.learned(), t
+        self.env: Dict[str, Tensor] = {}
+        self.init: Dict[str, Tensor] = {}
+        start = 0
+        for f in program.ir.rhs:
+            c = program.ir.channels(f)
+            self.env[f], self.init[f] = y[..., start:start + c], y0[..., start:start + c]
+            start += c
+
+    def tensor(self, v):
+        return torch.as_tensor(v, dtype=self.G.deg.dtype, device=self.G.deg.device)
+
+    def leaf(self, s: sp.Symbol):
+        role = self.an.symbols[s.name].role
+        if role == "graph":
+            return getattr(self.G, s.name)
+        if role == "time":
+            return self.t
+        if role in ("field", "temp"):
+            return self.env[s.name]
+        return (self.inputs if role == "input" else self.learned)[s.name]
+
+    def arg(self, a: sp.Expr, rows=None):
+        """A function argument as a tensor; a scalar repeated on every edge for ``rows``."""
+        v = self.eval(a)
+        v = self.tensor(v) if not torch.is_tensor(v) else v
+        if v.dim() == 0:
+            v = v.reshape(1)
+        return self.G.rows(v, rows) if rows and self.an.kind(a) == "scalar" else v
+
+    def eval(self, e: sp.Expr):
+        if e.is_number and not e.atoms(O.GraphOp):
+            return float(e)
+        if e.is_Symbol:
+            return self.leaf(e)
+        if isinstance(e, O.Init):
+            return self.init[e.args[0].name]
+        if e.is_Add:
+            out = 0.0
+            for a in e.args:
+                out = out + self.eval(a)
+            return out
+        if e.is_Mul:
+            out = 1.0
+            for a in e.args:
+                out = out * self.eval(a)
+            return out
+        if e.is_Pow:
+            b, x = self.eval(e.args[0]), self.eval(e.args[1])
+            return b ** x if torch.is_tensor(b) or torch.is_tensor(x) else math.pow(b, x)
+        if isinstance(e, O.Fill):
+            return self.G.fill(float(e.args[0]), int(e.args[1]))
+        if isinstance(e, O.MatMul):
+            return self.arg(e.args[0]) @ self.eval(e.args[1])
+        if isinstance(e, O.Transpose):
+            return self.eval(e.args[0]).T
+        if isinstance(e, O.Slice):
+            u, a, b = e.args
+            return self.arg(u)[..., int(a):int(b)]
+        if isinstance(e, O.Cat):
+            return self.G.cat([self.arg(a) for a in e.args])
+        if isinstance(e, O.Dot):
+            heads = int(e.args[2]) if len(e.args) == 3 else 1
+            return self.G.dot(self.arg(e.args[0]), self.arg(e.args[1]), heads)
+        if isinstance(e, O.GraphNetApply):
+            net, u, *rest = e.args
+            return self.leaf(net)(self.G, self.G.rows(self.arg(u), "node"),
+                                  *(self.G.rows(self.arg(a), "edge") for a in rest))
+        if isinstance(e, O.NetApply):
+            net, *args = e.args
+            return self.leaf(net)(*(self.arg(a) for a in args))
+        if e.func in _TORCH:
+            return _TORCH[e.func](self.arg(e.args[0]))
+        if e.func in _GRAPH:
+            rows = "edge" if isinstance(e, _EDGE_ROWS) else None
+            return getattr(self.G, _GRAPH[e.func])(*(self.arg(a, rows) for a in e.args))
+        raise UnsupportedError(f"the reference interpreter has no rule for "
+                               f"{type(e).__name__}")
+
+    def group(self, g) -> Tensor:
+        """One linear group, unfused: gather, multiply, scatter."""
+        x = self.env[g.source]
+        out = 0.0
+        if g.weight_j != 0:
+            out = out + self.G.sum_j(self.arg(g.weight_j, "edge") * self.G.gather_j(x))
+        if g.weight_i != 0:
+            out = out + self.G.sum_j(self.arg(g.weight_i, "edge")) * x
+        if g.diag != 0:
+            out = out + self.eval(g.diag) * x
+        for w in g.right:
+            out = out @ self.eval(w)
+        return out
+
+    def run(self) -> Tensor:
+        parts = {}
+        for f in [*self.p.temps, *self.p.ir.rhs]:   # temporaries first, in their order
+            value = 0.0
+            for g in self.p.groups:
+                if g.target == f:
+                    value = value + self.group(g)
+            if f in self.p.remainder:
+                value = value + self.eval(self.p.remainder[f])
+            if f in self.p.temps:
+                self.env[f] = value
+            else:
+                parts[f] = torch.zeros_like(self.env[f]) + value
+        return torch.cat([parts[f] for f in self.p.ir.rhs], dim=-1)
+
+
+def interpret(field, t: Tensor, y: Tensor, y0: Tensor) -> Tensor:
+    """Evaluate a compiled field's program without fusion: ``dy/dt`` (or, for a discrete-time
+    model's update map, the next values) ``[N, D]`` or ``[B, N, D]``, like ``field(t, y)``
+    after ``field.prepare(y0)``.
+
+    Args:
+        field: a :class:`~pde2gnn.backend.module.VectorField` (its program, graph, inputs and
+            learnables are used; its generated code is not).
+        t: time, a 0-dim tensor. y, y0: the state and the initial state, ``[N, D]`` /
+            ``[B, N, D]``.
+
+    Raises:
+        UnsupportedError: the program holds an operator the interpreter has no rule for.
+    """
+    return _Interpreter(field.program, field, t, y, y0).run()
