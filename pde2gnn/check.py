@@ -22,45 +22,26 @@ import sympy as sp
 from .errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
                      Span, SpecError, did_you_mean)
 from .lang import ast as A
+from .lang.builtins import BUILTINS as BUILTIN_TABLE
+from .lang.builtins import CONSTRAINTS as CONSTRAINT_TABLE
+from .lang.builtins import EDGE_BUILTINS, NET_TYPES, names
 from .lang.inherit import resolve
 from .lang.parser import KEYWORDS
 
 Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 1
 
-CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
-ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
-GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i",
-             "squareplus_i")
-VECTOR_OPS = ("dot", "norm", "init", "mean_heads", "cat", "standardize_i")
-ENERGY_OPS = ("sum_i", "sum_ij", "var")
-BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
-#: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
-EDGE_BUILTINS = ("abar_ij",)
-#: operators an energy may not contain: not differentiable, or not symmetric under i <-> j
-ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not differentiable at 0",
-                      "softmax_j": "is not symmetric in i and j",
-                      "softmax_i": "is not symmetric in i and j",
-                      "mean_j": "is not supported in energies (use sum_j)",
-                      "standardize_i": "couples all nodes and is not supported in energies",
-                      "init": None}
+# the language's built-ins as lists of names (their records: pde2gnn/lang/builtins.py)
+CONSTRAINTS = tuple(CONSTRAINT_TABLE)
+ELEMENTWISE, GRAPH_OPS, VECTOR_OPS, ENERGY_OPS, GEO_OPS = (
+    names(g) for g in ("elementwise", "graph", "vector", "energy", "geometry"))
+BUILTINS = tuple(BUILTIN_TABLE)
+#: operators an energy may not contain, and why: not differentiable, or not symmetric in i, j
+ENERGY_UNSUPPORTED = {n: b.energy for n, b in BUILTIN_TABLE.items() if b.energy}
 GRAPH_METHODS = ("input", "knn")
 RESERVED = ("t", "torch", "pi")   # pi is the constant 3.14159...; t the time
-GEO_OPS = ("dx", "dy", "dz", "dgrad")     # need a `domain` declaration
-BUILTINS = BUILTINS + GEO_OPS
 COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis
 SCHEMES = ("auto", "grid", "lsq", "mesh")
 DOMAIN_FLAGS = ("periodic",)
-
-#: learnable network types: required and optional (default) sizes, and what a call takes.
-#: ``mlp`` and ``gru`` act row by row (node- or edge-wise); ``edge_gn`` is a graph network.
-NET_TYPES = {
-    "mlp": dict(required=("in", "out"), optional={"hidden": 64, "layers": 2},
-                call="mlp(u): u node or edge [in] -> same kind [out]"),
-    "gru": dict(required=("in", "hidden"), optional={"layers": 1},
-                call="gru(u, h): u [in], h [layers*hidden] -> new h [layers*hidden]"),
-    "edge_gn": dict(required=("in", "out"), optional={"edge_in": 0, "hidden": 64, "blocks": 2},
-                    call="edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
-}
 
 
 def _env_limits() -> Dict[str, int]:
@@ -520,10 +501,10 @@ class _Checker:
         spec = NET_TYPES[st.kind]
         if st.positional:
             raise self.err(ArgumentError, f"{st.kind} sizes are given by name, e.g. "
-                           f"{st.kind}({', '.join(k + '=...' for k in spec['required'])})",
+                           f"{st.kind}({', '.join(k + '=...' for k in spec.required)})",
                            st.positional[0].span)
-        allowed = list(spec["required"]) + list(spec["optional"])
-        sizes: Dict[str, Channels] = dict(spec["optional"])
+        allowed = list(spec.required) + list(spec.optional)
+        sizes: Dict[str, Channels] = dict(spec.optional)
         seen = set()
         for k, v in st.kwargs:
             if k not in allowed:
@@ -538,10 +519,10 @@ class _Checker:
             if isinstance(sizes[k], int):
                 self.check_size(sizes[k], v.span, "net_size", f"size '{k}'")
         sizes = {k: sizes[k] for k in allowed if k in sizes}
-        missing = [k for k in spec["required"] if k not in seen]
+        missing = [k for k in spec.required if k not in seen]
         if missing:
             raise self.err(ArgumentError, f"{st.kind} needs size{'s' if len(missing) > 1 else ''}"
-                           f" {', '.join(missing)}: {spec['call']}", st.span)
+                           f" {', '.join(missing)}: {spec.call}", st.span)
         for k in ("layers", "blocks"):
             if k in sizes and not isinstance(sizes[k], int):
                 raise self.err(ShapeError, f"'{k}' must be a number", st.span)
@@ -560,7 +541,7 @@ class _Checker:
             n = 1 if net.kind == "mlp" else 2
         if len(ts) != n:
             raise self.err(ArgumentError, f"'{e.func}' ({net.kind}) takes {n} argument"
-                           f"{'s' if n > 1 else ''}, got {len(ts)}: {NET_TYPES[net.kind]['call']}"
+                           f"{'s' if n > 1 else ''}, got {len(ts)}: {NET_TYPES[net.kind].call}"
                            + (" (edge_in=0: no edge input)" if net.kind == "edge_gn" and n == 1
                               else ""), e.span)
         for a, t in zip(e.args, ts):
@@ -665,7 +646,7 @@ class _Checker:
             if c not in CONSTRAINTS:
                 raise self.err(NameError_, f"unknown constraint '{c}' (known: "
                                f"{', '.join(CONSTRAINTS)})", span, did_you_mean(c, CONSTRAINTS))
-            if c in ("sym", "diag", "psd", "diag_dom") and (len(shape) != 2 or shape[0] != shape[1]):
+            if CONSTRAINT_TABLE[c].square and (len(shape) != 2 or shape[0] != shape[1]):
                 raise self.err(ShapeError, f"constraint '{c}' needs a square matrix, '{d.name}' "
                                f"has shape [{', '.join(map(str, shape))}]", span)
         if len(shape) == 2:
@@ -966,11 +947,12 @@ class _Checker:
                 and ENERGY_UNSUPPORTED[f]:
             raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
                            f"'{self._energy}' cannot be differentiated by var(...)", e.func_span)
-        nargs = 2 if f == "dot" else 1
-        heads = self.heads(e) if f == "dot" else None
-        if len(e.args) != nargs or (e.kwargs and f != "dot"):
-            raise self.err(ArgumentError, f"{f} takes {nargs} argument{'s' if nargs > 1 else ''}, "
-                           f"got {len(e.args) + len(e.kwargs)}", e.span)
+        b = BUILTIN_TABLE[f]
+        heads = self.heads(e) if "heads" in b.keywords else None
+        if len(e.args) != b.nargs or (e.kwargs and not b.keywords):
+            raise self.err(ArgumentError, f"{f} takes {b.nargs} argument"
+                           f"{'s' if b.nargs > 1 else ''}, got {len(e.args) + len(e.kwargs)}",
+                           e.span)
         if f == "init":
             if getattr(self, "discrete", False):
                 raise self.err(FormError, "init(...) is the state at t = 0 of a continuous "
@@ -984,15 +966,12 @@ class _Checker:
         t = ts[0]
         if t.kind == "matrix":
             raise self.err(KindError, f"{f} does not apply to a matrix", e.args[0].span)
-
-        def need(kind):
-            if t.kind != kind:
-                arg = e.args[0]
-                label = f" {arg.id}" if isinstance(arg, A.Name) else ""
-                raise self.err(KindError, f"{f} expects {'an' if kind == 'edge' else 'a'} {kind} field, got {t.describe()}"
-                               f"{label}", arg.span)
-        if f in GEO_OPS:
-            need("node")
+        if b.takes is not None and t.kind != b.takes:
+            arg = e.args[0]
+            label = f" {arg.id}" if isinstance(arg, A.Name) else ""
+            raise self.err(KindError, f"{f} expects {'an' if b.takes == 'edge' else 'a'} "
+                           f"{b.takes} field, got {t.describe()}{label}", arg.span)
+        if b.group == "geometry":
             axes = len(self.domain.bounds) if self.domain else 0
             if not axes:
                 raise self.err(FormError, f"{f} is a geometric operator and needs node "
@@ -1001,17 +980,7 @@ class _Checker:
             if f == "dz" and axes < 3:
                 raise self.err(FormError, f"dz needs a 3-D domain, '{self.domain.name}' has "
                                f"{axes} axes", e.func_span)
-            return Type("edge" if f == "dgrad" else "node", t.shape)
-        if f in ("grad", "lap"):
-            need("node")
-            return Type("edge" if f == "grad" else "node", t.shape)
-        if f in ("div", "sum_j", "mean_j"):
-            need("edge")
-            return Type("node", t.shape)
-        if f in ("softmax_j", "squareplus_j", "softmax_i", "squareplus_i"):
-            need("edge")
-            return t
-        if f == "dot":
+        if b.channels == "heads":     # dot(u, v) / dot(u, v, heads=H)
             if ts[0].channels != ts[1].channels:
                 raise self.err(ShapeError, f"dot needs equal channel counts, got "
                                f"{ts[0].describe()} and {ts[1].describe()}", e.span)
@@ -1022,12 +991,7 @@ class _Checker:
             if heads is not None:
                 self.head_checks.append((c, heads, e.span))
             return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (heads or 1,))
-        if f in ("norm", "mean_heads"):
-            return Type(t.kind, (1,))
-        if f == "standardize_i":
-            need("node")
-            return t
-        return t  # elementwise
+        return Type(b.gives or t.kind, (1,) if b.channels == "one" else t.shape)
 
     def heads(self, e: A.Call):
         """The ``heads=H`` of ``dot(u, v, heads=H)`` (an integer or a dimension name), or None.

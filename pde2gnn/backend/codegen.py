@@ -34,19 +34,11 @@ from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
 
-_FUNCS = {sp.exp: "torch.exp", sp.log: "torch.log", O.Tanh: "torch.tanh", O.Sin: "torch.sin",
-          O.Cos: "torch.cos", O.Abs: "torch.abs", O.Sigmoid: "torch.sigmoid",
-          O.Relu: "torch.relu", O.SoftmaxJ: "_G.softmax_j", O.SquareplusJ: "_G.squareplus_j",
-          O.SoftmaxI: "_G.softmax_i", O.SquareplusI: "_G.squareplus_i", O.SumJ: "_G.sum_j",
-          O.MeanJ: "_G.mean_j", O.Dot: "_G.dot", O.Norm: "_G.norm",
-          O.MeanHeads: "_G.mean_heads", O.AtI: "_G.gather_i",
-          O.AtJ: "_G.gather_j", O.StandardizeI: "_G.standardize_i"}
-_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, O.Tanh, O.Sin, O.Cos, O.Abs,
-                O.Sigmoid, O.Relu, O.MatMul, O.Dot, O.Norm, O.MeanHeads, O.Cat, O.Slice,
-                O.NetApply)
-LEVELS = ("static", "prepare", "step")
+_FUNCS = O.KERNELS      # symbolic class -> kernel, from the built-in table
+#: computed on nodes and gathered (f(u_i, v_i) -> f(u, v)_i) when every argument is at one end
+_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, O.MatMul, O.Slice, O.NetApply) + O.LIFTABLE
 #: graph operators that need one row per edge, also when their argument is a constant
-_EDGE_ROWS = (O.SoftmaxJ, O.SquareplusJ)
+_EDGE_ROWS = O.EDGE_ROWS
 #: names the generated functions use themselves (``step(t, y, ...)``)
 _TAKEN = ("t", "y", "torch")
 

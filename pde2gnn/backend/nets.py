@@ -166,11 +166,11 @@ def build_nets(nets: Mapping[str, NetInfo], dims: Mapping[str, int]) -> Dict[str
             if not isinstance(v, int):
                 raise OptionError(f"size {k} = {c} of net '{name}' needs dimension values")
             size[k] = v
-        if info.kind == "mlp":
-            out[name] = MLP(size["in"], size["out"], size["hidden"], size["layers"])
-        elif info.kind == "gru":
-            out[name] = GRU(size["in"], size["hidden"], size["layers"])
-        else:
-            out[name] = EdgeGN(size["in"], size["out"], size["edge_in"], size["hidden"],
-                               size["blocks"])
+        out[name] = BUILD[info.kind](size)
     return out
+
+
+#: the module of each network type of the language (lang/builtins.py NET_TYPES), from its sizes
+BUILD = {"mlp": lambda s: MLP(s["in"], s["out"], s["hidden"], s["layers"]),
+         "gru": lambda s: GRU(s["in"], s["hidden"], s["layers"]),
+         "edge_gn": lambda s: EdgeGN(s["in"], s["out"], s["edge_in"], s["hidden"], s["blocks"])}

@@ -14,6 +14,7 @@ It is slow (sympy trees walked in Python at every call) and meant for tests only
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Dict
 
@@ -25,14 +26,10 @@ from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
 
-_TORCH = {sp.exp: torch.exp, sp.log: torch.log, O.Tanh: torch.tanh, O.Sin: torch.sin,
-          O.Cos: torch.cos, O.Abs: torch.abs, O.Sigmoid: torch.sigmoid, O.Relu: torch.relu}
-_GRAPH = {O.SoftmaxJ: "softmax_j", O.SquareplusJ: "squareplus_j", O.SoftmaxI: "softmax_i",
-          O.SquareplusI: "squareplus_i", O.SumJ: "sum_j", O.MeanJ: "mean_j",
-          O.MeanHeads: "mean_heads", O.Norm: "norm", O.AtI: "gather_i", O.AtJ: "gather_j",
-          O.StandardizeI: "standardize_i", O.SumI: "sum_i", O.SumIJ: "sum_ij"}
-#: graph operators whose argument needs one row per edge even when it is a constant
-_EDGE_ROWS = (O.SoftmaxJ, O.SquareplusJ, O.SoftmaxI, O.SquareplusI)
+#: kernels of the built-in table: torch functions and GraphOps methods by symbolic class
+_TORCH = {c: functools.reduce(getattr, k.split(".")[1:], torch) for c, k in O.KERNELS.items()
+          if k.startswith("torch.")}
+_GRAPH = {c: k.split(".", 1)[1] for c, k in O.KERNELS.items() if k.startswith("_G.")}
 
 
 class _Interpreter:
@@ -112,7 +109,7 @@ class _Interpreter:
         if e.func in _TORCH:
             return _TORCH[e.func](self.arg(e.args[0]))
         if e.func in _GRAPH:
-            rows = "edge" if isinstance(e, _EDGE_ROWS) else None
+            rows = "edge" if isinstance(e, O.EDGE_ROWS) else None
             return getattr(self.G, _GRAPH[e.func])(*(self.arg(a, rows) for a in e.args))
         raise UnsupportedError(f"the reference interpreter has no rule for "
                                f"{type(e).__name__}")

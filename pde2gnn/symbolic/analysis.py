@@ -6,6 +6,7 @@ from typing import Dict
 import sympy as sp
 
 from ..check import resolve_channels
+from ..lang.builtins import BUILTINS
 from . import ops as O
 from .symbols import SymbolInfo
 
@@ -53,6 +54,9 @@ class Analyzer:
             return "node"
         if isinstance(e, O.MatMul):
             return self.kind(e.args[0])
+        row = BUILTINS.get(getattr(e, "spec_name", ""))
+        if row is not None and row.gives is not None:     # e.g. an edge -> node reduction
+            return row.gives
         return max((self.kind(a) for a in e.args), key=_RANK.__getitem__, default="scalar")
 
     def channels(self, e: sp.Expr) -> int:
@@ -63,7 +67,8 @@ class Analyzer:
             return resolve_channels(self.symbols[e.name].type.channels, self.dims)
         if isinstance(e, O.Dot) and len(e.args) == 3:
             return int(e.args[2])
-        if isinstance(e, (O.Dot, O.Norm, O.MeanHeads)):
+        if isinstance(e, O.Dot) or getattr(BUILTINS.get(getattr(e, "spec_name", "")),
+                                           "channels", "") == "one":
             return 1
         if isinstance(e, O.NetApply):
             return self.channels(e.args[0])

@@ -36,10 +36,11 @@ from typing import Callable, List
 
 import sympy as sp
 
+from ..lang.builtins import CONSTRAINTS
 from . import ops as O
 
 #: constraints whose parametrisation is a symmetric matrix (W^T = W)
-SYMMETRIC_CONSTRAINTS = ("sym", "diag", "psd", "diag_dom")
+SYMMETRIC_CONSTRAINTS = tuple(n for n, c in CONSTRAINTS.items() if c.symmetric)
 
 
 class EnergyDerivationError(ValueError):

@@ -46,6 +46,8 @@ import math
 
 import sympy as sp
 
+from ..lang.builtins import BUILTINS
+
 
 class GraphOp(sp.Function):
     """Base class: an unevaluated graph operator printed in the spec language's syntax."""
@@ -175,7 +177,7 @@ class _Elementwise(GraphOp):
 
     @classmethod
     def eval(cls, u):
-        if u.is_Number and u.is_finite:
+        if cls._math is not None and u.is_Number and u.is_finite:
             return sp.Float(cls._math(float(u)))
         return None
 
@@ -332,10 +334,49 @@ ABAR = sp.Symbol("abar")
 
 ENDPOINTS = (AtI, AtJ)
 EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
-FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": MeanJ,
-             "softmax_j": SoftmaxJ, "squareplus_j": SquareplusJ, "softmax_i": SoftmaxI,
-             "squareplus_i": SquareplusI, "dot": Dot, "norm": Norm, "mean_heads": MeanHeads,
-             "init": Init, "cat": Cat, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI,
-             "sum_ij": SumIJ, "standardize_i": StandardizeI,
-             "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
-             "tanh": Tanh, "sin": Sin, "cos": Cos, "abs": Abs}
+
+
+def _table_class(b) -> type:
+    """The symbolic class of a built-in that has no hand-written class above, made from its
+    row in :mod:`pde2gnn.lang.builtins`: a function of ``b.nargs`` arguments, opaque to the
+    symbolic stages (kinds and channels come from the row). An elementwise one is folded on
+    numbers by ``math.<name>`` where that exists, and differentiated by the row's
+    ``derivative`` (a language expression of ``u``)."""
+    body = {"spec_name": b.name, "nargs": b.nargs,
+            "__doc__": f"``{b.name}``: {b.doc} (made from its row in pde2gnn.lang.builtins)."}
+    if b.group != "elementwise":
+        return type(b.symbolic, (GraphOp,), body)
+
+    def fdiff(self, argindex=1):
+        if b.derivative is None:
+            return super(cls, self).fdiff(argindex)   # unevaluated: var(...) reports it
+        return sp.sympify(b.derivative, locals={**FUNCTIONS, "u": self.args[0]},
+                          convert_xor=True)
+
+    cls = type(b.symbolic, (_Elementwise,), {
+        **body, "_math": staticmethod(getattr(math, b.name, None)), "fdiff": fdiff})
+    return cls
+
+
+def _symbolic(b):
+    if b.symbolic in globals():
+        return globals()[b.symbolic]
+    if b.group == "elementwise" and b.symbolic.islower() and hasattr(sp, b.symbolic):
+        return getattr(sp, b.symbolic)        # exp, log, sqrt
+    globals()[b.symbolic] = _table_class(b)
+    return globals()[b.symbolic]
+
+
+#: spec name -> symbolic class, for every built-in with one (lang/builtins.py)
+FUNCTIONS = {}
+for _b in BUILTINS.values():
+    if _b.symbolic:
+        FUNCTIONS[_b.name] = _symbolic(_b)
+
+#: symbolic class -> the kernel the generated code calls (``torch.<fn>`` / ``_G.<method>``)
+KERNELS = {FUNCTIONS[n]: b.kernel for n, b in BUILTINS.items() if b.kernel}
+KERNELS.update({AtI: "_G.gather_i", AtJ: "_G.gather_j"})
+#: classes whose kernel needs one row per edge even for a constant argument
+EDGE_ROWS = tuple(FUNCTIONS[n] for n, b in BUILTINS.items() if b.edge_rows)
+#: classes computed on nodes and gathered when all their arguments are at one endpoint
+LIFTABLE = tuple(FUNCTIONS[n] for n, b in BUILTINS.items() if b.liftable)

@@ -1,0 +1,200 @@
+"""The built-ins of the language as data: one record per operator, constraint and network type.
+
+Every stage reads these tables instead of keeping its own list: the checker (arity, keyword
+arguments, the kinds an operator takes and gives, its channel rule, whether it may appear in an
+energy), the lowering (:data:`pde2gnn.symbolic.ops.FUNCTIONS`: the symbolic class), the
+discretisation (the stencil an operator is replaced by) and the code generator / reference
+interpreter (the kernel it calls). Adding an elementwise function is one :class:`Builtin` row
+here and its kernel; ``tests/test_builtins.py`` checks that every row can be lowered.
+
+Kinds: ``node`` (one row per node), ``edge`` (one row per edge (i, j)), ``scalar`` (no row
+axis) and ``matrix`` (a learnable ``[rows, cols]``, only on the right of ``@``).
+No torch or sympy here: symbolic classes and kernels are named, and resolved by their stages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """One built-in operator of the language.
+
+    Attributes:
+        name: as written in a spec, e.g. ``softmax_j``.
+        group: ``graph`` (uses the edges), ``vector`` (acts on channels), ``elementwise``,
+            ``energy`` (``sum_i``, ``sum_ij``, ``var``: energies only) or ``geometry`` (needs a
+            ``domain``).
+        doc: one line: what it computes.
+        nargs: number of positional arguments.
+        keywords: keyword arguments it accepts (``dot(u, v, heads=H)``).
+        takes: the kind its (first) argument must have, ``node`` or ``edge``; ``None``: any
+            non-matrix value.
+        gives: the kind of the result; ``None``: the argument's kind.
+        channels: ``same`` (the argument's channels), ``one`` (a reduction over channels) or
+            ``heads`` (one per attention head: ``dot(..., heads=H)``).
+        energy: ``None`` if it may appear in an ``energy`` (``var`` can differentiate it, and
+            it is symmetric under i <-> j where that matters); else the reason it may not,
+            completing "<name> ..., so the energy cannot be differentiated".
+        symbolic: the class in :mod:`pde2gnn.symbolic.ops` (or a sympy function: ``exp``,
+            ``log``, ``sqrt``) the lowering builds.
+        stencil: for an operator the discretisation replaces by edge-list arithmetic, the rule
+            (documentation of :mod:`pde2gnn.discretize.stencil`); ``None`` if it reaches the
+            code generator as it is.
+        kernel: the call the generated code makes, ``torch.<fn>`` or ``_G.<method>`` of
+            :class:`~pde2gnn.backend.graph_ops.GraphOps`; ``None`` for an operator replaced by
+            its stencil, or one the generator lowers structurally (``init``, ``sqrt``).
+        derivative: for an elementwise function, d/du as a language expression of ``u``
+            (used by ``var`` in energies), e.g. ``1 - tanh(u)^2``; ``None`` if it has none.
+        edge_rows: the kernel needs one row per edge even for a constant argument.
+        liftable: an elementwise function of endpoint values is computed on nodes and gathered
+            (``f(u_i) -> f(u)_i``).
+    """
+
+    name: str
+    group: str
+    doc: str
+    nargs: int = 1
+    keywords: Tuple[str, ...] = ()
+    takes: Optional[str] = None
+    gives: Optional[str] = None
+    channels: str = "same"
+    energy: Optional[str] = None
+    symbolic: str = ""
+    stencil: Optional[str] = None
+    kernel: Optional[str] = None
+    derivative: Optional[str] = None
+    edge_rows: bool = False
+    liftable: bool = False
+
+
+_NOT_SYMMETRIC = "is not symmetric in i and j"
+_KINK = "is not differentiable at 0"
+
+#: every built-in operator, by name (``cat`` and the energy operators are checked specially)
+BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
+    # graph operators (i receives, j is the neighbour)
+    Builtin("grad", "graph", "x_j - x_i", takes="node", gives="edge", symbolic="Grad",
+            stencil="u_j - u_i"),
+    Builtin("div", "graph", "sum over N(i) of an edge value", takes="edge", gives="node",
+            symbolic="Div", stencil="sum_j F"),
+    Builtin("lap", "graph", "sum_j (x_j - x_i), negative semi-definite", takes="node",
+            gives="node", symbolic="Lap", stencil="sum_j (u_j - u_i)"),
+    Builtin("sum_j", "graph", "sum over N(i)", takes="edge", gives="node", symbolic="SumJ",
+            kernel="_G.sum_j"),
+    Builtin("mean_j", "graph", "mean over N(i)", takes="edge", gives="node", symbolic="MeanJ",
+            stencil="deg_inv * sum_j e", kernel="_G.mean_j",
+            energy="is not supported in energies (use sum_j)"),
+    Builtin("softmax_j", "graph", "softmax over N(i)", takes="edge", symbolic="SoftmaxJ",
+            kernel="_G.softmax_j", energy=_NOT_SYMMETRIC, edge_rows=True),
+    Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes="edge",
+            symbolic="SquareplusJ", kernel="_G.squareplus_j", edge_rows=True),
+    Builtin("softmax_i", "graph", "softmax over the edges leaving j", takes="edge",
+            symbolic="SoftmaxI", kernel="_G.softmax_i", energy=_NOT_SYMMETRIC, edge_rows=True),
+    Builtin("squareplus_i", "graph", "squareplus normalised over the edges leaving j",
+            takes="edge", symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True),
+    # channel operators
+    Builtin("dot", "vector", "inner product over channels (per head with heads=H)", nargs=2,
+            keywords=("heads",), channels="heads", symbolic="Dot", kernel="_G.dot", liftable=True),
+    Builtin("norm", "vector", "Euclidean norm over channels", channels="one", symbolic="Norm",
+            kernel="_G.norm", liftable=True),
+    Builtin("mean_heads", "vector", "mean over channels (attention heads)", channels="one",
+            symbolic="MeanHeads", kernel="_G.mean_heads", liftable=True),
+    Builtin("init", "vector", "the state at t = 0", symbolic="Init"),
+    Builtin("cat", "vector", "channels side by side", symbolic="Cat", kernel="_G.cat",
+            liftable=True),
+    Builtin("standardize_i", "vector", "(u - mean_i u) / sqrt(var_i u + 1e-5) per graph",
+            takes="node", symbolic="StandardizeI", kernel="_G.standardize_i",
+            energy="couples all nodes and is not supported in energies"),
+    # elementwise functions
+    Builtin("exp", "elementwise", "e^u", symbolic="exp", kernel="torch.exp",
+            derivative="exp(u)", liftable=True),
+    Builtin("log", "elementwise", "natural logarithm", symbolic="log", kernel="torch.log",
+            derivative="1 / u", liftable=True),
+    Builtin("sqrt", "elementwise", "square root", symbolic="sqrt", derivative="1 / (2 * sqrt(u))"),
+    Builtin("tanh", "elementwise", "hyperbolic tangent", symbolic="Tanh", kernel="torch.tanh",
+            derivative="1 - tanh(u)^2", liftable=True),
+    Builtin("sigmoid", "elementwise", "1 / (1 + e^-u)", symbolic="Sigmoid",
+            kernel="torch.sigmoid", derivative="sigmoid(u) * (1 - sigmoid(u))"),
+    Builtin("relu", "elementwise", "max(u, 0)", symbolic="Relu", kernel="torch.relu",
+            energy=_KINK),
+    Builtin("sin", "elementwise", "sine", symbolic="Sin", kernel="torch.sin",
+            derivative="cos(u)", liftable=True),
+    Builtin("cos", "elementwise", "cosine", symbolic="Cos", kernel="torch.cos",
+            derivative="-sin(u)", liftable=True),
+    Builtin("abs", "elementwise", "|u|", symbolic="Abs", kernel="torch.abs", energy=_KINK,
+            liftable=True),
+    # energies only
+    Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
+            kernel="_G.sum_i"),
+    Builtin("sum_ij", "energy", "sum over all edges (a scalar)", symbolic="SumIJ",
+            kernel="_G.sum_ij"),
+    Builtin("var", "energy", "variational derivative var(E, x) of an energy", nargs=2),
+    # geometric operators (need a `domain`)
+    Builtin("dx", "geometry", "d/dx on the node coordinates", takes="node", gives="node",
+            stencil="geometric weights (discretize/geometry.py)"),
+    Builtin("dy", "geometry", "d/dy on the node coordinates", takes="node", gives="node",
+            stencil="geometric weights (discretize/geometry.py)"),
+    Builtin("dz", "geometry", "d/dz on the node coordinates (3-D domains)", takes="node",
+            gives="node", stencil="geometric weights (discretize/geometry.py)"),
+    Builtin("dgrad", "geometry", "directional derivative along each edge", takes="node",
+            gives="edge", stencil="geometric weights (discretize/geometry.py)"),
+)}
+
+#: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
+EDGE_BUILTINS = ("abar_ij",)
+
+
+def names(group: str) -> Tuple[str, ...]:
+    """The built-ins of one group, in table order."""
+    return tuple(n for n, b in BUILTINS.items() if b.group == group)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A constraint on a learnable matrix or vector (``learn W : [d, d] sym``).
+
+    Attributes:
+        name: as written.
+        square: needs a square matrix.
+        symmetric: the constrained matrix is symmetric (so ``var`` may use W = W^T).
+        parametrisation: how the backend keeps it (:mod:`pde2gnn.backend.constraints`).
+    """
+
+    name: str
+    square: bool
+    symmetric: bool
+    parametrisation: str
+
+
+CONSTRAINTS: Dict[str, Constraint] = {c.name: c for c in (
+    Constraint("sym", True, True, "W = (A + A^T) / 2"),
+    Constraint("diag", True, True, "W = diag(a)"),
+    Constraint("positive", False, False, "W = softplus(A), entrywise > 0"),
+    Constraint("psd", True, True, "W = A A^T"),
+    Constraint("diag_dom", True, True, "W = W0 + diag(q * rowsum|W0| + r), W0 symmetric with "
+               "zero diagonal (GRAFF-DD)"),
+)}
+
+
+@dataclass(frozen=True)
+class NetType:
+    """A learnable network type (``net msg : mlp(in=3, out=4)``): required sizes, optional
+    sizes with their defaults, and the call it takes."""
+
+    name: str
+    required: Tuple[str, ...]
+    optional: Dict[str, int] = field(default_factory=dict)
+    call: str = ""
+
+
+#: ``mlp`` and ``gru`` act row by row (node- or edge-wise); ``edge_gn`` is a graph network
+NET_TYPES: Dict[str, NetType] = {t.name: t for t in (
+    NetType("mlp", ("in", "out"), {"hidden": 64, "layers": 2},
+            "mlp(u): u node or edge [in] -> same kind [out]"),
+    NetType("gru", ("in", "hidden"), {"layers": 1},
+            "gru(u, h): u [in], h [layers*hidden] -> new h [layers*hidden]"),
+    NetType("edge_gn", ("in", "out"), {"edge_in": 0, "hidden": 64, "blocks": 2},
+            "edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
+)}
