@@ -110,3 +110,19 @@ def test_constraint_and_network_tables_match_the_backend():
     assert set(PARAMETRIZATIONS) == set(CONSTRAINTS)
     assert set(SYMMETRIC_CONSTRAINTS) == {n for n, c in CONSTRAINTS.items() if c.symmetric}
     assert set(BUILD) == set(NET_TYPES)
+
+
+def test_max_j_is_the_neighbourhood_maximum():
+    """max_j against a hand-written loop over the receivers, with its gradient."""
+    ei = torch.tensor([[1, 2, 3, 0, 2, 1], [0, 0, 0, 1, 1, 2]])   # node 3 has no neighbour
+    x = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    field = compiler.compile("model m\nfield x : node[2]\ndt(x) = max_j(x_j * x_j)\n", ei, 4)
+    field = field.double()
+    field.prepare(x)
+    got = field(torch.tensor(0.0), x)
+    want = torch.stack([(x[ei[0][ei[1] == i]] ** 2).max(0).values if (ei[1] == i).any()
+                        else torch.zeros(2, dtype=torch.float64) for i in range(4)])
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    g, = torch.autograd.grad(got.sum(), x)
+    g_want, = torch.autograd.grad(want.sum(), x)
+    torch.testing.assert_close(g, g_want)

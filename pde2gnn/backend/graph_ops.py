@@ -272,6 +272,15 @@ class GraphOps(nn.Module):
         """Mean over N(i) (0 for isolated nodes)."""
         return self.deg_inv * self.sum_j(e)
 
+    def max_j(self, e: Tensor) -> Tensor:
+        """Maximum over N(i) for every channel, ``[..., E, c]`` -> ``[..., N, c]`` (0 for a node
+        without neighbours); the gradient goes to the maximising edge (split on ties)."""
+        e = self.rows(e, "edge")
+        index = self.i.view(*([1] * (e.dim() - 2)), -1, 1).expand_as(e)
+        out = torch.zeros(*e.shape[:-2], self.num_nodes, e.shape[-1], dtype=e.dtype,
+                          device=e.device)
+        return out.scatter_reduce(e.dim() - 2, index, e, "amax", include_self=False)
+
     def softmax_j(self, e: Tensor) -> Tensor:
         """Softmax over N(i) for every channel: ``exp(e_ij) / sum_k exp(e_ik)``."""
         return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=e.dim() - 2)
