@@ -27,6 +27,7 @@ from .lang.builtins import CONSTRAINTS as CONSTRAINT_TABLE
 from .lang.builtins import EDGE_BUILTINS, NET_TYPES, names
 from .lang.inherit import resolve
 from .lang.parser import KEYWORDS
+from .lang.visit import children, walk
 
 Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 1
 
@@ -67,17 +68,7 @@ LIMITS: Dict[str, int] = _env_limits()
 
 def subexpressions(e: "A.Expr"):
     """Every sub-expression of ``e`` (``e`` included), iteratively (no recursion limit)."""
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        yield x
-        if isinstance(x, A.Call):
-            stack.extend(x.args)
-            stack.extend(v for _, v in x.kwargs)
-        elif isinstance(x, A.BinOp):
-            stack.extend((x.right, x.left))
-        elif isinstance(x, (A.Neg, A.Index)):
-            stack.append(x.operand)
+    return walk(e)
 
 
 def statement_exprs(st) -> list:
@@ -100,15 +91,10 @@ def nesting_depth(e: "A.Expr") -> int:
     while stack:
         x, d = stack.pop()
         best = max(best, d)
-        if isinstance(x, A.BinOp):
-            for side in (x.left, x.right):
-                same = isinstance(side, A.BinOp) and side is x.left and (
-                    {side.op, x.op} <= set("+-") or {side.op, x.op} <= set("*/"))
-                stack.append((side, d if same else d + 1))
-        elif isinstance(x, A.Call):
-            stack.extend((a, d + 1) for a in list(x.args) + [v for _, v in x.kwargs])
-        elif isinstance(x, (A.Neg, A.Index)):
-            stack.append((x.operand, d + 1))
+        for side in children(x):
+            same = isinstance(x, A.BinOp) and isinstance(side, A.BinOp) and side is x.left and (
+                {side.op, x.op} <= set("+-") or {side.op, x.op} <= set("*/"))
+            stack.append((side, d if same else d + 1))
     return best
 
 
@@ -593,8 +579,8 @@ class _Checker:
         self.domain = st
         for lo, hi in st.bounds:
             for b in (lo, hi):
-                for n in _names(b):
-                    if n.id != "pi":
+                for n in walk(b):
+                    if isinstance(n, A.Name) and n.id != "pi":
                         raise self.err(KindError, "domain bounds are numbers (pi allowed)",
                                        n.span)
         for axis, (lo, hi) in enumerate(st.bounds):
@@ -1013,20 +999,6 @@ class _Checker:
             return value.id
         raise self.err(ArgumentError, "heads must be a positive integer or a dimension name",
                        value.span)
-
-
-def _names(e: A.Expr):
-    """Every :class:`Name` in an expression."""
-    if isinstance(e, A.Name):
-        yield e
-    elif isinstance(e, A.Call):
-        for a in e.args:
-            yield from _names(a)
-    elif isinstance(e, A.BinOp):
-        yield from _names(e.left)
-        yield from _names(e.right)
-    elif isinstance(e, (A.Neg, A.Index)):
-        yield from _names(e.operand)
 
 
 def check(spec: A.Spec) -> CheckedSpec:

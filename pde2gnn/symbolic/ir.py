@@ -14,6 +14,7 @@ import sympy as sp
 from ..check import LIMITS, CheckedSpec, Type, endpoint, resolve_channels
 from ..errors import EnergyError, OptionError, SpecError
 from ..lang import ast as A
+from ..lang.visit import children
 from . import ops as O
 from .analysis import Analyzer
 from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
@@ -338,23 +339,15 @@ def lower(checked: CheckedSpec, probes: Tuple[str, ...] = ()) -> IR:
 def derived_flows(checked: CheckedSpec) -> Dict[str, sp.Expr]:
     """``{'var(E, x)': expression}`` for every var(...) in the equations (for check / explain)."""
     lw, out = _Lowerer(checked), {}
-
-    def walk(e):
-        if isinstance(e, A.Call):
-            if e.func == "var":
-                out[f"var({e.args[0].id}, {e.args[1].id})"] = lw.var(e)
-                return
-            for a in e.args:
-                walk(a)
-        elif isinstance(e, A.BinOp):
-            walk(e.left)
-            walk(e.right)
-        elif isinstance(e, (A.Neg, A.Index)):
-            walk(e.operand)
-        elif isinstance(e, A.Name) and e.id in checked.lets:
-            walk(checked.lets[e.id].value)
-    for eq in checked.equations.values():
-        walk(eq.rhs)
+    stack = [eq.rhs for eq in reversed(checked.equations.values())]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, A.Call) and e.func == "var":
+            out[f"var({e.args[0].id}, {e.args[1].id})"] = lw.var(e)
+            continue
+        if isinstance(e, A.Name) and e.id in checked.lets:
+            stack.append(checked.lets[e.id].value)
+        stack.extend(reversed(children(e)))
     return out
 
 
