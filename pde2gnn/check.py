@@ -27,12 +27,14 @@ from .lang.parser import KEYWORDS
 Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 1
 
 CONSTRAINTS = ("sym", "diag", "positive", "psd", "diag_dom")
-ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
+ELEMENTWISE = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "elu")
 GRAPH_OPS = ("grad", "div", "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i",
              "squareplus_i")
 VECTOR_OPS = ("dot", "norm", "init", "mean_heads", "cat", "standardize_i")
 ENERGY_OPS = ("sum_i", "sum_ij", "var")
-BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS
+#: sheaf (connection-Laplacian) operators, checked in :mod:`pde2gnn.sheaf_check`
+SHEAF_OPS = ("restriction", "sheaf_grad", "sheaf_div", "sheaf_lap", "sheaf_nlap")
+BUILTINS = GRAPH_OPS + VECTOR_OPS + ELEMENTWISE + ENERGY_OPS + SHEAF_OPS
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
 EDGE_BUILTINS = ("abar_ij",)
 #: operators an energy may not contain: not differentiable, or not symmetric under i <-> j
@@ -41,6 +43,8 @@ ENERGY_UNSUPPORTED = {"relu": "is not differentiable at 0", "abs": "is not diffe
                       "softmax_i": "is not symmetric in i and j",
                       "mean_j": "is not supported in energies (use sum_j)",
                       "standardize_i": "couples all nodes and is not supported in energies",
+                      "elu": "is not supported in energies",
+                      **{f: "is not supported in energies" for f in SHEAF_OPS},
                       "init": None}
 GRAPH_METHODS = ("input", "knn")
 RESERVED = ("t", "torch", "pi")   # pi is the constant 3.14159...; t the time
@@ -186,12 +190,16 @@ class NetInfo:
 class Type:
     """The kind and channel shape of a value.
 
-    ``kind`` is ``'scalar'``, ``'node'``, ``'edge'`` or ``'matrix'``; ``shape`` is ``(c,)`` for
-    values (c = channels, 1 for single-channel) and ``(rows, cols)`` for matrices.
+    ``kind`` is ``'scalar'``, ``'node'``, ``'edge'``, ``'matrix'`` or ``'sheaf'`` (restriction
+    maps, ``edge F = restriction(...)``); ``shape`` is ``(c,)`` for values (c = channels, 1 for
+    single-channel) and ``(rows, cols)`` for matrices. ``stalk`` is the stalk dimension d of a
+    value of a ``node[d, k]`` field (c = d * k channels, stalk-major: channel a * k + b is
+    stalk coordinate a, channel b), else None.
     """
 
     kind: str
     shape: Tuple[Channels, ...] = (1,)
+    stalk: Optional[Channels] = None
 
     @property
     def channels(self) -> Channels:
@@ -200,11 +208,20 @@ class Type:
     def describe(self) -> str:
         if self.kind == "matrix":
             return f"matrix [{self.shape[0]}, {self.shape[1]}]"
+        if self.kind == "sheaf":
+            return f"restriction maps on stalks of dimension {self.stalk}"
         c = self.channels
+        if self.stalk is not None:
+            return f"{self.kind}[{self.stalk}, {stalk_channels(self)}]"
         return f"{self.kind}" + ("" if c == 1 else f"[{c}]")
 
 
 SCALAR = Type("scalar", (1,))
+
+
+def stalk_channels(t: Type) -> Channels:
+    """k of a ``node[d, k]`` value: its channels per stalk coordinate (channels / d)."""
+    return norm_channels(_chan_expr(t.channels) / _chan_expr(t.stalk))
 
 
 @dataclass
@@ -234,6 +251,8 @@ class CheckedSpec:
     index_checks: Tuple = ()
     #: fields declared ``coords[n]``: point coordinates, checked for E(n) equivariance
     point_fields: Tuple[str, ...] = ()
+    #: ``edge F = restriction(...)`` declarations (:class:`pde2gnn.sheaf_check.SheafInfo`)
+    sheaves: Dict[str, object] = field(default_factory=dict)
 
     @property
     def discrete(self) -> bool:
@@ -278,6 +297,7 @@ class _Checker:
         self.head_checks: list = []
         self.index_checks: list = []
         self._resolving: list = []
+        self.sheaves: dict = {}
 
     def err(self, cls, msg, span, hint=""):
         return cls(msg, span, self.spec.source, self.spec.filename, hint)
@@ -370,6 +390,9 @@ class _Checker:
                 self.dims[st.name] = st.value
         states, nets, coords = [], {}, []
         for st in s.statements:
+            if isinstance(st, (A.StateDecl, A.InputDecl)) and st.stalk is not None:
+                raise self.err(KindError, "only a field can have a stalk (node[d, k]); write "
+                               f"'{st.name} : node[channels]'", st.stalk.span)
             if isinstance(st, A.StateDecl):
                 self.declare(st.name, st, st.span)
                 if st.kind != "node":
@@ -393,6 +416,8 @@ class _Checker:
                                    + (" (inputs may also be 'edge[...]')"
                                       if isinstance(st, A.InputDecl) else ""), st.span)
                 t = Type(kind, (self.check_dim(st.dim),))
+                if isinstance(st, A.FieldDecl) and st.stalk is not None:
+                    t = sheaf_check.stalk_field_type(self, st, t)
                 (fields if isinstance(st, A.FieldDecl) else inputs)[st.name] = t
             elif isinstance(st, A.ParamDecl):
                 self.declare(st.name, st, st.span)
@@ -426,6 +451,7 @@ class _Checker:
         self.fields, self.inputs, self.params, self.learns, self.lets, self.energies = (
             fields, inputs, params, learns, lets, energies)
         self.nets, self.states = nets, tuple(states)
+        sheaf_check.collect_sheaves(self, lets)
         # the observed field(s) first, then the hidden states: the order of the state vector
         fields = {**{f: t for f, t in fields.items() if f not in states},
                   **{f: fields[f] for f in states}}
@@ -485,7 +511,7 @@ class _Checker:
         checked = CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
                               lets, self.let_types, energies, equations, graph, self.types,
                               self.domain, self.states, nets, tuple(self.head_checks),
-                              tuple(self.index_checks), tuple(coords))
+                              tuple(self.index_checks), tuple(coords), dict(self.sheaves))
         if coords:
             from .equivariance import check_equivariance
             check_equivariance(checked)
@@ -801,6 +827,8 @@ class _Checker:
         t = self.types.get(id(e))
         if t is None:
             t = self._expr(e)
+            if t.kind == "sheaf":
+                sheaf_check.check_sheaf_use(self, e)
             self.types[id(e)] = t
         return t
 
@@ -837,7 +865,7 @@ class _Checker:
             if base_t.kind != "node":
                 raise self.err(KindError, f"'{n}' takes a node value at an edge endpoint, but "
                                f"'{ep[0]}' is {base_t.describe()}", e.span)
-            return Type("edge", base_t.shape)
+            return Type("edge", base_t.shape, base_t.stalk)
         if n in ("t", "pi"):
             return SCALAR
         raise self.err(NameError_, f"unknown name '{n}'", e.span,
@@ -874,6 +902,8 @@ class _Checker:
         if a.kind == "matrix" or b.kind == "matrix":
             raise self.err(KindError, f"a matrix can only be used on the right of '@' "
                            f"(in {what})", span)
+        if a.stalk is not None or b.stalk is not None:
+            return sheaf_check.combine_stalks(self, a, b, span, what)
         if {a.kind, b.kind} == {"node", "edge"}:
             raise self.err(KindError, f"cannot combine a node value with an edge value in {what}; "
                            "use x_i or x_j to take a node value at an edge's endpoint", span)
@@ -898,6 +928,8 @@ class _Checker:
             return t
         a = self.expr(e.left)
         b = self.expr(e.right)
+        if e.op == "@" and (a.kind == "matrix" or a.stalk is not None) and b.kind != "sheaf":
+            return sheaf_check.stalk_matmul(self, e, a, b)
         if e.op == "@":
             if b.kind != "matrix":
                 raise self.err(KindError, f"the right operand of '@' must be a learnable matrix, "
@@ -928,8 +960,8 @@ class _Checker:
                 raise self.err(ArgumentError, "cat takes one or more values", e.span)
             ts = [self.expr(a) for a in e.args]
             kinds = {t.kind for t in ts}
-            if "matrix" in kinds or "scalar" in kinds:
-                bad = next(a for a, t in zip(e.args, ts) if t.kind in ("matrix", "scalar"))
+            if "matrix" in kinds or "scalar" in kinds or "sheaf" in kinds:
+                bad = next(a for a, t in zip(e.args, ts) if t.kind in ("matrix", "scalar", "sheaf"))
                 raise self.err(KindError, "cat joins the channels of node or edge values, got "
                                f"{self.expr(bad).describe()}", bad.span)
             if kinds == {"node", "edge"}:
@@ -943,6 +975,8 @@ class _Checker:
                            did_you_mean(f, BUILTINS + ("cat",) + tuple(self.nets)))
         if f in ENERGY_OPS:
             return self.energy_call(e)
+        if f in SHEAF_OPS and getattr(self, "_energy", None) is None:
+            return sheaf_check.sheaf_call(self, e)
         if getattr(self, "_energy", None) is not None and f in ENERGY_UNSUPPORTED \
                 and ENERGY_UNSUPPORTED[f]:
             raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
@@ -985,10 +1019,10 @@ class _Checker:
             return Type("edge" if f == "dgrad" else "node", t.shape)
         if f in ("grad", "lap"):
             need("node")
-            return Type("edge" if f == "grad" else "node", t.shape)
+            return Type("edge" if f == "grad" else "node", t.shape, t.stalk)
         if f in ("div", "sum_j", "mean_j"):
             need("edge")
-            return Type("node", t.shape)
+            return Type("node", t.shape, t.stalk)
         if f in ("softmax_j", "squareplus_j", "softmax_i", "squareplus_i"):
             need("edge")
             return t
@@ -1056,3 +1090,6 @@ def check(spec: A.Spec) -> CheckedSpec:
         FormError: a field without a ``dt`` equation, two equations for one field, ...
     """
     return _Checker(spec).run()
+
+
+from . import sheaf_check  # noqa: E402  (sheaf_check imports this module)

@@ -198,6 +198,14 @@ class Restriction(nn.Module):
         n_out = {"diag": d, "orthogonal": d * (d - 1) // 2, "general": d * d, "identity": 0}[kind]
         self.lin = nn.Linear(2 * d * k, n_out, bias=False) if n_out else None
 
+    def on_pairs(self, xa: Tensor, xb: Tensor) -> Tensor:
+        """The map at the a end of each edge (a, b), F_{a⊴e} = Phi([x_a, x_b]), from the
+        endpoint stalks ``xa``, ``xb`` ``[E, d, k]``: ``[E, d]`` (diag; identity: ones, the
+        diagonal of I) or ``[E, d, d]``."""
+        if self.kind == "identity":
+            return xa.new_ones(xa.shape[0], self.d)
+        return self._maps(xa, xb)
+
     def _maps(self, xa: Tensor, xb: Tensor) -> Tensor:
         z = self.lin(torch.cat([xa.flatten(1), xb.flatten(1)], dim=-1))
         if self.kind == "diag":

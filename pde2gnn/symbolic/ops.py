@@ -28,6 +28,7 @@ Sigmoid, Relu elementwise
 Tanh, Sin,    elementwise; kept unevaluated (sympy's own tanh / sin / cos / Abs query the
 Cos, Abs      assumption system at every nesting level, which is exponential in depth, and
               rewrite abs(exp(u)) to exp(re(u)) since IR symbols carry no assumptions)
+Elu           elementwise     ELU, u for u > 0 and exp(u) - 1 otherwise (NSD's activation)
 Fill(c, n)    scalar          the constant c in each of n channels: a constant expression whose
                               channel count matters, e.g. the 0 * x in cat(x, 0 * x)
 SumI(u)       node -> scalar  sum over all nodes (energies only)
@@ -204,6 +205,13 @@ class Cos(_Elementwise):
         return -Sin(self.args[0])
 
 
+class Elu(_Elementwise):
+    """ELU (Clevert et al. 2016): u for u > 0, exp(u) - 1 otherwise (alpha = 1)."""
+
+    spec_name = "elu"
+    _math = staticmethod(lambda u: u if u > 0 else math.expm1(u))
+
+
 class Abs(_Elementwise):
     spec_name = "abs"
     _math = staticmethod(abs)
@@ -338,4 +346,4 @@ FUNCTIONS = {"grad": Grad, "div": Div, "lap": Lap, "sum_j": SumJ, "mean_j": Mean
              "init": Init, "cat": Cat, "sigmoid": Sigmoid, "relu": Relu, "sum_i": SumI,
              "sum_ij": SumIJ, "standardize_i": StandardizeI,
              "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
-             "tanh": Tanh, "sin": Sin, "cos": Cos, "abs": Abs}
+             "tanh": Tanh, "sin": Sin, "cos": Cos, "abs": Abs, "elu": Elu}
