@@ -37,6 +37,7 @@ class Maps(NamedTuple):
     directed: Tensor
     d: int
     structure: _Structure
+    orthogonal: bool = False
 
 
 class Operator(NamedTuple):
@@ -91,14 +92,15 @@ def restriction_maps(G, net: Restriction, u: Tensor, d: int) -> Maps:
                         f"states {list(u.shape)} would need one sheaf each: solve them one by one")
     s = _structure(G, d)
     x = _stalks(u, d)
-    return Maps(net.on_pairs(x[G.i], x[G.j]), int(d), s)
+    return Maps(net.on_pairs(x[G.i], x[G.j]), int(d), s, net.kind == "orthogonal")
 
 
 def operator(G, maps: Maps, normalise: bool) -> Operator:
     """L_F (or (D + I)^-1/2 L_F (D + I)^-1/2) as one CSR matrix, differentiable in the maps."""
     s = maps.structure
     Ft, Fh = maps.directed[s.pos_tail], maps.directed[s.pos_head]
-    return Operator(s.lap.assemble(Ft, Fh, normalise=normalise, augmented=True), maps.d)
+    return Operator(s.lap.assemble(Ft, Fh, normalise=normalise, augmented=True,
+                                    orthogonal=maps.orthogonal), maps.d)
 
 
 def apply(G, op: Operator, x: Tensor) -> Tensor:
