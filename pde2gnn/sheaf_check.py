@@ -71,6 +71,9 @@ def combine_stalks(ck, a, b, span, what: str):
     """``a op b`` where one side is a stalk value: the plain rule, keeping the stalk; a
     learnable ``[d]`` vector times a ``node[d, k]`` value scales each stalk coordinate."""
     from .check import Type
+    if "sheaf" in (a.kind, b.kind):
+        raise ck.err(KindError, "restriction maps can only be the first argument of "
+                     f"{', '.join(SHEAF_USERS)} (in {what})", span)
     for s, o in ((a, b), (b, a)):
         if s.stalk is not None and o.kind == "scalar" and o.channels != 1 and \
                 not _same(o.channels, s.channels) and _same(o.channels, s.stalk):
