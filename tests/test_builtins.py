@@ -10,6 +10,7 @@ import sympy as sp
 import torch
 
 from pde2gnn import compiler
+from pde2gnn.backend import sheaf_ops
 from pde2gnn.backend.constraints import PARAMETRIZATIONS
 from pde2gnn.backend.graph_ops import GraphOps
 from pde2gnn.backend.nets import BUILD
@@ -30,6 +31,9 @@ def test_every_builtin_has_a_symbolic_class_and_a_lowering(name):
     b = BUILTINS[name]
     if b.group == "geometry":
         assert name in GEO_FUNCTIONS and b.stencil
+        return
+    if b.group == "sheaf":       # lowered by symbolic/sheaf.py to calls into backend/sheaf_ops
+        assert b.stencil and callable(getattr(sheaf_ops, b.kernel.split(".", 1)[1]))
         return
     if name != "var":
         assert name in O.FUNCTIONS, f"{name}: no symbolic class"
@@ -88,7 +92,8 @@ def _alone(name):
 
 
 @pytest.mark.parametrize("name", [n for n, b in BUILTINS.items()
-                                  if b.group not in ("energy", "geometry") and n != "init"])
+                                  if b.group not in ("energy", "geometry", "sheaf")
+                                  and n != "init"])
 def test_each_operator_compiled_alone_equals_the_reference(name):
     text = ("model m\nfield x : node[4]\nlearn W : [4, 4]\nlearn V : [2, 4]\n"
             "edge a = sigmoid(dot(x_i, x_j))\n" + _alone(name) + "\n")

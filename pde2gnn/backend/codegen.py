@@ -33,6 +33,7 @@ import sympy as sp
 from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
+from ..symbolic.sheaf import SHEAF_CLASSES
 
 _FUNCS = O.KERNELS      # symbolic class -> kernel, from the built-in table
 #: computed on nodes and gathered (f(u_i, v_i) -> f(u, v)_i) when every argument is at one end
@@ -179,6 +180,8 @@ class CodeGen:
 
     def emit(self, e: sp.Expr, lv: int) -> str:
         r = lambda a: self.ref(a, lv)  # noqa: E731
+        if isinstance(e, SHEAF_CLASSES):
+            return emit_sheaf(self, e, lv)
         if e.is_Add:
             return " + ".join(r(a) for a in e.args).replace("+ -", "- ")
         if e.is_Mul:
@@ -393,9 +396,33 @@ class CodeGen:
                               f"{ret}, _probes" if probes else ret)
         if linear is not None:
             out += self._linear(linear)
+        if any("_sheaf." in ln for ln in out):   # sheaf kernels (backend/sheaf_ops.py)
+            out.insert(1, "from pde2gnn.backend import sheaf_ops as _sheaf")
         return "\n".join(out) + "\n"
 
 
 def generate(program: StencilProgram) -> CodeGen:
     """Generate the Python source of a program's vector field (see module docstring)."""
     return CodeGen(program)
+
+
+def emit_sheaf(gen: CodeGen, e: sp.Expr, lv: int) -> str:
+    """Code of a sheaf operator (:mod:`pde2gnn.symbolic.sheaf`): a call into
+    :mod:`pde2gnn.backend.sheaf_ops`, imported by the generated source as ``_sheaf``."""
+    from ..symbolic import sheaf as S
+    r = lambda a: gen.ref(a, lv)  # noqa: E731
+    a = e.args
+    if isinstance(e, S.SheafMaps):
+        return f"_sheaf.restriction_maps(_G, {r(a[0])}, {gen._arg(a[1], lv)}, {int(a[2])})"
+    if isinstance(e, S.SheafOperator):
+        return f"_sheaf.operator(_G, {r(a[0])}, normalise={bool(a[1])})"
+    if isinstance(e, S.SheafLap):
+        return f"_sheaf.apply(_G, {r(a[0])}, {gen._arg(a[1], lv, 'node')})"
+    if isinstance(e, (S.SheafGrad, S.SheafDiv)):
+        kind = "node" if isinstance(e, S.SheafGrad) else "edge"
+        return f"_sheaf.{e.spec_name[6:]}(_G, {r(a[0])}, {gen._arg(a[1], lv, kind)})"
+    if isinstance(e, S.StalkLeft):
+        return f"_sheaf.stalk_left({r(a[0])}, {gen._arg(a[1], lv)}, {int(a[2])})"
+    if isinstance(e, S.StalkRight):
+        return f"_sheaf.stalk_right({gen._arg(a[0], lv)}, {r(a[1])}, {int(a[2])})"
+    return f"_sheaf.per_stalk({gen._arg(a[0], lv)}, {int(a[1])})"

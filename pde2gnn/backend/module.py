@@ -19,6 +19,7 @@ from .constraints import Learnable
 from .graph_ops import GraphOps
 from .inputs import check_graph, check_inputs
 from .nets import NetDict, build_nets
+from .sheaf_ops import sheaf_nets
 
 
 class VectorField(nn.Module):
@@ -71,7 +72,8 @@ class VectorField(nn.Module):
             check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
         self.graph = GraphOps(edge_index, num_nodes)
         self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
-        self.nets = NetDict(build_nets(ir.checked.nets, ir.dims))
+        self.nets = NetDict({**build_nets(ir.checked.nets, ir.dims),
+                             **sheaf_nets(ir.checked.sheaves, ir.dims)})
         self.inputs = nn.Module()
         self.scheme = None
         if ir.checked.domain is not None:

@@ -25,6 +25,8 @@ from torch import Tensor
 from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
+from ..symbolic import sheaf as S
+from . import sheaf_ops
 
 #: kernels of the built-in table: torch functions and GraphOps methods by symbolic class
 _TORCH = {c: functools.reduce(getattr, k.split(".")[1:], torch) for c, k in O.KERNELS.items()
@@ -106,6 +108,8 @@ class _Interpreter:
         if isinstance(e, O.NetApply):
             net, *args = e.args
             return self.leaf(net)(*(self.arg(a) for a in args))
+        if isinstance(e, S.SHEAF_CLASSES):
+            return self.sheaf(e)
         if e.func in _TORCH:
             return _TORCH[e.func](self.arg(e.args[0]))
         if e.func in _GRAPH:
@@ -113,6 +117,25 @@ class _Interpreter:
             return getattr(self.G, _GRAPH[e.func])(*(self.arg(a, rows) for a in e.args))
         raise UnsupportedError(f"the reference interpreter has no rule for "
                                f"{type(e).__name__}")
+
+    def sheaf(self, e: sp.Expr):
+        """A sheaf operator: the kernels of :mod:`pde2gnn.backend.sheaf_ops`."""
+        a, G = e.args, self.G
+        if isinstance(e, S.SheafMaps):
+            return sheaf_ops.restriction_maps(G, self.leaf(a[0]), self.arg(a[1]), int(a[2]))
+        if isinstance(e, S.SheafOperator):
+            return sheaf_ops.operator(G, self.eval(a[0]), normalise=bool(a[1]))
+        if isinstance(e, S.SheafLap):
+            return sheaf_ops.apply(G, self.eval(a[0]), self.arg(a[1], "node"))
+        if isinstance(e, S.SheafGrad):
+            return sheaf_ops.grad(G, self.eval(a[0]), self.arg(a[1], "node"))
+        if isinstance(e, S.SheafDiv):
+            return sheaf_ops.div(G, self.eval(a[0]), self.arg(a[1], "edge"))
+        if isinstance(e, S.StalkLeft):
+            return sheaf_ops.stalk_left(self.eval(a[0]), self.arg(a[1]), int(a[2]))
+        if isinstance(e, S.StalkRight):
+            return sheaf_ops.stalk_right(self.arg(a[0]), self.eval(a[1]), int(a[2]))
+        return sheaf_ops.per_stalk(self.arg(a[0]), int(a[1]))
 
     def group(self, g) -> Tensor:
         """One linear group, unfused: gather, multiply, scatter."""

@@ -112,11 +112,11 @@ class SheafLaplacian(nn.Module):
         D.index_add_(0, self.head, Fh.transpose(-1, -2) @ Fh)
         return D
 
-    def _inv_sqrt(self, D: Tensor, augmented: bool) -> Tensor:
+    def _inv_sqrt(self, D: Tensor, augmented: bool, diagonal: bool = False) -> Tensor:
         if augmented:
             D = D + torch.eye(self.d, dtype=D.dtype, device=D.device)
         dg = D.diagonal(dim1=-2, dim2=-1)
-        if torch.equal(D, torch.diag_embed(dg)):
+        if diagonal or torch.equal(D, torch.diag_embed(dg)):
             # diagonal and orthogonal maps give diagonal degree blocks (d_v I for O(d));
             # eigh's backward is undefined at repeated eigenvalues, so take the diagonal
             s = torch.where(dg > 1e-12, dg.clamp_min(1e-12).rsqrt(), torch.zeros_like(dg))
@@ -126,26 +126,28 @@ class SheafLaplacian(nn.Module):
         return (U * s.unsqueeze(-2)) @ U.transpose(-1, -2)
 
     def blocks(self, Ft: Tensor, Fh: Tensor, normalise: bool = True,
-               augmented: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+               augmented: bool = True, orthogonal: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
         """The nonzero blocks of L_F (or of D^-1/2 L_F D^-1/2): diagonal ``[N, d, d]``, the
         (head, tail) off-diagonal ``[E, d, d]`` = -F_h^T F_t, and its transpose (tail, head).
         ``augmented`` normalises by (D + I) as the NSD reference does, keeping isolated nodes
-        and near-zero maps finite."""
+        and near-zero maps finite. ``orthogonal`` (maps in O(d)): D_v = deg_v I exactly, so its
+        diagonal is used (eigh's backward is NaN at the repeated eigenvalue, and rounding makes
+        F^T F only nearly diagonal)."""
         self._check_maps(Ft, Fh)
         Ft, Fh = self._full(Ft), self._full(Fh)
         diag = self.degree_blocks(Ft, Fh)
         off = -(Fh.transpose(-1, -2) @ Ft)          # block (head, tail)
         if normalise:
-            S = self._inv_sqrt(diag, augmented)
+            S = self._inv_sqrt(diag, augmented, orthogonal)
             diag = S @ diag @ S
             off = S[self.head] @ off @ S[self.tail]
         return diag, off, off.transpose(-1, -2)
 
     def assemble(self, Ft: Tensor, Fh: Tensor, normalise: bool = True,
-                 augmented: bool = True) -> Tensor:
+                 augmented: bool = True, orthogonal: bool = False) -> Tensor:
         """The (normalised) sheaf Laplacian as one sparse CSR matrix [N d, N d] with the
         (2E + N) d x d blocks only (no dense Nd x Nd); differentiable in its values."""
-        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented)
+        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented, orthogonal)
         n, d = self.num_nodes, self.d
         ar = torch.arange(n, device=diag.device)
         bi = torch.cat([ar, self.head, self.tail])
@@ -197,6 +199,14 @@ class Restriction(nn.Module):
         self.d, self.k, self.kind = d, k, kind
         n_out = {"diag": d, "orthogonal": d * (d - 1) // 2, "general": d * d, "identity": 0}[kind]
         self.lin = nn.Linear(2 * d * k, n_out, bias=False) if n_out else None
+
+    def on_pairs(self, xa: Tensor, xb: Tensor) -> Tensor:
+        """The map at the a end of each edge (a, b), F_{a⊴e} = Phi([x_a, x_b]), from the
+        endpoint stalks ``xa``, ``xb`` ``[E, d, k]``: ``[E, d]`` (diag; identity: ones, the
+        diagonal of I) or ``[E, d, d]``."""
+        if self.kind == "identity":
+            return xa.new_ones(xa.shape[0], self.d)
+        return self._maps(xa, xb)
 
     def _maps(self, xa: Tensor, xb: Tensor) -> Tensor:
         z = self.lin(torch.cat([xa.flatten(1), xb.flatten(1)], dim=-1))

@@ -11,9 +11,10 @@ or a symbolic dimension name bound at compile time; channel count 1 broadcasts.
 
 Modules: :mod:`.types` (kinds, channel arithmetic, the checked spec, limits), one module per
 rule set (:mod:`.declarations`, :mod:`.domain`, :mod:`.networks`, :mod:`.energies`,
-:mod:`.expressions`) and :mod:`.checker`, which holds the state and the form rules of a whole
+:mod:`.expressions`, :mod:`.sheaf`) and :mod:`.checker`, which holds the state and the form rules of a whole
 spec and runs the others.
 """
 from .checker import check  # noqa: F401
-from .types import (BUILTINS, LIMITS, SCHEMES, Channels, CheckedSpec, NetInfo, Type,  # noqa: F401
-                    endpoint, resolve_channels)
+from .types import (BUILTINS, LIMITS, SCHEMES, SHEAF_OPS, Channels, CheckedSpec,  # noqa: F401
+                    NetInfo, Type, channel_expr, endpoint, norm_channels, resolve_channels,
+                    stalk_channels)

@@ -11,6 +11,7 @@ from .domain import DomainRules
 from .energies import EnergyRules
 from .expressions import ExpressionRules
 from .networks import NetworkRules
+from . import sheaf
 from .types import GRAPH_METHODS, CheckedSpec, Type
 
 
@@ -26,6 +27,7 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
         self.head_checks: list = []
         self.index_checks: list = []
         self._resolving: list = []
+        self.sheaves: dict = {}
         # set by run() as it goes; the rule sets read them (None / empty / False until then)
         self.domain: Optional[A.DomainDecl] = None
         self.nets: Dict[str, object] = {}
@@ -55,6 +57,9 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
                 self.dims[st.name] = st.value
         states, nets, coords = [], {}, []
         for st in s.statements:
+            if isinstance(st, (A.StateDecl, A.InputDecl)) and st.stalk is not None:
+                raise self.err(KindError, "only a field can have a stalk (node[d, k]); write "
+                               f"'{st.name} : node[channels]'", st.stalk.span)
             if isinstance(st, A.StateDecl):
                 self.declare(st.name, st, st.span)
                 if st.kind != "node":
@@ -78,6 +83,8 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
                                    + (" (inputs may also be 'edge[...]')"
                                       if isinstance(st, A.InputDecl) else ""), st.span)
                 t = Type(kind, (self.check_dim(st.dim),))
+                if isinstance(st, A.FieldDecl) and st.stalk is not None:
+                    t = sheaf.stalk_field_type(self, st, t)
                 (fields if isinstance(st, A.FieldDecl) else inputs)[st.name] = t
             elif isinstance(st, A.ParamDecl):
                 self.declare(st.name, st, st.span)
@@ -111,6 +118,7 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
         self.fields, self.inputs, self.params, self.learns, self.lets, self.energies = (
             fields, inputs, params, learns, lets, energies)
         self.nets, self.states = nets, tuple(states)
+        sheaf.collect_sheaves(self, lets)
         # the observed field(s) first, then the hidden states: the order of the state vector
         fields = {**{f: t for f, t in fields.items() if f not in states},
                   **{f: fields[f] for f in states}}
@@ -170,7 +178,7 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
         checked = CheckedSpec(s, s.name, fields, inputs, self.dims, params, learns, learn_types,
                               lets, self.let_types, energies, equations, graph, self.types,
                               self.domain, self.states, nets, tuple(self.head_checks),
-                              tuple(self.index_checks), tuple(coords))
+                              tuple(self.index_checks), tuple(coords), dict(self.sheaves))
         if coords:
             from ..equivariance import check_equivariance
             check_equivariance(checked)

@@ -13,8 +13,9 @@ from ..errors import (ArgumentError, EnergyError, FormError, KindError, NameErro
 from ..lang import ast as A
 from ..lang.builtins import BUILTINS as BUILTIN_TABLE
 from ..lang.builtins import EDGE_BUILTINS
-from .types import (BUILTINS, ENERGY_OPS, ENERGY_UNSUPPORTED, SCALAR, Type, add_channels,
-                    endpoint, resolve_channels, subexpressions)
+from . import sheaf
+from .types import (BUILTINS, ENERGY_OPS, ENERGY_UNSUPPORTED, SCALAR, SHEAF_OPS, Type,
+                    add_channels, endpoint, resolve_channels, subexpressions)
 
 
 class ExpressionRules:
@@ -56,6 +57,8 @@ class ExpressionRules:
         t = self.types.get(id(e))
         if t is None:
             t = self._expr(e)
+            if t.kind == "sheaf":
+                sheaf.check_sheaf_use(self, e)
             self.types[id(e)] = t
         return t
 
@@ -92,7 +95,7 @@ class ExpressionRules:
             if base_t.kind != "node":
                 raise self.err(KindError, f"'{n}' takes a node value at an edge endpoint, but "
                                f"'{ep[0]}' is {base_t.describe()}", e.span)
-            return Type("edge", base_t.shape)
+            return Type("edge", base_t.shape, base_t.stalk)
         if n in ("t", "pi"):
             return SCALAR
         raise self.err(NameError_, f"unknown name '{n}'", e.span,
@@ -134,6 +137,8 @@ class ExpressionRules:
         if a.kind == "matrix" or b.kind == "matrix":
             raise self.err(KindError, f"a matrix can only be used on the right of '@' "
                            f"(in {what})", span)
+        if a.stalk is not None or b.stalk is not None:
+            return sheaf.combine_stalks(self, a, b, span, what)
         if {a.kind, b.kind} == {"node", "edge"}:
             raise self.err(KindError, f"cannot combine a node value with an edge value in {what}; "
                            "use x_i or x_j to take a node value at an edge's endpoint", span)
@@ -158,6 +163,8 @@ class ExpressionRules:
             return t
         a = self.expr(e.left)
         b = self.expr(e.right)
+        if e.op == "@" and (a.kind == "matrix" or a.stalk is not None) and b.kind != "sheaf":
+            return sheaf.stalk_matmul(self, e, a, b)
         if e.op == "@":
             if b.kind != "matrix":
                 raise self.err(KindError, f"the right operand of '@' must be a learnable matrix, "
@@ -188,8 +195,9 @@ class ExpressionRules:
                 raise self.err(ArgumentError, "cat takes one or more values", e.span)
             ts = [self.expr(a) for a in e.args]
             kinds = {t.kind for t in ts}
-            if "matrix" in kinds or "scalar" in kinds:
-                bad = next(a for a, t in zip(e.args, ts) if t.kind in ("matrix", "scalar"))
+            if kinds & {"matrix", "scalar", "sheaf"}:
+                bad = next(a for a, t in zip(e.args, ts)
+                           if t.kind in ("matrix", "scalar", "sheaf"))
                 raise self.err(KindError, "cat joins the channels of node or edge values, got "
                                f"{self.expr(bad).describe()}", bad.span)
             if kinds == {"node", "edge"}:
@@ -203,6 +211,8 @@ class ExpressionRules:
                            did_you_mean(f, BUILTINS + ("cat",) + tuple(self.nets)))
         if f in ENERGY_OPS:
             return self.energy_call(e)
+        if f in SHEAF_OPS and self._energy is None:
+            return sheaf.sheaf_call(self, e)
         if self._energy is not None and f in ENERGY_UNSUPPORTED \
                 and ENERGY_UNSUPPORTED[f]:
             raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
@@ -251,7 +261,9 @@ class ExpressionRules:
             if heads is not None:
                 self.head_checks.append((c, heads, e.span))
             return Type(self.combine(ts[0], ts[1], e.span, "dot").kind, (heads or 1,))
-        return Type(b.gives or t.kind, (1,) if b.channels == "one" else t.shape)
+        if b.channels == "one":
+            return Type(b.gives or t.kind, (1,))
+        return Type(b.gives or t.kind, t.shape, t.stalk)   # a stalk field stays one
 
     def heads(self, e: A.Call):
         """The ``heads=H`` of ``dot(u, v, heads=H)`` (an integer or a dimension name), or None.

@@ -18,8 +18,8 @@ Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 
 
 # the language's built-ins as lists of names (their records: pde2gnn/lang/builtins.py)
 CONSTRAINTS = tuple(CONSTRAINT_TABLE)
-ELEMENTWISE, GRAPH_OPS, VECTOR_OPS, ENERGY_OPS, GEO_OPS = (
-    names(g) for g in ("elementwise", "graph", "vector", "energy", "geometry"))
+ELEMENTWISE, GRAPH_OPS, VECTOR_OPS, ENERGY_OPS, GEO_OPS, SHEAF_OPS = (
+    names(g) for g in ("elementwise", "graph", "vector", "energy", "geometry", "sheaf"))
 BUILTINS = tuple(BUILTIN_TABLE)
 #: operators an energy may not contain, and why: not differentiable, or not symmetric in i, j
 ENERGY_UNSUPPORTED = {n: b.energy for n, b in BUILTIN_TABLE.items() if b.energy}
@@ -139,12 +139,16 @@ class NetInfo:
 class Type:
     """The kind and channel shape of a value.
 
-    ``kind`` is ``'scalar'``, ``'node'``, ``'edge'`` or ``'matrix'``; ``shape`` is ``(c,)`` for
-    values (c = channels, 1 for single-channel) and ``(rows, cols)`` for matrices.
+    ``kind`` is ``'scalar'``, ``'node'``, ``'edge'``, ``'matrix'`` or ``'sheaf'`` (restriction
+    maps, ``edge F = restriction(...)``); ``shape`` is ``(c,)`` for values (c = channels, 1 for
+    single-channel) and ``(rows, cols)`` for matrices. ``stalk`` is the stalk dimension d of a
+    value of a ``node[d, k]`` field (c = d * k channels, stalk-major: channel a * k + b is
+    stalk coordinate a, channel b), else None.
     """
 
     kind: str
     shape: Tuple[Channels, ...] = (1,)
+    stalk: Optional[Channels] = None
 
     @property
     def channels(self) -> Channels:
@@ -153,11 +157,20 @@ class Type:
     def describe(self) -> str:
         if self.kind == "matrix":
             return f"matrix [{self.shape[0]}, {self.shape[1]}]"
+        if self.kind == "sheaf":
+            return f"restriction maps on stalks of dimension {self.stalk}"
         c = self.channels
+        if self.stalk is not None:
+            return f"{self.kind}[{self.stalk}, {stalk_channels(self)}]"
         return f"{self.kind}" + ("" if c == 1 else f"[{c}]")
 
 
 SCALAR = Type("scalar", (1,))
+
+
+def stalk_channels(t: Type) -> Channels:
+    """k of a ``node[d, k]`` value: its channels per stalk coordinate (channels / d)."""
+    return norm_channels(channel_expr(t.channels) / channel_expr(t.stalk))
 
 
 @dataclass
@@ -187,6 +200,8 @@ class CheckedSpec:
     index_checks: Tuple = ()
     #: fields declared ``coords[n]``: point coordinates, checked for E(n) equivariance
     point_fields: Tuple[str, ...] = ()
+    #: ``edge F = restriction(...)`` declarations (:class:`pde2gnn.check.sheaf.SheafInfo`)
+    sheaves: Dict[str, object] = field(default_factory=dict)
 
     @property
     def discrete(self) -> bool:

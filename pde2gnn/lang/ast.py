@@ -92,22 +92,26 @@ class ModelDecl:
 
 @dataclass(frozen=True)
 class FieldDecl:
-    """``field x : node[d]``: an evolving state."""
+    """``field x : node[d]``: an evolving state; ``field x : node[d, k]`` one with a
+    d-dimensional stalk and k channels (``stalk`` = d, ``dim`` = k; sheaf diffusion)."""
 
     name: str
     kind: str
     dim: Optional[Dim]
     span: Span
+    stalk: Optional[Dim] = None
 
 
 @dataclass(frozen=True)
 class InputDecl:
-    """``input pos : node[2]``: given node data, constant in time."""
+    """``input pos : node[2]``: given node data, constant in time (``stalk``: a
+    ``node[d, k]`` written here, rejected by the checker)."""
 
     name: str
     kind: str
     dim: Optional[Dim]
     span: Span
+    stalk: Optional[Dim] = None
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,14 @@ class Equation:
 
 @dataclass(frozen=True)
 class StateDecl:
-    """``state h : node[64]``: a hidden state of a discrete-time model (zeros at the first step)."""
+    """``state h : node[64]``: a hidden state of a discrete-time model (zeros at the first step).
+    ``stalk``: a ``node[d, k]`` written here, rejected by the checker."""
 
     name: str
     kind: str
     dim: Optional[Dim]
     span: Span
+    stalk: Optional[Dim] = None
 
 
 @dataclass(frozen=True)

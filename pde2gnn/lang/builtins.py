@@ -24,8 +24,8 @@ class Builtin:
     Attributes:
         name: as written in a spec, e.g. ``softmax_j``.
         group: ``graph`` (uses the edges), ``vector`` (acts on channels), ``elementwise``,
-            ``energy`` (``sum_i``, ``sum_ij``, ``var``: energies only) or ``geometry`` (needs a
-            ``domain``).
+            ``energy`` (``sum_i``, ``sum_ij``, ``var``: energies only), ``geometry`` (needs a
+            ``domain``) or ``sheaf`` (stalk fields; their own checker, lowering and kernels).
         doc: one line: what it computes.
         nargs: number of positional arguments.
         keywords: keyword arguments it accepts (``dot(u, v, heads=H)``).
@@ -71,6 +71,7 @@ class Builtin:
 
 _NOT_SYMMETRIC = "is not symmetric in i and j"
 _KINK = "is not differentiable at 0"
+_NO_SHEAF = "is not supported in energies"
 
 #: every built-in operator, by name (``cat`` and the energy operators are checked specially)
 BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
@@ -119,21 +120,37 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("tanh", "elementwise", "hyperbolic tangent", symbolic="Tanh", kernel="torch.tanh",
             derivative="1 - tanh(u)^2", liftable=True),
     Builtin("sigmoid", "elementwise", "1 / (1 + e^-u)", symbolic="Sigmoid",
-            kernel="torch.sigmoid", derivative="sigmoid(u) * (1 - sigmoid(u))"),
+            kernel="torch.sigmoid", derivative="sigmoid(u) * (1 - sigmoid(u))", liftable=True),
     Builtin("relu", "elementwise", "max(u, 0)", symbolic="Relu", kernel="torch.relu",
-            energy=_KINK),
+            energy=_KINK, liftable=True),
     Builtin("sin", "elementwise", "sine", symbolic="Sin", kernel="torch.sin",
             derivative="cos(u)", liftable=True),
     Builtin("cos", "elementwise", "cosine", symbolic="Cos", kernel="torch.cos",
             derivative="-sin(u)", liftable=True),
     Builtin("abs", "elementwise", "|u|", symbolic="Abs", kernel="torch.abs", energy=_KINK,
             liftable=True),
+    Builtin("elu", "elementwise", "u for u > 0, exp(u) - 1 otherwise (NSD's activation)",
+            symbolic="Elu", kernel="torch.nn.functional.elu",
+            energy="is not supported in energies", liftable=True),
     # energies only
     Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
             kernel="_G.sum_i"),
     Builtin("sum_ij", "energy", "sum over all edges (a scalar)", symbolic="SumIJ",
             kernel="_G.sum_ij"),
     Builtin("var", "energy", "variational derivative var(E, x) of an energy", nargs=2),
+    # sheaf operators on stalk fields node[d, k] (checked in check/sheaf.py, lowered in
+    # symbolic/sheaf.py, kernels in backend/sheaf_ops.py)
+    Builtin("restriction", "sheaf", "learned restriction maps F_ij from the two end stalks",
+            nargs=2, keywords=("kind",), energy=_NO_SHEAF, stencil="symbolic/sheaf.py",
+            kernel="_sheaf.restriction_maps"),
+    Builtin("sheaf_grad", "sheaf", "F_ji x_j - F_ij x_i", nargs=2, energy=_NO_SHEAF,
+            stencil="symbolic/sheaf.py", kernel="_sheaf.grad"),
+    Builtin("sheaf_div", "sheaf", "sum_j F_ij^T y_ij", nargs=2, energy=_NO_SHEAF,
+            stencil="symbolic/sheaf.py", kernel="_sheaf.div"),
+    Builtin("sheaf_lap", "sheaf", "sheaf_div(F, sheaf_grad(F, x)) = -L_F x", nargs=2,
+            energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
+    Builtin("sheaf_nlap", "sheaf", "-(D + I)^-1/2 L_F (D + I)^-1/2 x (NSD)", nargs=2,
+            energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
     # geometric operators (need a `domain`)
     Builtin("dx", "geometry", "d/dx on the node coordinates", takes="node", gives="node",
             stencil="geometric weights (discretize/geometry.py)"),

@@ -101,7 +101,10 @@ class _ToAst(Transformer_NonRecursive):
         return A.Dim(int(c[0]), self._span(meta))
 
     def kind_spec(self, meta, c):
-        return (str(c[0]), c[1] if len(c) > 1 else None)
+        # (kind, channels, stalk): node[k] -> (node, k, None); node[d, k] -> (node, k, d)
+        if len(c) > 2:
+            return (str(c[0]), c[2], c[1])
+        return (str(c[0]), c[1] if len(c) > 1 else None, None)
 
     def shape(self, meta, c):
         return tuple(c)
@@ -122,12 +125,12 @@ class _ToAst(Transformer_NonRecursive):
         return A.Override(c[0], self._span(meta))
 
     def field_decl(self, meta, c):
-        kind, dim = c[1]
-        return A.FieldDecl(str(c[0]), kind, dim, self._span(meta))
+        kind, dim, stalk = c[1]
+        return A.FieldDecl(str(c[0]), kind, dim, self._span(meta), stalk)
 
     def input_decl(self, meta, c):
-        kind, dim = c[1]
-        return A.InputDecl(str(c[0]), kind, dim, self._span(meta))
+        kind, dim, stalk = c[1]
+        return A.InputDecl(str(c[0]), kind, dim, self._span(meta), stalk)
 
     def dim_decl(self, meta, c):
         return A.DimDecl(str(c[0]), int(c[1]), self._span(meta))
@@ -175,8 +178,8 @@ class _ToAst(Transformer_NonRecursive):
         return A.Equation(str(c[0]), c[1], self._span(meta), self._span(c[0]), "next")
 
     def state_decl(self, meta, c):
-        kind, dim = c[1]
-        return A.StateDecl(str(c[0]), kind, dim, self._span(meta))
+        kind, dim, stalk = c[1]
+        return A.StateDecl(str(c[0]), kind, dim, self._span(meta), stalk)
 
     def net_decl(self, meta, c):
         rest = c[2:]

@@ -38,6 +38,8 @@ class Analyzer:
     def _kind_of(self, e):
         if e.is_Number:
             return "scalar"
+        if hasattr(e, "analysis_kind"):     # sheaf operators (symbolic/sheaf.py)
+            return e.analysis_kind(self)
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
             return "scalar" if k in ("matrix", "net") else k
@@ -65,6 +67,8 @@ class Analyzer:
             return 1
         if e.is_Symbol:
             return resolve_channels(self.symbols[e.name].type.channels, self.dims)
+        if hasattr(e, "analysis_channels"):
+            return e.analysis_channels(self)
         if isinstance(e, O.Dot) and len(e.args) == 3:
             return int(e.args[2])
         if isinstance(e, O.Dot) or getattr(BUILTINS.get(getattr(e, "spec_name", "")),

@@ -11,7 +11,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import sympy as sp
 
-from ..check import LIMITS, CheckedSpec, Type, endpoint, resolve_channels
+from ..check import LIMITS, SHEAF_OPS, CheckedSpec, Type, endpoint, resolve_channels
 from ..errors import EnergyError, OptionError, SpecError
 from ..lang import ast as A
 from ..lang.visit import children
@@ -19,6 +19,7 @@ from . import ops as O
 from .analysis import Analyzer
 from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
 from .geometry import GEO_FUNCTIONS, GeoLap
+from .sheaf import lower_sheaf_call, lower_stalk_matmul, per_stalk
 from .symbols import SymbolInfo  # noqa: F401  (part of the IR's interface)
 
 
@@ -247,9 +248,9 @@ class _Lowerer:
         while isinstance(e, A.BinOp) and e.op in ops:
             rights.append((e.op, e.right))
             e = e.left
-        terms = [self.expr(e)]
+        terms = [per_stalk(self, self.expr(e), e, e0)]
         for op, r in reversed(rights):
-            v = self.expr(r)
+            v = per_stalk(self, self.expr(r), r, e0)
             terms.append(v if op in "+*" else (-v if op == "-" else 1 / v))
             self._finite(terms[-1], r)
         out = sp.Add(*terms) if ops[0] == "+" else sp.Mul(*terms)
@@ -280,11 +281,16 @@ class _Lowerer:
             a, b = self.expr(e.left), self.expr(e.right)
             if e.op == "^":
                 return a ** b
+            stalk = lower_stalk_matmul(self, e, a, b)
+            if stalk is not None:
+                return stalk
             if a.is_number and not isinstance(a, O.Fill):  # 1-channel constant @ W
                 a = O.Fill(a, sp.Integer(1))
             return O.MatMul(a, b)
         if e.func == "var":
             return self.var(e)
+        if e.func in SHEAF_OPS:
+            return lower_sheaf_call(self, e)
         args = [self.expr(a) for a in e.args] + [self.expr(v) for _, v in e.kwargs]
         if e.func in self.c.nets:
             net = self.c.nets[e.func]
@@ -362,6 +368,8 @@ def symbol_table(checked: CheckedSpec) -> Dict[str, SymbolInfo]:
         symbols[n] = SymbolInfo(n, "learn", t)
     for n, net in checked.nets.items():
         symbols[n] = SymbolInfo(n, "net", Type("net", (net.out,)))
+    for n in checked.sheaves:          # restriction-map networks (edge F = restriction(...))
+        symbols[n] = SymbolInfo(n, "net", Type("net", (1,)))
     for n in checked.params:
         symbols[n] = SymbolInfo(n, "param", Type("scalar"))
     for n in checked.dims:

@@ -28,6 +28,7 @@ Sigmoid, Relu elementwise
 Tanh, Sin,    elementwise; kept unevaluated (sympy's own tanh / sin / cos / Abs query the
 Cos, Abs      assumption system at every nesting level, which is exponential in depth, and
               rewrite abs(exp(u)) to exp(re(u)) since IR symbols carry no assumptions)
+Elu           elementwise     ELU, u for u > 0 and exp(u) - 1 otherwise (NSD's activation)
 Fill(c, n)    scalar          the constant c in each of n channels: a constant expression whose
                               channel count matters, e.g. the 0 * x in cat(x, 0 * x)
 SumI(u)       node -> scalar  sum over all nodes (energies only)
@@ -206,6 +207,13 @@ class Cos(_Elementwise):
         return -Sin(self.args[0])
 
 
+class Elu(_Elementwise):
+    """ELU (Clevert et al. 2016): u for u > 0, exp(u) - 1 otherwise (alpha = 1)."""
+
+    spec_name = "elu"
+    _math = staticmethod(lambda u: u if u > 0 else math.expm1(u))
+
+
 class Abs(_Elementwise):
     spec_name = "abs"
     _math = staticmethod(abs)
@@ -374,7 +382,7 @@ for _b in BUILTINS.values():
         FUNCTIONS[_b.name] = _symbolic(_b)
 
 #: symbolic class -> the kernel the generated code calls (``torch.<fn>`` / ``_G.<method>``)
-KERNELS = {FUNCTIONS[n]: b.kernel for n, b in BUILTINS.items() if b.kernel}
+KERNELS = {FUNCTIONS[n]: b.kernel for n, b in BUILTINS.items() if b.kernel and n in FUNCTIONS}
 KERNELS.update({AtI: "_G.gather_i", AtJ: "_G.gather_j"})
 #: classes whose kernel needs one row per edge even for a constant argument
 EDGE_ROWS = tuple(FUNCTIONS[n] for n, b in BUILTINS.items() if b.edge_rows)

@@ -1,0 +1,18 @@
+# Neural Sheaf Diffusion (Bodnar, Di Giovanni, Chamberlain, Liò, Bronstein, NeurIPS 2022, eq. 9),
+# orthogonal restriction maps, O(d)-NSD (a vector bundle / connection Laplacian); SO(d) through exp of a skew-symmetric matrix.
+# Discrete layer:  X_{t+1} = (1 + tanh eps) X_t - elu(Delta_F(t) (I ⊗ W1) X_t W2),
+# X in R^{N d x k} (a d-dimensional stalk with k channels per node), Delta_F the normalised sheaf
+# Laplacian (D + I)^-1/2 L_F (D + I)^-1/2, restriction maps F_ij = Phi([x_i, x_j]) recomputed from
+# the current state at every layer (the reference's default, non-linear NSD). Written as the
+# vector field below and integrated by explicit Euler with step 1 (library/nsd_bundle.toml), one
+# Euler step is exactly one layer; weights are shared across layers (the reference has one
+# W1, W2, eps per layer). sheaf_nlap(F, u) = -Delta_F u, so -elu(-sheaf_nlap(...)) = -elu(Delta_F u).
+model nsd_bundle
+field x : node[d, k]
+dim d = 3
+dim k = 16
+learn W1 : [d, d]                  # mixes the stalk coordinates
+learn W2 : [k, k]                  # mixes the channels
+learn eps : [d]                    # per stalk coordinate, initialised 0
+edge F = restriction(x_i, x_j, kind=orthogonal)
+dt(x) = tanh(eps) * x - elu(-sheaf_nlap(F, W1 @ x @ W2))

@@ -1,0 +1,11 @@
+#!/bin/sh
+# O(d)-NSD (nsd_bundle) and the identity-sheaf ablation (nsd_identity) on the WebKB data sets,
+# ten geom-gcn splits each, one thread, one job at a time (shared 2-core machine).
+# Run from the repository root with PDE2GNN_DATA pointing at a writable copy of the data.
+set -e
+for ds in Texas Wisconsin Cornell; do
+  for spec in nsd_bundle nsd_identity; do
+    OMP_NUM_THREADS=1 python -m pde2gnn train $spec --dataset $ds --split geom-gcn --splits 10 \
+      --threads 1 --results results/nsd/${spec}_${ds}.json
+  done
+done
