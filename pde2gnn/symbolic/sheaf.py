@@ -1,4 +1,4 @@
-"""Sheaf operators in the sympy IR (see :mod:`pde2gnn.sheaf_check` for the language).
+"""Sheaf operators in the sympy IR (see :mod:`pde2gnn.check.sheaf` for the language).
 
 ==================  ===========  ===============================================================
 class               kind         meaning
