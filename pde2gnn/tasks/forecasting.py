@@ -354,25 +354,27 @@ class _Rollout(nn.Module):
 
 
 def _rank_batches(order: Tensor, batch_size: int, rank: int, size: int):
-    """This process's share of every global batch of ``order`` ``[W, 2]`` windows, through
-    ``torch.utils.data.distributed.DistributedSampler`` (no shuffle: ``order`` is already the
-    epoch's permutation, the same on every process): rank r takes windows r, r + size, ... of
-    the order (padded by DistributedSampler to a multiple of ``size``), cut into local batches
-    of ``batch_size / size``, so local batch j of all ranks together is global batch j of a
-    single process.
+    """This process's share of every global batch of ``order`` ``[W, 2]`` windows (``order``
+    is the epoch's permutation, the same on every process): global batch j is
+    ``order[j * batch_size:(j + 1) * batch_size]``, as for one process, and rank r takes its
+    rows r, r + size, ... Nothing is padded or dropped (``DistributedSampler`` would repeat
+    windows to even out the shares, which changes the step), so a batch needs no particular
+    size. A rank left without a row (a last batch smaller than ``size``) gets row 0 with
+    weight 0: it still runs the forward and backward that DDP's gradient all-reduce needs,
+    and adds nothing.
 
     Yields:
-        ``(windows [b, 2], rows [b], global batch size)``; ``rows`` are the local windows'
-        positions in the global batch (for the teacher-forcing coins).
+        ``(windows [b, 2], rows [b], global batch size, weight)``; ``rows`` are the local
+        windows' positions in the global batch (for the teacher-forcing coins), ``weight``
+        is 1.0, or 0.0 for the stand-in row.
     """
-    from torch.utils.data.distributed import DistributedSampler
-    sampler = DistributedSampler(range(len(order)), num_replicas=size, rank=rank,
-                                 shuffle=False, drop_last=False)
-    mine = torch.tensor(list(iter(sampler)), dtype=torch.long)
-    local = batch_size // size
-    for b in range(0, len(mine), local):
-        part = mine[b:b + local]
-        yield order[part], rank + size * torch.arange(len(part)), size * len(part)
+    for b in range(0, len(order), batch_size):
+        batch = order[b:b + batch_size]
+        rows = torch.arange(rank, len(batch), size)
+        weight = 1.0
+        if len(rows) == 0:
+            rows, weight = torch.zeros(1, dtype=torch.long), 0.0
+        yield batch[rows], rows, len(batch), weight
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,15 +411,14 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
     Data-parallel: called on every process of an initialised ``torch.distributed`` group
     (``pde2gnn train SPEC --data ... --distributed`` under torchrun: gloo on CPU, nccl on
     CUDA), the model is wrapped in ``DistributedDataParallel`` and every global batch of
-    ``batch_size`` windows is split over the processes by ``DistributedSampler``
-    (:func:`_rank_batches`). Each process's loss is its sum of errors over the global count of
+    ``batch_size`` windows is split row by row over the processes (:func:`_rank_batches`). Each process's loss is its sum of errors over the global count of
     valid entries (times the world size, which DDP's gradient averaging divides out), so a
     step is the single-process step on the same global batch, up to float summation order;
     validation and test windows are split too and their sums all-reduced.
+
     Raises:
-        OptionError: bad config, windows that do not fit, a model whose output shape or
-            channel count does not fit the data, or a ``batch_size`` not divisible by the
-            world size. SolverError: a non-finite training loss.
+        OptionError: bad config, windows that do not fit, or a model whose output shape or
+            channel count does not fit the data. SolverError: a non-finite training loss.
     """
     config.validate()
     if config.threads:
@@ -430,9 +431,6 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
         raise OptionError(f"the model observes {ch} channel(s), the data has {data.channels}")
     model = model.to(config.device)
     rank, size = _world()
-    if size > 1 and config.batch_size % size:
-        raise OptionError(f"--batch-size {config.batch_size} must be a multiple of the "
-                          f"{size} processes (each takes batch_size / {size} windows a step)")
     norm = Normalizer.fit(data)
     L = config.n_in + config.n_out
     train_idx = window_index(data.splits["train"], L, config.stride)
@@ -465,9 +463,9 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
         if size > 1:
             parts = _rank_batches(order, config.batch_size, rank, size)
         else:
-            parts = ((order[b:b + config.batch_size], None, None)
+            parts = ((order[b:b + config.batch_size], None, None, 1.0)
                      for b in range(0, len(order), config.batch_size))
-        for part, rows, global_b in parts:
+        for part, rows, global_b, weight in parts:
             w = norm(gather_windows(data.series, part, L))
             w = w.to(config.device)
             x_in, tgt = w[:, :config.n_in], w[:, config.n_in:]
@@ -476,8 +474,8 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
             if size > 1:   # sum of errors / global count of valid entries (x size: DDP averages)
                 mask = ~torch.isnan(tgt)
                 diff = torch.where(mask, pred - torch.where(mask, tgt, 0.0), 0.0)
-                err = (diff.abs() if config.loss == "mae" else diff ** 2).sum()
-                stats = _all_reduce_sum(torch.stack([mask.sum().double(),
+                err = (diff.abs() if config.loss == "mae" else diff ** 2).sum() * weight
+                stats = _all_reduce_sum(torch.stack([mask.sum().double().cpu() * weight,
                                                      err.detach().double().cpu()]),
                                         config.device)
                 count = float(stats[0].clamp(min=1))
