@@ -93,14 +93,10 @@ def test_plot_training_curves_from_results(tmp_path):
 
 # ------------------------------------------------------------------ forecasting, data-parallel
 
-def _forecast_setup(folder):
-    """A small sensor folder (12 stations, 80 days, 10 % missing) and its rgn_standardop
-    stepper; the config of one epoch with scheduled sampling decaying fast (coins matter)."""
+def _write_sensor_folder(folder):
+    """A small sensor folder: 12 stations, 80 days, 10 % missing (written once, by the test
+    process, before the workers start: they only read it)."""
     import numpy as np
-
-    from pde2gnn import compiler
-    from pde2gnn.forecast_data import load_sensor_folder
-    from pde2gnn.tasks.forecasting import ForecastConfig
 
     rng = np.random.default_rng(0)
     values = np.cumsum(rng.standard_normal((80, 12)), 0)
@@ -109,6 +105,15 @@ def _forecast_setup(folder):
     latlon = np.stack([rng.uniform(30, 45, 12), rng.uniform(-100, -85, 12)], 1)
     (Path(folder) / "stations.csv").write_text(
         "lat,lon\n" + "".join(f"{a},{b}\n" for a, b in latlon))
+
+
+def _forecast_setup(folder):
+    """The sensor folder's data and rgn_standardop stepper; the config of one epoch with
+    scheduled sampling decaying fast (coins matter)."""
+    from pde2gnn import compiler
+    from pde2gnn.forecast_data import load_sensor_folder
+    from pde2gnn.tasks.forecasting import ForecastConfig
+
     data = load_sensor_folder(folder)
     cfg = ForecastConfig(n_in=4, n_out=4, epochs=1, batch_size=5, ss_k=2.0, patience=0,
                          threads=1)
@@ -146,6 +151,7 @@ def test_forecast_ddp_two_gloo_processes_equal_one(tmp_path):
 
     from pde2gnn.tasks.forecasting import train
     torch.set_num_threads(1)
+    _write_sensor_folder(tmp_path)
     data, cfg, model_fn = _forecast_setup(tmp_path)
     one = train(model_fn, data, cfg, progress=False, return_model=True)
     out = tmp_path / "ddp.pt"
