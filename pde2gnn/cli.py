@@ -86,9 +86,6 @@ def cmd_train(args) -> int:
     if args.task == "dynamics":
         return cmd_dynamics(args, spec_path)
     if _is_forecasting(spec_path):
-        if args.distributed:
-            raise OptionError("--distributed spreads node-classification runs over processes; "
-                              "a forecasting spec trains in one process")
         return cmd_forecast(args, spec_path)
     if args.data is not None:
         raise OptionError(f"--data is for discrete-time forecasting specs; '{spec_path.stem}' is "
@@ -216,13 +213,19 @@ def cmd_forecast(args, spec_path) -> int:
                           "folder)")
     if args.threads:
         torch.set_num_threads(args.threads)
+    rank, device = 0, args.device
+    if args.distributed:   # data-parallel (DDP): every rank trains every seed on its windows
+        rank, size, device = distributed.start(args.device)
+        if rank != 0:
+            args.results, args.quiet, args.log_every = None, True, 0
+            sys.stdout = open(os.devnull, "w")
     data = load_forecast_data(args.data, args.data_root)
     given = {"n_in": args.n_in or data.window[0], "n_out": args.n_out or data.window[1],
              "epochs": args.epochs, "lr": args.lr, "weight_decay": args.weight_decay,
              "batch_size": args.batch_size, "patience": args.patience, "loss": args.loss,
              "ss_k": args.ss_k, "grad_clip": args.grad_clip, "stride": args.stride,
              "max_windows_per_epoch": args.max_windows, "threads": args.threads,
-             "device": args.device}
+             "device": device}
     config = ForecastConfig(**{k: v for k, v in given.items() if v is not None})
     config.scheduled_sampling = not args.no_scheduled_sampling
     config.validate()
@@ -274,6 +277,8 @@ def cmd_forecast(args, spec_path) -> int:
         print("  " + line)
     print(f"  mean over horizons: {s['mae_mean']:.4f} ± {s['mae_mean_std']:.4f}{u} "
           f"(persistence {base['mae']:.4f})")
+    if args.distributed:
+        distributed.barrier_and_stop()
     return 0
 
 
@@ -572,7 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--distributed", action="store_true",
                    help="spread the (split, seed) runs over the processes of torchrun "
                    "(torchrun --standalone --nproc-per-node P -m pde2gnn train ... "
-                   "--distributed): one results file per rank, joined into --results")
+                   "--distributed): one results file per rank, joined into --results; a "
+                   "forecasting spec (--data) trains data-parallel instead (DDP, each global "
+                   "batch split over the ranks, rank 0 writes --results)")
     q.add_argument("--first-seed", type=int, default=0, help="run seeds FIRST_SEED, ..., "
                    "FIRST_SEED + SEEDS - 1 (to spread the seeds of one experiment over processes)")
     q.add_argument("--resume", action="store_true", help="keep the finished (split, seed) runs "

@@ -196,7 +196,8 @@ def _check_step(model: nn.Module, f: Tensor, out) -> None:
 
 def rollout(model: nn.Module, x_in: Tensor, n_out: int, target: Optional[Tensor] = None,
             teacher_prob: float = 0.0, generator: Optional[torch.Generator] = None,
-            in_mask: Optional[Tensor] = None, target_mask: Optional[Tensor] = None) -> Tensor:
+            in_mask: Optional[Tensor] = None, target_mask: Optional[Tensor] = None,
+            coin_rows: Optional[Tensor] = None, coin_batch: Optional[int] = None) -> Tensor:
     """Warm the model up on ``x_in`` and predict ``n_out`` frames.
 
     Args:
@@ -209,6 +210,11 @@ def rollout(model: nn.Module, x_in: Tensor, n_out: int, target: Optional[Tensor]
         generator: random source of the teacher-forcing draws.
         in_mask, target_mask: which entries are observed (default: not NaN); whatever the
             unobserved entries hold never reaches the model.
+        coin_rows, coin_batch: with data-parallel training, this process holds rows
+            ``coin_rows`` ``[B]`` of a global batch of ``coin_batch`` windows: the
+            teacher-forcing coins are drawn for the whole global batch (the same generator
+            state on every process) and these rows kept, so the draws are those of one
+            process running the global batch.
 
     Returns:
         predictions ``[B, n_out, N, C]`` (normalised).
@@ -233,7 +239,9 @@ def rollout(model: nn.Module, x_in: Tensor, n_out: int, target: Optional[Tensor]
         f = pred
         if use_truth:
             truth = torch.where(target_mask[:, h - 1], target[:, h - 1], pred)
-            coin = torch.rand(B, generator=generator) < teacher_prob
+            coin = torch.rand(coin_batch or B, generator=generator) < teacher_prob
+            if coin_rows is not None:
+                coin = coin[coin_rows.to(coin.device)]
             f = torch.where(coin.to(pred.device).view(B, *([1] * (pred.dim() - 1))), truth, pred)
         pred, hidden = model(f, hidden)
         preds.append(pred)
@@ -284,6 +292,10 @@ def evaluate(model: nn.Module, data: ForecastData, split: str, config: ForecastC
     model.eval()
     L = config.n_in + config.n_out
     idx = window_index(data.splits[split], L, config.stride)
+    n_windows = len(idx)
+    rank, size = _world()
+    if size > 1:          # data-parallel: each process evaluates every size-th window
+        idx = idx[rank::size]
     sums = torch.zeros(config.n_out, dtype=torch.float64)
     counts = torch.zeros(config.n_out, dtype=torch.float64)
     std = norm.std.double()
@@ -295,16 +307,74 @@ def evaluate(model: nn.Module, data: ForecastData, split: str, config: ForecastC
         err = torch.where(ok, (pred - torch.where(ok, tgt, 0.0)).abs(), 0.0).double().cpu()
         sums += (err * std).sum(dim=(0, 2, 3))
         counts += ok.sum(dim=(0, 2, 3)).double().cpu()
+    if size > 1:
+        sums, counts = _all_reduce_sum(torch.stack([sums, counts]), config.device)
     mae = (sums / counts).numpy()  # NaN where nothing was observed
     return {"mae_per_horizon": mae.tolist(), "mae": float(np.nanmean(mae)) if
             np.isfinite(mae).any() else float("nan"), "count": counts.numpy().astype(int).tolist(),
-            "windows": int(len(idx))}
+            "windows": int(n_windows)}
 
 
 def persistence_mae(data: ForecastData, config: ForecastConfig, split: str = "test") -> dict:
     """:func:`evaluate` of :class:`Persistence` (the last observed value, carried forward over
     missing entries, repeated for every horizon): a reference line that costs nothing."""
     return evaluate(Persistence(data.channels), data, split, config, Normalizer.fit(data))
+
+
+# ---------------------------------------------------------------------------------------------
+# data-parallel helpers (torch.distributed; see train)
+
+def _world():
+    """``(rank, world size)`` of the initialised torch.distributed group, else ``(0, 1)``."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _all_reduce_sum(t: Tensor, device) -> Tensor:
+    """Sum of ``t`` over all processes (moved to ``device`` for nccl, returned on the CPU)."""
+    import torch.distributed as dist
+    x = t.to(device)
+    dist.all_reduce(x)
+    return x.cpu()
+
+
+class _Rollout(nn.Module):
+    """A stepper's whole rollout as one forward, so that DistributedDataParallel sees one
+    forward (warm-up and ``n_out`` steps) per backward."""
+
+    def __init__(self, stepper: nn.Module):
+        super().__init__()
+        self.stepper = stepper
+
+    def forward(self, x_in, n_out, target, teacher_prob, generator, coin_rows, coin_batch):
+        return rollout(self.stepper, x_in, n_out, target, teacher_prob, generator,
+                       coin_rows=coin_rows, coin_batch=coin_batch)
+
+
+def _rank_batches(order: Tensor, batch_size: int, rank: int, size: int):
+    """This process's share of every global batch of ``order`` ``[W, 2]`` windows (``order``
+    is the epoch's permutation, the same on every process): global batch j is
+    ``order[j * batch_size:(j + 1) * batch_size]``, as for one process, and rank r takes its
+    rows r, r + size, ... Nothing is padded or dropped (``DistributedSampler`` would repeat
+    windows to even out the shares, which changes the step), so a batch needs no particular
+    size. A rank left without a row (a last batch smaller than ``size``) gets row 0 with
+    weight 0: it still runs the forward and backward that DDP's gradient all-reduce needs,
+    and adds nothing.
+
+    Yields:
+        ``(windows [b, 2], rows [b], global batch size, weight)``; ``rows`` are the local
+        windows' positions in the global batch (for the teacher-forcing coins), ``weight``
+        is 1.0, or 0.0 for the stand-in row.
+    """
+    for b in range(0, len(order), batch_size):
+        batch = order[b:b + batch_size]
+        rows = torch.arange(rank, len(batch), size)
+        weight = 1.0
+        if len(rows) == 0:
+            rows, weight = torch.zeros(1, dtype=torch.long), 0.0
+        yield batch[rows], rows, len(batch), weight
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,6 +407,15 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
         epoch, s, without the validation pass), ``num_parameters``, ``train_windows`` and ``history`` (per epoch: loss,
         val_mae, teacher-forcing probability at the epoch's end); with ``return_model`` also
         ``model`` (the best-validation weights).
+
+    Data-parallel: called on every process of an initialised ``torch.distributed`` group
+    (``pde2gnn train SPEC --data ... --distributed`` under torchrun: gloo on CPU, nccl on
+    CUDA), the model is wrapped in ``DistributedDataParallel`` and every global batch of
+    ``batch_size`` windows is split row by row over the processes (:func:`_rank_batches`). Each process's loss is its sum of errors over the global count of
+    valid entries (times the world size, which DDP's gradient averaging divides out), so a
+    step is the single-process step on the same global batch, up to float summation order;
+    validation and test windows are split too and their sums all-reduced.
+
     Raises:
         OptionError: bad config, windows that do not fit, or a model whose output shape or
             channel count does not fit the data. SolverError: a non-finite training loss.
@@ -351,6 +430,7 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
     if ch != data.channels:
         raise OptionError(f"the model observes {ch} channel(s), the data has {data.channels}")
     model = model.to(config.device)
+    rank, size = _world()
     norm = Normalizer.fit(data)
     L = config.n_in + config.n_out
     train_idx = window_index(data.splits["train"], L, config.stride)
@@ -360,6 +440,12 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay) \
         if params else None
+    runner = _Rollout(model)
+    if size > 1 and params:
+        from torch.nn.parallel import DistributedDataParallel
+        dev = torch.device(config.device)
+        runner = DistributedDataParallel(runner, device_ids=[dev] if dev.type == "cuda"
+                                         else None)
     best = {"val_mae": float("inf"), "epoch": -1}
     best_state = copy.deepcopy(model.state_dict())
     history, times = [], []
@@ -374,14 +460,31 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
             order = order[:config.max_windows_per_epoch]
         total, batches = 0.0, 0
         p = 0.0
-        for b in range(0, len(order), config.batch_size):
-            w = norm(gather_windows(data.series, order[b:b + config.batch_size], L))
+        if size > 1:
+            parts = _rank_batches(order, config.batch_size, rank, size)
+        else:
+            parts = ((order[b:b + config.batch_size], None, None, 1.0)
+                     for b in range(0, len(order), config.batch_size))
+        for part, rows, global_b, weight in parts:
+            w = norm(gather_windows(data.series, part, L))
             w = w.to(config.device)
             x_in, tgt = w[:, :config.n_in], w[:, config.n_in:]
             p = teacher_forcing_prob(step, config.ss_k) if config.scheduled_sampling else 0.0
-            pred = rollout(model, x_in, config.n_out, tgt, p, gen)
-            loss = masked_loss(pred, tgt, config.loss)
-            if not torch.isfinite(loss):
+            pred = runner(x_in, config.n_out, tgt, p, gen, rows, global_b)
+            if size > 1:   # sum of errors / global count of valid entries (x size: DDP averages)
+                mask = ~torch.isnan(tgt)
+                diff = torch.where(mask, pred - torch.where(mask, tgt, 0.0), 0.0)
+                err = (diff.abs() if config.loss == "mae" else diff ** 2).sum() * weight
+                stats = _all_reduce_sum(torch.stack([mask.sum().double().cpu() * weight,
+                                                     err.detach().double().cpu()]),
+                                        config.device)
+                count = float(stats[0].clamp(min=1))
+                global_loss = float(stats[1]) / count
+                loss = err / (count / size)
+            else:
+                loss = masked_loss(pred, tgt, config.loss)
+                global_loss = None
+            if not math.isfinite(global_loss if global_loss is not None else loss.item()):
                 raise SolverError(f"non-finite training loss at epoch {epoch}, step {step} "
                                   "(lower --lr, or check the model's output)")
             opt.zero_grad()
@@ -389,7 +492,7 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
             if config.grad_clip:
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             opt.step()
-            total += loss.item()
+            total += loss.item() if global_loss is None else global_loss
             batches += 1
             step += 1
         times.append(time.perf_counter() - t0)
