@@ -243,3 +243,17 @@ def test_checker_errors_are_located(body, msg, caret):
     span = e.value.span
     line = text.splitlines()[span.line - 1]
     assert line[span.column - 1:].startswith(caret), (s, line, span)
+
+
+def test_orthogonal_maps_with_one_dimensional_stalks_are_the_identity():
+    """SO(1) = {1}: sheaf_heat with d = 1 is the heat equation (found by the fuzzer: the map
+    network had no outputs and was None)."""
+    from pde2gnn import compiler
+    ei = torch.tensor([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 0, 2]])
+    sheaf = compiler.compile("sheaf_heat", ei, 3, {"d": 1}).double()
+    heat = compiler.compile("model h\nfield x : node[1]\ndt(x) = lap(x)\n", ei, 3).double()
+    y = torch.randn(3, 1, dtype=torch.float64)
+    sheaf.prepare(y)
+    heat.prepare(y)
+    t = torch.tensor(0.0, dtype=torch.float64)
+    torch.testing.assert_close(sheaf(t, y), heat(t, y))

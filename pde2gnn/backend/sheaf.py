@@ -209,6 +209,8 @@ class Restriction(nn.Module):
         return self._maps(xa, xb)
 
     def _maps(self, xa: Tensor, xb: Tensor) -> Tensor:
+        if self.lin is None:        # orthogonal with d = 1: SO(1) = {1}, nothing to learn
+            return xa.new_ones(xa.shape[0], 1, 1)
         z = self.lin(torch.cat([xa.flatten(1), xb.flatten(1)], dim=-1))
         if self.kind == "diag":
             return torch.tanh(z)
