@@ -59,34 +59,38 @@ def test_train_writes_results_json(tmp_path, data_root, capsys):
 
 
 def test_resume_keeps_runs_of_the_same_configuration_only(tmp_path):
-    """--resume reads the finished runs of a results JSON written with the same data set and
-    configuration, starts from nothing when the file is absent, and refuses anything else."""
-    from types import SimpleNamespace
-
-    from pde2gnn.cli import _resumed_runs
+    """--resume reads the finished runs of a results JSON written by the same task, model,
+    data set and configuration, starts from nothing when the file is absent, and refuses
+    anything else."""
     from pde2gnn.errors import OptionError
+    from pde2gnn.results import resumed_runs
     from pde2gnn.tasks.node_classification import TrainConfig
 
     path = tmp_path / "r.json"
-    args = SimpleNamespace(results=str(path), dataset="Cora")
-    assert _resumed_runs(args, TrainConfig()) == []
+    base = TrainConfig().to_dict()
+
+    def resumed(config=TrainConfig(), dataset="Cora", task="node_classification"):
+        return resumed_runs(str(path), task, "grand", dataset, config.to_dict(), base)
+    assert resumed() == []
     runs = [{"split_index": 0, "seed": 0, "test_acc": 0.8}]
     path.write_text(json.dumps({"model": "grand", "dataset": "Cora", "runs": runs,
-                                "config": TrainConfig().to_dict()}))
-    assert _resumed_runs(args, TrainConfig()) == runs
-    with pytest.raises(OptionError, match="another configuration"):
-        _resumed_runs(args, TrainConfig(lr=0.5))
-    with pytest.raises(OptionError, match="another configuration"):
-        _resumed_runs(SimpleNamespace(results=str(path), dataset="CiteSeer"), TrainConfig())
-    older = {k: v for k, v in TrainConfig().to_dict().items() if k != "select_time"}
+                                "config": base}))      # no "task": an older node-class. file
+    assert resumed() == runs
+    for wrong in ({"config": TrainConfig(lr=0.5)}, {"dataset": "CiteSeer"},
+                  {"task": "forecasting"}):
+        with pytest.raises(OptionError, match="another configuration"):
+            resumed(**wrong)
+    older = {k: v for k, v in base.items() if k != "select_time"}
     path.write_text(json.dumps({"model": "grand", "dataset": "Cora", "runs": runs,
                                 "config": older}))   # written before select_time existed
-    assert _resumed_runs(args, TrainConfig()) == runs
+    assert resumed() == runs
     with pytest.raises(OptionError, match="another configuration"):
-        _resumed_runs(args, TrainConfig(select_time=3.0))
+        resumed(TrainConfig(select_time=3.0))
     path.write_text("not json")
     with pytest.raises(OptionError, match="not a results JSON"):
-        _resumed_runs(args, TrainConfig())
+        resumed()
+    with pytest.raises(OptionError, match="needs --results"):
+        resumed_runs(None, "node_classification", "grand", "Cora", base, base)
 
 
 def test_train_help_says_where_defaults_come_from(capsys):
@@ -96,3 +100,25 @@ def test_train_help_says_where_defaults_come_from(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "--lr LR default: the spec's TOML, else built-in 0.01" in out
     assert "built-in 'dopri5'" in out
+
+
+@pytest.mark.parametrize("extra, phrase", [
+    (["--n-in", "3"], "--n-in is not an option of the node_classification task"),
+    (["--layers", "2"], "--layers is not an option of the node_classification task"),
+    (["--data", "noaa"], "--data is for discrete-time forecasting specs"),
+    (["--task", "forecasting", "--posenc", "lap"],
+     "--posenc is not an option of the forecasting task"),
+])
+def test_options_of_another_task_are_refused_not_ignored(extra, phrase, capsys):
+    assert main(["train", "heat", *extra]) == 2
+    err = capsys.readouterr().err
+    assert phrase in err and "Traceback" not in err
+
+
+def test_every_task_is_registered_with_its_hooks():
+    """The table of tasks: each has a name, help, its options and every hook overridden."""
+    from pde2gnn.tasks.registry import SHARED, TASKS, Task
+    for name, task in TASKS.items():
+        assert task.name == name and task.help and task.shared <= set(SHARED)
+        for hook in ("load", "configure", "run", "run_line", "summarize", "report"):
+            assert getattr(task, hook) is not getattr(Task, hook), f"{name}.{hook}"

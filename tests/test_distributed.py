@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pde2gnn.cli import main
-from pde2gnn.distributed import merge_results, rank_path
+from pde2gnn.distributed import rank_path
+from pde2gnn.results import merge as merge_results
 from pde2gnn.errors import OptionError
 from pde2gnn.tasks.node_classification import summarize
 
@@ -170,3 +171,29 @@ def test_forecast_ddp_two_gloo_processes_equal_one(tmp_path):
                                                                 rel=1e-5)
     assert two["result"]["val_mae"] == pytest.approx(one["val_mae"], rel=1e-5)
     assert two["result"]["mae_per_horizon"] == pytest.approx(one["mae_per_horizon"], rel=1e-5)
+
+
+def test_merge_is_task_aware_and_reads_older_forecasting_files(tmp_path):
+    """Forecasting results (written by --first-seed processes, before files named their task)
+    are joined with the forecasting summary recomputed; mixing tasks is refused."""
+    from pde2gnn.tasks.forecasting import summarize as forecast_summary
+
+    def run(seed, mae):
+        return {"seed": seed, "mae_per_horizon": [mae, 2 * mae], "mae_mean": 1.5 * mae,
+                "val_mae": mae, "best_epoch": 3, "epochs_run": 5, "time_per_epoch_s": 0.5,
+                "num_parameters": 10}
+    runs = [run(0, 1.0), run(1, 2.0), run(2, 4.0)]
+    paths = []
+    for k, r in enumerate(runs):
+        paths.append(tmp_path / f"f{k}.json")
+        paths[-1].write_text(json.dumps({"model": "var", "dataset": "noaa", "config": {"n_in": 2},
+                                         "runs": [r]}))
+    merged = merge_results([str(p) for p in paths])
+    assert merged["task"] == "forecasting" and merged["seeds"] == [0, 1, 2]
+    assert merged["mae_mean"] == pytest.approx(forecast_summary(runs)["mae_mean"])
+    assert merged["mae_per_horizon_std"] == pytest.approx(forecast_summary(runs)["mae_per_horizon_std"])
+    node = tmp_path / "node.json"
+    node.write_text(json.dumps({**_doc([_run(3, 0.8)]), "dataset": "noaa", "model": "var",
+                                "config": {"n_in": 2}}))
+    with pytest.raises(OptionError, match="another task"):
+        merge_results([str(paths[0]), str(node)])

@@ -287,7 +287,6 @@ def test_simulation_loader(simulated, tmp_path):
 # ------------------------------------------------------------------ command line
 
 def test_cli_forecasting(simulated, tmp_path, monkeypatch, capsys):
-    assert cli._is_forecasting("heat") is False          # no discrete-time models yet
     assert cli.main(["train", "heat", "--data", str(simulated)]) == 2
     assert "--data is for discrete-time" in capsys.readouterr().err
     monkeypatch.setattr(compiler, "is_discrete", lambda spec: True, raising=False)
@@ -317,3 +316,30 @@ def test_cli_forecasting(simulated, tmp_path, monkeypatch, capsys):
     assert " 1-step MAE:" in text and " 3-step MAE:" in text and "persistence" in text
     assert cli.main(["train", "heat", "--data", "nowhere"]) == 2
     assert "unknown forecasting data 'nowhere'" in capsys.readouterr().err
+
+
+FORECASTERS = ["var", "mlp_forecast", "gru_forecast", "rgn", "rgn_standardop", "padgn_rgn",
+               "standardop", "meshop", "padgn"]
+
+
+@pytest.mark.parametrize("model", FORECASTERS)
+def test_padgn_protocol_lives_in_the_library_tomls(model):
+    """`pde2gnn train MODEL --data noaa` (or the synthetic .npz) alone gives the values that
+    results/padgn/run_*.sh used to pass as options: library/padgn.toml, inherited."""
+    from types import SimpleNamespace
+
+    from pde2gnn.cli import build_parser
+    from pde2gnn.resources import resolve_spec
+    from pde2gnn.tasks.forecasting import ForecastConfig
+    from pde2gnn.tasks.registry import Forecasting
+
+    task = Forecasting(resolve_spec(model), build_parser().parse_args(["train", model]))
+    common = dict(epochs=30, patience=8, lr=1e-3, weight_decay=5e-4, batch_size=16)
+    noaa = task.configure(SimpleNamespace(name="noaa", window=(12, 12)))
+    assert noaa == ForecastConfig(n_in=12, n_out=12, max_windows_per_epoch=512, **common)
+    synthetic = task.configure(SimpleNamespace(name="convection_diffusion", window=(5, 15)))
+    assert synthetic == ForecastConfig(n_in=5, n_out=15, stride=20, ss_k=50,
+                                       max_windows_per_epoch=350,
+                                       grad_clip=1.0 if model == "meshop" else 0.0, **common)
+    other = task.configure(SimpleNamespace(name="heat", window=(5, 15)))   # no table: [default]
+    assert other == ForecastConfig(n_in=5, n_out=15, **common)

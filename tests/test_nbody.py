@@ -40,3 +40,27 @@ def test_train_egnn_layers(files):
     cfg = nbody.NBodyConfig(layers=2, hidden=8, epochs=2, batch=5, eval_every=1, lr=1e-3)
     r = nbody.train(data, cfg, log=lambda s: None)
     assert np.isfinite(r["test_mse"]) and r["best_epoch"] in (1, 2) and len(r["history"]) == 2
+
+
+def test_cli_runs_the_nbody_task_and_writes_its_results(files, tmp_path, capsys):
+    """``pde2gnn train egnn_vel --task nbody`` is the registered task: same run as
+    :func:`nbody.train`, results JSON with the task's summary."""
+    import json
+
+    from pde2gnn.cli import main
+    out = tmp_path / "nb.json"
+    assert main(["train", "egnn_vel", "--task", "nbody", "--data", files["nbody_charged_ref"],
+                 "--start", "0", "--horizon", "0.1", "--layers", "2", "--hidden", "8",
+                 "--epochs", "2", "--batch", "5", "--eval-every", "1", "--lr", "1e-3",
+                 "--seeds", "2", "--quiet", "--results", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["task"] == "nbody" and res["seeds"] == [0, 1] and len(res["runs"]) == 2
+    data = nbody.load_nbody(files["nbody_charged_ref"], 0.0, 0.1)
+    direct = nbody.train(data, nbody.NBodyConfig(spec=res["config"]["spec"], layers=2, hidden=8,
+                                                 epochs=2, batch=5, eval_every=1, lr=1e-3),
+                         log=lambda s: None)
+    assert res["runs"][0]["test_mse"] == pytest.approx(direct["test_mse"], rel=1e-6)
+    assert "test MSE" in capsys.readouterr().out
+    assert main(["train", "egnn_vel", "--task", "nbody", "--data", files["nbody_charged_ref"],
+                 "--dropout", "0.5"]) == 2
+    assert "--dropout is not an option of the nbody task" in capsys.readouterr().err

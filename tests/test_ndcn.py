@@ -147,7 +147,7 @@ def test_short_fit_lowers_interpolation_error(tmp_path):
                  "--quiet", "--log-every", "0", "--results", str(out)]) == 0
     import json
     res = json.loads(out.read_text())
-    assert res["dynamics"] == "ndcn_heat" and np.isfinite(res["interp"])
+    assert res["dataset"] == "ndcn_heat" and res["task"] == "dynamics" and np.isfinite(res["interp"])
 
 
 def test_dynamics_task_refuses_a_file_without_protocol(tmp_path):

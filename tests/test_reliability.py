@@ -241,7 +241,8 @@ def test_train_options_are_checked_before_any_work(extra, phrase, tmp_path, caps
 
 
 def test_results_path_is_checked_before_training_and_written_atomically(tmp_path, capsys):
-    from pde2gnn.cli import _write_atomic, main
+    from pde2gnn.cli import main
+    from pde2gnn.results import write_atomic
     afile = tmp_path / "a_file"
     afile.write_text("x")
     for bad, phrase in [(afile / "r.json", "is a file"), (tmp_path, "is a folder")]:
@@ -249,8 +250,8 @@ def test_results_path_is_checked_before_training_and_written_atomically(tmp_path
                      "--results", str(bad)]) == 2
         assert phrase in capsys.readouterr().err
     out = tmp_path / "sub" / "r.json"
-    _write_atomic(str(out), "{}")
-    _write_atomic(str(out), '{"a": 1}')
+    write_atomic(str(out), "{}")
+    write_atomic(str(out), '{"a": 1}')
     assert out.read_text() == '{"a": 1}' and [p.name for p in out.parent.iterdir()] == ["r.json"]
 
 

@@ -14,16 +14,15 @@ on the complete graph, batched over systems), the positions of the last one the 
 Training: Adam, MSE on positions, batches of ``batch`` systems; the test MSE is reported at the
 epoch of the best validation MSE (the reference's protocol). ``linear``: p + v * horizon.
 
-Run: ``python -m pde2gnn.tasks.nbody DATA.npz --seeds 0 1 2 --out results/egnn/....json``.
+Run: ``pde2gnn train egnn_vel --task nbody --data DATA.npz --seeds 3 --results
+results/egnn/....json`` (:class:`pde2gnn.tasks.registry.NBody`).
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 import torch
@@ -58,6 +57,9 @@ class NBodyConfig:
     horizon: float = 1.0
     max_train: int = 3000
     seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def load_nbody(path: str, start: float = 3.1, horizon: float = 1.0) -> Dict[str, Dict[str, Tensor]]:
@@ -164,39 +166,3 @@ def train(data: Dict[str, Dict[str, Tensor]], config: NBodyConfig,
             "best_epoch": best["epoch"], "history": history,
             "epoch_time_s": t_train / config.epochs,
             "num_parameters": sum(p.numel() for p in model.parameters())}
-
-
-def main(argv: Optional[list] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data", help=".npz of pde2gnn simulate ... --ic charged")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    ap.add_argument("--out", help="results JSON")
-    ap.add_argument("--threads", type=int, default=1)
-    for f, v in asdict(NBodyConfig()).items():
-        if f != "seed":
-            ap.add_argument(f"--{f.replace('_', '-')}", type=type(v), default=v)
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    cfg = {f: getattr(args, f) for f in asdict(NBodyConfig()) if f != "seed"}
-    data = load_nbody(args.data, cfg["start"], cfg["horizon"])
-    sizes = {s: len(d["p"]) for s, d in data.items()}
-    lin = linear_mse(data, cfg["horizon"])
-    print(f"splits {sizes}; linear baseline MSE {lin} (published {PUBLISHED['linear']})")
-    runs = [train(data, NBodyConfig(**cfg, seed=s)) for s in args.seeds]
-    test = np.array([r["test_mse"] for r in runs])
-    out = {"command": "python -m pde2gnn.tasks.nbody " + " ".join(sys.argv[1:] if argv is None
-                                                                   else argv),
-           "config": cfg, "splits": sizes, "linear_mse": lin, "published": PUBLISHED,
-           "test_mse_mean": float(test.mean()), "test_mse_std": float(test.std()),
-           "runs": runs}
-    print(f"EGNN ({cfg['spec']}) test MSE {test.mean():.5f} ± {test.std():.5f} over seeds "
-          f"{args.seeds} (published EGNN {PUBLISHED['EGNN']})")
-    if args.out:
-        from pathlib import Path
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(out, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

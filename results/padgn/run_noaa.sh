@@ -16,14 +16,14 @@
 # rgn, rgn_standardop and padgn_rgn (about 40 s/epoch each on one shared core) ran one seed per
 # process, two at a time: SEEDS=1 with --first-seed 0/1/2 added to the command and
 # --results results/padgn/noaa/<model>_seed<k>.json, joined by
-#   python results/padgn/merge_seeds.py results/padgn/noaa/<model>.json results/padgn/noaa/<model>_seed{0,1,2}.json
+#   pde2gnn merge results/padgn/noaa/<model>.json results/padgn/noaa/<model>_seed{0,1,2}.json
 # (logs <model>_seed<k>.log). Table: python results/padgn/table.py results/padgn/noaa
 set -u
 mkdir -p results/padgn/noaa
 for m in ${MODELS:-var mlp_forecast gru_forecast rgn rgn_standardop padgn_rgn}; do
-  PYTHONPATH=$PWD python -m pde2gnn train $m --data noaa --n-in 12 --n-out 12 \
-    --seeds ${SEEDS:-3} --epochs ${EPOCHS:-30} --patience 8 --lr 1e-3 --batch-size 16 \
-    --max-windows 512 --threads 1 --quiet --log-every 5 \
+  # training values: library/padgn.toml [default] and [noaa] (inherited by every baseline)
+  PYTHONPATH=$PWD python -m pde2gnn train $m --data noaa \
+    --seeds ${SEEDS:-3} ${EPOCHS:+--epochs $EPOCHS} --threads 1 --quiet --log-every 5 \
     --results results/padgn/noaa/$m.json > results/padgn/noaa/$m.log 2>&1
   tail -5 results/padgn/noaa/$m.log
 done

@@ -6,7 +6,7 @@
 # starting at frame 0). Results: results/padgn/synthetic/<model>.json + .log.
 # Usage (repository root): bash results/padgn/run_synthetic.sh   (MODELS, SEEDS, EPOCHS override)
 # padgn (about 25 s/epoch) ran as three processes, one seed each: MODELS=padgn SEEDS=1 with
-# --first-seed 0/1/2 added to the command, joined by results/padgn/merge_seeds.py.
+# --first-seed 0/1/2 added to the command, joined by `pde2gnn merge`.
 #
 # Sized for the 2-core CPU machine, one torch thread per run: what was cut
 #   - 3 seeds, at most 30 epochs with patience 8, 350 random training trajectories per epoch
@@ -20,12 +20,10 @@ if [ ! -f $DATA ]; then   # about 25 s of solving on one thread
 fi
 mkdir -p results/padgn/synthetic
 for m in ${MODELS:-var mlp_forecast standardop meshop padgn}; do
-  # meshop: its mesh Laplacian features are large on the under-resolved signal and its first
-  # rollouts blow up (MSE ~1e3); gradient-norm clipping at 1 lets it train
-  clip=$([ $m = meshop ] && echo "--grad-clip 1" || echo "")
-  PYTHONPATH=$PWD python -m pde2gnn train $m --data $DATA --n-in 5 --n-out 15 --stride 20 \
-    --seeds ${SEEDS:-3} --epochs ${EPOCHS:-30} --patience 8 --lr 1e-3 --batch-size 16 \
-    --ss-k 50 --max-windows 350 --threads 1 --quiet --log-every 5 $clip \
+  # training values: library/padgn.toml [default] and [convection_diffusion], inherited by
+  # every baseline; meshop.toml adds gradient-norm clipping at 1 (its first rollouts blow up)
+  PYTHONPATH=$PWD python -m pde2gnn train $m --data $DATA \
+    --seeds ${SEEDS:-3} ${EPOCHS:+--epochs $EPOCHS} --threads 1 --quiet --log-every 5 \
     --results results/padgn/synthetic/$m.json > results/padgn/synthetic/$m.log 2>&1
   tail -5 results/padgn/synthetic/$m.log
 done

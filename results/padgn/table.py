@@ -5,8 +5,8 @@
 
 Columns: test MAE at 1 step, the middle horizon (6 of 12, 6 of 15) and the last, and the mean
 over all predicted steps, each mean ± std over seeds; seeds; s/epoch (mean over seeds); the
-persistence line first. Per-seed JSONs (``*_seed<k>.json``, runs not yet merged with
-merge_seeds.py) are skipped.
+persistence line first. Per-seed JSONs (``*_seed<k>.json``, runs not yet joined with
+``pde2gnn merge``) are skipped.
 """
 import json
 import sys
