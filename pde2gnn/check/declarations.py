@@ -1,8 +1,7 @@
-"""Declarations: names (reserved, built-in, twice), dimensions, size limits, learnable shapes and
-let types.
+"""Declarations: the declaration pass that builds the scope (:mod:`.scope`), names (reserved,
+built-in, twice), dimensions, size limits, learnable shapes and let types.
 
-One of the rule sets of :class:`pde2gnn.check.checker.Checker`; every method reads and
-writes the checker's state (declared names, types, dimensions).
+One of the rule sets of :class:`pde2gnn.check.checker.Checker`.
 """
 from __future__ import annotations
 
@@ -11,13 +10,97 @@ from typing import Optional
 
 from ..errors import FormError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
+from . import sheaf
 from ..lang.builtins import CONSTRAINTS as CONSTRAINT_TABLE
 from ..lang.parser import KEYWORDS
-from .types import (BUILTINS, CONSTRAINTS, COORDINATES, LIMITS, RESERVED, Channels, Type,
-                    nesting_depth, statement_exprs, subexpressions)
+from .types import (BUILTINS, CONSTRAINTS, COORDINATES, GRAPH_METHODS, LIMITS, RESERVED,
+                    Channels, Type, nesting_depth, statement_exprs, subexpressions)
+
+#: declarations that add one name each
+NAMED = (A.FieldDecl, A.InputDecl, A.StateDecl, A.NetDecl, A.ParamDecl, A.LearnDecl, A.LetDecl,
+         A.EnergyDecl)
 
 
 class DeclarationRules:
+    # ------------------------------------------------------------ the declaration pass
+    def declare_all(self) -> None:
+        """Build :attr:`scope` from the statements: the domain, the dimensions, then every
+        name (so a shape may use a dimension declared further down), then the types the
+        declarations give (fields, inputs, networks) and the statements by kind."""
+        s, sc = self.spec, self.scope
+        sc.models = tuple(st for st in s.statements if isinstance(st, A.ModelDecl))
+        if len(sc.models) > 1:
+            raise self.err(FormError, "a spec declares exactly one model", sc.models[1].span)
+        for st in s.statements:
+            if isinstance(st, A.DomainDecl):
+                self.check_domain(st)
+        for st in s.statements:
+            if isinstance(st, A.DimDecl):
+                self.declare(st.name, st, st.span)
+                sc.dims[st.name] = st.value
+        tables = {A.ParamDecl: sc.params, A.LearnDecl: sc.learns, A.LetDecl: sc.lets,
+                  A.EnergyDecl: sc.energies}
+        for st in s.statements:
+            if isinstance(st, NAMED):
+                self.declare(st.name, st, st.span)
+                if type(st) in tables:
+                    tables[type(st)][st.name] = st
+            elif isinstance(st, A.GraphDecl):
+                if sc.graph is not None:
+                    raise self.err(FormError, "only one graph clause is allowed", st.span)
+                if st.method not in GRAPH_METHODS:
+                    raise self.err(NameError_, f"unknown graph construction '{st.method}'",
+                                   st.span, did_you_mean(st.method, GRAPH_METHODS))
+                sc.graph = st
+            elif isinstance(st, A.Equation):
+                self._add_equation(st)
+        fields, states, coords = {}, [], []
+        for st in s.statements:
+            if isinstance(st, (A.StateDecl, A.InputDecl)) and st.stalk is not None:
+                raise self.err(KindError, "only a field can have a stalk (node[d, k]); write "
+                               f"'{st.name} : node[channels]'", st.stalk.span)
+            if isinstance(st, A.StateDecl):
+                if st.kind != "node":
+                    raise self.err(KindError, f"states live on nodes: write '{st.name} : "
+                                   "node[...]'", st.span)
+                fields[st.name] = Type("node", (self.check_dim(st.dim),))
+                states.append(st.name)
+            elif isinstance(st, A.NetDecl):
+                sc.nets[st.name] = self.check_net(st)
+            elif isinstance(st, (A.FieldDecl, A.InputDecl)):
+                field = isinstance(st, A.FieldDecl)
+                kind = "node"
+                if st.kind == "coords" and field:
+                    coords.append(st.name)
+                elif st.kind == "edge" and not field:
+                    kind = "edge"   # given per edge (edge_weight / edge_attr)
+                elif st.kind != "node":
+                    raise self.err(KindError, f"{'fields' if field else 'inputs'} live on nodes:"
+                                   f" write '{st.name} : node[...]'"
+                                   + ("" if field else " (inputs may also be 'edge[...]')"),
+                                   st.span)
+                t = Type(kind, (self.check_dim(st.dim),))
+                if field and st.stalk is not None:
+                    t = sheaf.stalk_field_type(self, st, t)
+                (fields if field else sc.inputs)[st.name] = t
+        # the observed field(s) first, then the hidden states: the order of the state vector
+        sc.fields = {**{f: t for f, t in fields.items() if f not in states},
+                     **{f: fields[f] for f in states}}
+        sc.states, sc.point_fields = tuple(states), tuple(coords)
+        sc.restrictions = sheaf.restriction_decls(self, sc.lets)
+
+    def _add_equation(self, st: A.Equation) -> None:
+        equations = self.scope.equations
+        first = next(iter(equations.values()), None)
+        if first is not None and first.op != st.op:
+            raise self.err(FormError, f"a model is either continuous (dt(x) = ...) or "
+                           f"discrete-time (next(x) = ...), not both: line "
+                           f"{first.span.line} uses {first.op}(...)", st.span)
+        if st.field in equations:
+            raise self.err(FormError, f"field '{st.field}' has two {st.op} equations "
+                           f"(first on line {equations[st.field].span.line})", st.span)
+        equations[st.field] = st
+
     # ------------------------------------------------------------ declarations
     def declare(self, name: str, decl, span):
         if name in KEYWORDS or name in RESERVED:
@@ -25,7 +108,7 @@ class DeclarationRules:
         if name.startswith("_"):
             raise self.err(NameError_, f"names starting with '_' are reserved for generated "
                            f"code: '{name}'", span)
-        dom = self.domain
+        dom = self.scope.domain
         if dom is not None and name in COORDINATES[:len(dom.bounds)] and decl is not dom:
             raise self.err(NameError_, f"'{name}' is a coordinate of domain '{dom.name}' "
                            f"(line {dom.span.line}): with a domain, "
@@ -34,12 +117,12 @@ class DeclarationRules:
         if name in BUILTINS:
             raise self.err(NameError_, f"'{name}' is a built-in operator and cannot be redeclared",
                            span)
-        if name in self.decls:
-            first, second = sorted((self.decls[name].span, span),
+        if name in self.scope.decls:
+            first, second = sorted((self.scope.decls[name].span, span),
                                    key=lambda sp: (sp.line, sp.column))
             raise self.err(NameError_, f"'{name}' is declared twice (first on line {first.line})",
                            second)
-        self.decls[name] = decl
+        self.scope.decls[name] = decl
 
     def check_dim(self, dim: Optional[A.Dim]) -> Channels:
         if dim is None:
@@ -48,13 +131,11 @@ class DeclarationRules:
             if dim.value < 1:
                 raise self.err(ShapeError, "a dimension must be at least 1", dim.span)
             return dim.value
-        d = self.decls.get(dim.value) or next(
-            (st for st in self.spec.statements if getattr(st, "name", None) == dim.value
-             and not isinstance(st, (A.DimDecl, A.ModelDecl))), None)
+        d = self.scope.decls.get(dim.value)
         if d is not None and not isinstance(d, A.DimDecl):
             raise self.err(NameError_, f"'{dim.value}' is used as a dimension but declared as "
                            f"something else on line {d.span.line}", dim.span)
-        self.dims.setdefault(dim.value, None)
+        self.scope.dims.setdefault(dim.value, None)
         return dim.value
 
     def check_numbers(self):
@@ -106,7 +187,7 @@ class DeclarationRules:
     def let_type(self, name: str) -> Type:
         if name in self.let_types:
             return self.let_types[name]
-        d = self.lets[name]
+        d = self.scope.lets[name]
         if name in self._resolving:
             chain = " -> ".join(self._resolving[self._resolving.index(name):] + [name])
             raise self.err(NameError_, f"'{name}' is defined in terms of itself ({chain})", d.span)

@@ -1,14 +1,11 @@
 """The ``domain`` declaration: bounds, options (periodic, scheme=...) and coordinates.
 
-One of the rule sets of :class:`pde2gnn.check.checker.Checker`; every method reads and
-writes the checker's state (declared names, types, dimensions).
+One of the rule sets of :class:`pde2gnn.check.checker.Checker`, run by its declaration pass.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict
-
 from ..errors import FormError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
 from ..lang.visit import walk
@@ -16,11 +13,12 @@ from .types import COORDINATES, DOMAIN_FLAGS, SCHEMES, Type
 
 
 class DomainRules:
-    def check_domain(self, st: A.DomainDecl, inputs: Dict[str, Type]):
-        """``domain pos : [lo, hi] x ...``: registers ``pos`` ``node[D]`` and x, y(, z) as inputs."""
-        if self.domain is not None:
+    def check_domain(self, st: A.DomainDecl):
+        """``domain pos : [lo, hi] x ...``: declares ``pos`` ``node[D]`` and x, y(, z) as inputs
+        of the scope (part of the declaration pass)."""
+        if self.scope.domain is not None:
             raise self.err(FormError, f"only one domain is allowed (first on line "
-                           f"{self.domain.span.line})", st.span)
+                           f"{self.scope.domain.span.line})", st.span)
         if len(st.bounds) not in (2, 3):
             raise self.err(ShapeError, f"a domain has 2 or 3 axes, got {len(st.bounds)}", st.span,
                            "write e.g. 'domain pos : [0, 1] x [0, 1]'")
@@ -33,7 +31,7 @@ class DomainRules:
                 raise self.err(NameError_, f"unknown domain option '{k}{'=' + v if v else ''}' "
                                f"(known: periodic, scheme=grid|lsq|mesh|auto)", span,
                                did_you_mean(k, DOMAIN_FLAGS + ("scheme",)))
-        self.domain = st
+        self.scope.domain = st
         for lo, hi in st.bounds:
             for b in (lo, hi):
                 for n in walk(b):
@@ -49,10 +47,10 @@ class DomainRules:
                                    lo.span, end_line=hi.span.end_line,
                                    end_column=hi.span.end_column))
         self.declare(st.name, st, st.span)
-        inputs[st.name] = Type("node", (len(st.bounds),))
+        self.scope.inputs[st.name] = Type("node", (len(st.bounds),))
         for c in COORDINATES[:len(st.bounds)]:
             self.declare(c, st, st.span)
-            inputs[c] = Type("node", (1,))
+            self.scope.inputs[c] = Type("node", (1,))
 
     def bound_value(self, e: A.Expr) -> float:
         """The value of a domain bound (numbers, pi, + - * / ^, elementwise functions)."""

@@ -16,7 +16,7 @@ class EnergyRules:
         """Check ``energy NAME = expr``: a one-channel scalar built with sum_i / sum_ij."""
         if name in self._energy_types:
             return self._energy_types[name]
-        d = self.energies[name]
+        d = self.scope.energies[name]
         outer = self._energy
         self._energy = name
         try:
@@ -36,8 +36,8 @@ class EnergyRules:
             if not isinstance(x, A.Name):
                 continue
             base = endpoint(x.id)[0] if endpoint(x.id) else x.id
-            if base in self.fields or (base in self.lets and base not in seen and
-                                       self._depends_on_field(self.lets[base].value,
+            if base in self.scope.fields or (base in self.scope.lets and base not in seen and
+                                       self._depends_on_field(self.scope.lets[base].value,
                                                               seen + (base,))):
                 return True
         return False
@@ -48,7 +48,7 @@ class EnergyRules:
             if isinstance(x, A.Name):
                 ep = endpoint(x.id)
                 if x.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
-                        x.id in self.lets and self.let_type(x.id).kind == "edge"):
+                        x.id in self.scope.lets and self.let_type(x.id).kind == "edge"):
                     raise self.err(KindError, f"sum_i sums over nodes, but '{x.id}' is an edge "
                                    "value; use sum_ij(...) for sums over edges", x.span)
             elif isinstance(x, A.Call) and x.func in ("grad", "softmax_j", "softmax_i",
@@ -65,18 +65,18 @@ class EnergyRules:
                            f"got {len(e.args) + len(e.kwargs)}", e.span)
         if f == "var":
             en, x = e.args
-            if not (isinstance(en, A.Name) and en.id in self.energies):
+            if not (isinstance(en, A.Name) and en.id in self.scope.energies):
                 raise self.err(KindError, "var(E, x) takes a declared energy as its first "
                                "argument", en.span, did_you_mean(getattr(en, "id", ""),
-                                                                 self.energies))
-            if not (isinstance(x, A.Name) and x.id in self.fields):
+                                                                 self.scope.energies))
+            if not (isinstance(x, A.Name) and x.id in self.scope.fields):
                 raise self.err(KindError, "var(E, x) differentiates with respect to an evolving "
                                "field, given by name", x.span,
-                               did_you_mean(getattr(x, "id", ""), self.fields))
+                               did_you_mean(getattr(x, "id", ""), self.scope.fields))
             if self._energy is not None:
                 raise self.err(EnergyError, "var(...) cannot be used inside an energy", e.span)
             self.energy_type(en.id)
-            return self.fields[x.id]
+            return self.scope.fields[x.id]
         if self._energy is None:
             raise self.err(FormError, f"{f}(...) is a sum over the whole graph and may only be "
                            "used in an energy", e.func_span)

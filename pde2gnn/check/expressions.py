@@ -21,7 +21,7 @@ from .types import (BUILTINS, ENERGY_OPS, ENERGY_UNSUPPORTED, SCALAR, SHEAF_OPS,
 class ExpressionRules:
     def depends_on_state_or_learn(self, e: A.Expr) -> bool:
         return any(isinstance(x, A.Name) and not (
-            x.id in self.params or x.id in self.dims or (x.id == "pi" and x.id not in self.decls))
+            x.id in self.scope.params or x.id in self.scope.dims or (x.id == "pi" and x.id not in self.scope.decls))
             for x in subexpressions(e))
 
     def _value(self, e: A.Expr) -> Optional[float]:
@@ -31,8 +31,8 @@ class ExpressionRules:
         if isinstance(e, A.Neg):
             v = self._value(e.operand)
             return None if v is None else -v
-        if isinstance(e, A.Name) and e.id in self.params:
-            return self._value(self.params[e.id].value)
+        if isinstance(e, A.Name) and e.id in self.scope.params:
+            return self._value(self.scope.params[e.id].value)
         return None
 
     def _integer(self, e: A.Expr) -> bool:
@@ -47,8 +47,8 @@ class ExpressionRules:
             return e.func in ("relu", "abs", "exp", "sigmoid", "sqrt")
         if isinstance(e, A.BinOp) and e.op in "+*/^":
             return self._non_negative(e.left) and (e.op == "^" or self._non_negative(e.right))
-        if isinstance(e, A.Name) and e.id in self.lets:
-            return self._non_negative(self.lets[e.id].value)
+        if isinstance(e, A.Name) and e.id in self.scope.lets:
+            return self._non_negative(self.scope.lets[e.id].value)
         v = self._value(e)
         return v is not None and v >= 0
 
@@ -64,30 +64,30 @@ class ExpressionRules:
 
     def name(self, e: A.Name) -> Type:
         n = e.id
-        if n in self.fields or n in self.inputs:
-            t = self.fields.get(n) or self.inputs[n]
+        if n in self.scope.fields or n in self.scope.inputs:
+            t = self.scope.fields.get(n) or self.scope.inputs[n]
             if t.kind == "edge" and self._energy is not None:
                 raise self.err(EnergyError, f"edge input '{n}' cannot appear in energy "
                                f"'{self._energy}': var(...) needs its value on the reversed "
                                "edge, which is not given; use it in the flow instead "
                                f"(e.g. div({n} * grad(x)))", e.span)
             return t
-        if n in self.lets:
+        if n in self.scope.lets:
             return self.let_type(n)
-        if n in self.learns:
+        if n in self.scope.learns:
             return self.learn_types[n]
-        if n in self.params or n in self.dims:
+        if n in self.scope.params or n in self.scope.dims:
             return SCALAR
         if n in EDGE_BUILTINS:
             return Type("edge", (1,))
-        if n in self.nets:
+        if n in self.scope.nets:
             raise self.err(KindError, f"network '{n}' must be called, e.g. {n}(...)", e.span)
-        if n in self.energies:
+        if n in self.scope.energies:
             raise self.err(KindError, f"energy '{n}' can only be used as var({n}, field)", e.span)
         ep = endpoint(n)
-        if ep and ep[0] not in self.decls:
+        if ep and ep[0] not in self.scope.decls:
             base = ep[0]
-            known = list(self.decls) + [f"{b}_{s}" for b in self.decls for s in "ij"]
+            known = list(self.scope.decls) + [f"{b}_{s}" for b in self.scope.decls for s in "ij"]
             raise self.err(NameError_, f"unknown name '{n}' (no node value '{base}' to take at "
                            f"endpoint {ep[1]})", e.span, did_you_mean(n, known))
         if ep:
@@ -99,7 +99,7 @@ class ExpressionRules:
         if n in ("t", "pi"):
             return SCALAR
         raise self.err(NameError_, f"unknown name '{n}'", e.span,
-                       did_you_mean(n, list(self.decls) + list(BUILTINS)))
+                       did_you_mean(n, list(self.scope.decls) + list(BUILTINS)))
 
     def _expr(self, e: A.Expr) -> Type:
         if isinstance(e, A.Number):
@@ -122,7 +122,7 @@ class ExpressionRules:
                                f"differentiated by var(...), so it cannot appear in energy "
                                f"'{self._energy}'", e.span, "write the energy on the whole "
                                "field, e.g. with dot(x, x @ P) for a projection P")
-            c = resolve_channels(t.channels, {k: v for k, v in self.dims.items() if v})
+            c = resolve_channels(t.channels, {k: v for k, v in self.scope.dims.items() if v})
             if e.stop <= e.start:
                 raise self.err(ShapeError, "an empty channel range", e.span)
             if isinstance(c, int) and e.stop > c:
@@ -188,7 +188,7 @@ class ExpressionRules:
 
     def call(self, e: A.Call) -> Type:
         f = e.func
-        if f in self.nets:
+        if f in self.scope.nets:
             return self.net_call(e)
         if f == "cat":
             if len(e.args) < 1 or e.kwargs:
@@ -205,10 +205,10 @@ class ExpressionRules:
                                "values at an endpoint with x_i / x_j", e.span)
             return Type(kinds.pop(), (add_channels(*(t.channels for t in ts)),))
         if f not in BUILTINS:
-            if f in self.decls:
+            if f in self.scope.decls:
                 raise self.err(KindError, f"'{f}' is not a function", e.func_span)
             raise self.err(NameError_, f"unknown operator '{f}'", e.func_span,
-                           did_you_mean(f, BUILTINS + ("cat",) + tuple(self.nets)))
+                           did_you_mean(f, BUILTINS + ("cat",) + tuple(self.scope.nets)))
         if f in ENERGY_OPS:
             return self.energy_call(e)
         if f in SHEAF_OPS and self._energy is None:
@@ -224,14 +224,14 @@ class ExpressionRules:
                            f"{'s' if b.nargs > 1 else ''}, got {len(e.args) + len(e.kwargs)}",
                            e.span)
         if f == "init":
-            if self.discrete:
+            if self.scope.discrete:
                 raise self.err(FormError, "init(...) is the state at t = 0 of a continuous "
                                "model; a discrete-time model keeps what it needs in a 'state'",
                                e.func_span)
             a = e.args[0]
-            if not (isinstance(a, A.Name) and a.id in self.fields):
+            if not (isinstance(a, A.Name) and a.id in self.scope.fields):
                 raise self.err(KindError, "init(...) takes an evolving field by name", a.span)
-            return self.fields[a.id]
+            return self.scope.fields[a.id]
         ts = [self.expr(a) for a in e.args]
         t = ts[0]
         if t.kind == "matrix":
@@ -242,13 +242,13 @@ class ExpressionRules:
             raise self.err(KindError, f"{f} expects {'an' if b.takes == 'edge' else 'a'} "
                            f"{b.takes} field, got {t.describe()}{label}", arg.span)
         if b.group == "geometry":
-            axes = len(self.domain.bounds) if self.domain else 0
+            axes = len(self.scope.domain.bounds) if self.scope.domain else 0
             if not axes:
                 raise self.err(FormError, f"{f} is a geometric operator and needs node "
                                "coordinates: declare a domain, e.g. 'domain pos : [0, 1] x [0, 1]'",
                                e.func_span)
             if f == "dz" and axes < 3:
-                raise self.err(FormError, f"dz needs a 3-D domain, '{self.domain.name}' has "
+                raise self.err(FormError, f"dz needs a 3-D domain, '{self.scope.domain.name}' has "
                                f"{axes} axes", e.func_span)
         if b.channels == "heads":     # dot(u, v) / dot(u, v, heads=H)
             if ts[0].channels != ts[1].channels:
@@ -281,7 +281,7 @@ class ExpressionRules:
             raise self.err(ArgumentError, "dot takes one keyword argument, heads=H", e.span)
         if isinstance(value, A.Number) and value.value == int(value.value) and value.value >= 1:
             return int(value.value)
-        if isinstance(value, A.Name) and value.id in self.dims:
+        if isinstance(value, A.Name) and value.id in self.scope.dims:
             return value.id
         raise self.err(ArgumentError, "heads must be a positive integer or a dimension name",
                        value.span)

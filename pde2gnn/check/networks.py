@@ -23,10 +23,10 @@ class NetworkRules:
                 raise self.err(ShapeError, "network sizes are non-negative integers", e.span)
             return int(e.value)
         if isinstance(e, A.Name):
-            if e.id not in self.dims:
+            if e.id not in self.scope.dims:
                 raise self.err(NameError_, f"network sizes are numbers or dimensions; '{e.id}' "
                                "is not a declared dimension", e.span,
-                               did_you_mean(e.id, self.dims) or "declare it: 'dim NAME = SIZE'")
+                               did_you_mean(e.id, self.scope.dims) or "declare it: 'dim NAME = SIZE'")
             return e.id
         if isinstance(e, A.BinOp) and e.op in "+-*":
             a, b = channel_expr(self.net_size(e.left)), channel_expr(self.net_size(e.right))
@@ -72,7 +72,7 @@ class NetworkRules:
 
     def net_call(self, e: A.Call) -> Type:
         """Type of ``net(args)``; argument kinds and channels must fit the declared sizes."""
-        net = self.nets[e.func]
+        net = self.scope.nets[e.func]
         if e.kwargs:
             raise self.err(ArgumentError, f"network '{e.func}' takes positional arguments",
                            e.kwargs[0][1].span)

@@ -117,16 +117,15 @@ def stalk_matmul(ck, e: A.BinOp, a, b):
     return Type(a.kind, (norm_channels(channel_expr(a.stalk) * channel_expr(b.shape[1])),), a.stalk)
 
 
-def collect_sheaves(ck, lets) -> None:
-    """Remember which ``restriction(...)`` calls are the value of an ``edge`` declaration."""
-    ck.sheaves = {}
-    ck._restrictions = {id(d.value): name for name, d in lets.items()
-                        if d.is_edge and isinstance(d.value, A.Call)
-                        and d.value.func == "restriction"}
+def restriction_decls(ck, lets) -> dict:
+    """``id(call) -> name`` of the ``restriction(...)`` calls that are the value of an ``edge``
+    declaration (a ``let`` of one is an error)."""
     for name, d in lets.items():
         if not d.is_edge and isinstance(d.value, A.Call) and d.value.func == "restriction":
             raise ck.err(FormError, f"restriction maps live on edges: write 'edge {name} = "
                          "restriction(...)'", d.span)
+    return {id(d.value): name for name, d in lets.items()
+            if d.is_edge and isinstance(d.value, A.Call) and d.value.func == "restriction"}
 
 
 def check_sheaf_use(ck, e) -> None:
@@ -167,7 +166,7 @@ def sheaf_call(ck, e: A.Call):
 
 
 def _restriction(ck, e: A.Call):
-    name = getattr(ck, "_restrictions", {}).get(id(e))
+    name = ck.scope.restrictions.get(id(e))
     if name is None:
         raise ck.err(FormError, "restriction(...) declares a sheaf: write it as the whole value "
                      "of an edge declaration, 'edge F = restriction(x_i, x_j, kind=diag)', and "
