@@ -1,13 +1,16 @@
 """The pipeline in one place: spec text -> AST -> checked -> sympy IR -> stencils -> torch.
 
-Each stage is a pure function; :func:`explain` prints any of them.
+Each stage is a pure function; :func:`stages` holds them all for one spec, :func:`explain`
+prints any of them, :func:`compile` / :func:`compile_stepper` build the torch module.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple, Union
 
-from .backend.codegen import generate
+from .backend.codegen import CodeGen, generate
 from .check import CheckedSpec, check
 from .discretize import StencilProgram, discretize
 from .errors import OptionError
@@ -40,20 +43,90 @@ def load(spec: Union[str, Path, A.Spec]) -> A.Spec:
     return parse_file(resolve_spec(text))
 
 
+@dataclass(frozen=True)
+class Stages:
+    """Every stage of the pipeline for one spec (:func:`stages`). ``ast`` and ``checked`` are
+    computed at once; the others on first access, each once (checking a spec does not lower
+    it, compiling it does not print its code).
+
+    ``dataclasses.replace(st, dims=...)`` (or ``params=``) gives the later stages for other
+    values without parsing and checking again.
+
+    Attributes:
+        ast: the parsed spec, as written (``model b extends a`` not yet resolved).
+        checked: the checked spec; ``checked.spec`` is the flat AST (inheritance resolved).
+        dims, params: the values bound in ``ir`` (None: the declared defaults).
+        probes: ``let`` / ``edge`` names the compiled module also returns (see :func:`lower`).
+        lowered: the sympy IR with dimensions and params still symbols.
+        ir: the sympy IR with ``dims`` and ``params`` bound; ``ir.constants`` holds the bound
+            declarations (:class:`pde2gnn.symbolic.constants.Constants`).
+        stencil: the discretised :class:`StencilProgram`.
+        generated: the code generator's result (``source``, ``affine``, field slices).
+        code: the generated Python source (``explain --stage python`` before the affine step).
+
+    Raises (on access):
+        OptionError: a dimension without a size, an unknown dimension / param, or a probe that
+            is not a ``let`` / ``edge`` declaration. SpecError: a non-finite constant.
+    """
+
+    ast: A.Spec
+    checked: CheckedSpec
+    dims: Optional[Mapping[str, int]] = None
+    params: Optional[Mapping[str, float]] = None
+    probes: Tuple[str, ...] = ()
+
+    @cached_property
+    def lowered(self) -> IR:
+        return lower(self.checked, self.probes)
+
+    @cached_property
+    def ir(self) -> IR:
+        return self.lowered.bind(self.dims, self.params)
+
+    @cached_property
+    def stencil(self) -> StencilProgram:
+        return discretize(self.ir)
+
+    @cached_property
+    def generated(self) -> CodeGen:
+        return generate(self.stencil)
+
+    @property
+    def code(self) -> str:
+        return self.generated.source
+
+
+def stages(spec, dims: Optional[Mapping[str, int]] = None,
+           params: Optional[Mapping[str, float]] = None, probes: Sequence[str] = ()) -> Stages:
+    """Parse (if needed) and check a spec; the later stages follow on access (:class:`Stages`).
+
+    Args:
+        spec: library model name, ``.pde`` path, spec text or parsed spec.
+        dims: sizes of the spec's symbolic dimensions, e.g. ``{'d': 64}``.
+        params: overrides of ``param`` values.
+        probes: names of ``let`` / ``edge`` values to keep (see :func:`compile_stepper`).
+
+    Raises:
+        ParseError, SpecError, OptionError: see :func:`load` and :func:`pde2gnn.check.check`.
+    """
+    ast = load(spec)
+    return Stages(ast, check(ast), dims, params, tuple(probes))
+
+
 def front(spec) -> CheckedSpec:
     """Parse (if needed) and check."""
-    return check(load(spec))
+    return stages(spec).checked
 
 
 def to_ir(spec, dims: Optional[Mapping[str, int]] = None,
           params: Optional[Mapping[str, float]] = None) -> IR:
     """Spec -> sympy IR, with dimensions and params bound."""
-    return lower(front(spec)).bind(dims, params)
+    return stages(spec, dims, params).ir
 
 
 def to_stencil(spec, dims=None, params=None) -> StencilProgram:
     """Spec -> discretised :class:`StencilProgram`."""
-    return discretize(to_ir(spec, dims, params))
+    return stages(spec, dims, params).stencil
 
 
 def is_discrete(spec) -> bool:
@@ -92,14 +165,13 @@ def compile_stepper(spec, edge_index: "Tensor", num_nodes: int,
         OptionError: the spec is an ODE (use :func:`compile`), or a dimension has no size.
         SpecError: the spec is malformed. DataError: the graph or an input has the wrong shape.
     """
-    checked = front(spec)
-    if not checked.discrete:
-        raise OptionError(f"spec '{checked.name}' is a continuous model (dt(...) equations): "
+    st = stages(spec, dims, params, probes)
+    if not st.checked.discrete:
+        raise OptionError(f"spec '{st.checked.name}' is a continuous model (dt(...) equations): "
                           "compile it with pde2gnn.compiler.compile and integrate it with an ODE "
                           "solver; compile_stepper takes discrete-time specs (next(f) = ...)")
     from .backend.stepper import Stepper
-    return Stepper(discretize(lower(checked, tuple(probes)).bind(dims, params)), edge_index,
-                   num_nodes, inputs)
+    return Stepper(st.stencil, edge_index, num_nodes, inputs)
 
 
 def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[str, int]] = None,
@@ -125,14 +197,13 @@ def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[s
         DataError: the graph or an input has the wrong shape.
         OptionError: the spec is a discrete-time model (use :func:`compile_stepper`).
     """
-    checked = front(spec)
-    if checked.discrete:
-        raise OptionError(f"spec '{checked.name}' is a discrete-time model (next(...) "
+    st = stages(spec, dims, params)
+    if st.checked.discrete:
+        raise OptionError(f"spec '{st.checked.name}' is a discrete-time model (next(...) "
                           "equations): compile it with pde2gnn.compiler.compile_stepper, which "
                           "returns a Stepper (f [B, N, C], hidden) -> (f_next, hidden)")
     from .backend.module import VectorField
-    program = discretize(lower(checked).bind(dims, params))
-    return VectorField(program, edge_index, num_nodes, inputs, scheme)
+    return VectorField(st.stencil, edge_index, num_nodes, inputs, scheme)
 
 
 def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
@@ -142,24 +213,26 @@ def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
 
     Dimensions given in ``dims`` are bound; the others stay symbolic at the ``ast`` / ``ir``
     stages and are set to 4 for ``stencil`` / ``python`` (the code does not depend on them).
+
+    Raises:
+        OptionError: an unknown stage; see also :class:`Stages`.
     """
     if stage not in STAGES:
         raise OptionError(f"unknown stage '{stage}' (choose from {', '.join(STAGES)})")
-    checked = front(spec)
+    st = stages(spec, dims, params)
+    checked = st.checked
     head = f"# {checked.name}: {model_kind(checked)}\n"
     if stage == "ast":
         return head + "\n".join(repr(s) for s in checked.spec.statements)
-    ir = lower(checked)
     if stage == "ir":   # dimensions not given stay symbolic; params are substituted
-        return head + str(ir.bind(dims, params) if dims else ir.bind_params(params))
-    dims = {**{k: 4 for k, v in checked.dims.items() if v is None}, **(dims or {})}
-    program = discretize(ir.bind(dims, params))
+        return head + str(st.ir if dims else st.lowered.bind_params(params))
+    st = replace(st, dims={**{k: 4 for k, v in checked.dims.items() if v is None},
+                           **(dims or {})})
     if stage == "stencil":
-        return head + str(program)
-    gen = generate(program)
-    if not gen.affine:
-        return head + gen.source
+        return head + str(st.stencil)
+    if not st.generated.affine:
+        return head + st.code
     from .tableaus import TABLEAUS, affine_step_source
-    return (head + gen.source + "\n\n# affine: the solver steps it in the Krylov form, one "
+    return (head + st.code + "\n\n# affine: the solver steps it in the Krylov form, one "
             "generated function per method; dopri5's:\n" +
             affine_step_source(TABLEAUS["dopri5"]))

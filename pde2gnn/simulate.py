@@ -154,24 +154,6 @@ def ndcn_sampling(protocol: str, seed: int) -> Dict[str, np.ndarray]:
             "extrap_index": obs[first:first + n_extrap].astype(np.int64)}
 
 
-def _box(checked, cfg: SimulationConfig):
-    """The domain's Box with params bound, or None without a domain."""
-    import sympy as sp
-
-    from .discretize.geometry import Box
-    from .symbolic.ir import lower_expr
-
-    dom = checked.domain
-    if dom is None:
-        return None
-    subs = {sp.Symbol(k): v for k, v in cfg.params.items()}
-    for name, decl in checked.params.items():
-        subs.setdefault(sp.Symbol(name), float(lower_expr(checked, decl.value)))
-    low, high = ([float(lower_expr(checked, b[k]).xreplace(subs)) for b in dom.bounds]
-                 for k in (0, 1))
-    return Box(tuple(low), tuple(high), bool(checked.domain_option("periodic", False)))
-
-
 def build_graph(cfg: SimulationConfig, box, rng: np.random.Generator):
     """(pos [N, D] or None, edge_index [2, E], description)."""
     g = cfg.graph
@@ -272,20 +254,20 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     from tqdm.auto import tqdm
 
     from .compiler import compile as compile_spec
-    from .compiler import front, load
+    from .compiler import load, stages
     from .solve import ODEBlock, SolverConfig
 
     cfg = cfg or SimulationConfig()
     t_start = time.perf_counter()
     parsed = load(spec)
-    checked = front(parsed)
+    ir = stages(parsed).lowered          # dimensions and params still symbols
     if cfg.graph == "complete" or cfg.ic == "charged":
-        return simulate_particles(parsed, checked, out, cfg, progress, log)
-    if len(checked.fields) != 1:
-        raise OptionError(f"simulate needs a spec with one field, '{checked.name}' has "
-                          f"{len(checked.fields)}")
-    fname, ftype = next(iter(checked.fields.items()))
-    chan = ftype.channels
+        return simulate_particles(parsed, ir, out, cfg, progress, log)
+    if len(ir.rhs) != 1:
+        raise OptionError(f"simulate needs a spec with one field, '{ir.name}' has "
+                          f"{len(ir.rhs)}")
+    fname = next(iter(ir.rhs))
+    chan = ir.symbols[fname].type.channels
     if isinstance(chan, int) and chan != 1:
         raise OptionError(f"field '{fname}' has {chan} fixed channels: write it as node[d] so "
                           "trajectories can be batched as channels, or with one channel")
@@ -301,12 +283,14 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     if dtype is None:
         raise OptionError(f"dtype must be float64 or float32, got {cfg.dtype}")
     rng = np.random.default_rng(cfg.seed)
-    box = _box(checked, cfg)
+    B = cfg.trajectories
+    batch = 1 if chan == 1 else max(1, min(cfg.batch, B))
+    dims = {**cfg.dims, **({chan: batch} if isinstance(chan, str) else {})}
+    domain = ir.bind(dims, cfg.params).constants.domain
+    box = domain.box if domain else None
     pos, ei, desc = build_graph(cfg, box, rng)
     n = int(pos.shape[0]) if pos is not None else cfg.nodes if cfg.graph in graphs.NDCN_GRAPHS \
         else int(ei.max()) + 1
-    B = cfg.trajectories
-    batch = 1 if chan == 1 else max(1, min(cfg.batch, B))
     times = torch.arange(cfg.frames, dtype=dtype) * cfg.dt
     if sampling is not None:   # long-horizon checks: the truth on (T, 4T] and at the fixed point
         T = float(times[-1])
@@ -331,7 +315,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
                   spec=np.array(parsed.source), **(sampling or {}))
     if pos is not None:
         common.update(pos=pos[node_index], full_pos=pos)
-    info = {"spec": checked.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
+    info = {"spec": ir.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
             "trajectories": B, "batch": batch, "chunks": math.ceil(B / batch),
             "sampling_keys": sorted(sampling or {}), "dtype": cfg.dtype,
             "options": {k: (list(v) if isinstance(v, tuple) else v)
@@ -355,7 +339,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     try:
         t0, compile_s = time.perf_counter(), 0.0
         bar = tqdm(total=sum(min(batch, B - s) for s in starts),
-                   desc=f"simulate {checked.name}", unit="traj", disable=not progress)
+                   desc=f"simulate {ir.name}", unit="traj", disable=not progress)
         for s in starts:
             size = min(batch, B - s)
             chunk_file = shard_dir / f"chunk_{s // batch:06d}.npz" if shard_dir else None
@@ -365,7 +349,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
             c_compile = 0.0
             if size not in fields:
                 dims = {**cfg.dims, **({chan: size} if isinstance(chan, str) else {})}
-                inputs = {checked.domain.name: torch.tensor(pos)} if box else {}  # float64: exact weights
+                inputs = {domain.name: torch.tensor(pos)} if box else {}  # float64: exact weights
                 c0 = time.perf_counter()
                 fields[size] = compile_spec(parsed, ei, n, dims, cfg.params, inputs, cfg.scheme)
                 c_compile = time.perf_counter() - c0
@@ -401,7 +385,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     finally:
         torch.set_default_dtype(old)
     if shard_dir is not None:
-        log(f"{checked.name} shard {cfg.shard[0]}/{cfg.shard[1]}: chunk(s) "
+        log(f"{ir.name} shard {cfg.shard[0]}/{cfg.shard[1]}: chunk(s) "
             f"{[s // batch for s in starts]} of {info['chunks']} in {shard_dir} ({len(done)} "
             f"solved now, {len(starts) - len(done)} found done), NFE {nfe}, {solve_s:.1f} s of "
             f"solving; join the shards with `pde2gnn merge {out} "
@@ -626,7 +610,7 @@ def plot_frames(frames: np.ndarray, times: np.ndarray, pos: Optional[np.ndarray]
     plt.close(fig)
 
 
-def charged_initial_conditions(checked, cfg: SimulationConfig, count: int,
+def charged_initial_conditions(ir, cfg: SimulationConfig, count: int,
                                rng: np.random.Generator) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
     """EGNN's N-body initial states (Satorras et al. 2021 sec. 5.1; Kipf et al. 2018's
     ChargedParticlesSim): for each of ``count`` systems of ``cfg.nodes`` particles, positions
@@ -635,30 +619,31 @@ def charged_initial_conditions(checked, cfg: SimulationConfig, count: int,
 
     The spec's first field gets the positions p; its second (if any) the velocities v, or the
     point p + v when it is a ``coords`` field (the velocity carried as a point, as in
-    ``library/nbody_charged.pde``); every ``node[1]`` input gets the charges. Returns (state ``[count, nodes, C]`` float64 in field order,
-    inputs ``{name: [count, nodes, 1]}``).
+    ``library/nbody_charged.pde``); every ``node[1]`` input gets the charges. ``ir``: the
+    bound IR of the spec (its ``constants`` give the fields and inputs). Returns (state
+    ``[count, nodes, C]`` float64 in field order, inputs ``{name: [count, nodes, 1]}``).
 
     Raises:
-        OptionError: more than two fields, fields of different or symbolic widths, or an
-            input that is not ``node[1]``.
+        OptionError: more than two fields, fields of different widths, or an input that is
+            not ``node[1]``.
     """
-    n, names = cfg.nodes, list(checked.fields)
-    shapes = [checked.fields[f].shape for f in names]
-    if not 1 <= len(names) <= 2 or any(sh != shapes[0] or not isinstance(sh[0], int)
-                                       for sh in shapes):
-        raise OptionError(f"--ic charged needs a spec with one or two fields of the same fixed "
+    consts = ir.constants
+    n, names = cfg.nodes, list(consts.fields)
+    shapes = [consts.fields[f].shape for f in names]
+    if not 1 <= len(names) <= 2 or any(sh != shapes[0] for sh in shapes):
+        raise OptionError(f"--ic charged needs a spec with one or two fields of the same "
                           f"width (positions, then velocities), got {', '.join(names)} of "
-                          f"'{checked.name}' (see library/nbody_charged.pde)")
+                          f"'{ir.name}' (see library/nbody_charged.pde)")
     dim = shapes[0][0]
     p = rng.standard_normal((count, n, dim)) * cfg.loc_std
     v = rng.standard_normal((count, n, dim))
     v *= cfg.vel_norm / np.linalg.norm(v, axis=-1, keepdims=True)
     values = {names[0]: p}
     if len(names) == 2:     # a coords field carries the velocity as the point p + v
-        values[names[1]] = p + v if names[1] in checked.point_fields else v
-    state = np.concatenate([values[f] for f in checked.fields], -1)
+        values[names[1]] = p + v if names[1] in consts.point_fields else v
+    state = np.concatenate([values[f] for f in names], -1)
     inputs = {}
-    for name, typ in checked.inputs.items():
+    for name, typ in consts.inputs.items():
         if typ.kind != "node" or typ.shape != (1,):
             raise OptionError(f"--ic charged fills node[1] inputs with charges; input '{name}' "
                               f"is {typ.kind}{list(typ.shape)}")
@@ -674,7 +659,7 @@ def complete_graph(n: int, copies: int = 1) -> torch.Tensor:
     return torch.tensor(np.stack([(j + off).ravel(), (i + off).ravel()]), dtype=torch.long)
 
 
-def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progress: bool = True,
+def simulate_particles(parsed, ir, out: str, cfg: SimulationConfig, progress: bool = True,
                        log: Callable[[str], None] = print) -> dict:
     """Point-cloud systems (``--graph complete --ic charged``): ``cfg.trajectories`` independent
     systems of ``cfg.nodes`` particles on the complete graph, solved ``cfg.batch`` at a time as
@@ -683,7 +668,8 @@ def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progres
     Output (.npz): ``frames`` [B, T, nodes, C] (the spec's fields side by side, in declaration
     order; ``meta['fields']`` gives each one's channel range), ``times`` [T], ``input_<name>``
     [B, nodes, c] for each input, ``edge_index`` [2, nodes (nodes - 1)] (one system),
-    ``train`` / ``val`` / ``test`` trajectory indices, ``spec``, ``meta``.
+    ``train`` / ``val`` / ``test`` trajectory indices, ``spec``, ``meta``. ``ir``: the IR of
+    the spec before binding (:attr:`pde2gnn.compiler.Stages.lowered`).
 
     Raises:
         OptionError: options that do not fit (see :func:`charged_initial_conditions`);
@@ -697,8 +683,8 @@ def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progres
     if cfg.graph != "complete" or cfg.ic != "charged":
         raise OptionError("point clouds are simulated with --graph complete --ic charged "
                           f"together, got --graph {cfg.graph} --ic {cfg.ic}")
-    if checked.discrete:
-        raise OptionError(f"'{checked.name}' is a discrete-time model; simulate integrates ODEs")
+    if ir.discrete:
+        raise OptionError(f"'{ir.name}' is a discrete-time model; simulate integrates ODEs")
     if cfg.nodes < 2 or cfg.frames < 2 or cfg.dt <= 0 or cfg.trajectories < 1:
         raise OptionError("need --nodes >= 2, --frames >= 2, --dt > 0, --trajectories >= 1")
     dtype = {"float64": torch.float64, "float32": torch.float32}.get(cfg.dtype)
@@ -707,7 +693,8 @@ def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progres
     t_start = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
     B, n = cfg.trajectories, cfg.nodes
-    y0, inputs = charged_initial_conditions(checked, cfg, B, rng)
+    ir = ir.bind(cfg.dims, cfg.params)
+    y0, inputs = charged_initial_conditions(ir, cfg, B, rng)
     C = y0.shape[-1]
     times = torch.arange(cfg.frames, dtype=torch.float64) * cfg.dt
     frames = np.empty((B, cfg.frames, n, C), np.float64 if cfg.dtype == "float64" else np.float32)
@@ -715,7 +702,7 @@ def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progres
                           integrator=cfg.integrator, affine=cfg.affine)
     batch = max(1, min(cfg.batch, B))
     nfe, compile_s, fields = 0, 0.0, {}
-    bar = tqdm(total=B, desc=f"simulate {checked.name}", unit="traj", disable=not progress)
+    bar = tqdm(total=B, desc=f"simulate {ir.name}", unit="traj", disable=not progress)
     t0 = time.perf_counter()
     for s in range(0, B, batch):
         size = min(batch, B - s)
@@ -741,11 +728,11 @@ def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progres
     perm = rng.permutation(B)
     n_tr, n_va = int(round(cfg.split[0] * B)), int(round(cfg.split[1] * B))
     layout, start = {}, 0
-    for f in checked.fields:
-        c = int(checked.fields[f].shape[0])
+    for f, t in ir.constants.fields.items():
+        c = t.channels
         layout[f], start = [start, start + c], start + c
     ei = complete_graph(n)
-    meta = {"spec": checked.name, "graph": f"complete graph on {n} nodes per system",
+    meta = {"spec": ir.name, "graph": f"complete graph on {n} nodes per system",
             "nodes": n, "edges": int(ei.shape[1]), "fields": layout, "nfe": nfe,
             "solves": math.ceil(B / batch), "solve_seconds": solve_s,
             "compile_seconds": compile_s, "wall_seconds": time.perf_counter() - t_start,
@@ -761,7 +748,7 @@ def simulate_particles(parsed, checked, out: str, cfg: SimulationConfig, progres
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **arrays)
     meta["out"] = str(out)
-    log(f"{checked.name}: {B} systems of {n} particles x {cfg.frames} frames in {solve_s:.1f} s "
+    log(f"{ir.name}: {B} systems of {n} particles x {cfg.frames} frames in {solve_s:.1f} s "
         f"of solving ({compile_s:.1f} s compiling), NFE {nfe} over {meta['solves']} solve(s); "
         f"wrote {out}")
     return meta

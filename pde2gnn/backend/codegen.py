@@ -255,7 +255,7 @@ class CodeGen:
         node blocks once per node (:meth:`~pde2gnn.backend.nets.MLP.on_edges`)."""
         net, *args = e.args
         if isinstance(e, O.GraphNetApply) or len(args) != 1 or not isinstance(args[0], O.Cat) \
-                or self.p.ir.checked.nets[net.name].kind != "mlp":
+                or self.p.ir.constants.nets[net.name].kind != "mlp":
             return False
         parts = args[0].args
         return any(isinstance(a, O.ENDPOINTS) for a in parts) and all(

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from typing import Dict, Mapping, Optional
 
-import sympy as sp
 import torch
 from torch import Tensor, nn
 
@@ -13,7 +12,7 @@ from ..errors import DataError, OptionError, SolverError
 from ..rk import stage_sum
 from ..tableaus import TABLEAUS, affine_step_source
 from ..symbolic import ops as O
-from ..symbolic.ir import lower_expr
+from ..symbolic.constants import LearnInfo
 from .codegen import generate
 from .constraints import Learnable
 from .graph_ops import GraphOps
@@ -36,7 +35,8 @@ class VectorField(nn.Module):
     only does the per-evaluation work and never synchronises with the device.
 
     Args:
-        program: the discretised spec (:func:`pde2gnn.discretize.discretize`).
+        program: the discretised spec (:func:`pde2gnn.discretize.discretize`) of a bound IR;
+            its ``ir.constants`` give the inputs, learnables, networks and domain.
         edge_index: ``[2, E]`` graph in torch_geometric convention (row 0 source j, row 1 target i).
         num_nodes: N.
         inputs: tensors for the spec's ``input`` declarations, each ``[N, c]`` (``input w :
@@ -65,20 +65,20 @@ class VectorField(nn.Module):
                                                gen.field_slices.items()}
         self.state_width = gen.state_width
         self._load_code()
+        consts = ir.constants
         inputs = dict(inputs or {})
-        declared = set(ir.checked.inputs) - set(ir.checked.coordinates)
-        check_inputs(inputs, declared, ir.name)
-        if ir.checked.energies:     # the graph's own checks are GraphOps'; this one is var's
+        check_inputs(inputs, set(consts.data_inputs), ir.name)
+        if consts.energies:     # the graph's own checks are GraphOps'; this one is var's
             check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
         self.graph = GraphOps(edge_index, num_nodes)
-        self.learnables = nn.ModuleDict({n: self._make_learnable(n) for n in ir.checked.learns})
-        self.nets = NetDict({**build_nets(ir.checked.nets, ir.dims),
-                             **sheaf_nets(ir.checked.sheaves, ir.dims)})
+        self.learnables = nn.ModuleDict({n: _make_learnable(v)
+                                         for n, v in consts.learnables.items()})
+        self.nets = NetDict({**build_nets(consts.nets), **sheaf_nets(consts.sheaves)})
         self.inputs = nn.Module()
         self.scheme = None
-        if ir.checked.domain is not None:
+        if consts.domain is not None:
             inputs = self._geometry(inputs, scheme)
-        missing = [n for n in ir.checked.inputs if n not in inputs]
+        missing = [n for n in consts.inputs if n not in inputs]
         if missing:
             raise DataError(f"spec '{ir.name}' needs input(s) " + ", ".join(
                 f"'{n}' ({self._input_shape(n)})" for n in missing))
@@ -149,21 +149,18 @@ class VectorField(nn.Module):
 
     def _geometry(self, inputs: Dict[str, Tensor], scheme: Optional[str]) -> Dict[str, Tensor]:
         """Coordinates -> x, y, z inputs and the static geometric weights on :attr:`graph`."""
-        from ..discretize.geometry import Box, geometric_weights
+        from ..discretize.geometry import geometric_weights
         from ..symbolic.geometry import GEO_WEIGHTS
 
-        ir, dom = self.program.ir, self.program.ir.checked.domain
+        ir, dom = self.program.ir, self.program.ir.constants.domain
+        D = dom.box.dim
         if dom.name not in inputs:
             raise DataError(f"spec '{ir.name}' declares domain '{dom.name}': pass the node "
-                            f"coordinates as input '{dom.name}' ([N, {len(dom.bounds)}])")
+                            f"coordinates as input '{dom.name}' ([N, {D}])")
         pos = torch.as_tensor(inputs[dom.name])
-        if pos.dim() != 2 or tuple(pos.shape) != (self.graph.num_nodes, len(dom.bounds)):
+        if pos.dim() != 2 or tuple(pos.shape) != (self.graph.num_nodes, D):
             raise DataError(f"coordinates '{dom.name}' must have shape [{self.graph.num_nodes}, "
-                            f"{len(dom.bounds)}], got {list(pos.shape)}")
-        subs = {sp.Symbol(k): v for k, v in {**ir.dims, **ir.params}.items()}
-        low, high = ([float(lower_expr(ir.checked, b[k]).xreplace(subs)) for b in dom.bounds]
-                     for k in (0, 1))
-        box = Box(tuple(low), tuple(high), bool(ir.checked.domain_option("periodic", False)))
+                            f"{D}], got {list(pos.shape)}")
         used = set()
         p = self.program
         for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
@@ -171,16 +168,17 @@ class VectorField(nn.Module):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
         weights, self.scheme = geometric_weights(
             pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
-            box, scheme or ir.checked.domain_option("scheme", "auto"), used)
+            dom.box, scheme or dom.scheme, used)
         self.graph.set_geometry(weights)
-        for a, c in enumerate(ir.checked.coordinates):
+        for a, c in enumerate(dom.coordinates):
             inputs[c] = pos[:, a:a + 1]
         return inputs
 
     def set_graph(self, edge_index: Tensor) -> None:
         """Replace the graph (rewiring, e.g. BLEND-kNN); the next :meth:`prepare` rebuilds the
         per-graph and per-solve values on it. ``edge_index [2, E']``, same N."""
-        edge_inputs = [n for n, t in self.program.ir.checked.inputs.items() if t.kind == "edge"]
+        edge_inputs = [n for n, t in self.program.ir.constants.inputs.items()
+                       if t.kind == "edge"]
         if edge_inputs:
             raise DataError(f"spec '{self.program.ir.name}' has edge inputs "
                             f"({', '.join(edge_inputs)}): they belong to one graph, so it cannot "
@@ -190,31 +188,13 @@ class VectorField(nn.Module):
         self._static_cache = None
         self._solve_cache = None
 
-    def _make_learnable(self, name: str) -> Learnable:
-        ir = self.program.ir
-        decl = ir.checked.learns[name]
-        shape = tuple(ir.dims[d] if isinstance(d, str) else d
-                      for d in ir.checked.learn_types[name].shape)
-        if len(decl.shape) == 0:
-            shape = ()
-        if decl.init is not None:
-            val = lower_expr(ir.checked, decl.init).xreplace(
-                {sp.Symbol(k): v for k, v in {**ir.dims, **ir.params}.items()})
-            init = torch.full(shape, float(val))
-        elif len(shape) == 2:
-            bound = 1.0 / math.sqrt(shape[0])
-            init = torch.empty(shape).uniform_(-bound, bound)
-        else:
-            init = torch.zeros(shape)
-        return Learnable(init, [c for c, _ in decl.constraints])
-
     def learned(self) -> Dict[str, Tensor]:
         """The learnable tensors with their constraints applied, and the ``net`` modules."""
         return {**{n: m.value for n, m in self.learnables.items()}, **self.nets.as_dict()}
 
     def _input_shape(self, name: str) -> str:
-        rows = "E" if self.program.ir.checked.inputs[name].kind == "edge" else "N"
-        return f"[{rows}, {self.program.ir.channels(name)}]"
+        t = self.program.ir.constants.inputs[name]
+        return f"[{'E' if t.kind == 'edge' else 'N'}, {t.channels}]"
 
     def set_inputs(self, values: Mapping[str, Tensor]) -> None:
         """Set (or replace) input values: ``{name: [N, c] or [E, c]}`` as in the constructor
@@ -225,12 +205,12 @@ class VectorField(nn.Module):
         Raises:
             DataError: an unknown name, non-finite values or a wrong shape.
         """
-        checked = self.program.ir.checked
-        check_inputs(values, set(checked.inputs) - set(checked.coordinates), checked.name)
+        ir = self.program.ir
+        check_inputs(values, set(ir.constants.data_inputs), ir.name)
         self._store_inputs(values)
 
     def _store_inputs(self, values: Mapping[str, Tensor]) -> None:
-        checked, ir = self.program.ir.checked, self.program.ir
+        declared = self.program.ir.constants.inputs
         if not hasattr(self, "_given"):
             self._given: Dict[str, Tensor] = {}
         for name, value in values.items():
@@ -239,10 +219,10 @@ class VectorField(nn.Module):
                 x = x.to(torch.get_default_dtype())
             if x.dim() == 1:
                 x = x.unsqueeze(1)
-            edge = checked.inputs[name].kind == "edge"
+            edge, c = declared[name].kind == "edge", declared[name].channels
             rows = self.graph.num_edges if edge else self.graph.num_nodes
-            if tuple(x.shape) != (rows, ir.channels(name)):
-                raise DataError(f"input '{name}' must have shape [{rows}, {ir.channels(name)}] "
+            if tuple(x.shape) != (rows, c):
+                raise DataError(f"input '{name}' must have shape [{rows}, {c}] "
                                 f"({'one row per edge of edge_index' if edge else 'one row per node'}"
                                 f"), got {list(x.shape)}")
             if edge:
@@ -308,3 +288,17 @@ class VectorField(nn.Module):
         if self.program.probes:
             out, self.probed = out
         return out
+
+
+def _make_learnable(decl: LearnInfo) -> Learnable:
+    """The parameter of one ``learn`` declaration: filled with its initial value, else
+    uniform in +-1/sqrt(rows) for a matrix ``[rows, cols]`` and zeros for a scalar or vector."""
+    shape = decl.shape
+    if decl.init is not None:
+        init = torch.full(shape, decl.init)
+    elif len(shape) == 2:
+        bound = 1.0 / math.sqrt(shape[0])
+        init = torch.empty(shape).uniform_(-bound, bound)
+    else:
+        init = torch.zeros(shape)
+    return Learnable(init, list(decl.constraints))

@@ -25,8 +25,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from ..check import NetInfo, resolve_channels
-from ..errors import OptionError
+from ..check import NetInfo
 
 
 def mlp(n_in: int, n_out: int, hidden: int = 64, layers: int = 2) -> nn.Sequential:
@@ -152,22 +151,10 @@ class NetDict(nn.Module):
         return dict(self._modules)
 
 
-def build_nets(nets: Mapping[str, NetInfo], dims: Mapping[str, int]) -> Dict[str, nn.Module]:
-    """The modules of a spec's ``net`` declarations, sizes resolved with ``dims``.
-
-    Raises:
-        OptionError: a size depends on a dimension that has no value.
-    """
-    out = {}
-    for name, info in nets.items():
-        size = {}
-        for k, c in info.sizes.items():
-            v = resolve_channels(c, dims)
-            if not isinstance(v, int):
-                raise OptionError(f"size {k} = {c} of net '{name}' needs dimension values")
-            size[k] = v
-        out[name] = BUILD[info.kind](size)
-    return out
+def build_nets(nets: Mapping[str, NetInfo]) -> Dict[str, nn.Module]:
+    """The modules of a spec's ``net`` declarations, their sizes bound to ints
+    (``ir.constants.nets``, :class:`pde2gnn.symbolic.constants.Constants`)."""
+    return {name: BUILD[info.kind](info.sizes) for name, info in nets.items()}
 
 
 #: the module of each network type of the language (lang/builtins.py NET_TYPES), from its sizes

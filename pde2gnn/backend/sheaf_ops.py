@@ -18,8 +18,7 @@ from typing import Dict, Mapping, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..check import resolve_channels
-from ..errors import DataError, OptionError
+from ..errors import DataError
 from .sheaf import Restriction, SheafLaplacian
 
 
@@ -150,16 +149,7 @@ def per_stalk(v: Tensor, k: int) -> Tensor:
     return torch.as_tensor(v).reshape(-1).repeat_interleave(int(k))
 
 
-def sheaf_nets(sheaves: Mapping[str, object], dims: Mapping[str, int]) -> Dict[str, nn.Module]:
-    """The restriction networks of a spec's ``edge F = restriction(...)`` declarations.
-
-    Raises:
-        OptionError: a stalk size depends on a dimension without a value.
-    """
-    out = {}
-    for name, info in sheaves.items():
-        d, k = (resolve_channels(c, dims) for c in (info.d, info.k))
-        if not isinstance(d, int) or not isinstance(k, int):
-            raise OptionError(f"restriction '{name}' needs dimension values for its stalks")
-        out[name] = Restriction(d, k, info.kind)
-    return out
+def sheaf_nets(sheaves: Mapping[str, object]) -> Dict[str, nn.Module]:
+    """The restriction networks of a spec's ``edge F = restriction(...)`` declarations, their
+    stalk sizes d, k bound to ints (``ir.constants.sheaves``)."""
+    return {name: Restriction(info.d, info.k, info.kind) for name, info in sheaves.items()}

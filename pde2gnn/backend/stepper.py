@@ -44,12 +44,11 @@ class Stepper(nn.Module):
                  inputs: Optional[Mapping[str, Tensor]] = None):
         super().__init__()
         self.update = VectorField(program, edge_index, num_nodes, inputs)
-        checked = program.ir.checked
-        self.field = checked.observed[0]
-        self.states = checked.states
-        ir = program.ir
-        self.channels = int(ir.channels(self.field))
-        self.state_channels = tuple(int(ir.channels(h)) for h in self.states)
+        consts = program.ir.constants
+        self.field = consts.observed[0]
+        self.states = consts.states
+        self.channels = consts.fields[self.field].channels
+        self.state_channels = tuple(consts.fields[h].channels for h in self.states)
         self.num_nodes = num_nodes
 
     @property

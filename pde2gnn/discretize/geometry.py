@@ -30,39 +30,15 @@ Schemes:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
 from ..check import SCHEMES  # noqa: F401  (the names the language accepts, re-exported)
 from ..errors import DataError
+from ..symbolic.constants import Box
+
 AXES = {"geo_dx": 0, "geo_dy": 1, "geo_dz": 2}
-
-
-@dataclass(frozen=True)
-class Box:
-    """The domain ``[low_a, high_a]`` per axis, periodic or not (units of the coordinates)."""
-
-    low: Tuple[float, ...]
-    high: Tuple[float, ...]
-    periodic: bool = False
-
-    @property
-    def extent(self) -> np.ndarray:
-        return np.asarray(self.high, float) - np.asarray(self.low, float)
-
-    @property
-    def dim(self) -> int:
-        return len(self.low)
-
-    def displacement(self, pos: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """``p_j - p_i`` ``[E, D]``; on a periodic box the shortest image."""
-        d = pos[j] - pos[i]
-        if self.periodic:
-            L = self.extent
-            d = d - L * np.round(d / L)
-        return d
 
 
 def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],

@@ -138,9 +138,8 @@ class StencilProgram:
         used = sorted({s.name for e in exprs for s in e.free_symbols} & set(GEO_WEIGHTS))
         if not used:
             return []
-        dom = self.ir.checked.domain
-        scheme = self.ir.checked.domain_option("scheme", "auto")
-        out = [f"geometric weights (static, once per graph from '{dom.name}', scheme {scheme}; "
+        dom = self.ir.constants.domain
+        out = [f"geometric weights (static, once per graph from '{dom.name}', scheme {dom.scheme}; "
                "auto = grid on a regular grid graph, else lsq):"]
         return out + [f"  {n}_ij: {GEO_WEIGHTS[n]}" for n in used]
 

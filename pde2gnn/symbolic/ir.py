@@ -17,6 +17,7 @@ from ..lang import ast as A
 from ..lang.visit import children
 from . import ops as O
 from .analysis import Analyzer
+from .constants import Box, Constants, Domain, LearnInfo
 from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
 from .geometry import GEO_FUNCTIONS, GeoLap
 from .sheaf import lower_sheaf_call, lower_stalk_matmul, per_stalk
@@ -36,6 +37,9 @@ class IR:
     params: Dict[str, float] = field(default_factory=dict)
     #: named ``let`` / ``edge`` values to compute beside the equations (see :func:`lower`)
     probes: Dict[str, sp.Expr] = field(default_factory=dict)
+    #: the declarations with dimensions and params bound, set by :meth:`bind`: all the backend
+    #: reads besides the equations (None before binding)
+    constants: Optional[Constants] = field(default=None, repr=False)
 
     def __str__(self) -> str:
         op = "next" if self.discrete else "dt"
@@ -45,10 +49,6 @@ class IR:
     def discrete(self) -> bool:
         """True for a discrete-time model (``next`` equations)."""
         return self.checked.discrete
-
-    @property
-    def fields(self) -> Dict[str, Type]:
-        return self.checked.fields
 
     def channels(self, name: str) -> int:
         """Channels of a field or input once dimensions are bound."""
@@ -72,7 +72,8 @@ class IR:
 
     def bind(self, dims: Optional[Mapping[str, int]] = None,
              params: Optional[Mapping[str, float]] = None) -> "IR":
-        """Substitute dimension sizes and parameter values.
+        """Substitute dimension sizes and parameter values, and evaluate the declarations with
+        them into :attr:`constants` (:class:`~pde2gnn.symbolic.constants.Constants`).
 
         Args:
             dims: sizes of symbolic dimensions, e.g. ``{'d': 64}``; dimensions declared with a
@@ -81,6 +82,7 @@ class IR:
 
         Raises:
             OptionError: a dimension has no size, or an unknown dimension / param is given.
+            SpecError: a param or a learnable's initial value is not a finite number.
         """
         dims = dict(dims or {})
         params = dict(params or {})
@@ -123,10 +125,7 @@ class IR:
             values[k] = _finite_value(v, c, decl.value, f"param '{k}'")
         subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
                      for k, v in values.items()})
-        for k, d in c.learns.items():
-            if d.init is not None:
-                _finite_value(lower_expr(c, d.init).xreplace(subs), c, d.init,
-                              f"the initial value of '{k}'", 3.4e38)
+        constants = _constants(c, bound, subs)
         _check_parameter_count(c, bound)
         for ch, heads, span in c.head_checks:
             n, h = resolve_channels(ch, bound), resolve_channels(heads, bound)
@@ -151,7 +150,50 @@ class IR:
                 raise OptionError(f"with params {values} the right-hand side of '{f}' is not "
                                   "finite (a division by zero?): choose other values of "
                                   + ", ".join(f"'{k}'" for k in values))
-        return replace(self, rhs=rhs, dims=bound, params=values, probes=probes)
+        return replace(self, rhs=rhs, dims=bound, params=values, probes=probes,
+                       constants=constants)
+
+
+def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Expr]) -> Constants:
+    """The :class:`Constants` of ``c`` with dimensions ``dims`` and the dimension and param
+    values ``subs`` bound.
+
+    Raises:
+        SpecError: a learnable's initial value is not a finite number within float32's range.
+        OptionError: a size that is not an integer with these dimensions.
+    """
+    def size(x) -> int:
+        v = resolve_channels(x, dims)
+        if not isinstance(v, int):
+            raise OptionError(f"with dimensions {dims}, the size {x} of spec '{c.name}' is "
+                              f"{v}, not an integer")
+        return v
+
+    def bound(t: Type) -> Type:
+        return replace(t, shape=tuple(size(x) for x in t.shape),
+                       stalk=None if t.stalk is None else size(t.stalk))
+
+    learnables = {}
+    for k, d in c.learns.items():
+        init = None if d.init is None else _finite_value(
+            lower_expr(c, d.init).xreplace(subs), c, d.init, f"the initial value of '{k}'",
+            3.4e38)
+        shape = tuple(size(x) for x in c.learn_types[k].shape) if d.shape else ()
+        learnables[k] = LearnInfo(shape, init, tuple(n for n, _ in d.constraints))
+    domain = None
+    if c.domain is not None:   # the bounds are numbers (pi allowed): see check/domain.py
+        low, high = (tuple(float(lower_expr(c, b[k])) for b in c.domain.bounds) for k in (0, 1))
+        domain = Domain(c.domain.name, Box(low, high, bool(c.domain_option("periodic", False))),
+                        c.domain_option("scheme", "auto"), c.coordinates)
+    return Constants(
+        fields={n: bound(t) for n, t in c.fields.items()}, states=tuple(c.states),
+        point_fields=tuple(c.point_fields),
+        inputs={n: bound(t) for n, t in c.inputs.items()}, domain=domain,
+        learnables=learnables,
+        nets={n: replace(v, sizes={k: size(x) for k, x in v.sizes.items()})
+              for n, v in c.nets.items()},
+        sheaves={n: replace(v, d=size(v.d), k=size(v.k)) for n, v in c.sheaves.items()},
+        energies=bool(c.energies))
 
 
 def _finite_value(v: sp.Expr, c: CheckedSpec, e: A.Expr, what: str, bound=1.7e308) -> float:
