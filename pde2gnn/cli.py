@@ -22,22 +22,25 @@ from .tasks.registry import SHARED, TASKS, kv, select
 
 
 def cmd_check(args) -> int:
-    from .compiler import front, model_kind, to_stencil
-    checked = front(args.spec)
+    import dataclasses
+
+    from .compiler import model_kind, stages
+    st = stages(args.spec, params=kv(args.param, float))
+    checked = st.checked
     given = kv(args.dim, int)
     unbound = [k for k, v in checked.dims.items() if v is None and k not in given]
     dims = {**{k: 4 for k in unbound}, **given}
     print(f"{checked.spec.filename}: model '{checked.name}' is well formed")
     print(f"  {model_kind(checked)}")
-    print(f"  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()
+    print("  fields: " + ", ".join(f"{n} : {t.describe()}" for n, t in checked.fields.items()
                                     if n not in checked.states))
     if checked.states:
-        print(f"  states: " + ", ".join(f"{n} : {checked.fields[n].describe()}"
+        print("  states: " + ", ".join(f"{n} : {checked.fields[n].describe()}"
                                         for n in checked.states))
     if checked.learns:
-        print(f"  learnable: " + ", ".join(checked.learns))
+        print("  learnable: " + ", ".join(checked.learns))
     if checked.nets:
-        print(f"  networks: " + ", ".join(
+        print("  networks: " + ", ".join(
             f"{n} : {v.kind}({', '.join(f'{k}={c}' for k, c in v.sizes.items())})"
             for n, v in checked.nets.items()))
     if checked.energies:
@@ -47,7 +50,7 @@ def cmd_check(args) -> int:
         for k, v in derived_flows(checked).items():
             print(f"  {k} = {sp.sstr(v)}")
     print("discretised equations" + (f" (unbound dimensions shown as {', '.join(f'{k}=4' for k in unbound)})" if unbound else "") + ":")
-    print(to_stencil(checked.spec, dims, kv(args.param, float)))
+    print(dataclasses.replace(st, dims=dims).stencil)
     return 0
 
 
