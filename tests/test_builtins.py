@@ -131,3 +131,66 @@ def test_max_j_is_the_neighbourhood_maximum():
     g, = torch.autograd.grad(got.sum(), x)
     g_want, = torch.autograd.grad(want.sum(), x)
     torch.testing.assert_close(g, g_want)
+
+
+def test_detach_keeps_the_value_and_stops_the_gradient():
+    """detach(u) has u's value; no gradient reaches a parameter or the initial state through it
+    (GRAND's source beta * x(0) with x(0) detached), while the other terms keep theirs."""
+    ei = torch.tensor([[1, 2, 3, 0, 2, 1], [0, 0, 0, 1, 1, 2]])
+    body = ("field x : node[2]\nlearn W : [2, 2]\nlearn V : [2, 2]\nlearn beta = 0.5\n"
+            "let x0 = init(x)\ndt(x) = {} + x @ V + beta * {}\n")
+    plain = compiler.compile("model m\n" + body.format("x @ W", "x0"), ei, 4).double()
+    cut = compiler.compile("model m\n" + body.format("detach(x @ W)", "detach(x0)"), ei, 4)
+    cut = cut.double()
+    cut.load_state_dict(plain.state_dict())
+    y0 = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
+    y = (y0 + 0.1).detach().requires_grad_()
+    t = torch.tensor(0.0, dtype=torch.float64)
+    out = {}
+    for name, field in (("plain", plain), ("cut", cut)):
+        field.prepare(y0)
+        f = field(t, y)
+        params = [field.learnables[k].value for k in ("W", "V", "beta")]
+        out[name] = (f, torch.autograd.grad(f.sum(), params + [y0, y], allow_unused=True))
+    (f_plain, g_plain), (f_cut, g_cut) = out["plain"], out["cut"]
+    torch.testing.assert_close(f_cut, f_plain, rtol=1e-12, atol=1e-12)  # same forward value
+    g_w, g_v, g_beta, g_y0, g_y = g_cut
+    assert g_w is None or torch.count_nonzero(g_w) == 0                  # nothing through W
+    assert g_y0 is None or torch.count_nonzero(g_y0) == 0                # nor into x(0)
+    assert torch.count_nonzero(g_plain[0]) > 0 and torch.count_nonzero(g_plain[3]) > 0
+    torch.testing.assert_close(g_v, g_plain[1])                          # the rest unchanged
+    torch.testing.assert_close(g_beta, g_plain[2])
+    v = plain.learnables["V"].value
+    torch.testing.assert_close(g_y, torch.ones_like(y) @ v.t())         # only through x @ V
+    assert O.FUNCTIONS["detach"](sp.Integer(2)) == 2                     # folded on numbers
+
+
+def test_max_ij_is_the_maximum_over_all_edges_and_channels():
+    """max_ij against torch's max of the whole edge tensor, its gradient included (split on
+    ties as torch.max splits it), and per graph of a batched union."""
+    ei = torch.tensor([[1, 2, 3, 0, 2, 1, 5, 4], [0, 0, 0, 1, 1, 2, 4, 5]])
+    x = torch.randn(6, 2, dtype=torch.float64, requires_grad=True)
+    field = compiler.compile("model m\nfield x : node[2]\ndt(x) = sum_j(max_ij(x_j * x_i))\n",
+                             ei, 6).double()
+    field.prepare(x)
+    got = field(torch.tensor(0.0), x)
+    prods = x[ei[0]] * x[ei[1]]                                   # [E, 2], j = row 0
+    deg = torch.bincount(ei[1], minlength=6).to(x.dtype)[:, None]
+    want = (deg * prods.max()).expand(6, 2)
+    torch.testing.assert_close(got, want)
+    g, = torch.autograd.grad(got.sum(), x)
+    g_want, = torch.autograd.grad(want.sum(), x)
+    torch.testing.assert_close(g, g_want)
+    G = GraphOps(ei, 6)
+    e = torch.tensor([[1.0, 3.0], [3.0, 0.0]]).repeat(4, 1).requires_grad_()   # ties
+    m = G.max_ij(e)
+    assert m.shape == (8, 1) and torch.all(m == 3.0)
+    gt, = torch.autograd.grad(m[0, 0], e)
+    gr, = torch.autograd.grad(e.max(), e)
+    torch.testing.assert_close(gt, gr)
+    batch = torch.tensor([0, 0, 0, 0, 1, 1])                     # nodes 4, 5: a second graph
+    G.set_batch(batch)
+    e = torch.randn(8, 2)                                         # rows in G's edge order
+    second = batch[G.i] == 1
+    want = torch.where(second, e[second].max(), e[~second].max())
+    torch.testing.assert_close(G.max_ij(e)[:, 0], want, rtol=0, atol=0)

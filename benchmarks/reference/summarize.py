@@ -14,6 +14,12 @@ PAIRS = [
     ("ref_grand_cora_public.json", "ours_grand_ref_cora.json"),
     ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_citeseer.json"),
     ("ref_grand_citeseer_public.json", "ours_grand_ref_citeseer.json"),
+    # ablations of grand_ref_exp towards the reference's choices (issue 17)
+    ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_qk_citeseer.json"),
+    ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_x0_citeseer.json"),
+    ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_x0qk_citeseer.json"),
+    ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_max_citeseer.json"),
+    ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_all_citeseer.json"),
     ("ref_blend_cora_public.json", "ours_beltrami_refvalues_cora.json"),
 ]
 

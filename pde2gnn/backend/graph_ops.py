@@ -281,6 +281,24 @@ class GraphOps(nn.Module):
                           device=e.device)
         return out.scatter_reduce(e.dim() - 2, index, e, "amax", include_self=False)
 
+    def max_ij(self, e: Tensor) -> Tensor:
+        """Maximum over all edges and channels, ``[..., E, c]`` -> ``[..., E, 1]`` (the same
+        value on every edge; with :meth:`set_batch`, per graph of the union, an edge belonging
+        to its receiver's graph). The gradient goes to the maximising entries, split evenly on
+        ties, as ``torch.max`` of the whole tensor gives it (the shift of the GRAND reference
+        code's squareplus, ``src - src.max()``)."""
+        e = self.rows(e, "edge")
+        if self.batch is None:
+            m = e.flatten(-2).amax(-1)
+            return m[..., None, None].expand(*e.shape[:-1], 1)
+        g = self.batch.to(e.device)[self.i]                                  # [E]
+        per_edge = e.amax(-1, keepdim=True)                                  # [..., E, 1]
+        index = g.view(*([1] * (e.dim() - 2)), -1, 1).expand_as(per_edge)
+        out = torch.zeros(*e.shape[:-2], int(self.batch.max()) + 1, 1, dtype=e.dtype,
+                          device=e.device)
+        out = out.scatter_reduce(e.dim() - 2, index, per_edge, "amax", include_self=False)
+        return out.index_select(e.dim() - 2, g)
+
     def softmax_j(self, e: Tensor) -> Tensor:
         """Softmax over N(i) for every channel: ``exp(e_ij) / sum_k exp(e_ik)``."""
         return pyg_softmax(e, self.i, num_nodes=self.num_nodes, dim=e.dim() - 2)

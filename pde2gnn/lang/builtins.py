@@ -90,6 +90,10 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("max_j", "graph", "maximum over N(i), channel by channel (0 without neighbours)",
             takes="edge", gives="node", symbolic="MaxJ", kernel="_G.max_j",
             energy="is not differentiable where two neighbours tie"),
+    Builtin("max_ij", "graph", "maximum over all edges and channels, on every edge (one "
+            "channel; per graph of a batch)", takes="edge", gives="edge", channels="one",
+            symbolic="MaxIJ", kernel="_G.max_ij",
+            energy="couples all edges and is not supported in energies", edge_rows=True),
     Builtin("softmax_j", "graph", "softmax over N(i)", takes="edge", symbolic="SoftmaxJ",
             kernel="_G.softmax_j", energy=_NOT_SYMMETRIC, edge_rows=True),
     Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes="edge",
@@ -132,6 +136,10 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("elu", "elementwise", "u for u > 0, exp(u) - 1 otherwise (NSD's activation)",
             symbolic="Elu", kernel="torch.nn.functional.elu",
             energy="is not supported in energies", liftable=True),
+    Builtin("detach", "elementwise", "u, but no gradient flows back through it (stop-gradient: "
+            "torch's detach)", symbolic="Detach", kernel="torch.detach",
+            energy="stops the gradient that var(...) follows",
+            liftable=True),
     # energies only
     Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
             kernel="_G.sum_i"),

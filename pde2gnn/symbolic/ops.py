@@ -12,6 +12,8 @@ AtI(u)        node -> edge    u_i, the value at the receiving node of each edge
 AtJ(u)        node -> edge    u_j, the value at the neighbour
 SumJ(e)       edge -> node    sum over N(i) (same as Div, kept apart for readability)
 MeanJ(e)      edge -> node    mean over N(i)
+MaxIJ(e)      edge -> edge    the maximum over all edges and channels, on every edge (one
+                              channel; per graph of a batch); made from its table row
 SoftmaxJ(e)   edge -> edge    softmax over N(i): exp(e_ij) / sum_k exp(e_ik)
 SquareplusJ   edge -> edge    squareplus over N(i): sp(e_ij) / sum_k sp(e_ik),
                               sp(s) = (s + sqrt(s^2 + 4)) / 2  (BLEND, Chamberlain et al. 2021)
@@ -29,6 +31,8 @@ Tanh, Sin,    elementwise; kept unevaluated (sympy's own tanh / sin / cos / Abs 
 Cos, Abs      assumption system at every nesting level, which is exponential in depth, and
               rewrite abs(exp(u)) to exp(re(u)) since IR symbols carry no assumptions)
 Elu           elementwise     ELU, u for u > 0 and exp(u) - 1 otherwise (NSD's activation)
+Detach        elementwise     u, with no gradient back through it (torch.detach); a number is
+                              folded to itself; no derivative (kept out of energies)
 Fill(c, n)    scalar          the constant c in each of n channels: a constant expression whose
                               channel count matters, e.g. the 0 * x in cat(x, 0 * x)
 SumI(u)       node -> scalar  sum over all nodes (energies only)
@@ -212,6 +216,17 @@ class Elu(_Elementwise):
 
     spec_name = "elu"
     _math = staticmethod(lambda u: u if u > 0 else math.expm1(u))
+
+
+class Detach(_Elementwise):
+    """Stop-gradient: the value u, through which autograd sends no gradient (``torch.detach``).
+    No ``fdiff``: the table keeps it out of energies, the one place the IR is differentiated."""
+
+    spec_name = "detach"
+
+    @classmethod
+    def eval(cls, u):
+        return u if u.is_Number else None     # a number carries no gradient: kept exact
 
 
 class Abs(_Elementwise):
