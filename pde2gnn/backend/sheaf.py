@@ -143,32 +143,36 @@ class SheafLaplacian(nn.Module):
             off = S[self.head] @ off @ S[self.tail]
         return diag, off, off.transpose(-1, -2)
 
+    def pattern(self, diagonal: bool) -> "BlockPattern":
+        """The CSR sparsity pattern of L_F ((2E + N) blocks, or their diagonals for diagonal
+        maps), computed once per (diagonal, device) and reused by every assembly."""
+        cache = self.__dict__.setdefault("_patterns", {})
+        key = (bool(diagonal), str(self.tail.device))
+        if key not in cache:
+            cache[key] = BlockPattern(self.tail, self.head, self.num_nodes, self.d, diagonal)
+        return cache[key]
+
+    def operator(self, Ft: Tensor, Fh: Tensor, normalise: bool = True, augmented: bool = True,
+                 orthogonal: bool = False) -> "BlockLaplacian":
+        """L_F (or its normalised form, see :meth:`blocks`) as block values on the cached
+        pattern; ``apply`` multiplies by it with one CSR product, and its backward gives the
+        block gradients by one batched product (no Nd x Nd intermediate)."""
+        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented, orthogonal)
+        vals = torch.cat([diag, off, offT])                   # [2E + N, d, d]
+        diagonal = Ft.dim() == 2 and Fh.dim() == 2
+        if diagonal:                                          # diagonal maps: diagonal blocks
+            vals = vals.diagonal(dim1=-2, dim2=-1)            # [2E + N, d]
+        return BlockLaplacian(self.pattern(diagonal), vals)
+
     def assemble(self, Ft: Tensor, Fh: Tensor, normalise: bool = True,
                  augmented: bool = True, orthogonal: bool = False) -> Tensor:
         """The (normalised) sheaf Laplacian as one sparse CSR matrix [N d, N d] with the
         (2E + N) d x d blocks only (no dense Nd x Nd); differentiable in its values."""
-        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented, orthogonal)
-        n, d = self.num_nodes, self.d
-        ar = torch.arange(n, device=diag.device)
-        bi = torch.cat([ar, self.head, self.tail])
-        bj = torch.cat([ar, self.tail, self.head])
-        vals = torch.cat([diag, off, offT])          # [B, d, d]
-        r = torch.arange(d, device=diag.device)
-        rows = (bi[:, None, None] * d + r[None, :, None]).expand(-1, d, d)
-        cols = (bj[:, None, None] * d + r[None, None, :]).expand(-1, d, d)
-        if Ft.dim() == 2 and Fh.dim() == 2:          # diagonal maps: keep only the diagonals
-            m = torch.eye(d, dtype=torch.bool, device=diag.device).expand_as(rows)
-            rows, cols, vals = rows[m], cols[m], vals[m]
-        else:
-            rows, cols, vals = rows.reshape(-1), cols.reshape(-1), vals.reshape(-1)
-        order = torch.argsort(rows * (n * d) + cols)
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        crow = torch.zeros(n * d + 1, dtype=torch.long, device=diag.device)
-        crow[1:] = torch.bincount(rows, minlength=n * d).cumsum(0)
-        return torch.sparse_csr_tensor(crow, cols, vals, (n * d, n * d), check_invariants=False)
+        return self.operator(Ft, Fh, normalise, augmented, orthogonal).csr()
 
-    def apply(self, L: Tensor, x: Tensor) -> Tensor:
-        """L x for an assembled L: [N, d, k] -> [N, d, k], one sparse product."""
+    def apply(self, L, x: Tensor) -> Tensor:
+        """L x for an assembled L (a :class:`BlockLaplacian` or a CSR tensor):
+        [N, d, k] -> [N, d, k], one sparse product."""
         n, d = self.num_nodes, self.d
         return (L @ x.reshape(n * d, -1)).reshape(n, d, -1)
 
@@ -179,6 +183,85 @@ class SheafLaplacian(nn.Module):
         out = diag @ x
         out = out.index_add(0, self.head, off @ x[self.tail])
         return out.index_add(0, self.tail, offT @ x[self.head])
+
+
+class BlockPattern:
+    """The CSR pattern of a block-sparse [N d, N d] matrix with blocks at (``rows[b]``,
+    ``cols[b]``): the diagonal blocks, then (head, tail), then (tail, head) of each undirected
+    edge. ``order`` takes the block values, flattened block-major (``[B, d, d]`` or, for
+    ``diagonal``, ``[B, d]``), into CSR order; ``transpose`` takes CSR values to those of the
+    transposed matrix (the pattern is symmetric)."""
+
+    def __init__(self, tail: Tensor, head: Tensor, num_nodes: int, d: int, diagonal: bool):
+        n, dev = int(num_nodes), tail.device
+        self.size, self.d, self.diagonal = n * d, int(d), bool(diagonal)
+        ar = torch.arange(n, device=dev)
+        self.rows, self.cols = torch.cat([ar, head, tail]), torch.cat([ar, tail, head])
+        r = torch.arange(d, device=dev)
+        if diagonal:
+            rows = (self.rows[:, None] * d + r).reshape(-1)
+            cols = (self.cols[:, None] * d + r).reshape(-1)
+        else:
+            rows = (self.rows[:, None, None] * d + r[None, :, None]).expand(-1, d, d).reshape(-1)
+            cols = (self.cols[:, None, None] * d + r[None, None, :]).expand(-1, d, d).reshape(-1)
+        key = rows * self.size + cols
+        self.order = torch.argsort(key)
+        key = key[self.order]
+        rows, cols = rows[self.order], cols[self.order]
+        self.transpose = torch.searchsorted(key, cols * self.size + rows)
+        self.col = cols
+        self.crow = torch.zeros(self.size + 1, dtype=torch.long, device=dev)
+        self.crow[1:] = torch.bincount(rows, minlength=self.size).cumsum(0)
+
+    def csr(self, flat: Tensor) -> Tensor:
+        """The CSR matrix with values ``flat`` (already in CSR order)."""
+        return torch.sparse_csr_tensor(self.crow, self.col, flat, (self.size, self.size),
+                                       check_invariants=False)
+
+
+class _BlockProduct(torch.autograd.Function):
+    """y = L x for L given by block values on a :class:`BlockPattern`, x ``[N d, m]``.
+
+    torch's CSR backward forms the product grad_y x^T masked to the pattern by way of a dense
+    [N d, N d] product; here the gradient of each block is G_{row} X_{col}^T, one batched
+    product over the blocks, and the gradient of x is one CSR product with L^T."""
+
+    @staticmethod
+    def forward(ctx, vals: Tensor, x: Tensor, pattern: BlockPattern) -> Tensor:
+        flat = vals.reshape(-1)[pattern.order]
+        ctx.save_for_backward(flat, x)
+        ctx.pattern = pattern
+        return pattern.csr(flat) @ x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: Tensor):
+        flat, x = ctx.saved_tensors
+        p = ctx.pattern
+        g_vals = g_x = None
+        if ctx.needs_input_grad[1]:
+            g_x = p.csr(flat[p.transpose]) @ g
+        if ctx.needs_input_grad[0]:
+            G = g.reshape(-1, p.d, g.shape[-1]).index_select(0, p.rows)
+            X = x.reshape(-1, p.d, x.shape[-1]).index_select(0, p.cols)
+            g_vals = (G * X).sum(-1) if p.diagonal else G @ X.transpose(-1, -2)
+        return g_vals, g_x, None
+
+
+class BlockLaplacian:
+    """An assembled sheaf Laplacian: block values ``vals`` (``[B, d, d]``, or ``[B, d]`` for
+    diagonal maps) on a cached :class:`BlockPattern`. ``L @ x`` for x ``[N d, m]`` is one
+    CSR product, differentiable in the values and in x."""
+
+    def __init__(self, pattern: BlockPattern, vals: Tensor):
+        self.pattern, self.vals = pattern, vals
+
+    def __matmul__(self, x: Tensor) -> Tensor:
+        return _BlockProduct.apply(self.vals, x, self.pattern)
+
+    def csr(self) -> Tensor:
+        """The same matrix as a torch sparse CSR tensor [N d, N d]."""
+        return self.pattern.csr(self.vals.reshape(-1)[self.pattern.order])
 
 
 class Restriction(nn.Module):

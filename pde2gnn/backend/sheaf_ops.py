@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import DataError
-from .sheaf import Restriction, SheafLaplacian
+from .sheaf import BlockLaplacian, Restriction, SheafLaplacian
 
 
 class _Structure(NamedTuple):
@@ -40,9 +40,10 @@ class Maps(NamedTuple):
 
 
 class Operator(NamedTuple):
-    """An assembled sheaf Laplacian: CSR ``[N d, N d]`` and its stalk dimension."""
+    """An assembled sheaf Laplacian (:class:`~pde2gnn.backend.sheaf.BlockLaplacian`,
+    ``[N d, N d]``) and its stalk dimension."""
 
-    matrix: Tensor
+    matrix: BlockLaplacian
     d: int
 
 
@@ -95,10 +96,11 @@ def restriction_maps(G, net: Restriction, u: Tensor, d: int) -> Maps:
 
 
 def operator(G, maps: Maps, normalise: bool) -> Operator:
-    """L_F (or (D + I)^-1/2 L_F (D + I)^-1/2) as one CSR matrix, differentiable in the maps."""
+    """L_F (or (D + I)^-1/2 L_F (D + I)^-1/2) as block values on the graph's cached CSR
+    pattern, differentiable in the maps."""
     s = maps.structure
     Ft, Fh = maps.directed[s.pos_tail], maps.directed[s.pos_head]
-    return Operator(s.lap.assemble(Ft, Fh, normalise=normalise, augmented=True,
+    return Operator(s.lap.operator(Ft, Fh, normalise=normalise, augmented=True,
                                     orthogonal=maps.orthogonal), maps.d)
 
 
