@@ -18,7 +18,8 @@ from typing import List, Optional
 
 from . import distributed, results
 from .errors import OptionError, Pde2GnnError
-from .tasks.registry import SHARED, TASKS, kv, select
+from .tasks.registry import TASKS, select
+from .tasks.task import SHARED, kv
 
 
 def cmd_check(args) -> int:

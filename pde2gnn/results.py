@@ -1,7 +1,7 @@
 """Results files of ``pde2gnn train``: written atomically after every run, resumed, merged.
 
 A results JSON holds ``task``, ``model``, ``spec``, ``dataset``, the task's header fields
-(:meth:`~pde2gnn.tasks.registry.Task.header`), its summary of the runs, ``splits`` and ``seeds``
+(:meth:`~pde2gnn.tasks.task.Task.header`), its summary of the runs, ``splits`` and ``seeds``
 (those run), ``config``, ``device``, ``torch``, ``pde2gnn`` (version), ``spec_sha256``,
 ``command`` and ``runs``: one dict per (split, seed) run, each with ``split_index`` and ``seed``.
 Files written before the ``task`` key existed are read too (:func:`task_of`).

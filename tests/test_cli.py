@@ -117,7 +117,8 @@ def test_options_of_another_task_are_refused_not_ignored(extra, phrase, capsys):
 
 def test_every_task_is_registered_with_its_hooks():
     """The table of tasks: each has a name, help, its options and every hook overridden."""
-    from pde2gnn.tasks.registry import SHARED, TASKS, Task
+    from pde2gnn.tasks.registry import TASKS
+    from pde2gnn.tasks.task import SHARED, Task
     for name, task in TASKS.items():
         assert task.name == name and task.help and task.shared <= set(SHARED)
         for hook in ("load", "configure", "run", "run_line", "summarize", "report"):

@@ -331,7 +331,7 @@ def test_padgn_protocol_lives_in_the_library_tomls(model):
     from pde2gnn.cli import build_parser
     from pde2gnn.resources import resolve_spec
     from pde2gnn.tasks.forecasting import ForecastConfig
-    from pde2gnn.tasks.registry import Forecasting
+    from pde2gnn.tasks.plugins.forecasting import Forecasting
 
     task = Forecasting(resolve_spec(model), build_parser().parse_args(["train", model]))
     common = dict(epochs=30, patience=8, lr=1e-3, weight_decay=5e-4, batch_size=16)

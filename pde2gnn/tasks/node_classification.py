@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from torch_geometric.utils import add_self_loops, remove_self_loops, to_undirected
+from torch_geometric.utils import add_self_loops, remove_self_loops
 from tqdm.auto import tqdm
 
 from ..compiler import compile as compile_spec
