@@ -34,6 +34,7 @@ from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
 from ..symbolic.sheaf import SHEAF_CLASSES
+from ..symbolic.symbols import Level
 
 _FUNCS = O.KERNELS      # symbolic class -> kernel, from the built-in table
 #: computed on nodes and gathered (f(u_i, v_i) -> f(u, v)_i) when every argument is at one end
@@ -132,7 +133,7 @@ class CodeGen:
                     self.uses[a] += 1
                     stack.append(a)
 
-    def _leaf(self, e: sp.Symbol, lv: int) -> str:
+    def _leaf(self, e: sp.Symbol, lv: Level) -> str:
         info = self.an.symbols[e.name]
         L = self.levels[lv]
         if info.role == "graph":
@@ -145,7 +146,7 @@ class CodeGen:
         L.loads.setdefault(e.name, f"{py_name(e.name)} = {src}['{e.name}']")
         return py_name(e.name)
 
-    def ref(self, e: sp.Expr, lv: int) -> str:
+    def ref(self, e: sp.Expr, lv: Level) -> str:
         """Code for value ``e`` usable at level ``lv`` (hoisting it to its own level)."""
         if is_constant(e):
             return repr(float(e))
@@ -153,7 +154,7 @@ class CodeGen:
             return self._leaf(e, lv)
         if isinstance(e, O.Init):  # defined in prepare; imported from _C where used later
             name = f"_init_{e.args[0].name}"
-            return name if lv == 1 else self._import(name, 1, lv)
+            return name if lv == Level.SOLVE else self._import(name, Level.SOLVE, lv)
         own = self.an.level(e)
         if own < lv:
             name = self.define(e, own)
@@ -162,13 +163,13 @@ class CodeGen:
             return self.define(e, lv)
         return self.emit(e, lv)
 
-    def _import(self, name: str, own: int, lv: int) -> str:
+    def _import(self, name: str, own: int, lv: Level) -> str:
         self.exported[own].add(name)
-        src = "_S" if own == 0 else "_C"
+        src = "_S" if own == Level.STATIC else "_C"
         self.levels[lv].loads.setdefault(name, f"{name} = {src}['{name}']")
         return name
 
-    def define(self, e: sp.Expr, lv: int) -> str:
+    def define(self, e: sp.Expr, lv: Level) -> str:
         L = self.levels[lv]
         if e in L.memo:
             return L.memo[e]
@@ -178,7 +179,7 @@ class CodeGen:
         L.memo[e] = name
         return name
 
-    def emit(self, e: sp.Expr, lv: int) -> str:
+    def emit(self, e: sp.Expr, lv: Level) -> str:
         r = lambda a: self.ref(a, lv)  # noqa: E731
         if isinstance(e, SHEAF_CLASSES):
             return emit_sheaf(self, e, lv)
@@ -282,7 +283,7 @@ class CodeGen:
         for x in roots:
             self._count(x)
         it = iter(roots)
-        step = self.levels[2]
+        step = self.levels[Level.STEP]
         contributions: Dict[str, List[str]] = {f: [] for f in [*p.ir.rhs, *p.temps]}
         matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
         dynamic = set()   # targets whose value depends on the state (else: a constant source)
@@ -293,7 +294,7 @@ class CodeGen:
             # a frozen one-channel diagonal joins the frozen off-diagonal entries in one CSR
             # matrix on the edges-plus-loops pattern: one sparse product per evaluation
             fold = wj != 0 and diag != 0 and self.an.channels(diag) == 1 and \
-                max(self.an.level(wj), self.an.level(diag)) < 2
+                max(self.an.level(wj), self.an.level(diag)) < Level.STEP
             if wj != 0:
                 key = (wj, diag) if fold else (wj, 0)
                 if key not in matrices:
@@ -306,37 +307,39 @@ class CodeGen:
                     self.levels[lvw].lines.append(
                         f"{vals} = {code}  # A[i, j]{' + diagonal' if fold else ''} of "
                         f"{g.target} <- {g.source}")
-                    matrices[key] = self._import(vals, lvw, 2) if lvw < 2 else vals
+                    matrices[key] = self._import(vals, lvw, Level.STEP) if lvw < Level.STEP \
+                        else vals
                 term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, " \
                     f"{py_name(g.source)})"
             if diag != 0 and not fold:
-                dname = self.ref(diag, 2)
+                dname = self.ref(diag, Level.STEP)
                 dterm = f"{self._paren(diag, dname)} * {py_name(g.source)}"
                 term = dterm if term is None else f"{term} + {dterm}"
             if term is None:
                 continue
             for w in g.right:
-                term = f"({term}) @ {self.ref(w, 2)}"
+                term = f"({term}) @ {self.ref(w, Level.STEP)}"
             contributions[g.target].append(term)
             dynamic.add(g.target)
         rems = {f: next(it) for f in p.remainder}
         # affine with a frozen operator: f(t, y) = L y + c, L = the groups, c = the constant
         # remainders; rk.AffineStep then integrates it through the Krylov vectors of L
         self.affine = not p.ir.discrete and not p.temps and not p.probes and \
-            all(self.an.level(w) < 2 for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)) \
-            and all(self.an.level(r) < 2 for r in rems.values())
+            all(self.an.level(w) < Level.STEP
+                for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)) \
+            and all(self.an.level(r) < Level.STEP for r in rems.values())
         linear = {f: list(terms) for f, terms in contributions.items()}
         for name in p.temps:  # node temporaries, in order (see StencilProgram.temps)
             terms = contributions.pop(name)
             if name in rems:
-                terms.append(self.ref(rems.pop(name), 2))
+                terms.append(self.ref(rems.pop(name), Level.STEP))
             step.lines.append(f"{name} = " + " + ".join(terms))
         for f, rem in rems.items():
             if rem != 0:
-                contributions[f].append(self.ref(rem, 2))
-                if self.an.level(rem) == 2:
+                contributions[f].append(self.ref(rem, Level.STEP))
+                if self.an.level(rem) == Level.STEP:
                     dynamic.add(f)
-        probes = {name: self.ref(next(it), 2) for name in p.probes}
+        probes = {name: self.ref(next(it), Level.STEP) for name in p.probes}
         outs = []
         for f, terms in contributions.items():
             name, pf = f"_d_{f}", py_name(f)
@@ -367,7 +370,7 @@ class CodeGen:
     def _linear(self, terms: Dict[str, List[str]]) -> List[str]:
         """``linear(y, ...)``: L y, the state-linear part of an affine ``step`` (its sparse
         products and channel mixings without the constant source)."""
-        V = self.levels[2]
+        V = self.levels[Level.STEP]
         lines, outs = [], []
         for f, ts in terms.items():
             lines.append(f"_l_{f} = " + (" + ".join(f"({t})" if " + " in t or " - " in t else t
@@ -406,7 +409,7 @@ def generate(program: StencilProgram) -> CodeGen:
     return CodeGen(program)
 
 
-def emit_sheaf(gen: CodeGen, e: sp.Expr, lv: int) -> str:
+def emit_sheaf(gen: CodeGen, e: sp.Expr, lv: Level) -> str:
     """Code of a sheaf operator (:mod:`pde2gnn.symbolic.sheaf`): a call into
     :mod:`pde2gnn.backend.sheaf_ops`, imported by the generated source as ``_sheaf``."""
     from ..symbolic import sheaf as S

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from ..discretize.stencil import StencilProgram
 from ..errors import DataError, OptionError, SolverError
+from ..lang.kinds import Kind
 from ..rk import stage_sum
 from ..tableaus import TABLEAUS, affine_step_source
 from ..symbolic import ops as O
@@ -178,7 +179,7 @@ class VectorField(nn.Module):
         """Replace the graph (rewiring, e.g. BLEND-kNN); the next :meth:`prepare` rebuilds the
         per-graph and per-solve values on it. ``edge_index [2, E']``, same N."""
         edge_inputs = [n for n, t in self.program.ir.constants.inputs.items()
-                       if t.kind == "edge"]
+                       if t.kind == Kind.EDGE]
         if edge_inputs:
             raise DataError(f"spec '{self.program.ir.name}' has edge inputs "
                             f"({', '.join(edge_inputs)}): they belong to one graph, so it cannot "
@@ -219,7 +220,7 @@ class VectorField(nn.Module):
                 x = x.to(torch.get_default_dtype())
             if x.dim() == 1:
                 x = x.unsqueeze(1)
-            edge, c = declared[name].kind == "edge", declared[name].channels
+            edge, c = declared[name].kind == Kind.EDGE, declared[name].channels
             rows = self.graph.num_edges if edge else self.graph.num_nodes
             if tuple(x.shape) != (rows, c):
                 raise DataError(f"input '{name}' must have shape [{rows}, {c}] "

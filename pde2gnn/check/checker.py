@@ -6,6 +6,7 @@ from typing import Dict, Optional
 from ..errors import FormError, KindError, ShapeError, Span, did_you_mean
 from ..lang import ast as A
 from ..lang.inherit import resolve
+from ..lang.kinds import Kind
 from .declarations import DeclarationRules
 from .domain import DomainRules
 from .energies import EnergyRules
@@ -84,11 +85,11 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
         """Params are constant number expressions; a learnable's initial value is a number."""
         for p in self.scope.params.values():
             t = self.expr(p.value)
-            if t.kind != "scalar" or self.depends_on_state_or_learn(p.value):
+            if t.kind != Kind.SCALAR or self.depends_on_state_or_learn(p.value):
                 raise self.err(KindError, f"param '{p.name}' must be a constant number "
                                "expression", p.value.span)
         for d in self.scope.learns.values():
-            if d.init is not None and self.expr(d.init).kind != "scalar":
+            if d.init is not None and self.expr(d.init).kind != Kind.SCALAR:
                 raise self.err(KindError, f"the initial value of '{d.name}' must be a number",
                                d.init.span)
 

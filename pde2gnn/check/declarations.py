@@ -12,6 +12,7 @@ from ..errors import FormError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
 from . import sheaf
 from ..lang.builtins import CONSTRAINTS as CONSTRAINT_TABLE
+from ..lang.kinds import Kind
 from ..lang.parser import KEYWORDS
 from .types import (BUILTINS, CONSTRAINTS, COORDINATES, GRAPH_METHODS, LIMITS, RESERVED,
                     Channels, Type, nesting_depth, statement_exprs, subexpressions)
@@ -63,7 +64,7 @@ class DeclarationRules:
                 if st.kind != "node":
                     raise self.err(KindError, f"states live on nodes: write '{st.name} : "
                                    "node[...]'", st.span)
-                fields[st.name] = Type("node", (self.check_dim(st.dim),))
+                fields[st.name] = Type(Kind.NODE, (self.check_dim(st.dim),))
                 states.append(st.name)
             elif isinstance(st, A.NetDecl):
                 sc.nets[st.name] = self.check_net(st)
@@ -181,8 +182,8 @@ class DeclarationRules:
                 raise self.err(ShapeError, f"constraint '{c}' needs a square matrix, '{d.name}' "
                                f"has shape [{', '.join(map(str, shape))}]", span)
         if len(shape) == 2:
-            return Type("matrix", shape)
-        return Type("scalar", shape or (1,))
+            return Type(Kind.MATRIX, shape)
+        return Type(Kind.SCALAR, shape or (1,))
 
     def let_type(self, name: str) -> Type:
         if name in self.let_types:
@@ -195,12 +196,12 @@ class DeclarationRules:
         t = self.expr(d.value)
         self._resolving.pop()
         if d.is_edge:
-            if t.kind == "node":
+            if t.kind == Kind.NODE:
                 raise self.err(KindError, f"edge '{name}' must be an edge expression, got "
                                f"{t.describe()}; use x_i / x_j for endpoint values", d.value.span)
-            if t.kind == "scalar":
-                t = Type("edge", t.shape)
-        if t.kind == "matrix":
+            if t.kind == Kind.SCALAR:
+                t = Type(Kind.EDGE, t.shape)
+        if t.kind == Kind.MATRIX:
             raise self.err(KindError, f"let '{name}' cannot be a matrix", d.value.span)
         self.let_types[name] = t
         return t

@@ -8,6 +8,7 @@ import dataclasses
 import math
 from ..errors import FormError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
+from ..lang.kinds import Kind
 from ..lang.visit import walk
 from .types import COORDINATES, DOMAIN_FLAGS, SCHEMES, Type
 
@@ -47,10 +48,10 @@ class DomainRules:
                                    lo.span, end_line=hi.span.end_line,
                                    end_column=hi.span.end_column))
         self.declare(st.name, st, st.span)
-        self.scope.inputs[st.name] = Type("node", (len(st.bounds),))
+        self.scope.inputs[st.name] = Type(Kind.NODE, (len(st.bounds),))
         for c in COORDINATES[:len(st.bounds)]:
             self.declare(c, st, st.span)
-            self.scope.inputs[c] = Type("node", (1,))
+            self.scope.inputs[c] = Type(Kind.NODE, (1,))
 
     def bound_value(self, e: A.Expr) -> float:
         """The value of a domain bound (numbers, pi, + - * / ^, elementwise functions)."""

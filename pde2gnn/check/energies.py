@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..errors import ArgumentError, EnergyError, FormError, KindError, ShapeError, did_you_mean
 from ..lang import ast as A
 from ..lang.builtins import EDGE_BUILTINS
+from ..lang.kinds import Kind
 from .types import SCALAR, Type, endpoint, subexpressions
 
 
@@ -23,7 +24,7 @@ class EnergyRules:
             t = self.expr(d.value)
         finally:
             self._energy = outer
-        if t.kind != "scalar" or t.channels != 1:
+        if t.kind != Kind.SCALAR or t.channels != 1:
             raise self.err(EnergyError, f"energy '{name}' must be a scalar, got {t.describe()}; "
                            "sum node terms with sum_i(...) and edge terms with sum_ij(...), and "
                            "reduce channels with dot(...)", d.value.span)
@@ -48,7 +49,7 @@ class EnergyRules:
             if isinstance(x, A.Name):
                 ep = endpoint(x.id)
                 if x.id in EDGE_BUILTINS or (ep and ep[1] == "j") or (
-                        x.id in self.scope.lets and self.let_type(x.id).kind == "edge"):
+                        x.id in self.scope.lets and self.let_type(x.id).kind == Kind.EDGE):
                     raise self.err(KindError, f"sum_i sums over nodes, but '{x.id}' is an edge "
                                    "value; use sum_ij(...) for sums over edges", x.span)
             elif isinstance(x, A.Call) and x.func in ("grad", "softmax_j", "softmax_i",
@@ -82,14 +83,14 @@ class EnergyRules:
                            "used in an energy", e.func_span)
         t = self.expr(e.args[0])
         if f == "sum_i":
-            if t.kind == "edge":
+            if t.kind == Kind.EDGE:
                 self._only_receiver(e.args[0])
-            elif t.kind != "node":
+            elif t.kind != Kind.NODE:
                 raise self.err(KindError, f"sum_i expects a node value, got {t.describe()}",
                                e.args[0].span)
-        elif t.kind != "edge":
+        elif t.kind != Kind.EDGE:
             raise self.err(KindError, f"sum_ij expects an edge value, got {t.describe()}"
-                           + ("; use sum_i for node values" if t.kind == "node" else ""),
+                           + ("; use sum_i for node values" if t.kind == Kind.NODE else ""),
                            e.args[0].span)
         if t.channels != 1:
             raise self.err(ShapeError, f"{f} sums a one-channel value, got {t.describe()}; "

@@ -14,6 +14,7 @@ from ..lang import ast as A
 from ..lang.builtins import BUILTINS as BUILTIN_TABLE
 from ..lang.builtins import EDGE_BUILTINS
 from . import sheaf
+from ..lang.kinds import Kind
 from .types import (BUILTINS, ENERGY_OPS, ENERGY_UNSUPPORTED, SCALAR, SHEAF_OPS, Type,
                     add_channels, endpoint, resolve_channels, subexpressions)
 
@@ -57,7 +58,7 @@ class ExpressionRules:
         t = self.types.get(id(e))
         if t is None:
             t = self._expr(e)
-            if t.kind == "sheaf":
+            if t.kind == Kind.SHEAF:
                 sheaf.check_sheaf_use(self, e)
             self.types[id(e)] = t
         return t
@@ -66,7 +67,7 @@ class ExpressionRules:
         n = e.id
         if n in self.scope.fields or n in self.scope.inputs:
             t = self.scope.fields.get(n) or self.scope.inputs[n]
-            if t.kind == "edge" and self._energy is not None:
+            if t.kind == Kind.EDGE and self._energy is not None:
                 raise self.err(EnergyError, f"edge input '{n}' cannot appear in energy "
                                f"'{self._energy}': var(...) needs its value on the reversed "
                                "edge, which is not given; use it in the flow instead "
@@ -79,7 +80,7 @@ class ExpressionRules:
         if n in self.scope.params or n in self.scope.dims:
             return SCALAR
         if n in EDGE_BUILTINS:
-            return Type("edge", (1,))
+            return Type(Kind.EDGE, (1,))
         if n in self.scope.nets:
             raise self.err(KindError, f"network '{n}' must be called, e.g. {n}(...)", e.span)
         if n in self.scope.energies:
@@ -92,10 +93,10 @@ class ExpressionRules:
                            f"endpoint {ep[1]})", e.span, did_you_mean(n, known))
         if ep:
             base_t = self.name(A.Name(ep[0], e.span))
-            if base_t.kind != "node":
+            if base_t.kind != Kind.NODE:
                 raise self.err(KindError, f"'{n}' takes a node value at an edge endpoint, but "
                                f"'{ep[0]}' is {base_t.describe()}", e.span)
-            return Type("edge", base_t.shape, base_t.stalk)
+            return Type(Kind.EDGE, base_t.shape, base_t.stalk)
         if n in ("t", "pi"):
             return SCALAR
         raise self.err(NameError_, f"unknown name '{n}'", e.span,
@@ -108,14 +109,14 @@ class ExpressionRules:
             return self.name(e)
         if isinstance(e, A.Neg):
             t = self.expr(e.operand)
-            if t.kind == "matrix":
+            if t.kind == Kind.MATRIX:
                 raise self.err(KindError, "a matrix can only be used on the right of '@'", e.span)
             return t
         if isinstance(e, A.BinOp):
             return self.binop(e)
         if isinstance(e, A.Index):
             t = self.expr(e.operand)
-            if t.kind == "matrix":
+            if t.kind == Kind.MATRIX:
                 raise self.err(KindError, "channels of a matrix cannot be selected", e.span)
             if self._energy is not None and self._depends_on_field(e.operand):
                 raise self.err(EnergyError, "a channel slice of the state cannot be "
@@ -134,7 +135,7 @@ class ExpressionRules:
         return self.call(e)
 
     def combine(self, a: Type, b: Type, span, what: str) -> Type:
-        if a.kind == "matrix" or b.kind == "matrix":
+        if a.kind == Kind.MATRIX or b.kind == Kind.MATRIX:
             raise self.err(KindError, f"a matrix can only be used on the right of '@' "
                            f"(in {what})", span)
         if a.stalk is not None or b.stalk is not None:
@@ -163,19 +164,19 @@ class ExpressionRules:
             return t
         a = self.expr(e.left)
         b = self.expr(e.right)
-        if e.op == "@" and (a.kind == "matrix" or a.stalk is not None) and b.kind != "sheaf":
+        if e.op == "@" and (a.kind == Kind.MATRIX or a.stalk is not None) and b.kind != Kind.SHEAF:
             return sheaf.stalk_matmul(self, e, a, b)
         if e.op == "@":
-            if b.kind != "matrix":
+            if b.kind != Kind.MATRIX:
                 raise self.err(KindError, f"the right operand of '@' must be a learnable matrix, "
                                f"got {b.describe()}", e.right.span)
-            if a.kind == "matrix":
+            if a.kind == Kind.MATRIX:
                 raise self.err(KindError, "write products of matrices as x @ A @ B", e.left.span)
             if a.channels != b.shape[0]:
                 raise self.err(ShapeError, f"'@' needs {b.shape[0]} channels on the left "
                                f"(matrix [{b.shape[0]}, {b.shape[1]}]), got {a.describe()}", e.span)
-            return Type(a.kind if a.kind != "scalar" else "scalar", (b.shape[1],))
-        if e.op == "^" and b.kind != "scalar":
+            return Type(a.kind, (b.shape[1],))
+        if e.op == "^" and b.kind != Kind.SCALAR:
             raise self.err(KindError, f"an exponent must be a scalar, got {b.describe()}",
                            e.right.span)
         if e.op == "^" and a.kind in ("node", "edge") and not self._integer(e.right) \
@@ -234,7 +235,7 @@ class ExpressionRules:
             return self.scope.fields[a.id]
         ts = [self.expr(a) for a in e.args]
         t = ts[0]
-        if t.kind == "matrix":
+        if t.kind == Kind.MATRIX:
             raise self.err(KindError, f"{f} does not apply to a matrix", e.args[0].span)
         if b.takes is not None and t.kind != b.takes:
             arg = e.args[0]

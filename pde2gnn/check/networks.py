@@ -11,6 +11,7 @@ from typing import Dict
 from ..errors import ArgumentError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
 from ..lang.builtins import NET_TYPES
+from ..lang.kinds import Kind
 from .types import Channels, NetInfo, Type, channel_expr, norm_channels
 
 
@@ -96,17 +97,17 @@ class NetworkRules:
                 raise self.err(ShapeError, f"'{e.func}' expects {what} with {size} channels "
                                f"({k}={size}), got {t.describe()} with {t.channels}", a.span)
         if net.kind == "edge_gn":
-            if ts[0].kind != "node":
+            if ts[0].kind != Kind.NODE:
                 raise self.err(KindError, f"'{e.func}' (edge_gn) takes node inputs first, got "
                                f"{ts[0].describe()}", e.args[0].span)
             need("in", e.args[0], ts[0], net.sizes["in"], "node inputs")
             if n == 2:
-                if ts[1].kind != "edge":
+                if ts[1].kind != Kind.EDGE:
                     raise self.err(KindError, f"'{e.func}' (edge_gn) takes edge features "
                                    f"second, got {ts[1].describe()}; e.g. pos_j - pos_i",
                                    e.args[1].span)
                 need("edge_in", e.args[1], ts[1], net.sizes["edge_in"], "edge features")
-            return Type("edge", (net.out,))
+            return Type(Kind.EDGE, (net.out,))
         need("in", e.args[0], ts[0], net.sizes["in"], "an input")
         if net.kind == "gru":
             if ts[0].kind != ts[1].kind:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import ArgumentError, FormError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
+from ..lang.kinds import Kind
 from .types import Type, channel_expr, endpoint, norm_channels, stalk_channels
 
 #: kinds of restriction maps (:class:`pde2gnn.backend.sheaf.Restriction`)
@@ -59,7 +60,7 @@ def stalk_field_type(ck, st: A.FieldDecl, t):
         raise ck.err(KindError, f"a stalk field lives on nodes: write '{st.name} : node[d, k]'",
                      st.span)
     d = ck.check_dim(st.stalk)
-    return Type("node", (norm_channels(channel_expr(d) * channel_expr(t.channels)),), d)
+    return Type(Kind.NODE, (norm_channels(channel_expr(d) * channel_expr(t.channels)),), d)
 
 
 def _same(a, b) -> bool:
@@ -73,7 +74,7 @@ def combine_stalks(ck, a, b, span, what: str):
         raise ck.err(KindError, "restriction maps can only be the first argument of "
                      f"{', '.join(SHEAF_USERS)} (in {what})", span)
     for s, o in ((a, b), (b, a)):
-        if s.stalk is not None and o.kind == "scalar" and o.channels != 1 and \
+        if s.stalk is not None and o.kind == Kind.SCALAR and o.channels != 1 and \
                 not _same(o.channels, s.channels) and _same(o.channels, s.stalk):
             return Type(s.kind, s.shape, s.stalk)
     if a.stalk is not None and b.stalk is not None and not _same(a.stalk, b.stalk):
@@ -93,8 +94,8 @@ def stalk_matmul(ck, e: A.BinOp, a, b):
         KindError: ``W @ u`` with u not a stalk value, or ``u @ v`` with v not a matrix.
         ShapeError: W does not fit the stalk (d) or the channels (k).
     """
-    if a.kind == "matrix":
-        if b.kind == "matrix":
+    if a.kind == Kind.MATRIX:
+        if b.kind == Kind.MATRIX:
             raise ck.err(KindError, "write products of matrices as x @ A @ B", e.left.span)
         if b.stalk is None:
             raise ck.err(KindError, "W @ u mixes the stalk coordinates of a value of a "
@@ -106,7 +107,7 @@ def stalk_matmul(ck, e: A.BinOp, a, b):
                          e.span)
         c = norm_channels(channel_expr(a.shape[0]) * channel_expr(stalk_channels(b)))
         return Type(b.kind, (c,), a.shape[0])
-    if b.kind != "matrix":
+    if b.kind != Kind.MATRIX:
         raise ck.err(KindError, f"the right operand of '@' must be a learnable matrix, got "
                      f"{b.describe()}", e.right.span)
     k = stalk_channels(a)
@@ -150,7 +151,7 @@ def sheaf_call(ck, e: A.Call):
                      f"{f}(F, {'y' if f == 'sheaf_div' else 'x'})", e.span)
     fa, xa = e.args
     ft = ck.expr(fa)
-    if ft.kind != "sheaf" or fa.id not in ck.sheaves:
+    if ft.kind != Kind.SHEAF or fa.id not in ck.sheaves:
         raise ck.err(KindError, f"the first argument of {f} must be restriction maps declared "
                      f"with 'edge F = restriction(...)', got {ft.describe()}", fa.span)
     xt = ck.expr(xa)
@@ -162,7 +163,7 @@ def sheaf_call(ck, e: A.Call):
         raise ck.err(ShapeError, f"{f}: the maps of '{fa.id}' act on stalks of dimension "
                      f"{ft.stalk}, the value has stalks of dimension {xt.stalk}", xa.span)
     stalk_channels(xt)
-    return Type("edge" if f == "sheaf_grad" else "node", xt.shape, xt.stalk)
+    return Type(Kind.EDGE if f == "sheaf_grad" else Kind.NODE, xt.shape, xt.stalk)
 
 
 def _restriction(ck, e: A.Call):
@@ -189,7 +190,7 @@ def _restriction(ck, e: A.Call):
                      did_you_mean(getattr(kv, "id", ""), MAP_KINDS))
     ta, tb = (ck.expr(a) for a in e.args)
     for a, t in zip(e.args, (ta, tb)):
-        if t.kind != "edge" or t.stalk is None:
+        if t.kind != Kind.EDGE or t.stalk is None:
             raise ck.err(KindError, "restriction reads the stalks of a node[d, k] field at both "
                          f"ends of each edge, e.g. restriction(x_i, x_j, ...); got "
                          f"{t.describe()}", a.span)
@@ -198,4 +199,4 @@ def _restriction(ck, e: A.Call):
         raise ck.err(FormError, "restriction takes one node value at the receiving end and at "
                      "the neighbour, in that order: restriction(u_i, u_j, ...)", e.span)
     ck.sheaves[name] = SheafInfo(name, kv.id, ta.stalk, stalk_channels(ta))
-    return Type("sheaf", (1,), ta.stalk)
+    return Type(Kind.SHEAF, (1,), ta.stalk)

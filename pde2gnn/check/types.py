@@ -12,6 +12,7 @@ from ..lang import ast as A
 from ..lang.builtins import BUILTINS as BUILTIN_TABLE
 from ..lang.builtins import CONSTRAINTS as CONSTRAINT_TABLE
 from ..lang.builtins import names
+from ..lang.kinds import Kind
 from ..lang.visit import children, walk
 
 Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 1
@@ -139,25 +140,28 @@ class NetInfo:
 class Type:
     """The kind and channel shape of a value.
 
-    ``kind`` is ``'scalar'``, ``'node'``, ``'edge'``, ``'matrix'`` or ``'sheaf'`` (restriction
-    maps, ``edge F = restriction(...)``); ``shape`` is ``(c,)`` for values (c = channels, 1 for
-    single-channel) and ``(rows, cols)`` for matrices. ``stalk`` is the stalk dimension d of a
+    ``kind`` is a :class:`~pde2gnn.lang.kinds.Kind` (a string is converted): scalar, node,
+    edge, matrix or sheaf (restriction maps, ``edge F = restriction(...)``). ``shape`` is
+    ``(c,)`` for values (c = channels, 1 for single-channel) and ``(rows, cols)`` for matrices. ``stalk`` is the stalk dimension d of a
     value of a ``node[d, k]`` field (c = d * k channels, stalk-major: channel a * k + b is
     stalk coordinate a, channel b), else None.
     """
 
-    kind: str
+    kind: Kind
     shape: Tuple[Channels, ...] = (1,)
     stalk: Optional[Channels] = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))   # "node" -> Kind.NODE
 
     @property
     def channels(self) -> Channels:
         return self.shape[-1]
 
     def describe(self) -> str:
-        if self.kind == "matrix":
+        if self.kind == Kind.MATRIX:
             return f"matrix [{self.shape[0]}, {self.shape[1]}]"
-        if self.kind == "sheaf":
+        if self.kind == Kind.SHEAF:
             return f"restriction maps on stalks of dimension {self.stalk}"
         c = self.channels
         if self.stalk is not None:
@@ -165,7 +169,7 @@ class Type:
         return f"{self.kind}" + ("" if c == 1 else f"[{c}]")
 
 
-SCALAR = Type("scalar", (1,))
+SCALAR = Type(Kind.SCALAR, (1,))
 
 
 def stalk_channels(t: Type) -> Channels:

@@ -27,13 +27,15 @@ from typing import Dict, List, Optional, Tuple
 import sympy as sp
 
 from ..check import Type
+from ..lang.kinds import Kind
 from ..symbolic import ops as O
 from ..symbolic.analysis import Analyzer
 from ..symbolic.geometry import GEO_SYMBOLS, GEO_WEIGHTS
 from ..symbolic.ir import IR, SymbolInfo
+from ..symbolic.symbols import Level
 
 DEG_INV = sp.Symbol("deg_inv")
-GRAPH_SYMBOLS = {"deg_inv": SymbolInfo("deg_inv", "graph", Type("node", (1,))), **GEO_SYMBOLS}
+GRAPH_SYMBOLS = {"deg_inv": SymbolInfo("deg_inv", "graph", Type(Kind.NODE, (1,))), **GEO_SYMBOLS}
 
 _EXPAND = dict(mul=True, deep=True, power_exp=False, power_base=False, log=False,
                multinomial=False, basic=False)
@@ -113,8 +115,8 @@ class StencilProgram:
         for f in self.ir.rhs:
             terms = self._group_lines(f)
             r = self.remainder.get(f, sp.Integer(0))
-            const = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) < 2]
-            mp = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) == 2]
+            const = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) < Level.STEP]
+            mp = [a for a in sp.Add.make_args(r) if a != 0 and self.analyzer.level(a) == Level.STEP]
             if const:
                 terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
             if mp:
@@ -165,10 +167,10 @@ class _Hoister:
         an = self.an
         if u in self.temps:
             return self.temps[u]
-        if u.is_Atom or an.kind(u) != "node" or an.level(u) != 2 or not u.has(O.SumJ):
+        if u.is_Atom or an.kind(u) != "node" or an.level(u) != Level.STEP or not u.has(O.SumJ):
             return u
         t = self.temps[u] = sp.Symbol(f"_red{len(self.temps)}")
-        an.add(SymbolInfo(t.name, "temp", Type("node", (an.channels(u),))))
+        an.add(SymbolInfo(t.name, "temp", Type(Kind.NODE, (an.channels(u),))))
         return t
 
     def definitions(self) -> Dict[str, sp.Expr]:
@@ -391,7 +393,7 @@ def discretize(ir: IR) -> StencilProgram:
             mine = [k for k in groups if k[0] == name]
             if any(groups[k].weight_j != 0 or groups[k].weight_i != 0 for k in mine):
                 temps.append(name)
-                an.add(SymbolInfo(name, "temp", Type("node", (an.channels(e.args[0]),))))
+                an.add(SymbolInfo(name, "temp", Type(Kind.NODE, (an.channels(e.args[0]),))))
                 return e.func(sp.Symbol(name) + rest)
             for k in mine:  # no sparse product to gain: leave the argument as it was
                 del groups[k]

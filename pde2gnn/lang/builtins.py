@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
+from .kinds import Kind
+
 
 @dataclass(frozen=True)
 class Builtin:
@@ -57,8 +59,8 @@ class Builtin:
     doc: str
     nargs: int = 1
     keywords: Tuple[str, ...] = ()
-    takes: Optional[str] = None
-    gives: Optional[str] = None
+    takes: Optional[Kind] = None
+    gives: Optional[Kind] = None
     channels: str = "same"
     energy: Optional[str] = None
     symbolic: str = ""
@@ -76,32 +78,32 @@ _NO_SHEAF = "is not supported in energies"
 #: every built-in operator, by name (``cat`` and the energy operators are checked specially)
 BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     # graph operators (i receives, j is the neighbour)
-    Builtin("grad", "graph", "x_j - x_i", takes="node", gives="edge", symbolic="Grad",
+    Builtin("grad", "graph", "x_j - x_i", takes=Kind.NODE, gives=Kind.EDGE, symbolic="Grad",
             stencil="u_j - u_i"),
-    Builtin("div", "graph", "sum over N(i) of an edge value", takes="edge", gives="node",
+    Builtin("div", "graph", "sum over N(i) of an edge value", takes=Kind.EDGE, gives=Kind.NODE,
             symbolic="Div", stencil="sum_j F"),
-    Builtin("lap", "graph", "sum_j (x_j - x_i), negative semi-definite", takes="node",
-            gives="node", symbolic="Lap", stencil="sum_j (u_j - u_i)"),
-    Builtin("sum_j", "graph", "sum over N(i)", takes="edge", gives="node", symbolic="SumJ",
+    Builtin("lap", "graph", "sum_j (x_j - x_i), negative semi-definite", takes=Kind.NODE,
+            gives=Kind.NODE, symbolic="Lap", stencil="sum_j (u_j - u_i)"),
+    Builtin("sum_j", "graph", "sum over N(i)", takes=Kind.EDGE, gives=Kind.NODE, symbolic="SumJ",
             kernel="_G.sum_j"),
-    Builtin("mean_j", "graph", "mean over N(i)", takes="edge", gives="node", symbolic="MeanJ",
+    Builtin("mean_j", "graph", "mean over N(i)", takes=Kind.EDGE, gives=Kind.NODE, symbolic="MeanJ",
             stencil="deg_inv * sum_j e", kernel="_G.mean_j",
             energy="is not supported in energies (use sum_j)"),
     Builtin("max_j", "graph", "maximum over N(i), channel by channel (0 without neighbours)",
-            takes="edge", gives="node", symbolic="MaxJ", kernel="_G.max_j",
+            takes=Kind.EDGE, gives=Kind.NODE, symbolic="MaxJ", kernel="_G.max_j",
             energy="is not differentiable where two neighbours tie"),
     Builtin("max_ij", "graph", "maximum over all edges and channels, on every edge (one "
-            "channel; per graph of a batch)", takes="edge", gives="edge", channels="one",
+            "channel; per graph of a batch)", takes=Kind.EDGE, gives=Kind.EDGE, channels="one",
             symbolic="MaxIJ", kernel="_G.max_ij",
             energy="couples all edges and is not supported in energies", edge_rows=True),
-    Builtin("softmax_j", "graph", "softmax over N(i)", takes="edge", symbolic="SoftmaxJ",
+    Builtin("softmax_j", "graph", "softmax over N(i)", takes=Kind.EDGE, symbolic="SoftmaxJ",
             kernel="_G.softmax_j", energy=_NOT_SYMMETRIC, edge_rows=True),
-    Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes="edge",
+    Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes=Kind.EDGE,
             symbolic="SquareplusJ", kernel="_G.squareplus_j", edge_rows=True),
-    Builtin("softmax_i", "graph", "softmax over the edges leaving j", takes="edge",
+    Builtin("softmax_i", "graph", "softmax over the edges leaving j", takes=Kind.EDGE,
             symbolic="SoftmaxI", kernel="_G.softmax_i", energy=_NOT_SYMMETRIC, edge_rows=True),
     Builtin("squareplus_i", "graph", "squareplus normalised over the edges leaving j",
-            takes="edge", symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True),
+            takes=Kind.EDGE, symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True),
     # channel operators
     Builtin("dot", "vector", "inner product over channels (per head with heads=H)", nargs=2,
             keywords=("heads",), channels="heads", symbolic="Dot", kernel="_G.dot", liftable=True),
@@ -113,7 +115,7 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("cat", "vector", "channels side by side", symbolic="Cat", kernel="_G.cat",
             liftable=True),
     Builtin("standardize_i", "vector", "(u - mean_i u) / sqrt(var_i u + 1e-5) per graph",
-            takes="node", symbolic="StandardizeI", kernel="_G.standardize_i",
+            takes=Kind.NODE, symbolic="StandardizeI", kernel="_G.standardize_i",
             energy="couples all nodes and is not supported in energies"),
     # elementwise functions
     Builtin("exp", "elementwise", "e^u", symbolic="exp", kernel="torch.exp",
@@ -160,14 +162,14 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("sheaf_nlap", "sheaf", "-(D + I)^-1/2 L_F (D + I)^-1/2 x (NSD)", nargs=2,
             energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
     # geometric operators (need a `domain`)
-    Builtin("dx", "geometry", "d/dx on the node coordinates", takes="node", gives="node",
+    Builtin("dx", "geometry", "d/dx on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
             stencil="geometric weights (discretize/geometry.py)"),
-    Builtin("dy", "geometry", "d/dy on the node coordinates", takes="node", gives="node",
+    Builtin("dy", "geometry", "d/dy on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
             stencil="geometric weights (discretize/geometry.py)"),
-    Builtin("dz", "geometry", "d/dz on the node coordinates (3-D domains)", takes="node",
-            gives="node", stencil="geometric weights (discretize/geometry.py)"),
-    Builtin("dgrad", "geometry", "directional derivative along each edge", takes="node",
-            gives="edge", stencil="geometric weights (discretize/geometry.py)"),
+    Builtin("dz", "geometry", "d/dz on the node coordinates (3-D domains)", takes=Kind.NODE,
+            gives=Kind.NODE, stencil="geometric weights (discretize/geometry.py)"),
+    Builtin("dgrad", "geometry", "directional derivative along each edge", takes=Kind.NODE,
+            gives=Kind.EDGE, stencil="geometric weights (discretize/geometry.py)"),
 )}
 
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)

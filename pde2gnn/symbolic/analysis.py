@@ -7,10 +7,11 @@ import sympy as sp
 
 from ..check import resolve_channels
 from ..lang.builtins import BUILTINS
+from ..lang.kinds import Kind
 from . import ops as O
-from .symbols import SymbolInfo
+from .symbols import Level, SymbolInfo
 
-_RANK = {"scalar": 0, "node": 1, "edge": 2}
+_RANK = {Kind.SCALAR: 0, Kind.NODE: 1, Kind.EDGE: 2}
 
 
 class Analyzer:
@@ -23,13 +24,13 @@ class Analyzer:
     def __init__(self, symbols: Dict[str, SymbolInfo], dims: Dict[str, int]):
         self.symbols = dict(symbols)
         self.dims = dims
-        self._kind: Dict[sp.Expr, str] = {}
+        self._kind: Dict[sp.Expr, Kind] = {}
 
     def add(self, info: SymbolInfo):
         self.symbols[info.name] = info
 
-    def kind(self, e: sp.Expr) -> str:
-        """``'scalar'``, ``'node'`` or ``'edge'`` (matrices count as scalar)."""
+    def kind(self, e: sp.Expr) -> Kind:
+        """:class:`Kind` SCALAR, NODE or EDGE (matrices count as scalar)."""
         k = self._kind.get(e)
         if k is None:
             k = self._kind[e] = self._kind_of(e)
@@ -37,29 +38,29 @@ class Analyzer:
 
     def _kind_of(self, e):
         if e.is_Number:
-            return "scalar"
+            return Kind.SCALAR
         if hasattr(e, "analysis_kind"):     # sheaf operators (symbolic/sheaf.py)
             return e.analysis_kind(self)
         if e.is_Symbol:
             k = self.symbols[e.name].type.kind
-            return "scalar" if k in ("matrix", "net") else k
+            return Kind.SCALAR if k in (Kind.MATRIX, Kind.NET) else k
         if isinstance(e, O.GraphNetApply):
-            return "edge"
+            return Kind.EDGE
         if isinstance(e, O.Slice):
             return self.kind(e.args[0])
         if isinstance(e, (O.SumI, O.SumIJ)):
-            return "scalar"
+            return Kind.SCALAR
         if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ, O.SquareplusJ)) or \
                 getattr(e, "spec_name", "") == "dgrad":
-            return "edge"
+            return Kind.EDGE
         if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):
-            return "node"
+            return Kind.NODE
         if isinstance(e, O.MatMul):
             return self.kind(e.args[0])
         row = BUILTINS.get(getattr(e, "spec_name", ""))
         if row is not None and row.gives is not None:     # e.g. an edge -> node reduction
             return row.gives
-        return max((self.kind(a) for a in e.args), key=_RANK.__getitem__, default="scalar")
+        return max((self.kind(a) for a in e.args), key=_RANK.__getitem__, default=Kind.SCALAR)
 
     def channels(self, e: sp.Expr) -> int:
         """Channel count of a value (after dimensions are bound)."""
@@ -88,18 +89,19 @@ class Analyzer:
         # elementwise: channel counts agree or are 1 (checked), so the first non-1 one is it
         return next((c for c in map(self.channels, e.args) if c != 1), 1)
 
-    def level(self, e: sp.Expr) -> int:
-        """0: constant per graph, 1: constant per solve, 2: changes at every evaluation."""
+    def level(self, e: sp.Expr) -> Level:
+        """When ``e`` changes: the latest :class:`Level` of its symbols (``init(x)``: once
+        per solve)."""
         if e.has(O.Init):
             return self._level_rec(e)
-        return max((self.symbols[s.name].level for s in e.free_symbols), default=0)
+        return max((self.symbols[s.name].level for s in e.free_symbols), default=Level.STATIC)
 
-    def _level_rec(self, e):
+    def _level_rec(self, e) -> Level:
         if isinstance(e, O.Init):
-            return 1
+            return Level.SOLVE
         if e.is_Symbol:
             return self.symbols[e.name].level
-        return max((self._level_rec(a) for a in e.args), default=0)
+        return max((self._level_rec(a) for a in e.args), default=Level.STATIC)
 
     def uses_state(self, e: sp.Expr) -> bool:
-        return self.level(e) == 2
+        return self.level(e) == Level.STEP

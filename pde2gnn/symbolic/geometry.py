@@ -23,6 +23,7 @@ import sympy as sp
 
 from ..check import Type
 from . import ops as O
+from ..lang.kinds import Kind
 from .symbols import SymbolInfo
 
 GEO_WEIGHTS = {
@@ -36,7 +37,7 @@ GEO_WEIGHTS = {
 }
 """Names of the static edge weights and what each scheme puts in them."""
 
-GEO_SYMBOLS = {n: SymbolInfo(n, "graph", Type("edge", (1,))) for n in GEO_WEIGHTS}
+GEO_SYMBOLS = {n: SymbolInfo(n, "graph", Type(Kind.EDGE, (1,))) for n in GEO_WEIGHTS}
 
 
 class GeoOp(O.GraphOp):

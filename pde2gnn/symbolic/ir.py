@@ -14,6 +14,7 @@ import sympy as sp
 from ..check import LIMITS, SHEAF_OPS, CheckedSpec, Type, endpoint, resolve_channels
 from ..errors import EnergyError, OptionError, SpecError
 from ..lang import ast as A
+from ..lang.kinds import Kind
 from ..lang.visit import children
 from . import ops as O
 from .analysis import Analyzer
@@ -230,7 +231,7 @@ def _check_parameter_count(c: CheckedSpec, dims: Dict[str, int]) -> None:
 
 
 #: the built-in edge coefficient abar_ij = 1 / sqrt(deg_i deg_j), computed once per graph
-ABAR_INFO = SymbolInfo("abar", "graph", Type("edge", (1,)))
+ABAR_INFO = SymbolInfo("abar", "graph", Type(Kind.EDGE, (1,)))
 
 
 class _Lowerer:
@@ -276,7 +277,7 @@ class _Lowerer:
         if v.is_number:
             self._finite(v, e)
             t = self.c.types.get(id(e))
-            if t is not None and t.kind != "matrix" and t.channels != 1 and \
+            if t is not None and t.kind != Kind.MATRIX and t.channels != 1 and \
                     not v.has(O.GraphOp):   # a plain number (a Fill or sigmoid(Fill) keeps its own)
                 return O.Fill(v, sp.Symbol(t.channels) if isinstance(t.channels, str)
                               else sp.sympify(t.channels))
@@ -409,12 +410,12 @@ def symbol_table(checked: CheckedSpec) -> Dict[str, SymbolInfo]:
     for n, t in checked.learn_types.items():
         symbols[n] = SymbolInfo(n, "learn", t)
     for n, net in checked.nets.items():
-        symbols[n] = SymbolInfo(n, "net", Type("net", (net.out,)))
+        symbols[n] = SymbolInfo(n, "net", Type(Kind.NET, (net.out,)))
     for n in checked.sheaves:          # restriction-map networks (edge F = restriction(...))
-        symbols[n] = SymbolInfo(n, "net", Type("net", (1,)))
+        symbols[n] = SymbolInfo(n, "net", Type(Kind.NET, (1,)))
     for n in checked.params:
-        symbols[n] = SymbolInfo(n, "param", Type("scalar"))
+        symbols[n] = SymbolInfo(n, "param", Type(Kind.SCALAR))
     for n in checked.dims:
-        symbols[n] = SymbolInfo(n, "dim", Type("scalar"))
-    symbols["t"] = SymbolInfo("t", "time", Type("scalar"))
+        symbols[n] = SymbolInfo(n, "dim", Type(Kind.SCALAR))
+    symbols["t"] = SymbolInfo("t", "time", Type(Kind.SCALAR))
     return symbols

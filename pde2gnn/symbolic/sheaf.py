@@ -24,13 +24,14 @@ from __future__ import annotations
 import sympy as sp
 
 from ..check import resolve_channels
+from ..lang.kinds import Kind
 from .ops import GraphOp
 
 
 class _SheafOp(GraphOp):
-    _kind = "node"
+    _kind = Kind.NODE
 
-    def analysis_kind(self, an) -> str:
+    def analysis_kind(self, an) -> Kind:
         return self._kind
 
     def analysis_channels(self, an) -> int:
@@ -40,7 +41,7 @@ class _SheafOp(GraphOp):
 class SheafMaps(_SheafOp):
     nargs = 3
     spec_name = "restriction"
-    _kind = "edge"
+    _kind = Kind.EDGE
 
     def analysis_channels(self, an) -> int:
         return 1
@@ -52,7 +53,7 @@ class SheafMaps(_SheafOp):
 class SheafOperator(_SheafOp):
     nargs = 2
     spec_name = "sheaf_operator"
-    _kind = "scalar"
+    _kind = Kind.SCALAR
 
     def analysis_channels(self, an) -> int:
         return 1
@@ -74,7 +75,7 @@ class SheafLap(_SheafOp):
 class SheafGrad(_SheafOp):
     nargs = 2
     spec_name = "sheaf_grad"
-    _kind = "edge"
+    _kind = Kind.EDGE
 
 
 class SheafDiv(_SheafOp):
@@ -86,7 +87,7 @@ class StalkLeft(_SheafOp):
     nargs = 3
     spec_name = "stalk_left"
 
-    def analysis_kind(self, an) -> str:
+    def analysis_kind(self, an) -> Kind:
         return an.kind(self.args[1])
 
     def analysis_channels(self, an) -> int:
@@ -101,7 +102,7 @@ class StalkRight(_SheafOp):
     nargs = 3
     spec_name = "stalk_right"
 
-    def analysis_kind(self, an) -> str:
+    def analysis_kind(self, an) -> Kind:
         return an.kind(self.args[0])
 
     def analysis_channels(self, an) -> int:
@@ -115,7 +116,7 @@ class StalkRight(_SheafOp):
 class PerStalk(_SheafOp):
     nargs = 2
     spec_name = "per_stalk"
-    _kind = "scalar"
+    _kind = Kind.SCALAR
 
     def analysis_channels(self, an) -> int:
         return an.channels(self.args[0]) * int(self.args[1])
@@ -151,7 +152,7 @@ def lower_stalk_matmul(lw, e, a: sp.Expr, b: sp.Expr):
     tl = lw.c.types.get(id(e.left))
     if tl is None:
         return None
-    if tl.kind == "matrix":
+    if tl.kind == Kind.MATRIX:
         tr = lw.c.types[id(e.right)]
         return StalkLeft(a, b, dim_expr(tr.stalk))
     if tl.stalk is not None:
@@ -164,7 +165,7 @@ def per_stalk(lw, v: sp.Expr, operand, whole) -> sp.Expr:
     added to) a ``node[d, k]`` value in the chain ``whole``."""
     from ..check import channel_expr as _chan_expr, norm_channels, stalk_channels
     t, tw = lw.c.types.get(id(operand)), lw.c.types.get(id(whole))
-    if t is None or tw is None or tw.stalk is None or t.kind != "scalar" or t.channels == 1:
+    if t is None or tw is None or tw.stalk is None or t.kind != Kind.SCALAR or t.channels == 1:
         return v
     same = lambda a, b: norm_channels(_chan_expr(a)) == norm_channels(_chan_expr(b))  # noqa
     if same(t.channels, tw.stalk) and not same(t.channels, tw.channels):

@@ -6,11 +6,22 @@ Both the IR (:mod:`pde2gnn.symbolic.ir`) and the analyses it runs (:mod:`.analys
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 from ..check import Type
 
-ROLE_LEVEL = {"dim": 0, "param": 0, "input": 0, "graph": 0, "learn": 1, "net": 1, "init": 1,
-              "field": 2, "time": 2, "temp": 2}
+class Level(IntEnum):
+    """When a value changes, which is where the generated code computes it
+    (:mod:`pde2gnn.backend.codegen`: one function per level)."""
+
+    STATIC = 0   #: once per graph (dimensions, parameters, inputs, graph quantities)
+    SOLVE = 1    #: once per solve (learnable parameters, networks, the initial state)
+    STEP = 2     #: at every function evaluation (the state, t)
+
+
+ROLE_LEVEL = {"dim": Level.STATIC, "param": Level.STATIC, "input": Level.STATIC,
+              "graph": Level.STATIC, "learn": Level.SOLVE, "net": Level.SOLVE,
+              "init": Level.SOLVE, "field": Level.STEP, "time": Level.STEP, "temp": Level.STEP}
 
 
 @dataclass(frozen=True)
@@ -20,8 +31,7 @@ class SymbolInfo:
     ``role`` is one of ``field input param learn net dim time graph``, or ``temp`` (a node
     temporary of the discretised program, see :mod:`pde2gnn.discretize.stencil`); ``type`` is
     its kind and shape (for a ``net``: kind ``'net'``, shape ``(out channels,)``).
-    ``level`` says when its value changes: 0 static (once per graph), 1 once per solve
-    (learnable parameters, the initial state), 2 at every function evaluation (the state, t).
+    ``level`` says when its value changes (:class:`Level`).
     """
 
     name: str
@@ -29,5 +39,5 @@ class SymbolInfo:
     type: Type
 
     @property
-    def level(self) -> int:
+    def level(self) -> Level:
         return ROLE_LEVEL[self.role]
