@@ -14,5 +14,7 @@ dim k = 16
 learn W1 : [d, d]                  # mixes the stalk coordinates
 learn W2 : [k, k]                  # mixes the channels
 learn eps : [d]                    # per stalk coordinate, initialised 0
-edge F = restriction(x_i, x_j, kind=orthogonal)
-dt(x) = tanh(eps) * x - elu(-sheaf_nlap(F, W1 @ x @ W2))
+param p_drop = 0.0                 # dropout inside the layers (the reference's `dropout`)
+let xd = dropout(x, p_drop)       # one mask per layer, shared by the maps and the update
+edge F = restriction(xd_i, xd_j, kind=orthogonal)
+dt(x) = tanh(eps) * x - elu(-sheaf_nlap(F, W1 @ xd @ W2))

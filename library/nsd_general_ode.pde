@@ -12,4 +12,5 @@ learn W1 : [d, d]
 learn W2 : [k, k]
 let x0 = init(x)
 edge F = restriction(x0_i, x0_j, kind=general)
-dt(x) = elu(sheaf_nlap(F, W1 @ x @ W2))
+param p_drop = 0.0                 # dropout inside the field (the reference's continuous models: none)
+dt(x) = elu(sheaf_nlap(F, W1 @ dropout(x, p_drop) @ W2))

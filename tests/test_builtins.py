@@ -15,7 +15,7 @@ from pde2gnn.backend.constraints import PARAMETRIZATIONS
 from pde2gnn.backend.graph_ops import GraphOps
 from pde2gnn.backend.nets import BUILD
 from pde2gnn.backend.reference import interpret
-from pde2gnn.errors import EnergyError
+from pde2gnn.errors import ArgumentError, EnergyError, OptionError
 from pde2gnn.lang.builtins import BUILTINS, CONSTRAINTS, NET_TYPES
 from pde2gnn.symbolic import ops as O
 from pde2gnn.symbolic.energy import SYMMETRIC_CONSTRAINTS
@@ -86,7 +86,7 @@ def _alone(name):
         return "dt(x) = dot(x, x @ W, heads=2) @ V + sum_j(dot(x_i, x_j) * x_j)"
     if name == "cat":
         return "dt(x) = cat(x[0:2], tanh(x[2:4]))"
-    value = f"{name}({arg})"
+    value = f"{name}({arg})" if name != "dropout" else "dropout(x, 0.5)"
     kind = b.gives or b.takes or "node"
     return f"dt(x) = sum_j({value} * x_j)" if kind == "edge" else f"dt(x) = {value} + 0 * x"
 
@@ -108,7 +108,10 @@ def test_each_operator_compiled_alone_equals_the_reference(name):
     y = y0 + 0.1
     field.prepare(y0)
     t = torch.tensor(0.0, dtype=torch.float64)
-    torch.testing.assert_close(field(t, y), interpret(field, t, y, y0), rtol=1e-12, atol=1e-12)
+    torch.manual_seed(1)           # dropout: the same mask for both
+    got = field(t, y)
+    torch.manual_seed(1)
+    torch.testing.assert_close(got, interpret(field, t, y, y0), rtol=1e-12, atol=1e-12)
 
 
 def test_constraint_and_network_tables_match_the_backend():
@@ -131,6 +134,35 @@ def test_max_j_is_the_neighbourhood_maximum():
     g, = torch.autograd.grad(got.sum(), x)
     g_want, = torch.autograd.grad(want.sum(), x)
     torch.testing.assert_close(g, g_want)
+
+
+def test_dropout_masks_while_training_and_is_the_identity_in_evaluation():
+    """dropout(u, p): while training each entry is 0 with probability p, the others u / (1 - p)
+    (so the mean is kept); after .eval() exactly u; p = 0 generates the code of u itself; a rate
+    outside [0, 1) or not a constant is a located error."""
+    ei = torch.tensor([[1, 2, 3, 0, 2, 1], [0, 0, 0, 1, 1, 2]])
+    text = "model m\nfield x : node[2000]\nparam p = 0.3\ndt(x) = dropout(lap(x), p)\n"
+    field = compiler.compile(text, ei, 4).double()
+    x = torch.randn(4, 2000, dtype=torch.float64)
+    field.prepare(x)
+    t = torch.tensor(0.0)
+    full = compiler.compile("model m\nfield x : node[2000]\ndt(x) = lap(x)\n", ei, 4).double()
+    full.prepare(x)
+    want = full(t, x)
+    got = field(t, x)
+    kept = got != 0
+    torch.testing.assert_close(got[kept], want[kept] / 0.7)
+    dropped = 1 - kept[want != 0].double().mean().item()     # node 3 has no neighbour: 0
+    assert abs(dropped - 0.3) < 0.02                            # 6000 draws: 4.8 std
+    field.eval()
+    torch.testing.assert_close(field(t, x), want)
+    zero = compiler.compile(text, ei, 4, params={"p": 0.0})
+    assert zero.source == full.source
+    with pytest.raises(OptionError, match="dropout rate"):
+        compiler.compile(text, ei, 4, params={"p": 1.0})
+    with pytest.raises(ArgumentError) as e:
+        compiler.front("model m\nfield x : node[2]\ndt(x) = dropout(x, x)\n")
+    assert e.value.span.column == 20      # the second x
 
 
 def test_detach_keeps_the_value_and_stops_the_gradient():

@@ -234,6 +234,8 @@ class CodeGen:
                 return f"{r(net)}(_G, " + ", ".join(
                     self._arg(a, lv, k) for a, k in zip(args, kinds)) + ")"
             return f"{r(net)}({', '.join(self._arg(a, lv) for a in args)})"
+        if isinstance(e, O.Dropout):      # the rate as a literal: no tensor, no device sync
+            return f"_G.dropout({self._arg(e.args[0], lv)}, {float(e.args[1])!r})"
         if e.func in _FUNCS:
             rows = "edge" if isinstance(e, _EDGE_ROWS) else None
             return f"{_FUNCS[e.func]}({', '.join(self._arg(a, lv, rows) for a in e.args)})"
@@ -243,8 +245,6 @@ class CodeGen:
     def _arg(self, a: sp.Expr, lv: int, rows=None) -> str:
         """Code of a function argument: a tensor, also for a constant (``_G.fill(c, 1)``);
         ``rows`` (``'node'`` / ``'edge'``) repeats a scalar value on every node / edge."""
-        if isinstance(a, O.Dot) or a.is_Integer and False:
-            pass
         code = f"_G.fill({float(a)!r}, 1)" if is_constant(a) else self.ref(a, lv)
         if rows is not None and self.an.kind(a) == "scalar":
             code = f"_G.rows({code}, '{rows}')"

@@ -330,6 +330,17 @@ class GraphOps(nn.Module):
         """u_j for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
         return u.index_select(u.dim() - 2, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
 
+    def dropout(self, u: Tensor, p) -> Tensor:
+        """Inverted dropout (Srivastava et al. 2014): while this module is training, each entry
+        of ``u`` is zeroed with probability ``p`` and the others scaled by ``1 / (1 - p)``; in
+        evaluation mode ``u`` itself. ``u [..., R, c]``; ``p`` a float or a one-element tensor
+        (the generated code passes ``_G.fill(p, 1)``) in [0, 1). A new mask at every call, so
+        inside a vector field one per evaluation (per Euler step with ``method = "euler"``)."""
+        rate = float(p)
+        if not self.training or rate == 0.0:
+            return u
+        return F.dropout(u, rate, training=True)
+
     @staticmethod
     def cat(parts) -> Tensor:
         """Channels side by side, ``[..., R, c_k]`` -> ``[..., R, sum c_k]``; leading (batch)

@@ -237,6 +237,8 @@ class ExpressionRules:
         t = ts[0]
         if t.kind == Kind.MATRIX:
             raise self.err(KindError, f"{f} does not apply to a matrix", e.args[0].span)
+        if f == "dropout":
+            self.dropout_rate(e.args[1])
         if b.takes is not None and t.kind != b.takes:
             arg = e.args[0]
             label = f" {arg.id}" if isinstance(arg, A.Name) else ""
@@ -265,6 +267,20 @@ class ExpressionRules:
         if b.channels == "one":
             return Type(b.gives or t.kind, (1,))
         return Type(b.gives or t.kind, t.shape, t.stalk)   # a stalk field stays one
+
+    def dropout_rate(self, p: A.Expr) -> None:
+        """The rate of ``dropout(u, p)``: a number in [0, 1) or a ``param`` (its bound value is
+        checked by the lowering), so the generated code holds it as a constant.
+
+        Raises:
+            ArgumentError: anything else, located at ``p``.
+        """
+        if isinstance(p, A.Name) and p.id in self.scope.params:
+            return
+        if isinstance(p, A.Number) and 0 <= p.value < 1:
+            return
+        raise self.err(ArgumentError, "the rate of dropout(u, p) must be a number in [0, 1) or "
+                       "a param", p.span)
 
     def heads(self, e: A.Call):
         """The ``heads=H`` of ``dot(u, v, heads=H)`` (an integer or a dimension name), or None.

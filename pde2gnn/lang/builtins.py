@@ -138,6 +138,10 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("elu", "elementwise", "u for u > 0, exp(u) - 1 otherwise (NSD's activation)",
             symbolic="Elu", kernel="torch.nn.functional.elu",
             energy="is not supported in energies", liftable=True),
+    Builtin("dropout", "elementwise", "u with each entry zeroed with probability p and the rest "
+            "scaled by 1 / (1 - p), while training; u in evaluation (Srivastava et al. 2014). "
+            "p: a number or a param in [0, 1)", nargs=2, symbolic="Dropout",
+            kernel="_G.dropout", energy="is random (a new mask at every evaluation)"),
     Builtin("detach", "elementwise", "u, but no gradient flows back through it (stop-gradient: "
             "torch's detach)", symbolic="Detach", kernel="torch.detach",
             energy="stops the gradient that var(...) follows",

@@ -151,6 +151,10 @@ class IR:
                 raise OptionError(f"with params {values} the right-hand side of '{f}' is not "
                                   "finite (a division by zero?): choose other values of "
                                   + ", ".join(f"'{k}'" for k in values))
+            for d in e.atoms(O.Dropout):
+                if not (d.args[1].is_Number and 0 <= float(d.args[1]) < 1):
+                    raise OptionError(f"with params {values} a dropout rate in the right-hand "
+                                      f"side of '{f}' is {d.args[1]}: it must be in [0, 1)")
         return replace(self, rhs=rhs, dims=bound, params=values, probes=probes,
                        constants=constants)
 

@@ -33,6 +33,8 @@ Cos, Abs      assumption system at every nesting level, which is exponential in 
 Elu           elementwise     ELU, u for u > 0 and exp(u) - 1 otherwise (NSD's activation)
 Detach        elementwise     u, with no gradient back through it (torch.detach); a number is
                               folded to itself; no derivative (kept out of energies)
+Dropout(u, p) elementwise     inverted dropout with rate p while training, u in evaluation;
+                              no derivative (kept out of energies)
 Fill(c, n)    scalar          the constant c in each of n channels: a constant expression whose
                               channel count matters, e.g. the 0 * x in cat(x, 0 * x)
 SumI(u)       node -> scalar  sum over all nodes (energies only)
@@ -227,6 +229,21 @@ class Detach(_Elementwise):
     @classmethod
     def eval(cls, u):
         return u if u.is_Number else None     # a number carries no gradient: kept exact
+
+
+class Dropout(GraphOp):
+    """``Dropout(u, p)``: inverted dropout of u with rate p (a number once params are bound).
+    Random while training, so it has no ``fdiff`` and the table keeps it out of energies; two
+    equal ``Dropout`` expressions are one value, so they share one mask."""
+
+    nargs = 2
+    spec_name = "dropout"
+
+    @classmethod
+    def eval(cls, u, p):
+        if p.is_Number and p == 0:
+            return u      # rate 0: the identity, exactly
+        return u if u.is_Number and u == 0 else None
 
 
 class Abs(_Elementwise):

@@ -2,7 +2,9 @@
 
 Model: input dropout -> linear encoder -> ODE block integrated to time T -> ReLU -> [linear ->
 ReLU, if ``fc_out``] -> dropout -> linear decoder (Chamberlain et al. 2021, "GRAND: Graph Neural
-Diffusion", section 4).
+Diffusion", section 4). ``encoder_act``, ``decoder_act`` and ``dropout_at`` give other heads:
+NSD's reference (Bodnar et al. 2022) is input dropout -> linear -> ELU -> dropout -> layers ->
+linear (``encoder_act = "elu"``, ``dropout_at = "encoder"``, ``decoder_act = "none"``).
 The test accuracy reported is the one at the epoch of best validation accuracy. With
 ``select_time`` the integration time is chosen on validation too, as the reference code's
 early-stopping integrator does (GRAND / BLEND, graph-neural-pde ``GNNEarly``, ``earlystopxT``):
@@ -39,6 +41,10 @@ from ..graphs import feature_knn_graph
 from ..solve import ODEBlock, SolverConfig
 
 
+#: activations of the encoder / decoder side of :class:`ContinuousGNN`
+ACTIVATIONS = {"none": lambda z: z, "relu": torch.relu, "elu": nn.functional.elu}
+
+
 @dataclass
 class TrainConfig:
     """Hyperparameters of :func:`train` (defaults; library specs ship per-data-set values)."""
@@ -55,6 +61,10 @@ class TrainConfig:
     fc_out: bool = False            # extra hidden linear + ReLU before the decoder (GRAFF)
     encoder: bool = True            # False: the ODE runs on the raw features, d = F (GRAFF's
     #                                 "scalable" setting); input dropout still applies
+    encoder_act: str = "none"       # activation after the encoder: none | relu | elu (NSD)
+    decoder_act: str = "relu"       # activation of x(T) before the decoder: relu | elu | none
+    dropout_at: str = "decoder"     # where `dropout` applies: before the decoder (GRAND) or
+    #                                 after the encoder activation (NSD: "encoder")
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
     solver: SolverConfig = field(default_factory=SolverConfig)
@@ -99,6 +109,11 @@ class TrainConfig:
         for name, ok, what in checks:
             if not ok:
                 raise OptionError(f"{name} must be {what}, got {getattr(self, name)}")
+        for name, allowed in (("encoder_act", ACTIVATIONS), ("decoder_act", ACTIVATIONS),
+                              ("dropout_at", ("decoder", "encoder"))):
+            if getattr(self, name) not in allowed:
+                raise OptionError(f"{name} must be one of {', '.join(allowed)}, got "
+                                  f"{getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -172,10 +187,10 @@ class ContinuousGNN(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """z(0) ``[N, D]``: the fields side by side; the positional field from ``pos``."""
-        h = dropout_linear(x, self.encoder, self.input_dropout)
+        h = self.after_encoder(dropout_linear(x, self.encoder, self.input_dropout))
         if self.pos_encoder is None:
             return h
-        p = dropout_linear(self.pos, self.pos_encoder, self.input_dropout)
+        p = self.after_encoder(dropout_linear(self.pos, self.pos_encoder, self.input_dropout))
         parts, start = [], 0
         for f, sl in self.field.field_slices.items():
             if f == self.pos_field:
@@ -197,12 +212,17 @@ class ContinuousGNN(nn.Module):
             coords = dropout_linear(self.pos, self.pos_encoder, None)
         self.field.set_graph(feature_knn_graph(coords, self.knn))
 
+    def after_encoder(self, h: Tensor) -> Tensor:
+        """``encoder_act``, then ``dropout`` if ``dropout_at = "encoder"``."""
+        h = ACTIVATIONS[self.config.encoder_act](h)
+        return self.dropout(h) if self.config.dropout_at == "encoder" else h
+
     def decode(self, z: Tensor) -> Tensor:
         """ODE state ``[..., N, D]`` -> logits ``[..., N, C]``."""
-        z = torch.relu(z)
+        z = ACTIVATIONS[self.config.decoder_act](z)
         if self.fc is not None:
             z = torch.relu(self.fc(z))
-        return self.decoder(self.dropout(z))
+        return self.decoder(self.dropout(z) if self.config.dropout_at == "decoder" else z)
 
     def forward(self, x: Tensor, times: Optional[Tensor] = None) -> Tensor:
         """Features ``[N, F]`` -> logits ``[N, C]`` at T, or ``[K, N, C]`` at each of

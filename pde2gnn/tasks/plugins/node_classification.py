@@ -16,8 +16,8 @@ class NodeClassification(Task):
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
-               "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "select_time",
-               "select_points")
+               "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "encoder_act",
+               "decoder_act", "dropout_at", "select_time", "select_points")
 
     @staticmethod
     def add_options(q) -> None:
@@ -49,6 +49,13 @@ class NodeClassification(Task):
         q.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,
                        help="linear encoder before the ODE block (--no-encoder: the ODE runs "
                        "on the raw features, d = number of features)")
+        q.add_argument("--encoder-act", choices=["none", "relu", "elu"],
+                       help="activation after the encoder (NSD: elu)")
+        q.add_argument("--decoder-act", choices=["none", "relu", "elu"],
+                       help="activation of x(T) before the decoder (default relu)")
+        q.add_argument("--dropout-at", choices=["decoder", "encoder"],
+                       help="where --dropout applies: before the decoder (default, GRAND) or "
+                       "after the encoder (NSD)")
         q.add_argument("--posenc", choices=["ppr", "lap", "rw", "deepwalk", "none"],
                        help="positional encoding for the spec's positional field u (BLEND)")
         q.add_argument("--posenc-dim", type=int,
