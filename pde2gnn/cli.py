@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("simulate", help="generate synthetic trajectories of a spec (.npz + PNG)",
                        description="Integrate a spec from random initial conditions and save "
                        "the frames; defaults are PA-DGN's synthetic data (appendix A.1). The "
-                       ".npz layout is documented in pde2gnn/simulate.py.")
+                       ".npz layout is documented in pde2gnn/simulate/__init__.py.")
     spec_args(q)
     q.add_argument("--graph", default="grid",
                    help="grid, points (random + kNN), delaunay, NDCN's grid8 | random | powerlaw "

@@ -122,6 +122,7 @@ def _checked_reads(path: Path):
 
 @pytest.mark.parametrize("path", sorted((PACKAGE / "backend").glob("*.py")) +
                          sorted((PACKAGE / "discretize").glob("*.py")) +
-                         [PACKAGE / "simulate.py"], ids=lambda p: f"{p.parent.name}/{p.name}")
+                         sorted((PACKAGE / "simulate").glob("*.py")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_backend_and_simulate_never_read_the_checked_ast(path):
     assert _checked_reads(path) == [], f"{path} reads the checked AST; use ir.constants"

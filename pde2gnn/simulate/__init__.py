@@ -1,0 +1,60 @@
+"""Synthetic dynamics: integrate a spec from random initial conditions and save the frames.
+
+The spec has one evolving field; when its channels are a symbolic dimension (``field f :
+node[d]``, as in ``library/convection_diffusion.pde``) the trajectories are simulated side by
+side as the channels of one state ``[N, batch]`` — one sparse product per evaluation for all of
+them — in chunks of ``batch``. A one-channel field is simulated one trajectory at a time.
+
+Output (``.npz``, readable with plain numpy: ``np.load(path)``):
+
+==================  ==============  =============================================================
+key                 shape           meaning
+==================  ==============  =============================================================
+``frames``          [B, T, M]       f at the (sampled) nodes, float32 (float64 with dtype float64)
+``times``           [T]             frame times (time unit of the spec)
+``node_index``      [M]             indices of the saved nodes in the full graph
+``pos``             [M, D]          their coordinates (absent without a domain)
+``edge_index``      [2, E]          graph of the saved nodes (sampled: symmetric kNN; else the
+                                    simulation graph), torch_geometric convention
+``full_pos``        [N, D]          coordinates of every simulated node (absent without domain)
+``full_edge_index`` [2, E_full]     the simulation graph
+``train``/``val``/``test``  [B_*]   trajectory indices of the split
+``spec``            ()              the spec text
+``meta``            ()              JSON: options, scheme, NFE, wall time, versions
+==================  ==============  =============================================================
+
+With ``protocol`` (``irregular`` or ``regular``; NDCN, Zang & Wang KDD 2020, sec. 4.1) the frames
+are the protocol's time grid on [0, T] and the file also holds (all indices into ``times``):
+
+====================  ========  ===========================================================
+``observed_index``    [K]       the sampled frames, sorted (irregular: 120 of 1000, t = 0 among
+                                them; regular: all 100)
+``train_index``       [80]      the first 100 sampled frames less the interpolation ones
+``interp_index``      [20]      interpolation frames (irregular: 20 random of the first 100,
+                                never t = 0; regular: none, shape [0])
+``extrap_index``      [20]      extrapolation frames: the last 20 sampled
+``long_times``        [L]       times in (T, 4T] for long-horizon checks (2T and 4T among them)
+``long_frames``       [B, L, N] the true state there
+``fixed_point``       [B, N]    the state at ``fixed_point_time`` (x*: the long-time limit)
+``fixed_point_residual`` [B]    max_i |f(x*)_i|, how close x* is to a fixed point of the flow
+====================  ========  ===========================================================
+
+Modules: :mod:`~pde2gnn.simulate.config` (options, constants, the NDCN protocol),
+:mod:`~pde2gnn.simulate.initial` (graph and initial states), :mod:`~pde2gnn.simulate.run`
+(:func:`simulate`), :mod:`~pde2gnn.simulate.archive` (the ``.npz`` writer and PNG),
+:mod:`~pde2gnn.simulate.shards` (``--shard i/n`` and ``pde2gnn merge``),
+:mod:`~pde2gnn.simulate.particles` (point clouds, ``--graph complete --ic charged``).
+"""
+from __future__ import annotations
+
+from .archive import plot_frames
+from .config import GRAPHS, ICS, PROTOCOLS, TIMING_KEYS, SimulationConfig, ndcn_sampling
+from .initial import build_graph, initial_conditions
+from .particles import charged_initial_conditions, complete_graph, simulate_particles
+from .run import simulate
+from .shards import merge_shards, parse_shard, shard_path
+
+__all__ = ["GRAPHS", "ICS", "PROTOCOLS", "TIMING_KEYS", "SimulationConfig", "build_graph",
+           "charged_initial_conditions", "complete_graph", "initial_conditions", "merge_shards",
+           "ndcn_sampling", "parse_shard", "plot_frames", "shard_path", "simulate",
+           "simulate_particles"]
