@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Sparse regression (STLSQ, threshold cross-validated over "
                        "trajectories) of dx/dt on candidate terms written in the language; "
                        "writes the found .pde and validates it on held-out trajectories. "
-                       "Method: pde2gnn/discover.py.")
+                       "Method: pde2gnn/discover/.")
     q.add_argument("data", help="trajectories: frames [B, T, N], times, edge_index (, pos)")
     q.add_argument("--library", help="candidate terms: a spec (name or .pde) whose dt equation "
                    "sums them (default: polynomials to degree 3 and sum_j couplings)")

@@ -1,4 +1,4 @@
-"""Equation discovery (pde2gnn/discover.py): recovery on data made by hand-written numpy /
+"""Equation discovery (pde2gnn/discover/): recovery on data made by hand-written numpy /
 scipy versions of the equations, the written spec, the derivative filter, bad data."""
 import json
 
