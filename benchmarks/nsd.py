@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, timeit  # noqa: E402
 
-from pde2gnn.backend.sheaf import skew_exp  # noqa: E402
+from pde2gnn.backend.sheaf import householder_orthogonal  # noqa: E402
 from pde2gnn.compiler import compile as compile_spec  # noqa: E402
 from pde2gnn.data import load_dataset  # noqa: E402
 
@@ -27,7 +27,8 @@ def handwritten_field(lin, W1, W2, eps, edge_index, n, d, x):
     j, i = edge_index
     k = x.shape[1] // d
     X = x.reshape(n, d, k)
-    F = skew_exp(lin(torch.cat([X[i].flatten(1), X[j].flatten(1)], 1)), d)   # map at the i end
+    z = lin(torch.cat([X[i].flatten(1), X[j].flatten(1)], 1))
+    F = householder_orthogonal(torch.tanh(z), d)                   # the map at the i end
     key = i * n + j
     rev = torch.searchsorted(key, j * n + i)                                  # (j, i) of (i, j)
     deg = torch.zeros(n, dtype=x.dtype).index_add_(0, i, torch.ones_like(i, dtype=x.dtype))

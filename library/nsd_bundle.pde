@@ -1,5 +1,6 @@
 # Neural Sheaf Diffusion (Bodnar, Di Giovanni, Chamberlain, Liò, Bronstein, NeurIPS 2022, eq. 9),
-# orthogonal restriction maps, O(d)-NSD (a vector bundle / connection Laplacian); SO(d) through exp of a skew-symmetric matrix.
+# orthogonal restriction maps, O(d)-NSD (a vector bundle / connection Laplacian); O(d) maps as products of Householder
+# reflections of tanh-bounded parameters (the reference's default).
 # Discrete layer:  X_{t+1} = (1 + tanh eps) X_t - elu(Delta_F(t) (I ⊗ W1) X_t W2),
 # X in R^{N d x k} (a d-dimensional stalk with k channels per node), Delta_F the normalised sheaf
 # Laplacian (D + I)^-1/2 L_F (D + I)^-1/2, restriction maps F_ij = Phi([x_i, x_j]) recomputed from

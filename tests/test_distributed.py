@@ -113,7 +113,7 @@ def _forecast_setup(folder):
     scheduled sampling decaying fast (coins matter)."""
     from pde2gnn import compiler
     from pde2gnn.forecast_data import load_sensor_folder
-    from pde2gnn.tasks.forecasting import ForecastConfig
+    from pde2gnn.tasks.forecast_config import ForecastConfig
 
     data = load_sensor_folder(folder)
     cfg = ForecastConfig(n_in=4, n_out=4, epochs=1, batch_size=5, ss_k=2.0, patience=0,

@@ -18,9 +18,10 @@ from pde2gnn.errors import DataError, OptionError
 from pde2gnn.forecast_data import (ForecastData, Split, load_forecast_data, load_noaa,
                                    load_simulation, time_split)
 from pde2gnn.simulate import SimulationConfig, simulate
-from pde2gnn.tasks.forecasting import (ForecastConfig, Normalizer, Persistence, evaluate,
-                                       gather_windows, masked_loss, persistence_mae, rollout,
-                                       teacher_forcing_prob, train, window_index)
+from pde2gnn.tasks.forecast_config import ForecastConfig, teacher_forcing_prob
+from pde2gnn.tasks.forecast_eval import (Normalizer, Persistence, evaluate, gather_windows,
+                                         masked_loss, persistence_mae, rollout, window_index)
+from pde2gnn.tasks.forecasting import train
 
 from .conftest import DATA as SHARED, need_data
 
@@ -330,7 +331,7 @@ def test_padgn_protocol_lives_in_the_library_tomls(model):
 
     from pde2gnn.cli import build_parser
     from pde2gnn.resources import resolve_spec
-    from pde2gnn.tasks.forecasting import ForecastConfig
+    from pde2gnn.tasks.forecast_config import ForecastConfig
     from pde2gnn.tasks.plugins.forecasting import Forecasting
 
     task = Forecasting(resolve_spec(model), build_parser().parse_args(["train", model]))

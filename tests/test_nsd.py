@@ -6,7 +6,7 @@ import torch
 
 from pde2gnn import compiler
 from pde2gnn.backend import sheaf_ops
-from pde2gnn.backend.sheaf import skew_exp
+from pde2gnn.backend.sheaf import householder_orthogonal
 from pde2gnn.errors import SpecError
 
 
@@ -34,11 +34,14 @@ def _dense_maps(net, x, ei, d, k):
             F = torch.diag(torch.tanh(z))
         elif net.kind == "general":
             F = torch.tanh(z).reshape(d, d)
-        elif net.kind == "orthogonal":
-            S = torch.zeros(d, d)
-            iu = torch.triu_indices(d, d, 1)
-            S[iu[0], iu[1]] = z
-            F = torch.linalg.matrix_exp(S - S.T)
+        elif net.kind == "orthogonal":      # tanh, then d Householder reflections, by hand
+            V = torch.eye(d)
+            il = torch.tril_indices(d, d, -1)
+            V[il[0], il[1]] = torch.tanh(z)
+            F = torch.eye(d)
+            for c in range(d):
+                v = V[:, c:c + 1]
+                F = F @ (torch.eye(d) - 2 * v @ v.T / (v.T @ v))
         else:
             F = torch.eye(d)
         maps[(i, j)] = F
@@ -176,9 +179,9 @@ def test_compiled_kernels_gauge_equivariance(kind):
     G = vf.graph
     E = G.num_edges
     g = torch.Generator().manual_seed(5)
-    F = skew_exp(torch.randn(E, 3, generator=g), 3) if kind == "orthogonal" else \
+    F = householder_orthogonal(torch.randn(E, 3, generator=g), 3) if kind == "orthogonal" else \
         torch.randn(E, 3, 3, generator=g)
-    Q = skew_exp(torch.randn(n, 3, generator=g), 3)           # a rotation per stalk
+    Q = householder_orthogonal(torch.randn(n, 3, generator=g), 3)   # an O(d) map per stalk
     x = torch.randn(n, 3, 2, generator=g)
     rot = lambda v: (Q @ v.reshape(n, 3, 2)).reshape(n, 6)  # noqa: E731
     M = sheaf_ops.Maps(F, 3, sheaf_ops._structure(G, 3), kind == "orthogonal")

@@ -46,13 +46,17 @@ def undirected_edges(edge_index: Tensor, num_nodes: int) -> Tensor:
     return torch.stack([key // num_nodes, key % num_nodes])
 
 
-def skew_exp(params: Tensor, d: int) -> Tensor:
-    """Orthogonal matrices exp(S) from ``params`` [..., d(d-1)/2] filling the strict upper
-    triangle of a skew-symmetric S (the matrix exponential maps so(d) onto SO(d))."""
-    iu = torch.triu_indices(d, d, 1, device=params.device)
-    S = params.new_zeros(params.shape[:-1] + (d, d))
-    S[..., iu[0], iu[1]] = params
-    return torch.linalg.matrix_exp(S - S.transpose(-1, -2))
+def householder_orthogonal(params: Tensor, d: int) -> Tensor:
+    """Orthogonal matrices from ``params [..., d(d-1)/2]`` as a product of d Householder
+    reflections, Q = H_1 ... H_d with H_c = I - 2 v_c v_c^T / |v_c|^2, v_c = e_c + the params in
+    column c below the diagonal (LAPACK's orgqr convention, ``torch.linalg.householder_product``;
+    the NSD reference's default O(d) map). Every orthogonal matrix of determinant (-1)^d is
+    reached; ``[..., d, d]``."""
+    il = torch.tril_indices(d, d, -1, device=params.device)
+    A = torch.eye(d, dtype=params.dtype, device=params.device).repeat(*params.shape[:-1], 1, 1)
+    A[..., il[0], il[1]] = params
+    tau = 2.0 / A.square().sum(dim=-2)
+    return torch.linalg.householder_product(A, tau)
 
 
 class SheafLaplacian(nn.Module):
@@ -177,9 +181,10 @@ class SheafLaplacian(nn.Module):
         return (L @ x.reshape(n * d, -1)).reshape(n, d, -1)
 
     def laplacian(self, x: Tensor, Ft: Tensor, Fh: Tensor, normalise: bool = True,
-                  augmented: bool = True) -> Tensor:
-        """Delta_F x without assembling: block gathers and scatter sums, [N, d, k]."""
-        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented)
+                  augmented: bool = True, orthogonal: bool = False) -> Tensor:
+        """Delta_F x without assembling: block gathers and scatter sums, [N, d, k]
+        (``orthogonal``: see :meth:`blocks`)."""
+        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented, orthogonal)
         out = diag @ x
         out = out.index_add(0, self.head, off @ x[self.tail])
         return out.index_add(0, self.tail, offT @ x[self.head])
@@ -268,8 +273,9 @@ class Restriction(nn.Module):
     """NSD's restriction-map network: F_{v⊴e} = Phi([x_v, x_u]) for each edge end.
 
     Phi is one linear layer on the concatenated flattened stalks (2 d k inputs) followed by
-    ``tanh`` for ``diag``/``general`` maps (as the reference's default), and for ``orthogonal``
-    maps the d(d-1)/2 outputs parametrise exp(skew) in SO(d) (:func:`skew_exp`).
+    ``tanh`` (the reference's ``sheaf_act``); ``diag`` / ``general`` maps are its d / d^2
+    outputs, ``orthogonal`` maps a product of Householder reflections of its d(d-1)/2 outputs
+    (:func:`householder_orthogonal`, the reference's default ``orth_trans``).
     ``identity`` gives F = I (the ablation without a learned sheaf).
 
     Input x ``[N, d, k]``; returns (F_tail, F_head), each ``[E, d]`` (diag) or ``[E, d, d]``.
@@ -299,7 +305,7 @@ class Restriction(nn.Module):
             return torch.tanh(z)
         if self.kind == "general":
             return torch.tanh(z).reshape(-1, self.d, self.d)
-        return skew_exp(z, self.d)
+        return householder_orthogonal(torch.tanh(z), self.d)
 
     def forward(self, x: Tensor, lap: SheafLaplacian) -> Tuple[Tensor, Tensor]:
         t, h = lap.tail, lap.head

@@ -11,7 +11,7 @@ written                         meaning
 ``edge F = restriction(u_i,     per directed edge (i, j) the map F_ij : R^d -> R^d at the i end,
 u_j, kind=K)``                  F_ij = Phi([u_i, u_j]) with Phi one learnable linear layer on the
                                 two flattened stalks; K = diag (tanh, d entries), orthogonal
-                                (exp of a skew-symmetric matrix, SO(d)), general (tanh, d x d) or
+                                (tanh, then d Householder reflections, O(d)), general (tanh, d x d) or
                                 identity (F = I, no parameters)
 ``sheaf_grad(F, x)``            node -> edge: F_ji x_j - F_ij x_i
 ``sheaf_div(F, y)``             edge -> node: sum_j F_ij^T y_ij

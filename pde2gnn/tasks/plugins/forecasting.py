@@ -53,7 +53,7 @@ class Forecasting(Task):
         return load_forecast_data(self.args.data, self.args.data_root)
 
     def configure(self, data):
-        from ..forecasting import ForecastConfig
+        from ..forecast_config import ForecastConfig
         values = self.toml_values(data.name)
         self.dims = {**values.pop("dims", {}), **kv(self.args.dim, int)}
         self.params = {**values.pop("params", {}), **kv(self.args.param, float)}
@@ -86,7 +86,7 @@ class Forecasting(Task):
                                                   self.dims or None, self.params or None, inputs)
 
     def describe(self, data, config) -> List[str]:
-        from ..forecasting import persistence_mae
+        from ..forecast_eval import persistence_mae
         self.model_fn = self._model_fn(data)
         self.persistence = persistence_mae(data, config)
         self.units = f" {data.units}" if data.units else ""
