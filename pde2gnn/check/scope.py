@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 from ..lang import ast as A
-from .types import NetInfo, Type
+from .types import FieldsAndEquations, NetInfo, Type
 
 
 @dataclass
-class Scope:
+class Scope(FieldsAndEquations):
     """What a spec declares.
 
     Attributes:
@@ -52,12 +52,3 @@ class Scope:
     graph: Optional[A.GraphDecl] = None
     models: Tuple[A.ModelDecl, ...] = ()
     restrictions: Dict[int, str] = field(default_factory=dict)
-
-    @property
-    def discrete(self) -> bool:
-        """True for a discrete-time model (``next(x) = ...``)."""
-        return any(eq.op == "next" for eq in self.equations.values())
-
-    @property
-    def observed(self) -> Tuple[str, ...]:
-        return tuple(f for f in self.fields if f not in self.states)

@@ -177,8 +177,23 @@ def stalk_channels(t: Type) -> Channels:
     return norm_channels(channel_expr(t.channels) / channel_expr(t.stalk))
 
 
+class FieldsAndEquations:
+    """What :class:`CheckedSpec` and the checker's scope both derive from their ``fields``,
+    ``states`` and ``equations``."""
+
+    @property
+    def discrete(self) -> bool:
+        """True for a discrete-time model (``next(x) = ...``), False for an ODE (``dt(x)``)."""
+        return any(eq.op == "next" for eq in self.equations.values())
+
+    @property
+    def observed(self) -> Tuple[str, ...]:
+        """The fields that are not hidden states (a discrete model has exactly one)."""
+        return tuple(f for f in self.fields if f not in self.states)
+
+
 @dataclass
-class CheckedSpec:
+class CheckedSpec(FieldsAndEquations):
     """A spec with every name resolved and typed; the input of :mod:`pde2gnn.symbolic`."""
 
     spec: A.Spec
@@ -207,15 +222,6 @@ class CheckedSpec:
     #: ``edge F = restriction(...)`` declarations (:class:`pde2gnn.check.sheaf.SheafInfo`)
     sheaves: Dict[str, object] = field(default_factory=dict)
 
-    @property
-    def discrete(self) -> bool:
-        """True for a discrete-time model (``next(x) = ...``), False for an ODE (``dt(x)``)."""
-        return any(eq.op == "next" for eq in self.equations.values())
-
-    @property
-    def observed(self) -> Tuple[str, ...]:
-        """The fields that are not hidden states (a discrete model has exactly one)."""
-        return tuple(f for f in self.fields if f not in self.states)
 
     @property
     def coordinates(self) -> Tuple[str, ...]:
