@@ -1,6 +1,6 @@
 # Neural Sheaf Diffusion (Bodnar, Di Giovanni, Chamberlain, Liò, Bronstein, NeurIPS 2022, eq. 9),
-# orthogonal restriction maps, O(d)-NSD (a vector bundle / connection Laplacian); O(d) maps as products of Householder
-# reflections of tanh-bounded parameters (the reference's default).
+# orthogonal restriction maps, O(d)-NSD (a vector bundle / connection Laplacian); O(d) maps as
+# products of Householder reflections of tanh-bounded parameters (the reference's default).
 # Discrete layer:  X_{t+1} = (1 + tanh eps) X_t - elu(Delta_F(t) (I ⊗ W1) X_t W2),
 # X in R^{N d x k} (a d-dimensional stalk with k channels per node), Delta_F the normalised sheaf
 # Laplacian (D + I)^-1/2 L_F (D + I)^-1/2, restriction maps F_ij = Phi([x_i, x_j]) recomputed from
@@ -17,5 +17,6 @@ learn W2 : [k, k]                  # mixes the channels
 learn eps : [d]                    # per stalk coordinate, initialised 0
 param p_drop = 0.0                 # dropout inside the layers (the reference's `dropout`)
 let xd = dropout(x, p_drop)       # one mask per layer, shared by the maps and the update
-edge F = restriction(xd_i, xd_j, kind=orthogonal)
+# learned edge weights scale both maps of an edge (the reference's default edge_weights=True)
+edge F = restriction(xd_i, xd_j, kind=orthogonal, weights=true)
 dt(x) = tanh(eps) * x - elu(-sheaf_nlap(F, W1 @ xd @ W2))

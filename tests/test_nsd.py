@@ -7,7 +7,7 @@ import torch
 from pde2gnn import compiler
 from pde2gnn.backend import sheaf_ops
 from pde2gnn.backend.sheaf import householder_orthogonal
-from pde2gnn.errors import SpecError
+from pde2gnn.errors import ArgumentError, SpecError
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +44,10 @@ def _dense_maps(net, x, ei, d, k):
                 F = F @ (torch.eye(d) - 2 * v @ v.T / (v.T @ v))
         else:
             F = torch.eye(d)
+        if net.weight is not None:         # the edge weight, the same at both ends
+            w = net.weight.weight[0]
+            F = F * torch.sigmoid(w @ torch.cat([x[i], x[j]])) * \
+                torch.sigmoid(w @ torch.cat([x[j], x[i]]))
         maps[(i, j)] = F
     return maps
 
@@ -137,6 +141,22 @@ def test_frozen_sheaf_laplacian_is_one_csr_product_and_matches_dense(kind):
     vf.prepare(y)
     ob = vf(torch.tensor(0.0), yb)
     assert torch.allclose(ob[1].reshape(-1, 2), -(L @ yb[1].reshape(-1, 2)), atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["diag", "orthogonal", "general", "identity"])
+def test_edge_weighted_restriction_matches_dense(kind):
+    """weights=true: both maps of an edge scaled by w_e = s_ij s_ji (NSD's edge weights); the
+    frozen Laplacian equals the hand-written dense one, stays symmetric PSD."""
+    vf, ei, n = _field("sheaf_lap(F, x)", f"{kind}, weights=true")
+    assert vf.nets.F.weight is not None
+    y = torch.randn(n, 6)
+    vf.prepare(y)
+    L = _dense_laplacian(_dense_maps(vf.nets.F, y, ei, 3, 2), n, 3, False)
+    out = vf(torch.tensor(0.0), y)
+    assert torch.allclose(out.reshape(-1, 2), -(L @ y.reshape(-1, 2)), atol=1e-10)
+    assert torch.allclose(L, L.T, atol=1e-12) and torch.linalg.eigvalsh(L).min() > -1e-10
+    with pytest.raises(ArgumentError, match="weights= is true or false"):
+        compiler.front(SHEAF_OPS_SPEC.format(kind="diag, weights=1", rhs="sheaf_lap(F, x)"))
 
 
 def test_identity_sheaf_operators_are_plain_graph_operators():

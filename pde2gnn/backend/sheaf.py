@@ -276,26 +276,34 @@ class Restriction(nn.Module):
     ``tanh`` (the reference's ``sheaf_act``); ``diag`` / ``general`` maps are its d / d^2
     outputs, ``orthogonal`` maps a product of Householder reflections of its d(d-1)/2 outputs
     (:func:`householder_orthogonal`, the reference's default ``orth_trans``).
-    ``identity`` gives F = I (the ablation without a learned sheaf).
+    ``identity`` gives F = I (the ablation without a learned sheaf). With ``weights`` both
+    maps of an edge are scaled by a learned symmetric weight w_e = s_ab s_ba, s_ab =
+    sigmoid(w . [x_a, x_b]) (the reference's ``EdgeWeightLearner``, on by default there).
 
     Input x ``[N, d, k]``; returns (F_tail, F_head), each ``[E, d]`` (diag) or ``[E, d, d]``.
     """
 
-    def __init__(self, d: int, k: int, kind: str = "diag"):
+    def __init__(self, d: int, k: int, kind: str = "diag", weights: bool = False):
         super().__init__()
         if kind not in KINDS:
             raise DataError(f"restriction kind must be one of {', '.join(KINDS)}, got {kind!r}")
         self.d, self.k, self.kind = d, k, kind
         n_out = {"diag": d, "orthogonal": d * (d - 1) // 2, "general": d * d, "identity": 0}[kind]
         self.lin = nn.Linear(2 * d * k, n_out, bias=False) if n_out else None
+        self.weight = nn.Linear(2 * d * k, 1, bias=False) if weights else None
 
     def on_pairs(self, xa: Tensor, xb: Tensor) -> Tensor:
         """The map at the a end of each edge (a, b), F_{a⊴e} = Phi([x_a, x_b]), from the
         endpoint stalks ``xa``, ``xb`` ``[E, d, k]``: ``[E, d]`` (diag; identity: ones, the
         diagonal of I) or ``[E, d, d]``."""
         if self.kind == "identity":
-            return xa.new_ones(xa.shape[0], self.d)
-        return self._maps(xa, xb)
+            F = xa.new_ones(xa.shape[0], self.d)
+        else:
+            F = self._maps(xa, xb)
+        if self.weight is None:
+            return F
+        w = self._weights(xa, xb)                              # [E, 1]
+        return F * (w if F.dim() == 2 else w[:, :, None])
 
     def _maps(self, xa: Tensor, xb: Tensor) -> Tensor:
         if self.lin is None:        # orthogonal with d = 1: SO(1) = {1}, nothing to learn
@@ -307,12 +315,18 @@ class Restriction(nn.Module):
             return torch.tanh(z).reshape(-1, self.d, self.d)
         return householder_orthogonal(torch.tanh(z), self.d)
 
+    def _weights(self, xa: Tensor, xb: Tensor) -> Tensor:
+        """w_e = sigmoid(w . [x_a, x_b]) sigmoid(w . [x_b, x_a]), the same at both ends, [E, 1]."""
+        a, b = xa.flatten(1), xb.flatten(1)
+        return torch.sigmoid(self.weight(torch.cat([a, b], -1))) * \
+            torch.sigmoid(self.weight(torch.cat([b, a], -1)))
+
     def forward(self, x: Tensor, lap: SheafLaplacian) -> Tuple[Tensor, Tensor]:
         t, h = lap.tail, lap.head
-        if self.kind == "identity":
+        if self.kind == "identity" and self.weight is None:
             eye = torch.eye(self.d, dtype=x.dtype, device=x.device).expand(t.numel(), -1, -1)
             return eye, eye
-        return self._maps(x[t], x[h]), self._maps(x[h], x[t])
+        return self.on_pairs(x[t], x[h]), self.on_pairs(x[h], x[t])
 
 
 class NSDLayer(nn.Module):

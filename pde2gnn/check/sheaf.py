@@ -11,8 +11,10 @@ written                         meaning
 ``edge F = restriction(u_i,     per directed edge (i, j) the map F_ij : R^d -> R^d at the i end,
 u_j, kind=K)``                  F_ij = Phi([u_i, u_j]) with Phi one learnable linear layer on the
                                 two flattened stalks; K = diag (tanh, d entries), orthogonal
-                                (tanh, then d Householder reflections, O(d)), general (tanh, d x d) or
-                                identity (F = I, no parameters)
+                                (tanh, then d Householder reflections: O(d)), general (tanh,
+                                d x d) or identity (F = I, no parameters); weights=true scales
+                                both maps of an edge by a learned sigmoid weight (NSD's edge
+                                weights)
 ``sheaf_grad(F, x)``            node -> edge: F_ji x_j - F_ij x_i
 ``sheaf_div(F, y)``             edge -> node: sum_j F_ij^T y_ij
 ``sheaf_lap(F, x)``             node -> node: sheaf_div(F, sheaf_grad(F, x)) = -L_F x
@@ -48,6 +50,7 @@ class SheafInfo:
     kind: str
     d: object
     k: object
+    weights: bool = False       # weights=true: learned edge weights scale both maps
 
 
 def stalk_field_type(ck, st: A.FieldDecl, t):
@@ -178,9 +181,13 @@ def _restriction(ck, e: A.Call):
                      "argument(s)", e.span)
     kinds = dict(e.kwargs)
     for k, v in e.kwargs:
-        if k != "kind":
+        if k not in ("kind", "weights"):
             raise ck.err(ArgumentError, f"restriction has no option '{k}' (it takes kind="
-                         f"{'|'.join(MAP_KINDS)})", v.span, did_you_mean(k, ("kind",)))
+                         f"{'|'.join(MAP_KINDS)} and weights=true|false)", v.span,
+                         did_you_mean(k, ("kind", "weights")))
+    wv = kinds.get("weights")
+    if wv is not None and not (isinstance(wv, A.Name) and wv.id in ("true", "false")):
+        raise ck.err(ArgumentError, "restriction's weights= is true or false", wv.span)
     if "kind" not in kinds:
         raise ck.err(ArgumentError, f"restriction needs kind={'|'.join(MAP_KINDS)}", e.span)
     kv = kinds["kind"]
@@ -198,5 +205,6 @@ def _restriction(ck, e: A.Call):
     if not (ea and eb and ea[0] == eb[0] and ea[1] == "i" and eb[1] == "j"):
         raise ck.err(FormError, "restriction takes one node value at the receiving end and at "
                      "the neighbour, in that order: restriction(u_i, u_j, ...)", e.span)
-    ck.sheaves[name] = SheafInfo(name, kv.id, ta.stalk, stalk_channels(ta))
+    ck.sheaves[name] = SheafInfo(name, kv.id, ta.stalk, stalk_channels(ta),
+                                 weights=wv is not None and wv.id == "true")
     return Type(Kind.SHEAF, (1,), ta.stalk)
