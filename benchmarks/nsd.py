@@ -22,17 +22,20 @@ from pde2gnn.compiler import compile as compile_spec  # noqa: E402
 from pde2gnn.data import load_dataset  # noqa: E402
 
 
-def handwritten_field(lin, W1, W2, eps, edge_index, n, d, x):
-    """tanh(eps) x - elu(Delta_F (I ⊗ W1) x W2) by hand, orthogonal maps, x [N, d*k]."""
+def handwritten_field(net, W1, W2, eps, edge_index, n, d, x):
+    """tanh(eps) x - elu(Delta_F (I ⊗ W1) x W2) by hand, orthogonal maps scaled by edge
+    weights, x [N, d*k]."""
     j, i = edge_index
     k = x.shape[1] // d
     X = x.reshape(n, d, k)
-    z = lin(torch.cat([X[i].flatten(1), X[j].flatten(1)], 1))
-    F = householder_orthogonal(torch.tanh(z), d)                   # the map at the i end
+    xij = torch.cat([X[i].flatten(1), X[j].flatten(1)], 1)
+    xji = torch.cat([X[j].flatten(1), X[i].flatten(1)], 1)
+    w = torch.sigmoid(net.weight(xij)) * torch.sigmoid(net.weight(xji))      # [E, 1]
+    F = householder_orthogonal(torch.tanh(net.lin(xij)), d) * w[:, :, None]  # map at the i end
     key = i * n + j
     rev = torch.searchsorted(key, j * n + i)                                  # (j, i) of (i, j)
-    deg = torch.zeros(n, dtype=x.dtype).index_add_(0, i, torch.ones_like(i, dtype=x.dtype))
-    s = (deg + 1).rsqrt()                           # (D + I)^-1/2, D = deg I for O(d) maps
+    deg = torch.zeros(n, dtype=x.dtype).index_add_(0, i, w[:, 0] ** 2)
+    s = (deg + 1).rsqrt()                           # (D + I)^-1/2, D = sum_e w_e^2 I for O(d)
     Y = (W1 @ X) @ W2
     Ys = s[:, None, None] * Y
     off = F.transpose(-1, -2) @ (F[rev] @ Ys[j])    # F_ij^T F_ji y_j
@@ -71,10 +74,10 @@ def main() -> None:
         vf(t0, x).square().sum().backward()
 
     def hand():
-        handwritten_field(vf.nets.F.lin, L["W1"], L["W2"], L["eps"], ei, n, d, x) \
+        handwritten_field(vf.nets.F, L["W1"], L["W2"], L["eps"], ei, n, d, x) \
             .square().sum().backward()
     vf.prepare(x)
-    err = (vf(t0, x) - handwritten_field(vf.nets.F.lin, L["W1"], L["W2"], L["eps"], ei, n, d,
+    err = (vf(t0, x) - handwritten_field(vf.nets.F, L["W1"], L["W2"], L["eps"], ei, n, d,
                                          x)).abs().max().item()
     times = {"compiled": [], "handwritten": []}
     for _ in range(3):                                # interleaved
