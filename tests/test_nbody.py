@@ -31,6 +31,10 @@ def test_load_both_velocity_forms_and_linear_baseline(files):
     lin = nbody.linear_mse(a, 0.05)
     still = float(((a["test"]["p"] - a["test"]["target"]) ** 2).mean())
     assert lin["test"] < 0.01 * still          # constant velocity is nearly right over 0.05
+    fit = nbody.fitted_linear_mse(a)           # tau minimises the training MSE of p + v tau
+    for tau in (fit["tau"] * 0.99, fit["tau"] * 1.01):
+        assert nbody.linear_mse(a, tau)["train"] > fit["train"]
+    assert abs(fit["tau"] - 0.05) < 0.01
     with pytest.raises(DataError, match="no frame"):
         nbody.load_nbody(files["nbody_charged"], 0.07, 0.05)
 

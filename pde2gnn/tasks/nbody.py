@@ -12,7 +12,8 @@ Model (:class:`EGNN`): h(0) = Linear(1, c)(|v|), then ``layers`` compiled steps 
 ``library/egnn_vel.pde`` with separate weights (each a :class:`~pde2gnn.backend.stepper.Stepper`
 on the complete graph, batched over systems), the positions of the last one the prediction.
 Training: Adam, MSE on positions, batches of ``batch`` systems; the test MSE is reported at the
-epoch of the best validation MSE (the reference's protocol). ``linear``: p + v * horizon.
+epoch of the best validation MSE (the reference's protocol). ``linear``: p + v * horizon;
+``fitted linear``: p + v * tau with tau fitted on the training split (the paper's "Linear").
 
 Run: ``pde2gnn train egnn_vel --task nbody --data DATA.npz --seeds 3 --results
 results/egnn/....json`` (:class:`pde2gnn.tasks.registry.NBody`).
@@ -122,6 +123,15 @@ def linear_mse(data: Dict[str, Dict[str, Tensor]], horizon: float = 1.0) -> Dict
     """MSE of the constant-velocity prediction p + v * horizon per split."""
     return {s: float(((d["p"] + d["v"] * horizon - d["target"]) ** 2).mean())
             for s, d in data.items()}
+
+
+def fitted_linear_mse(data: Dict[str, Dict[str, Tensor]]) -> Dict[str, float]:
+    """The reference's "Linear" model (EGNN ``Linear_dynamics``: p + v * tau with one learned
+    scalar tau) trained to its optimum: tau = <v, target - p> / <v, v> on the training split, the
+    exact minimiser of its MSE loss. Returns ``{"tau": tau, split: MSE}``."""
+    d = data["train"]
+    tau = float((d["v"] * (d["target"] - d["p"])).sum() / d["v"].square().sum())
+    return {"tau": tau, **linear_mse(data, tau)}
 
 
 def _mse(model: EGNN, d: Dict[str, Tensor], batch: int = 1000) -> float:

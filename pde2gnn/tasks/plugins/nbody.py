@@ -50,10 +50,13 @@ class NBody(Task):
                             self.spec_path.stem)
 
     def describe(self, data, config) -> List[str]:
-        from ..nbody import PUBLISHED, linear_mse
+        from ..nbody import PUBLISHED, fitted_linear_mse, linear_mse
         self.sizes = {s: len(d["p"]) for s, d in data.items()}
         self.linear = linear_mse(data, config.horizon)
-        return [f"splits {self.sizes}; linear baseline MSE {self.linear} (published "
+        self.fitted = fitted_linear_mse(data)
+        return [f"splits {self.sizes}; constant-velocity MSE {self.linear}; fitted linear "
+                f"(p + v tau, tau = {self.fitted['tau']:.4f} fitted on train) MSE "
+                f"{ {k: v for k, v in self.fitted.items() if k != 'tau'} } (published linear "
                 f"{PUBLISHED['linear']})", *super().describe(data, config)]
 
     def run(self, data, config, split_index, seed, device, log) -> dict:
@@ -79,4 +82,5 @@ class NBody(Task):
 
     def header(self, data, config) -> dict:
         from ..nbody import PUBLISHED
-        return {"splits_sizes": self.sizes, "linear_mse": self.linear, "published": PUBLISHED}
+        return {"splits_sizes": self.sizes, "linear_mse": self.linear,
+                "fitted_linear_mse": self.fitted, "published": PUBLISHED}
