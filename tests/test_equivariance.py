@@ -201,3 +201,23 @@ def test_egnn_vel_opt_out_spec_is_e3_equivariant_numerically():
     err = max((p2 - (p1 @ Q.T + b)).abs().max().item(), (h2 - h1).abs().max().item())
     print(f"equivariance error egnn_vel (node[3] opt-out, numerical): {err:.2e}")
     assert (p1 - p).abs().max() > 1e-3 and err < 1e-6
+
+
+def test_egnn_newton_flow_is_e3_equivariant_numerically():
+    """library/egnn_newton.pde (p, v node[3], opt-out) solved by the nbody task's model
+    (:class:`~pde2gnn.tasks.nbody.EGNNFlow`, rk4 over the horizon): p -> Q p + b, v -> Q v
+    gives p(T) -> Q p(T) + b, float64, for a rotation and a reflection."""
+    from pde2gnn.tasks.nbody import EGNNFlow
+    torch.manual_seed(3)
+    n = 5
+    model = EGNNFlow("library/egnn_newton.pde", 4, 16, n, 1.0).double()
+    p, v = torch.randn(2, n, 3, dtype=torch.float64), torch.randn(2, n, 3, dtype=torch.float64)
+    q = torch.randint(0, 2, (2, n, 1)).double() * 2 - 1
+    for det in (1.0, -1.0):
+        Q, b = _orthogonal(9, det=det), torch.randn(3, dtype=torch.float64)
+        with torch.no_grad():
+            out = model(p, v, q)
+            moved = model(p @ Q.T + b, v @ Q.T, q)
+        err = (moved - (out @ Q.T + b)).abs().max().item()
+        print(f"equivariance error egnn_newton (full rk4 solve, det {det:+.0f}): {err:.2e}")
+        assert (out - p).abs().max() > 1e-2 and err < 1e-6

@@ -46,6 +46,17 @@ def test_train_egnn_layers(files):
     assert np.isfinite(r["test_mse"]) and r["best_epoch"] in (1, 2) and len(r["history"]) == 2
 
 
+def test_train_continuous_egnn_flow(files):
+    """A continuous spec (egnn_newton) trains through the same loop: rk4 over the horizon."""
+    data = nbody.load_nbody(files["nbody_charged_ref"], 0.0, 0.1)
+    cfg = nbody.NBodyConfig(spec="library/egnn_newton.pde", layers=2, hidden=8, epochs=2,
+                            batch=5, eval_every=1, lr=1e-3, horizon=0.1)
+    r = nbody.train(data, cfg, log=lambda s: None)
+    assert np.isfinite(r["test_mse"]) and len(r["history"]) == 2
+    with pytest.raises(DataError, match="fields p"):
+        nbody.EGNNFlow("library/egnn_ode.pde", 2, 8, 5, 0.1)
+
+
 def test_cli_runs_the_nbody_task_and_writes_its_results(files, tmp_path, capsys):
     """``pde2gnn train egnn_vel --task nbody`` is the registered task: same run as
     :func:`nbody.train`, results JSON with the task's summary."""

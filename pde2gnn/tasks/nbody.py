@@ -11,6 +11,8 @@ t = 4.1 here (``start``, ``horizon``).
 Model (:class:`EGNN`): h(0) = Linear(1, c)(|v|), then ``layers`` compiled steps of
 ``library/egnn_vel.pde`` with separate weights (each a :class:`~pde2gnn.backend.stepper.Stepper`
 on the complete graph, batched over systems), the positions of the last one the prediction.
+A continuous spec (``library/egnn_newton.pde``, :class:`EGNNFlow`) is integrated over the
+horizon instead, ``layers`` rk4 steps with one set of weights.
 Training: Adam, MSE on positions, batches of ``batch`` systems; the test MSE is reported at the
 epoch of the best validation MSE (the reference's protocol). ``linear``: p + v * horizon;
 ``fitted linear``: p + v * tau with tau fitted on the training split (the paper's "Linear").
@@ -40,7 +42,8 @@ PUBLISHED = {"linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN"
 class NBodyConfig:
     """Hyperparameters (defaults: the reference's n-body run, except ``epochs``).
 
-    Attributes: spec (one layer), layers (4), hidden (c = 64), epochs (reference: 10000),
+    Attributes: spec (one layer, or a continuous flow), layers (4; rk4 steps for a flow),
+    hidden (c = 64), epochs (reference: 10000),
     batch (100), lr (5e-4), weight_decay (1e-12), eval_every (epochs between validations),
     start / horizon (input time and prediction lead, spec time units), max_train (systems of
     the training split used; reference 3000), seed.
@@ -119,6 +122,44 @@ class EGNN(nn.Module):
         return p
 
 
+class EGNNFlow(nn.Module):
+    """A continuous spec with fields ``p, v, q, h`` (``library/egnn_newton.pde``): h(0) =
+    Linear(1, c)(|v|), the state [p, v, q, h] integrated over ``horizon`` by rk4 with ``steps``
+    steps (one set of weights), p(horizon) the prediction. Same ``forward`` as :class:`EGNN`.
+
+    Raises:
+        DataError: the spec's fields are not p [3], v [3], q [1], h [c].
+    """
+
+    def __init__(self, spec: str, steps: int, hidden: int, nodes: int, horizon: float):
+        super().__init__()
+        from ..compiler import compile as compile_spec
+        from ..simulate import complete_graph
+        from ..solve import ODEBlock, SolverConfig
+        field = compile_spec(spec, complete_graph(nodes), nodes, dims={"c": hidden},
+                             params={"C": 1.0 / (nodes - 1)})
+        widths = {f: s.stop - s.start for f, s in field.field_slices.items()}
+        if widths != {"p": 3, "v": 3, "q": 1, "h": hidden}:
+            raise DataError(f"a continuous nbody spec needs the fields p [3], v [3], q [1], "
+                            f"h [c] in that order, got {widths}")
+        self.embed = nn.Linear(1, hidden)
+        self.ode = ODEBlock(field, horizon, SolverConfig(method="rk4",
+                                                         step_size=horizon / steps))
+
+    def forward(self, p: Tensor, v: Tensor, q: Tensor) -> Tensor:
+        h = self.embed(v.norm(dim=-1, keepdim=True))
+        return self.ode(torch.cat([p, v, q, h], dim=-1))[..., :3]
+
+
+def build_model(config: "NBodyConfig", nodes: int) -> nn.Module:
+    """:class:`EGNN` for a discrete-time spec (``next``), :class:`EGNNFlow` for a continuous one
+    (``config.layers`` rk4 steps over ``config.horizon``)."""
+    from ..compiler import front
+    if front(config.spec).discrete:
+        return EGNN(config.spec, config.layers, config.hidden, nodes)
+    return EGNNFlow(config.spec, config.layers, config.hidden, nodes, config.horizon)
+
+
 def linear_mse(data: Dict[str, Dict[str, Tensor]], horizon: float = 1.0) -> Dict[str, float]:
     """MSE of the constant-velocity prediction p + v * horizon per split."""
     return {s: float(((d["p"] + d["v"] * horizon - d["target"]) ** 2).mean())
@@ -148,7 +189,7 @@ def train(data: Dict[str, Dict[str, Tensor]], config: NBodyConfig,
     seconds per epoch and the parameter count."""
     torch.manual_seed(config.seed)
     tr = {k: v[:config.max_train] for k, v in data["train"].items()}
-    model = EGNN(config.spec, config.layers, config.hidden, tr["p"].shape[1])
+    model = build_model(config, tr["p"].shape[1])
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     g = torch.Generator().manual_seed(config.seed)
     best, history, t_train = {"val": float("inf")}, [], 0.0
