@@ -134,3 +134,25 @@ def test_results_record_the_split_and_selection_rule():
     s = summarize(runs)
     assert s["split_sha256"] == [split_sha256(tr, va, te)]
     assert s["selection"] == [runs[0]["selection"]]
+
+
+def test_normalize_features_makes_training_blind_to_row_scale():
+    """normalize_features (torch_geometric's NormalizeFeatures, the NSD reference's loading):
+    features scaled by a different positive factor per node train to exactly the same run."""
+    import torch
+    from torch_geometric.data import Data
+
+    torch.manual_seed(0)
+    n = 12
+    ring = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+    masks = {k: torch.zeros(n, dtype=torch.bool) for k in ("train_mask", "val_mask", "test_mask")}
+    masks["train_mask"][:6], masks["val_mask"][6:9], masks["test_mask"][9:] = True, True, True
+    x = (torch.rand(n, 8) < 0.4).float()
+    y = torch.arange(n) % 3
+    cfg = TrainConfig(epochs=3, time=1.0, normalize_features=True, input_dropout=0.0,
+                      solver=SolverConfig("euler", step_size=0.5))
+    runs = [train("heat", Data(x=x * s, y=y, edge_index=torch.cat([ring, ring.flip(0)], 1),
+                               **masks), cfg, progress=False)
+            for s in (torch.ones(n, 1), torch.rand(n, 1) * 10 + 0.1)]
+    a, b = ([h["loss"] for h in r["history"]] for r in runs)
+    torch.testing.assert_close(torch.tensor(a), torch.tensor(b), rtol=1e-6, atol=0)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
+from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import add_self_loops, remove_self_loops
 from tqdm.auto import tqdm
 
@@ -61,6 +62,8 @@ class TrainConfig:
     fc_out: bool = False            # extra hidden linear + ReLU before the decoder (GRAFF)
     encoder: bool = True            # False: the ODE runs on the raw features, d = F (GRAFF's
     #                                 "scalable" setting); input dropout still applies
+    normalize_features: bool = False  # rows of x scaled to sum 1 (torch_geometric's
+    #                                   NormalizeFeatures, as the NSD reference loads its data)
     encoder_act: str = "none"       # activation after the encoder: none | relu | elu (NSD)
     decoder_act: str = "relu"       # activation of x(T) before the decoder: relu | elu | none
     dropout_at: str = "decoder"     # where `dropout` applies: before the decoder (GRAND) or
@@ -309,7 +312,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     model = ContinuousGNN(spec, data, num_classes, config, pos=pos).to(device)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    x, y = as_model_input(data.x).to(device), data.y.to(device)
+    x = NormalizeFeatures()(Data(x=data.x)).x if config.normalize_features else data.x
+    x, y = as_model_input(x).to(device), data.y.to(device)
     train_m, val_m, test_m = (m.to(device) for m in _masks(data, split_index))
     opts = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
     if config.optimizer not in opts:

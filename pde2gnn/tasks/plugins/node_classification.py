@@ -16,7 +16,8 @@ class NodeClassification(Task):
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
-               "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "encoder_act",
+               "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
+               "encoder_act",
                "decoder_act", "dropout_at", "select_time", "select_points")
 
     @staticmethod
@@ -49,6 +50,9 @@ class NodeClassification(Task):
         q.add_argument("--encoder", action=argparse.BooleanOptionalAction, default=None,
                        help="linear encoder before the ODE block (--no-encoder: the ODE runs "
                        "on the raw features, d = number of features)")
+        q.add_argument("--normalize-features", action=argparse.BooleanOptionalAction,
+                       default=None, help="scale each node's features to sum 1 "
+                       "(torch_geometric's NormalizeFeatures; the NSD reference does)")
         q.add_argument("--encoder-act", choices=["none", "relu", "elu"],
                        help="activation after the encoder (NSD: elu)")
         q.add_argument("--decoder-act", choices=["none", "relu", "elu"],
