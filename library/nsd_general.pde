@@ -11,8 +11,8 @@ model nsd_general
 field x : node[d, k]
 dim d = 3
 dim k = 16
-learn W1 : [d, d]                  # mixes the stalk coordinates
-learn W2 : [k, k]                  # mixes the channels
+learn W1 : [d, d] = eye            # mixes the stalk coordinates (the reference: I at the start)
+learn W2 : [k, k] = orthogonal     # mixes the channels (the reference: orthogonal at the start)
 learn eps : [d]                    # per stalk coordinate, initialised 0
 param p_drop = 0.0                 # dropout inside the layers (the reference's `dropout`)
 let xd = dropout(x, p_drop)       # one mask per layer, shared by the maps and the update

@@ -226,3 +226,19 @@ def test_max_ij_is_the_maximum_over_all_edges_and_channels():
     second = batch[G.i] == 1
     want = torch.where(second, e[second].max(), e[~second].max())
     torch.testing.assert_close(G.max_ij(e)[:, 0], want, rtol=0, atol=0)
+
+
+def test_named_initialisers_of_a_matrix_learnable():
+    """``learn W : [r, c] = eye | orthogonal`` (lang/builtins.py INITIALISERS): torch.nn.init's
+    eye_ / orthogonal_; on a vector or a constrained matrix a located ShapeError."""
+    from pde2gnn.errors import ShapeError
+    ei = torch.tensor([[1, 2, 3, 0], [0, 1, 2, 3]])
+    text = ("model m\nfield x : node[4]\nlearn A : [4, 4] = eye\nlearn B : [4, 3] = orthogonal\n"
+            "learn C : [3, 4]\ndt(x) = x @ A @ B @ C\n")
+    L = compiler.compile(text, ei, 4).learned()
+    torch.testing.assert_close(L["A"], torch.eye(4))
+    torch.testing.assert_close(L["B"].T @ L["B"], torch.eye(3), atol=1e-6, rtol=0)
+    for bad, col in (("learn A : [4] = eye", 17), ("learn A : [4, 4] sym = eye", 24)):
+        with pytest.raises(ShapeError) as e:
+            compiler.front(text.replace("learn A : [4, 4] = eye", bad))
+        assert e.value.span.line == 3 and e.value.span.column == col

@@ -292,10 +292,13 @@ class VectorField(nn.Module):
 
 
 def _make_learnable(decl: LearnInfo) -> Learnable:
-    """The parameter of one ``learn`` declaration: filled with its initial value, else
-    uniform in +-1/sqrt(rows) for a matrix ``[rows, cols]`` and zeros for a scalar or vector."""
+    """The parameter of one ``learn`` declaration: filled with its initial value (a named one,
+    ``eye`` / ``orthogonal``, by ``torch.nn.init.eye_`` / ``orthogonal_``), else uniform in
+    +-1/sqrt(rows) for a matrix ``[rows, cols]`` and zeros for a scalar or vector."""
     shape = decl.shape
-    if decl.init is not None:
+    if isinstance(decl.init, str):
+        init = getattr(nn.init, decl.init + "_")(torch.empty(shape))
+    elif decl.init is not None:
         init = torch.full(shape, decl.init)
     elif len(shape) == 2:
         bound = 1.0 / math.sqrt(shape[0])

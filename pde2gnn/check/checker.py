@@ -5,6 +5,7 @@ from typing import Dict, Optional
 
 from ..errors import FormError, KindError, ShapeError, Span, did_you_mean
 from ..lang import ast as A
+from ..lang.builtins import INITIALISERS
 from ..lang.inherit import resolve
 from ..lang.kinds import Kind
 from .declarations import DeclarationRules
@@ -89,9 +90,14 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
                 raise self.err(KindError, f"param '{p.name}' must be a constant number "
                                "expression", p.value.span)
         for d in self.scope.learns.values():
-            if d.init is not None and self.expr(d.init).kind != Kind.SCALAR:
-                raise self.err(KindError, f"the initial value of '{d.name}' must be a number",
-                               d.init.span)
+            if isinstance(d.init, A.Name) and d.init.id in INITIALISERS:
+                if len(d.shape) != 2 or d.constraints:
+                    raise self.err(ShapeError, f"'= {d.init.id}' initialises an unconstrained "
+                                   f"matrix, e.g. 'learn {d.name} : [d, d] = {d.init.id}'",
+                                   d.init.span)
+            elif d.init is not None and self.expr(d.init).kind != Kind.SCALAR:
+                raise self.err(KindError, f"the initial value of '{d.name}' must be a number "
+                               f"or one of {', '.join(INITIALISERS)}", d.init.span)
 
     def type_lets(self) -> None:
         for name in self.scope.lets:

@@ -202,6 +202,13 @@ class Constraint:
     parametrisation: str
 
 
+#: named initial values of a matrix ``learn`` (``learn W : [d, d] = eye``) -> what they give;
+#: the backend calls ``torch.nn.init.<name>_`` (:func:`pde2gnn.backend.module._make_learnable`)
+INITIALISERS: Dict[str, str] = {
+    "eye": "the identity matrix (ones on the diagonal of a rectangular one)",
+    "orthogonal": "a random (semi-)orthogonal matrix (Saxe et al. 2014)",
+}
+
 CONSTRAINTS: Dict[str, Constraint] = {c.name: c for c in (
     Constraint("sym", True, True, "W = (A + A^T) / 2"),
     Constraint("diag", True, True, "W = diag(a)"),

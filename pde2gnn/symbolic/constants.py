@@ -8,7 +8,7 @@ checked AST: every size is an int, every bound and initial value a float.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -58,11 +58,13 @@ class Domain:
 @dataclass(frozen=True)
 class LearnInfo:
     """A ``learn`` declaration: its tensor shape (``()`` for a scalar, ``(c,)`` a vector,
-    ``(rows, cols)`` a matrix), its initial value (None: the default initialisation) and its
-    constraint names (``positive``, ``sym``, ...), in declaration order."""
+    ``(rows, cols)`` a matrix), its initial value (a number, a named initialiser of
+    :data:`pde2gnn.lang.builtins.INITIALISERS` such as ``'eye'``, or None: the default
+    initialisation) and its constraint names (``positive``, ``sym``, ...), in declaration
+    order."""
 
     shape: Tuple[int, ...]
-    init: Optional[float]
+    init: Union[float, str, None]
     constraints: Tuple[str, ...] = ()
 
 

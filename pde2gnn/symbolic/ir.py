@@ -14,6 +14,7 @@ import sympy as sp
 from ..check import LIMITS, SHEAF_OPS, CheckedSpec, Type, endpoint, resolve_channels
 from ..errors import EnergyError, OptionError, SpecError
 from ..lang import ast as A
+from ..lang.builtins import INITIALISERS
 from ..lang.kinds import Kind
 from ..lang.visit import children
 from . import ops as O
@@ -180,9 +181,12 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
 
     learnables = {}
     for k, d in c.learns.items():
-        init = None if d.init is None else _finite_value(
-            lower_expr(c, d.init).xreplace(subs), c, d.init, f"the initial value of '{k}'",
-            3.4e38)
+        if isinstance(d.init, A.Name) and d.init.id in INITIALISERS:
+            init = d.init.id        # a named initialiser (checked: an unconstrained matrix)
+        else:
+            init = None if d.init is None else _finite_value(
+                lower_expr(c, d.init).xreplace(subs), c, d.init, f"the initial value of '{k}'",
+                3.4e38)
         shape = tuple(size(x) for x in c.learn_types[k].shape) if d.shape else ()
         learnables[k] = LearnInfo(shape, init, tuple(n for n, _ in d.constraints))
     domain = None
