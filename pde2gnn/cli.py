@@ -241,19 +241,45 @@ def _config_defaults() -> dict:
 
 
 class _HelpParser(argparse.ArgumentParser):
-    """A subcommand's parser whose help says where each training / solver option's default
-    comes from: the spec's TOML (``library/SPEC.toml``: ``[default]``, then the data set's
-    table), else the built-in value. Filled in when the help is printed, so commands start
+    """A subcommand's parser whose help gives each training / solver option's default: the
+    value of the spec's TOML (``library/SPEC.toml``: ``[default]``, then the ``--dataset``
+    table) when a spec is named before ``--help`` (``pde2gnn train grand --help``), else where
+    it comes from and the built-in value. Filled in when the help is printed, so commands start
     without importing torch."""
+
+    argv: List[str] = []       # the command line being parsed (set by :func:`main`)
 
     def format_help(self) -> str:
         defaults = _config_defaults()
+        toml, where = self._spec_defaults()
         for a in self._actions:
             if a.dest in defaults and a.default is None and a.help != argparse.SUPPRESS and \
-                    "built-in" not in (a.help or ""):
-                a.help = (f"{a.help}; " if a.help else "") + \
-                    f"default: the spec's TOML, else built-in {defaults[a.dest]!r}"
+                    "default:" not in (a.help or ""):
+                said = (f"default: {toml[a.dest]!r} ({where})" if a.dest in toml else
+                        f"default: the spec's TOML, else built-in {defaults[a.dest]!r}")
+                a.help = (f"{a.help}; " if a.help else "") + said
         return super().format_help()
+
+    def _spec_defaults(self):
+        """``(values, 'SPEC.toml [DATASET]')`` of the spec named on the command line before
+        ``--help``, or ``({}, '')``."""
+        argv = self.argv
+        command = self.prog.split()[-1]
+        if command not in argv:
+            return {}, ""
+        rest = argv[argv.index(command) + 1:]
+        spec = next((x for x in rest if not x.startswith("-")), None)
+        dataset = next((rest[k + 1] for k, x in enumerate(rest[:-1]) if x == "--dataset"), None)
+        if spec is None:
+            return {}, ""
+        from .config import load_defaults
+        from .resources import resolve_spec
+        try:
+            path = resolve_spec(spec)
+            values = load_defaults(path, dataset)
+        except Pde2GnnError:
+            return {}, ""
+        return values, f"{path.stem}.toml" + (f" [{dataset}]" if dataset else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -427,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    _HelpParser.argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

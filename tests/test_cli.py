@@ -100,6 +100,12 @@ def test_train_help_says_where_defaults_come_from(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "--lr LR default: the spec's TOML, else built-in 0.01" in out
     assert "built-in 'dopri5'" in out
+    with pytest.raises(SystemExit):     # a spec (and data set) named: its TOML's values
+        main(["train", "nsd_bundle", "--dataset", "Texas", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--lr LR default: 0.02 (nsd_bundle.toml [Texas])" in out
+    assert "--time TIME integration time T; default: 4.0 (nsd_bundle.toml [Texas])" in out
+    assert "--hidden HIDDEN default: the spec's TOML, else built-in 64" in out
 
 
 @pytest.mark.parametrize("extra, phrase", [
