@@ -329,7 +329,7 @@ def test_padgn_protocol_lives_in_the_library_tomls(model):
     results/padgn/run_*.sh used to pass as options: library/padgn.toml, inherited."""
     from types import SimpleNamespace
 
-    from pde2gnn.cli import build_parser
+    from pde2gnn.cli_parser import build_parser
     from pde2gnn.resources import resolve_spec
     from pde2gnn.tasks.forecast_config import ForecastConfig
     from pde2gnn.tasks.plugins.forecasting import Forecasting
