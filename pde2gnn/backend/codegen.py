@@ -33,6 +33,7 @@ import sympy as sp
 from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
+from ..symbolic.rewrite import bottom_up
 from ..symbolic.sheaf import SHEAF_CLASSES
 from ..symbolic.symbols import Level
 
@@ -63,17 +64,13 @@ def lift_gathers(e: sp.Expr, an, memo=None) -> sp.Expr:
     ``an`` is the program's :class:`~pde2gnn.symbolic.analysis.Analyzer` (scalar arguments,
     matrices included, do not block the rewrite). Shared subexpressions are rewritten once.
     """
-    memo = {} if memo is None else memo
-    if e not in memo:
-        memo[e] = _lift(e, an, memo)
-    return memo[e]
+    return bottom_up(e, lambda x: _lift(x, an), memo)
 
 
-def _lift(e: sp.Expr, an, memo) -> sp.Expr:
+def _lift(e: sp.Expr, an) -> sp.Expr:
     if not e.args or e.is_Atom:
         return e
-    args = tuple(lift_gathers(a, an, memo) for a in e.args)
-    e = e.func(*args) if args != e.args else e
+    args = e.args
     if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
         for side in (O.AtI, O.AtJ):
             if any(isinstance(a, side) for a in args) and all(

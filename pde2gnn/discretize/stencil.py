@@ -32,6 +32,7 @@ from ..symbolic import ops as O
 from ..symbolic.analysis import Analyzer
 from ..symbolic.geometry import GEO_SYMBOLS, GEO_WEIGHTS
 from ..symbolic.ir import IR, SymbolInfo
+from ..symbolic.rewrite import bottom_up
 from ..symbolic.symbols import Level
 
 DEG_INV = sp.Symbol("deg_inv")
@@ -213,22 +214,7 @@ def _stencils(e: sp.Expr, hoist: Optional[_Hoister] = None) -> sp.Expr:
         if isinstance(x, O.MeanJ):
             return DEG_INV * O.SumJ(x.args[0])
         return x
-    return _bottom_up(e, rule)
-
-
-def _bottom_up(e: sp.Expr, rule, memo=None) -> sp.Expr:
-    """Apply ``rule`` to every subexpression, children first. Shared subexpressions (a ``let``
-    used twice) are rewritten once (``memo``), so the time is linear in the expression DAG."""
-    memo = {} if memo is None else memo
-    if e in memo:
-        return memo[e]
-    out = e
-    if e.args and not e.is_Atom:
-        new_args = tuple(_bottom_up(a, rule, memo) for a in e.args)
-        if new_args != e.args:
-            out = e.func(*new_args)
-    memo[e] = out = rule(out)
-    return out
+    return bottom_up(e, rule)
 
 
 class _Normaliser:
@@ -278,7 +264,7 @@ class _Normaliser:
 
     def __call__(self, e: sp.Expr) -> sp.Expr:
         for _ in range(20):
-            new = sp.expand(_bottom_up(e, self.rule), **_EXPAND)
+            new = sp.expand(bottom_up(e, self.rule), **_EXPAND)
             if new == e:
                 break
             e = new

@@ -38,6 +38,7 @@ import sympy as sp
 
 from ..lang.builtins import CONSTRAINTS
 from . import ops as O
+from .rewrite import bottom_up
 
 #: constraints whose parametrisation is a symmetric matrix (W^T = W)
 SYMMETRIC_CONSTRAINTS = tuple(n for n, c in CONSTRAINTS.items() if c.symmetric)
@@ -99,15 +100,8 @@ def tidy(e: sp.Expr, channels: Callable[[sp.Expr], int]) -> sp.Expr:
                     return sp.Mul(*num) * rule(type(x)(sp.Mul(*rest)))
         return x
 
-    def walk(x):
-        if x.args and not x.is_Atom:
-            new = tuple(walk(a) for a in x.args)
-            if new != x.args:
-                x = x.func(*new)
-        return rule(x)
-
     for _ in range(10):
-        new = sp.expand(walk(e), mul=True, deep=True, power_exp=False, power_base=False,
+        new = sp.expand(bottom_up(e, rule), mul=True, deep=True, power_exp=False, power_base=False,
                         log=False, multinomial=False, basic=False)
         if new == e:
             break
