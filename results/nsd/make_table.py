@@ -1,6 +1,7 @@
-"""Markdown table of the NSD runs in results/nsd/*.json (nsd_bundle_noew_*: runs of
-nsd_bundle before it gained edge weights, kept as the ablation) beside the published O(d)-NSD numbers
-(Bodnar et al. 2022, Table 1). Run from the repository root: python results/nsd/make_table.py"""
+"""Markdown table of the NSD runs in results/nsd/*.json beside the published O(d)-NSD numbers
+(Bodnar et al. 2022, Table 1); nsd_bundle_noew_* is the ablation
+results/nsd/ablation/nsd_bundle_noew.pde, nsd_bundle without its learned edge weights.
+Run from the repository root: python results/nsd/make_table.py"""
 import json
 from pathlib import Path
 

@@ -9,3 +9,8 @@ for ds in Texas Wisconsin Cornell; do
       --threads 1 --results results/nsd/${spec}_${ds}.json
   done
 done
+# the edge-weight ablation (nsd_bundle without weights=true)
+for ds in Texas Wisconsin Cornell; do
+  OMP_NUM_THREADS=1 python -m pde2gnn train results/nsd/ablation/nsd_bundle_noew.pde --dataset $ds \
+    --split geom-gcn --splits 10 --threads 1 --results results/nsd/nsd_bundle_noew_${ds}.json
+done
