@@ -333,9 +333,10 @@ class GraphOps(nn.Module):
     def dropout(self, u: Tensor, p) -> Tensor:
         """Inverted dropout (Srivastava et al. 2014): while this module is training, each entry
         of ``u`` is zeroed with probability ``p`` and the others scaled by ``1 / (1 - p)``; in
-        evaluation mode ``u`` itself. ``u [..., R, c]``; ``p`` a float or a one-element tensor
-        (the generated code passes ``_G.fill(p, 1)``) in [0, 1). A new mask at every call, so
-        inside a vector field one per evaluation (per Euler step with ``method = "euler"``)."""
+        evaluation mode ``u`` itself. ``u [..., R, c]``; ``p`` in [0, 1), a float (the
+        generated code) or a one-element tensor (the reference interpreter). A new mask at
+        every call, so inside a vector field one per evaluation (per Euler step with
+        ``method = "euler"``)."""
         rate = float(p)
         if not self.training or rate == 0.0:
             return u
