@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rtol", type=float)
     g.add_argument("--atol", type=float)
     g.add_argument("--max-nfe", type=int)
+    g.add_argument("--patience", type=int, help="early stopping: stop after this many epochs "
+                   "without a better validation score (default: 10 for forecasting, 0 = off "
+                   "for node classification, or the spec's TOML)")
     task_options = {}
     for name, task in TASKS.items():
         g = q.add_argument_group(f"{name} ({task.help})")

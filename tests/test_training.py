@@ -156,3 +156,33 @@ def test_normalize_features_makes_training_blind_to_row_scale():
             for s in (torch.ones(n, 1), torch.rand(n, 1) * 10 + 0.1)]
     a, b = ([h["loss"] for h in r["history"]] for r in runs)
     torch.testing.assert_close(torch.tensor(a), torch.tensor(b), rtol=1e-6, atol=0)
+
+
+def test_selection_by_validation_loss_and_patience():
+    """select_by = 'loss' reports the epoch of least validation cross-entropy (the NSD
+    reference's stop_strategy); patience stops that many epochs after the best one."""
+    import pytest
+    import torch
+    from torch_geometric.data import Data
+
+    from pde2gnn.errors import OptionError
+
+    torch.manual_seed(0)
+    n = 30
+    ring = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+    masks = {k: torch.zeros(n, dtype=torch.bool) for k in ("train_mask", "val_mask", "test_mask")}
+    masks["train_mask"][:10], masks["val_mask"][10:20], masks["test_mask"][20:] = True, True, True
+    data = Data(x=torch.rand(n, 8), y=torch.arange(n) % 3,
+                edge_index=torch.cat([ring, ring.flip(0)], 1), **masks)
+    cfg = TrainConfig(epochs=60, time=1.0, lr=0.05, select_by="loss", patience=5,
+                      solver=SolverConfig("euler", step_size=0.5))
+    r = train("heat", data, cfg, progress=False)
+    h = r["history"]
+    losses = [e["val_loss"] for e in h]
+    assert r["best_epoch"] == losses.index(min(losses)) and r["val_loss"] == min(losses)
+    assert len(h) == r["best_epoch"] + 6 < 60      # stopped 5 epochs after the best
+    assert "least validation loss" in r["selection"] and "5 epochs" in r["selection"]
+    with pytest.raises(OptionError, match="select_by"):
+        TrainConfig(select_by="f1")
+    with pytest.raises(OptionError, match="select_time"):
+        TrainConfig(select_by="loss", select_time=2.0)

@@ -85,6 +85,11 @@ class TrainConfig:
     # select_points evenly spaced times in (0, select_time * T]
     select_time: float = 0.0
     select_points: int = 32
+    # model selection: the epoch of best validation "accuracy", or of least validation "loss"
+    # (cross-entropy; the NSD reference's stop_strategy); patience > 0 stops training after that
+    # many epochs without a better one (early stopping)
+    select_by: str = "accuracy"
+    patience: int = 0
 
     def __post_init__(self):
         self.validate()
@@ -112,8 +117,14 @@ class TrainConfig:
         for name, ok, what in checks:
             if not ok:
                 raise OptionError(f"{name} must be {what}, got {getattr(self, name)}")
+        if self.patience < 0:
+            raise OptionError(f"patience must be at least 0, got {self.patience}")
+        if self.select_by == "loss" and self.select_time:
+            raise OptionError("select_by = 'loss' selects an epoch at the fixed time T; it "
+                              "cannot be combined with select_time")
         for name, allowed in (("encoder_act", ACTIVATIONS), ("decoder_act", ACTIVATIONS),
-                              ("dropout_at", ("decoder", "encoder"))):
+                              ("dropout_at", ("decoder", "encoder")),
+                              ("select_by", ("accuracy", "loss"))):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, got "
                                   f"{getattr(self, name)!r}")
@@ -283,7 +294,11 @@ def split_sha256(train_mask: Tensor, val_mask: Tensor, test_mask: Tensor) -> str
 
 def selection_rule(config: TrainConfig) -> str:
     """The model-selection rule of :func:`train`, as recorded in results files."""
-    rule = "test accuracy at the first epoch of best validation accuracy"
+    rule = ("test accuracy at the first epoch of least validation loss"
+            if config.select_by == "loss" else
+            "test accuracy at the first epoch of best validation accuracy")
+    if config.patience:
+        rule += f"; training stopped after {config.patience} epochs without a better one"
     if config.select_time:
         return (f"{rule}; integration time chosen on validation among {config.select_points} "
                 f"evenly spaced times in (0, {config.select_time:g} T]")
@@ -328,7 +343,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
                               f"{config.select_time} and {config.select_points}")
         eval_times = torch.linspace(0, config.select_time * config.time,
                                     config.select_points + 1, device=device)[1:]
-    best = {"val_acc": -1.0}
+    best = {"val_acc": -1.0, "val_loss": math.inf}
+    since_best = 0
     times, times_total, nfe_f, nfe_b, history = [], [], [], [], []
     bar = tqdm(range(config.epochs), disable=not progress, leave=False,
                desc=f"seed {seed}", dynamic_ncols=True)
@@ -348,22 +364,29 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         nfe_b.append(model.ode.nfe_backward)
         model.eval()
         with torch.no_grad():
-            pred = (model(x)[None] if eval_times is None else model(x, eval_times)).argmax(-1)
+            logits = model(x)[None] if eval_times is None else model(x, eval_times)
+            pred = logits.argmax(-1)
             accs = torch.stack([(pred[:, m] == y[m]).float().mean(1)
                                 for m in (train_m, val_m, test_m)], 1)   # [K, 3]
             k = int(accs[:, 1].argmax())        # the first time of best validation accuracy
             accs = accs[k].tolist()
+            val_loss = float(nn.functional.cross_entropy(logits[k][val_m], y[val_m]))
             t_best = config.time if eval_times is None else float(eval_times[k])
         times_total.append(time.perf_counter() - t0)
         history.append({"epoch": epoch, "loss": loss.item(), "train_acc": accs[0],
-                        "val_acc": accs[1], "time": t_best, "nfe": fwd})
-        if accs[1] > best["val_acc"]:
-            best = {"val_acc": accs[1], "test_acc": accs[2], "train_acc": accs[0],
-                    "best_epoch": epoch, "best_time": t_best}
+                        "val_acc": accs[1], "val_loss": val_loss, "time": t_best, "nfe": fwd})
+        better = val_loss < best["val_loss"] if config.select_by == "loss" else \
+            accs[1] > best["val_acc"]
+        since_best = 0 if better else since_best + 1
+        if better:
+            best = {"val_acc": accs[1], "val_loss": val_loss, "test_acc": accs[2],
+                    "train_acc": accs[0], "best_epoch": epoch, "best_time": t_best}
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{accs[1]:.3f}", nfe=fwd)
         if log is not None:
             log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {accs[0]:.3f}  "
                 f"val {accs[1]:.3f}  t {t_best:.2f}  nfe {fwd}")
+        if config.patience and since_best >= config.patience:
+            break
     bar.close()
     out = {**best, "epoch_time_s": float(np.mean(times)),
            "epoch_time_total_s": float(np.mean(times_total)),

@@ -11,7 +11,8 @@ from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional
 from ..errors import OptionError
 
 #: options of ``pde2gnn train`` that several tasks read (each task lists those it uses)
-SHARED = ("data", "epochs", "lr", "weight_decay", "hidden", "method", "rtol", "atol", "max_nfe")
+SHARED = ("data", "epochs", "lr", "weight_decay", "hidden", "method", "rtol", "atol", "max_nfe",
+          "patience")
 
 
 def kv(items: Optional[List[str]], cast) -> dict:

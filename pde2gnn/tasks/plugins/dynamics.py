@@ -18,7 +18,7 @@ class Dynamics(Task):
     name = "dynamics"
     help = ("fit a continuous spec to the trajectory of a `pde2gnn simulate --protocol` file "
             "given with --data (NDCN; interpolation / extrapolation)")
-    shared = frozenset(SHARED)
+    shared = frozenset(SHARED) - {"patience"}
 
     @staticmethod
     def add_options(q) -> None:

@@ -16,11 +16,11 @@ class Forecasting(Task):
 
     name = "forecasting"
     help = "discrete-time specs: graph-signal forecasting with --data"
-    shared = frozenset({"data", "epochs", "lr", "weight_decay"})
+    shared = frozenset({"data", "epochs", "lr", "weight_decay", "patience"})
     data_parallel = True
     #: command-line option -> ForecastConfig field
     OPTIONS = {"n_in": "n_in", "n_out": "n_out", "batch_size": "batch_size",
-               "patience": "patience", "loss": "loss", "ss_k": "ss_k", "grad_clip": "grad_clip",
+               "loss": "loss", "ss_k": "ss_k", "grad_clip": "grad_clip",
                "stride": "stride", "max_windows": "max_windows_per_epoch",
                "no_scheduled_sampling": None}
 
@@ -30,8 +30,6 @@ class Forecasting(Task):
                        "synthetic 5)")
         f.add_argument("--n-out", type=int, help="predicted frames (noaa 12, synthetic 15)")
         f.add_argument("--batch-size", type=int, help="windows per step (default 16)")
-        f.add_argument("--patience", type=int, help="early stopping on validation MAE "
-                       "(default 10; 0: off)")
         f.add_argument("--loss", choices=["mse", "mae"],
                        help="training loss (default mse, as PA-DGN)")
         f.add_argument("--no-scheduled-sampling", action="store_true", default=None,

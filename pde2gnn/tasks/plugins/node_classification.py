@@ -18,7 +18,7 @@ class NodeClassification(Task):
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
                "encoder_act",
-               "decoder_act", "dropout_at", "select_time", "select_points")
+               "decoder_act", "dropout_at", "select_time", "select_points", "select_by")
 
     @staticmethod
     def add_options(q) -> None:
@@ -53,6 +53,8 @@ class NodeClassification(Task):
         q.add_argument("--normalize-features", action=argparse.BooleanOptionalAction,
                        default=None, help="scale each node's features to sum 1 "
                        "(torch_geometric's NormalizeFeatures; the NSD reference does)")
+        q.add_argument("--select-by", choices=["accuracy", "loss"], help="the epoch reported: "
+                       "best validation accuracy (default) or least validation loss (NSD)")
         q.add_argument("--encoder-act", choices=["none", "relu", "elu"],
                        help="activation after the encoder (NSD: elu)")
         q.add_argument("--decoder-act", choices=["none", "relu", "elu"],
