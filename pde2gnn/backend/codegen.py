@@ -33,6 +33,7 @@ import sympy as sp
 from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
 from ..symbolic import ops as O
+from ..lang.kinds import Kind
 from ..symbolic.rewrite import bottom_up
 from ..symbolic.sheaf import SHEAF_CLASSES
 from ..symbolic.symbols import Level
@@ -74,7 +75,7 @@ def _lift(e: sp.Expr, an) -> sp.Expr:
     if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
         for side in (O.AtI, O.AtJ):
             if any(isinstance(a, side) for a in args) and all(
-                    isinstance(a, side) or an.kind(a) == "scalar" for a in args):
+                    isinstance(a, side) or an.kind(a) == Kind.SCALAR for a in args):
                 inner = [a.args[0] if isinstance(a, side) else a for a in args]
                 return side(e.func(*inner))
     return e
@@ -243,7 +244,7 @@ class CodeGen:
         """Code of a function argument: a tensor, also for a constant (``_G.fill(c, 1)``);
         ``rows`` (``'node'`` / ``'edge'``) repeats a scalar value on every node / edge."""
         code = f"_G.fill({float(a)!r}, 1)" if is_constant(a) else self.ref(a, lv)
-        if rows is not None and self.an.kind(a) == "scalar":
+        if rows is not None and self.an.kind(a) == Kind.SCALAR:
             code = f"_G.rows({code}, '{rows}')"
         return code
 
@@ -257,7 +258,7 @@ class CodeGen:
             return False
         parts = args[0].args
         return any(isinstance(a, O.ENDPOINTS) for a in parts) and all(
-            isinstance(a, O.ENDPOINTS) or self.an.kind(a) == "edge" for a in parts)
+            isinstance(a, O.ENDPOINTS) or self.an.kind(a) == Kind.EDGE for a in parts)
 
     @staticmethod
     def _paren(e: sp.Expr, code: str, strict: bool = False) -> str:

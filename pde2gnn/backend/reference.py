@@ -24,6 +24,7 @@ from torch import Tensor
 
 from ..discretize.stencil import StencilProgram
 from ..errors import UnsupportedError
+from ..lang.kinds import Kind
 from ..symbolic import ops as O
 from ..symbolic import sheaf as S
 from . import sheaf_ops
@@ -65,7 +66,7 @@ class _Interpreter:
         v = self.tensor(v) if not torch.is_tensor(v) else v
         if v.dim() == 0:
             v = v.reshape(1)
-        return self.G.rows(v, rows) if rows and self.an.kind(a) == "scalar" else v
+        return self.G.rows(v, rows) if rows and self.an.kind(a) == Kind.SCALAR else v
 
     def eval(self, e: sp.Expr):
         if e.is_number and not e.atoms(O.GraphOp):

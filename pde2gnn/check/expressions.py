@@ -196,12 +196,12 @@ class ExpressionRules:
                 raise self.err(ArgumentError, "cat takes one or more values", e.span)
             ts = [self.expr(a) for a in e.args]
             kinds = {t.kind for t in ts}
-            if kinds & {"matrix", "scalar", "sheaf"}:
+            if kinds & {Kind.MATRIX, Kind.SCALAR, Kind.SHEAF}:
                 bad = next(a for a, t in zip(e.args, ts)
-                           if t.kind in ("matrix", "scalar", "sheaf"))
+                           if t.kind in (Kind.MATRIX, Kind.SCALAR, Kind.SHEAF))
                 raise self.err(KindError, "cat joins the channels of node or edge values, got "
                                f"{self.expr(bad).describe()}", bad.span)
-            if kinds == {"node", "edge"}:
+            if kinds == {Kind.NODE, Kind.EDGE}:
                 raise self.err(KindError, "cat cannot join node and edge values; take node "
                                "values at an endpoint with x_i / x_j", e.span)
             return Type(kinds.pop(), (add_channels(*(t.channels for t in ts)),))
@@ -242,7 +242,7 @@ class ExpressionRules:
         if b.takes is not None and t.kind != b.takes:
             arg = e.args[0]
             label = f" {arg.id}" if isinstance(arg, A.Name) else ""
-            raise self.err(KindError, f"{f} expects {'an' if b.takes == 'edge' else 'a'} "
+            raise self.err(KindError, f"{f} expects {'an' if b.takes == Kind.EDGE else 'a'} "
                            f"{b.takes} field, got {t.describe()}{label}", arg.span)
         if b.group == "geometry":
             axes = len(self.scope.domain.bounds) if self.scope.domain else 0

@@ -227,13 +227,13 @@ class _Normaliser:
         an = self.an
         if isinstance(x, (O.AtI, O.AtJ)):
             u, side = x.args[0], type(x)
-            if an.kind(u) == "scalar":
+            if an.kind(u) == Kind.SCALAR:
                 return u
             if u.is_Add:
                 return sp.Add(*[self.rule(side(a)) for a in u.args])
             if u.is_Mul:
                 return sp.Mul(*[self.rule(side(a)) for a in u.args])
-            if u.is_Pow and an.kind(u.args[1]) == "scalar":
+            if u.is_Pow and an.kind(u.args[1]) == Kind.SCALAR:
                 return self.rule(side(u.args[0])) ** u.args[1]
             if isinstance(u, O.MatMul):
                 return O.MatMul(self.rule(side(u.args[0])), u.args[1])
@@ -243,7 +243,7 @@ class _Normaliser:
             if e.is_Add:
                 return sp.Add(*[self.rule(O.SumJ(a)) for a in e.args])
             if e.is_Mul:
-                scal = [a for a in e.args if an.kind(a) == "scalar"]
+                scal = [a for a in e.args if an.kind(a) == Kind.SCALAR]
                 if scal:
                     rest = [a for a in e.args if an.kind(a) != "scalar"]
                     return sp.Mul(*scal) * self.rule(O.SumJ(sp.Mul(*rest)))
@@ -346,12 +346,12 @@ def discretize(ir: IR) -> StencilProgram:
             if coef is None or an.uses_state(coef) or an.channels(coef) != 1:
                 rest.append(term)
                 continue
-            coef_e = O.AtI(coef) if an.kind(coef) == "node" else coef
+            coef_e = O.AtI(coef) if an.kind(coef) == Kind.NODE else coef
             unfused = []
             for et in sp.Add.make_args(sums[0].args[0]):
                 hit = _split_state_factor(et, fields, an, allow_state_weight=True)
                 # (a matrix weight is built before the temporaries: none of them in it)
-                if hit is None or hit[1] == "node" or an.kind(hit[3]) == "node" or \
+                if hit is None or hit[1] == "node" or an.kind(hit[3]) == Kind.NODE or \
                         any(s.name in nested for s in hit[3].free_symbols):
                     unfused.append(et)
                     continue
@@ -372,7 +372,7 @@ def discretize(ir: IR) -> StencilProgram:
         args = tuple(fuse_inside(a) for a in e.args)
         e = e.func(*args) if args != e.args else e
         if isinstance(e, sp.Function) and not isinstance(e, (O.MatMul, O.SumJ, O.AtI, O.AtJ)) \
-                and len(e.args) == 1 and an.kind(e.args[0]) == "node" \
+                and len(e.args) == 1 and an.kind(e.args[0]) == Kind.NODE \
                 and an.uses_state(e.args[0]):
             name = f"_lin{len(temps)}"
             rest = fuse(name, e.args[0])

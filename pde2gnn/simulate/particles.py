@@ -14,6 +14,7 @@ import torch
 
 from .. import provenance
 from ..errors import OptionError
+from ..lang.kinds import Kind
 from .config import SimulationConfig
 
 
@@ -51,7 +52,7 @@ def charged_initial_conditions(ir, cfg: SimulationConfig, count: int,
     state = np.concatenate([values[f] for f in names], -1)
     inputs = {}
     for name, typ in consts.inputs.items():
-        if typ.kind != "node" or typ.shape != (1,):
+        if typ.kind != Kind.NODE or typ.shape != (1,):
             raise OptionError(f"--ic charged fills node[1] inputs with charges; input '{name}' "
                               f"is {typ.kind}{list(typ.shape)}")
         inputs[name] = rng.choice([-1.0, 1.0], size=(count, n, 1))
