@@ -92,7 +92,7 @@ def restriction_maps(G, net: Restriction, u: Tensor, d: int) -> Maps:
                         f"states {list(u.shape)} would need one sheaf each: solve them one by one")
     s = _structure(G, d)
     x = _stalks(u, d)
-    return Maps(net.on_pairs(x[G.i], x[G.j]), int(d), s, net.kind == "orthogonal")
+    return Maps(net.on_edges(x, G.i, G.j), int(d), s, net.kind == "orthogonal")
 
 
 def operator(G, maps: Maps, normalise: bool) -> Operator:
