@@ -49,7 +49,7 @@ class HelpParser(argparse.ArgumentParser):
             return {}, ""
         rest = argv[argv.index(command) + 1:]
         spec = next((x for x in rest if not x.startswith("-")), None)
-        dataset = next((rest[k + 1] for k, x in enumerate(rest[:-1]) if x == "--dataset"), None)
+        dataset = _option_value(rest, "--dataset")
         if spec is None:
             return {}, ""
         from .config import load_defaults
@@ -60,6 +60,16 @@ class HelpParser(argparse.ArgumentParser):
         except Pde2GnnError:
             return {}, ""
         return values, f"{path.stem}.toml" + (f" [{dataset}]" if dataset else "")
+
+
+def _option_value(args, option: str):
+    """The value given to ``option`` in ``args`` (``--opt VALUE`` or ``--opt=VALUE``), or None."""
+    for k, x in enumerate(args):
+        if x == option and k + 1 < len(args):
+            return args[k + 1]
+        if x.startswith(option + "="):
+            return x[len(option) + 1:]
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -106,6 +106,9 @@ def test_train_help_says_where_defaults_come_from(capsys):
     assert "--lr LR default: 0.02 (nsd_bundle.toml [Texas])" in out
     assert "--time TIME integration time T; default: 4.0 (nsd_bundle.toml [Texas])" in out
     assert "--hidden HIDDEN default: the spec's TOML, else built-in 64" in out
+    with pytest.raises(SystemExit):     # --dataset=NAME reads the same section
+        main(["train", "nsd_bundle", "--dataset=Wisconsin", "--help"])
+    assert "default: 2.0 (nsd_bundle.toml [Wisconsin])" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("extra, phrase", [

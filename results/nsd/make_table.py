@@ -8,7 +8,6 @@ from pathlib import Path
 PUBLISHED = {"Texas": (85.95, 5.51), "Wisconsin": (89.41, 4.74), "Cornell": (84.86, 4.71),
              "Film": (37.81, 1.15), "squirrel": (56.34, 1.32), "chameleon": (68.04, 1.58),
              "CiteSeer": (76.70, 1.57), "PubMed": (89.49, 0.40), "Cora": (86.90, 1.13)}
-FILE_NAME = {"Film": "Actor"}      # torch_geometric's name of the Film data set
 SPECS = {"nsd_bundle": "nsd_bundle", "nsd_bundle_noew": "nsd_bundle without edge weights",
          "nsd_identity": "nsd_identity"}
 HERE = Path(__file__).resolve().parent
@@ -28,7 +27,7 @@ print("| data set | spec | test acc % (ours) | splits | s / epoch | reference ru
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for ds, (m, s) in PUBLISHED.items():
     for spec, label in SPECS.items():
-        f = HERE / f"{spec}_{FILE_NAME.get(ds, ds)}.json"
+        f = HERE / f"{spec}_{ds}.json"
         if not f.is_file():
             continue
         r = json.loads(f.read_text())
