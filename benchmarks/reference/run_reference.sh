@@ -8,12 +8,15 @@
 #   PROTOCOL: public (Planetoid masks: --planetoid_split --not_lcc) or
 #             lcc (--planetoid_split alone: largest connected component, fixed seed-12345 split)
 #   MODEL: grand (block attention, laplacian) or blend (--beltrami)
+#   further arguments go to run_GNN.py as they are (e.g. --pos_enc_type GDC for Citeseer BLEND,
+#   whose best parameters name DeepWalk encodings that are a download, not computed)
 set -euo pipefail
-REF=$(realpath "$1"); PY=$2; RUNS=$3; DS=$4; PROTO=$5; MODEL=$6
+REF=$(realpath "$1"); PY=$2; RUNS=$3; DS=$4; PROTO=$5; MODEL=$6; shift 6
 OUTDIR=$(pwd)/results/reference; LOGDIR=$OUTDIR/logs; mkdir -p "$LOGDIR"
 ARGS=(--dataset "$DS" --planetoid_split --no_early)
 [ "$PROTO" = public ] && ARGS+=(--not_lcc)
 [ "$MODEL" = blend ] && ARGS+=(--beltrami)
+ARGS+=("$@")
 export OMP_NUM_THREADS=1 PYTHONPATH=$(dirname "$REF")/stubs
 logs=()
 for r in $(seq 0 $((RUNS - 1))); do
