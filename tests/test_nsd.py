@@ -7,7 +7,7 @@ import torch
 from pde2gnn import compiler
 from pde2gnn.backend import sheaf_ops
 from pde2gnn.backend.sheaf import householder_orthogonal
-from pde2gnn.errors import ArgumentError, SpecError
+from pde2gnn.errors import ArgumentError, DataError, ShapeError, SpecError
 
 
 @pytest.fixture(autouse=True)
@@ -26,28 +26,32 @@ def _graph(n=7):
 
 
 def _dense_maps(net, x, ei, d, k):
-    """F_{i<e} for every ordered pair (i, j) of the edge list, by hand from the net's weight."""
+    """F_{i<e} for every ordered pair (i, j) of the edge list, by hand from the net's weight;
+    with ``lowpass`` the learned block is (d - 1) x (d - 1) and the last coordinate's map 1."""
+    m = d - 1 if net.lowpass else d
     maps = {}
     for j, i in ei.t().tolist():   # row 0 = j (source), row 1 = i (receiver)
         z = net.lin.weight @ torch.cat([x[i], x[j]]) if net.lin is not None else None
         if net.kind == "diag":
             F = torch.diag(torch.tanh(z))
         elif net.kind == "general":
-            F = torch.tanh(z).reshape(d, d)
-        elif net.kind == "orthogonal":      # tanh, then d Householder reflections, by hand
-            V = torch.eye(d)
-            il = torch.tril_indices(d, d, -1)
+            F = torch.tanh(z).reshape(m, m)
+        elif net.kind == "orthogonal":      # tanh, then m Householder reflections, by hand
+            V = torch.eye(m)
+            il = torch.tril_indices(m, m, -1)
             V[il[0], il[1]] = torch.tanh(z)
-            F = torch.eye(d)
-            for c in range(d):
+            F = torch.eye(m)
+            for c in range(m):
                 v = V[:, c:c + 1]
-                F = F @ (torch.eye(d) - 2 * v @ v.T / (v.T @ v))
+                F = F @ (torch.eye(m) - 2 * v @ v.T / (v.T @ v))
         else:
-            F = torch.eye(d)
+            F = torch.eye(m)
         if net.weight is not None:         # the edge weight, the same at both ends
             w = net.weight.weight[0]
             F = F * torch.sigmoid(w @ torch.cat([x[i], x[j]])) * \
                 torch.sigmoid(w @ torch.cat([x[j], x[i]]))
+        if net.lowpass:
+            F = torch.block_diag(F, torch.ones(1, 1))
         maps[(i, j)] = F
     return maps
 
@@ -70,7 +74,8 @@ def _dense_laplacian(maps, n, d, normalise):
 
 
 @pytest.mark.parametrize("spec,kind", [("nsd_diag", "diag"), ("nsd_bundle", "orthogonal"),
-                                       ("nsd_general", "general"), ("nsd_identity", "identity")])
+                                       ("nsd_general", "general"), ("nsd_identity", "identity"),
+                                       ("nsd_diag_lp", "diag")])
 def test_compiled_nsd_equals_dense_handwritten(spec, kind):
     ei, n = _graph()
     d, k = 3, 2
@@ -96,6 +101,42 @@ def test_compiled_nsd_equals_dense_handwritten(spec, kind):
     layer = (1 + torch.tanh(eps)).repeat(n)[:, None] * y.reshape(n * d, k) - \
         torch.nn.functional.elu(L @ Y)
     assert torch.allclose((y + out).reshape(n * d, k), layer, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["diag", "orthogonal", "general"])
+def test_lowpass_coordinate_diffuses_with_the_normalised_graph_laplacian(kind):
+    """restriction(..., lowpass=true): learned (and weighted) maps on the first d - 1 stalk
+    coordinates, 1 on the last, so the last coordinate of Delta_F x is
+    (D + I)^-1/2 (D - A) (D + I)^-1/2 x_last whatever the learned maps (NSD's add_lp)."""
+    ei, n = _graph()
+    d, k = 3, 2
+    spec = SHEAF_OPS_SPEC.replace("dim d = 3", f"dim d = {d}").format(
+        kind=f"{kind}, weights=true, lowpass=true", rhs="sheaf_nlap(F, x)")
+    torch.manual_seed(3)
+    vf = compiler.compile(spec, ei, n).double()
+    with torch.no_grad():
+        for p in vf.parameters():
+            p.copy_(torch.randn_like(p))
+    y = torch.randn(n, d * k)
+    vf.prepare(y)
+    out = vf(torch.tensor(0.0), y).reshape(n, d, k)
+    L = _dense_laplacian(_dense_maps(vf.nets.F, y, ei, d, k), n, d, True)
+    assert torch.allclose(out.reshape(n * d, k), -L @ y.reshape(n * d, k), atol=1e-10)
+    A = torch.zeros(n, n)
+    A[ei[1], ei[0]] = 1.0
+    deg = A.sum(1)
+    S = torch.diag((deg + 1).rsqrt())
+    gcn = S @ (torch.diag(deg) - A) @ S
+    assert torch.allclose(out[:, -1, :], -gcn @ y.reshape(n, d, k)[:, -1, :], atol=1e-12)
+
+
+def test_lowpass_needs_a_stalk_of_two():
+    ei, n = _graph()
+    spec = SHEAF_OPS_SPEC.format(kind="diag, lowpass=true", rhs="sheaf_lap(F, x)")
+    with pytest.raises(DataError, match="lowpass=true.*stalk of 2 or more, got 1"):
+        compiler.compile(spec, ei, n, dims={"d": 1})     # d bound at compile time
+    with pytest.raises(ShapeError, match="lowpass=true.*stalk of 2 or more, got 1"):
+        compiler.compile(spec.replace("node[d, k]", "node[1, k]"), ei, n)   # d in the spec
 
 
 SHEAF_OPS_SPEC = """model s

@@ -285,16 +285,24 @@ class Restriction(nn.Module):
     ``identity`` gives F = I (the ablation without a learned sheaf). With ``weights`` both
     maps of an edge are scaled by a learned symmetric weight w_e = s_ab s_ba, s_ab =
     sigmoid(w . [x_a, x_b]) (the reference's ``EdgeWeightLearner``, on by default there).
+    With ``lowpass`` the maps are learned (and weighted) on the first d - 1 stalk coordinates
+    and fixed to 1 on the last, which therefore diffuses with the plain normalised graph
+    Laplacian (the reference's ``add_lp``); the network still reads all d k channels.
 
     Input x ``[N, d, k]``; returns (F_tail, F_head), each ``[E, d]`` (diag) or ``[E, d, d]``.
     """
 
-    def __init__(self, d: int, k: int, kind: str = "diag", weights: bool = False):
+    def __init__(self, d: int, k: int, kind: str = "diag", weights: bool = False,
+                 lowpass: bool = False):
         super().__init__()
         if kind not in KINDS:
             raise DataError(f"restriction kind must be one of {', '.join(KINDS)}, got {kind!r}")
-        self.d, self.k, self.kind = d, k, kind
-        n_out = {"diag": d, "orthogonal": d * (d - 1) // 2, "general": d * d, "identity": 0}[kind]
+        if lowpass and d < 2:
+            raise DataError(f"restriction(..., lowpass=true) needs a stalk of 2 or more, got {d}")
+        self.d, self.k, self.kind, self.lowpass = d, k, kind, bool(lowpass)
+        m = d - 1 if lowpass else d                            # learned stalk coordinates
+        self.learned_d = m
+        n_out = {"diag": m, "orthogonal": m * (m - 1) // 2, "general": m * m, "identity": 0}[kind]
         self.lin = nn.Linear(2 * d * k, n_out, bias=False) if n_out else None
         self.weight = nn.Linear(2 * d * k, 1, bias=False) if weights else None
 
@@ -308,23 +316,29 @@ class Restriction(nn.Module):
         instead of gathering and multiplying E rows of 2 d k inputs (E / N times less work).
         """
         flat = x.flatten(1)                                    # [N, d k]
+        m = self.learned_d
         if self.kind == "identity":
-            F = x.new_ones(a.shape[0], self.d)
+            F = x.new_ones(a.shape[0], m)
         elif self.lin is None:      # orthogonal with d = 1: SO(1) = {1}, nothing to learn
             F = x.new_ones(a.shape[0], 1, 1)
         else:
-            z = _pair_logits(self.lin.weight, flat, a, b)      # [E, m]
-            F = torch.tanh(z)
+            F = torch.tanh(_pair_logits(self.lin.weight, flat, a, b))
             if self.kind == "general":
-                F = F.reshape(-1, self.d, self.d)
+                F = F.reshape(-1, m, m)
             elif self.kind == "orthogonal":
-                F = householder_orthogonal(F, self.d)
-        if self.weight is None:
+                F = householder_orthogonal(F, m)
+        if self.weight is not None:
+            # w_e = sigmoid(w . [x_a, x_b]) sigmoid(w . [x_b, x_a]), the same at both ends
+            w = torch.sigmoid(_pair_logits(self.weight.weight, flat, a, b)) * \
+                torch.sigmoid(_pair_logits(self.weight.weight, flat, b, a))  # [E, 1]
+            F = F * (w if F.dim() == 2 else w[:, :, None])
+        if not self.lowpass:
             return F
-        # w_e = sigmoid(w . [x_a, x_b]) sigmoid(w . [x_b, x_a]), the same at both ends, [E, 1]
-        w = torch.sigmoid(_pair_logits(self.weight.weight, flat, a, b)) * \
-            torch.sigmoid(_pair_logits(self.weight.weight, flat, b, a))
-        return F * (w if F.dim() == 2 else w[:, :, None])
+        if F.dim() == 2:                                       # diagonal: append the 1
+            return torch.nn.functional.pad(F, (0, 1), value=1.0)
+        last = torch.zeros(self.d, self.d, dtype=F.dtype, device=F.device)
+        last[-1, -1] = 1.0
+        return torch.nn.functional.pad(F, (0, 1, 0, 1)) + last  # block diag(F, 1)
 
     def forward(self, x: Tensor, lap: SheafLaplacian) -> Tuple[Tensor, Tensor]:
         t, h = lap.tail, lap.head

@@ -154,5 +154,5 @@ def per_stalk(v: Tensor, k: int) -> Tensor:
 def sheaf_nets(sheaves: Mapping[str, object]) -> Dict[str, nn.Module]:
     """The restriction networks of a spec's ``edge F = restriction(...)`` declarations, their
     stalk sizes d, k bound to ints (``ir.constants.sheaves``)."""
-    return {name: Restriction(info.d, info.k, info.kind, info.weights)
+    return {name: Restriction(info.d, info.k, info.kind, info.weights, info.lowpass)
             for name, info in sheaves.items()}

@@ -14,7 +14,9 @@ u_j, kind=K)``                  F_ij = Phi([u_i, u_j]) with Phi one learnable li
                                 (tanh, then d Householder reflections: O(d)), general (tanh,
                                 d x d) or identity (F = I, no parameters); weights=true scales
                                 both maps of an edge by a learned sigmoid weight (NSD's edge
-                                weights)
+                                weights); lowpass=true fixes the last stalk coordinate's map
+                                to 1 (the plain graph Laplacian there, NSD's add_lp) and
+                                learns the first d - 1
 ``sheaf_grad(F, x)``            node -> edge: F_ji x_j - F_ij x_i
 ``sheaf_div(F, y)``             edge -> node: sum_j F_ij^T y_ij
 ``sheaf_lap(F, x)``             node -> node: sheaf_div(F, sheaf_grad(F, x)) = -L_F x
@@ -39,6 +41,7 @@ from .types import Type, channel_expr, endpoint, norm_channels, stalk_channels
 #: kinds of restriction maps (:class:`pde2gnn.backend.sheaf.Restriction`)
 MAP_KINDS = ("diag", "orthogonal", "general", "identity")
 SHEAF_USERS = ("sheaf_grad", "sheaf_div", "sheaf_lap", "sheaf_nlap")
+FLAGS = ("weights", "lowpass")      # restriction's true / false options (SheafInfo fields)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class SheafInfo:
     d: object
     k: object
     weights: bool = False       # weights=true: learned edge weights scale both maps
+    lowpass: bool = False       # lowpass=true: the last stalk coordinate's map fixed to 1
 
 
 def stalk_field_type(ck, st: A.FieldDecl, t):
@@ -181,13 +185,16 @@ def _restriction(ck, e: A.Call):
                      "argument(s)", e.span)
     kinds = dict(e.kwargs)
     for k, v in e.kwargs:
-        if k not in ("kind", "weights"):
+        if k not in ("kind",) + FLAGS:
             raise ck.err(ArgumentError, f"restriction has no option '{k}' (it takes kind="
-                         f"{'|'.join(MAP_KINDS)} and weights=true|false)", v.span,
-                         did_you_mean(k, ("kind", "weights")))
-    wv = kinds.get("weights")
-    if wv is not None and not (isinstance(wv, A.Name) and wv.id in ("true", "false")):
-        raise ck.err(ArgumentError, "restriction's weights= is true or false", wv.span)
+                         f"{'|'.join(MAP_KINDS)}, weights=true|false and lowpass=true|false)",
+                         v.span, did_you_mean(k, ("kind",) + FLAGS))
+    flags = {}
+    for f in FLAGS:
+        fv = kinds.get(f)
+        if fv is not None and not (isinstance(fv, A.Name) and fv.id in ("true", "false")):
+            raise ck.err(ArgumentError, f"restriction's {f}= is true or false", fv.span)
+        flags[f] = fv is not None and fv.id == "true"
     if "kind" not in kinds:
         raise ck.err(ArgumentError, f"restriction needs kind={'|'.join(MAP_KINDS)}", e.span)
     kv = kinds["kind"]
@@ -205,6 +212,8 @@ def _restriction(ck, e: A.Call):
     if not (ea and eb and ea[0] == eb[0] and ea[1] == "i" and eb[1] == "j"):
         raise ck.err(FormError, "restriction takes one node value at the receiving end and at "
                      "the neighbour, in that order: restriction(u_i, u_j, ...)", e.span)
-    ck.sheaves[name] = SheafInfo(name, kv.id, ta.stalk, stalk_channels(ta),
-                                 weights=wv is not None and wv.id == "true")
+    if flags["lowpass"] and isinstance(ta.stalk, int) and ta.stalk < 2:
+        raise ck.err(ShapeError, "restriction(..., lowpass=true) fixes one stalk coordinate and "
+                     f"learns the others: it needs a stalk of 2 or more, got {ta.stalk}", e.span)
+    ck.sheaves[name] = SheafInfo(name, kv.id, ta.stalk, stalk_channels(ta), **flags)
     return Type(Kind.SHEAF, (1,), ta.stalk)
