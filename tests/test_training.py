@@ -186,3 +186,29 @@ def test_selection_by_validation_loss_and_patience():
         TrainConfig(select_by="f1")
     with pytest.raises(OptionError, match="select_time"):
         TrainConfig(select_by="loss", select_time=2.0)
+
+
+def test_second_linear_is_one_more_linear_layer_after_the_encoder():
+    """second_linear (the NSD reference's lin12): a [width, width] linear layer after the
+    encoder's activation and dropout: with weight 2 I and bias 1 the encoding is 2 h + 1, h the
+    encoding without it."""
+    import torch
+    from torch_geometric.data import Data
+
+    from pde2gnn.tasks.node_classification import ContinuousGNN
+
+    torch.manual_seed(0)
+    n = 10
+    ring = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+    data = Data(x=torch.rand(n, 6), y=torch.arange(n) % 2,
+                edge_index=torch.cat([ring, ring.flip(0)], 1))
+    base = TrainConfig(hidden=8, encoder_act="elu", dropout_at="encoder")
+    plain = ContinuousGNN("heat", data, 2, base).eval()
+    two = ContinuousGNN("heat", data, 2, TrainConfig(**{**base.__dict__, "second_linear": True}))
+    two.eval()
+    assert plain.encoder2 is None and tuple(two.encoder2.weight.shape) == (8, 8)
+    with torch.no_grad():
+        two.encoder.load_state_dict(plain.encoder.state_dict())
+        two.encoder2.weight.copy_(torch.eye(8) * 2.0)
+        two.encoder2.bias.fill_(1.0)
+    torch.testing.assert_close(two.encode(data.x), 2.0 * plain.encode(data.x) + 1.0)

@@ -4,7 +4,8 @@ Model: input dropout -> linear encoder -> ODE block integrated to time T -> ReLU
 ReLU, if ``fc_out``] -> dropout -> linear decoder (Chamberlain et al. 2021, "GRAND: Graph Neural
 Diffusion", section 4). ``encoder_act``, ``decoder_act`` and ``dropout_at`` give other heads:
 NSD's reference (Bodnar et al. 2022) is input dropout -> linear -> ELU -> dropout -> layers ->
-linear (``encoder_act = "elu"``, ``dropout_at = "encoder"``, ``decoder_act = "none"``).
+linear (``encoder_act = "elu"``, ``dropout_at = "encoder"``, ``decoder_act = "none"``;
+``second_linear`` adds its optional linear layer after the dropout).
 The test accuracy reported is the one at the epoch of best validation accuracy. With
 ``select_time`` the integration time is chosen on validation too, as the reference code's
 early-stopping integrator does (GRAND / BLEND, graph-neural-pde ``GNNEarly``, ``earlystopxT``):
@@ -68,6 +69,8 @@ class TrainConfig:
     decoder_act: str = "relu"       # activation of x(T) before the decoder: relu | elu | none
     dropout_at: str = "decoder"     # where `dropout` applies: before the decoder (GRAND) or
     #                                 after the encoder activation (NSD: "encoder")
+    second_linear: bool = False     # a second linear layer (no activation) after the encoder's
+    #                                 activation and dropout (the NSD reference's second_linear)
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
     solver: SolverConfig = field(default_factory=SolverConfig)
@@ -191,6 +194,8 @@ class ContinuousGNN(nn.Module):
                               f"state, the features have {data.num_features} channels (one field "
                               "of width d is needed)")
         self.encoder = nn.Linear(data.num_features, width - pos_width) if config.encoder else None
+        self.encoder2 = nn.Linear(width - pos_width, width - pos_width) \
+            if config.second_linear and config.encoder else None
         self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
         self.ode = ODEBlock(self.field, config.time, config.solver)
         self.dropout = nn.Dropout(config.dropout)
@@ -202,6 +207,8 @@ class ContinuousGNN(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """z(0) ``[N, D]``: the fields side by side; the positional field from ``pos``."""
         h = self.after_encoder(dropout_linear(x, self.encoder, self.input_dropout))
+        if self.encoder2 is not None:
+            h = self.encoder2(h)
         if self.pos_encoder is None:
             return h
         p = self.after_encoder(dropout_linear(self.pos, self.pos_encoder, self.input_dropout))
