@@ -1,6 +1,10 @@
 #!/bin/sh
-# nsd_bundle on chameleon (the reference's run_chameleon.sh values, library/nsd_bundle.toml),
-# ten geom-gcn splits, results written after every split (--resume continues a partial run).
+# chameleon, ten geom-gcn splits, results written after every split (--resume continues a
+# partial run): nsd_diag_lp is the model of the reference's run_chameleon.sh (DiagSheaf with
+# add_lp, d = 4 learned + 1 fixed), nsd_bundle the O(d) model with the same values
+# (library/nsd_bundle.toml [chameleon]).
 set -e
-OMP_NUM_THREADS=1 python -m pde2gnn train nsd_bundle --dataset chameleon --split geom-gcn \
-  --splits 10 --threads 1 --resume --quiet --results results/nsd/nsd_bundle_chameleon.json
+for spec in nsd_diag_lp nsd_bundle; do
+  OMP_NUM_THREADS=1 python -m pde2gnn train $spec --dataset chameleon --split geom-gcn \
+    --splits 10 --threads 1 --resume --quiet --results results/nsd/${spec}_chameleon.json
+done
