@@ -194,6 +194,51 @@ class ODEBlock(nn.Module):
         return ys
 
 
+class EulerLayers(nn.Module):
+    """Explicit Euler with its own copy of the vector field at every step: y_{l+1} = y_l +
+    h f_l(l h, y_l), l = 0 .. L-1, h = time / L. A residual network whose layers are the
+    spec's vector field with separate weights (the NSD reference's per-layer W1, W2, epsilon
+    and restriction networks), where :class:`ODEBlock` shares one set across the steps.
+
+    Args:
+        fields: the L compiled vector fields, one per step (the same spec, separate weights).
+        time: the end time T; the step is T / L.
+
+    ``forward(y0 [N, D]) -> y(T) [N, D]``; per-solve constants of every field come from y0.
+    ``nfe_forward`` is L, ``nfe_backward`` 0 (backpropagation through the steps).
+
+    Raises:
+        OptionError: no fields, or a non-positive time.
+        SolverError: a non-finite final state.
+    """
+
+    def __init__(self, fields, time: float):
+        super().__init__()
+        if not fields:
+            raise OptionError("per-layer weights need at least one layer")
+        if not time > 0:
+            raise OptionError(f"integration time must be positive, got {time}")
+        self.fields = nn.ModuleList(fields)
+        self.field = self.fields[0]
+        self.time = float(time)
+        self.nfe_forward, self.nfe_backward = len(fields), 0
+
+    def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
+        if times is not None:
+            raise OptionError("per-layer weights give the state at T only (no select_time)")
+        h = self.time / len(self.fields)
+        y = y0
+        for f in self.fields:
+            f.prepare(y0)
+        for layer, f in enumerate(self.fields):
+            y = y + h * f(torch.tensor(layer * h, dtype=y.dtype, device=y.device), y)
+        if not bool(torch.isfinite(y).all()):
+            raise SolverError(f"the {len(self.fields)} Euler layers of "
+                              f"'{self.field.program.ir.name}' produced non-finite values: "
+                              "the dynamics diverge; reduce the time or the learning rate")
+        return y
+
+
 class _AdjointSolve(torch.autograd.Function):
     """odeint_adjoint with the per-solve constants cut from their history.
 

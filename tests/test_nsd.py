@@ -321,3 +321,40 @@ def test_orthogonal_maps_with_one_dimensional_stalks_are_the_identity():
     heat.prepare(y)
     t = torch.tensor(0.0, dtype=torch.float64)
     torch.testing.assert_close(sheaf(t, y), heat(t, y))
+
+
+def test_per_layer_weights_are_euler_steps_with_their_own_fields():
+    """solve.EulerLayers: with every layer's weights copied from one field it is the shared-
+    weight Euler solve (ODEBlock, step T / L); the layers' parameters are separate tensors."""
+    from pde2gnn.solve import EulerLayers, ODEBlock, SolverConfig
+
+    ei, n = _graph()
+    dims = {"d": 3, "k": 2}
+    torch.manual_seed(0)
+    fields = [compiler.compile("nsd_bundle", ei, n, dims=dims).double() for _ in range(4)]
+    with torch.no_grad():
+        for p in fields[0].parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    stack = EulerLayers(fields, 2.0)
+    y0 = torch.randn(n, 6)
+    ids = {id(p) for f in fields for p in f.parameters()}
+    assert len(ids) == 4 * len(list(fields[0].parameters()))
+    assert not torch.allclose(stack(y0), ODEBlock(fields[0], 2.0, SolverConfig(
+        "euler", step_size=0.5))(y0))                       # different weights per layer
+    for f in fields[1:]:
+        f.load_state_dict(fields[0].state_dict())
+    shared = ODEBlock(fields[0], 2.0, SolverConfig("euler", step_size=0.5))(y0)
+    assert torch.allclose(stack(y0), shared, atol=1e-12) and stack.nfe_forward == 4
+
+
+def test_per_layer_weights_need_whole_euler_steps():
+    from pde2gnn.errors import OptionError
+    from pde2gnn.solve import SolverConfig
+    from pde2gnn.tasks.node_classification import TrainConfig
+
+    ok = TrainConfig(time=3.0, per_layer_weights=True, solver=SolverConfig("euler", step_size=1.0))
+    assert ok.euler_layers() == 3
+    for solver, time in ((SolverConfig("rk4", step_size=1.0), 3.0),
+                         (SolverConfig("euler", step_size=1.0), 2.5)):
+        with pytest.raises(OptionError, match="per_layer_weights needs method = 'euler'"):
+            TrainConfig(time=time, per_layer_weights=True, solver=solver).validate()

@@ -40,7 +40,7 @@ from ..compiler import compile as compile_spec
 from ..compiler import front, load
 from ..errors import OptionError
 from ..graphs import feature_knn_graph
-from ..solve import ODEBlock, SolverConfig
+from ..solve import EulerLayers, ODEBlock, SolverConfig
 
 
 #: activations of the encoder / decoder side of :class:`ContinuousGNN`
@@ -71,6 +71,8 @@ class TrainConfig:
     #                                 after the encoder activation (NSD: "encoder")
     second_linear: bool = False     # a second linear layer (no activation) after the encoder's
     #                                 activation and dropout (the NSD reference's second_linear)
+    per_layer_weights: bool = False  # explicit Euler with a separate copy of the vector
+    #                                  field's weights per step (solve.EulerLayers; NSD's layers)
     dims: Dict[str, int] = field(default_factory=dict)
     params: Dict[str, float] = field(default_factory=dict)
     solver: SolverConfig = field(default_factory=SolverConfig)
@@ -122,6 +124,11 @@ class TrainConfig:
                 raise OptionError(f"{name} must be {what}, got {getattr(self, name)}")
         if self.patience < 0:
             raise OptionError(f"patience must be at least 0, got {self.patience}")
+        if self.per_layer_weights:
+            self.euler_layers()
+            if self.select_time:
+                raise OptionError("per_layer_weights gives the state at T of fixed layers; it "
+                                  "cannot be combined with select_time")
         if self.select_by == "loss" and self.select_time:
             raise OptionError("select_by = 'loss' selects an epoch at the fixed time T; it "
                               "cannot be combined with select_time")
@@ -131,6 +138,20 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, got "
                                   f"{getattr(self, name)!r}")
+
+    def euler_layers(self) -> int:
+        """The number of layers L = time / step_size of ``per_layer_weights`` (explicit Euler).
+
+        Raises:
+            OptionError: another method, no step size, or time not a whole number of steps.
+        """
+        sv = self.solver
+        layers = round(self.time / sv.step_size) if sv.step_size else 0
+        if sv.method != "euler" or layers < 1 or abs(layers * sv.step_size - self.time) > 1e-9:
+            raise OptionError("per_layer_weights needs method = 'euler' and a time that is a "
+                              f"whole number of steps, got method {sv.method!r}, time "
+                              f"{self.time}, step_size {sv.step_size}")
+        return layers
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -197,7 +218,15 @@ class ContinuousGNN(nn.Module):
         self.encoder2 = nn.Linear(width - pos_width, width - pos_width) \
             if config.second_linear and config.encoder else None
         self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
-        self.ode = ODEBlock(self.field, config.time, config.solver)
+        if config.per_layer_weights:
+            if self.knn is not None:
+                raise OptionError("per_layer_weights: a spec with `graph knn(...)` rewires one "
+                                  "field; use shared weights")
+            self.ode = EulerLayers([self.field] + [
+                compile_spec(spec, edge_index, data.num_nodes, dims=dims, params=config.params)
+                for _ in range(config.euler_layers() - 1)], config.time)
+        else:
+            self.ode = ODEBlock(self.field, config.time, config.solver)
         self.dropout = nn.Dropout(config.dropout)
         self.fc = nn.Linear(width, width) if config.fc_out else None
         self.decoder = nn.Linear(width, num_classes)

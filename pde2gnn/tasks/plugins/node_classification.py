@@ -17,7 +17,7 @@ class NodeClassification(Task):
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
-               "encoder_act", "second_linear",
+               "encoder_act", "second_linear", "per_layer_weights",
                "decoder_act", "dropout_at", "select_time", "select_points", "select_by")
 
     @staticmethod
@@ -60,6 +60,9 @@ class NodeClassification(Task):
         q.add_argument("--second-linear", action=argparse.BooleanOptionalAction, default=None,
                        help="a second linear layer after the encoder's activation and dropout "
                        "(the NSD reference's second_linear)")
+        q.add_argument("--per-layer-weights", action=argparse.BooleanOptionalAction,
+                       default=None, help="explicit Euler with separate weights at every step "
+                       "(time / step-size layers, as NSD's; default: one set shared by all)")
         q.add_argument("--decoder-act", choices=["none", "relu", "elu"],
                        help="activation of x(T) before the decoder (default relu)")
         q.add_argument("--dropout-at", choices=["decoder", "encoder"],
