@@ -5,8 +5,8 @@
 # Laplacian (D + I)^-1/2 L_F (D + I)^-1/2, restriction maps F_ij = Phi([x_i, x_j]) recomputed from
 # the current state at every layer (the reference's default, non-linear NSD). Written as the
 # vector field below and integrated by explicit Euler with step 1 (library/nsd_diag.toml), one
-# Euler step is exactly one layer; weights are shared across layers (the reference has one
-# W1, W2, eps per layer). sheaf_nlap(F, u) = -Delta_F u, so -elu(-sheaf_nlap(...)) = -elu(Delta_F u).
+# Euler step is exactly one layer; per_layer_weights (the TOML's default) gives every layer its
+# own W1, W2, eps and restriction network, as the reference. sheaf_nlap(F, u) = -Delta_F u, so -elu(-sheaf_nlap(...)) = -elu(Delta_F u).
 model nsd_diag
 field x : node[d, k]
 dim d = 3

@@ -3,8 +3,8 @@
 # model of its chameleon script): the maps are learned on the first d - 1 stalk coordinates and
 # fixed to 1 on the last, which diffuses with the plain normalised graph Laplacian. So d here is
 # the reference's d + 1. Otherwise as nsd_diag: X_{t+1} = (1 + tanh eps) X_t -
-# elu(Delta_F(t) (I ⊗ W1) X_t W2), one explicit Euler step of size 1 per layer, weights shared
-# across layers, the sheaf recomputed from the current state at every layer.
+# elu(Delta_F(t) (I ⊗ W1) X_t W2), one explicit Euler step of size 1 per layer, each with its
+# own weights (per_layer_weights), the sheaf recomputed from the current state at every layer.
 model nsd_diag_lp
 field x : node[d, k]
 dim d = 4
