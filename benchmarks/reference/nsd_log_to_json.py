@@ -16,6 +16,9 @@ ap.add_argument("log")
 ap.add_argument("out")
 ap.add_argument("--dataset", required=True)
 ap.add_argument("--command", default="")
+ap.add_argument("--selection", default="test accuracy at the epoch of least validation loss "
+                "(stop_strategy=loss), early stopping with patience 200, at most 1500 epochs",
+                help="the run's protocol in words (its script's stop_strategy, patience, epochs)")
 a = ap.parse_args()
 text = Path(a.log).read_text(errors="replace").replace("\r", "\n")
 folds = re.findall(r"Fold (\d+) \| Epochs: (\d+) \| Best epoch: (\d+)\nTest acc: ([0-9.]+)\n"
@@ -35,8 +38,7 @@ out = {"model": "reference NSD", "dataset": a.dataset, "splits": [int(f[0]) for 
        "wall_s": wall,
        "epoch_time_total_s": wall / sum(int(f[1]) for f in folds) if wall else None,
        "test_acc_mean": statistics.mean(test), "test_acc_std": statistics.pstdev(test),
-       "selection": "test accuracy at the epoch of least validation loss (stop_strategy=loss), "
-                    "early stopping with patience 200, at most 1500 epochs",
+       "selection": a.selection,
        "command": a.command}
 Path(a.out).write_text(json.dumps(out, indent=1))
 print(f"{a.dataset}: {100 * out['test_acc_mean']:.2f} ± {100 * out['test_acc_std']:.2f} over "
