@@ -329,8 +329,8 @@ class Restriction(nn.Module):
                 F = householder_orthogonal(F, m)
         if self.weight is not None:
             # w_e = sigmoid(w . [x_a, x_b]) sigmoid(w . [x_b, x_a]), the same at both ends
-            w = torch.sigmoid(_pair_logits(self.weight.weight, flat, a, b)) * \
-                torch.sigmoid(_pair_logits(self.weight.weight, flat, b, a))  # [E, 1]
+            P = _node_halves(self.weight.weight, flat)         # [N, 2]: w_a . x, w_b . x
+            w = torch.sigmoid(P[a, :1] + P[b, 1:]) * torch.sigmoid(P[b, :1] + P[a, 1:])
             F = F * (w if F.dim() == 2 else w[:, :, None])
         if not self.lowpass:
             return F
@@ -348,12 +348,18 @@ class Restriction(nn.Module):
         return self.on_edges(x, t, h), self.on_edges(x, h, t)
 
 
-def _pair_logits(W: Tensor, flat: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """W [flat_a, flat_b] for every edge (a, b), ``[E, m]``, with W ``[m, 2 c]`` and node rows
-    ``flat`` ``[N, c]``: both halves of W applied to the nodes, then two gathers."""
+def _node_halves(W: Tensor, flat: Tensor) -> Tensor:
+    """Both halves of W ``[m, 2 c]`` applied to the node rows ``flat`` ``[N, c]``:
+    ``[N, 2m]`` = [W_a x, W_b x]."""
     c = flat.shape[1]
+    return flat @ torch.cat([W[:, :c], W[:, c:]]).T
+
+
+def _pair_logits(W: Tensor, flat: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """W [flat_a, flat_b] for every edge (a, b), ``[E, m]``: the node halves, then two
+    gathers."""
     m = W.shape[0]
-    P = flat @ torch.cat([W[:, :c], W[:, c:]]).T           # [N, 2m]: W_a x, W_b x
+    P = _node_halves(W, flat)
     return P[a, :m] + P[b, m:]
 
 
