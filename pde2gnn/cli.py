@@ -119,14 +119,14 @@ def cmd_train(args) -> int:
         sys.stdout = open(os.devnull, "w")
     data, config = task.setup()
     n_splits = task.num_splits(data)
-    splits = args.splits or 1
-    if splits > n_splits:
-        raise OptionError(f"{task.dataset(data)} has {n_splits} split(s), --splits {splits} "
-                          "asked")
+    splits, first = args.splits or 1, args.first_split
+    if first < 0 or splits < 1 or first + splits > n_splits:
+        raise OptionError(f"{task.dataset(data)} has {n_splits} split(s), --first-split {first} "
+                          f"--splits {splits} asked (splits {first} to {first + splits - 1})")
     for line in task.describe(data, config):
         print(line)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    todo = [(s, k) for s in range(splits) for k in seeds]
+    todo = [(s, k) for s in range(first, first + splits) for k in seeds]
     print(f"{len(todo)} run(s): {splits} split(s) x {args.seeds} seed(s)")
     final, path = args.results, (None if quiet_rank else args.results)
     if args.distributed and not task.data_parallel:   # this rank's share, into its own file

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seeds", type=int, default=1)
     q.add_argument("--first-seed", type=int, default=0, help="run seeds FIRST_SEED, ..., "
                    "FIRST_SEED + SEEDS - 1 (to spread the seeds of one experiment over processes)")
+    q.add_argument("--first-split", type=int, default=0, help="run splits FIRST_SPLIT, ..., "
+                   "FIRST_SPLIT + SPLITS - 1 (to spread the splits of one experiment over "
+                   "processes; join the results files with pde2gnn merge)")
     q.add_argument("--resume", action="store_true", help="keep the finished (split, seed) runs "
                    "already in --results (same model, data set and configuration) and run only "
                    "the missing ones")

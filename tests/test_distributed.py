@@ -14,6 +14,8 @@ from pde2gnn.results import merge as merge_results
 from pde2gnn.errors import OptionError
 from pde2gnn.tasks.node_classification import summarize
 
+from .conftest import copy_data
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -197,3 +199,20 @@ def test_merge_is_task_aware_and_reads_older_forecasting_files(tmp_path):
                                 "config": {"n_in": 2}}))
     with pytest.raises(OptionError, match="another task"):
         merge_results([str(paths[0]), str(node)])
+
+
+def test_first_split_spreads_the_splits_of_one_experiment_over_processes(tmp_path):
+    """--first-split I --splits N runs splits I..I+N-1; two such files merged are the one run of
+    all splits (same per-split accuracies); a range past the data set's splits is refused."""
+    data_root = copy_data(tmp_path / "data", "WebKB", "texas")
+    common = ["train", "heat", "--dataset", "Texas", "--data-root", data_root, "--epochs", "2", "--hidden", "8", "--quiet", "--threads", "1"]
+    one, a, b, out = (tmp_path / f"{n}.json" for n in ("one", "a", "b", "out"))
+    assert main([*common, "--splits", "3", "--results", str(one)]) == 0
+    assert main([*common, "--splits", "1", "--results", str(a)]) == 0
+    assert main([*common, "--first-split", "1", "--splits", "2", "--results", str(b)]) == 0
+    assert [r["split_index"] for r in json.loads(b.read_text())["runs"]] == [1, 2]
+    assert main(["merge", str(out), str(a), str(b)]) == 0
+    joined, whole = json.loads(out.read_text()), json.loads(one.read_text())
+    assert [r["test_acc"] for r in joined["runs"]] == [r["test_acc"] for r in whole["runs"]]
+    assert joined["test_acc_mean"] == pytest.approx(whole["test_acc_mean"])
+    assert main([*common, "--first-split", "9", "--splits", "2"]) == 2

@@ -358,3 +358,33 @@ def test_per_layer_weights_need_whole_euler_steps():
                          (SolverConfig("euler", step_size=1.0), 2.5)):
         with pytest.raises(OptionError, match="per_layer_weights needs method = 'euler'"):
             TrainConfig(time=time, per_layer_weights=True, solver=solver).validate()
+
+
+def test_sheaf_decay_is_the_weight_decay_of_the_restriction_networks_alone():
+    """sheaf_decay (the NSD reference's second Adam group): the restriction networks' weights
+    (one per layer with per-layer weights) get it, everything else, the learned edge weights
+    included, weight_decay; unset, or with identity maps, there is one group."""
+    from torch_geometric.data import Data
+
+    from pde2gnn.backend.sheaf import Restriction
+    from pde2gnn.errors import OptionError
+    from pde2gnn.solve import SolverConfig
+    from pde2gnn.tasks.node_classification import ContinuousGNN, TrainConfig, parameter_groups
+
+    ei, n = _graph()
+    data = Data(x=torch.rand(n, 5), y=torch.arange(n) % 2, edge_index=ei)
+    base = dict(hidden=6, dims={"d": 3, "k": 2}, time=3.0, per_layer_weights=True,
+                solver=SolverConfig("euler", step_size=1.0), weight_decay=5e-4)
+    model = ContinuousGNN("nsd_bundle", data, 2, TrainConfig(**base, sheaf_decay=0.1))
+    groups = parameter_groups(model, TrainConfig(**base, sheaf_decay=0.1))
+    nets = [m for m in model.modules() if isinstance(m, Restriction)]
+    assert len(nets) == 3 and all(m.weight is not None for m in nets)     # edge weights learned
+    assert [g["weight_decay"] for g in groups] == [5e-4, 0.1]
+    assert {id(p) for p in groups[1]["params"]} == {id(m.lin.weight) for m in nets}
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    one = parameter_groups(model, TrainConfig(**base))
+    assert len(one) == 1 and len(one[0]["params"]) == len(list(model.parameters()))
+    identity = ContinuousGNN("nsd_identity", data, 2, TrainConfig(**base, sheaf_decay=0.1))
+    assert len(parameter_groups(identity, TrainConfig(**base, sheaf_decay=0.1))) == 1
+    with pytest.raises(OptionError, match="sheaf_decay must be at least 0"):
+        TrainConfig(sheaf_decay=-1.0)

@@ -7,13 +7,16 @@
 #   DATASET: Cora | Citeseer | Pubmed (the reference's names)
 #   PROTOCOL: public (Planetoid masks: --planetoid_split --not_lcc) or
 #             lcc (--planetoid_split alone: largest connected component, fixed seed-12345 split)
+#             or random (neither: the largest connected component re-split at random in every
+#             run, 20 labels per class, 1500 development nodes; the paper's Table 3 protocol)
 #   MODEL: grand (block attention, laplacian) or blend (--beltrami)
 #   further arguments go to run_GNN.py as they are (e.g. --pos_enc_type GDC for Citeseer BLEND,
 #   whose best parameters name DeepWalk encodings that are a download, not computed)
 set -euo pipefail
 REF=$(realpath "$1"); PY=$2; RUNS=$3; DS=$4; PROTO=$5; MODEL=$6; shift 6
 OUTDIR=$(pwd)/results/reference; LOGDIR=$OUTDIR/logs; mkdir -p "$LOGDIR"
-ARGS=(--dataset "$DS" --planetoid_split --no_early)
+ARGS=(--dataset "$DS" --no_early)
+[ "$PROTO" != random ] && ARGS+=(--planetoid_split)
 [ "$PROTO" = public ] && ARGS+=(--not_lcc)
 [ "$MODEL" = blend ] && ARGS+=(--beltrami)
 ARGS+=("$@")

@@ -36,6 +36,7 @@ from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import add_self_loops, remove_self_loops
 from tqdm.auto import tqdm
 
+from ..backend.sheaf import Restriction
 from ..compiler import compile as compile_spec
 from ..compiler import front, load
 from ..errors import OptionError
@@ -56,6 +57,8 @@ class TrainConfig:
     dropout: float = 0.0
     lr: float = 0.01
     weight_decay: float = 5e-4
+    sheaf_decay: Optional[float] = None  # weight decay of the restriction-map networks
+    #                                      (the NSD reference's sheaf_decay; None: weight_decay)
     optimizer: str = "adam"
     epochs: int = 100
     time: float = 1.0
@@ -112,12 +115,16 @@ class TrainConfig:
         for name in ("lr", "weight_decay", "time", "dropout", "input_dropout", "ppr_alpha",
                      "select_time"):
             finite(name, getattr(self, name))
+        if self.sheaf_decay is not None:
+            finite("sheaf_decay", self.sheaf_decay)
         for name, v in self.params.items():
             finite(f"param '{name}'", v)
         checks = [("epochs", self.epochs >= 1, "at least 1"), ("lr", self.lr > 0, "above 0"),
                   ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
                   ("input_dropout", 0 <= self.input_dropout < 1, "in [0, 1)"),
                   ("weight_decay", self.weight_decay >= 0, "at least 0"),
+                  ("sheaf_decay", self.sheaf_decay is None or self.sheaf_decay >= 0,
+                   "at least 0"),
                   ("time", self.time > 0, "above 0"), ("hidden", self.hidden >= 1, "at least 1")]
         for name, ok, what in checks:
             if not ok:
@@ -341,6 +348,26 @@ def selection_rule(config: TrainConfig) -> str:
     return f"{rule}; integration time fixed at T"
 
 
+def parameter_groups(model: nn.Module, config: TrainConfig) -> List[dict]:
+    """The optimiser's parameter groups: every parameter at ``config.weight_decay``, except, when
+    ``config.sheaf_decay`` is set, the restriction-map networks' (``Restriction.lin`` of
+    :mod:`pde2gnn.backend.sheaf`; its learned edge weights stay in the first group), which get
+    ``sheaf_decay`` (the NSD reference's two Adam groups, exp/run.py). A model without learned
+    restriction maps (``kind=identity``, no sheaf) has only the first group, so specs that
+    inherit a data set's table (nsd_identity) run with it unchanged.
+    """
+    sheaf = set()
+    if config.sheaf_decay is not None:
+        sheaf = {id(p) for m in model.modules() if isinstance(m, Restriction)
+                 and m.lin is not None for p in m.lin.parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in sheaf],
+               "weight_decay": config.weight_decay}]
+    if sheaf:
+        groups.append({"params": [p for p in model.parameters() if id(p) in sheaf],
+                       "weight_decay": config.sheaf_decay})
+    return groups
+
+
 def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int = 0,
           device: str = "cpu", progress: bool = True, log=None, return_model: bool = False) -> dict:
     """Train one model; returns the run's metrics.
@@ -370,8 +397,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     if config.optimizer not in opts:
         raise OptionError(f"unknown optimizer '{config.optimizer}' (choose from "
                           f"{', '.join(opts)})")
-    opt = opts[config.optimizer](model.parameters(), lr=config.lr,
-                                 weight_decay=config.weight_decay)
+    opt = opts[config.optimizer](parameter_groups(model, config), lr=config.lr)
     eval_times = None
     if config.select_time:
         if config.select_time <= 0 or config.select_points < 1:

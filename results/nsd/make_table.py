@@ -1,6 +1,7 @@
 """Markdown table of the NSD runs in results/nsd/*.json beside the published O(d)-NSD numbers
 (Bodnar et al. 2022, Table 1); nsd_bundle_noew_* is the ablation
-results/nsd/ablation/nsd_bundle_noew.pde, nsd_bundle without its learned edge weights.
+results/nsd/ablation/nsd_bundle_noew.pde, nsd_bundle without its learned edge weights;
+*_nodecay_* are the earlier runs without sheaf_decay (the restriction networks at weight_decay).
 Run from the repository root: python results/nsd/make_table.py"""
 import json
 from pathlib import Path
@@ -9,6 +10,8 @@ PUBLISHED = {"Texas": (85.95, 5.51), "Wisconsin": (89.41, 4.74), "Cornell": (84.
              "Film": (37.81, 1.15), "squirrel": (56.34, 1.32), "chameleon": (68.04, 1.58),
              "CiteSeer": (76.70, 1.57), "PubMed": (89.49, 0.40), "Cora": (86.90, 1.13)}
 SPECS = {"nsd_bundle": "nsd_bundle", "nsd_diag_lp": "nsd_diag_lp (the script's Diag + add_lp)",
+         "nsd_diag_lp_nodecay": "nsd_diag_lp without sheaf_decay",
+         "nsd_bundle_nodecay": "nsd_bundle without sheaf_decay",
          "nsd_bundle_noew": "nsd_bundle without edge weights", "nsd_identity": "nsd_identity"}
 MAIN = ("nsd_bundle", "nsd_diag_lp")     # the rows beside the reference run
 HERE = Path(__file__).resolve().parent

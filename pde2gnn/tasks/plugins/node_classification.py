@@ -17,7 +17,7 @@ class NodeClassification(Task):
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
-               "encoder_act", "second_linear", "per_layer_weights",
+               "encoder_act", "second_linear", "per_layer_weights", "sheaf_decay",
                "decoder_act", "dropout_at", "select_time", "select_points", "select_by")
 
     @staticmethod
@@ -63,6 +63,8 @@ class NodeClassification(Task):
         q.add_argument("--per-layer-weights", action=argparse.BooleanOptionalAction,
                        default=None, help="explicit Euler with separate weights at every step "
                        "(time / step-size layers, as NSD's; default: one set shared by all)")
+        q.add_argument("--sheaf-decay", type=float, help="weight decay of the restriction-map "
+                       "networks (NSD's sheaf_decay; default: --weight-decay)")
         q.add_argument("--decoder-act", choices=["none", "relu", "elu"],
                        help="activation of x(T) before the decoder (default relu)")
         q.add_argument("--dropout-at", choices=["decoder", "encoder"],
