@@ -251,3 +251,32 @@ def test_random_split_protocol():
     assert not (tr & va).any() and not (tr & te).any() and not (va & te).any()
     assert all(int((s.y[tr] == c).sum()) == 5 for c in range(4))
     assert not torch.equal(random_split(data, seed=4, per_class=5, num_development=60).train_mask, tr)
+
+
+@pytest.mark.parametrize("model", ["beltrami_x0", "beltrami_exp_x0"])
+def test_detached_source_sends_no_gradient_through_beta_z0(model):
+    """The *_x0 ablations (the reference's set_x0 detaches x0): the same vector field as their
+    parent, and the gradient of sum(f) with respect to z(0) is the parent's less beta, the
+    source term's d(beta z0)/dz0 (the attention still depends on z(0) with its gradient)."""
+    ei, n = _graph_with_loops()
+    dims = {"p": P, "d": D, "k": 4, "h": 2}
+    parent = compiler.compile(model[:-3], ei, n, dims=dims).double()
+    child = compiler.compile(model, ei, n, dims=dims).double()
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in parent.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+    child.load_state_dict(parent.state_dict())
+    z0 = torch.randn(n, P + D, dtype=torch.float64, generator=g)
+    z = torch.randn(n, P + D, dtype=torch.float64, generator=g)
+    t = torch.tensor(0.0, dtype=torch.float64)
+    grads, outs = [], []
+    for field in (parent, child):
+        y0 = z0.clone().requires_grad_(True)
+        field.prepare(y0)
+        out = field(t, z)
+        outs.append(out.detach())
+        grads.append(torch.autograd.grad(out.sum(), y0)[0])
+    torch.testing.assert_close(outs[1], outs[0])
+    beta = parent.learned()["beta"]
+    torch.testing.assert_close(grads[0] - grads[1], beta * torch.ones_like(z0))
