@@ -21,6 +21,13 @@ PAIRS = [
     ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_max_citeseer.json"),
     ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_all_citeseer.json"),
     ("ref_blend_cora_public.json", "ours_beltrami_refvalues_cora.json"),
+    ("ref_blend_citeseer_public.json", "ours_beltrami_exp_refvalues_citeseer.json"),
+    ("ref_blend_citeseer_public.json", "ours_beltrami_exp_x0_refvalues_citeseer.json"),
+    # the random-split protocol (different random splits in the two codes: the reference
+    # draws an unlogged seed per run)
+    ("ref_blend_cora_random.json", "ours_beltrami_refvalues_cora_random.json"),
+    ("ref_blend_cora_random.json", "ours_beltrami_x0_refvalues_cora_random.json"),
+    ("ref_blend_citeseer_random.json", "ours_beltrami_exp_x0_refvalues_citeseer_random.json"),
 ]
 
 
