@@ -27,6 +27,7 @@ PAIRS = [
     # draws an unlogged seed per run)
     ("ref_blend_cora_random.json", "ours_beltrami_refvalues_cora_random.json"),
     ("ref_blend_cora_random.json", "ours_beltrami_x0_refvalues_cora_random.json"),
+    ("ref_blend_cora_random.json", "ours_beltrami_x0_refvalues_cora_random_seeds0-19.json"),
     ("ref_blend_citeseer_random.json", "ours_beltrami_exp_x0_refvalues_citeseer_random.json"),
 ]
 
