@@ -1,7 +1,11 @@
 """Shared fixtures. Tests that need the benchmark data ask for it through :func:`need_data`
 (or the ``data_root`` fixture): without the data they are skipped with one line naming
 ``PDE2GNN_DATA``; with ``PDE2GNN_REQUIRE_DATA=1`` (set by ``.ci/run``) a missing data set fails
-the test instead, so CI cannot pass by skipping. Tests never write into the data folder:
+the test instead, so CI cannot pass by skipping.
+
+Markers (``pyproject.toml``): ``data`` (reads the benchmark data), ``slow`` (seconds or more),
+``gpu`` (needs CUDA; skipped without it). ``python -m pytest tests/ -m "not slow and not data"``
+is the fast set a developer runs while working. Tests never write into the data folder:
 everything torch_geometric processes is a copy under pytest's tmp_path."""
 import os
 import shutil
@@ -45,6 +49,16 @@ def data_root(tmp_path_factory):
     shutil.copytree(DATA / "Planetoid" / "Cora", dst / "Planetoid" / "Cora",
                     ignore=shutil.ignore_patterns("processed", "geom-gcn"))
     return str(dst)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``@pytest.mark.gpu`` tests, with one line, on a machine without CUDA."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -45,13 +45,37 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
+def jittered_grid(n: int, dim: int = 2, seed: int = 0, jitter: float = 0.15) -> torch.Tensor:
+    """``n`` points ``[n, dim]`` in [0.1, 0.9]^dim, float64: the first ``n`` nodes of a regular
+    grid, each moved by at most ``jitter`` of a cell at random. A well-conditioned point set: no three
+    points collinear, no four cocircular, triangles of a Delaunay mesh close to equilateral in
+    size, so stencil weights stay O(1 / h^2) and results do not hang on the last bits."""
+    side = max(2, round(n ** (1.0 / dim) + 0.4999))
+    gen = torch.Generator().manual_seed(seed)
+    axes = torch.meshgrid(*[torch.arange(side, dtype=torch.float64)] * dim, indexing="ij")
+    cells = torch.stack([a.reshape(-1) for a in axes], 1)[:n]
+    cells = cells + jitter * (2 * torch.rand(cells.shape, generator=gen, dtype=torch.float64) - 1)
+    return 0.1 + 0.8 * (cells + jitter) / (side - 1 + 2 * jitter)
+
+
+def assert_close_norm(got: torch.Tensor, want: torch.Tensor, rtol: float) -> None:
+    """``|got - want| <= rtol * |want|`` in the Euclidean norm over all entries (shapes equal):
+    a tolerance relative to the size of the answer, so a test does not record one machine's
+    rounding of large or cancelling values."""
+    assert got.shape == want.shape, f"shape {tuple(got.shape)} != {tuple(want.shape)}"
+    err, scale = (got - want).norm().item(), want.norm().item()
+    assert err <= rtol * max(scale, 1e-300), f"relative error {err / max(scale, 1e-300):.3g} > {rtol:g}"
+
+
 def small_graph(n: int = N_NODES):
-    """A symmetric ring with two chords on ``n`` nodes and positions on a circle in [0, 1]^3."""
+    """A symmetric ring with two chords on ``n`` nodes, and positions ``[n, 3]`` on a jittered
+    grid in [0.1, 0.9]^2 (third coordinate 0.1 k / n): every stencil scheme gets a
+    well-conditioned point set (:func:`jittered_grid`)."""
     pairs = [(k, (k + 1) % n) for k in range(n)] + [(0, n // 2), (1, n - 2)]
     src = [a for a, b in pairs] + [b for a, b in pairs]
     dst = [b for a, b in pairs] + [a for a, b in pairs]
-    ang = torch.arange(n, dtype=torch.float64) * (2 * torch.pi / n)
-    pos = torch.stack([0.5 + 0.4 * ang.cos(), 0.5 + 0.4 * ang.sin(), 0.1 * ang], 1)
+    third = 0.1 * torch.arange(n, dtype=torch.float64)[:, None] / n
+    pos = torch.cat([jittered_grid(n, 2), third], 1)
     return torch.tensor([src, dst]), pos.float()
 
 

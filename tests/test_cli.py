@@ -42,6 +42,7 @@ def test_unknown_model_and_dataset_are_clear_errors(capsys, tmp_path):
     assert "unknown data set 'Coraa'" in capsys.readouterr().err
 
 
+@pytest.mark.data
 def test_train_writes_results_json(tmp_path, data_root, capsys):
     out = tmp_path / "res.json"
     code = main(["train", "heat", "--dataset", "Cora", "--epochs", "3", "--seeds", "2",

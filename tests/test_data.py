@@ -5,12 +5,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import need_data
 
 LOAD = ("import sys; from pde2gnn.data import load_planetoid; "
         "d = load_planetoid('Cora', sys.argv[1]); print(d.num_nodes, int(d.train_mask.sum()))")
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_concurrent_first_loads_all_succeed(tmp_path):
     """Three processes process the same fresh Cora copy at once: each must read a complete
     processed file (without the lock, one could read data.pt while another writes it)."""

@@ -49,11 +49,14 @@ def test_merge_recomputes_the_summary_and_refuses_mixed_experiments(tmp_path):
     assert rank_path("r/x.json", 1) == str(Path("r/x.rank1.json"))
 
 
+@pytest.mark.data
 def test_distributed_outside_torchrun_is_a_clear_error(data_root, tmp_path):
     assert main(["train", "heat", "--dataset", "Cora", "--data-root", data_root,
                  "--distributed", "--epochs", "1", "--quiet"]) == 2
 
 
+@pytest.mark.data
+@pytest.mark.slow
 def test_two_gloo_processes_give_the_numbers_of_one(data_root, tmp_path):
     """torchrun with 2 processes (gloo on this CPU) runs seeds 0..3 two by two and joins the
     results: the same per-seed accuracies and summary as one process running all four."""
@@ -142,6 +145,7 @@ def _ddp_worker(rank, size, init, folder, out):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_forecast_ddp_two_gloo_processes_equal_one(tmp_path):
     """DistributedDataParallel over 2 gloo processes, rank r taking rows r, r + 2, ... of
     every global batch of 5 windows (46 windows: unequal shares 3 / 2, and the last batch is
@@ -201,6 +205,7 @@ def test_merge_is_task_aware_and_reads_older_forecasting_files(tmp_path):
         merge_results([str(paths[0]), str(node)])
 
 
+@pytest.mark.data
 def test_first_split_spreads_the_splits_of_one_experiment_over_processes(tmp_path):
     """--first-split I --splits N runs splits I..I+N-1; two such files merged are the one run of
     all splits (same per-split accuracies); a range past the data set's splits is refused."""

@@ -236,6 +236,7 @@ def test_early_stopping_and_bad_models():
 
 # ------------------------------------------------------------------ loaders
 
+@pytest.mark.data
 def test_noaa_loader(tmp_path):
     need_data("sensors", "noaa_central_us_daily_1990_1993")
     d = load_noaa(str(SHARED))

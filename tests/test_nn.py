@@ -86,6 +86,7 @@ def test_clear_errors():
         PDEConv("padgn")
 
 
+@pytest.mark.data
 def test_readme_example_grand_on_cora_in_your_own_loop(data_root):
     """The README's example: GRAND-l on Cora with PDEConv inside a plain training loop."""
     from torch import nn

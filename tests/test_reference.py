@@ -12,6 +12,8 @@ from pde2gnn import compiler
 from pde2gnn.backend.reference import interpret
 from pde2gnn.graphs import delaunay_graph
 
+from .fuzzing import assert_close_norm, jittered_grid
+
 LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
 N = 12
 
@@ -44,8 +46,8 @@ def compiled_field(path: Path, gen):
         rows = ei.shape[1] if t.kind == "edge" else N
         inputs[name] = torch.randn(rows, int(c), generator=gen, dtype=torch.float64)
     if checked.domain is not None:
-        pos = torch.rand(N, len(checked.domain.bounds), generator=gen, dtype=torch.float64)
-        inputs[checked.domain.name] = 0.1 + 0.8 * pos     # inside every library domain
+        # a jittered grid inside every library domain: a well-conditioned mesh
+        inputs[checked.domain.name] = jittered_grid(N, len(checked.domain.bounds), seed=3)
         ei = delaunay_graph(inputs[checked.domain.name].numpy())
     if checked.discrete:
         field = compiler.compile_stepper(str(path), ei, N, dims, None, inputs).double().update
@@ -72,5 +74,5 @@ def test_compiled_field_equals_reference_interpreter(path):
         got = field(t, y)
         got = got[0] if isinstance(got, tuple) else got
         want = interpret(field, t, y, y0)
-        assert got.shape == want.shape
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+        # float64 rounding of sums of O(degree) products, relative to the answer's size
+        assert_close_norm(got, want, rtol=1e-11)

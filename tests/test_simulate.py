@@ -30,6 +30,7 @@ def test_simulate_grid_layout_and_batching(tmp_path):
     assert np.allclose(np.load(tmp_path / "b.npz")["frames"], d["frames"], atol=2e-4)
 
 
+@pytest.mark.data
 def test_simulate_points_and_cora_cli(tmp_path, data_root):
     out = tmp_path / "f.npz"
     assert main(["simulate", "fisher", "--graph", "points", "--points", "300", "--k", "10",

@@ -80,6 +80,7 @@ def test_sensor_folder_graph_is_great_circle(tmp_path):
         load_sensor_folder(tmp_path)
 
 
+@pytest.mark.data
 def test_noaa_graph_is_the_haversine_knn():
     need_data("sensors", "noaa_central_us_daily_1990_1993")
     d = load_noaa(str(DATA))

@@ -1,9 +1,12 @@
 """A short training run on Cora learns (chance is about 0.14-0.32 on the public split)."""
+import pytest
+
 from pde2gnn.data import load_dataset
 from pde2gnn.solve import SolverConfig
 from pde2gnn.tasks.node_classification import TrainConfig, train
 
 
+@pytest.mark.data
 def test_short_grand_run_on_cora_beats_chance(data_root):
     data = load_dataset("Cora", data_root)
     assert data.num_nodes == 2708 and int(data.train_mask.sum()) == 140
