@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import DataError
+from ..options import check_fields
 
 #: published test MSE (EGNN paper, table 2)
 PUBLISHED = {"linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN": 0.0107,
@@ -61,6 +62,10 @@ class NBodyConfig:
     horizon: float = 1.0
     max_train: int = 3000
     seed: int = 0
+
+    def __post_init__(self):
+        """Raises OptionError: a field out of its range (:data:`pde2gnn.options.RULES`)."""
+        check_fields(self)
 
     def to_dict(self) -> dict:
         return asdict(self)

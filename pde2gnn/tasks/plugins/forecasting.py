@@ -18,6 +18,15 @@ class Forecasting(Task):
     help = "discrete-time specs: graph-signal forecasting with --data"
     shared = frozenset({"data", "epochs", "lr", "weight_decay", "patience"})
     data_parallel = True
+    fields = {
+        "mae_per_horizon": "test mean absolute error per prediction step 1..n_out, in the "
+                           "data's units, at the epoch of least validation MAE",
+        "mae_mean": "test MAE averaged over the n_out steps (data units)",
+        "val_mae": "validation MAE at the selected epoch (data units)",
+        "best_epoch": "the selected epoch (0-based)",
+        "time_per_epoch_s": "wall-clock seconds of one training epoch, mean over epochs",
+        "num_parameters": "trainable parameters of the model",
+    }
     #: command-line option -> ForecastConfig field
     OPTIONS = {"n_in": "n_in", "n_out": "n_out", "batch_size": "batch_size",
                "loss": "loss", "ss_k": "ss_k", "grad_clip": "grad_clip",
