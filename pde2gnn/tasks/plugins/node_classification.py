@@ -33,6 +33,8 @@ class NodeClassification(Task):
         "peak_memory_mb": "peak memory in MiB (GPU: allocated by torch; CPU: the process's "
                           "peak resident set)",
         "split_sha256": "SHA-256 of the train / val / test masks (equal digests: same split)",
+        "split": "the split protocol: public, full, geom-gcn or random",
+        "selection": "the model-selection rule that gave best_epoch and test_acc",
         "history": "per epoch: loss (training cross-entropy), train_acc and val_acc "
                    "(fractions), val_loss, integration_time (T, spec time units), nfe",
     }
