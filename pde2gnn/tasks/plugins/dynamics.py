@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import List
 
 from ...errors import OptionError
+from ...options import check_params
 from ..task import given, kv, SHARED, Task
 
 
@@ -53,6 +54,7 @@ class Dynamics(Task):
         values = self.toml_values(data.name)
         toml_dims = values.pop("dims", {})
         self.params = {**values.pop("params", {}), **kv(self.args.param, float)}
+        check_params(self.params)     # the TOML's too, in the command line's words
         values.update(given(self.args, self.shared - {"data"}))
         if self.args.log_every:     # 0: no log lines, evaluations at the TOML's interval
             values["eval_every"] = self.args.log_every

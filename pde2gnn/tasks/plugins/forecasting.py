@@ -6,6 +6,7 @@ import json
 from typing import List
 
 from ...errors import OptionError
+from ...options import check_params
 from ..task import from_values, given, kv, Task
 
 
@@ -64,6 +65,7 @@ class Forecasting(Task):
         values = self.toml_values(data.name)
         self.dims = {**values.pop("dims", {}), **kv(self.args.dim, int)}
         self.params = {**values.pop("params", {}), **kv(self.args.param, float)}
+        check_params(self.params)     # the TOML's too, in the command line's words
         values = {"n_in": data.window[0], "n_out": data.window[1], **values}
         values.update(given(self.args, self.shared - {"data"}))
         values.update({field: v for opt, v in given(self.args, self.OPTIONS).items()
