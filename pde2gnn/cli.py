@@ -104,6 +104,8 @@ def cmd_train(args) -> int:
 
     spec_path = resolve_spec(args.spec) if not Path(args.spec).is_file() else Path(args.spec)
     results.check_writable(args.results)
+    if args.resume and args.results is None:   # a new run folder holds nothing to resume
+        raise OptionError("--resume needs --results PATH (the file whose finished runs to keep)")
     options.check_device(args.device)
     task = select(spec_path, args.task)(spec_path, args)
     _refuse_foreign_options(args, task, args.task_options)

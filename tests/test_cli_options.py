@@ -72,6 +72,7 @@ def one_line_error(args, capsys):
     (["discover", "x.npz", "--folds", "1"], "--folds must be at least 2, got 1"),
     (["train", "heat", "--dropout", "1"], "--dropout must be in [0, 1), got 1.0"),
     (["train", "heat", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "heat", "--resume"], "--resume needs --results PATH"),
 ])
 def test_bad_options_are_one_line_and_exit_2(args, message, capsys):
     assert message in one_line_error(args, capsys)
