@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from . import distributed, results
+from . import distributed, options, results
 from .errors import OptionError, Pde2GnnError
 from .tasks.registry import select
 from .tasks.task import SHARED, kv
@@ -63,8 +63,9 @@ def cmd_explain(args) -> int:
 
 
 def _log_every(every: int, prefix: str):
-    """A per-epoch log callback that prints every ``every``-th line (0: none) above the
-    progress bar."""
+    """A per-epoch log callback that prints every ``every``-th line (0: none): the first
+    epoch's, then one every ``every`` epochs, above the progress bar when there is one
+    (:func:`pde2gnn.progress.bar`), else as the only progress output."""
     count = [0]
 
     def log(line: str) -> None:
@@ -72,6 +73,7 @@ def _log_every(every: int, prefix: str):
         if every and (count[0] - 1) % every == 0:
             from tqdm.auto import tqdm
             tqdm.write(f"  {prefix} {line}")
+            sys.stdout.flush()
     return log
 
 
@@ -102,9 +104,9 @@ def cmd_train(args) -> int:
 
     spec_path = resolve_spec(args.spec) if not Path(args.spec).is_file() else Path(args.spec)
     results.check_writable(args.results)
-    if args.seeds < 1 or args.first_seed < 0:
-        raise OptionError(f"--seeds must be at least 1 and --first-seed at least 0, got "
-                          f"{args.seeds} and {args.first_seed}")
+    if args.resume and args.results is None:   # a new run folder holds nothing to resume
+        raise OptionError("--resume needs --results PATH (the file whose finished runs to keep)")
+    options.check_device(args.device)
     task = select(spec_path, args.task)(spec_path, args)
     _refuse_foreign_options(args, task, args.task_options)
     if args.threads:
@@ -128,7 +130,13 @@ def cmd_train(args) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     todo = [(s, k) for s in range(first, first + splits) for k in seeds]
     print(f"{len(todo)} run(s): {splits} split(s) x {args.seeds} seed(s)")
-    final, path = args.results, (None if quiet_rank else args.results)
+    final = args.results
+    if final is None and not args.distributed:
+        final = results.run_folder(spec_path.stem, task.dataset(data)) / "results.json"
+        final = str(final)
+    path = None if quiet_rank else final
+    if path:
+        print(f"results: {path} (rewritten after every run)")
     if args.distributed and not task.data_parallel:   # this rank's share, into its own file
         todo = todo[rank::size]
         path = distributed.rank_path(final, rank) if final else None
@@ -141,8 +149,8 @@ def cmd_train(args) -> int:
     for split_index, seed in todo:
         if (split_index, seed) in done:
             continue
-        r = task.run(data, config, split_index, seed, device,
-                     _log_every(args.log_every, f"seed {seed}"))
+        every = args.log_every if task.logs_every_epoch else min(args.log_every, 1)
+        r = task.run(data, config, split_index, seed, device, _log_every(every, f"seed {seed}"))
         r["split_index"], r["seed"] = split_index, seed
         runs.append(r)
         if path:
@@ -190,15 +198,13 @@ def cmd_merge(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    split = options.fractions(args.split, "--split")
     import torch
 
     from .simulate import SimulationConfig, parse_shard, simulate
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    split = tuple(float(v) for v in args.split.split(","))
-    if len(split) != 3:
-        raise OptionError(f"--split needs three fractions, got '{args.split}'")
     cfg = SimulationConfig(
         graph=args.graph, n=args.n, points=args.points, k=args.k,
         trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
@@ -237,8 +243,8 @@ COMMANDS = {"check": cmd_check, "explain": cmd_explain, "train": cmd_train, "plo
 
 def main(argv: Optional[List[str]] = None) -> int:
     HelpParser.argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    try:
+    try:   # the options' rules (pde2gnn.options) raise OptionError while parsing
+        args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except Pde2GnnError as e:
         print(str(e), file=sys.stderr)
@@ -246,6 +252,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:     # stdout closed early (`pde2gnn explain ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import List
 
+from . import options
 from .errors import Pde2GnnError
 from .tasks.registry import TASKS
 
@@ -28,6 +29,12 @@ class HelpParser(argparse.ArgumentParser):
     without importing torch."""
 
     argv: List[str] = []       # the command line being parsed (set by :func:`main`)
+
+    def error(self, message: str):
+        """A usage error (unknown option, bad choice, missing argument): one line on stderr
+        and exit status 2, as every other error of the command line (the usage of ``train``
+        runs to dozens of lines; ``--help`` prints it)."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def format_help(self) -> str:
         defaults = _config_defaults()
@@ -73,7 +80,8 @@ def _option_value(args, option: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pde2gnn", description="Symbolic PDE-to-GNN compiler.")
+    p = HelpParser(prog="pde2gnn", description="Symbolic PDE-to-GNN compiler.")
+    p.add_argument("--version", action="version", version=f"pde2gnn {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=HelpParser)
 
     def spec_args(q):
@@ -113,11 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "--distributed): one results file per rank, joined into --results; the "
                    "forecasting task trains data-parallel instead (DDP, each global batch split "
                    "over the ranks, rank 0 writes --results)")
-    q.add_argument("--device", default="cpu")
+    q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K (checked before any "
+                   "work)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    q.add_argument("--results", help="write the results as JSON to this path")
-    q.add_argument("--log-every", type=int, default=10, help="print every N-th epoch (0: none)")
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--results", help="the results JSON (default: "
+                   "$PDE2GNN_RUNS/MODEL-DATASET-TIMESTAMP/results.json, $PDE2GNN_RUNS "
+                   "defaulting to ./runs; the log names it); rewritten after every run")
+    q.add_argument("--log-every", type=int, default=10, help="print one line every N epochs "
+                   "(0: none); the only progress output when stderr is not a terminal")
+    q.add_argument("--quiet", action="store_true", help="no progress bar (there is none "
+                   "anyway when stderr is not a terminal)")
     g = q.add_argument_group("shared by several tasks")
     g.add_argument("--data", metavar="NAME_OR_PATH", help="forecasting: noaa, a `pde2gnn "
                    "simulate` .npz, or a sensor folder (values.npy + stations.csv); dynamics / "
@@ -239,4 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "this fraction of the data's std first (experiments)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    options.attach(p)
     return p
+
+
+def _version() -> str:
+    """The installed distribution's version (package metadata, :data:`pde2gnn.__version__`)."""
+    from . import __version__
+    return __version__

@@ -8,6 +8,14 @@ from typing import Optional
 
 from .errors import OptionError
 
+#: panel titles of the history keys that need their unit or meaning said
+TITLES = {"loss": "training loss", "train_acc": "train accuracy (fraction)",
+          "val_acc": "validation accuracy (fraction)", "val_loss": "validation loss",
+          "integration_time": "integration time T (spec units, not wall time)",
+          "time": "integration time T (spec units, not wall time)",
+          "nfe": "NFE per forward solve", "val_mae": "validation MAE (data units)",
+          "teacher_prob": "teacher-forcing probability"}
+
 
 def plot_training_curves(results_path: str, out: Optional[str] = None) -> str:
     """A PNG with one panel per quantity of the runs' per-epoch ``history`` (loss, train and
@@ -40,7 +48,7 @@ def plot_training_curves(results_path: str, out: Optional[str] = None) -> str:
     runs = [r for r in runs if isinstance(r, dict) and r.get("history")]
     if not runs:
         raise OptionError(f"plot: the runs in {path} keep no per-epoch history")
-    keys = [k for k, v in runs[0]["history"][0].items()
+    keys = [k for k, v in runs[0]["history"][-1].items()
             if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)]
     cols = min(3, len(keys))
     rows = math.ceil(len(keys) / cols)
@@ -50,7 +58,7 @@ def plot_training_curves(results_path: str, out: Optional[str] = None) -> str:
             h = [e for e in r["history"] if isinstance(e.get(key), (int, float))]
             ax.plot([e.get("epoch", i) for i, e in enumerate(h)], [e[key] for e in h], lw=1,
                     label=f"split {r.get('split_index', 0)} seed {r.get('seed', '?')}")
-        ax.set_title(key)
+        ax.set_title(TITLES.get(key, key), fontsize=9)
         ax.set_xlabel("epoch")
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from .backend.graph_ops import GraphOps
+from .solve import EulerLayers
 
 
 def dirichlet_energy(x: Tensor, graph: GraphOps) -> float:
@@ -70,39 +71,61 @@ def spectral_class(w: Tensor, lam_min: float, lam_max: float,
             "class": "HFD" if high > low else "LFD"}
 
 
+def euler_steps(model, horizon_factor: float):
+    """``(fields, step)``: the vector field of each explicit Euler step of the energy
+    trajectory, and the step. An :class:`~pde2gnn.solve.ODEBlock` repeats its one field up to
+    ``horizon_factor * T`` with its fixed step (T / 20 for adaptive methods); per-layer weights
+    (:class:`~pde2gnn.solve.EulerLayers`) have one field per layer and end at T, since no
+    weights exist beyond the last layer."""
+    ode = model.ode
+    if isinstance(ode, EulerLayers):
+        return list(ode.fields), ode.time / len(ode.fields)
+    step = ode.config.step_size or ode.time / 20
+    return [ode.field] * int(round(horizon_factor * ode.time / step)), step
+
+
 @torch.no_grad()
-def trajectory_energy(model, x: Tensor, horizon: float, step: float):
-    """Euler trajectory of the model's ODE from its encoded input; energy at every step.
+def trajectory_energy(model, x: Tensor, fields, step: float):
+    """Explicit Euler trajectory z_{k+1} = z_k + step f_k(k step, z_k) from the model's encoded
+    input z_0 = ``model.encode(x)`` (eval mode: no dropout), f_k = ``fields[k]``; the energy at
+    every step.
 
     Returns (times, energies) as lists; stops early if the state stops being finite.
     """
     model.eval()
-    field = model.field
-    z = model.encoder(x)
-    field.prepare(z)
-    times, energies = [0.0], [dirichlet_energy(z, field.graph)]
-    t, n = 0.0, int(round(horizon / step))
-    for _ in range(n):
-        z = z + step * field(torch.tensor(t), z)
+    z = model.encode(x)
+    for f in dict.fromkeys(fields):
+        f.prepare(z)
+    graph = fields[0].graph
+    times, energies = [0.0], [dirichlet_energy(z, graph)]
+    t = 0.0
+    for f in fields:
+        z = z + step * f(torch.tensor(t, dtype=z.dtype, device=z.device), z)
         t += step
         if not torch.isfinite(z).all():
             break
         times.append(t)
-        energies.append(dirichlet_energy(z, field.graph))
+        energies.append(dirichlet_energy(z, graph))
     return times, energies
 
 
 def energy_report(model, data, path: Optional[str] = None, horizon_factor: float = 5.0) -> dict:
-    """Dirichlet energy along the trained model's flow (to ``horizon_factor * T``), LFD / HFD.
+    """Dirichlet energy along the trained model's flow (to ``horizon_factor * T``; to T for
+    per-layer weights, :func:`euler_steps`), LFD / HFD.
 
     Writes a PNG to ``path`` (matplotlib) if given. Returns a JSON-able dict with ``times``,
-    ``energy``, ``spectral`` (see :func:`spectral_class`, when the spec has a square ``W``) and
-    a one-line ``summary``.
+    ``energy``, ``spectral`` (see :func:`spectral_class`, when the spec has a square ``W``; of
+    the first layer with per-layer weights) and a one-line ``summary``.
     """
-    ode = model.ode
-    T = ode.time
-    step = ode.config.step_size or T / 20
-    times, energy = trajectory_energy(model, data.x, horizon_factor * T, step)
+    T = model.ode.time
+    fields, step = euler_steps(model, horizon_factor)
+    x = data.x
+    if model.config.normalize_features:   # the features the model was trained on
+        from torch_geometric.transforms import NormalizeFeatures
+        from torch_geometric.data import Data
+        x = NormalizeFeatures()(Data(x=x)).x
+    device = next(model.parameters()).device
+    times, energy = trajectory_energy(model, x.to(device), fields, step)
     lam_min, lam_max = abar_extreme_eigenvalues(model.field.graph)
     rep = {"times": times, "energy": energy, "lambda_min_abar": lam_min,
            "lambda_max_abar": lam_max, "max_energy": 1.0 - lam_min}

@@ -1,6 +1,7 @@
 """Results files of ``pde2gnn train``: written atomically after every run, resumed, merged.
 
-A results JSON holds ``task``, ``model``, ``spec``, ``dataset``, the task's header fields
+A results JSON holds ``task``, ``model``, ``spec``, ``dataset``, ``fields`` (what each key
+means, with its unit: :data:`FIELDS` and the task's ``fields``), the task's header fields
 (:meth:`~pde2gnn.tasks.task.Task.header`), its summary of the runs, ``splits`` and ``seeds``
 (those run), ``config``, ``device``, ``torch``, ``pde2gnn`` (version), ``spec_sha256``,
 ``command`` and ``runs``: one dict per (split, seed) run, each with ``split_index`` and ``seed``.
@@ -52,6 +53,33 @@ def check_writable(path: Optional[str], option: str = "--results") -> None:
         raise OptionError(f"{option} {path} is not writable (no write permission in {parent})")
 
 
+def run_folder(model: str, dataset: str, root: Optional[str] = None) -> Path:
+    """A new folder for one ``pde2gnn train`` command without ``--results``:
+    ``ROOT/MODEL-DATASET-YYYYmmdd-HHMMSS`` (UTC; ``-2``, ``-3``... appended when it exists), ROOT
+    being ``root``, else ``$PDE2GNN_RUNS``, else ``runs`` under the working folder. Created
+    here, so two commands started in the same second get two folders.
+
+    Raises:
+        OptionError: the folder cannot be created (ROOT is a file, or not writable).
+    """
+    import re
+    import time
+    base = Path(root or os.environ.get("PDE2GNN_RUNS") or "runs")
+    name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", f"{model}-{Path(str(dataset)).name}")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    for k in range(1, 1000):
+        folder = base / (f"{name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise OptionError(f"cannot create the run folder {folder} ({e.strerror}); set "
+                              "PDE2GNN_RUNS or give --results PATH") from None
+    raise OptionError(f"{base}: too many run folders named {name}-{stamp}; give --results")
+
+
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: a crash or a full disk
     never leaves a half-written results file (the previous one stays until the rename)."""
@@ -62,14 +90,26 @@ def write_atomic(path: str, text: str) -> None:
     os.replace(tmp, p)
 
 
+#: what the keys every results file has mean (the task adds its own: ``Task.fields``)
+FIELDS = {
+    "fields": "this table: what each key means, with its unit",
+    "splits": "the split indices run", "seeds": "the seeds run",
+    "config": "the full run configuration (built-in < the spec's TOML < the command line)",
+    "device": "the torch device trained on", "torch": "torch's version",
+    "pde2gnn": "pde2gnn's version", "spec_sha256": "SHA-256 of the spec's text",
+    "command": "the command line", "runs": "one record per (split, seed) run, with "
+                                           "split_index and seed; keys as described here",
+}
+
+
 def document(task, data, config, runs: List[dict], device: str) -> dict:
     """The results JSON of ``runs`` so far (see the module docstring)."""
     import torch
 
     spec = task.spec_path
     return {"task": task.name, "model": spec.stem, "spec": str(spec),
-            "dataset": task.dataset(data), **task.header(data, config),
-            **task.summarize(runs),
+            "dataset": task.dataset(data), "fields": {**task.fields, **FIELDS},
+            **task.header(data, config), **task.summarize(runs),
             "splits": sorted({r["split_index"] for r in runs}),
             "seeds": sorted({r["seed"] for r in runs}),
             "config": config.to_dict(), "device": device, "torch": torch.__version__,

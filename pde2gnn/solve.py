@@ -13,7 +13,6 @@ side effects (``torch.compile`` traces it once).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -23,6 +22,7 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from .backend.module import VectorField
 from .errors import DataError, OptionError, SolverError
+from .options import check_fields
 from .rk import TABLEAUS, check_nfe, rk_solve
 
 #: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
@@ -81,12 +81,7 @@ class SolverConfig:
             raise OptionError(f"method '{self.method}' exists only in the pde2gnn integrator "
                               "(not in torchdiffeq, so not with --integrator torchdiffeq or "
                               "adjoint)")
-        for name in ("rtol", "atol", "step_size"):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise OptionError(f"{name} must be a finite number above 0, got {v}")
-        if not (isinstance(self.max_nfe, int) and self.max_nfe >= 1):
-            raise OptionError(f"max_nfe must be an integer of at least 1, got {self.max_nfe}")
+        check_fields(self, ("rtol", "atol", "step_size", "max_nfe"))
 
     @property
     def fast(self) -> bool:

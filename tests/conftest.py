@@ -61,6 +61,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_configure(config):
+    """``pde2gnn train`` without ``--results`` writes ``$PDE2GNN_RUNS/<run>/results.json``:
+    under the tests, a temporary folder, never ./runs of the working tree."""
+    import tempfile
+    os.environ["PDE2GNN_RUNS"] = tempfile.mkdtemp(prefix="pde2gnn-runs-")
+
+
 def pytest_terminal_summary(terminalreporter):
     """One line saying how many data tests were skipped, and why."""
     skipped = [r for r in terminalreporter.stats.get("skipped", [])

@@ -157,7 +157,7 @@ def test_bad_data_gives_clear_errors(tmp_path, capsys):
     assert main(["discover", str(tmp_path / "missing.npz")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["discover", str(path), "--folds", "1"]) == 2
-    assert "folds = 1" in capsys.readouterr().err
+    assert "--folds must be at least 2, got 1" in capsys.readouterr().err
 
 
 def test_cli_writes_spec_plot_and_json(graph, tmp_path, capsys):

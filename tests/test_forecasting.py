@@ -216,9 +216,13 @@ def test_training_lowers_validation_mae():
 
 def test_early_stopping_and_bad_models():
     d = toy_data(T=120)
-    cfg = ForecastConfig(n_in=4, n_out=3, epochs=20, lr=0.0, weight_decay=0.0, patience=2,
+    cfg = ForecastConfig(n_in=4, n_out=3, epochs=20, lr=0.01, weight_decay=0.0, patience=2,
                          threads=1)
-    r = train(lambda data: NodeLinear(), d, cfg, progress=False)
+
+    class Frozen(NodeLinear):      # zero gradients: Adam leaves it as it is (lr must be > 0)
+        def forward(self, f, hidden):
+            return f @ self.W.detach() + self.b.detach() + 0 * self.W.sum(), hidden
+    r = train(lambda data: Frozen(), d, cfg, progress=False)
     assert r["epochs_run"] == 3 and r["best_epoch"] == 0
     r = train(Persistence(), d, cfg, progress=False)  # no parameters: evaluated only
     assert r["epochs_run"] == 0 and r["mae_per_horizon"] == persistence_mae(d, cfg)["mae_per_horizon"]

@@ -46,6 +46,19 @@ def test_train_egnn_layers(files):
     assert np.isfinite(r["test_mse"]) and r["best_epoch"] in (1, 2) and len(r["history"]) == 2
 
 
+def test_diverged_or_empty_training_is_named_not_a_key_error(files):
+    """A training whose validation MSE is never finite, or a split without systems, says so
+    (it ended in KeyError 'test' / ZeroDivisionError)."""
+    from pde2gnn.errors import SolverError
+    data = nbody.load_nbody(files["nbody_charged_ref"], 0.0, 0.1)
+    cfg = nbody.NBodyConfig(layers=1, hidden=4, epochs=1, batch=5, eval_every=1, lr=1e30)
+    with pytest.raises(SolverError, match="no finite validation MSE"):
+        nbody.train(data, cfg, log=lambda s: None)
+    empty = {**data, "val": {k: v[:0] for k, v in data["val"].items()}}
+    with pytest.raises(DataError, match="the val split"):
+        nbody.train(empty, nbody.NBodyConfig(layers=1, hidden=4, epochs=1), log=lambda s: None)
+
+
 def test_train_continuous_egnn_flow(files):
     """A continuous spec (egnn_newton) trains through the same loop: rk4 over the horizon."""
     data = nbody.load_nbody(files["nbody_charged_ref"], 0.0, 0.1)

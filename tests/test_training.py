@@ -104,7 +104,7 @@ def test_time_selected_on_validation():
     sel = train("grand", data, TrainConfig(**{**cfg.__dict__, "select_time": 3.0,
                                               "select_points": 12}), seed=1, progress=False)
     grid_times = {0.25 * (k + 1) for k in range(12)}
-    assert all(min(abs(h["time"] - g) for g in grid_times) < 1e-6 for h in sel["history"])
+    assert all(min(abs(h["integration_time"] - g) for g in grid_times) < 1e-6 for h in sel["history"])
     assert sel["val_acc"] >= max(h["val_acc"] for h in plain["history"])
 
 

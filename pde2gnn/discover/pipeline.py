@@ -10,7 +10,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..errors import DataError, OptionError
+from ..errors import DataError
+from ..options import check_fields, check_params
 from .data import Trajectories, load_trajectories
 from .gram import TermEvaluator, trajectory_gram
 from .library import Library, _is_number, load_library
@@ -46,17 +47,10 @@ class DiscoveryConfig:
     seed: int = 0
 
     def __post_init__(self):
-        bad = [f"{k} = {v}" for k, v, ok in (
-            ("order", self.order, self.order >= 1), ("folds", self.folds, self.folds >= 2),
-            ("bootstrap", self.bootstrap, self.bootstrap >= 0),
-            ("tolerance", self.tolerance, self.tolerance >= 0),
-            ("weak_window", self.weak_window, self.weak_window >= 0),
-            ("max_trajectories", self.max_trajectories, self.max_trajectories >= 0),
-            ("threshold", self.threshold, self.threshold is None or self.threshold >= 0))
-            if not ok]
-        if bad:
-            raise OptionError(f"invalid discovery option(s): {', '.join(bad)} (need order >= 1, "
-                              "folds >= 2, the others >= 0)")
+        """Raises OptionError: a field out of its range (:data:`pde2gnn.options.RULES`) or a
+        non-finite param."""
+        check_fields(self)
+        check_params(self.params)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import graphs
 from ..errors import OptionError
+from ..options import check_fields, check_params
 
 GRAPHS = ("grid", "points", "delaunay", "complete") + graphs.NDCN_GRAPHS
 ICS = ("fourier", "bumps", "noise", "ndcn", "charged")
@@ -77,6 +78,12 @@ class SimulationConfig:
     loc_std: float = 1.0
     vel_norm: float = 0.5
     shard: Optional[Tuple[int, int]] = None
+
+    def __post_init__(self):
+        """Raises OptionError: a numeric field out of its range (:data:`pde2gnn.options.RULES`)
+        or a non-finite param."""
+        check_fields(self)
+        check_params(self.params)
 
 
 def ndcn_sampling(protocol: str, seed: int) -> Dict[str, np.ndarray]:

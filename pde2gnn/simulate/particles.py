@@ -83,7 +83,7 @@ def simulate_particles(parsed, ir, out: str, cfg: SimulationConfig, progress: bo
         OptionError: options that do not fit (see :func:`charged_initial_conditions`);
         SolverError: a solve that diverges or exceeds its evaluation budget.
     """
-    from tqdm.auto import tqdm
+    from ..progress import bar as progress_bar
 
     from ..compiler import compile as compile_spec
     from ..solve import ODEBlock, SolverConfig
@@ -110,7 +110,7 @@ def simulate_particles(parsed, ir, out: str, cfg: SimulationConfig, progress: bo
                           integrator=cfg.integrator, affine=cfg.affine)
     batch = max(1, min(cfg.batch, B))
     nfe, compile_s, fields = 0, 0.0, {}
-    bar = tqdm(total=B, desc=f"simulate {ir.name}", unit="traj", disable=not progress)
+    bar = progress_bar(None, progress, total=B, desc=f"simulate {ir.name}", unit="traj")
     t0 = time.perf_counter()
     for s in range(0, B, batch):
         size = min(batch, B - s)

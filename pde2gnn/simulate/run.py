@@ -29,7 +29,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
         OptionError: options that do not fit the spec; DataError: unreadable data;
         SolverError: a solve that diverges or exceeds its evaluation budget.
     """
-    from tqdm.auto import tqdm
+    from ..progress import bar as progress_bar
 
     from ..compiler import compile as compile_spec
     from ..compiler import load, stages
@@ -116,8 +116,8 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     torch.set_default_dtype(dtype)
     try:
         t0, compile_s = time.perf_counter(), 0.0
-        bar = tqdm(total=sum(min(batch, B - s) for s in starts),
-                   desc=f"simulate {ir.name}", unit="traj", disable=not progress)
+        bar = progress_bar(None, progress, total=sum(min(batch, B - s) for s in starts),
+                           desc=f"simulate {ir.name}", unit="traj")
         for s in starts:
             size = min(batch, B - s)
             chunk_file = shard_dir / f"chunk_{s // batch:06d}.npz" if shard_dir else None

@@ -35,9 +35,10 @@ from typing import Callable, Dict, Optional
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from ..errors import DataError, OptionError, SolverError
+from ..options import check_fields
+from ..progress import bar as progress_bar
 from ..solve import ODEBlock, SolverConfig
 
 #: keys a dynamics ``.npz`` must hold (written by ``pde2gnn simulate --protocol ...``)
@@ -76,6 +77,10 @@ class DynamicsConfig:
     eval_every: int = 20
     zero_init: bool = False
     seed: int = 0
+
+    def __post_init__(self):
+        """Raises OptionError: a field out of its range (:data:`pde2gnn.options.RULES`)."""
+        check_fields(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -271,7 +276,7 @@ def train(model_fn: Callable[[], DynamicsModel], data: DynamicsData, config: Dyn
         raise DataError("the training times must start at t = 0 (the initial state)")
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     history, nfe, t_train = [{"epoch": 0, "loss": float("nan"), **evaluate(model, data, x0)}], [], 0.0
-    bar = tqdm(range(1, config.epochs + 1), desc=f"fit {data.name}", disable=not progress)
+    bar = progress_bar(range(1, config.epochs + 1), progress, desc=f"fit {data.name}")
     for epoch in bar:
         t0 = time.perf_counter()
         opt.zero_grad()

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Optional
 
 from ..errors import OptionError
+from ..options import check_device, check_fields
 
 LOSSES = ("mse", "mae")
 
@@ -51,18 +52,16 @@ class ForecastConfig:
     device: str = "cpu"
 
     def validate(self) -> None:
-        """Raises OptionError for values out of range."""
-        if self.n_in < 1 or self.n_out < 1:
-            raise OptionError(f"n_in and n_out must be >= 1, got {self.n_in} and {self.n_out}")
-        if self.epochs < 0 or self.batch_size < 1 or self.stride < 1 or self.patience < 0:
-            raise OptionError("epochs >= 0, batch_size >= 1, stride >= 1 and patience >= 0 "
-                              "are required")
+        """The numeric fields by their rules (:data:`pde2gnn.options.RULES`), the loss and
+        the device.
+
+        Raises:
+            OptionError: naming the field.
+        """
+        check_fields(self)
         if self.loss not in LOSSES:
             raise OptionError(f"unknown loss '{self.loss}' (choose {', '.join(LOSSES)})")
-        if self.ss_k <= 0:
-            raise OptionError(f"the scheduled-sampling constant k must be > 0, got {self.ss_k}")
-        if self.max_windows_per_epoch is not None and self.max_windows_per_epoch < 1:
-            raise OptionError("max_windows_per_epoch must be >= 1")
+        check_device(self.device, "device")
 
     def to_dict(self) -> dict:
         return asdict(self)

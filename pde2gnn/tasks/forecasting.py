@@ -42,7 +42,7 @@ from typing import Callable, List, Optional, Union
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from ..progress import bar as progress_bar
 
 from ..errors import OptionError, SolverError
 from ..forecast_data import ForecastData
@@ -164,7 +164,7 @@ def train(model_fn: Union[ModelFn, nn.Module], data: ForecastData, config: Forec
     best_state = copy.deepcopy(model.state_dict())
     history, times = [], []
     step, stale = 0, 0
-    bar = tqdm(range(config.epochs if params else 0), disable=not progress, leave=False,
+    bar = progress_bar(range(config.epochs if params else 0), progress, leave=False,
                desc=f"seed {config.seed}", dynamic_ncols=True)
     for epoch in bar:
         t0 = time.perf_counter()

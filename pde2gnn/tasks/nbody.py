@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..errors import DataError
+from ..errors import DataError, SolverError
+from ..options import check_fields
 
 #: published test MSE (EGNN paper, table 2)
 PUBLISHED = {"linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN": 0.0107,
@@ -61,6 +62,10 @@ class NBodyConfig:
     horizon: float = 1.0
     max_train: int = 3000
     seed: int = 0
+
+    def __post_init__(self):
+        """Raises OptionError: a field out of its range (:data:`pde2gnn.options.RULES`)."""
+        check_fields(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -186,8 +191,17 @@ def _mse(model: EGNN, d: Dict[str, Tensor], batch: int = 1000) -> float:
 def train(data: Dict[str, Dict[str, Tensor]], config: NBodyConfig,
           log=print) -> dict:
     """Train one model; returns test / val MSE at the best validation epoch, the history,
-    seconds per epoch and the parameter count."""
+    seconds per epoch and the parameter count.
+
+    Raises:
+        DataError: a split without systems.
+        SolverError: no finite validation MSE at any evaluation (the training diverged).
+    """
     torch.manual_seed(config.seed)
+    empty = [s for s in ("train", "val", "test") if len(data[s]["p"]) == 0]
+    if empty:
+        raise DataError(f"the {', '.join(empty)} split(s) of the N-body data hold no systems; "
+                        "simulate more trajectories or change --split")
     tr = {k: v[:config.max_train] for k, v in data["train"].items()}
     model = build_model(config, tr["p"].shape[1])
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -211,8 +225,14 @@ def train(data: Dict[str, Dict[str, Tensor]], config: NBodyConfig,
             if val < best["val"]:
                 best = {**row, "test": _mse(model, data["test"])}
             history.append(row)
+            so_far = (f"best test {best['test']:.5f} at epoch {best['epoch']}" if "test" in best
+                      else "no finite validation MSE yet")
             log(f"seed {config.seed} epoch {epoch}: train {row['train']:.5f} val {val:.5f} "
-                f"(best test {best['test']:.5f} at epoch {best['epoch']})")
+                f"({so_far})")
+    if "test" not in best:
+        raise SolverError(f"seed {config.seed}: no finite validation MSE in {config.epochs} "
+                          f"epoch(s) (last {history[-1]['val']}): the training diverged; lower "
+                          "--lr")
     return {"seed": config.seed, "test_mse": best["test"], "val_mse": best["val"],
             "best_epoch": best["epoch"], "history": history,
             "epoch_time_s": t_train / config.epochs,

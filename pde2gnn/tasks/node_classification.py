@@ -34,13 +34,14 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import NormalizeFeatures
 from torch_geometric.utils import add_self_loops, remove_self_loops
-from tqdm.auto import tqdm
 
 from ..backend.sheaf import Restriction
 from ..compiler import compile as compile_spec
 from ..compiler import front, load
 from ..errors import OptionError
 from ..graphs import feature_knn_graph
+from ..options import check_device, check_fields, check_params
+from ..progress import bar as progress_bar
 from ..solve import EulerLayers, ODEBlock, SolverConfig
 
 
@@ -103,34 +104,15 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Check every numeric option before any work (the solver's are checked by
-        :class:`~pde2gnn.solve.SolverConfig` itself).
+        """Check every option before any work: the numeric ones by their rules in
+        :data:`pde2gnn.options.RULES` (the solver's are checked by
+        :class:`~pde2gnn.solve.SolverConfig` itself), the choices and combinations here.
 
         Raises:
             OptionError: naming the option, e.g. ``epochs must be at least 1, got 0``.
         """
-        def finite(name, v):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise OptionError(f"{name} must be a finite number, got {v!r}")
-        for name in ("lr", "weight_decay", "time", "dropout", "input_dropout", "ppr_alpha",
-                     "select_time"):
-            finite(name, getattr(self, name))
-        if self.sheaf_decay is not None:
-            finite("sheaf_decay", self.sheaf_decay)
-        for name, v in self.params.items():
-            finite(f"param '{name}'", v)
-        checks = [("epochs", self.epochs >= 1, "at least 1"), ("lr", self.lr > 0, "above 0"),
-                  ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
-                  ("input_dropout", 0 <= self.input_dropout < 1, "in [0, 1)"),
-                  ("weight_decay", self.weight_decay >= 0, "at least 0"),
-                  ("sheaf_decay", self.sheaf_decay is None or self.sheaf_decay >= 0,
-                   "at least 0"),
-                  ("time", self.time > 0, "above 0"), ("hidden", self.hidden >= 1, "at least 1")]
-        for name, ok, what in checks:
-            if not ok:
-                raise OptionError(f"{name} must be {what}, got {getattr(self, name)}")
-        if self.patience < 0:
-            raise OptionError(f"patience must be at least 0, got {self.patience}")
+        check_fields(self)
+        check_params(self.params)
         if self.per_layer_weights:
             self.euler_layers()
             if self.select_time:
@@ -373,16 +355,23 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     """Train one model; returns the run's metrics.
 
     Returns:
-        dict with ``test_acc`` (at the epoch of best validation accuracy), ``val_acc``,
-        ``best_epoch``, ``best_time`` (T, or the time chosen on validation with
-        ``config.select_time``), ``epoch_time_s`` (mean wall time of a training epoch, s),
-        ``epoch_time_total_s`` (the same with the evaluation forward pass, s), ``split_sha256``
+        dict with ``test_acc`` and ``val_acc`` (fractions in [0, 1], at the selected epoch),
+        ``best_epoch``, ``best_time`` (the integration time T in spec time units, or the time
+        chosen on validation with ``config.select_time``; not wall time), ``epoch_time_s``
+        (mean wall-clock seconds of a training epoch: forward solve, loss, backward, optimiser
+        step), ``epoch_time_total_s`` (mean wall-clock seconds of a whole epoch: the training
+        step plus the evaluation forward pass on all nodes), ``split_sha256``
         (:func:`split_sha256` of the masks), ``selection`` (:func:`selection_rule`),
-        ``nfe_forward`` / ``nfe_backward`` (mean per training epoch) and ``history``; with
-        ``return_model`` also ``model`` (the trained :class:`ContinuousGNN`, last epoch).
+        ``nfe_forward`` / ``nfe_backward`` (evaluations per solve, mean over training epochs),
+        ``peak_memory_mb`` (MiB) and ``history`` (per epoch: ``loss``, ``train_acc``,
+        ``val_acc``, ``val_loss``, ``integration_time``, ``nfe``); with ``return_model`` also
+        ``model`` (the trained :class:`ContinuousGNN`, last epoch). The descriptions of the
+        keys are stored in every results file (``NodeClassification.fields``).
     Raises:
+        OptionError: an unsupported ``device`` (:func:`pde2gnn.options.check_device`).
         SolverError: a solve diverged or exceeded ``config.solver.max_nfe``.
     """
+    check_device(device, "device")
     torch.manual_seed(seed)
     np.random.seed(seed)
     num_classes = int(data.y.max()) + 1
@@ -408,7 +397,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     best = {"val_acc": -1.0, "val_loss": math.inf}
     since_best = 0
     times, times_total, nfe_f, nfe_b, history = [], [], [], [], []
-    bar = tqdm(range(config.epochs), disable=not progress, leave=False,
+    bar = progress_bar(range(config.epochs), progress, leave=False,
                desc=f"seed {seed}", dynamic_ncols=True)
     for epoch in bar:
         if config.rewire_every and epoch and epoch % config.rewire_every == 0:
@@ -436,7 +425,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
             t_best = config.time if eval_times is None else float(eval_times[k])
         times_total.append(time.perf_counter() - t0)
         history.append({"epoch": epoch, "loss": loss.item(), "train_acc": accs[0],
-                        "val_acc": accs[1], "val_loss": val_loss, "time": t_best, "nfe": fwd})
+                        "val_acc": accs[1], "val_loss": val_loss, "integration_time": t_best,
+                        "nfe": fwd})
         better = val_loss < best["val_loss"] if config.select_by == "loss" else \
             accs[1] > best["val_acc"]
         since_best = 0 if better else since_best + 1
@@ -445,8 +435,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
                     "train_acc": accs[0], "best_epoch": epoch, "best_time": t_best}
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{accs[1]:.3f}", nfe=fwd)
         if log is not None:
-            log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {accs[0]:.3f}  "
-                f"val {accs[1]:.3f}  t {t_best:.2f}  nfe {fwd}")
+            log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {100 * accs[0]:.1f}%  "
+                f"val {100 * accs[1]:.1f}%  integration T {t_best:.2f}  nfe {fwd}")
         if config.patience and since_best >= config.patience:
             break
     bar.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional
 
 from ..errors import OptionError
+from ..options import check_params
 
 #: options of ``pde2gnn train`` that several tasks read (each task lists those it uses)
 SHARED = ("data", "epochs", "lr", "weight_decay", "hidden", "method", "rtol", "atol", "max_nfe",
@@ -18,8 +19,12 @@ SHARED = ("data", "epochs", "lr", "weight_decay", "hidden", "method", "rtol", "a
 def kv(items: Optional[List[str]], cast) -> dict:
     """``["a=1", "b=2"]`` -> ``{"a": cast("1"), "b": cast("2")}`` (``--dim`` / ``--param``).
 
+    Float values (``--param``) must be finite and fit in float32
+    (:func:`pde2gnn.options.check_params`).
+
     Raises:
-        OptionError: an item without ``=`` or a value ``cast`` rejects.
+        OptionError: an item without ``=``, a value ``cast`` rejects, or a non-finite /
+            overflowing float.
     """
     out = {}
     for it in items or []:
@@ -30,6 +35,8 @@ def kv(items: Optional[List[str]], cast) -> dict:
             out[k.strip()] = cast(v)
         except ValueError:
             raise OptionError(f"bad value in '{it}'") from None
+    if cast is float:
+        check_params(out)
     return out
 
 
@@ -59,13 +66,18 @@ class Task:
 
     Class attributes: ``name`` (the ``--task`` value), ``help``, ``shared`` (the options of
     :data:`SHARED` it reads; the others are refused), ``data_parallel`` (``--distributed``
-    splits every run's data over the ranks, DDP, instead of spreading the runs).
+    splits every run's data over the ranks, DDP, instead of spreading the runs), ``fields``
+    (what each key of its summary and runs means, with its unit: stored in the results file),
+    ``logs_every_epoch`` (the ``log`` callback of :meth:`run` is called once per epoch, so
+    ``--log-every N`` keeps every N-th line; False: once per evaluation, every line kept).
     """
 
     name: ClassVar[str]
     help: ClassVar[str]
     shared: ClassVar[FrozenSet[str]] = frozenset()
     data_parallel: ClassVar[bool] = False
+    fields: ClassVar[Dict[str, str]] = {}
+    logs_every_epoch: ClassVar[bool] = True
 
     def __init__(self, spec_path: Path, args):
         self.spec_path, self.args = Path(spec_path), args

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import List
 
 from ...errors import OptionError
+from ...options import check_params
 from ..task import given, kv, SHARED, Task
 
 
@@ -19,6 +20,18 @@ class Dynamics(Task):
     help = ("fit a continuous spec to the trajectory of a `pde2gnn simulate --protocol` file "
             "given with --data (NDCN; interpolation / extrapolation)")
     shared = frozenset(SHARED) - {"patience"}
+    logs_every_epoch = False     # dynamics.train logs once per evaluation (every --log-every)
+    fields = {
+        "interp": "normalised L1 (mean |x_hat - x| / mean |x|, dimensionless) at the "
+                  "interpolation times, after the last epoch; in the summary, mean over seeds",
+        "extrap": "normalised L1 at the extrapolation times (dimensionless)",
+        "train": "normalised L1 at the training times (dimensionless)",
+        "l1_2T": "normalised L1 on (T, 2T] (long horizon)", "l1_4T": "the same on (T, 4T]",
+        "fixed_point_l1": "normalised L1 distance of x_hat(t*) to the true fixed point x*",
+        "epoch_time_s": "wall-clock seconds of one training epoch (evaluations excluded), "
+                        "mean over epochs (and seeds)",
+        "nfe_forward": "vector-field evaluations of one training solve, mean over epochs",
+    }
 
     @staticmethod
     def add_options(q) -> None:
@@ -41,8 +54,9 @@ class Dynamics(Task):
         values = self.toml_values(data.name)
         toml_dims = values.pop("dims", {})
         self.params = {**values.pop("params", {}), **kv(self.args.param, float)}
+        check_params(self.params)     # the TOML's too, in the command line's words
         values.update(given(self.args, self.shared - {"data"}))
-        if self.args.log_every:
+        if self.args.log_every:     # 0: no log lines, evaluations at the TOML's interval
             values["eval_every"] = self.args.log_every
         config = DynamicsConfig.from_dict(values)
         chan = next(iter(checked.fields.values())).channels

@@ -6,6 +6,7 @@ import json
 from typing import List
 
 from ...errors import OptionError
+from ...options import check_params
 from ..task import from_values, given, kv, Task
 
 
@@ -18,6 +19,15 @@ class Forecasting(Task):
     help = "discrete-time specs: graph-signal forecasting with --data"
     shared = frozenset({"data", "epochs", "lr", "weight_decay", "patience"})
     data_parallel = True
+    fields = {
+        "mae_per_horizon": "test mean absolute error per prediction step 1..n_out, in the "
+                           "data's units, at the epoch of least validation MAE",
+        "mae_mean": "test MAE averaged over the n_out steps (data units)",
+        "val_mae": "validation MAE at the selected epoch (data units)",
+        "best_epoch": "the selected epoch (0-based)",
+        "time_per_epoch_s": "wall-clock seconds of one training epoch, mean over epochs",
+        "num_parameters": "trainable parameters of the model",
+    }
     #: command-line option -> ForecastConfig field
     OPTIONS = {"n_in": "n_in", "n_out": "n_out", "batch_size": "batch_size",
                "loss": "loss", "ss_k": "ss_k", "grad_clip": "grad_clip",
@@ -55,6 +65,7 @@ class Forecasting(Task):
         values = self.toml_values(data.name)
         self.dims = {**values.pop("dims", {}), **kv(self.args.dim, int)}
         self.params = {**values.pop("params", {}), **kv(self.args.param, float)}
+        check_params(self.params)     # the TOML's too, in the command line's words
         values = {"n_in": data.window[0], "n_out": data.window[1], **values}
         values.update(given(self.args, self.shared - {"data"}))
         values.update({field: v for opt, v in given(self.args, self.OPTIONS).items()

@@ -18,6 +18,20 @@ class NBody(Task):
     help = ("EGNN N-body: the spec as one layer, on a `pde2gnn simulate nbody_charged_ref "
             "--graph complete --ic charged` file given with --data")
     shared = frozenset({"data", "epochs", "lr", "weight_decay", "hidden"})
+    logs_every_epoch = False     # nbody.train logs once per evaluation (--eval-every)
+    fields = {
+        "test_mse": "mean squared error of the predicted positions on the test systems at "
+                    "the epoch of least validation MSE (squared position units of the "
+                    "simulation, per coordinate)",
+        "test_mse_mean": "mean of test_mse over the seeds", "test_mse_std":
+            "population standard deviation of test_mse over the seeds",
+        "val_mse": "validation MSE at the selected epoch (squared position units)",
+        "best_epoch": "the selected epoch (1-based)",
+        "epoch_time_s": "wall-clock seconds of one training epoch (evaluations excluded), "
+                        "mean over epochs (and seeds)",
+        "linear_mse": "MSE of the constant-velocity prediction p + v * horizon, per split",
+        "history": "per evaluation: epoch, train (training MSE), val (validation MSE)",
+    }
     OPTIONS = ("layers", "batch", "eval_every", "start", "horizon", "max_train")
 
     @staticmethod

@@ -13,6 +13,31 @@ class NodeClassification(Task):
 
     name = "node_classification"
     help = "continuous specs: node classification with --dataset"
+    fields = {
+        "test_acc": "test accuracy at the selected epoch: a fraction in [0, 1] (the log "
+                    "prints it in percent); in the summary, the list over runs",
+        "test_acc_mean": "mean of test_acc over the runs (fraction in [0, 1])",
+        "test_acc_std": "population standard deviation of test_acc over the runs (fraction)",
+        "val_acc": "validation accuracy at the selected epoch (fraction in [0, 1])",
+        "train_acc": "training accuracy at the selected epoch (fraction in [0, 1])",
+        "val_loss": "validation cross-entropy at the selected epoch (nats per node)",
+        "best_epoch": "the selected epoch (0-based; see selection)",
+        "best_time": "integration time T at which the selected epoch was evaluated (spec "
+                     "time units, not wall time; chosen on validation with select_time)",
+        "epoch_time_s": "wall-clock seconds of one training epoch (forward solve, loss, "
+                        "backward, optimiser step), mean over epochs (and runs)",
+        "epoch_time_total_s": "wall-clock seconds of one whole epoch: the training epoch plus "
+                              "the evaluation forward pass on all nodes, mean over epochs",
+        "nfe_forward": "vector-field evaluations of one forward solve, mean over epochs",
+        "nfe_backward": "vector-field evaluations of one backward pass, mean over epochs",
+        "peak_memory_mb": "peak memory in MiB (GPU: allocated by torch; CPU: the process's "
+                          "peak resident set)",
+        "split_sha256": "SHA-256 of the train / val / test masks (equal digests: same split)",
+        "split": "the split protocol: public, full, geom-gcn or random",
+        "selection": "the model-selection rule that gave best_epoch and test_acc",
+        "history": "per epoch: loss (training cross-entropy), train_acc and val_acc "
+                   "(fractions), val_loss, integration_time (T, spec time units), nfe",
+    }
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
