@@ -14,12 +14,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fuzzing import N_NODES, small_graph  # noqa: E402
+from specs import ALL_SPECS  # noqa: E402
 
 from pde2gnn import compiler  # noqa: E402
 from pde2gnn.graphs import delaunay_graph  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
+LIBRARY = ALL_SPECS      # library/*.pde and experiments/*/specs/*.pde
 DIMS = 4
 
 
