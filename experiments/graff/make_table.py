@@ -58,7 +58,7 @@ per data set, changed where a small ten-split grid gave a higher mean validation
 Command (from the repository root):
 
 ```bash
-PDE2GNN_DATA=/work/shared/data bash experiments/graff/run_all.sh
+PDE2GNN_DATA=/work/shared/data bash experiments/graff/run.sh
 python experiments/graff/make_table.py
 ```
 

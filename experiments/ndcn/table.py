@@ -1,4 +1,4 @@
-"""Markdown tables of the NDCN runs in experiments/ndcn/runs/runs/*.json (written by run_table.py):
+"""Markdown tables of the NDCN runs in experiments/ndcn/runs/*.json (written by run.py):
 normalised L1 mean ± std over the seeds found, and the long-horizon checks.
 
     python experiments/ndcn/table.py [--json experiments/ndcn/runs/table.json]

@@ -1,7 +1,7 @@
 """Equation discovery experiments (issue 19): recovery of known dynamics at 0 / 1 / 5 %
 observation noise, and PA-DGN's convection-diffusion with geometric-stencil candidates.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python experiments/discovery/run_experiments.py \
+    OMP_NUM_THREADS=1 PYTHONPATH=. python experiments/discovery/run.py \
         --out experiments/discovery/runs --data-root /tmp/data
 
 Data: experiments/discovery/graphdata.py (random geometric graph, 100 points, radius 0.2,
@@ -13,6 +13,9 @@ frames, seed 0. Derivatives: local cubic over 7 frames (default), 15 frames (`_w
 weak form on 21-frame test functions (`_weak21`; `_weak11` for convection-diffusion).
 Validation: the found spec simulated from the initial frames of the test trajectories of the
 *clean* data, compared with them.
+
+Then ``python experiments/summarize.py discovery`` writes summary.json / summary.md from
+``experiments/discovery/runs/experiments.json``.
 """
 from __future__ import annotations
 
@@ -124,7 +127,7 @@ def main():
             rows.append(run_case(tag, clean, clean, lib, CD_TRUTH,
                                  D.DiscoveryConfig(bootstrap=30, weak_window=11), out, 0.05))
     (out / "experiments.json").write_text(json.dumps(
-        {"command": "PYTHONPATH=. python experiments/discovery/run_experiments.py " +
+        {"command": "PYTHONPATH=. python experiments/discovery/run.py " +
          " ".join(sys.argv[1:]), "torch": torch.__version__, "rows": rows}, indent=1))
     lines = ["| case | found terms | false | missing | max coef. error | val. rel. L2 | time (s) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]

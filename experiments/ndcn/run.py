@@ -1,14 +1,17 @@
 """The NDCN table: 3 dynamics x 5 graphs x {interpolation, extrapolation}, normalised L1.
 
 Every cell is one `pde2gnn simulate` file per seed (graph, sampling and model seed k) and one
-`pde2gnn train --task dynamics` run per model; each run writes experiments/ndcn/runs/runs/<...>.json with
+`pde2gnn train --task dynamics` run per model; each run writes experiments/ndcn/runs/<...>.json with
 its exact command. Jobs are ordered (see jobs()) so that an interrupted run leaves complete
 seed-0 rows first. Existing JSONs are skipped (rerun to resume). `--worker I --workers K` runs every K-th
 job, so K processes can share the list.
 
-    OMP_NUM_THREADS=1 python experiments/ndcn/run_table.py --worker 0 --workers 2 &
-    OMP_NUM_THREADS=1 python experiments/ndcn/run_table.py --worker 1 --workers 2 &
+    OMP_NUM_THREADS=1 python experiments/ndcn/run.py --worker 0 --workers 2 &
+    OMP_NUM_THREADS=1 python experiments/ndcn/run.py --worker 1 --workers 2 &
     python experiments/ndcn/table.py            # the markdown table from the JSONs
+
+After all workers finish: ``python experiments/ndcn/table.py --json experiments/ndcn/runs/table.json``
+and ``python experiments/summarize.py ndcn`` (summary.json / summary.md).
 """
 import argparse
 import os
