@@ -158,10 +158,13 @@ def check_schema(summary: dict) -> None:
             raise ValueError(f"row {r['model']}: split '{r['split']}' is not a short word")
 
 
-def _pm(d: Optional[dict]) -> str:
+def _pm(d: Optional[dict], row: Optional[dict] = None) -> str:
+    """``mean ± std``: two decimals for a percentage (the row's metric), else 3 digits."""
     if not d:
         return ""
-    return f"{d['mean']:g}" + (f" ± {d['std']:g}" if d.get("std") is not None else "")
+    pct = row is None or row.get("metric", "accuracy %").endswith("%")
+    f = (lambda x: f"{x:.2f}") if pct else (lambda x: f"{x:.3g}")
+    return f(d["mean"]) + (f" ± {f(d['std'])}" if d.get("std") is not None else "")
 
 
 def _s(x: Optional[float]) -> str:
@@ -181,8 +184,8 @@ def render_md(summary: dict) -> str:
         times = " / ".join(t for t in (_s(r["s_per_epoch"]), _s(r["reference_s_per_epoch"])) if t)
         note = f" ({r['note']})" if r.get("note") else ""
         lines.append(f"| `{r['model']}`{note} | {r['dataset']} | {r['split']} | "
-                     f"{r.get('metric', 'accuracy %')} | {_pm(r['ours'])} | {_pm(r['paper'])} | "
-                     f"{_pm(r['reference'])} | {r['runs']} | {times} |")
+                     f"{r.get('metric', 'accuracy %')} | {_pm(r['ours'], r)} | {_pm(r['paper'], r)} | "
+                     f"{_pm(r['reference'], r)} | {r['runs']} | {times} |")
     cmds = "\n".join(f"- `{r['model']}`, {r['dataset']}: `{r['command']}`"
                      for r in summary["rows"] if r["command"])
     return head + "\n".join(lines) + ("\n\nCommands:\n\n" + cmds if cmds else "") + "\n"
@@ -206,8 +209,8 @@ def zoo_table() -> str:
         s = load(study)
         for r in s["rows"]:
             lines.append(f"| {s['study']} | `{r['model']}` | {r['dataset']} | {r['split']} | "
-                         f"{r.get('metric', 'accuracy %')} | {_pm(r['ours'])} | "
-                         f"{_pm(r['paper'])} | {_pm(r['reference'])} | {r['runs']} | "
+                         f"{r.get('metric', 'accuracy %')} | {_pm(r['ours'], r)} | "
+                         f"{_pm(r['paper'], r)} | {_pm(r['reference'], r)} | {r['runs']} | "
                          f"{_s(r['s_per_epoch'])} | `{r['command'] or ''}` |")
     return "\n".join(lines) + "\n"
 
@@ -229,7 +232,7 @@ def headline_table() -> str:
         r = next(r for r in load(HERE / study)["rows"] if (r["model"], r["dataset"], r["split"])
                  == (model, dataset, split))
         lines.append(f"| `{model}` | {dataset}, {split} | {r.get('metric', 'accuracy %')} | "
-                     f"{_pm(r['ours'])} | {_pm(r['paper'])} | {_s(r['s_per_epoch'])} |")
+                     f"{_pm(r['ours'], r)} | {_pm(r['paper'], r)} | {_s(r['s_per_epoch'])} |")
     return "\n".join(lines) + "\n"
 
 
