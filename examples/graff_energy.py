@@ -87,7 +87,7 @@ def main(argv=None):
               f"{D[0]:.3f} to {D[-1]:.3f}")
         axes[0].plot(times, E, label=label)
         axes[1].plot(times, D, label=label)
-    axes[0].set(xlabel="t", title="energy E(X(t))")
+    axes[0].set(xlabel="t", title="energy E(X(t))", yscale="symlog")
     axes[1].set(xlabel="t", title="Dirichlet energy of X/|X|")
     axes[1].legend()
     fig.tight_layout()
