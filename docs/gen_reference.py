@@ -122,17 +122,27 @@ def _example(name: str) -> str:
 
 
 def _grammar_statements() -> str:
-    """The statement rules of the grammar with the comment lines written above them."""
+    """The statement rules of the grammar (continuation lines joined) with the comment lines
+    written above them."""
+    import html
     lines = (ROOT / "grammar" / "pde.lark").read_text().split("\n")
-    rows, comment = [], []
+    rules, comment = [], []
     for line in lines:
         if line.startswith("//"):
             comment.append(line[2:].strip())
             continue
         m = re.match(r"^(\w+_decl|equation|next_equation|override|model_decl):\s*(.*)", line)
         if m:
-            rows.append(f"| `{m[1]}` | `{_cell(m[2].strip())}` | {_cell(' '.join(comment))} |")
-        comment = []
+            rules.append([m[1], m[2].strip(), " ".join(comment)])
+        elif rules and line[:1].isspace() and line.strip() and not rules[-1][1].endswith(";"):
+            rules[-1][1] += " " + line.strip()          # a rule continued on the next line
+        else:
+            if rules and not line.strip():
+                rules[-1][1] += ";"                     # a blank line ends the rule
+        if not line[:1].isspace():
+            comment = []
+    rows = [f"| `{name}` | <code>{html.escape(syntax.rstrip(';')).replace('|', '&#124;')}</code> "
+            f"| {_cell(note)} |" for name, syntax, note in rules]
     return "| rule | syntax (lark) | note |\n| --- | --- | --- |\n" + "\n".join(rows) + "\n"
 
 

@@ -191,9 +191,16 @@ def render_md(summary: dict) -> str:
     return head + "\n".join(lines) + ("\n\nCommands:\n\n" + cmds if cmds else "") + "\n"
 
 
+#: the order of the studies on the model-zoo page (others follow by name)
+ORDER = ("grand", "blend", "reference", "graff", "nsd", "padgn", "noaa_gc", "ndcn", "egnn",
+         "discovery", "distributed_cora")
+
+
 def studies() -> List[Path]:
-    """The study folders that hold a ``summary.json``, sorted by name."""
-    return sorted(p.parent for p in HERE.glob("*/summary.json"))
+    """The study folders that hold a ``summary.json``, in :data:`ORDER`, then by name."""
+    found = [p.parent for p in HERE.glob("*/summary.json")]
+    return sorted(found, key=lambda p: (ORDER.index(p.name) if p.name in ORDER else len(ORDER),
+                                        p.name))
 
 
 def load(study: Path) -> dict:

@@ -3,6 +3,7 @@ interpreter of its stencil program (:mod:`pde2gnn.backend.reference`) on a small
 in float64, with random learnables and inputs: a check of the fusion (sparse CSR products,
 folded diagonals, hoisting to prepare / static, shared subexpressions, gathers lifted to nodes,
 block-wise edge MLPs) against plain gather / scatter evaluation."""
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,10 @@ from pde2gnn import compiler
 from pde2gnn.backend.reference import interpret
 from pde2gnn.graphs import delaunay_graph
 
-LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from specs import ALL_SPECS  # noqa: E402
+
+LIBRARY = ALL_SPECS      # library/*.pde and experiments/*/specs/*.pde
 N = 12
 
 
