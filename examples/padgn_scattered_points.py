@@ -43,13 +43,13 @@ def run(a, work):
     """Simulate into ``work``, train, plot; returns the test MAE of each model."""
     sim = str(work / "cd.npz")
     size = (["--n", "16", "--trajectories", "12", "--sample", "40"] if a.smoke else
-            ["--n", "50", "--trajectories", "200", "--sample", "250"])
+            ["--n", "50", "--trajectories", "100", "--sample", "250"])
     # 1. simulate: 21 frames at dt = 0.01, random Fourier initial conditions
     assert pde2gnn(["simulate", "convection_diffusion", *size, "--frames", "21", "--dt", "0.01",
                     "--threads", "1", "--out", sim, "--no-png"]) == 0
     # 2. train PA-DGN and the fixed-operator baseline: 5 frames in, 15 predicted
     train = ["--data", sim, "--n-in", "5", "--n-out", "15", "--stride", "20", "--seeds", "1",
-             "--epochs", "1" if a.smoke else "20", "--threads", "1", "--quiet"]
+             "--epochs", "1" if a.smoke else "8", "--threads", "1", "--quiet"]
     maes = {}
     for model in ("padgn", "standardop"):
         res = str(work / f"{model}.json")
