@@ -7,7 +7,7 @@ nodes with denser kNN graphs for the least-squares stencils, and smoother initia
 Data: `pde2gnn simulate convection_diffusion --trajectories 200` (Fourier initial states with
 N = 9, PA-DGN's setting) and the same with `--modes 3`; both keep 250 sampled nodes. Noise-free.
 The graph given to discovery is the file's symmetric 4-NN graph or the symmetric k-NN graph of
-the same sampled positions (periodic), k = 8, 12. Candidates: experiments/discovery/runs/cd_library.pde.
+the same sampled positions (periodic), k = 8, 12. Candidates: experiments/discovery/cd_library.pde.
 """
 from __future__ import annotations
 
