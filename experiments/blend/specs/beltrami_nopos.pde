@@ -1,5 +1,6 @@
 # BLEND ablation without positional coordinates: z = x only (same attention and dynamics as
 # beltrami.pde, which makes it GRAND-l with squareplus normalisation).
+# Not written as `extends beltrami`: a child cannot remove the parent's field u.
 model beltrami_nopos
 field x : node[d]
 dim k = 128                              # key / query width: h heads of k / h
