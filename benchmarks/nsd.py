@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--d", type=int, default=3)
     ap.add_argument("--k", type=int, default=32)
-    ap.add_argument("--out", default="results/nsd/bench.json")
+    ap.add_argument("--out", default="experiments/nsd/runs/bench.json")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     data = load_dataset(a.dataset, a.data_root)

@@ -25,11 +25,11 @@ domain, d_ij scaled alike) on ``--train-sets`` independent random point sets of 
 batched as one disconnected graph; every ``--eval-every`` steps the MSE on ``--val-sets`` other
 point sets is measured and the parameters with the lowest validation MSE are kept; the result
 is the MSE on ``--test-sets`` further point sets (held out, used once). MSE is reported in units
-of 1e-2 like the paper (FinGrad 6.42 / 5.90, SDL 0.97 / 1.26). Results in results/padgn/:
+of 1e-2 like the paper (FinGrad 6.42 / 5.90, SDL 0.97 / 1.26). Results in experiments/padgn/runs/:
 
     PYTHONPATH=. python examples/directional_derivatives.py --seeds 3 --train-sets 8 \
         --test-sets 8 --val-sets 2 --steps 1000 --methods FinGrad,SDL,One-w,GN,MLP \
-        --out results/padgn/directional.json
+        --out experiments/padgn/runs/directional.json
 """
 from __future__ import annotations
 

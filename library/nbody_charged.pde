@@ -8,7 +8,7 @@
 #   dp/dt = u - p,   du/dt = dp/dt + dv/dt,
 # which the E(n) checker accepts. Simulate it with
 #   pde2gnn simulate nbody_charged --graph complete --nodes 5 --ic charged ...
-# (see README, "E(n)-equivariant point clouds"). The reference clips every force component to
+# (see docs/guide/equivariance.md). The reference clips every force component to
 # +-100 (0.1 / dt); this spec does not (component-wise clipping is not rotation equivariant).
 model nbody_charged
 field p : coords[3]

@@ -255,13 +255,14 @@ def test_random_split_protocol():
 
 @pytest.mark.parametrize("model", ["beltrami_x0", "beltrami_exp_x0"])
 def test_detached_source_sends_no_gradient_through_beta_z0(model):
+    spec = f"experiments/reference/specs/{model}.pde"     # an ablation spec, extends model[:-3]
     """The *_x0 ablations (the reference's set_x0 detaches x0): the same vector field as their
     parent, and the gradient of sum(f) with respect to z(0) is the parent's less beta, the
     source term's d(beta z0)/dz0 (the attention still depends on z(0) with its gradient)."""
     ei, n = _graph_with_loops()
     dims = {"p": P, "d": D, "k": 4, "h": 2}
     parent = compiler.compile(model[:-3], ei, n, dims=dims).double()
-    child = compiler.compile(model, ei, n, dims=dims).double()
+    child = compiler.compile(spec, ei, n, dims=dims).double()
     g = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for p in parent.parameters():

@@ -20,12 +20,15 @@ try:
 except ModuleNotFoundError:        # Python 3.10
     import tomli as tomllib
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from specs import ALL_SPECS  # noqa: E402
+
 from pde2gnn.config import load_defaults, make_config
 from pde2gnn.data import DATASETS
 from pde2gnn.errors import Pde2GnnError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "configs.json"
-LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
+LIBRARY = ALL_SPECS      # library/*.pde and experiments/*/specs/*.pde
 SECTIONS = sorted({k for p in LIBRARY if p.with_suffix(".toml").is_file()
                    for k, v in tomllib.loads(p.with_suffix(".toml").read_text()).items()
                    if isinstance(v, dict)} - {"default"} - set(DATASETS))

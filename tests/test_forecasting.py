@@ -331,7 +331,7 @@ FORECASTERS = ["var", "mlp_forecast", "gru_forecast", "rgn", "rgn_standardop", "
 @pytest.mark.parametrize("model", FORECASTERS)
 def test_padgn_protocol_lives_in_the_library_tomls(model):
     """`pde2gnn train MODEL --data noaa` (or the synthetic .npz) alone gives the values that
-    results/padgn/run_*.sh used to pass as options: library/padgn.toml, inherited."""
+    experiments/padgn/runs/run_*.sh used to pass as options: library/padgn.toml, inherited."""
     from types import SimpleNamespace
 
     from pde2gnn.cli_parser import build_parser

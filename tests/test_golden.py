@@ -15,8 +15,11 @@ import pytest
 
 from pde2gnn import compiler
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from specs import ALL_SPECS  # noqa: E402
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
-LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
+LIBRARY = ALL_SPECS      # library/*.pde and experiments/*/specs/*.pde
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)

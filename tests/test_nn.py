@@ -88,7 +88,7 @@ def test_clear_errors():
 
 @pytest.mark.data
 def test_readme_example_grand_on_cora_in_your_own_loop(data_root):
-    """The README's example: GRAND-l on Cora with PDEConv inside a plain training loop."""
+    """The former README example (now examples/grand_cora_pdeconv.py): GRAND-l on Cora with PDEConv inside a plain training loop."""
     from torch import nn
 
     from pde2gnn.data import load_dataset

@@ -74,8 +74,8 @@ def _dense_laplacian(maps, n, d, normalise):
 
 
 @pytest.mark.parametrize("spec,kind", [("nsd_diag", "diag"), ("nsd_bundle", "orthogonal"),
-                                       ("nsd_general", "general"), ("nsd_identity", "identity"),
-                                       ("nsd_diag_lp", "diag")])
+                                       ("nsd_general", "general"), ("experiments/nsd/specs/nsd_identity.pde", "identity"),
+                                       ("experiments/nsd/specs/nsd_diag_lp.pde", "diag")])
 def test_compiled_nsd_equals_dense_handwritten(spec, kind):
     ei, n = _graph()
     d, k = 3, 2
@@ -384,7 +384,7 @@ def test_sheaf_decay_is_the_weight_decay_of_the_restriction_networks_alone():
     assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
     one = parameter_groups(model, TrainConfig(**base))
     assert len(one) == 1 and len(one[0]["params"]) == len(list(model.parameters()))
-    identity = ContinuousGNN("nsd_identity", data, 2, TrainConfig(**base, sheaf_decay=0.1))
+    identity = ContinuousGNN("experiments/nsd/specs/nsd_identity.pde", data, 2, TrainConfig(**base, sheaf_decay=0.1))
     assert len(parameter_groups(identity, TrainConfig(**base, sheaf_decay=0.1))) == 1
     with pytest.raises(OptionError, match="sheaf_decay must be at least 0"):
         TrainConfig(sheaf_decay=-1.0)

@@ -13,8 +13,9 @@ from pde2gnn.backend.reference import interpret
 from pde2gnn.graphs import delaunay_graph
 
 from .fuzzing import assert_close_norm, jittered_grid
+from .specs import ALL_SPECS
 
-LIBRARY = sorted((Path(__file__).resolve().parents[1] / "library").glob("*.pde"))
+LIBRARY = ALL_SPECS      # library/*.pde and experiments/*/specs/*.pde
 N = 12
 
 

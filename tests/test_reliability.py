@@ -105,7 +105,7 @@ def test_long_sums_and_products_are_flattened():
                                     for k in range(1, 11)) + "dt(x) = a10",
 ])
 def test_compile_time_of_nesting_and_let_chains(text):
-    """Measured (README): 0.38 s for tanh nested 10 deep (83 s before); bound loose for CI."""
+    """Measured (docs/guide/reliability.md): 0.38 s for tanh nested 10 deep (83 s before); bound loose for CI."""
     t = time.perf_counter()
     assert run_pipeline(text) is None
     assert time.perf_counter() - t < 5.0

@@ -1,5 +1,5 @@
 """Turn logs of the GRAND / BLEND reference code (graph-neural-pde, src/run_GNN.py) into one
-results JSON in pde2gnn's layout (results/grand/*.json): per-run test/val accuracy, best epoch,
+results JSON in pde2gnn's layout (experiments/grand/runs/*.json): per-run test/val accuracy, best epoch,
 seconds per epoch and NFE, plus a summary.
 
 Usage: python ref_log_to_json.py OUT.json --model NAME --dataset NAME --split NAME \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the GRAND / BLEND reference code (graph-neural-pde) with its best parameters and write
-# results/reference/ref_*.json. Usage (from the repository root):
+# experiments/reference/runs/ref_*.json. Usage (from the repository root):
 #   bash benchmarks/reference/run_reference.sh REF_DIR VENV_PY RUNS DATASET PROTOCOL MODEL
 #   REF_DIR: checkout of graph-neural-pde (prepared as in benchmarks/reference/README.md)
 #   VENV_PY: its environment's python;  RUNS: number of runs
@@ -14,7 +14,7 @@
 #   whose best parameters name DeepWalk encodings that are a download, not computed)
 set -euo pipefail
 REF=$(realpath "$1"); PY=$2; RUNS=$3; DS=$4; PROTO=$5; MODEL=$6; shift 6
-OUTDIR=$(pwd)/results/reference; LOGDIR=$OUTDIR/logs; mkdir -p "$LOGDIR"
+OUTDIR=$(pwd)/experiments/reference/runs; LOGDIR=$OUTDIR/logs; mkdir -p "$LOGDIR"
 ARGS=(--dataset "$DS" --no_early)
 [ "$PROTO" != random ] && ARGS+=(--planetoid_split)
 [ "$PROTO" = public ] && ARGS+=(--not_lcc)

@@ -1,4 +1,4 @@
-"""Print the side-by-side rows of results/reference/ (reference JSON vs pde2gnn JSON).
+"""Print the side-by-side rows of experiments/reference/runs/ (reference JSON vs pde2gnn JSON).
 
 Usage: python benchmarks/reference/summarize.py [REF.json OURS.json ...]  (pairs; default: all
 pairs listed below that exist). Accuracies in %, mean ± population std over runs / seeds;
@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-R = Path(__file__).resolve().parents[2] / "results" / "reference"
+R = Path(__file__).resolve().parents[2] / "experiments" / "reference" / "runs"
 PAIRS = [
     ("ref_grand_cora_public.json", "ours_grand_ref_cora.json"),
     ("ref_grand_citeseer_public.json", "ours_grand_ref_exp_citeseer.json"),

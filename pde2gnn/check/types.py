@@ -44,7 +44,7 @@ def _env_limits() -> Dict[str, int]:
     return limits
 
 
-#: Size caps checked before any work (documented in the README, "Limits"): channels of a
+#: Size caps checked before any work (documented in docs/guide/reliability.md, "Limits"): channels of a
 #: field / input / dimension, each network size, the learnable parameters of a compiled model
 #: (checked when dimensions are bound), and the nesting depth of an expression (long chains of
 #: + - * / do not count: they are flattened). Override with the environment variable

@@ -18,7 +18,7 @@ epoch of the best validation MSE (the reference's protocol). ``linear``: p + v *
 ``fitted linear``: p + v * tau with tau fitted on the training split (the paper's "Linear").
 
 Run: ``pde2gnn train egnn_vel --task nbody --data DATA.npz --seeds 3 --results
-results/egnn/....json`` (:class:`pde2gnn.tasks.registry.NBody`).
+experiments/egnn/runs/....json`` (:class:`pde2gnn.tasks.registry.NBody`).
 """
 from __future__ import annotations
 
