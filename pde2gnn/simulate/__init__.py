@@ -47,14 +47,17 @@ Modules: :mod:`~pde2gnn.simulate.config` (options, constants, the NDCN protocol)
 """
 from __future__ import annotations
 
-from .archive import plot_frames
+from .fields import Layout, layout
+from .graphfile import GraphFile, load_graph_file
+from .plots import View, make_view, plot_fields, write_movie
 from .config import GRAPHS, ICS, PROTOCOLS, TIMING_KEYS, SimulationConfig, ndcn_sampling
 from .initial import build_graph, initial_conditions
 from .particles import charged_initial_conditions, complete_graph, simulate_particles
 from .run import simulate
 from .shards import merge_shards, parse_shard, shard_path
 
-__all__ = ["GRAPHS", "ICS", "PROTOCOLS", "TIMING_KEYS", "SimulationConfig", "build_graph",
-           "charged_initial_conditions", "complete_graph", "initial_conditions", "merge_shards",
-           "ndcn_sampling", "parse_shard", "plot_frames", "shard_path", "simulate",
-           "simulate_particles"]
+__all__ = ["GRAPHS", "ICS", "PROTOCOLS", "TIMING_KEYS", "GraphFile", "Layout",
+           "SimulationConfig", "View", "build_graph", "charged_initial_conditions",
+           "complete_graph", "initial_conditions", "layout", "load_graph_file", "make_view",
+           "merge_shards", "ndcn_sampling", "parse_shard", "plot_fields", "shard_path",
+           "simulate", "simulate_particles", "write_movie"]
