@@ -35,7 +35,8 @@ class SimulationConfig:
             ``frames`` and ``dt``; see :mod:`pde2gnn.simulate`), or None.
         horizon: T of the protocol; fixed_point_time: where x* is taken (default 20 T).
         sample, sample_k: save only ``sample`` random nodes and their symmetric kNN graph
-            (0: all nodes and the simulation graph).
+            (0: all nodes and the simulation graph; None: 250 on the built-in grid, points
+            and delaunay graphs as PA-DGN, all nodes on the others).
         split: train / val / test fractions of the trajectories.
         method, rtol, atol, step_size, integrator: solver options
             (:class:`pde2gnn.solve.SolverConfig`).
@@ -69,7 +70,7 @@ class SimulationConfig:
     dt: float = 0.01
     ic: str = "fourier"
     modes: int = 9
-    sample: int = 250
+    sample: Optional[int] = None
     sample_k: int = 4
     split: Tuple[float, float, float] = (0.7, 0.15, 0.15)
     method: str = "dopri5"

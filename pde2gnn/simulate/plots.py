@@ -91,14 +91,14 @@ class _Panel:
 
 
 def _limits(x: np.ndarray):
-    lo, hi = np.percentile(x, 1), np.percentile(x, 99)
+    lo, hi = float(x.min()), float(x.max())
     return (lo, hi) if hi > lo else (lo - 1e-9 - abs(lo) * 1e-6, hi + 1e-9 + abs(hi) * 1e-6)
 
 
 def plot_fields(frames: Dict[str, np.ndarray], times: np.ndarray, view: View, path: str,
                 title: str, count: int = 5) -> None:
     """PNG of ``count`` frames of one trajectory, one row per field (``frames`` ``{f: [T, N]}``),
-    colour limits per field (1st and 99th percentile over the frames), matplotlib Agg."""
+    colour limits per field (its range over the frames), matplotlib Agg."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

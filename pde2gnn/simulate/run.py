@@ -95,10 +95,12 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
             C = lay.channels[f]
             f0[f] = initial_conditions(cfg, pos, box, n, B * C, rng).reshape(
                 n, B, C).transpose(1, 0, 2)
-    if cfg.sample and cfg.graph not in graphs.NDCN_GRAPHS and not cfg.graph_file:
+    sample = cfg.sample if cfg.sample is not None else \
+        250 if cfg.graph in ("grid", "points", "delaunay") and not cfg.graph_file else 0
+    if sample:
         if pos is None:
             raise OptionError("--sample needs node coordinates (kNN); use --sample 0")
-        node_index, sub_ei = graphs.subgraph_knn(pos, cfg.sample, cfg.sample_k, rng)
+        node_index, sub_ei = graphs.subgraph_knn(pos, sample, cfg.sample_k, rng)
     else:
         node_index, sub_ei = np.arange(n), ei
     perm = rng.permutation(B)
