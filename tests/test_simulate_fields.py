@@ -113,8 +113,8 @@ def test_inputs_and_steady_state_stop(tmp_path):
     np.save(tmp_path / "s.npy", s)
     out = tmp_path / "r.npz"
     tol, dt = 1e-2, 0.5
-    assert main(["simulate", str(spec), "--graph-file", str(g), "--input", f"s={tmp_path / 's.npy'}",
-                 "--ic", "noise", "--trajectories", "2", "--frames", "41", "--dt", str(dt),
+    assert main(["simulate", str(spec), "--graph-file", str(g),
+                 "--input", f"s={tmp_path / 's.npy'}", "--ic", "noise", "--trajectories", "2", "--frames", "41", "--dt", str(dt),
                  "--dtype", "float64", "--rtol", "1e-10", "--atol", "1e-12", "--steady-tol",
                  str(tol), "--out", str(out), "--quiet", "--no-png"]) == 0
     d = np.load(out)

@@ -146,8 +146,8 @@ def test_graph_generators_check_their_sizes(tmp_path, capsys):
 def test_max_nfe_and_divergence_messages(tmp_path, capsys):
     """Defect 24: --max-nfe exists, its default is in --help, hitting it names the option.
     Defect 25: a blow-up names the field, the time and what to change in a simulation."""
-    base = ["simulate", "allen_cahn", "--n", "8", "--ic", "noise", "--trajectories", "1", "--sample", "0",
-            "--frames", "3", "--out", str(tmp_path / "x.npz"), "--quiet", "--no-png"]
+    base = ["simulate", "allen_cahn", "--n", "8", "--ic", "noise", "--trajectories", "1",
+            "--sample", "0", "--frames", "3", "--out", str(tmp_path / "x.npz"), "--quiet", "--no-png"]
     _fails([*base, "--max-nfe", "5"], capsys, "max_nfe = 5", "--max-nfe 5")
     _fails([*base, "--max-nfe", "0"], capsys, "--max-nfe")
     spec = tmp_path / "blow.pde"

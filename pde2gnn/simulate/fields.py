@@ -213,13 +213,12 @@ def input_values(ir, given: Mapping[str, str], n: int, e: int) -> Dict[str, Tens
     out = {}
     for k, path in given.items():
         a = read_array(path, f"--input {k}", k)
-        rows = e if declared[k].kind == Kind.EDGE else n
-        c = declared[k].channels
+        edge = declared[k].kind == Kind.EDGE
+        rows, c = (e if edge else n), declared[k].channels
         if a.ndim == 1 and c == 1:
             a = a[:, None]
         if a.shape != (rows, c):
             raise DataError(f"{path}: --input {k} must have shape [{rows}, {c}] (one row per "
-                            f"{'edge of edge_index' if rows == e and declared[k].kind == Kind.EDGE else 'node'}"
-                            f"), got {list(a.shape)}")
+                            f"{'edge of edge_index' if edge else 'node'}), got {list(a.shape)}")
         out[k] = torch.tensor(a)
     return out

@@ -105,7 +105,7 @@ def plot_fields(frames: Dict[str, np.ndarray], times: np.ndarray, view: View, pa
 
     ks = np.unique(np.linspace(0, len(times) - 1, count).round().astype(int))
     F = len(frames)
-    fig, axes = plt.subplots(F, len(ks), figsize=(2.6 * len(ks), 2.6 * F + 0.3), squeeze=False)
+    fig, axes = plt.subplots(F, len(ks), figsize=(2.6 * len(ks), 2.9 * F + 0.3), squeeze=False)
     for row, (name, x) in zip(axes, frames.items()):
         lo, hi = _limits(x)
         for ax, k in zip(row, ks):
