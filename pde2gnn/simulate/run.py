@@ -172,12 +172,14 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
             if sampling is not None:
                 with torch.no_grad():
                     ch["residual"] = lay.per_trajectory(vf(times[-1], ys[-1])).double().numpy()
-            sums = lay.unpack(ys, vf.field_slices, np.arange(n))     # full state, all nodes
-            for f, v in sums.items():
-                ch[f"sum_{f}"] = v.astype(np.float64).sum(2)           # [size, T, C]
-            chunk = {f: v[:, :, node_index] for f, v in sums.items()}  # [size, T, M, C]
+            chunk = lay.unpack(ys, vf.field_slices, node_index)       # {f: [size, T, M, C]}
+            full = chunk if len(node_index) == n else \
+                lay.unpack(ys, vf.field_slices, np.arange(n)) if cfg.track_sum or s == 0 else None
+            if cfg.track_sum:
+                for f, v in full.items():
+                    ch[f"sum_{f}"] = v.astype(np.float64).sum(2)       # [size, T, C]
             if s == 0:
-                first = {f: v[0, :, :, 0].copy() for f, v in sums.items()}
+                first = {f: v[0, :, :, 0].copy() for f, v in full.items()}
             if chunk_file is not None:         # written as it goes: a crash loses no chunk
                 _save_atomic(chunk_file, **{f"frames__{f}": v for f, v in chunk.items()}, **ch,
                              start=np.array(s), nfe=np.array(c_nfe), scheme=np.array(scheme or ""),
