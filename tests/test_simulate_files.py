@@ -147,7 +147,8 @@ def test_max_nfe_and_divergence_messages(tmp_path, capsys):
     """Defect 24: --max-nfe exists, its default is in --help, hitting it names the option.
     Defect 25: a blow-up names the field, the time and what to change in a simulation."""
     base = ["simulate", "allen_cahn", "--n", "8", "--ic", "noise", "--trajectories", "1",
-            "--sample", "0", "--frames", "3", "--out", str(tmp_path / "x.npz"), "--quiet", "--no-png"]
+            "--sample", "0", "--frames", "3", "--out", str(tmp_path / "x.npz"), "--quiet",
+            "--no-png"]
     _fails([*base, "--max-nfe", "5"], capsys, "max_nfe = 5", "--max-nfe 5")
     _fails([*base, "--max-nfe", "0"], capsys, "--max-nfe")
     spec = tmp_path / "blow.pde"
@@ -162,3 +163,66 @@ def test_max_nfe_and_divergence_messages(tmp_path, capsys):
         main(["simulate", "--help"])
     text = capsys.readouterr().out
     assert "default: 100000" in text and "[N, C]" in text and "i * n + j" in text
+
+
+def _flip_one_edge(pos, cells):
+    """A non-Delaunay mesh: the shared edge of two triangles whose union is convex, flipped."""
+    cells = cells.copy()
+    owner = {}
+    for t, c in enumerate(cells):
+        for a in range(3):
+            e = tuple(sorted((int(c[a]), int(c[(a + 1) % 3]))))
+            if e in owner:
+                s = owner[e]
+                c_opp = [v for v in cells[s] if v not in e][0]
+                d_opp = [v for v in c if v not in e][0]
+
+                def cross(o, p, q):
+                    return (pos[p, 0] - pos[o, 0]) * (pos[q, 1] - pos[o, 1]) - \
+                        (pos[p, 1] - pos[o, 1]) * (pos[q, 0] - pos[o, 0])
+                # convex: c_opp and d_opp on either side of e, e's ends on either side of cd
+                if cross(*e, c_opp) * cross(*e, d_opp) < 0 and \
+                        cross(c_opp, d_opp, e[0]) * cross(c_opp, d_opp, e[1]) < 0:
+                    cells[s] = [c_opp, d_opp, e[0]]
+                    cells[t] = [c_opp, d_opp, e[1]]
+                    return cells
+            owner[e] = t
+    raise AssertionError("no flippable edge")
+
+
+def test_mesh_scheme_uses_the_files_triangles(tmp_path):
+    """A mesh that is not Delaunay (one edge flipped): the cotangent weights come from its own
+    triangles (the lumped integral sum_i A_i f_i of heat is conserved with the file's areas);
+    the points' Delaunay triangulation would need an edge the graph lacks."""
+    import torch
+
+    from pde2gnn.compiler import compile as compile_spec
+    from pde2gnn.errors import DataError
+    from pde2gnn.graphs import triangle_edges
+    from examples.gray_scott import delaunay_mesh
+    pos, cells = delaunay_mesh(80, seed=5)
+    pos = pos / 1.25
+    cells = _flip_one_edge(pos, cells)
+    ei = triangle_edges(cells, len(pos))
+    (tmp_path / "h.pde").write_text(HEAT_MESH)
+    inputs = {"pos": torch.tensor(pos)}
+    with pytest.raises(DataError, match="Delaunay"):
+        compile_spec(str(tmp_path / "h.pde"), ei, len(pos), {"d": 1}, inputs=inputs)
+    vf = compile_spec(str(tmp_path / "h.pde"), ei, len(pos), {"d": 1}, inputs=inputs,
+                      cells=cells).double()
+    np.savez(tmp_path / "m.npz", pos=pos, cells=cells)
+    out = tmp_path / "h.npz"
+    assert main(["simulate", str(tmp_path / "h.pde"), "--graph-file", str(tmp_path / "m.npz"),
+                 "--ic", "bumps", "--trajectories", "1", "--frames", "3", "--dt", "0.5",
+                 "--dtype", "float64", "--out", str(out), "--quiet", "--no-png"]) == 0
+    p = pos[cells]
+    area = 0.5 * np.abs((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
+                        - (p[:, 1, 1] - p[:, 0, 1]) * (p[:, 2, 0] - p[:, 0, 0]))
+    A = np.bincount(cells.ravel(), np.repeat(area / 3, 3), minlength=len(pos))
+    fr = np.load(out)["frames"][0]                                          # [T, N]
+    assert np.abs(fr @ A - fr[0] @ A).max() < 1e-10 * np.abs(fr).max() * A.sum()
+    # and the compiled field: A-weighted sum of lap f vanishes for any f (K symmetric)
+    f = torch.randn(len(pos), 1, dtype=torch.float64)
+    vf.prepare(f)
+    assert abs(float(torch.tensor(A) @ vf(torch.tensor(0.0), f)[:, 0])) < \
+        1e-10 * float(vf(torch.tensor(0.0), f).abs().max()) * A.sum()

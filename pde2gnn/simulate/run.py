@@ -157,7 +157,7 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
             if size not in fields:
                 c0 = time.perf_counter()
                 fields[size] = compile_spec(parsed, ei, n, lay.dims(cfg.dims, size), cfg.params,
-                                            inputs, cfg.scheme)
+                                            inputs, cfg.scheme, cells=cells)
                 c_compile = time.perf_counter() - c0
                 compile_s += c_compile
             vf = fields[size]
