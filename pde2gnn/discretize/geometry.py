@@ -177,7 +177,8 @@ def mesh_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, ops: Iterable[st
         found = keys[korder][pos_] == k
         if not found.all():
             which = "triangle" if cells is not None else "Delaunay"
-            raise DataError(f"scheme 'mesh' needs the {which} edges in the graph ({int((~found).sum())} missing): build it with "
+            raise DataError(f"scheme 'mesh' needs the {which} edges in the graph "
+                            f"({int((~found).sum())} missing): build it with "
                             "pde2gnn.graphs.delaunay_graph (or triangle_edges of the cells)")
         return korder[pos_]
 
