@@ -51,6 +51,13 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     parsed = load(spec)
     ir = stages(parsed).lowered          # dimensions and params still symbols
     if cfg.graph == "complete" or cfg.ic == "charged":
+        extra = [o for o, v in (("--graph-file", cfg.graph_file), ("--init", cfg.init),
+                                ("--input", cfg.inputs), ("--movie", cfg.movie),
+                                ("--steady-tol", cfg.steady_tol), ("--track-sum", cfg.track_sum))
+                 if v]
+        if extra:
+            raise OptionError(f"point clouds (--graph complete --ic charged) do not take "
+                              f"{', '.join(extra)}")
         return simulate_particles(parsed, ir, out, cfg, progress, log)
     lay = layout(ir, cfg.dims)
     sampling = ndcn_sampling(cfg.protocol, cfg.seed) if cfg.protocol else None
