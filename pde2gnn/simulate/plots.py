@@ -70,6 +70,7 @@ class _Panel:
             self.art = ax.tripcolor(p[:, 0], p[:, 1], values, triangles=view.cells,
                                     shading="gouraud", **kw)
             ax.set_aspect("equal")
+            ax.margins(0)
         elif p is not None:
             self.art = ax.scatter(p[:, 0], p[:, 1], c=values, s=max(1.0, 4e3 / len(p)), **kw)
             ax.set_aspect("equal")
