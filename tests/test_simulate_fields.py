@@ -47,7 +47,8 @@ def _gray_scott_reference(u0, v0, n, L, times, Du, Dv, F, k):
 
 def test_gray_scott_matches_a_hand_written_solve(tmp_path):
     """Two coupled fields through the CLI: one array per field, their values those of the
-    hand-written equations (diffusion made strong enough to matter on a 16 x 16 grid)."""
+    hand-written equations (diffusion made strong enough to matter on a 16 x 16 grid); a GIF
+    with one frame per saved frame."""
     n, P = 16, dict(Du=4e-3, Dv=2e-3, F=0.035, k=0.065)
     pos, u0, v0 = _pearson(n)
     np.save(tmp_path / "u0.npy", u0)
@@ -57,7 +58,7 @@ def test_gray_scott_matches_a_hand_written_solve(tmp_path):
                  "--init", f"v={tmp_path / 'v0.npy'}", "--trajectories", "1", "--frames", "6",
                  "--dt", "4", "--sample", "0", "--dtype", "float64", "--rtol", "1e-10",
                  "--atol", "1e-12", *[a for kv in P.items() for a in ("--param", "%s=%g" % kv)],
-                 "--out", str(out), "--quiet"]) == 0
+                 "--out", str(out), "--movie", str(tmp_path / "gs.gif"), "--quiet"]) == 0
     d = np.load(out)
     assert "frames" not in d.files and d["frames_u"].shape == (1, 6, n * n) == d["frames_v"].shape
     assert np.allclose(d["full_pos"], pos)
@@ -71,6 +72,9 @@ def test_gray_scott_matches_a_hand_written_solve(tmp_path):
         assert np.abs(ours - ref).max() <= 1e-7 * np.abs(ref).max()
     assert np.abs(d["frames_v"][0, -1] - v0[:, 0]).max() > 1e-2       # it did evolve
     assert (tmp_path / "gs.png").stat().st_size > 0
+    from PIL import Image
+    with Image.open(tmp_path / "gs.gif") as im:                     # imshow panels u, v
+        assert im.n_frames == 6
 
 
 def test_layouts_channels_and_batched_agree(tmp_path):
