@@ -133,6 +133,8 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     starts = list(range(0, B, batch))                # chunk c: trajectories starts[c] ...
     shard_dir = None
     if cfg.shard is not None:
+        if not out:
+            raise OptionError("--shard writes its chunks beside the output file: give one")
         i, count = _check_shard(cfg.shard, len(starts))
         starts = starts[i::count]
         shard_dir = shard_path(out, i, count)
