@@ -214,12 +214,28 @@ def cmd_simulate(args) -> int:
         scheme=args.scheme, data_root=args.data_root, dims=kv(args.dim, int),
         params=kv(args.param, float), nodes=args.nodes, protocol=args.protocol,
         horizon=args.horizon, loc_std=args.loc_std, vel_norm=args.vel_norm,
-        shard=parse_shard(args.shard) if args.shard else None)
+        shard=parse_shard(args.shard) if args.shard else None, graph_file=args.graph_file,
+        init=_init_files(args.init), inputs=kv(args.input, str), max_nfe=args.max_nfe,
+        steady_tol=args.steady_tol, track_sum=args.track_sum, movie=args.movie, fps=args.fps)
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
     png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))
     simulate(args.spec, out, cfg, png, progress=not args.quiet)
     return 0
+
+
+def _init_files(items) -> dict:
+    """``--init FIELD=FILE`` items -> ``{field: file}``; a bare ``FILE.npz`` is key ``*``."""
+    out = {}
+    for it in items or []:
+        k, eq, v = it.partition("=")
+        if not eq:
+            out["*"] = it
+        elif not k.strip() or not v:
+            raise OptionError(f"--init takes FIELD=FILE or FILE.npz, got '{it}'")
+        else:
+            out[k.strip()] = v
+    return out
 
 
 def cmd_discover(args) -> int:

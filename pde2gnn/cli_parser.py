@@ -168,9 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "OUT.shardI-of-N folders of `pde2gnn simulate --shard I/N`")
 
     q = sub.add_parser("simulate", help="generate synthetic trajectories of a spec (.npz + PNG)",
-                       description="Integrate a spec from random initial conditions and save "
-                       "the frames; defaults are PA-DGN's synthetic data (appendix A.1). The "
-                       ".npz layout is documented in pde2gnn/simulate/__init__.py.")
+                       description="Integrate a continuous spec (one field or several coupled "
+                       "ones) from random or given initial values and save the frames: "
+                       "'frames' [B, T, M] for one field, 'frames_FIELD' per field for several "
+                       "([B, T, M, C] for C channels per trajectory); defaults are PA-DGN's "
+                       "synthetic data (appendix A.1). The .npz layout is documented in "
+                       "docs/guide/simulate.md and pde2gnn/simulate/__init__.py.")
     spec_args(q)
     q.add_argument("--graph", default="grid",
                    help="grid, points (random + kNN), delaunay, NDCN's grid8 | random | powerlaw "
@@ -196,11 +199,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--trajectories", type=int, default=1000)
     q.add_argument("--frames", type=int, default=21)
     q.add_argument("--dt", type=float, default=0.01, help="time between frames")
+    q.add_argument("--graph-file", metavar="FILE.npz",
+                   help="your own graph or mesh instead of --graph: edge_index [2, E] (ints, "
+                        "both directions for an undirected graph) and/or cells [F, 3] (mesh "
+                        "triangles: their edges are used), pos [N, D] (needed by a spec with a "
+                        "domain), optional num_nodes; node i is row i of pos")
     q.add_argument("--ic", default="fourier",
                    help="fourier, bumps, noise, ndcn (blocks at 25 / 20 / 17), charged (EGNN's "
-                        "N-body systems, with --graph complete), or a .npy file")
+                        "N-body systems, with --graph complete), or a .npy file; for the fields "
+                        "not given by --init")
+    q.add_argument("--init", action="append", metavar="FIELD=FILE",
+                   help="initial values of one field from .npy (or .npz: the array named FIELD, "
+                        "or its only array), shape [N, C] (all trajectories) or [B, N, C] (one "
+                        "per trajectory), [N] for one channel; C: the field's channels (1 for "
+                        "node[d] with d free: trajectories are its channels). Node order: "
+                        "--graph grid node (i, j) = i * n + j at (x_i, y_j) (x slowest), "
+                        "--graph-file the file's rows, other graphs their construction order "
+                        "(the .npz's full_pos). Repeatable; --init FILE.npz: every field "
+                        "named in it")
+    q.add_argument("--input", action="append", metavar="NAME=FILE",
+                   help="values of a declared input from .npy / .npz: [N, c] for node[c], "
+                        "[E, c] for edge[c] (rows in the order of the graph's edge_index); "
+                        "repeatable")
     q.add_argument("--modes", type=int, default=9, help="Fourier modes N (|k|, |l| <= N)")
-    q.add_argument("--sample", type=int, default=250, help="nodes to save (0: all)")
+    q.add_argument("--sample", type=int, help="nodes to save, with their kNN graph (0: all; "
+                   "default: 250 on --graph grid / points / delaunay as PA-DGN, all nodes on "
+                   "the other graphs and --graph-file)")
     q.add_argument("--sample-k", type=int, default=4, help="kNN of the sampled nodes' graph")
     q.add_argument("--split", default="0.7,0.15,0.15", help="train,val,test fractions")
     q.add_argument("--method", default="dopri5")
@@ -209,6 +233,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--step-size", type=float)
     q.add_argument("--integrator", default="pde2gnn", choices=["pde2gnn", "torchdiffeq"],
                    help="pde2gnn: the fused Runge-Kutta loop; torchdiffeq: torchdiffeq.odeint")
+    q.add_argument("--max-nfe", type=int, default=100000,
+                   help="evaluations allowed to one solve (a chunk of --batch trajectories, or "
+                        "one frame interval with --steady-tol) before a SolverError (default: "
+                        "100000)")
+    q.add_argument("--steady-tol", type=float, metavar="TOL",
+                   help="stop once every trajectory of a chunk is steady: max |f(t_k) - "
+                        "f(t_k-1)| / dt <= TOL * max(1, max |f(t_k)|) over nodes and fields; "
+                        "later frames repeat that state, steady_time [B] records when "
+                        "(solves frame by frame)")
+    q.add_argument("--track-sum", action="store_true",
+                   help="record the sum over the nodes of each field at every frame (sum_FIELD "
+                        "[B, T]) and print its largest relative drift (a conserved quantity "
+                        "of zero-flux diffusion)")
+    q.add_argument("--movie", metavar="OUT.gif|OUT.mp4",
+                   help="movie of trajectory 0, one panel per field (grid: image, mesh: "
+                        "tripcolor, other graphs: scatter at the positions or a spring "
+                        "layout); ffmpeg where installed, else Pillow (GIF only)")
+    q.add_argument("--fps", type=int, default=10, help="frames per second of --movie")
     q.add_argument("--batch", type=int, default=250,
                    help="trajectories per solve (the channels of one state)")
     q.add_argument("--dtype", default="float32", choices=["float64", "float32"])
@@ -219,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")
-    q.add_argument("--png", help="PNG of a few frames (default: beside --out)")
+    q.add_argument("--png", help="PNG of five frames of trajectory 0, one row per field "
+                   "(default: beside --out)")
     q.add_argument("--no-png", action="store_true")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
 

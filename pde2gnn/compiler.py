@@ -178,7 +178,7 @@ def compile_stepper(spec, edge_index: "Tensor", num_nodes: int,
 def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[str, int]] = None,
             params: Optional[Mapping[str, float]] = None,
             inputs: Optional[Mapping[str, "Tensor"]] = None,
-            scheme: Optional[str] = None) -> "VectorField":
+            scheme: Optional[str] = None, cells=None) -> "VectorField":
     """Compile a spec into a :class:`VectorField` on a graph.
 
     Args:
@@ -192,6 +192,7 @@ def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[s
             ``edge_weight`` / ``edge_attr``); with a ``domain pos : ...``, the coordinates
             ``pos`` ``[N, D]``.
         scheme: override the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
+        cells: a mesh's triangles ``[F, 3]`` for the ``mesh`` scheme (None: Delaunay of ``pos``).
 
     Raises:
         SpecError: the spec is malformed. OptionError: a dimension has no size.
@@ -204,7 +205,7 @@ def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[s
                           "equations): compile it with pde2gnn.compiler.compile_stepper, which "
                           "returns a Stepper (f [B, N, C], hidden) -> (f_next, hidden)")
     from .backend.module import VectorField
-    return VectorField(st.stencil, edge_index, num_nodes, inputs, scheme)
+    return VectorField(st.stencil, edge_index, num_nodes, inputs, scheme, cells)
 
 
 def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,

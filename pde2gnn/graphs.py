@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import coalesce, to_undirected
 
-from .errors import OptionError
+from .errors import DataError, OptionError
 
 
 def _undirected(src: np.ndarray, dst: np.ndarray, n: int) -> Tensor:
@@ -139,13 +139,33 @@ def great_circle_knn_graph(latlon, k: int, block: int = 4096) -> Tensor:
 
 
 def delaunay_graph(pos: np.ndarray) -> Tensor:
-    """The edges of the Delaunay triangulation of 2-D points (scipy), both directions."""
-    from scipy.spatial import Delaunay
+    """The edges of the Delaunay triangulation of 2-D points ``[N, 2]`` (scipy), both
+    directions.
 
-    tri = Delaunay(np.asarray(pos, float)).simplices
+    Raises:
+        OptionError: fewer than 3 points (the ``--points`` of ``simulate --graph delaunay``).
+        DataError: points that span no triangle (all on one line, or repeated).
+    """
+    from scipy.spatial import Delaunay, QhullError
+
+    pos = np.asarray(pos, float)
+    if pos.ndim != 2 or len(pos) < 3:
+        raise OptionError(f"a Delaunay triangulation needs at least 3 points (--points >= 3), "
+                          f"got {len(pos) if pos.ndim == 2 else list(pos.shape)}")
+    try:
+        tri = Delaunay(pos).simplices
+    except QhullError:
+        raise DataError(f"the {len(pos)} points span no triangle (all on one line or "
+                        "repeated): no Delaunay triangulation") from None
+    return triangle_edges(tri, len(pos))
+
+
+def triangle_edges(tri: np.ndarray, n: int) -> Tensor:
+    """The edges of the triangles ``tri`` ``[F, 3]`` (node indices) of a mesh on ``n`` nodes,
+    both directions, coalesced: ``edge_index [2, E]``."""
     src = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
     dst = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
-    return _undirected(src, dst, len(pos))
+    return _undirected(src, dst, n)
 
 
 def subgraph_knn(pos: np.ndarray, m: int, k: int, generator: Optional[np.random.Generator] = None
@@ -200,6 +220,10 @@ def feature_knn_graph(pos: Tensor, k: int, block: int = 2048, loop: bool = True)
 
 #: NDCN's five graph families (Zang & Wang, KDD 2020, sec. 4.1), all with n = 400 nodes
 NDCN_GRAPHS = ("grid8", "random", "powerlaw", "smallworld", "community")
+#: the fewest nodes each family's generator accepts (checked before calling networkx)
+NDCN_MIN_NODES = {"grid8": 1, "random": 1, "powerlaw": 6, "smallworld": 5, "community": 1}
+_WHY_MIN = {"powerlaw": " (Barabási-Albert attaches m = 5 edges per new node: m < n)",
+            "smallworld": " (Newman-Watts-Strogatz links k = 5 nearest neighbours: k <= n)"}
 
 
 def ndcn_graph(name: str, n: int = 400, seed: int = 0) -> Tensor:
@@ -219,9 +243,16 @@ def ndcn_graph(name: str, n: int = 400, seed: int = 0) -> Tensor:
     by community before doing so (its exact ordering routine is not reproduced).
 
     Raises:
-        OptionError: an unknown family, or ``grid8`` with ``n`` not a square.
+        OptionError: an unknown family, fewer nodes than the family's generator needs
+            (:data:`NDCN_MIN_NODES`: powerlaw 6, smallworld 5, the others 1), or ``grid8``
+            with ``n`` not a square.
     """
     import networkx as nx
+
+    if name in NDCN_MIN_NODES and not (isinstance(n, (int, np.integer)) and
+                                       n >= NDCN_MIN_NODES[name]):
+        raise OptionError(f"graph '{name}' needs --nodes >= {NDCN_MIN_NODES[name]}"
+                          f"{_WHY_MIN.get(name, '')}, got {n}")
 
     if name == "grid8":
         m = int(round(math.sqrt(n)))

@@ -165,10 +165,25 @@ class ODEBlock(nn.Module):
             ys = self._torchdiffeq(y0, t, name)
         out = ys[-1] if times is None else ys
         if not torch.isfinite(out).all():
-            raise SolverError(f"the solve of {name} produced non-finite values by t = "
-                              f"{float(t[-1])} ({cfg.method}, {self.nfe_forward} evaluations): "
-                              "the dynamics diverge; reduce the time or the learning rate")
+            raise SolverError(self._diverged(ys, t, name))
         return out
+
+    #: what the non-finite-state error suggests (training; simulate sets its own)
+    advice = "reduce the time or the learning rate"
+
+    def _diverged(self, ys: Tensor, t: Tensor, name: str) -> str:
+        """The message of a non-finite solution ``ys [K, ..., N, D]`` at times ``t [K]``: the
+        first output time with a non-finite value, the fields holding one, the method."""
+        bad = ~torch.isfinite(ys)
+        k = int(bad.reshape(len(ys), -1).any(1).nonzero()[0])
+        cols = bad[k].reshape(-1, ys.shape[-1]).any(0)
+        fields = [f for f, sl in getattr(self.field, "field_slices", {}).items()
+                  if bool(cols[sl].any())]
+        return (f"the solve of {name} produced non-finite values in field(s) "
+                f"{', '.join(repr(f) for f in fields) or '?'} by t = {float(t[k]):.6g} "
+                f"({'output time' if len(t) > 2 else 'end time'}; {self.config.method}, "
+                f"{self.nfe_forward} evaluations): the dynamics diverge or the scheme is "
+                f"unstable; {self.advice}")
 
     def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str) -> Tensor:
         cfg = self.config

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Dict, Mapping, Optional
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -45,6 +46,8 @@ class VectorField(nn.Module):
             ``edge_index``, like torch_geometric's ``edge_weight`` / ``edge_attr``); under a
             ``domain pos : ...`` the coordinates ``pos`` ``[N, D]`` (x, y, z are its columns).
         scheme: overrides the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
+        cells: mesh triangles ``[F, 3]`` (node indices) for the ``mesh`` scheme's weights
+            (None: the Delaunay triangulation of the coordinates).
 
     Attributes:
         source: the generated Python source (``pde2gnn explain --stage python``).
@@ -56,7 +59,8 @@ class VectorField(nn.Module):
     """
 
     def __init__(self, program: StencilProgram, edge_index: Tensor, num_nodes: int,
-                 inputs: Optional[Mapping[str, Tensor]] = None, scheme: Optional[str] = None):
+                 inputs: Optional[Mapping[str, Tensor]] = None, scheme: Optional[str] = None,
+                 cells: Optional[Tensor] = None):
         super().__init__()
         self.program = program
         ir = program.ir
@@ -78,7 +82,7 @@ class VectorField(nn.Module):
         self.inputs = nn.Module()
         self.scheme = None
         if consts.domain is not None:
-            inputs = self._geometry(inputs, scheme)
+            inputs = self._geometry(inputs, scheme, cells)
         missing = [n for n in consts.inputs if n not in inputs]
         if missing:
             raise DataError(f"spec '{ir.name}' needs input(s) " + ", ".join(
@@ -148,7 +152,8 @@ class VectorField(nn.Module):
         self._static_cache = self._solve_cache = None
         self._load_code()
 
-    def _geometry(self, inputs: Dict[str, Tensor], scheme: Optional[str]) -> Dict[str, Tensor]:
+    def _geometry(self, inputs: Dict[str, Tensor], scheme: Optional[str],
+                  cells=None) -> Dict[str, Tensor]:
         """Coordinates -> x, y, z inputs and the static geometric weights on :attr:`graph`."""
         from ..discretize.geometry import geometric_weights
         from ..symbolic.geometry import GEO_WEIGHTS
@@ -169,7 +174,8 @@ class VectorField(nn.Module):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
         weights, self.scheme = geometric_weights(
             pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
-            dom.box, scheme or dom.scheme, used)
+            dom.box, scheme or dom.scheme, used,
+            None if cells is None else np.asarray(torch.as_tensor(cells).cpu(), np.int64))
         self.graph.set_geometry(weights)
         for a, c in enumerate(dom.coordinates):
             inputs[c] = pos[:, a:a + 1]

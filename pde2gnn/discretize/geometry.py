@@ -18,7 +18,9 @@ Schemes:
           Laplacian is the trace of the Hessian of the quadratic fit
           ``f_j - f_i = g . d + 1/2 d^T H d`` (exact on quadratics where the neighbourhood
           determines them: >= 5 neighbours in 2-D, >= 9 in 3-D, else a minimum-norm fit).
-``mesh``  the Delaunay triangulation of the points (scipy), 2-D: the cotangent Laplacian
+``mesh``  a triangulation, 2-D: the mesh's own triangles where given (``cells``, e.g.
+          ``simulate --graph-file``), else the Delaunay triangulation of the points (scipy). The
+          cotangent Laplacian
           ``1/A_i sum_j (cot a_ij + cot b_ij) / 2 (f_j - f_i)`` with the barycentric area A_i
           (zero on linear functions at interior nodes), and the gradient as the area-weighted
           mean of the per-triangle gradients of the linear interpolant (exact on linear
@@ -144,18 +146,27 @@ def lsq_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str]) -> Dic
     return out
 
 
-def mesh_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, ops: Iterable[str]
-                 ) -> Dict[str, np.ndarray]:
-    """Cotangent Laplacian and area-weighted gradient on the Delaunay triangulation (2-D)."""
+def mesh_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, ops: Iterable[str],
+                 cells: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+    """Cotangent Laplacian and area-weighted gradient on a triangulation (2-D): the mesh's own
+    triangles ``cells`` ``[F, 3]`` (either orientation), else the Delaunay triangulation of the
+    points (scipy).
+
+    Raises:
+        DataError: not 2-D, a triangle of zero area, or a triangle edge missing from the graph.
+    """
     from scipy.spatial import Delaunay
 
     n, D = pos.shape
     if D != 2:
         raise DataError(f"scheme 'mesh' is 2-D only; the domain has {D} axes (use lsq)")
-    tri = Delaunay(pos).simplices                     # [T, 3]
+    tri = Delaunay(pos).simplices if cells is None else np.asarray(cells, np.int64)  # [T, 3]
     p = pos[tri]                                      # [T, 3, 2]
     e1, e2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
     area2 = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]  # twice the signed area
+    if cells is not None and (area2 == 0).any():
+        raise DataError(f"mesh triangle {int(np.flatnonzero(area2 == 0)[0])} of the cells has "
+                        "zero area (repeated or collinear corners)")
     keys = i.astype(np.int64) * n + j
     korder = np.argsort(keys)
 
@@ -165,9 +176,10 @@ def mesh_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, ops: Iterable[st
         pos_ = np.minimum(pos_, len(keys) - 1)
         found = keys[korder][pos_] == k
         if not found.all():
-            raise DataError("scheme 'mesh' needs the Delaunay edges in the graph "
+            which = "triangle" if cells is not None else "Delaunay"
+            raise DataError(f"scheme 'mesh' needs the {which} edges in the graph "
                             f"({int((~found).sum())} missing): build it with "
-                            "pde2gnn.graphs.delaunay_graph")
+                            "pde2gnn.graphs.delaunay_graph (or triangle_edges of the cells)")
         return korder[pos_]
 
     out = {o: np.zeros(len(i)) for o in ops if o in ("geo_lap", "geo_dx", "geo_dy")}
@@ -193,13 +205,15 @@ def mesh_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, ops: Iterable[st
 
 
 def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, scheme: str,
-                      ops: Iterable[str]) -> Tuple[Dict[str, np.ndarray], str]:
+                      ops: Iterable[str], cells: Optional[np.ndarray] = None
+                      ) -> Tuple[Dict[str, np.ndarray], str]:
     """All requested static weights ``{name: [E]}`` and the scheme actually used.
 
     Args:
         pos: coordinates ``[N, D]``; i, j: receiving node and neighbour of each edge ``[E]``.
         box: the domain (extent, periodicity); scheme: one of :data:`SCHEMES`.
         ops: weight names (``geo_dx``, ``geo_dy``, ``geo_dz``, ``geo_lap``, ``geo_dgrad``).
+        cells: the mesh's own triangles ``[F, 3]`` for scheme ``mesh`` (None: Delaunay).
 
     Raises:
         DataError: coordinates of the wrong shape, repeated points, a graph that does not fit
@@ -233,5 +247,5 @@ def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, s
     else:
         if box.periodic:
             raise DataError("scheme 'mesh' does not support periodic domains (use grid or lsq)")
-        out.update(mesh_weights(pos, i, j, rest))
+        out.update(mesh_weights(pos, i, j, rest, cells))
     return out, scheme

@@ -1,16 +1,20 @@
-"""Synthetic dynamics: integrate a spec from random initial conditions and save the frames.
+"""Synthetic dynamics: integrate a continuous spec (one field or several coupled ones) from
+random or given initial values and save the frames. User guide: ``docs/guide/simulate.md``.
 
-The spec has one evolving field; when its channels are a symbolic dimension (``field f :
-node[d]``, as in ``library/convection_diffusion.pde``) the trajectories are simulated side by
-side as the channels of one state ``[N, batch]`` — one sparse product per evaluation for all of
-them — in chunks of ``batch``. A one-channel field is simulated one trajectory at a time.
+Trajectories are solved in chunks of ``batch``: when every field is ``node[d]`` with the same
+free dimension d (``library/convection_diffusion.pde``, ``library/gray_scott.pde``) the
+trajectories are the channels of one state ``[N, F batch]`` (one sparse product per evaluation
+for all of them); when the channels are fixed (``node``, ``node[2]``, or ``--dim d=...``) the
+state is ``[batch, N, W]`` (:mod:`~pde2gnn.simulate.fields`).
 
 Output (``.npz``, readable with plain numpy: ``np.load(path)``):
 
 ==================  ==============  =============================================================
 key                 shape           meaning
 ==================  ==============  =============================================================
-``frames``          [B, T, M]       f at the (sampled) nodes, float32 (float64 with dtype float64)
+``frames``          [B, T, M]       one field: its values at the (sampled) nodes, float32
+                                    (float64 with dtype float64); [B, T, M, C] for C channels
+``frames_<f>``      [B, T, M(, C)]  several fields: one array per field f instead
 ``times``           [T]             frame times (time unit of the spec)
 ``node_index``      [M]             indices of the saved nodes in the full graph
 ``pos``             [M, D]          their coordinates (absent without a domain)
@@ -18,9 +22,13 @@ key                 shape           meaning
                                     simulation graph), torch_geometric convention
 ``full_pos``        [N, D]          coordinates of every simulated node (absent without domain)
 ``full_edge_index`` [2, E_full]     the simulation graph
+``cells``           [F, 3]          mesh triangles (``--graph-file`` with ``cells`` only)
+``sum_<f>``         [B, T(, C)]     sum of f over all N nodes per frame (``track_sum`` only)
+``steady_time``     [B]             time of the steady-state stop, NaN if none (``steady_tol``)
 ``train``/``val``/``test``  [B_*]   trajectory indices of the split
 ``spec``            ()              the spec text
-``meta``            ()              JSON: options, scheme, NFE, wall time, versions
+``meta``            ()              JSON: options, scheme, NFE, wall time, versions, ``fields``
+                                    (``{f: {key, channels}}``)
 ==================  ==============  =============================================================
 
 With ``protocol`` (``irregular`` or ``regular``; NDCN, Zang & Wang KDD 2020, sec. 4.1) the frames
@@ -40,21 +48,27 @@ are the protocol's time grid on [0, T] and the file also holds (all indices into
 ====================  ========  ===========================================================
 
 Modules: :mod:`~pde2gnn.simulate.config` (options, constants, the NDCN protocol),
-:mod:`~pde2gnn.simulate.initial` (graph and initial states), :mod:`~pde2gnn.simulate.run`
-(:func:`simulate`), :mod:`~pde2gnn.simulate.archive` (the ``.npz`` writer and PNG),
+:mod:`~pde2gnn.simulate.initial` (graph and random initial states),
+:mod:`~pde2gnn.simulate.fields` (state layout, ``--init``, ``--input``),
+:mod:`~pde2gnn.simulate.graphfile` (``--graph-file``), :mod:`~pde2gnn.simulate.run`
+(:func:`simulate`), :mod:`~pde2gnn.simulate.archive` (the ``.npz`` writer),
+:mod:`~pde2gnn.simulate.plots` (PNG panels and movies),
 :mod:`~pde2gnn.simulate.shards` (``--shard i/n`` and ``pde2gnn merge``),
 :mod:`~pde2gnn.simulate.particles` (point clouds, ``--graph complete --ic charged``).
 """
 from __future__ import annotations
 
-from .archive import plot_frames
+from .fields import Layout, layout
+from .graphfile import GraphFile, load_graph_file
+from .plots import View, make_view, plot_fields, write_movie
 from .config import GRAPHS, ICS, PROTOCOLS, TIMING_KEYS, SimulationConfig, ndcn_sampling
 from .initial import build_graph, initial_conditions
 from .particles import charged_initial_conditions, complete_graph, simulate_particles
 from .run import simulate
 from .shards import merge_shards, parse_shard, shard_path
 
-__all__ = ["GRAPHS", "ICS", "PROTOCOLS", "TIMING_KEYS", "SimulationConfig", "build_graph",
-           "charged_initial_conditions", "complete_graph", "initial_conditions", "merge_shards",
-           "ndcn_sampling", "parse_shard", "plot_frames", "shard_path", "simulate",
-           "simulate_particles"]
+__all__ = ["GRAPHS", "ICS", "PROTOCOLS", "TIMING_KEYS", "GraphFile", "Layout",
+           "SimulationConfig", "View", "build_graph", "charged_initial_conditions",
+           "complete_graph", "initial_conditions", "layout", "load_graph_file", "make_view",
+           "merge_shards", "ndcn_sampling", "parse_shard", "plot_fields", "shard_path",
+           "simulate", "simulate_particles", "write_movie"]

@@ -36,7 +36,8 @@ class SimulationConfig:
             ``frames`` and ``dt``; see :mod:`pde2gnn.simulate`), or None.
         horizon: T of the protocol; fixed_point_time: where x* is taken (default 20 T).
         sample, sample_k: save only ``sample`` random nodes and their symmetric kNN graph
-            (0: all nodes and the simulation graph).
+            (0: all nodes and the simulation graph; None: 250 on the built-in grid, points
+            and delaunay graphs as PA-DGN, all nodes on the others).
         split: train / val / test fractions of the trajectories.
         method, rtol, atol, step_size, integrator: solver options
             (:class:`pde2gnn.solve.SolverConfig`).
@@ -44,6 +45,21 @@ class SimulationConfig:
         scheme: stencil scheme override (grid, lsq, mesh, auto); dims/params: spec overrides.
         loc_std, vel_norm: ``--graph complete --ic charged`` only (point clouds, see
             :func:`simulate_particles`): positions ~ N(0, loc_std^2), speeds exactly vel_norm.
+        graph_file: a user's graph or mesh (``.npz``: ``edge_index`` [2, E] and / or ``cells``
+            [F, 3], ``pos`` [N, D]; :func:`~pde2gnn.simulate.graphfile.load_graph_file`),
+            used instead of ``graph``.
+        init: ``{field: path}`` initial values of fields from ``.npy`` / ``.npz`` (``[N, C]`` or
+            ``[B, N, C]``, node order of the graph; key ``*``: an ``.npz`` with one array per
+            field); the other fields get ``ic``.
+        inputs: ``{input: path}`` values of the spec's declared inputs (``[N, c]``, ``[E, c]``).
+        max_nfe: evaluations allowed to one solve (a chunk of ``batch`` trajectories, or one
+            frame interval with ``steady_tol``) before a SolverError.
+        steady_tol: stop a chunk once every trajectory is steady: max_i |f(t_k) - f(t_{k-1})|
+            / dt <= steady_tol * max(1, max_i |f(t_k)|) over all fields; later frames repeat
+            the last state (None: off).
+        track_sum: record the sum over the nodes of each field (channel) at every frame.
+        movie: ``.gif`` / ``.mp4`` path of a movie of trajectory 0 (None: none); fps: its
+            frames per second.
     """
 
     graph: str = "grid"
@@ -55,7 +71,7 @@ class SimulationConfig:
     dt: float = 0.01
     ic: str = "fourier"
     modes: int = 9
-    sample: int = 250
+    sample: Optional[int] = None
     sample_k: int = 4
     split: Tuple[float, float, float] = (0.7, 0.15, 0.15)
     method: str = "dopri5"
@@ -78,6 +94,14 @@ class SimulationConfig:
     loc_std: float = 1.0
     vel_norm: float = 0.5
     shard: Optional[Tuple[int, int]] = None
+    graph_file: Optional[str] = None
+    init: Dict[str, str] = field(default_factory=dict)
+    inputs: Dict[str, str] = field(default_factory=dict)
+    max_nfe: int = 100000
+    steady_tol: Optional[float] = None
+    track_sum: bool = False
+    movie: Optional[str] = None
+    fps: int = 10
 
     def __post_init__(self):
         """Raises OptionError: a numeric field out of its range (:data:`pde2gnn.options.RULES`)

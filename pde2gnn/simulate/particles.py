@@ -106,7 +106,7 @@ def simulate_particles(parsed, ir, out: str, cfg: SimulationConfig, progress: bo
     C = y0.shape[-1]
     times = torch.arange(cfg.frames, dtype=torch.float64) * cfg.dt
     frames = np.empty((B, cfg.frames, n, C), np.float64 if cfg.dtype == "float64" else np.float32)
-    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=10 ** 7,
+    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=cfg.max_nfe,
                           integrator=cfg.integrator, affine=cfg.affine)
     batch = max(1, min(cfg.batch, B))
     nfe, compile_s, fields = 0, 0.0, {}

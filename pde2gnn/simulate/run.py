@@ -11,75 +11,103 @@ import numpy as np
 import torch
 
 from .. import graphs
-from ..errors import OptionError
+from ..errors import DataError, OptionError, SolverError
 from .archive import _write_archive
 from .config import SimulationConfig, ndcn_sampling
+from .fields import Layout, given_initial, input_values, layout
+from .graphfile import load_graph_file
 from .initial import build_graph, initial_conditions
 from .particles import simulate_particles
 from .shards import _check_shard, _open_shard, _save_atomic, shard_path
 
+#: what a diverging simulation is told to try (the non-finite-state error of the solve)
+ADVICE = ("try a smaller --step-size (fixed-step methods) or tighter --rtol / --atol "
+          "(adaptive ones), check the --param values, or, for stiff dynamics, an implicit "
+          "method; --frames / --dt with more frames show where it blows up")
 
-def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Optional[str] = None,
-             progress: bool = True, log: Callable[[str], None] = print) -> dict:
-    """Simulate ``cfg.trajectories`` trajectories of a spec and write them to ``out`` (.npz).
 
-    Returns a summary dict (nodes, edges, scheme, NFE, wall time, output paths).
+def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = None,
+             png: Optional[str] = None, progress: bool = True,
+             log: Callable[[str], None] = print) -> dict:
+    """Simulate ``cfg.trajectories`` trajectories of a continuous spec (one field or several
+    coupled ones) and write them to ``out`` (.npz; None: write nothing, return the arrays).
+
+    Returns a summary dict (nodes, edges, scheme, NFE, wall time, output paths) with, besides,
+    ``fields``: ``{field: frames [B, T, M] (one channel) or [B, T, M, C]}`` at the saved nodes,
+    ``times`` ``[T]``, and ``sums`` ``{field: [B, T] or [B, T, C]}`` with ``track_sum``.
 
     Raises:
-        OptionError: options that do not fit the spec; DataError: unreadable data;
-        SolverError: a solve that diverges or exceeds its evaluation budget.
+        OptionError: options that do not fit the spec; DataError: unreadable or misshapen
+        data (initial values, inputs, graph file); SolverError: a solve that diverges or
+        exceeds ``cfg.max_nfe`` evaluations.
     """
     from ..progress import bar as progress_bar
 
     from ..compiler import compile as compile_spec
     from ..compiler import load, stages
-    from ..solve import ODEBlock, SolverConfig
 
     cfg = cfg or SimulationConfig()
     t_start = time.perf_counter()
     parsed = load(spec)
     ir = stages(parsed).lowered          # dimensions and params still symbols
     if cfg.graph == "complete" or cfg.ic == "charged":
+        extra = [o for o, v in (("--graph-file", cfg.graph_file), ("--init", cfg.init),
+                                ("--input", cfg.inputs), ("--movie", cfg.movie),
+                                ("--steady-tol", cfg.steady_tol), ("--track-sum", cfg.track_sum))
+                 if v]
+        if extra:
+            raise OptionError(f"point clouds (--graph complete --ic charged) do not take "
+                              f"{', '.join(extra)}")
         return simulate_particles(parsed, ir, out, cfg, progress, log)
-    if len(ir.rhs) != 1:
-        raise OptionError(f"simulate needs a spec with one field, '{ir.name}' has "
-                          f"{len(ir.rhs)}")
-    fname = next(iter(ir.rhs))
-    chan = ir.symbols[fname].type.channels
-    if isinstance(chan, int) and chan != 1:
-        raise OptionError(f"field '{fname}' has {chan} fixed channels: write it as node[d] so "
-                          "trajectories can be batched as channels, or with one channel")
+    lay = layout(ir, cfg.dims)
     sampling = ndcn_sampling(cfg.protocol, cfg.seed) if cfg.protocol else None
     if sampling is not None:
         if cfg.horizon <= 0:
             raise OptionError(f"the protocol's horizon T must be positive, got {cfg.horizon}")
+        if len(lay.names) != 1 or cfg.steady_tol is not None:
+            raise OptionError("--protocol takes a spec with one field and no --steady-tol")
         frames = int(sampling.pop("frames"))
         cfg = replace(cfg, frames=frames, dt=cfg.horizon / (frames - 1), sample=0)
-    if cfg.frames < 2 or cfg.dt <= 0 or cfg.trajectories < 1:
-        raise OptionError("need frames >= 2, dt > 0 and at least one trajectory")
-    dtype = {"float64": torch.float64, "float32": torch.float32}.get(cfg.dtype)
-    if dtype is None:
-        raise OptionError(f"dtype must be float64 or float32, got {cfg.dtype}")
+    _check(cfg)
+    dtype = {"float64": torch.float64, "float32": torch.float32}[cfg.dtype]
     rng = np.random.default_rng(cfg.seed)
     B = cfg.trajectories
-    batch = 1 if chan == 1 else max(1, min(cfg.batch, B))
-    dims = {**cfg.dims, **({chan: batch} if isinstance(chan, str) else {})}
-    domain = ir.bind(dims, cfg.params).constants.domain
+    batch = max(1, min(cfg.batch, B))
+    bound = ir.bind(lay.dims(cfg.dims, batch), cfg.params)
+    domain = bound.constants.domain
     box = domain.box if domain else None
-    pos, ei, desc = build_graph(cfg, box, rng)
-    n = int(pos.shape[0]) if pos is not None else cfg.nodes if cfg.graph in graphs.NDCN_GRAPHS \
-        else int(ei.max()) + 1
+    cells = None
+    if cfg.graph_file:
+        gf = load_graph_file(cfg.graph_file)
+        pos, ei, cells, n, desc = gf.pos, gf.edge_index, gf.cells, gf.num_nodes, gf.description
+        if box is not None and pos is None:
+            raise DataError(f"{cfg.graph_file}: '{ir.name}' declares domain '{domain.name}', "
+                            f"so the graph file needs the coordinates 'pos' [N, {box.dim}]")
+    else:
+        pos, ei, desc = build_graph(cfg, box, rng)
+        n = int(pos.shape[0]) if pos is not None else cfg.nodes \
+            if cfg.graph in graphs.NDCN_GRAPHS else int(ei.max()) + 1
+    inputs = input_values(bound, cfg.inputs, n, int(ei.shape[1]))
+    if domain is not None:
+        inputs[domain.name] = torch.tensor(pos)          # float64: exact geometric weights
     times = torch.arange(cfg.frames, dtype=dtype) * cfg.dt
     if sampling is not None:   # long-horizon checks: the truth on (T, 4T] and at the fixed point
         T = float(times[-1])
         long_times = T * (1 + torch.arange(1, 61, dtype=dtype) / 20)             # [60], to 4T
         fp_time = cfg.fixed_point_time or 20 * T
         times = torch.cat([times, long_times, torch.tensor([fp_time], dtype=dtype)])
-    f0 = initial_conditions(cfg, pos, box, n, B, rng)
-    if cfg.sample and cfg.graph not in graphs.NDCN_GRAPHS:
+    f0 = given_initial(lay, cfg.init, n, B)
+    for f in lay.names:               # the others from the random family (or --ic FILE.npy)
+        if f not in f0:
+            C = lay.channels[f]
+            f0[f] = initial_conditions(cfg, pos, box, n, B * C, rng).reshape(
+                n, B, C).transpose(1, 0, 2)
+    sample = cfg.sample if cfg.sample is not None else \
+        250 if cfg.graph in ("grid", "points", "delaunay") and not cfg.graph_file else 0
+    if sample:
         if pos is None:
             raise OptionError("--sample needs node coordinates (kNN); use --sample 0")
-        node_index, sub_ei = graphs.subgraph_knn(pos, cfg.sample, cfg.sample_k, rng)
+        node_index, sub_ei = graphs.subgraph_knn(pos, sample, cfg.sample_k, rng)
     else:
         node_index, sub_ei = np.arange(n), ei
     perm = rng.permutation(B)
@@ -93,22 +121,32 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
                   spec=np.array(parsed.source), **(sampling or {}))
     if pos is not None:
         common.update(pos=pos[node_index], full_pos=pos)
+    if cells is not None:
+        common["cells"] = cells
     info = {"spec": ir.name, "graph": desc, "nodes": n, "edges": int(ei.shape[1]),
             "trajectories": B, "batch": batch, "chunks": math.ceil(B / batch),
+            "fields": {f: lay.channels[f] for f in lay.names},
+            "layout": "channels" if lay.traj_dim else "batched",
             "sampling_keys": sorted(sampling or {}), "dtype": cfg.dtype,
             "options": {k: (list(v) if isinstance(v, tuple) else v)
                         for k, v in asdict(replace(cfg, shard=None)).items()}}
     starts = list(range(0, B, batch))                # chunk c: trajectories starts[c] ...
     shard_dir = None
     if cfg.shard is not None:
+        if not out:
+            raise OptionError("--shard writes its chunks beside the output file: give one")
         i, count = _check_shard(cfg.shard, len(starts))
         starts = starts[i::count]
         shard_dir = shard_path(out, i, count)
         _open_shard(shard_dir, common, info, (i, count))
-    frames = None if shard_dir else np.empty((B, len(times), len(node_index)), np_dtype)
-    residual = np.zeros(B)
+    T_all, M = len(times), len(node_index)
+    frames = None if shard_dir else {f: np.empty((B, T_all, M, lay.channels[f]), np_dtype)
+                                     for f in lay.names}
+    extra = {"residual": np.zeros(B), "steady_time": np.full(B, np.nan),
+             **{f"sum_{f}": np.zeros((B, T_all, lay.channels[f])) for f in lay.names}}
     first = None
-    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000,
+    from ..solve import SolverConfig
+    solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=cfg.max_nfe,
                           integrator=cfg.integrator, affine=cfg.affine)
     fields: Dict[int, object] = {}
     nfe, scheme, done = 0, None, []
@@ -126,36 +164,42 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
                 continue
             c_compile = 0.0
             if size not in fields:
-                dims = {**cfg.dims, **({chan: size} if isinstance(chan, str) else {})}
-                inputs = {domain.name: torch.tensor(pos)} if box else {}  # float64: exact weights
                 c0 = time.perf_counter()
-                fields[size] = compile_spec(parsed, ei, n, dims, cfg.params, inputs, cfg.scheme)
+                fields[size] = compile_spec(parsed, ei, n, lay.dims(cfg.dims, size), cfg.params,
+                                            inputs, cfg.scheme, cells=cells)
                 c_compile = time.perf_counter() - c0
                 compile_s += c_compile
             vf = fields[size]
             scheme = vf.scheme
             c1 = time.perf_counter()
-            y0 = torch.tensor(f0[:, s:s + size], dtype=dtype)
-            block = ODEBlock(vf, float(times[-1]), solver)
-            with torch.no_grad():
-                ys = block(y0, times)                                     # [T, N, size]
-            nfe += block.nfe_forward
-            res = np.zeros(size)
+            y0 = torch.tensor(lay.pack({f: v[s:s + size] for f, v in f0.items()},
+                                       vf.field_slices), dtype=dtype)
+            ys, c_nfe, stop = _solve(vf, y0, times, solver, cfg, lay, s, size)
+            nfe += c_nfe
+            ch = {"residual": np.zeros(size), "steady_time": np.full(size, np.nan if stop is None
+                                                                       else stop)}
             if sampling is not None:
                 with torch.no_grad():
-                    res = vf(times[-1], ys[-1]).abs().amax(0).numpy()
-            chunk = ys[:, node_index, :].permute(2, 0, 1).numpy()
+                    ch["residual"] = lay.per_trajectory(vf(times[-1], ys[-1])).double().numpy()
+            chunk = lay.unpack(ys, vf.field_slices, node_index)       # {f: [size, T, M, C]}
+            full = chunk if len(node_index) == n else \
+                lay.unpack(ys, vf.field_slices, np.arange(n)) if cfg.track_sum or s == 0 else None
+            if cfg.track_sum:
+                for f, v in full.items():
+                    ch[f"sum_{f}"] = v.astype(np.float64).sum(2)       # [size, T, C]
             if s == 0:
-                first = ys[:, :, 0].numpy().copy()
+                first = {f: v[0, :, :, 0].copy() for f, v in full.items()}
             if chunk_file is not None:         # written as it goes: a crash loses no chunk
-                _save_atomic(chunk_file, frames=chunk, residual=res, start=np.array(s),
-                             nfe=np.array(block.nfe_forward), scheme=np.array(scheme or ""),
+                _save_atomic(chunk_file, **{f"frames__{f}": v for f, v in chunk.items()}, **ch,
+                             start=np.array(s), nfe=np.array(c_nfe), scheme=np.array(scheme or ""),
                              solve_seconds=np.array(time.perf_counter() - c1),
                              compile_seconds=np.array(c_compile),
-                             **({"first": first} if s == 0 else {}))
+                             **({f"first__{f}": v for f, v in first.items()} if s == 0 else {}))
             else:
-                frames[s:s + size] = chunk
-                residual[s:s + size] = res
+                for f, v in chunk.items():
+                    frames[f][s:s + size] = v
+                for k, v in ch.items():
+                    extra[k][s:s + size] = v
             done.append(s // batch)
             bar.update(size)
         bar.close()
@@ -172,4 +216,67 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
                 "solve_seconds": solve_s}
     timing = {"scheme": scheme, "nfe": nfe, "solves": len(starts), "solve_seconds": solve_s,
               "compile_seconds": compile_s, "wall_seconds": time.perf_counter() - t_start}
-    return _write_archive(out, common, frames, residual, first, info, timing, cfg, png, log)
+    return _write_archive(out, common, frames, extra, first, info, timing, cfg, png, log)
+
+
+def _check(cfg: SimulationConfig) -> None:
+    """Range checks of the options :func:`simulate` reads itself.
+
+    Raises:
+        OptionError: naming the option.
+    """
+    if cfg.frames < 2 or not cfg.dt > 0 or not math.isfinite(cfg.dt) or cfg.trajectories < 1:
+        raise OptionError("need --frames >= 2, a finite --dt > 0 and --trajectories >= 1")
+    if cfg.dtype not in ("float64", "float32"):
+        raise OptionError(f"dtype must be float64 or float32, got {cfg.dtype}")
+    if not (isinstance(cfg.max_nfe, int) and cfg.max_nfe >= 1):
+        raise OptionError(f"--max-nfe must be an integer of at least 1, got {cfg.max_nfe}")
+    if cfg.steady_tol is not None and not (math.isfinite(cfg.steady_tol) and cfg.steady_tol > 0):
+        raise OptionError(f"--steady-tol must be a finite number above 0, got {cfg.steady_tol}")
+    if not (isinstance(cfg.fps, int) and cfg.fps >= 1):
+        raise OptionError(f"--fps must be an integer of at least 1, got {cfg.fps}")
+    if cfg.movie is not None:
+        from .plots import movie_writer
+        movie_writer(cfg.movie)                  # the suffix and the writer, before solving
+
+
+def _solve(vf, y0: torch.Tensor, times: torch.Tensor, solver, cfg: SimulationConfig,
+           lay: Layout, start: int, size: int):
+    """Solve one chunk: ``(ys [T, *y0.shape], NFE, stop time or None)``. With
+    ``cfg.steady_tol`` frame interval by frame interval, stopping once every trajectory of the
+    chunk is steady (later frames repeat the last state).
+
+    Raises:
+        SolverError: max_nfe exceeded (with the chunk and ``--max-nfe`` named), or a
+            non-finite state (:data:`ADVICE`).
+    """
+    from ..solve import ODEBlock
+
+    block = ODEBlock(vf, float(times[-1]), solver)
+    block.advice = ADVICE
+    try:
+        with torch.no_grad():
+            if cfg.steady_tol is None:
+                return block(y0, times), block.nfe_forward, None
+            if vf._uses_init:
+                raise OptionError(f"--steady-tol solves frame by frame, and '{vf.program.ir.name}'"
+                                  " reads init(...) of the state at t = 0; run without it")
+            out, y, nfe = [y0], y0, 0
+            for k in range(1, len(times)):
+                y1 = block(y, times[k - 1:k + 1])[-1]
+                nfe += block.nfe_forward
+                rate = lay.per_trajectory(y1 - y) / float(times[k] - times[k - 1])
+                scale = lay.per_trajectory(y1).clamp(min=1.0)
+                out.append(y1)
+                y = y1
+                if bool((rate <= cfg.steady_tol * scale).all()):
+                    out += [y1] * (len(times) - 1 - k)
+                    return torch.stack(out), nfe, float(times[k])
+            return torch.stack(out), nfe, None
+    except SolverError as e:
+        if "max_nfe" not in str(e):
+            raise
+        raise SolverError(f"{e} (simulate: trajectories {start} .. {start + size - 1} of the "
+                          f"run; the cap is --max-nfe {cfg.max_nfe} per solve: raise it for a "
+                          "long but healthy run, or use an implicit method if the problem is "
+                          "stiff)") from None

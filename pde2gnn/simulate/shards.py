@@ -118,24 +118,33 @@ def merge_shards(out, folders, png=None, log: Callable[[str], None] = print) -> 
                           f"{', '.join(f'{i}/{n}' for i in who)} did not finish or were not "
                           "given; rerun them (a rerun keeps the finished chunks)")
     first_chunk = np.load(files[0])
-    T_all, M = first_chunk["frames"].shape[1:]
-    np_dtype = first_chunk["frames"].dtype
-    frames = np.empty((B, T_all, M), np_dtype)
-    residual = np.zeros(B)
+    names = list(first_info["fields"])
+    frames, extra = {}, {}
     nfe, solve_s, compile_s = 0, 0.0, 0.0
     for c in range(C):
         d = first_chunk if c == 0 else np.load(files[c])
         s = int(d["start"])
-        frames[s:s + len(d["frames"])] = d["frames"]
-        residual[s:s + len(d["frames"])] = d["residual"]
         nfe += int(d["nfe"])
         solve_s += float(d["solve_seconds"])
         compile_s += float(d["compile_seconds"])
+        for k in d.files:
+            if k.startswith("frames__"):
+                v = d[k]
+                f = k[len("frames__"):]
+                if f not in frames:
+                    frames[f] = np.empty((B, *v.shape[1:]), v.dtype)
+                frames[f][s:s + len(v)] = v
+            elif k in ("residual", "steady_time") or k.startswith("sum_"):
+                v = d[k]
+                if k not in extra:
+                    extra[k] = np.empty((B, *v.shape[1:]), v.dtype)
+                extra[k][s:s + len(v)] = v
+    first = {f: first_chunk[f"first__{f}"] for f in names}
+    frames = {f: frames[f] for f in names}
     cfg = SimulationConfig(**{k: (tuple(v) if k == "split" else v)
                               for k, v in first_info["options"].items()})
     timing = {"scheme": str(first_chunk["scheme"]) or None, "nfe": nfe, "solves": C,
               "solve_seconds": solve_s, "compile_seconds": compile_s,
               "wall_seconds": solve_s + compile_s, "shards": infos[0]["shard"][1],
               "merged_from": [str(f) for f in folders]}
-    return _write_archive(out, common, frames, residual, first_chunk["first"], first_info,
-                          timing, cfg, png, log)
+    return _write_archive(out, common, frames, extra, first, first_info, timing, cfg, png, log)
