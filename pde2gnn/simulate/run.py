@@ -37,9 +37,9 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     ``times`` ``[T]``, and ``sums`` ``{field: [B, T] or [B, T, C]}`` with ``track_sum``.
 
     Raises:
-        OptionError: options that do not fit the spec; DataError: unreadable or misshapen
-        data (initial values, inputs, graph file); SolverError: a solve that diverges or
-        exceeds ``cfg.max_nfe`` evaluations.
+        OptionError: options that do not fit the spec.
+        DataError: unreadable or misshapen data (initial values, inputs, graph file).
+        SolverError: a solve that diverges or exceeds ``cfg.max_nfe`` evaluations.
     """
     from ..progress import bar as progress_bar
 
