@@ -22,6 +22,20 @@ from .nets import NetDict, build_nets
 from .sheaf_ops import sheaf_nets
 
 
+def _check_mask(name: str, x: Tensor, n: int) -> None:
+    """A ``node mask`` input: N booleans (or 0 / 1 numbers), ``[N]`` or ``[N, 1]``.
+
+    Raises:
+        DataError: another length or shape, or values other than 0 and 1.
+    """
+    if tuple(x.shape) not in ((n,), (n, 1)):
+        raise DataError(f"mask '{name}' must have one boolean per node, shape [{n}] or "
+                        f"[{n}, 1], got {list(x.shape)}")
+    if x.dtype != torch.bool and x.numel() and not bool(((x == 0) | (x == 1)).all()):
+        raise DataError(f"mask '{name}' must hold booleans (or 0 / 1), got values such as "
+                        f"{x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
+
+
 class VectorField(nn.Module):
     """f(t, y) of a compiled spec on one graph, for ``torchdiffeq.odeint``.
 
@@ -167,9 +181,16 @@ class VectorField(nn.Module):
         for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
                 list(p.remainder.values()) + list(p.probes.values()):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
-        weights, self.scheme = geometric_weights(
-            pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
-            dom.box, scheme or dom.scheme, used)
+        bc = p.boundary       # static arrays of boundary conditions (discretize/boundary.py)
+        used |= {v[2] for v in bc.values() if v[2]}
+        pos64, i, j = pos.detach().cpu().double().numpy(), self.graph.i.numpy(), \
+            self.graph.j.numpy()
+        weights, self.scheme = geometric_weights(pos64, i, j, dom.box, scheme or dom.scheme,
+                                                 used, dom.name)
+        if bc:
+            from ..discretize.boundary_weights import boundary_weights
+            weights.update(boundary_weights(pos64, i, j, dom.box, self.scheme, weights,
+                                            ir.boundary, bc, dom.name))
         self.graph.set_geometry(weights)
         for a, c in enumerate(dom.coordinates):
             inputs[c] = pos[:, a:a + 1]
@@ -214,8 +235,11 @@ class VectorField(nn.Module):
         declared = self.program.ir.constants.inputs
         if not hasattr(self, "_given"):
             self._given: Dict[str, Tensor] = {}
+        masks = self.program.ir.checked.masks
         for name, value in values.items():
             x = torch.as_tensor(value)
+            if name in masks:
+                _check_mask(name, x, self.graph.num_nodes)
             if not x.is_floating_point():
                 x = x.to(torch.get_default_dtype())
             if x.dim() == 1:

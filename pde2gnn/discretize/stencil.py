@@ -30,6 +30,7 @@ from ..check import Type
 from ..lang.kinds import Kind
 from ..symbolic import ops as O
 from ..symbolic.analysis import Analyzer
+from .boundary import BoundaryPlan
 from ..symbolic.geometry import GEO_SYMBOLS, GEO_WEIGHTS
 from ..symbolic.ir import IR, SymbolInfo
 from ..symbolic.rewrite import bottom_up
@@ -101,6 +102,8 @@ class StencilProgram:
     #: ``relu(Abar X W)``), and ``_red<k>``, a nested graph reduction (``lap(lap(u))``, see
     #: :class:`_Hoister`); each is its groups plus ``remainder[name]`` when it has one
     temps: List[str] = field(default_factory=list)
+    #: static arrays of the boundary conditions (:class:`.boundary.BoundaryPlan.arrays`)
+    boundary: Dict[str, tuple] = field(default_factory=dict)
 
     def _group_lines(self, target: str) -> List[str]:
         out = []
@@ -313,7 +316,8 @@ def discretize(ir: IR) -> StencilProgram:
     an = Analyzer({**ir.symbols, **GRAPH_SYMBOLS}, ir.dims)
     norm = _Normaliser(an)
     hoist = _Hoister(an)
-    rhs = {f: _stencils(e, hoist) for f, e in ir.rhs.items()}
+    bc = BoundaryPlan(ir)      # boundary conditions: discretize/boundary.py
+    rhs = {f: _stencils(bc.operators(e, an) if bc else e, hoist) for f, e in ir.rhs.items()}
     probes = {p: _stencils(e, hoist) for p, e in ir.probes.items()}
     nested = hoist.definitions()
     rhs = {f: hoist.use(e) for f, e in rhs.items()}
@@ -387,6 +391,8 @@ def discretize(ir: IR) -> StencilProgram:
 
     temps: List[str] = []
     remainder: Dict[str, sp.Expr] = {}
+    if bc:
+        norm = (lambda n: lambda e: n(bc.eliminate(n(e), an)))(norm)
     for name, value in nested.items():   # inner first: each uses only the ones before it
         rest = fuse_inside(fuse(name, norm(value)))
         temps.append(name)
@@ -394,6 +400,14 @@ def discretize(ir: IR) -> StencilProgram:
             remainder[name] = rest
     for f, e in rhs.items():
         remainder[f] = fuse_inside(fuse(f, norm(e)))
+        rows = bc.rows(f, an) if bc else None
+        if rows is not None:     # Dirichlet rows: zero in L, dg/dt in the source
+            for g in groups.values():
+                if g.target == f:
+                    g.weight_j, g.weight_i = (O.AtI(rows[0]) * w for w in (g.weight_j, g.weight_i))
+                    g.diag = rows[0] * g.diag
+            remainder[f] = rows[0] * remainder[f] + rows[1]
     # fields first, as the code generator and the printer expect
     remainder = {**{f: remainder.pop(f) for f in ir.rhs}, **remainder}
-    return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps)
+    return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps,
+                          dict(bc.arrays))
