@@ -82,6 +82,9 @@ class VectorField(nn.Module):
         self._load_code()
         consts = ir.constants
         inputs = dict(inputs or {})
+        for k in ir.checked.masks:    # a node mask may be given as booleans
+            if k in inputs and torch.is_tensor(inputs[k]) and inputs[k].dtype == torch.bool:
+                inputs[k] = inputs[k].to(torch.get_default_dtype())
         check_inputs(inputs, set(consts.data_inputs), ir.name)
         if consts.energies:     # the graph's own checks are GraphOps'; this one is var's
             check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
