@@ -29,10 +29,10 @@ def _check_mask(name: str, x: Tensor, n: int) -> None:
         DataError: another length or shape, or values other than 0 and 1.
     """
     if tuple(x.shape) not in ((n,), (n, 1)):
-        raise DataError(f"mask '{name}' must have one boolean per node, shape [{n}] or "
+        raise DataError(f"input '{name}' (a node mask) must have one boolean per node, shape [{n}] or "
                         f"[{n}, 1], got {list(x.shape)}")
     if x.dtype != torch.bool and x.numel() and not bool(((x == 0) | (x == 1)).all()):
-        raise DataError(f"mask '{name}' must hold booleans (or 0 / 1), got values such as "
+        raise DataError(f"input '{name}' (a node mask) must hold booleans (or 0 / 1), got values such as "
                         f"{x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
 
 

@@ -65,20 +65,26 @@ def boundary_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, sc
     out: Dict[str, np.ndarray] = {}
     fields = sorted({v[0] for v in arrays.values()})
     d = box.displacement(pos, i, j)
-    grid = grid_structure(d, i, n, True, pos, box) if scheme == "grid" else None
+    grid = grid_structure(d, i, n, True, pos, box, name) if scheme == "grid" else None
     for f in fields:
         faces = [c for c in conditions if c.field == f and c.face is not None]
-        masks = _dirichlet_masks(pos, box, faces, grid, i)
+        ops = sorted({v[2] for v in arrays.values() if v[0] == f and v[2]})
+        try:
+            masks = _dirichlet_masks(pos, box, faces, grid, i)
+        except DataError as e:
+            raise DataError(f"{e} (coordinates '{name}')") from None
         for k, m in masks.items():
             out[f"bc__{f}_m{k}"] = m
-        ops = sorted({v[2] for v in arrays.values() if v[0] == f and v[2]})
         for op in ops:
-            if scheme == "grid":
-                W, C, S = _grid(op, base[op], grid, i, faces, masks)
-            elif scheme == "lsq":
-                W, C, S = _lsq(op, base[op], pos, box, d, i, faces, masks)
-            else:
-                W, C, S = _mesh(op, base[op], pos, box, faces, masks)
+            try:
+                if scheme == "grid":
+                    W, C, S = _grid(op, base[op], grid, i, faces, masks)
+                elif scheme == "lsq":
+                    W, C, S = _lsq(op, base[op], pos, box, d, i, faces, masks)
+                else:
+                    W, C, S = _mesh(op, base[op], pos, box, faces, masks)
+            except DataError as e:
+                raise DataError(f"{e} (coordinates '{name}')") from None
             out[f"{op}__{f}"], out[f"{op}__{f}_c"] = W, C
             for k in range(len(faces)):
                 out[f"{op}__{f}_s{k}"] = S[k]

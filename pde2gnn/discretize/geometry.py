@@ -55,8 +55,8 @@ class GridInfo(NamedTuple):
 
 
 def grid_structure(d: np.ndarray, i: np.ndarray, n: int, strict: bool = True,
-                   pos: Optional[np.ndarray] = None, box: Optional[Box] = None
-                   ) -> Optional[GridInfo]:
+                   pos: Optional[np.ndarray] = None, box: Optional[Box] = None,
+                   name: str = "pos") -> Optional[GridInfo]:
     """The :class:`GridInfo` of a regular grid graph, or None (``strict``: a DataError) if the
     graph is not one. With ``pos`` and a non-periodic ``box`` the centring of each axis is read
     from the positions: the outermost nodes on the walls (vertex-centred) or h/2 inside them
@@ -120,14 +120,15 @@ def grid_structure(d: np.ndarray, i: np.ndarray, n: int, strict: bool = True,
                 f"scheme 'grid' assumes vertex-centred nodes (the outermost nodes on the walls "
                 f"{axis_name} = {box.low[a]:g} and {box.high[a]:g}) or cell-centred nodes (half a "
                 f"cell, h/2 = {h[a] / 2:g}, inside them); along {axis_name} the outermost nodes "
-                f"are {off[0]:g} and {off[1]:g} inside the walls: give positions that fit the "
-                "domain, or the domain's bounds that fit the grid")
+                f"are {off[0]:g} and {off[1]:g} inside the walls (coordinates '{name}'): give "
+                "positions that fit the domain, or the domain's bounds that fit the grid")
     return GridInfo(axis, sign, h, count, tuple(centring))
 
 
 def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
                  strict: bool = True, pos: Optional[np.ndarray] = None,
-                 box: Optional[Box] = None) -> Optional[Dict[str, np.ndarray]]:
+                 box: Optional[Box] = None, name: str = "pos"
+                 ) -> Optional[Dict[str, np.ndarray]]:
     """Central-difference weights on a regular grid graph (see module docstring).
 
     Args:
@@ -137,7 +138,7 @@ def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
         pos, box: positions ``[N, D]`` and the domain, to tell vertex- from cell-centred grids
             (:func:`grid_structure`); without them the grid is taken as vertex-centred.
     """
-    g = grid_structure(d, i, n, strict, pos, box)
+    g = grid_structure(d, i, n, strict, pos, box, name)
     if g is None:
         return None
     axis, sign = g.axis, g.sign
@@ -279,7 +280,7 @@ def check_inside(pos: np.ndarray, box: Box, require: bool = True, name: str = "c
     if bad.any():
         k = int(np.argmax(bad))
         bounds = " x ".join(f"[{a:g}, {b:g}]" for a, b in zip(lo, hi))
-        raise DataError(f"{bad.sum()} node position(s) of '{name}' lie outside the "
+        raise DataError(f"{bad.sum()} node position(s) of coordinates '{name}' lie outside the "
                         f"{'periodic ' if box.periodic else ''}domain {bounds}, e.g. node {k} "
                         f"at {np.array2string(pos[k], precision=6)}: give positions in the "
                         "domain (a periodic one is not wrapped silently)")
@@ -311,8 +312,8 @@ def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, s
     d = box.displacement(pos, i, j)
     r = np.linalg.norm(d, axis=1)
     if (r == 0).any():
-        raise DataError("two neighbouring nodes have the same coordinates (or a self-loop); "
-                        "geometric stencils need distinct points")
+        raise DataError(f"two neighbouring nodes have the same coordinates '{name}' (or a "
+                        "self-loop); geometric stencils need distinct points")
     out = {}
     if "geo_dgrad" in ops:
         out["geo_dgrad"] = 1.0 / r
@@ -324,7 +325,7 @@ def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, s
     if not rest:
         return out, scheme
     if scheme == "grid":
-        out.update(grid_weights(d, i, n, rest, pos=pos, box=box))
+        out.update(grid_weights(d, i, n, rest, pos=pos, box=box, name=name))
     elif scheme == "lsq":
         out.update(lsq_weights(d, i, n, rest))
     else:
