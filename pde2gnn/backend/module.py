@@ -82,7 +82,7 @@ class VectorField(nn.Module):
         self._load_code()
         consts = ir.constants
         inputs = dict(inputs or {})
-        for k in ir.checked.masks:    # a node mask may be given as booleans
+        for k in ir.constants.masks:    # a node mask may be given as booleans
             if k in inputs and torch.is_tensor(inputs[k]) and inputs[k].dtype == torch.bool:
                 inputs[k] = inputs[k].to(torch.get_default_dtype())
         check_inputs(inputs, set(consts.data_inputs), ir.name)
@@ -238,7 +238,7 @@ class VectorField(nn.Module):
         declared = self.program.ir.constants.inputs
         if not hasattr(self, "_given"):
             self._given: Dict[str, Tensor] = {}
-        masks = self.program.ir.checked.masks
+        masks = self.program.ir.constants.masks
         for name, value in values.items():
             x = torch.as_tensor(value)
             if name in masks:

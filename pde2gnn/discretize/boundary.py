@@ -135,6 +135,32 @@ class BoundaryPlan:
                     *[O.AtJ(m) * O.AtJ(g) for m, g in sets])
         return e.xreplace(subs) if subs else e
 
+    @staticmethod
+    def mask_rows(rest: sp.Expr, rows, an) -> sp.Expr:
+        """``(1 - M) rest + source`` arranged for the code generator: the static terms as one
+        value (computed per solve), the terms that depend on t only grouped by their time
+        factor (``sin(t) * V`` with V static: one number times one vector per factor), and
+        only the state-dependent terms multiplied by ``1 - M`` at each evaluation."""
+        from ..symbolic.symbols import Level
+        keep, fixed, timed = [], [], {}
+        for a in sp.Add.make_args(rest):
+            if an.level(a) < Level.STEP:
+                fixed.append(a)
+            elif any(an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
+                     if x.name in an.symbols):
+                keep.append(a)
+            else:
+                for b in sp.Add.make_args(sp.expand(rows[0] * a)):
+                    timed.setdefault(b, None)
+        timed = list(timed) + list(sp.Add.make_args(sp.expand(rows[1])))
+        groups: Dict[sp.Expr, list] = {}
+        for b in timed:
+            fs = sp.Mul.make_args(b)
+            tf = sp.Mul(*[x for x in fs if an.level(x) == Level.STEP])
+            groups.setdefault(tf, []).append(sp.Mul(*[x for x in fs if an.level(x) < Level.STEP]))
+        out = rows[0] * sp.Add(*fixed) + rows[0] * sp.Add(*keep)
+        return out + sp.Add(*[sp.Mul(tf, sp.Add(*v), evaluate=False) for tf, v in groups.items()])
+
     def rows(self, f: str, an):
         """``(1 - M, source)`` of field ``f``: the factor of its right-hand side (zero at its
         Dirichlet nodes) and what those rows are instead (sum_k m^k dg_k/dt); None if ``f``

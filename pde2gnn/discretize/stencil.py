@@ -406,7 +406,7 @@ def discretize(ir: IR) -> StencilProgram:
                 if g.target == f:
                     g.weight_j, g.weight_i = (O.AtI(rows[0]) * w for w in (g.weight_j, g.weight_i))
                     g.diag = rows[0] * g.diag
-            remainder[f] = rows[0] * remainder[f] + rows[1]
+            remainder[f] = bc.mask_rows(remainder[f], rows, an)
     # fields first, as the code generator and the printer expect
     remainder = {**{f: remainder.pop(f) for f in ir.rhs}, **remainder}
     return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps,

@@ -212,7 +212,7 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
         nets={n: replace(v, sizes={k: size(x) for k, x in v.sizes.items()})
               for n, v in c.nets.items()},
         sheaves={n: replace(v, d=size(v.d), k=size(v.k)) for n, v in c.sheaves.items()},
-        energies=bool(c.energies))
+        energies=bool(c.energies), masks=tuple(c.masks))
 
 
 def _finite_value(v: sp.Expr, c: CheckedSpec, e: A.Expr, what: str, bound=1.7e308) -> float:
