@@ -324,3 +324,39 @@ def test_grid_neither_vertex_nor_cell_centred_is_rejected():
     pos, ei = graphs.grid_graph((8, 8), (0.1, 0.1), (0.9, 0.9))
     with pytest.raises(DataError, match="vertex-centred .* or cell-centred"):
         compiler.compile(spec, ei, 64, inputs={"pos": torch.tensor(pos)})
+
+
+def test_energy_flow_with_a_dirichlet_mask_is_the_masked_heat_equation():
+    """-var(E, u), E = sum_ij(grad(u)^2) / 4, with pinned nodes equals lap(u) with the same
+    mask: the gradient flow of E over the free values with the pinned ones held at g."""
+    head = "model e\nfield u : node[1]\ninput w : node mask\nbc u : w dirichlet(3 - t)\n"
+    ei = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 0, 0, 2], [1, 0, 2, 1, 3, 2, 0, 3, 2, 0]])
+    w = torch.tensor([True, False, False, True])
+    y = torch.randn(4, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor(0.5, dtype=torch.float64)
+    out = []
+    for rhs in ("energy E = sum_ij(grad(u)^2) / 4\ndt(u) = -var(E, u)\n", "dt(u) = lap(u)\n"):
+        f = compiler.compile(head + rhs, ei, 4, inputs={"w": w}).double()
+        f.prepare(y)
+        out.append(f(t, y))
+    torch.testing.assert_close(out[0], out[1], rtol=1e-14, atol=1e-14)
+    assert torch.all(out[0][w] == -1)                      # dg/dt at the pinned nodes
+    lap_free = sum(((3 - 0.5) if w[j] else y[j, 0]) - y[1, 0] for j in (0, 2))
+    torch.testing.assert_close(out[0][1, 0], lap_free, rtol=1e-14, atol=1e-14)
+
+
+def test_piecewise_coefficient_in_an_energy():
+    """E = sum_ij(c_ij grad(u)^2) / 4 with c_ij = where(k_i + k_j > 0, 2, 1): the flow is
+    sum_j c_ij (u_j - u_i) (comparisons have derivative 0, where picks its branch)."""
+    spec = ("model e\nfield u : node[1]\ninput k : node[1]\n"
+            "energy E = sum_ij(where(k_i + k_j > 0, 2, 1) * grad(u)^2) / 4\n"
+            "dt(u) = -var(E, u)\n")
+    src = torch.tensor([0, 1, 1, 2, 2, 3, 3, 0])
+    dst = torch.tensor([1, 0, 2, 1, 3, 2, 0, 3])
+    k = torch.tensor([[1.0], [-2.0], [-1.0], [0.5]], dtype=torch.float64)
+    y = torch.tensor([[0.3], [1.0], [-0.4], [2.0]], dtype=torch.float64)
+    f = compiler.compile(spec, torch.stack([src, dst]), 4, inputs={"k": k}).double()
+    f.prepare(y)
+    c = torch.where(k[src, 0] + k[dst, 0] > 0, 2.0, 1.0).double()
+    want = torch.zeros(4, dtype=torch.float64).index_add_(0, dst, c * (y[src, 0] - y[dst, 0]))
+    torch.testing.assert_close(f(torch.tensor(0.0), y)[:, 0], want, rtol=1e-14, atol=1e-14)
