@@ -36,6 +36,24 @@ def _check_mask(name: str, x: Tensor, n: int) -> None:
                         f"{x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
 
 
+def _check_disjoint(conditions, given: Mapping[str, Tensor]) -> None:
+    """The Dirichlet masks of one field share no node (each node has one prescribed value).
+
+    Raises:
+        DataError: naming the two mask inputs and a shared node.
+    """
+    seen: Dict[str, list] = {}
+    for c in conditions:
+        if c.mask is not None and c.kind == "dirichlet" and c.mask in given:
+            for other in seen.get(c.field, []):
+                both = (given[c.mask] != 0) & (given[other] != 0)
+                if bool(both.any()):
+                    raise DataError(f"inputs '{other}' and '{c.mask}' (Dirichlet masks of "
+                                    f"'{c.field}') share node {int(both.flatten().nonzero()[0])}"
+                                    ": a node takes one prescribed value")
+            seen.setdefault(c.field, []).append(c.mask)
+
+
 class VectorField(nn.Module):
     """f(t, y) of a compiled spec on one graph, for ``torchdiffeq.odeint``.
 
@@ -101,6 +119,7 @@ class VectorField(nn.Module):
             raise DataError(f"spec '{ir.name}' needs input(s) " + ", ".join(
                 f"'{n}' ({self._input_shape(n)})" for n in missing))
         self._store_inputs(inputs)
+        _check_disjoint(ir.boundary, self._given)
         self.probed: Dict[str, Tensor] = {}
         self._static_cache = None
         self._solve_cache = None

@@ -135,13 +135,20 @@ class BoundaryPlan:
                     *[O.AtJ(m) * O.AtJ(g) for m, g in sets])
         return e.xreplace(subs) if subs else e
 
-    @staticmethod
-    def mask_rows(rest: sp.Expr, rows, an) -> sp.Expr:
-        """``(1 - M) rest + source`` arranged for the code generator: the static terms as one
-        value (computed per solve), the terms that depend on t only grouped by their time
-        factor (``sin(t) * V`` with V static: one number times one vector per factor), and
+    def mask_rows(self, f: str, groups, rest: sp.Expr, an) -> sp.Expr:
+        """The rows of ``f``'s Dirichlet nodes: its linear groups' weights multiplied by
+        ``1 - M`` (zero rows in L, in place) and its remainder ``rest`` returned as
+        ``(1 - M) rest + sum_k m^k dg_k/dt``, arranged for the code generator: the static terms
+        as one value (computed per solve), the terms that depend on t only grouped by their
+        time factor (``sin(t) * V`` with V static: one number times one vector per factor), and
         only the state-dependent terms multiplied by ``1 - M`` at each evaluation."""
         from ..symbolic.symbols import Level
+        rows = self.rows(f, an)
+        if rows is None:
+            return rest
+        for g in groups:
+            g.weight_j, g.weight_i = (O.AtI(rows[0]) * w for w in (g.weight_j, g.weight_i))
+            g.diag = rows[0] * g.diag
         keep, fixed, timed = [], [], {}
         for a in sp.Add.make_args(rest):
             if an.level(a) < Level.STEP:

@@ -124,8 +124,10 @@ class StencilProgram:
             if const:
                 terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
             if mp:
-                how = "gather / scatter" if any(a.has(O.SumJ, O.AtI, O.AtJ, O.GraphNetApply)
-                                                 for a in mp) else "node-wise"
+                how = "gather / scatter" if any(self.analyzer.level(x) == Level.STEP for a in mp
+                                                 for x in a.atoms(O.SumJ, O.AtI, O.AtJ,
+                                                                  O.GraphNetApply)) \
+                    else "node-wise"
                 terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation ({how})")
             op = "next" if self.ir.discrete else "dt"
             lines.append(f"{op}({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
@@ -400,13 +402,9 @@ def discretize(ir: IR) -> StencilProgram:
             remainder[name] = rest
     for f, e in rhs.items():
         remainder[f] = fuse_inside(fuse(f, norm(e)))
-        rows = bc.rows(f, an) if bc else None
-        if rows is not None:     # Dirichlet rows: zero in L, dg/dt in the source
-            for g in groups.values():
-                if g.target == f:
-                    g.weight_j, g.weight_i = (O.AtI(rows[0]) * w for w in (g.weight_j, g.weight_i))
-                    g.diag = rows[0] * g.diag
-            remainder[f] = bc.mask_rows(remainder[f], rows, an)
+        if bc:      # Dirichlet rows: zero in L, dg/dt in the source
+            remainder[f] = bc.mask_rows(f, [g for g in groups.values() if g.target == f],
+                                        remainder[f], an)
     # fields first, as the code generator and the printer expect
     remainder = {**{f: remainder.pop(f) for f in ir.rhs}, **remainder}
     return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps,
