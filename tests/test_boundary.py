@@ -274,9 +274,11 @@ def test_condition_on_a_discrete_time_spec():
 
 
 def test_bad_masks_and_params_are_data_and_option_errors():
-    spec = "model m\nfield u : node[1]\ninput w : node mask\nbc u : w dirichlet(0)\ndt(u) = lap(u)\n"
+    spec = ("model m\nfield u : node[1]\ninput w : node mask\nbc u : w dirichlet(0)\n"
+            "dt(u) = lap(u)\n")
     ei = torch.tensor([[0, 1], [1, 0]])
-    with pytest.raises(DataError, match=r"input 'w' \(a node mask\) must have one boolean per node, shape \[2\]"):
+    with pytest.raises(DataError, match=r"input 'w' \(a node mask\) must have one boolean "
+                                        r"per node, shape \[2\]"):
         compiler.compile(spec, ei, 2, inputs={"w": torch.tensor([True, False, True])})
     with pytest.raises(DataError, match="booleans"):
         compiler.compile(spec, ei, 2, inputs={"w": torch.tensor([0.5, 0.0])})
@@ -302,7 +304,8 @@ def test_positions_outside_a_periodic_domain_are_rejected():
             "dt(u) = lap(u)\n")
     pos, ei = graphs.grid_graph((8, 8), (0, 0), (1, 1), periodic=True)
     compiler.compile(spec, ei, 64, inputs={"pos": torch.tensor(pos)})
-    with pytest.raises(DataError, match=r"coordinates 'pos' lie outside the periodic domain \[0, 1\]"):
+    with pytest.raises(DataError,
+                       match=r"coordinates 'pos' lie outside the periodic domain \[0, 1\]"):
         compiler.compile(spec, ei, 64, inputs={"pos": torch.tensor(pos * 10)})
 
 

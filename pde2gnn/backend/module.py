@@ -29,11 +29,11 @@ def _check_mask(name: str, x: Tensor, n: int) -> None:
         DataError: another length or shape, or values other than 0 and 1.
     """
     if tuple(x.shape) not in ((n,), (n, 1)):
-        raise DataError(f"input '{name}' (a node mask) must have one boolean per node, shape [{n}] or "
-                        f"[{n}, 1], got {list(x.shape)}")
+        raise DataError(f"input '{name}' (a node mask) must have one boolean per node, "
+                        f"shape [{n}] or [{n}, 1], got {list(x.shape)}")
     if x.dtype != torch.bool and x.numel() and not bool(((x == 0) | (x == 1)).all()):
-        raise DataError(f"input '{name}' (a node mask) must hold booleans (or 0 / 1), got values such as "
-                        f"{x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
+        raise DataError(f"input '{name}' (a node mask) must hold booleans (or 0 / 1), got "
+                        f"values such as {x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
 
 
 def _check_disjoint(conditions, given: Mapping[str, Tensor]) -> None:

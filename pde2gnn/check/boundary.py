@@ -43,13 +43,6 @@ class BcInfo:
     args: Tuple[A.Expr, ...]
     decl: A.BcDecl
 
-    def where(self, coordinates=COORDINATES, bounds=None) -> str:
-        """``x = 0`` / ``the mask 'wall'``, for messages."""
-        if self.mask is not None:
-            return f"mask '{self.mask}'"
-        a, s = self.face
-        return f"face {coordinates[a]} = {('lower', 'upper')[s]} bound"
-
 
 class BoundaryRules:
     def check_boundary(self) -> None:

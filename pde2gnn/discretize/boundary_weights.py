@@ -117,6 +117,9 @@ def _robin(c, delta: float):
     """(coefficient of u_0, coefficient of g) in q = (g - a u_0) / (b + a delta)."""
     a, b = c.coefficients
     den = b + a * delta
+    if den == 0:
+        raise DataError(f"the robin condition on line {c.line} (a = {a:g}, b = {b:g}) "
+                        f"degenerates on this grid: b + a h / 2 = 0")
     return -a / den, 1.0 / den
 
 
@@ -151,6 +154,9 @@ def _grid(op, w0, g, i, faces, masks):
         else:   # the quadratic through the condition, u_0 and u_1: d/dx_a = -n_a * A
             P = A * delta ** 2 + 2 * B * delta
             Q = A * delta + B + P / h
+            if Q == 0:
+                raise DataError(f"the robin condition on line {c.line} (a = {A:g}, b = {B:g}) "
+                                "degenerates for d/dx on this grid")
             W[e] = -normal * P / (Q * h ** 2)
             np.add.at(C, nodes, -normal * A / Q)
             np.add.at(S[k], nodes, normal / Q)
