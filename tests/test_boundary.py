@@ -232,6 +232,8 @@ def test_param_bounds_and_1d_domain():
     assert np.all(np.abs(order(errs) - 2) < 0.1), errs
     with pytest.raises(DataError, match="outermost nodes"):   # the default L = 2 does not fit
         compiler.compile(spec, ei, 41, inputs={"pos": torch.tensor(pos)})
+    with pytest.raises(OptionError, match=r"axis 1 of domain 'pos' is empty or reversed"):
+        compiler.compile(spec, ei, 41, inputs={"pos": torch.tensor(pos)}, params={"L": -1.0})
 
 
 BASE = ("model m\nfield u : node[1]\ninput wall : node mask\ninput k : node[1]\n"
