@@ -159,13 +159,14 @@ class BoundaryPlan:
             else:
                 for b in sp.Add.make_args(sp.expand(rows[0] * a)):
                     timed.setdefault(b, None)
-        timed = list(timed) + list(sp.Add.make_args(sp.expand(rows[1])))
+        timed = [b for b in list(timed) + list(sp.Add.make_args(sp.expand(rows[1]))) if b != 0]
         groups: Dict[sp.Expr, list] = {}
         for b in timed:
             fs = sp.Mul.make_args(b)
             tf = sp.Mul(*[x for x in fs if an.level(x) == Level.STEP])
             groups.setdefault(tf, []).append(sp.Mul(*[x for x in fs if an.level(x) < Level.STEP]))
-        out = rows[0] * sp.Add(*fixed) + rows[0] * sp.Add(*keep)
+        c, rest = sp.Add(*keep).as_coeff_Mul()      # -u^3 (1 - M) as u^3 (M - 1): one pass
+        out = rows[0] * sp.Add(*fixed) + rest * sp.expand(c * rows[0])
         return out + sp.Add(*[sp.Mul(tf, sp.Add(*v), evaluate=False) for tf, v in groups.items()])
 
     def rows(self, f: str, an):
