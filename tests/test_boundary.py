@@ -365,3 +365,18 @@ def test_piecewise_coefficient_in_an_energy():
     c = torch.where(k[src, 0] + k[dst, 0] > 0, 2.0, 1.0).double()
     want = torch.zeros(4, dtype=torch.float64).index_add_(0, dst, c * (y[src, 0] - y[dst, 0]))
     torch.testing.assert_close(f(torch.tensor(0.0), y)[:, 0], want, rtol=1e-14, atol=1e-14)
+
+
+def test_overlapping_dirichlet_masks_and_faces_without_nodes_are_data_errors():
+    spec = ("model m\nfield u : node[1]\ninput a : node mask\ninput b : node mask\n"
+            "bc u : a dirichlet(0)\nbc u : b dirichlet(1)\ndt(u) = lap(u)\n")
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    with pytest.raises(DataError, match="inputs 'a' and 'b' .* share node 1"):
+        compiler.compile(spec, ei, 3, inputs={"a": torch.tensor([False, True, False]),
+                                              "b": torch.tensor([True, True, False])})
+    lsq = ("model m\nfield u : node[1]\ndomain pos : [0, 1] x [0, 1] scheme=lsq\n"
+           "bc u : x = 0 neumann(1)\ndt(u) = lap(u)\n")
+    pos = jittered(6)[7:29]            # no node on x = 0
+    with pytest.raises(DataError, match="no node lies on the face .*coordinates 'pos'"):
+        compiler.compile(lsq, graphs.knn_graph(pos, 6), len(pos),
+                         inputs={"pos": torch.tensor(pos)})
