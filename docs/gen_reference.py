@@ -58,6 +58,12 @@ EXAMPLES = {
     "tanh": _NODE + _EW.format(op="tanh"),
     "sigmoid": _NODE + _EW.format(op="sigmoid"),
     "relu": _NODE + "dt(x) = relu(lap(x))\n",
+    "lt": _GEOM + "# lt: written a < b\ndt(f) = lap(f) + (x < 0.5)\n",
+    "le": _GEOM + "# le: written a <= b\ndt(f) = lap(f) + (y <= 0.25) * f\n",
+    "gt": _GEOM + "# gt: written a > b\nparam c = 0.5\ndt(f) = lap(f) - (f > c) * f\n",
+    "ge": _GEOM + "# ge: written a >= b\ndt(f) = lap(f) + (x >= y)\n",
+    "eq": _GEOM + "# eq: written a == b\ndt(f) = lap(f) + (f == 0) * x\n",
+    "where": _GEOM + "let kappa = where(x < 0.5, 1, 0.1)\ndt(f) = kappa * lap(f)\n",
     "sin": _NODE + _EW.format(op="sin"),
     "cos": _NODE + "dt(x) = lap(x) + cos(x)\n",
     "abs": _NODE + "dt(x) = lap(x) - abs(x) * x\n",
@@ -105,6 +111,9 @@ GROUPS = (("graph", "Graph operators", "i receives, j is the neighbour: `x_j` is
            "`x` at the other end of edge (i, j); an edge value has one row per edge."),
           ("vector", "Channel operators", "act on the channels of a value, row by row."),
           ("elementwise", "Elementwise functions", "act entry by entry."),
+          ("compare", "Comparisons and the conditional", "entry by entry: a comparison is 1 "
+           "where true and 0 where false, so masks and piecewise coefficients are products; "
+           "see [boundary conditions](../guide/boundary-conditions.md)."),
           ("energy", "Energy operators", "only inside `energy E = ...` and `var(E, x)`."),
           ("sheaf", "Sheaf operators", "on stalk fields `node[d, k]` (d-dimensional stalks, k "
            "channels)."),

@@ -25,22 +25,29 @@ def _undirected(src: np.ndarray, dst: np.ndarray, n: int) -> Tensor:
 
 
 def grid_graph(shape: Sequence[int], low: Sequence[float], high: Sequence[float],
-               periodic: bool = False) -> Tuple[np.ndarray, Tensor]:
-    """A regular grid with axis neighbours (4 in 2-D, 6 in 3-D).
+               periodic: bool = False, centring: str = "vertex") -> Tuple[np.ndarray, Tensor]:
+    """A regular grid with axis neighbours (2 in 1-D, 4 in 2-D, 6 in 3-D).
 
     Node ``(k_0, k_1, ...)`` (C order, axis 0 = x slowest) sits at ``low + k * h``; ``h = L / n``
     on a periodic box (the point ``high`` is ``low``) and ``L / (n - 1)`` otherwise (both ends
-    included). Periodic grids wrap around.
+    included: *vertex-centred*). ``centring="cell"`` puts the nodes at the cell centres
+    ``low + (k + 1/2) h``, ``h = L / n`` (*cell-centred*: no node on a wall). Periodic grids wrap
+    around.
 
     Returns:
         pos ``[prod(shape), D]``, edge_index ``[2, E]``.
     """
     shape = tuple(int(s) for s in shape)
+    if centring not in ("vertex", "cell"):
+        raise OptionError(f"grid centring must be 'vertex' or 'cell', got {centring!r}")
     if len(shape) != len(low) or min(shape) < (3 if periodic else 2):
         raise OptionError(f"grid shape {shape} does not fit a {len(low)}-D domain "
                           f"(at least {3 if periodic else 2} points per axis)")
-    axes = [lo + (hi - lo) * np.arange(n) / (n if periodic else n - 1)
-            for n, lo, hi in zip(shape, low, high)]
+    if centring == "cell" and not periodic:
+        axes = [lo + (hi - lo) * (np.arange(n) + 0.5) / n for n, lo, hi in zip(shape, low, high)]
+    else:
+        axes = [lo + (hi - lo) * np.arange(n) / (n if periodic else n - 1)
+                for n, lo, hi in zip(shape, low, high)]
     pos = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")], 1)
     idx = np.arange(pos.shape[0]).reshape(shape)
     src, dst = [], []

@@ -99,6 +99,9 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
                                                    or name in checked.coordinates):
                     continue
                 c = t.channels if isinstance(t.channels, int) else dims.get(t.channels, 2)
+                if name in checked.masks:      # a node mask: booleans
+                    inputs[name] = torch.rand(N_NODES, generator=gen) < 0.3
+                    continue
                 inputs[name] = torch.randn(N_NODES, int(c) if isinstance(c, int) else 2,
                                            generator=gen)
             if checked.domain is not None:

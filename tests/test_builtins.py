@@ -86,6 +86,10 @@ def _alone(name):
         return "dt(x) = dot(x, x @ W, heads=2) @ V + sum_j(dot(x_i, x_j) * x_j)"
     if name == "cat":
         return "dt(x) = cat(x[0:2], tanh(x[2:4]))"
+    if name == "where":
+        return "dt(x) = where(gt(x, 0), x @ W, 0.5 * x) + sum_j(where(a > 0.5, x_j, -x_j))"
+    if b.group == "compare":
+        return f"dt(x) = {name}(x, x @ W) * x + sum_j({name}(a, 0.5) * x_j)"
     value = f"{name}({arg})" if name != "dropout" else "dropout(x, 0.5)"
     kind = b.gives or b.takes or "node"
     return f"dt(x) = sum_j({value} * x_j)" if kind == "edge" else f"dt(x) = {value} + 0 * x"

@@ -209,3 +209,45 @@ def test_every_library_spec_runs_the_whole_pipeline(name):
         assert "Delaunay" in str(err)
     else:
         assert err is None
+
+
+# ------------------------------------------------------------------ boundary conditions
+# (issue 36) `bc` declarations on faces, walls and node masks, comparisons and where(), params
+# as domain bounds, 1-D domains: valid and broken combinations through the whole pipeline
+import pde2gnn.backend.module  # noqa: E402,F401  (torch_geometric imported before a time limit)
+
+BC_WHERE = ["x = 0", "x = 1", "y = 0", "y = L", "x = 2", "z = 0", "walls", "wall", "wal", "k",
+            "x = -1", "t = 0"]
+BC_KIND = ["dirichlet({v})", "neumann({v})", "robin(1, 2, {v})", "robin(1, 0, {v})",
+           "robin({v})", "dirchlet({v})", "periodic({v})", "dirichlet()", "neumann({v}, {v})"]
+BC_VALUE = ["0", "1", "sin(t) * y", "x < 0.5", "where(y >= 0.5, t, 1 - t)", "u", "k", "L",
+            "1e400", "exp(-t) * (x == 0)", "W"]
+BC_DOMAIN = ["[0, 1] x [0, 1]", "[0, L] x [0, 1]", "[0, 1]", "[0, 1] x [0, 1] periodic",
+             "[0, 1] x [0, 1] scheme=lsq", "[0, 1] x [0, 1] x [0, 1]", "[L, 0] x [0, 1]"]
+
+
+@st.composite
+def boundary_specs(draw):
+    lines = ["model fuzzbc", "field u : node[1]", "param L = " + draw(st.sampled_from(
+        ["1", "2", "0", "-1"])), "input wall : node " + draw(st.sampled_from(["mask", "",
+                                                                              "masks"])),
+             "input k : node[1]", "learn W : scalar"]
+    if draw(st.booleans()):
+        lines.append("domain pos : " + draw(st.sampled_from(BC_DOMAIN)))
+    for _ in range(draw(st.integers(0, 3))):
+        value = draw(st.sampled_from(BC_VALUE))
+        kind = draw(st.sampled_from(BC_KIND)).format(v=value)
+        field = draw(st.sampled_from(["u", "u", "v", "k"]))
+        lines.append(f"bc {field} : {draw(st.sampled_from(BC_WHERE))} {kind}")
+    op = draw(st.sampled_from(["lap(u)", "lap(u) - u^2", "where(k > 0, lap(u), 0)",
+                               "dx(u) + (x < 0.5)"]))
+    lines.append(draw(st.sampled_from(["dt", "dt", "next"])) + f"(u) = {op}")
+    order = draw(st.permutations(lines[1:]))
+    return "\n".join([lines[0]] + list(order)) + "\n"
+
+
+@seed(SEED + 3)
+@settings(settings.get_profile(PROFILE))
+@given(boundary_specs())
+def test_fuzz_boundary_conditions(text):
+    _check(text)

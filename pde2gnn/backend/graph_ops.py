@@ -330,6 +330,41 @@ class GraphOps(nn.Module):
         """u_j for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
         return u.index_select(u.dim() - 2, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
 
+    @staticmethod
+    def _as_float(r, *args) -> Tensor:
+        """A boolean result as 0 / 1 in the floating dtype of the tensor arguments."""
+        dt = next((a.dtype for a in args if torch.is_tensor(a) and a.is_floating_point()),
+                  torch.get_default_dtype())
+        return r.to(dt) if torch.is_tensor(r) else torch.tensor(float(r), dtype=dt)
+
+    def lt(self, a, b) -> Tensor:
+        """``a < b`` as 1.0 / 0.0, broadcasting (``[..., R, c]`` or scalars)."""
+        return self._as_float(a < b, a, b)
+
+    def le(self, a, b) -> Tensor:
+        """``a <= b`` as 1.0 / 0.0."""
+        return self._as_float(a <= b, a, b)
+
+    def gt(self, a, b) -> Tensor:
+        """``a > b`` as 1.0 / 0.0."""
+        return self._as_float(a > b, a, b)
+
+    def ge(self, a, b) -> Tensor:
+        """``a >= b`` as 1.0 / 0.0."""
+        return self._as_float(a >= b, a, b)
+
+    def eq(self, a, b) -> Tensor:
+        """``a == b`` as 1.0 / 0.0."""
+        return self._as_float(a == b, a, b)
+
+    def where(self, c, a, b) -> Tensor:
+        """``a`` where ``c != 0``, else ``b`` (``torch.where``, broadcasting)."""
+        c = torch.as_tensor(c) != 0
+        ref = next((x for x in (a, b) if torch.is_tensor(x)), None)
+        dt = ref.dtype if ref is not None else torch.get_default_dtype()
+        return torch.where(c, torch.as_tensor(a, dtype=dt, device=c.device),
+                           torch.as_tensor(b, dtype=dt, device=c.device))
+
     def dropout(self, u: Tensor, p) -> Tensor:
         """Inverted dropout (Srivastava et al. 2014): while this module is training, each entry
         of ``u`` is zeroed with probability ``p`` and the others scaled by ``1 / (1 - p)``; in

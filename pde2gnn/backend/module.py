@@ -23,6 +23,38 @@ from .nets import NetDict, build_nets
 from .sheaf_ops import sheaf_nets
 
 
+def _check_mask(name: str, x: Tensor, n: int) -> None:
+    """A ``node mask`` input: N booleans (or 0 / 1 numbers), ``[N]`` or ``[N, 1]``.
+
+    Raises:
+        DataError: another length or shape, or values other than 0 and 1.
+    """
+    if tuple(x.shape) not in ((n,), (n, 1)):
+        raise DataError(f"input '{name}' (a node mask) must have one boolean per node, "
+                        f"shape [{n}] or [{n}, 1], got {list(x.shape)}")
+    if x.dtype != torch.bool and x.numel() and not bool(((x == 0) | (x == 1)).all()):
+        raise DataError(f"input '{name}' (a node mask) must hold booleans (or 0 / 1), got "
+                        f"values such as {x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
+
+
+def _check_disjoint(conditions, given: Mapping[str, Tensor]) -> None:
+    """The Dirichlet masks of one field share no node (each node has one prescribed value).
+
+    Raises:
+        DataError: naming the two mask inputs and a shared node.
+    """
+    seen: Dict[str, list] = {}
+    for c in conditions:
+        if c.mask is not None and c.kind == "dirichlet" and c.mask in given:
+            for other in seen.get(c.field, []):
+                both = (given[c.mask] != 0) & (given[other] != 0)
+                if bool(both.any()):
+                    raise DataError(f"inputs '{other}' and '{c.mask}' (Dirichlet masks of "
+                                    f"'{c.field}') share node {int(both.flatten().nonzero()[0])}"
+                                    ": a node takes one prescribed value")
+            seen.setdefault(c.field, []).append(c.mask)
+
+
 class VectorField(nn.Module):
     """f(t, y) of a compiled spec on one graph, for ``torchdiffeq.odeint``.
 
@@ -72,6 +104,9 @@ class VectorField(nn.Module):
         self._load_code()
         consts = ir.constants
         inputs = dict(inputs or {})
+        for k in ir.constants.masks:    # a node mask may be given as booleans
+            if k in inputs and torch.is_tensor(inputs[k]) and inputs[k].dtype == torch.bool:
+                inputs[k] = inputs[k].to(torch.get_default_dtype())
         check_inputs(inputs, set(consts.data_inputs), ir.name)
         if consts.energies:     # the graph's own checks are GraphOps'; this one is var's
             check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
@@ -88,6 +123,7 @@ class VectorField(nn.Module):
             raise DataError(f"spec '{ir.name}' needs input(s) " + ", ".join(
                 f"'{n}' ({self._input_shape(n)})" for n in missing))
         self._store_inputs(inputs)
+        _check_disjoint(ir.boundary, self._given)
         self.probed: Dict[str, Tensor] = {}
         self._static_cache = None
         self._solve_cache = None
@@ -172,10 +208,17 @@ class VectorField(nn.Module):
         for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
                 list(p.remainder.values()) + list(p.probes.values()):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
+        bc = p.boundary       # static arrays of boundary conditions (discretize/boundary.py)
+        used |= {v[2] for v in bc.values() if v[2]}
+        pos64, i, j = pos.detach().cpu().double().numpy(), self.graph.i.numpy(), \
+            self.graph.j.numpy()
         weights, self.scheme = geometric_weights(
-            pos.detach().cpu().double().numpy(), self.graph.i.numpy(), self.graph.j.numpy(),
-            dom.box, scheme or dom.scheme, used,
+            pos64, i, j, dom.box, scheme or dom.scheme, used, dom.name,
             None if cells is None else np.asarray(torch.as_tensor(cells).cpu(), np.int64))
+        if bc:
+            from ..discretize.boundary_weights import boundary_weights
+            weights.update(boundary_weights(pos64, i, j, dom.box, self.scheme, weights,
+                                            ir.boundary, bc, dom.name))
         self.graph.set_geometry(weights)
         for a, c in enumerate(dom.coordinates):
             inputs[c] = pos[:, a:a + 1]
@@ -220,8 +263,11 @@ class VectorField(nn.Module):
         declared = self.program.ir.constants.inputs
         if not hasattr(self, "_given"):
             self._given: Dict[str, Tensor] = {}
+        masks = self.program.ir.constants.masks
         for name, value in values.items():
             x = torch.as_tensor(value)
+            if name in masks:
+                _check_mask(name, x, self.graph.num_nodes)
             if not x.is_floating_point():
                 x = x.to(torch.get_default_dtype())
             if x.dim() == 1:

@@ -8,6 +8,7 @@ from ..lang import ast as A
 from ..lang.builtins import INITIALISERS
 from ..lang.inherit import resolve
 from ..lang.kinds import Kind
+from .boundary import BoundaryRules
 from .declarations import DeclarationRules
 from .domain import DomainRules
 from .energies import EnergyRules
@@ -17,7 +18,7 @@ from .scope import Scope
 from .types import CheckedSpec, Type
 
 
-class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, ExpressionRules):
+class Checker(DeclarationRules, DomainRules, BoundaryRules, NetworkRules, EnergyRules, ExpressionRules):
     """Checks one parsed spec (:func:`check`) by running :attr:`PASSES` in order.
 
     The declaration pass builds :attr:`scope` (what the spec declares, :class:`.Scope`); the
@@ -27,7 +28,7 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
     #: the passes, in order (each a method; every one after ``declare_all`` reads the scope)
     PASSES = ("check_numbers", "declare_all", "check_fields", "type_learnables",
               "check_constants", "type_lets", "check_equations", "type_energies",
-              "check_complete")
+              "check_complete", "check_boundary")
 
     def __init__(self, spec: A.Spec):
         self.spec = spec
@@ -42,6 +43,7 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
         self.index_checks: list = []
         self._resolving: list = []                # the lets being typed (cycle detection)
         self._energy: Optional[str] = None        # the energy being checked, if any
+        self.boundary: tuple = ()                 # BcInfo per condition (check/boundary.py)
 
     def err(self, cls, msg, span, hint=""):
         return cls(msg, span, self.spec.source, self.spec.filename, hint)
@@ -54,7 +56,8 @@ class Checker(DeclarationRules, DomainRules, NetworkRules, EnergyRules, Expressi
                               self.learn_types, sc.lets, self.let_types, sc.energies,
                               sc.equations, sc.graph, self.types, sc.domain, sc.states, sc.nets,
                               tuple(self.head_checks), tuple(self.index_checks),
-                              sc.point_fields, dict(self.sheaves))
+                              sc.point_fields, dict(self.sheaves), self.boundary,
+                              tuple(sc.masks))
         if sc.point_fields:
             from ..equivariance import check_equivariance
             check_equivariance(checked)

@@ -235,6 +235,14 @@ class ExpressionRules:
             return self.scope.fields[a.id]
         ts = [self.expr(a) for a in e.args]
         t = ts[0]
+        if b.group == "compare":      # lt(a, b) / where(c, a, b): the arguments broadcast
+            for a, ta in zip(e.args, ts):
+                if ta.kind == Kind.MATRIX or ta.stalk is not None:
+                    raise self.err(KindError, f"{f} compares node, edge or scalar values, got "
+                                   f"{ta.describe()}", a.span)
+            for ta in ts[1:]:
+                t = self.combine(t, ta, e.span, f)
+            return t
         if t.kind == Kind.MATRIX:
             raise self.err(KindError, f"{f} does not apply to a matrix", e.args[0].span)
         if f == "dropout":

@@ -52,3 +52,5 @@ class Scope(FieldsAndEquations):
     graph: Optional[A.GraphDecl] = None
     models: Tuple[A.ModelDecl, ...] = ()
     restrictions: Dict[int, str] = field(default_factory=dict)
+    #: inputs declared ``node mask`` (boolean node sets for boundary conditions)
+    masks: Tuple[str, ...] = ()

@@ -19,8 +19,9 @@ Channels = Union[int, str, sp.Expr]   # a size, a dimension name, or e.g. 2*c + 
 
 # the language's built-ins as lists of names (their records: pde2gnn/lang/builtins.py)
 CONSTRAINTS = tuple(CONSTRAINT_TABLE)
-ELEMENTWISE, GRAPH_OPS, VECTOR_OPS, ENERGY_OPS, GEO_OPS, SHEAF_OPS = (
-    names(g) for g in ("elementwise", "graph", "vector", "energy", "geometry", "sheaf"))
+ELEMENTWISE, GRAPH_OPS, VECTOR_OPS, ENERGY_OPS, GEO_OPS, SHEAF_OPS, COMPARE_OPS = (
+    names(g) for g in ("elementwise", "graph", "vector", "energy", "geometry", "sheaf",
+                       "compare"))
 BUILTINS = tuple(BUILTIN_TABLE)
 #: operators an energy may not contain, and why: not differentiable, or not symmetric in i, j
 ENERGY_UNSUPPORTED = {n: b.energy for n, b in BUILTIN_TABLE.items() if b.energy}
@@ -221,7 +222,10 @@ class CheckedSpec(FieldsAndEquations):
     point_fields: Tuple[str, ...] = ()
     #: ``edge F = restriction(...)`` declarations (:class:`pde2gnn.check.sheaf.SheafInfo`)
     sheaves: Dict[str, object] = field(default_factory=dict)
-
+    #: the boundary conditions (:class:`pde2gnn.check.boundary.BcInfo`), ``walls`` expanded
+    boundary: Tuple = ()
+    #: inputs declared ``node mask``
+    masks: Tuple[str, ...] = ()
 
     @property
     def coordinates(self) -> Tuple[str, ...]:

@@ -32,7 +32,7 @@ Schemes:
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -43,14 +43,30 @@ from ..symbolic.constants import Box
 AXES = {"geo_dx": 0, "geo_dy": 1, "geo_dz": 2}
 
 
-def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
-                 strict: bool = True) -> Optional[Dict[str, np.ndarray]]:
-    """Central-difference weights on a regular grid graph (see module docstring).
+class GridInfo(NamedTuple):
+    """The structure of a regular grid graph: per edge its axis ``[E]`` and the sign of its
+    displacement along it ``[E]``, the spacing per axis ``h [D]``, the neighbour count per
+    node and axis ``count [N, D]`` (2 inside, 1 at a wall) and the centring per axis
+    (``vertex``: outermost nodes on the walls, ``cell``: half a cell inside, ``periodic``)."""
+
+    axis: np.ndarray
+    sign: np.ndarray
+    h: np.ndarray
+    count: np.ndarray
+    centring: Tuple[str, ...]
+
+
+def grid_structure(d: np.ndarray, i: np.ndarray, n: int, strict: bool = True,
+                   pos: Optional[np.ndarray] = None, box: Optional[Box] = None,
+                   name: str = "pos") -> Optional[GridInfo]:
+    """The :class:`GridInfo` of a regular grid graph, or None (``strict``: a DataError) if the
+    graph is not one. With ``pos`` and a non-periodic ``box`` the centring of each axis is read
+    from the positions: the outermost nodes on the walls (vertex-centred) or h/2 inside them
+    (cell-centred); anything else is a DataError, since the zero-flux and boundary stencils of
+    the two differ.
 
     Args:
         d: displacements ``[E, D]``; i: receiving node of each edge ``[E]``; n: N.
-        ops: weight names wanted (``geo_dx``, ``geo_dy``, ``geo_dz``, ``geo_lap``).
-        strict: raise :class:`DataError` if the graph is not a regular grid; else return None.
     """
     E, D = d.shape
     ad = np.abs(d)
@@ -61,7 +77,7 @@ def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
     h = np.zeros(D)
     if E == 0 or (major <= 0).any():
         reason = "it has repeated points or no edges"
-    elif (minor.max(axis=1) > 1e-5 * major).any():
+    elif D > 1 and (minor.max(axis=1) > 1e-5 * major).any():
         reason = "some edges are not axis-aligned"
     else:
         for a in range(D):
@@ -90,22 +106,67 @@ def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
                             "pde2gnn.graphs.grid_graph or scheme lsq")
         return None
     count = np.stack([np.bincount(i[axis == a], minlength=n) for a in range(D)], 1)  # [N, D]
-    c = count[i, axis]                       # 2: interior, 1: zero-flux boundary
-    ha = h[axis]
+    centring = []
+    for a in range(D):
+        if box is None or pos is None or box.periodic:
+            centring.append("periodic" if box is not None and box.periodic else "vertex")
+            continue
+        off = np.array([pos[:, a].min() - box.low[a], box.high[a] - pos[:, a].max()])
+        if np.abs(off).max() <= 1e-6 * h[a]:
+            centring.append("vertex")
+        elif np.abs(off - h[a] / 2).max() <= 1e-6 * h[a]:
+            centring.append("cell")
+        else:
+            axis_name = "xyz"[a] if D <= 3 else str(a)
+            raise DataError(
+                f"scheme 'grid' assumes vertex-centred nodes (the outermost nodes on the walls "
+                f"{axis_name} = {box.low[a]:g} and {box.high[a]:g}) or cell-centred nodes (half a "
+                f"cell, h/2 = {h[a] / 2:g}, inside them); along {axis_name} the outermost nodes "
+                f"are {off[0]:g} and {off[1]:g} inside the walls (coordinates '{name}'): give "
+                "positions that fit the domain, or the domain's bounds that fit the grid")
+    return GridInfo(axis, sign, h, count, tuple(centring))
+
+
+def grid_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str],
+                 strict: bool = True, pos: Optional[np.ndarray] = None,
+                 box: Optional[Box] = None, name: str = "pos"
+                 ) -> Optional[Dict[str, np.ndarray]]:
+    """Central-difference weights on a regular grid graph (see module docstring).
+
+    Args:
+        d: displacements ``[E, D]``; i: receiving node of each edge ``[E]``; n: N.
+        ops: weight names wanted (``geo_dx``, ``geo_dy``, ``geo_dz``, ``geo_lap``).
+        strict: raise :class:`DataError` if the graph is not a regular grid; else return None.
+        pos, box: positions ``[N, D]`` and the domain, to tell vertex- from cell-centred grids
+            (:func:`grid_structure`); without them the grid is taken as vertex-centred.
+    """
+    g = grid_structure(d, i, n, strict, pos, box, name)
+    if g is None:
+        return None
+    axis, sign = g.axis, g.sign
+    c = g.count[i, axis]                       # 2: interior, 1: zero-flux boundary
+    cell = np.array([z == "cell" for z in g.centring])[axis]
+    ha = g.h[axis]
     out = {}
     for name in ops:
         if name == "geo_lap":
-            out[name] = np.where(c == 2, 1.0, 2.0) / ha ** 2
+            # zero flux: mirror ghost (vertex-centred, 2 / h^2) or a zero face flux (cell, 1 / h^2)
+            out[name] = np.where((c == 2) | cell, 1.0, 2.0) / ha ** 2
         elif name in AXES:
-            out[name] = np.where((axis == AXES[name]) & (c == 2), sign / (2 * ha), 0.0)
+            # at a wall: 0 (vertex: du/dn = 0 there), one-sided (u_nb - u) / (2h) (cell)
+            out[name] = np.where((axis == AXES[name]) & ((c == 2) | cell), sign / (2 * ha), 0.0)
     return out
 
 
-def _batched_lsq(d: np.ndarray, i: np.ndarray, n: int, basis) -> np.ndarray:
+def _batched_lsq(d: np.ndarray, i: np.ndarray, n: int, basis, extra=None):
     """Per node i, the weighted least-squares solution operator of ``basis(d_ij) c = f_j - f_i``.
 
     Returns ``[E, m]``: the coefficient vector is ``sum_j out[e] (f_j - f_i)``. Local length
     scale ``s_i`` (mean |d|) is divided out for conditioning; weights are ``1 / |d|^2``.
+    ``extra = (nodes [K], rows [K, m])`` adds one row per entry to its node's system, a
+    condition ``rows[k] . c = q_k`` on the derivatives at the node (the boundary rows of a
+    Neumann condition, rows in units of the basis' first-order columns, weight 1); then
+    ``(coef [E, m], coef_extra [K, m])`` are returned, the coefficients of ``q_k`` second.
     """
     E = len(i)
     r = np.linalg.norm(d, axis=1)
@@ -118,11 +179,23 @@ def _batched_lsq(d: np.ndarray, i: np.ndarray, n: int, basis) -> np.ndarray:
     slot = np.empty(E, int)
     slot[order] = np.arange(E) - start[i[order]]
     B, powers = basis(dn)                            # [E, m], length power of each column
-    M = np.zeros((n, max(int(deg.max()), 1), B.shape[1]))
+    xn = np.asarray(extra[0], int) if extra is not None else np.zeros(0, int)
+    xcount = np.bincount(xn, minlength=n)
+    xslot = xn
+    if len(xn):   # rank of each extra row among its node's (xn need not be sorted)
+        order_x = np.argsort(xn, kind="stable")
+        first = np.concatenate([[0], np.cumsum(xcount)])[xn[order_x]]
+        xslot = np.empty(len(xn), int)
+        xslot[order_x] = deg[xn[order_x]] + np.arange(len(xn)) - first
+    M = np.zeros((n, max(int((deg + xcount).max()), 1), B.shape[1]))
     M[i, slot] = B * sw[:, None]
+    if len(xn):
+        M[xn, xslot] = extra[1]
     P = np.linalg.pinv(M)                            # [N, m, K]
-    coef = P[i, :, slot] * sw[:, None]               # [E, m]
-    return coef / s[i, None] ** powers
+    coef = P[i, :, slot] * sw[:, None] / s[i, None] ** powers     # [E, m]
+    if extra is None:
+        return coef
+    return coef, P[xn, :, xslot] * s[xn, None] / s[xn, None] ** powers
 
 
 def lsq_weights(d: np.ndarray, i: np.ndarray, n: int, ops: Iterable[str]) -> Dict[str, np.ndarray]:
@@ -204,20 +277,44 @@ def mesh_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, ops: Iterable[st
     return out
 
 
+def check_inside(pos: np.ndarray, box: Box, require: bool = True, name: str = "coordinates"
+                 ) -> None:
+    """Positions ``[N, D]`` inside the domain (tolerance 1e-9 of its extent).
+
+    Raises:
+        DataError: (when ``require``) a node outside ``box``, naming the input and the bounds.
+    """
+    if not require or len(pos) == 0:
+        return
+    lo, hi = np.asarray(box.low), np.asarray(box.high)
+    tol = 1e-9 * box.extent
+    bad = ((pos < lo - tol) | (pos > hi + tol)).any(axis=1)
+    if bad.any():
+        k = int(np.argmax(bad))
+        bounds = " x ".join(f"[{a:g}, {b:g}]" for a, b in zip(lo, hi))
+        raise DataError(f"{bad.sum()} node position(s) of coordinates '{name}' lie outside the "
+                        f"{'periodic ' if box.periodic else ''}domain {bounds}, e.g. node {k} "
+                        f"at {np.array2string(pos[k], precision=6)}: give positions in the "
+                        "domain (a periodic one is not wrapped silently)")
+
+
 def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, scheme: str,
-                      ops: Iterable[str], cells: Optional[np.ndarray] = None
+                      ops: Iterable[str], name: str = "coordinates",
+                      cells: Optional[np.ndarray] = None
                       ) -> Tuple[Dict[str, np.ndarray], str]:
     """All requested static weights ``{name: [E]}`` and the scheme actually used.
 
     Args:
         pos: coordinates ``[N, D]``; i, j: receiving node and neighbour of each edge ``[E]``.
-        box: the domain (extent, periodicity); scheme: one of :data:`SCHEMES`.
+        box: the domain (extent, periodicity); scheme: one of :data:`SCHEMES`; name: the
+            coordinates input (messages).
         ops: weight names (``geo_dx``, ``geo_dy``, ``geo_dz``, ``geo_lap``, ``geo_dgrad``).
         cells: the mesh's own triangles ``[F, 3]`` for scheme ``mesh`` (None: Delaunay).
 
     Raises:
         DataError: coordinates of the wrong shape, repeated points, a graph that does not fit
-            the scheme.
+            the scheme, positions outside a periodic domain, a non-periodic grid that is
+            neither vertex- nor cell-centred in the domain.
     """
     pos = np.asarray(pos, dtype=np.float64)
     i, j = np.asarray(i), np.asarray(j)
@@ -225,11 +322,12 @@ def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, s
     n = pos.shape[0]
     if pos.ndim != 2 or pos.shape[1] != box.dim:
         raise DataError(f"coordinates must have shape [N, {box.dim}], got {list(pos.shape)}")
+    check_inside(pos, box, require=box.periodic, name=name)
     d = box.displacement(pos, i, j)
     r = np.linalg.norm(d, axis=1)
     if (r == 0).any():
-        raise DataError("two neighbouring nodes have the same coordinates (or a self-loop); "
-                        "geometric stencils need distinct points")
+        raise DataError(f"two neighbouring nodes have the same coordinates '{name}' (or a "
+                        "self-loop); geometric stencils need distinct points")
     out = {}
     if "geo_dgrad" in ops:
         out["geo_dgrad"] = 1.0 / r
@@ -237,11 +335,11 @@ def geometric_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, s
     if scheme not in SCHEMES:
         raise DataError(f"unknown scheme '{scheme}' (known: {', '.join(SCHEMES)})")
     if scheme == "auto":
-        scheme = "grid" if grid_weights(d, i, n, [], strict=False) is not None else "lsq"
+        scheme = "grid" if grid_structure(d, i, n, strict=False) is not None else "lsq"
     if not rest:
         return out, scheme
     if scheme == "grid":
-        out.update(grid_weights(d, i, n, rest))
+        out.update(grid_weights(d, i, n, rest, pos=pos, box=box, name=name))
     elif scheme == "lsq":
         out.update(lsq_weights(d, i, n, rest))
     else:

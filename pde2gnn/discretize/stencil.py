@@ -30,6 +30,7 @@ from ..check import Type
 from ..lang.kinds import Kind
 from ..symbolic import ops as O
 from ..symbolic.analysis import Analyzer
+from .boundary import BoundaryPlan
 from ..symbolic.geometry import GEO_SYMBOLS, GEO_WEIGHTS
 from ..symbolic.ir import IR, SymbolInfo
 from ..symbolic.rewrite import bottom_up
@@ -101,6 +102,8 @@ class StencilProgram:
     #: ``relu(Abar X W)``), and ``_red<k>``, a nested graph reduction (``lap(lap(u))``, see
     #: :class:`_Hoister`); each is its groups plus ``remainder[name]`` when it has one
     temps: List[str] = field(default_factory=list)
+    #: static arrays of the boundary conditions (:class:`.boundary.BoundaryPlan.arrays`)
+    boundary: Dict[str, tuple] = field(default_factory=dict)
 
     def _group_lines(self, target: str) -> List[str]:
         out = []
@@ -121,8 +124,10 @@ class StencilProgram:
             if const:
                 terms.append(f"{sp.sstr(sp.Add(*const))}    # source term, computed per solve")
             if mp:
-                how = "gather / scatter" if any(a.has(O.SumJ, O.AtI, O.AtJ, O.GraphNetApply)
-                                                 for a in mp) else "node-wise"
+                how = "gather / scatter" if any(self.analyzer.level(x) == Level.STEP for a in mp
+                                                 for x in a.atoms(O.SumJ, O.AtI, O.AtJ,
+                                                                  O.GraphNetApply)) \
+                    else "node-wise"
                 terms.append(f"{sp.sstr(sp.Add(*mp))}    # per evaluation ({how})")
             op = "next" if self.ir.discrete else "dt"
             lines.append(f"{op}({f})_i =\n    " + ("\n  + ".join(terms) if terms else "0"))
@@ -313,7 +318,8 @@ def discretize(ir: IR) -> StencilProgram:
     an = Analyzer({**ir.symbols, **GRAPH_SYMBOLS}, ir.dims)
     norm = _Normaliser(an)
     hoist = _Hoister(an)
-    rhs = {f: _stencils(e, hoist) for f, e in ir.rhs.items()}
+    bc = BoundaryPlan(ir)      # boundary conditions: discretize/boundary.py
+    rhs = {f: _stencils(bc.operators(e, an) if bc else e, hoist) for f, e in ir.rhs.items()}
     probes = {p: _stencils(e, hoist) for p, e in ir.probes.items()}
     nested = hoist.definitions()
     rhs = {f: hoist.use(e) for f, e in rhs.items()}
@@ -387,6 +393,8 @@ def discretize(ir: IR) -> StencilProgram:
 
     temps: List[str] = []
     remainder: Dict[str, sp.Expr] = {}
+    if bc:
+        norm = (lambda n: lambda e: n(bc.eliminate(n(e), an)))(norm)
     for name, value in nested.items():   # inner first: each uses only the ones before it
         rest = fuse_inside(fuse(name, norm(value)))
         temps.append(name)
@@ -394,6 +402,10 @@ def discretize(ir: IR) -> StencilProgram:
             remainder[name] = rest
     for f, e in rhs.items():
         remainder[f] = fuse_inside(fuse(f, norm(e)))
+        if bc:      # Dirichlet rows: zero in L, dg/dt in the source
+            remainder[f] = bc.mask_rows(f, [g for g in groups.values() if g.target == f],
+                                        remainder[f], an)
     # fields first, as the code generator and the printer expect
     remainder = {**{f: remainder.pop(f) for f in ir.rhs}, **remainder}
-    return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps)
+    return StencilProgram(ir, list(groups.values()), remainder, an, probes, temps,
+                          dict(bc.arrays))

@@ -13,7 +13,7 @@ from ..errors import Span
 __all__ = [
     "Span", "Expr", "Number", "Name", "Call", "BinOp", "Neg", "Index", "Dim", "Stmt", "ModelDecl",
     "FieldDecl", "InputDecl", "DimDecl", "ParamDecl", "LearnDecl", "LetDecl", "EnergyDecl",
-    "GraphDecl", "DomainDecl", "Equation", "StateDecl", "NetDecl", "Override", "Spec",
+    "GraphDecl", "DomainDecl", "BcDecl", "Equation", "StateDecl", "NetDecl", "Override", "Spec",
 ]
 
 
@@ -112,6 +112,8 @@ class InputDecl:
     dim: Optional[Dim]
     span: Span
     stalk: Optional[Dim] = None
+    #: the word after the kind (``input wall : node mask``) and its span; None without one
+    flag: Optional[Tuple[str, Span]] = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,28 @@ class DomainDecl:
 
 
 @dataclass(frozen=True)
+class BcDecl:
+    """``bc u : x = 0 dirichlet(g)``, ``bc u : walls neumann(q)``, ``bc u : wall robin(a, b, g)``:
+    a boundary condition of field ``field``.
+
+    ``face`` is ``(coordinate, value expression)`` for one face of the domain, or None;
+    ``where`` the node set's name otherwise (``walls``: every face without its own condition,
+    or a ``node mask`` input); ``kind`` the condition (``dirichlet``, ``neumann``, ``robin``)
+    and ``args`` its expressions.
+    """
+
+    field: str
+    face: Optional[Tuple[str, "Expr"]]
+    where: Optional[str]
+    kind: str
+    args: Tuple["Expr", ...]
+    span: Span
+    field_span: Span
+    where_span: Span
+    kind_span: Span
+
+
+@dataclass(frozen=True)
 class Equation:
     """``dt(x) = expr`` (``op == 'dt'``) or ``next(x) = expr`` (``op == 'next'``: the value at
     frame t+1 computed from the values at frame t, a discrete-time model)."""
@@ -237,7 +261,8 @@ class Override:
 
 
 Stmt = Union[ModelDecl, FieldDecl, InputDecl, DimDecl, ParamDecl, LearnDecl, LetDecl,
-             EnergyDecl, GraphDecl, DomainDecl, Equation, StateDecl, NetDecl, Override]
+             EnergyDecl, GraphDecl, DomainDecl, BcDecl, Equation, StateDecl, NetDecl,
+             Override]
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,20 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
             "torch's detach)", symbolic="Detach", kernel="torch.detach",
             energy="stops the gradient that var(...) follows",
             liftable=True),
+    # comparisons and the conditional: a < b is lt(a, b) (1.0 where true, 0.0 where false), so
+    # masks and piecewise coefficients are written from coordinates, t and params
+    Builtin("lt", "compare", "a < b: 1 where true, 0 where false (written a < b)", nargs=2,
+            symbolic="Lt", kernel="_G.lt", liftable=True),
+    Builtin("le", "compare", "a <= b: 1 where true, 0 where false (written a <= b)", nargs=2,
+            symbolic="Le", kernel="_G.le", liftable=True),
+    Builtin("gt", "compare", "a > b: 1 where true, 0 where false (written a > b)", nargs=2,
+            symbolic="Gt", kernel="_G.gt", liftable=True),
+    Builtin("ge", "compare", "a >= b: 1 where true, 0 where false (written a >= b)", nargs=2,
+            symbolic="Ge", kernel="_G.ge", liftable=True),
+    Builtin("eq", "compare", "a == b: 1 where equal, 0 elsewhere (written a == b)", nargs=2,
+            symbolic="Eq", kernel="_G.eq", liftable=True),
+    Builtin("where", "compare", "where(c, a, b): a where c != 0, b elsewhere (piecewise values)",
+            nargs=3, symbolic="Where", kernel="_G.where", liftable=True),
     # energies only
     Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
             kernel="_G.sum_i"),
@@ -178,6 +192,33 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
 
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
 EDGE_BUILTINS = ("abar_ij",)
+
+
+@dataclass(frozen=True)
+class BoundaryKind:
+    """A boundary condition of a ``bc`` declaration (``bc u : x = 0 dirichlet(g)``).
+
+    Attributes:
+        name: as written; args: the names of its arguments, in order.
+        doc: what it prescribes (n is the outward unit normal of a face).
+        on_masks: may be given on a ``node mask`` input (any graph), not only on a face.
+    """
+
+    name: str
+    args: Tuple[str, ...]
+    doc: str
+    on_masks: bool = True
+
+
+#: the boundary conditions a ``bc`` declaration may give; ``periodic`` stays a domain option
+BOUNDARY_KINDS: Dict[str, BoundaryKind] = {k.name: k for k in (
+    BoundaryKind("dirichlet", ("g",), "u = g on the face / at the masked nodes (their values "
+                 "are eliminated from the other nodes' stencils and follow dg/dt)"),
+    BoundaryKind("neumann", ("q",), "du/dn = q on a face (outward normal derivative); on a "
+                 "node mask, q is a flux into each masked node, added to lap(u) there"),
+    BoundaryKind("robin", ("a", "b", "g"), "a u + b du/dn = g on a face (a, b constant numbers "
+                 "or params, b != 0; b = 0 is dirichlet)", on_masks=False),
+)}
 
 
 def names(group: str) -> Tuple[str, ...]:

@@ -36,6 +36,8 @@ def statement_key(stmt: A.Stmt) -> Optional[Tuple[str, ...]]:
         return ("graph",)
     if isinstance(stmt, A.ModelDecl):
         return ("model",)
+    if isinstance(stmt, A.BcDecl):   # never replaces a parent's: the checker finds two on a face
+        return ("bc", stmt.field, str(stmt.span))
     return ("name", stmt.name)
 
 

@@ -19,7 +19,7 @@ from ..resources import grammar_path
 from . import ast as A
 
 KEYWORDS = ("model", "field", "input", "dim", "param", "learn", "let", "edge", "energy",
-            "graph", "dt", "domain", "next", "state", "net", "extends", "override")
+            "graph", "dt", "domain", "next", "state", "net", "extends", "override", "bc")
 
 _READABLE = {"NAME": "a name", "NUMBER": "a number", "INT": "an integer",
              "_NL": "end of line", "$END": "end of input", "KIND": "'node' or 'edge'"}
@@ -130,7 +130,27 @@ class _ToAst(Transformer_NonRecursive):
 
     def input_decl(self, meta, c):
         kind, dim, stalk = c[1]
-        return A.InputDecl(str(c[0]), kind, dim, self._span(meta), stalk)
+        flag = (str(c[2]), self._span(c[2])) if len(c) > 2 else None
+        return A.InputDecl(str(c[0]), kind, dim, self._span(meta), stalk, flag)
+
+    def bc_face(self, meta, c):
+        return ("face", (str(c[0]), c[1]), None, self._span(meta))
+
+    def bc_set(self, meta, c):
+        return ("set", None, str(c[0]), self._span(meta))
+
+    def bc_decl(self, meta, c):
+        _, face, where, wspan = c[1]
+        return A.BcDecl(str(c[0]), face, where, str(c[2]), tuple(c[3:]), self._span(meta),
+                        self._span(c[0]), wspan, self._span(c[2]))
+
+    def _cmp(name):
+        def f(self, meta, c):
+            span = self._span(meta)
+            return A.Call(name, (c[0], c[1]), (), span, span)
+        return f
+
+    lt, le, gt, ge, eq = _cmp("lt"), _cmp("le"), _cmp("gt"), _cmp("ge"), _cmp("eq")
 
     def dim_decl(self, meta, c):
         return A.DimDecl(str(c[0]), int(c[1]), self._span(meta))

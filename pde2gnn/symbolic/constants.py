@@ -85,6 +85,7 @@ class Constants:
         sheaves: ``{name: SheafInfo}`` of the ``restriction`` declarations, d and k ints.
         energies: True when the spec derives a flow from an energy (``var``), which needs a
             symmetric graph.
+        masks: the ``node mask`` inputs (booleans per node, for boundary conditions).
     """
 
     fields: Dict[str, Type] = field(default_factory=dict)
@@ -96,6 +97,8 @@ class Constants:
     nets: Dict[str, NetInfo] = field(default_factory=dict)
     sheaves: Dict[str, SheafInfo] = field(default_factory=dict)
     energies: bool = False
+    #: inputs declared ``node mask`` (boolean node sets of boundary conditions)
+    masks: Tuple[str, ...] = ()
 
     @property
     def observed(self) -> Tuple[str, ...]:

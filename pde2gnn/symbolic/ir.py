@@ -19,6 +19,7 @@ from ..lang.kinds import Kind
 from ..lang.visit import children
 from . import ops as O
 from .analysis import Analyzer
+from .boundary import bind_boundary, lower_boundary
 from .constants import Box, Constants, Domain, LearnInfo
 from .energy import SYMMETRIC_CONSTRAINTS, EnergyDerivationError, variational
 from .geometry import GEO_FUNCTIONS, GeoLap
@@ -42,6 +43,8 @@ class IR:
     #: the declarations with dimensions and params bound, set by :meth:`bind`: all the backend
     #: reads besides the equations (None before binding)
     constants: Optional[Constants] = field(default=None, repr=False)
+    #: boundary conditions (:class:`pde2gnn.symbolic.boundary.Boundary`), values in sympy
+    boundary: Tuple = ()
 
     def __str__(self) -> str:
         op = "next" if self.discrete else "dt"
@@ -157,7 +160,7 @@ class IR:
                     raise OptionError(f"with params {values} a dropout rate in the right-hand "
                                       f"side of '{f}' is {d.args[1]}: it must be in [0, 1)")
         return replace(self, rhs=rhs, dims=bound, params=values, probes=probes,
-                       constants=constants)
+                       constants=constants, boundary=bind_boundary(self.boundary, subs))
 
 
 def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Expr]) -> Constants:
@@ -190,8 +193,15 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
         shape = tuple(size(x) for x in c.learn_types[k].shape) if d.shape else ()
         learnables[k] = LearnInfo(shape, init, tuple(n for n, _ in d.constraints))
     domain = None
-    if c.domain is not None:   # the bounds are numbers (pi allowed): see check/domain.py
-        low, high = (tuple(float(lower_expr(c, b[k])) for b in c.domain.bounds) for k in (0, 1))
+    if c.domain is not None:   # numbers, pi and params: see check/domain.py
+        low, high = (tuple(_finite_value(lower_expr(c, b[k]).xreplace(subs), c, b[k],
+                                         "this domain bound") for b in c.domain.bounds)
+                     for k in (0, 1))
+        for a, (lo, hi) in enumerate(zip(low, high)):
+            if not lo < hi:
+                raise OptionError(f"with params {dict((str(k), v) for k, v in subs.items())} "
+                                  f"axis {a + 1} of domain '{c.domain.name}' is empty or "
+                                  f"reversed: [{lo:g}, {hi:g}]")
         domain = Domain(c.domain.name, Box(low, high, bool(c.domain_option("periodic", False))),
                         c.domain_option("scheme", "auto"), c.coordinates)
     return Constants(
@@ -202,7 +212,7 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
         nets={n: replace(v, sizes={k: size(x) for k, x in v.sizes.items()})
               for n, v in c.nets.items()},
         sheaves={n: replace(v, d=size(v.d), k=size(v.k)) for n, v in c.sheaves.items()},
-        energies=bool(c.energies))
+        energies=bool(c.energies), masks=tuple(c.masks))
 
 
 def _finite_value(v: sp.Expr, c: CheckedSpec, e: A.Expr, what: str, bound=1.7e308) -> float:
@@ -390,7 +400,8 @@ def lower(checked: CheckedSpec, probes: Tuple[str, ...] = ()) -> IR:
     probed = {p: lw.name(p) for p in probes}
     if any(e.has(O.ABAR) for e in list(rhs.values()) + list(probed.values())):
         symbols["abar"] = ABAR_INFO
-    return IR(checked.name, symbols, rhs, checked, probes=probed)
+    return IR(checked.name, symbols, rhs, checked, probes=probed,
+              boundary=lower_boundary(checked, lw.expr))
 
 
 def derived_flows(checked: CheckedSpec) -> Dict[str, sp.Expr]:

@@ -231,6 +231,62 @@ class Detach(_Elementwise):
         return u if u.is_Number else None     # a number carries no gradient: kept exact
 
 
+class _Compare(GraphOp):
+    """``lt(a, b)`` ... ``eq(a, b)``: 1 where the comparison holds, 0 elsewhere (folded on
+    numbers). Piecewise constant: the derivative is 0 almost everywhere."""
+
+    nargs = 2
+    _op = None
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sp.Integer(int(cls._op(float(a), float(b))))
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+
+class Lt(_Compare):
+    spec_name, _op = "lt", staticmethod(lambda a, b: a < b)
+
+
+class Le(_Compare):
+    spec_name, _op = "le", staticmethod(lambda a, b: a <= b)
+
+
+class Gt(_Compare):
+    spec_name, _op = "gt", staticmethod(lambda a, b: a > b)
+
+
+class Ge(_Compare):
+    spec_name, _op = "ge", staticmethod(lambda a, b: a >= b)
+
+
+class Eq(_Compare):
+    spec_name, _op = "eq", staticmethod(lambda a, b: a == b)
+
+
+class Where(GraphOp):
+    """``where(c, a, b)``: a where c != 0, b elsewhere; folded when c is a number."""
+
+    nargs = 3
+    spec_name = "where"
+
+    @classmethod
+    def eval(cls, c, a, b):
+        if c.is_Number:
+            return a if c != 0 else b
+        if a == b:
+            return a
+        return None
+
+    def fdiff(self, argindex=1):
+        c = self.args[0]
+        return {1: sp.Integer(0), 2: Where(c, 1, 0), 3: Where(c, 0, 1)}[argindex]
+
+
 class Dropout(GraphOp):
     """``Dropout(u, p)``: inverted dropout of u with rate p (a number once params are bound).
     Random while training, so it has no ``fdiff`` and the table keeps it out of energies; two
