@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from . import distributed, results
+from . import distributed, results, threads
 from .errors import OptionError, Pde2GnnError
 from .tasks.registry import select
 from .tasks.task import SHARED, kv
@@ -107,9 +107,7 @@ def cmd_train(args) -> int:
                           f"{args.seeds} and {args.first_seed}")
     task = select(spec_path, args.task)(spec_path, args)
     _refuse_foreign_options(args, task, args.task_options)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    threads.request(args.threads)
     rank, size, device = 0, 1, args.device
     if args.distributed:
         rank, size, device = distributed.start(args.device)
@@ -194,8 +192,7 @@ def cmd_simulate(args) -> int:
 
     from .simulate import SimulationConfig, parse_shard, simulate
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads.request(args.threads)
     split = tuple(float(v) for v in args.split.split(","))
     if len(split) != 3:
         raise OptionError(f"--split needs three fractions, got '{args.split}'")
@@ -221,8 +218,7 @@ def cmd_discover(args) -> int:
 
     from .discover import DiscoveryConfig, run
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads.request(args.threads)
     cfg = DiscoveryConfig(window=args.window, order=args.order, weak_window=args.weak_window,
                           folds=args.folds, bootstrap=args.bootstrap, threshold=args.threshold,
                           tolerance=args.cv_tolerance, max_trajectories=args.max_trajectories,

@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "forecasting task trains data-parallel instead (DDP, each global batch split "
                    "over the ranks, rank 0 writes --results)")
     q.add_argument("--device", default="cpu")
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     q.add_argument("--results", help="write the results as JSON to this path")
     q.add_argument("--log-every", type=int, default=10, help="print every N-th epoch (0: none)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "trajectories I, I+N, ...), each chunk written to OUT.shardI-of-N/ as it "
                    "finishes (a rerun resumes); join with pde2gnn merge OUT.npz SHARD_DIRS...")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")
     q.add_argument("--png", help="PNG of a few frames (default: beside --out)")
     q.add_argument("--no-png", action="store_true")
@@ -238,5 +238,5 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--noise", type=float, default=0.0, help="add Gaussian observation noise of "
                    "this fraction of the data's std first (experiments)")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     return p
