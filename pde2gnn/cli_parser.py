@@ -196,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--step-size", type=float)
     q.add_argument("--integrator", default="pde2gnn", choices=["pde2gnn", "torchdiffeq"],
                    help="pde2gnn: the fused Runge-Kutta loop; torchdiffeq: torchdiffeq.odeint")
+    q.add_argument("--compile", action="store_true", help="torch.compile the solve (whole "
+                   "fixed-step Runge-Kutta steps, or the field of an adaptive method)")
     q.add_argument("--batch", type=int, default=250,
                    help="trajectories per solve (the channels of one state)")
     q.add_argument("--dtype", default="float32", choices=["float64", "float32"])

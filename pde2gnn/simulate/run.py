@@ -109,7 +109,7 @@ def simulate(spec, out: str, cfg: Optional[SimulationConfig] = None, png: Option
     residual = np.zeros(B)
     first = None
     solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=100000,
-                          integrator=cfg.integrator, affine=cfg.affine)
+                          integrator=cfg.integrator, affine=cfg.affine, compile=cfg.compile)
     fields: Dict[int, object] = {}
     nfe, scheme, done = 0, None, []
     old = torch.get_default_dtype()
