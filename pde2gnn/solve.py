@@ -58,6 +58,10 @@ class SolverConfig:
             (field and stage sums in one graph), adaptive methods with the field compiled and
             the step-size control eager. Traced once per field, method, dtype and grad mode;
             the first call costs the compilation (tens of seconds on a CPU), logged.
+        checkpoint: per-step gradient checkpointing, a third memory option beside direct
+            backpropagation and the adjoint: autograd keeps each step's input state only and
+            recomputes the step's stages in the backward pass (one more forward per step);
+            fixed-step methods of the pde2gnn integrator, not with compile or adjoint.
 
     Raises:
         OptionError: an unknown method or integrator, non-positive tolerances or step size.
@@ -73,6 +77,7 @@ class SolverConfig:
     integrator: str = "pde2gnn"
     affine: bool = True
     compile: bool = False
+    checkpoint: bool = False
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
@@ -92,6 +97,11 @@ class SolverConfig:
             raise OptionError("compile needs the pde2gnn integrator, no adjoint, and one of its "
                               f"methods ({', '.join(TABLEAUS)}); got integrator "
                               f"{self.integrator}, method {self.method}, adjoint {self.adjoint}")
+        if self.checkpoint and (self.compile or self.adjoint or self.integrator != "pde2gnn"
+                                or self.method not in TABLEAUS or TABLEAUS[self.method].adaptive):
+            raise OptionError("checkpoint needs a fixed-step method of the pde2gnn integrator "
+                              f"({', '.join(m for m, t in TABLEAUS.items() if not t.adaptive)}),"
+                              f" without compile or adjoint; got method {self.method}")
         for name in ("rtol", "atol", "step_size"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -171,7 +181,7 @@ class ODEBlock(nn.Module):
         t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
             else times.to(y0)
         self._counter = None
-        if cfg.compile:
+        if cfg.compile or cfg.checkpoint:
             ys, self.nfe_forward = self._compiled_solve(y0, t, name)
         elif cfg.fast:
             affine = self.field.affine_step(cfg.method) if cfg.affine and self.field.affine \
@@ -190,14 +200,17 @@ class ODEBlock(nn.Module):
         return out
 
     def _compiled_solve(self, y0: Tensor, t: Tensor, name: str):
-        """``SolverConfig.compile``: fixed-step methods on a compiled step, adaptive ones on
-        :func:`rk_solve` with the field compiled (:mod:`pde2gnn.integrate.compiled`)."""
+        """``SolverConfig.compile`` / ``checkpoint``: fixed-step methods on a (compiled,
+        checkpointed) step, adaptive ones on :func:`rk_solve` with the field compiled
+        (:mod:`pde2gnn.integrate.compiled`)."""
         from .integrate import compiled as C
         cfg = self.config
-        if self._compiled is None or self._compiled[0] != cfg.method:
+        key = (cfg.method, cfg.compile, cfg.checkpoint)
+        if self._compiled is None or self._compiled[0] != key:
             fn = C.compiled_field(self.field) if TABLEAUS[cfg.method].adaptive \
-                else C.CompiledStep(self.field, cfg.method)
-            self._compiled = (cfg.method, fn)
+                else C.CompiledStep(self.field, cfg.method, compile=cfg.compile,
+                                    checkpoint=cfg.checkpoint)
+            self._compiled = (key, fn)
         fn = self._compiled[1]
         if isinstance(fn, C.CompiledStep):
             return C.solve_fixed(fn, y0, t, cfg.step_size, cfg.max_nfe, name)

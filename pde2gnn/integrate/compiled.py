@@ -27,6 +27,7 @@ import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
+import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from ..errors import OptionError, SolverError
@@ -46,6 +47,12 @@ class CompiledStep(nn.Module):
         backend: ``torch.compile``'s backend (``inductor``: generated C++ / Triton kernels).
         log: where to say what was compiled and how long the first call (trace + compile +
             run) took; ``None``: silent.
+        compile: False runs the same step eagerly (for ``checkpoint`` alone).
+        checkpoint: per-step gradient checkpointing (Chen et al. 2016, "Training deep nets
+            with sublinear memory cost"; ``torch.utils.checkpoint``, non-reentrant): the
+            backward pass keeps only each step's inputs and recomputes its stages, so a
+            solve of K steps holds K states for autograd instead of K x S stages and every
+            edge-sized intermediate of the field; it costs one more forward step per step.
 
     ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
     the new state and the S stage derivatives, each of y0's shape.
@@ -55,10 +62,12 @@ class CompiledStep(nn.Module):
     """
 
     def __init__(self, field: nn.Module, method: str, backend: Optional[str] = None,
-                 log: Optional[Callable[[str], None]] = print):
+                 log: Optional[Callable[[str], None]] = print, compile: bool = True,
+                 checkpoint: bool = False):
         super().__init__()
         backend = backend or DEFAULT_BACKEND
-        _check_traceable(field)
+        if compile:
+            _check_traceable(field)
         if method not in TABLEAUS:
             raise OptionError(f"unknown Runge-Kutta method '{method}' (choose from "
                               f"{', '.join(TABLEAUS)})")
@@ -75,8 +84,9 @@ class CompiledStep(nn.Module):
         #: the zero pattern, fixed in the traced code: stage s sums the stages in uses[s]
         self.uses = [[r for r in range(k) if a[k, r] != 0] for k in range(s)]
         self.uses_b = [r for r in range(s) if tab.b[r] != 0]
+        self.checkpoint = checkpoint
         self._compiled = torch.compile(self._step, fullgraph=True, backend=backend,
-                                       dynamic=False)
+                                       dynamic=False) if compile else None
         self._seen: set = set()
         self.compile_seconds = 0.0
 
@@ -95,6 +105,11 @@ class CompiledStep(nn.Module):
 
     def forward(self, t0: Tensor, dt: Tensor, y0: Tensor) -> Tuple[Tensor, List[Tensor]]:
         a, b, c = (w.to(y0) for w in (self.a, self.b, self.c))
+        if self._compiled is None:
+            if self.checkpoint and torch.is_grad_enabled():
+                return torch.utils.checkpoint.checkpoint(self._step, t0, dt, y0, a, b, c,
+                                                         use_reentrant=False)
+            return self._step(t0, dt, y0, a, b, c)
         key = (y0.dtype, y0.device, tuple(y0.shape), torch.is_grad_enabled())
         if key in self._seen:
             return self._compiled(t0, dt, y0, a, b, c)
