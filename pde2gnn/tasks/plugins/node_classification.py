@@ -14,7 +14,8 @@ class NodeClassification(Task):
     name = "node_classification"
     help = "continuous specs: node classification with --dataset"
     shared = frozenset(SHARED) - {"data"}
-    OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "dropout", "input_dropout",
+    OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "checkpoint",
+               "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
                "encoder_act", "second_linear", "per_layer_weights", "sheaf_decay",
@@ -47,6 +48,9 @@ class NodeClassification(Task):
                        help="torch.compile the solve: whole fixed-step Runge-Kutta steps, or "
                        "the field of an adaptive method (pays on small graphs after a first "
                        "call of tens of seconds; see docs/guide/performance.md)")
+        q.add_argument("--checkpoint", action="store_true", default=None,
+                       help="per-step gradient checkpointing (fixed-step methods): keep one "
+                       "state per step for the backward pass, recompute the stages")
         q.add_argument("--self-loops", action=argparse.BooleanOptionalAction, default=None,
                        help="add a self-loop to every node of the diffusion graph")
         q.add_argument("--fc-out", action=argparse.BooleanOptionalAction, default=None,
