@@ -64,7 +64,9 @@ class SolverConfig:
             fixed-step methods of the pde2gnn integrator, not with compile or adjoint.
 
     Raises:
-        OptionError: an unknown method or integrator, non-positive tolerances or step size.
+        OptionError: an unknown method or integrator, non-positive tolerances or step size;
+            compile or checkpoint with the torchdiffeq integrator or the adjoint (checkpoint:
+            also with an adaptive method or with compile).
     """
 
     method: str = "dopri5"
