@@ -124,7 +124,8 @@ def stencil(sizes):
             y = torch.tensor(u.reshape(n * n, 1))
             t = torch.tensor(0.0, dtype=torch.float64)
             out, mu = np.empty_like(u), np.empty_like(u)
-            loop = (lambda: heat_loop(u, out)) if spec == HEAT else (lambda: ch_loop(u, out, mu, h2))
+            loop = (lambda: heat_loop(u, out)) if spec == HEAT \
+                else (lambda: ch_loop(u, out, mu, h2))
             with torch.no_grad():
                 f.prepare(y)
                 eager = _best(lambda: f(t, y))
