@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from . import distributed, options, results
+from . import distributed, options, results, threads
 from .errors import OptionError, Pde2GnnError
 from .tasks.registry import select
 from .tasks.task import SHARED, kv
@@ -109,9 +109,7 @@ def cmd_train(args) -> int:
     options.check_device(args.device)
     task = select(spec_path, args.task)(spec_path, args)
     _refuse_foreign_options(args, task, args.task_options)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    threads.request(args.threads)
     rank, size, device = 0, 1, args.device
     if args.distributed:
         rank, size, device = distributed.start(args.device)
@@ -199,18 +197,16 @@ def cmd_merge(args) -> int:
 
 def cmd_simulate(args) -> int:
     split = options.fractions(args.split, "--split")
-    import torch
-
     from .simulate import SimulationConfig, parse_shard, simulate
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads.request(args.threads)
     cfg = SimulationConfig(
         graph=args.graph, n=args.n, points=args.points, k=args.k,
         trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
         modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
         method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
-        integrator=args.integrator, batch=args.batch, seed=args.seed, dtype=args.dtype,
+        integrator=args.integrator, compile=args.compile, batch=args.batch, seed=args.seed,
+        dtype=args.dtype,
         scheme=args.scheme, data_root=args.data_root, dims=kv(args.dim, int),
         params=kv(args.param, float), nodes=args.nodes, protocol=args.protocol,
         horizon=args.horizon, loc_std=args.loc_std, vel_norm=args.vel_norm,
@@ -239,12 +235,9 @@ def _init_files(items) -> dict:
 
 
 def cmd_discover(args) -> int:
-    import torch
-
     from .discover import DiscoveryConfig, run
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads.request(args.threads)
     cfg = DiscoveryConfig(window=args.window, order=args.order, weak_window=args.weak_window,
                           folds=args.folds, bootstrap=args.bootstrap, threshold=args.threshold,
                           tolerance=args.cv_tolerance, max_trajectories=args.max_trajectories,

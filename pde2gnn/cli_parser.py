@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "over the ranks, rank 0 writes --results)")
     q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K (checked before any "
                    "work)")
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     q.add_argument("--results", help="the results JSON (default: "
                    "$PDE2GNN_RUNS/MODEL-DATASET-TIMESTAMP/results.json, $PDE2GNN_RUNS "
                    "defaulting to ./runs; the log names it); rewritten after every run")
@@ -251,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "tripcolor, other graphs: scatter at the positions or a spring "
                         "layout); ffmpeg where installed, else Pillow (GIF only)")
     q.add_argument("--fps", type=int, default=10, help="frames per second of --movie")
+    q.add_argument("--compile", action="store_true", help="torch.compile the solve (whole "
+                   "fixed-step Runge-Kutta steps, or the field of an adaptive method)")
     q.add_argument("--batch", type=int, default=250,
                    help="trajectories per solve (the channels of one state)")
     q.add_argument("--dtype", default="float32", choices=["float64", "float32"])
@@ -259,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "trajectories I, I+N, ...), each chunk written to OUT.shardI-of-N/ as it "
                    "finishes (a rerun resumes); join with pde2gnn merge OUT.npz SHARD_DIRS...")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")
     q.add_argument("--png", help="PNG of five frames of trajectory 0, one row per field "
                    "(default: beside --out)")
@@ -294,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--noise", type=float, default=0.0, help="add Gaussian observation noise of "
                    "this fraction of the data's std first (experiments)")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     options.attach(p)
     return p
 

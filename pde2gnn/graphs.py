@@ -286,3 +286,61 @@ def ndcn_graph(name: str, n: int = 400, seed: int = 0) -> Tensor:
         g = nx.relabel_nodes(g, {v: k for k, v in enumerate(order)})
     e = np.array(g.edges, dtype=np.int64).reshape(-1, 2).T
     return _undirected(e[0], e[1], n)
+
+
+def stochastic_block_model(n: int, blocks: int, degree: float, p_in: float = 0.8,
+                           seed: int = 0) -> Tuple[Tensor, Tensor]:
+    """A sparse stochastic block model (Holland, Laskey & Leinhardt 1983) in O(N degree):
+    every node draws ``degree / 2`` neighbours, each in its own block with probability
+    ``p_in`` and uniformly among all nodes otherwise; the edges are made undirected, without
+    self-loops or repeats (mean degree about ``degree``). Blocks are assigned at random, so the
+    node order carries no locality (as for data that arrive in no particular order).
+
+    Returns:
+        edge_index ``[2, E]`` and the block of every node ``[N]`` (long).
+
+    Raises:
+        OptionError: fewer than two nodes, no block, a degree below 1 or p_in outside [0, 1].
+    """
+    if n < 2 or blocks < 1 or degree < 1 or not 0 <= p_in <= 1:
+        raise OptionError(f"stochastic block model needs n >= 2, blocks >= 1, degree >= 1 and "
+                          f"0 <= p_in <= 1, got {n}, {blocks}, {degree}, {p_in}")
+    rng = np.random.default_rng(seed)
+    block = rng.integers(blocks, size=n)
+    members = np.argsort(block, kind="stable")
+    start = np.searchsorted(block[members], np.arange(blocks + 1))
+    src = np.repeat(np.arange(n), max(1, int(round(degree / 2))))
+    b = block[src]
+    inside = rng.random(src.size) < p_in
+    size = start[b + 1] - start[b]
+    dst = np.where(inside, members[start[b] + (rng.random(src.size) * size).astype(np.int64)],
+                   rng.integers(n, size=src.size))
+    return _undirected(src, dst, n), torch.as_tensor(block, dtype=torch.long)
+
+
+def reverse_cuthill_mckee(edge_index: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    """Relabel the nodes in reverse Cuthill-McKee order (Cuthill & McKee 1969; George 1971,
+    ``scipy.sparse.csgraph.reverse_cuthill_mckee``), which narrows the band of the adjacency
+    matrix so that the gathers of a sparse product read nearby memory.
+
+    Args:
+        edge_index: ``[2, E]``; num_nodes: N.
+
+    Returns:
+        the relabelled ``edge_index`` ``[2, E]`` and ``order`` ``[N]``: new node k is old node
+        ``order[k]`` (so node tensors are reordered by ``x[order]``).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import reverse_cuthill_mckee as rcm
+    ei = edge_index.cpu().numpy()
+    a = coo_matrix((np.ones(ei.shape[1], dtype=np.int8), (ei[1], ei[0])),
+                   shape=(num_nodes, num_nodes)).tocsr()
+    order = torch.as_tensor(rcm(a, symmetric_mode=False).astype(np.int64))
+    new = torch.empty_like(order)
+    new[order] = torch.arange(num_nodes)
+    return new.to(edge_index.device)[edge_index], order
+
+
+def bandwidth(edge_index: Tensor) -> int:
+    """max |i - j| over the edges: the half-bandwidth of the adjacency matrix."""
+    return int((edge_index[0] - edge_index[1]).abs().max()) if edge_index.numel() else 0

@@ -53,9 +53,20 @@ class SolverConfig:
             c fixed during the solve, :attr:`VectorField.affine`) in the Krylov form: the same
             steps and NFE, one vector sum per step instead of one per stage
             (:func:`pde2gnn.rk.affine_step_source`). False: the stage form, as for any field.
+        compile: with the ``pde2gnn`` integrator and no adjoint, ``torch.compile`` the solve
+            (:mod:`pde2gnn.integrate.compiled`): fixed-step methods as whole compiled steps
+            (field and stage sums in one graph), adaptive methods with the field compiled and
+            the step-size control eager. Traced once per field, method, dtype and grad mode;
+            the first call costs the compilation (tens of seconds on a CPU), logged.
+        checkpoint: per-step gradient checkpointing, a third memory option beside direct
+            backpropagation and the adjoint: autograd keeps each step's input state only and
+            recomputes the step's stages in the backward pass (one more forward per step);
+            fixed-step methods of the pde2gnn integrator, not with compile or adjoint.
 
     Raises:
-        OptionError: an unknown method or integrator, non-positive tolerances or step size.
+        OptionError: an unknown method or integrator, non-positive tolerances or step size;
+            compile or checkpoint with the torchdiffeq integrator or the adjoint (checkpoint:
+            also with an adaptive method or with compile).
     """
 
     method: str = "dopri5"
@@ -67,6 +78,8 @@ class SolverConfig:
     max_nfe: int = 5000
     integrator: str = "pde2gnn"
     affine: bool = True
+    compile: bool = False
+    checkpoint: bool = False
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
@@ -81,6 +94,16 @@ class SolverConfig:
             raise OptionError(f"method '{self.method}' exists only in the pde2gnn integrator "
                               "(not in torchdiffeq, so not with --integrator torchdiffeq or "
                               "adjoint)")
+        if self.compile and (self.integrator != "pde2gnn" or self.adjoint
+                             or self.method not in TABLEAUS):
+            raise OptionError("compile needs the pde2gnn integrator, no adjoint, and one of its "
+                              f"methods ({', '.join(TABLEAUS)}); got integrator "
+                              f"{self.integrator}, method {self.method}, adjoint {self.adjoint}")
+        if self.checkpoint and (self.compile or self.adjoint or self.integrator != "pde2gnn"
+                                or self.method not in TABLEAUS or TABLEAUS[self.method].adaptive):
+            raise OptionError("checkpoint needs a fixed-step method of the pde2gnn integrator "
+                              f"({', '.join(m for m, t in TABLEAUS.items() if not t.adaptive)}),"
+                              f" without compile or adjoint; got method {self.method}")
         check_fields(self, ("rtol", "atol", "step_size", "max_nfe"))
 
     @property
@@ -138,6 +161,7 @@ class ODEBlock(nn.Module):
         self.config = config or SolverConfig()
         self.nfe_forward = 0
         self._counter: Optional[_Counted] = None
+        self._compiled = None       # (method, CompiledStep or compiled field) with compile
 
     @property
     def nfe_backward(self) -> int:
@@ -154,7 +178,9 @@ class ODEBlock(nn.Module):
         t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
             else times.to(y0)
         self._counter = None
-        if cfg.fast:
+        if cfg.compile or cfg.checkpoint:
+            ys, self.nfe_forward = self._compiled_solve(y0, t, name)
+        elif cfg.fast:
             affine = self.field.affine_step(cfg.method) if cfg.affine and self.field.affine \
                 else None
             sol = rk_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
@@ -184,6 +210,25 @@ class ODEBlock(nn.Module):
                 f"({'output time' if len(t) > 2 else 'end time'}; {self.config.method}, "
                 f"{self.nfe_forward} evaluations): the dynamics diverge or the scheme is "
                 f"unstable; {self.advice}")
+
+    def _compiled_solve(self, y0: Tensor, t: Tensor, name: str):
+        """``SolverConfig.compile`` / ``checkpoint``: fixed-step methods on a (compiled,
+        checkpointed) step, adaptive ones on :func:`rk_solve` with the field compiled
+        (:mod:`pde2gnn.integrate.compiled`)."""
+        from .integrate import compiled as C
+        cfg = self.config
+        key = (cfg.method, cfg.compile, cfg.checkpoint)
+        if self._compiled is None or self._compiled[0] != key:
+            fn = C.compiled_field(self.field) if TABLEAUS[cfg.method].adaptive \
+                else C.CompiledStep(self.field, cfg.method, compile=cfg.compile,
+                                    checkpoint=cfg.checkpoint)
+            self._compiled = (key, fn)
+        fn = self._compiled[1]
+        if isinstance(fn, C.CompiledStep):
+            return C.solve_fixed(fn, y0, t, cfg.step_size, cfg.max_nfe, name)
+        sol = rk_solve(fn, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
+                       max_nfe=cfg.max_nfe, name=name)
+        return sol.ys, sol.nfe
 
     def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str) -> Tensor:
         cfg = self.config

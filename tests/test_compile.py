@@ -1,8 +1,9 @@
 """torch.compile of compiled fields and of PDEConv: traced once, same values and gradients.
 
 The eager CSR product is not traceable (dynamo cannot create sparse tensors); under
-``torch.compile`` the graph kernels switch to the gather / index_add form of the same sum
-(``graph_ops._csr_product``), so the vector field is one graph without breaks. A counting
+``torch.compile`` the graph kernels call it through the custom operator
+``torch.ops.pde2gnn.csr_mm`` (``backend/csr_op.py``), opaque to the tracer, so the vector field
+is one graph without breaks. A counting
 backend stands in for inductor, whose C++ build would take the suite ~30 s per model."""
 import pytest
 import torch

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..discretize.stencil import StencilProgram
+from .. import threads
 from ..errors import DataError, OptionError, SolverError
 from ..lang.kinds import Kind
 from ..rk import stage_sum
@@ -312,6 +313,7 @@ class VectorField(nn.Module):
                             f"{str(ref.dtype).replace('torch.', '')} on {ref.device}: convert "
                             f"one to the other (field.to(y0) or y0.to(...)); states are "
                             "floating point")
+        threads.fit(self.graph.num_edges, self.graph.num_nodes, y0.numel() // y0.shape[-2])
         self._input_values = self._inputs()
         if self._static_cache is None:
             self._static_cache = self._static_fn(self.graph, self._input_values)

@@ -13,7 +13,7 @@
    ``init(x)``, as in GRAND-l) are assembled once per solve; state-dependent weights once per
    evaluation. Everything else is the *remainder*, lowered to gather / scatter message passing.
 4. The node argument of a non-linear function (``relu(-X Omega + Abar X W)``,
-   ``standardize_i(Abar X W)``) is classified the same way: its linear terms become the groups
+   ``standardize_i(Abar X W)``) or the base of a power (``dx(u)^2``) is classified the same way: its linear terms become the groups
    of a node temporary ``_lin<k>``, computed by sparse products before the remainder.
 5. A nested graph reduction (``lap(lap(u))``, ``grad(div(F))``) is not substituted into the
    outer stencil: the inner value becomes a node temporary ``_red<k>`` (:class:`_Hoister`),
@@ -378,18 +378,27 @@ def discretize(ir: IR) -> StencilProgram:
         args = tuple(fuse_inside(a) for a in e.args)
         e = e.func(*args) if args != e.args else e
         if isinstance(e, sp.Function) and not isinstance(e, (O.MatMul, O.SumJ, O.AtI, O.AtJ)) \
-                and len(e.args) == 1 and an.kind(e.args[0]) == Kind.NODE \
-                and an.uses_state(e.args[0]):
-            name = f"_lin{len(temps)}"
-            rest = fuse(name, e.args[0])
-            mine = [k for k in groups if k[0] == name]
-            if any(groups[k].weight_j != 0 or groups[k].weight_i != 0 for k in mine):
-                temps.append(name)
-                an.add(SymbolInfo(name, "temp", Type(Kind.NODE, (an.channels(e.args[0]),))))
-                return e.func(sp.Symbol(name) + rest)
-            for k in mine:  # no sparse product to gain: leave the argument as it was
-                del groups[k]
+                and len(e.args) == 1:
+            return e.func(temporary(e.args[0]))
+        if e.is_Pow and an.kind(e.exp) == Kind.SCALAR and not an.uses_state(e.exp):
+            return temporary(e.base) ** e.exp     # dx(u)^2, 1/sqrt(deg_inv*lap(u)), ...
         return e
+
+    def temporary(a: sp.Expr) -> sp.Expr:
+        """``a`` (a non-linear function's node argument) with its linear part fused into a
+        new temporary ``_lin<k>``, or ``a`` itself when that has no sparse product to gain."""
+        if an.kind(a) != Kind.NODE or not an.uses_state(a):
+            return a
+        name = f"_lin{len(temps)}"
+        rest = fuse(name, a)
+        mine = [k for k in groups if k[0] == name]
+        if any(groups[k].weight_j != 0 or groups[k].weight_i != 0 for k in mine):
+            temps.append(name)
+            an.add(SymbolInfo(name, "temp", Type(Kind.NODE, (an.channels(a),))))
+            return sp.Symbol(name) + rest
+        for k in mine:  # no sparse product to gain: leave the argument as it was
+            del groups[k]
+        return a
 
     temps: List[str] = []
     remainder: Dict[str, sp.Expr] = {}

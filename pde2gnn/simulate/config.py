@@ -39,7 +39,7 @@ class SimulationConfig:
             (0: all nodes and the simulation graph; None: 250 on the built-in grid, points
             and delaunay graphs as PA-DGN, all nodes on the others).
         split: train / val / test fractions of the trajectories.
-        method, rtol, atol, step_size, integrator: solver options
+        method, rtol, atol, step_size, integrator, affine, compile: solver options
             (:class:`pde2gnn.solve.SolverConfig`).
         batch: trajectories per solve; dtype: ``float64`` or ``float32``.
         scheme: stencil scheme override (grid, lsq, mesh, auto); dims/params: spec overrides.
@@ -80,6 +80,7 @@ class SimulationConfig:
     step_size: Optional[float] = None
     integrator: str = "pde2gnn"
     affine: bool = True
+    compile: bool = False
     batch: int = 250
     seed: int = 0
     dtype: str = "float32"

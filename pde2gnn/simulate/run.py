@@ -147,7 +147,8 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     first = None
     from ..solve import SolverConfig
     solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=cfg.max_nfe,
-                          integrator=cfg.integrator, affine=cfg.affine)
+                          integrator=cfg.integrator, affine=cfg.affine,
+                          compile=cfg.compile)
     fields: Dict[int, object] = {}
     nfe, scheme, done = 0, None, []
     old = torch.get_default_dtype()

@@ -39,7 +39,8 @@ class NodeClassification(Task):
                    "(fractions), val_loss, integration_time (T, spec time units), nfe",
     }
     shared = frozenset(SHARED) - {"data"}
-    OPTIONS = ("time", "step_size", "integrator", "adjoint", "dropout", "input_dropout",
+    OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "checkpoint",
+               "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
                "encoder_act", "second_linear", "per_layer_weights", "sheaf_decay",
@@ -68,6 +69,13 @@ class NodeClassification(Task):
                        help="pde2gnn (default): the fused Runge-Kutta loop; torchdiffeq: "
                        "torchdiffeq.odeint (the reference)")
         q.add_argument("--adjoint", action="store_true", default=None)
+        q.add_argument("--compile", action="store_true", default=None,
+                       help="torch.compile the solve: whole fixed-step Runge-Kutta steps, or "
+                       "the field of an adaptive method (pays on small graphs after a first "
+                       "call of tens of seconds; see docs/guide/performance.md)")
+        q.add_argument("--checkpoint", action="store_true", default=None,
+                       help="per-step gradient checkpointing (fixed-step methods): keep one "
+                       "state per step for the backward pass, recompute the stages")
         q.add_argument("--self-loops", action=argparse.BooleanOptionalAction, default=None,
                        help="add a self-loop to every node of the diffusion graph")
         q.add_argument("--fc-out", action=argparse.BooleanOptionalAction, default=None,

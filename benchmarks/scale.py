@@ -1,0 +1,230 @@
+"""Performance at every scale (issue 40): small grids against a hand-written stencil loop, large
+graphs per training epoch. Every ratio is against a baseline measured in the same run.
+
+Part 1, ``--part stencil``: one evaluation of heat (combinatorial Laplacian) and Cahn-Hilliard
+(dc/dt = lap(c^3 - c - g lap c), Cahn & Hilliard 1958; 5-point Laplacians on a periodic grid) on
+n x n grids, float64, one state channel: the eager field; one rk4 step compiled whole by
+``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor) divided by its 4 evaluations,
+beside the eager rk4 step likewise; and the same right-hand side as a hand-written numba loop
+(numpy where numba is missing). The compiled values are checked against the loop's.
+
+Part 2, ``--part grand``: one training epoch (forward, cross-entropy, backward, Adam step) of
+GRAND-l (``library/grand.pde``: linear encoder to 64 channels, rk4 with 4 steps to T = 1,
+linear decoder) on stochastic-block-model graphs (10 blocks, mean degree 10, 32 features),
+each size in its own process so that the peak resident memory (``ru_maxrss``) is that size's;
+with the nodes in random order and in reverse Cuthill-McKee order.
+
+    nice -n 10 python benchmarks/scale.py --part stencil --sizes 32 64 128 256
+    nice -n 10 python benchmarks/scale.py --part grand --nodes 10000 100000 1000000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pde2gnn import graphs  # noqa: E402
+from pde2gnn.compiler import compile as compile_spec  # noqa: E402
+
+CAHN_HILLIARD = """model cahn_hilliard
+domain pos : [0, 2*pi] x [0, 2*pi] periodic
+field c : node[1]
+param g = 0.01
+dt(c) = lap(c^3 - c - g*lap(c))
+"""
+HEAT = "heat"
+L = 2 * math.pi
+G = 0.01
+
+
+def _loops():
+    """The hand-written right-hand sides on an [n, n] periodic array (numba if present)."""
+    try:
+        from numba import njit
+        kind = "numba"
+    except ImportError:                      # numpy: the same stencils with np.roll
+        def lap(u, w):
+            return w * (np.roll(u, 1, 0) + np.roll(u, -1, 0) + np.roll(u, 1, 1)
+                        + np.roll(u, -1, 1) - 4 * u)
+
+        def heat(u, out):
+            out[:] = lap(u, 1.0)
+
+        def ch(c, out, mu, h2):
+            mu[:] = c ** 3 - c - G * lap(c, 1.0 / h2)
+            out[:] = lap(mu, 1.0 / h2)
+        return "numpy", heat, ch
+
+    @njit(cache=False)
+    def heat(u, out):
+        n = u.shape[0]
+        for i in range(n):
+            for j in range(n):
+                out[i, j] = (u[i - 1, j] + u[(i + 1) % n, j] + u[i, j - 1] + u[i, (j + 1) % n]
+                             - 4.0 * u[i, j])
+
+    @njit(cache=False)
+    def ch(c, out, mu, h2):
+        n = c.shape[0]
+        for i in range(n):
+            for j in range(n):
+                lc = (c[i - 1, j] + c[(i + 1) % n, j] + c[i, j - 1] + c[i, (j + 1) % n]
+                      - 4.0 * c[i, j]) / h2
+                mu[i, j] = c[i, j] ** 3 - c[i, j] - G * lc
+        for i in range(n):
+            for j in range(n):
+                out[i, j] = (mu[i - 1, j] + mu[(i + 1) % n, j] + mu[i, j - 1]
+                             + mu[i, (j + 1) % n] - 4.0 * mu[i, j]) / h2
+    return kind, heat, ch
+
+
+def _best(fn, seconds: float = 0.3) -> float:
+    """Least mean time of ``fn()`` over 3 rounds of about ``seconds`` each (after a warm-up)."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    reps = max(1, int(seconds / max(time.perf_counter() - t0, 1e-7)))
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best
+
+
+def stencil(sizes):
+    from pde2gnn.integrate.compiled import CompiledStep
+    from pde2gnn.rk import rk_solve
+    kind, heat_loop, ch_loop = _loops()
+    print(f"one evaluation, float64, 1 channel, {torch.get_num_threads()} thread(s); "
+          f"hand-written loop: {kind}; times in microseconds")
+    print(f"{'spec':<14}{'grid':>9}{'eager':>10}{'eager rk4':>11}{'compiled':>10}"
+          f"{'loop':>9}{'comp/loop':>11}{'comp/eager':>11}{'compile s':>11}{'max rel err':>13}")
+    for name, spec in (("heat", HEAT), ("cahn_hilliard", CAHN_HILLIARD)):
+        for n in sizes:
+            pos, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
+            h2 = (L / n) ** 2
+            inputs = {} if spec == HEAT else {"pos": torch.tensor(pos)}
+            dims = {"d": 1} if spec == HEAT else None
+            f = compile_spec(spec, ei, n * n, dims, inputs=inputs).double()
+            rng = np.random.default_rng(n)
+            u = rng.standard_normal((n, n))
+            y = torch.tensor(u.reshape(n * n, 1))
+            t = torch.tensor(0.0, dtype=torch.float64)
+            out, mu = np.empty_like(u), np.empty_like(u)
+            loop = (lambda: heat_loop(u, out)) if spec == HEAT \
+                else (lambda: ch_loop(u, out, mu, h2))
+            with torch.no_grad():
+                f.prepare(y)
+                eager = _best(lambda: f(t, y))
+                eager_step = _best(lambda: rk_solve(f, y, [0.0, 1e-4], method="rk4")) / 4
+                step = CompiledStep(f, "rk4", log=None)
+                dt = torch.tensor(1e-4, dtype=torch.float64)
+                y1, ks = step(t, dt, y)                   # traces and compiles
+                comp_s = step.compile_seconds
+                compiled = _best(lambda: step(t, dt, y)) / 4
+            loop_t = _best(loop)
+            want = torch.tensor(out.reshape(n * n, 1))
+            err = float((ks[0] - want).abs().max() / want.abs().max())
+            print(f"{name:<14}{f'{n}x{n}':>9}{eager * 1e6:>10.1f}{eager_step * 1e6:>11.1f}"
+                  f"{compiled * 1e6:>10.1f}{loop_t * 1e6:>9.1f}{compiled / loop_t:>11.2f}"
+                  f"{compiled / eager:>11.2f}{comp_s:>11.1f}{err:>13.1e}", flush=True)
+
+
+def _rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20   # KiB on Linux
+
+
+def grand_one(n: int, order: str, epochs: int) -> dict:
+    """One size, one order, in this process: time per epoch and peak memory."""
+    from pde2gnn.nn import PDEConv
+    from pde2gnn.solve import SolverConfig
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    ei, block = graphs.stochastic_block_model(n, 10, 10, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 32, generator=gen) + torch.randn(10, 32, generator=gen)[block]
+    bw = graphs.bandwidth(ei)
+    if order == "rcm":
+        ei, perm = graphs.reverse_cuthill_mckee(ei, n)
+        x, block = x[perm], block[perm]
+    build = time.perf_counter() - t0
+    rss_graph = _rss_gib()
+    model = torch.nn.ModuleDict({
+        "enc": torch.nn.Linear(32, 64), "dec": torch.nn.Linear(64, 10),
+        "ode": PDEConv("grand", time=1.0, solver=SolverConfig("rk4", step_size=0.25), d=64)})
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    train = torch.rand(n, generator=gen) < 0.5
+    times = []
+    for _ in range(epochs):
+        t1 = time.perf_counter()
+        opt.zero_grad()
+        out = model["dec"](model["ode"](model["enc"](x), ei))
+        loss = torch.nn.functional.cross_entropy(out[train], block[train])
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t1)
+    return {"nodes": n, "edges": int(ei.shape[1]), "order": order, "build_s": build,
+            "bandwidth_before": bw, "bandwidth": graphs.bandwidth(ei),
+            "first_epoch_s": times[0], "epoch_s": min(times[1:]) if len(times) > 1 else times[0],
+            "rss_graph_gib": rss_graph, "peak_gib": _rss_gib(), "loss": float(loss)}
+
+
+def grand(nodes, epochs: int, orders):
+    print(f"GRAND-l training epoch (rk4, 4 steps, 64 channels, float32, "
+          f"{torch.get_num_threads()} thread(s)); stochastic block model, mean degree 10; "
+          f"best of epochs 2..{epochs}; peak = ru_maxrss of the size's own process")
+    print(f"{'nodes':>9}{'edges':>11}{'order':>7}{'band':>9}{'1st ep s':>10}{'epoch s':>9}"
+          f"{'us/edge':>9}{'vs random':>11}{'peak GiB':>10}")
+    base = {}
+    for n in nodes:
+        for order in orders:
+            env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+            cmd = [sys.executable, __file__, "--part", "grand-one", "--nodes", str(n),
+                   "--order", order, "--epochs", str(epochs)]
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if p.returncode != 0:
+                print(f"{n:>9} {order}: failed ({p.returncode}): {p.stderr.strip()[-300:]}")
+                continue
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            if order == "random":
+                base[n] = r["epoch_s"]
+            rel = f"{r['epoch_s'] / base[n]:.2f}" if n in base else "-"
+            print(f"{n:>9}{r['edges']:>11}{order:>7}{r['bandwidth']:>9}"
+                  f"{r['first_epoch_s']:>10.2f}{r['epoch_s']:>9.2f}"
+                  f"{r['epoch_s'] / r['edges'] * 1e6:>9.3f}{rel:>11}{r['peak_gib']:>10.2f}",
+                  flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--part", choices=["stencil", "grand", "grand-one"], required=True)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
+    ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--order", nargs="+", default=["random", "rcm"])
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.part == "stencil":
+        stencil(a.sizes)
+    elif a.part == "grand":
+        grand(a.nodes, a.epochs, a.order)
+    else:
+        print(json.dumps(grand_one(a.nodes[0], a.order[0], a.epochs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""A whole Runge-Kutta step, the generated vector field inside it, compiled by ``torch.compile``.
+
+Eagerly, one evaluation of a small graph's field is dozens of Python-dispatched kernels (each a
+few microseconds of overhead for microseconds of arithmetic), and the stage sums of a step add
+more. :class:`CompiledStep` traces the step
+
+    k_1 = f(t0, y0),  k_s = f(t0 + c_s dt, y0 + dt sum_{r<s} a_sr k_r),  y1 = y0 + dt sum_s b_s k_s
+
+(Butcher 2016, "Numerical Methods for Ordinary Differential Equations", eq. 230a) with
+``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is its
+gather / ``index_add`` form (``graph_ops._csr_product``), which the compiler fuses with the
+node-wise arithmetic and the stage sums. The step's time ``t0``, step size ``dt`` and the
+tableau's weights ``a``, ``b``, ``c`` enter as tensors, not Python numbers, so a solve with a
+new step size or end time, a new y0 (``VectorField.prepare``) or new parameter values (the next
+epoch) reuses the compiled graph: it is traced once per (field, method, dtype, device, grad
+mode, state shape). Only the zero pattern of the tableau is fixed in the traced code.
+
+:func:`solve_fixed` runs fixed-step methods on it (the grid and the linear interpolation to
+output times of :func:`pde2gnn.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.rk.rk_solve`'s
+step-size control in Python and get the field compiled alone (:func:`compiled_field`: ``t`` is a
+tensor there, so changing step sizes do not recompile either).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import torch
+import torch.utils.checkpoint
+from torch import Tensor, nn
+
+from ..errors import OptionError, SolverError
+from ..tableaus import TABLEAUS
+
+#: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
+DEFAULT_BACKEND = "inductor"
+
+
+class CompiledStep(nn.Module):
+    """One explicit Runge-Kutta step of ``field`` with ``method``'s tableau, compiled.
+
+    Args:
+        field: the vector field ``field(t, y) -> dy/dt`` (a :class:`VectorField`; t a 0-dim
+            tensor, y ``[N, D]`` or ``[B, N, D]``), prepared for the solve by the caller.
+        method: a name of :data:`pde2gnn.tableaus.TABLEAUS`.
+        backend: ``torch.compile``'s backend (``inductor``: generated C++ / Triton kernels).
+        log: where to say what was compiled and how long the first call (trace + compile +
+            run) took; ``None``: silent.
+        compile: False runs the same step eagerly (for ``checkpoint`` alone).
+        checkpoint: per-step gradient checkpointing (Chen et al. 2016, "Training deep nets
+            with sublinear memory cost"; ``torch.utils.checkpoint``, non-reentrant): the
+            backward pass keeps only each step's inputs and recomputes its stages, so a
+            solve of K steps holds K states for autograd instead of K x S stages and every
+            edge-sized intermediate of the field; it costs one more forward step per step.
+
+    ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
+    the new state and the S stage derivatives, each of y0's shape.
+
+    Raises:
+        OptionError: an unknown method, or a field with a sheaf Laplacian (not traceable).
+    """
+
+    def __init__(self, field: nn.Module, method: str, backend: Optional[str] = None,
+                 log: Optional[Callable[[str], None]] = print, compile: bool = True,
+                 checkpoint: bool = False):
+        super().__init__()
+        backend = backend or DEFAULT_BACKEND
+        if compile:
+            _check_traceable(field)
+        if method not in TABLEAUS:
+            raise OptionError(f"unknown Runge-Kutta method '{method}' (choose from "
+                              f"{', '.join(TABLEAUS)})")
+        tab = TABLEAUS[method]
+        s = tab.stages
+        a = torch.zeros(s, s, dtype=torch.float64)
+        for k, row in enumerate(tab.a):
+            a[k + 1, :len(row)] = torch.tensor(row, dtype=torch.float64)
+        self.field, self.method, self.backend, self.log = field, method, backend, log
+        self.register_buffer("a", a, persistent=False)
+        self.register_buffer("b", torch.tensor(tab.b, dtype=torch.float64), persistent=False)
+        self.register_buffer("c", torch.tensor((0.0,) + tuple(tab.c), dtype=torch.float64),
+                             persistent=False)
+        #: the zero pattern, fixed in the traced code: stage s sums the stages in uses[s]
+        self.uses = [[r for r in range(k) if a[k, r] != 0] for k in range(s)]
+        self.uses_b = [r for r in range(s) if tab.b[r] != 0]
+        self.checkpoint = checkpoint
+        self._compiled = torch.compile(self._step, fullgraph=True, backend=backend,
+                                       dynamic=False) if compile else None
+        self._seen: set = set()
+        self.compile_seconds = 0.0
+
+    def _step(self, t0: Tensor, dt: Tensor, y0: Tensor, a: Tensor, b: Tensor,
+              c: Tensor) -> Tuple[Tensor, List[Tensor]]:
+        ks: List[Tensor] = []
+        for s, uses in enumerate(self.uses):
+            yi = y0
+            for r in uses:
+                yi = yi + (dt * a[s, r]) * ks[r]
+            ks.append(self.field(t0 + c[s] * dt, yi))
+        y1 = y0
+        for r in self.uses_b:
+            y1 = y1 + (dt * b[r]) * ks[r]
+        return y1, ks
+
+    def forward(self, t0: Tensor, dt: Tensor, y0: Tensor) -> Tuple[Tensor, List[Tensor]]:
+        a, b, c = (w.to(y0) for w in (self.a, self.b, self.c))
+        if self._compiled is None:
+            if self.checkpoint and torch.is_grad_enabled():
+                return torch.utils.checkpoint.checkpoint(self._step, t0, dt, y0, a, b, c,
+                                                         use_reentrant=False)
+            return self._step(t0, dt, y0, a, b, c)
+        key = (y0.dtype, y0.device, tuple(y0.shape), torch.is_grad_enabled())
+        if key in self._seen:
+            return self._compiled(t0, dt, y0, a, b, c)
+        start = time.perf_counter()
+        out = self._compiled(t0, dt, y0, a, b, c)
+        took = time.perf_counter() - start
+        self._seen.add(key)
+        self.compile_seconds += took
+        if self.log is not None:
+            self.log(f"compiled: one {self.method} step of {_name(self.field)} ({len(self.uses)} "
+                     f"evaluations, state {list(y0.shape)} {str(y0.dtype).replace('torch.', '')}"
+                     f", {'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
+                     f"{self.backend}); first call {took:.1f} s")
+        return out
+
+
+def compiled_field(field: nn.Module, backend: Optional[str] = None,
+                   log: Optional[Callable[[str], None]] = print) -> Callable:
+    """``torch.compile(field, fullgraph=True)``: the vector field alone, for the adaptive
+    methods' Python step-size control (t is a tensor, so new step sizes do not recompile);
+    the first call is timed and logged like :class:`CompiledStep`'s.
+
+    Raises:
+        OptionError: a field that cannot be traced (sheaf Laplacians)."""
+    backend = backend or DEFAULT_BACKEND
+    _check_traceable(field)
+    compiled = torch.compile(field, fullgraph=True, backend=backend, dynamic=False)
+    seen: set = set()
+
+    def call(t: Tensor, y: Tensor) -> Tensor:
+        key = (y.dtype, y.device, tuple(y.shape), torch.is_grad_enabled())
+        if key in seen:
+            return compiled(t, y)
+        start = time.perf_counter()
+        out = compiled(t, y)
+        seen.add(key)
+        if log is not None:
+            log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
+                f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
+                f"{backend}), step-size control eager; first call "
+                f"{time.perf_counter() - start:.1f} s")
+        return out
+    return call
+
+
+def _check_traceable(field: nn.Module) -> None:
+    """Sheaf Laplacians (``pde2gnn.backend.sheaf``) test their degree blocks for being
+    diagonal on the data and multiply through a CSR autograd Function: not traceable yet."""
+    ir = getattr(getattr(field, "program", None), "ir", None)
+    if ir is not None and ir.checked.sheaves:
+        raise OptionError(f"compile: '{ir.name}' uses a sheaf Laplacian, which torch.compile "
+                          "cannot trace yet (a data-dependent test for diagonal degree blocks "
+                          "and a sparse CSR product); run it without compile")
+
+
+def _name(field: nn.Module) -> str:
+    ir = getattr(getattr(field, "program", None), "ir", None)
+    return f"'{ir.name}'" if ir is not None else type(field).__name__
+
+
+def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
+                step_size: Optional[float] = None, max_nfe: Optional[int] = None,
+                name: str = "the ODE") -> Tuple[Tensor, int]:
+    """Integrate with a fixed-step method on its compiled step: the grid of
+    :func:`pde2gnn.rk.rk_solve` (the output times, or ``step_size`` steps ending on the last
+    time) and linear interpolation to output times between grid points.
+
+    Args:
+        step: the compiled step (its field prepared for y0).
+        y0: the initial state. t: increasing output times (floats or a 1-D tensor).
+        step_size: the grid step (None: the output times are the grid). max_nfe: the guard.
+
+    Returns:
+        ``ys [len(t), *y0.shape]`` and the number of evaluations (stages x steps).
+
+    Raises:
+        OptionError: output times not increasing, or an adaptive method.
+        SolverError: more than ``max_nfe`` evaluations.
+    """
+    if TABLEAUS[step.method].adaptive:
+        raise OptionError(f"solve_fixed takes fixed-step methods, got '{step.method}'")
+    ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
+    if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
+        raise OptionError(f"output times must be strictly increasing, got {ts}")
+    grid = ts
+    if step_size is not None:
+        n = math.ceil((ts[-1] - ts[0]) / step_size + 1)
+        grid = [ts[0] + k * step_size for k in range(n)]
+        grid[-1] = ts[-1]
+    stages = len(step.uses)
+    if max_nfe is not None and stages * (len(grid) - 1) > max_nfe:
+        raise SolverError(f"the solve of {name} would exceed max_nfe = {max_nfe} function "
+                          f"evaluations ({len(grid) - 1} steps of {stages}): use a larger "
+                          "step size")
+    as_tensor = lambda v: torch.tensor(v, dtype=y0.dtype, device=y0.device)  # noqa: E731
+    out, j = [y0], 1
+    for t0, t1 in zip(grid[:-1], grid[1:]):
+        y1, _ = step(as_tensor(t0), as_tensor(t1 - t0), y0)
+        while j < len(ts) and t1 >= ts[j]:
+            if ts[j] == t1:
+                out.append(y1)
+            else:
+                out.append(torch.lerp(y0, y1, (ts[j] - t0) / (t1 - t0)))
+            j += 1
+        y0 = y1
+    return torch.stack(out), stages * (len(grid) - 1)
