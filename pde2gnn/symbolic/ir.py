@@ -83,8 +83,10 @@ class IR:
             params: overrides of ``param`` values.
 
         Raises:
-            OptionError: a dimension has no size, or an unknown dimension / param is given.
-            SpecError: a param or a learnable's initial value is not a finite number.
+            OptionError: a dimension has no size, or an unknown dimension / param is given, or
+                a param value that is not a finite number within float32's range.
+            SpecError: a param or a learnable's initial value in the spec is not a finite
+                number within float32's range.
         """
         dims = dict(dims or {})
         params = dict(params or {})
@@ -119,12 +121,14 @@ class IR:
                 except (TypeError, ValueError):
                     raise OptionError(f"param '{k}' must be a number, got {params[k]!r}") \
                         from None
-                if not math.isfinite(values[k]):
-                    raise OptionError(f"param '{k}' must be a finite number, got {params[k]}")
+                if not abs(values[k]) <= FLOAT32_MAX:
+                    raise OptionError(f"param '{k}' must be a finite number within +-"
+                                      f"{FLOAT32_MAX:.3g} (float32, the dtype models are built "
+                                      f"in), got {params[k]!r}")
                 continue
             v = lower_expr(c, decl.value).xreplace(subs).xreplace(
                 {sp.Symbol(n): x for n, x in values.items()})
-            values[k] = _finite_value(v, c, decl.value, f"param '{k}'")
+            values[k] = _finite_value(v, c, decl.value, f"param '{k}'", FLOAT32_MAX)
         subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
                      for k, v in values.items()})
         constants = _constants(c, bound, subs)
@@ -152,6 +156,13 @@ class IR:
                 raise OptionError(f"with params {values} the right-hand side of '{f}' is not "
                                   "finite (a division by zero?): choose other values of "
                                   + ", ".join(f"'{k}'" for k in values))
+            big = [a for a in e.atoms(sp.Number) if abs(float(a)) > FLOAT32_MAX]
+            if big:
+                raise OptionError(f"with params {values} the right-hand side of '{f}' holds the "
+                                  f"constant {float(big[0]):.3g}, beyond float32's range "
+                                  f"(+-{FLOAT32_MAX:.3g}, the dtype models are built in): "
+                                  "choose smaller values of "
+                                  + (", ".join(f"'{k}'" for k in values) or "its numbers"))
             for d in e.atoms(O.Dropout):
                 if not (d.args[1].is_Number and 0 <= float(d.args[1]) < 1):
                     raise OptionError(f"with params {values} a dropout rate in the right-hand "
@@ -186,7 +197,7 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
         else:
             init = None if d.init is None else _finite_value(
                 lower_expr(c, d.init).xreplace(subs), c, d.init, f"the initial value of '{k}'",
-                3.4e38)
+                FLOAT32_MAX)
         shape = tuple(size(x) for x in c.learn_types[k].shape) if d.shape else ()
         learnables[k] = LearnInfo(shape, init, tuple(n for n, _ in d.constraints))
     domain = None
@@ -203,6 +214,10 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
               for n, v in c.nets.items()},
         sheaves={n: replace(v, d=size(v.d), k=size(v.k)) for n, v in c.sheaves.items()},
         energies=bool(c.energies))
+
+
+#: the largest float32: params and initial values must fit the dtype models are built in
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _finite_value(v: sp.Expr, c: CheckedSpec, e: A.Expr, what: str, bound=1.7e308) -> float:
