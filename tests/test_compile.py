@@ -2,7 +2,7 @@
 
 The eager CSR product is not traceable (dynamo cannot create sparse tensors); under
 ``torch.compile`` the graph kernels switch to the gather / index_add form of the same sum
-(``graph_ops._csr_product``), so the vector field is one graph without breaks. A counting
+(``csr.csr_product``), so the vector field is one graph without breaks. A counting
 backend stands in for inductor, whose C++ build would take the suite ~30 s per model."""
 import pytest
 import torch

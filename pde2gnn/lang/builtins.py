@@ -264,10 +264,10 @@ RESERVED: Dict[str, str] = {
     "pi": "the constant 3.14159...",
     "torch": "the module the generated code imports",
     **{n: "a built-in operator" for n in BUILTINS},
-    **{n: "a built-in edge coefficient (D^-1/2 A D^-1/2)" for n in EDGE_BUILTINS},
-    **{n: f"a value the generated code reads from the graph ({d.split(':')[0]})"
+    **{n: "a built-in edge coefficient, the entries of D^-1/2 A D^-1/2" for n in EDGE_BUILTINS},
+    **{n: f"a value the generated code reads from the graph: {d.split(':')[0]}"
        for n, d in GRAPH_VALUES.items()},
-    **{n: "a named initial value of a learnable matrix ('learn W : [d, d] = " + n + "')"
+    **{n: f"a named initial value of a learnable matrix, as in 'learn W : [d, d] = {n}'"
        for n in INITIALISERS},
 }
 
