@@ -16,14 +16,16 @@ from torch import Tensor, nn
 
 from .compiler import compile as compile_spec
 from .compiler import front, is_discrete, load, to_ir
-from .backend.inputs import check_graph
+from .backend.inputs import check_graph_shape
 from .errors import DataError, OptionError
 from .solve import ODEBlock, SolverConfig, check_time
 
 
 def _check_graph_args(edge_index, num_nodes: int, batch) -> None:
     """The graph arguments of :meth:`PDEConv.forward`, checked before they key the cache
-    (which reads their ``data_ptr``)."""
+    (which reads their ``data_ptr``): types and shapes here, on every call; the index range
+    when a graph is compiled (:class:`~pde2gnn.backend.graph_ops.GraphOps`), on a cache miss,
+    which an in-place change of ``edge_index`` causes (the key holds its version)."""
     for arg, value in (("edge_index", edge_index), ("batch", batch)):
         if value is not None and not torch.is_tensor(value):
             raise DataError(f"PDEConv: {arg} must be a torch tensor (torch_geometric "
@@ -32,7 +34,7 @@ def _check_graph_args(edge_index, num_nodes: int, batch) -> None:
     if edge_index is None:
         raise DataError("PDEConv: edge_index is missing: pass forward(x, edge_index) or a "
                         "torch_geometric Data")
-    check_graph(edge_index, num_nodes)
+    check_graph_shape(edge_index)
     if batch is not None and (batch.dim() != 1 or batch.shape[0] != num_nodes
                               or batch.is_floating_point()):
         raise DataError(f"PDEConv: batch must be an integer tensor [N] = [{num_nodes}] (the "
