@@ -404,3 +404,18 @@ def test_docs_page_states_the_edge_semantics():
     text = page.read_text()
     for phrase in ("summed, not coalesced", "directed", "self-loop", "empty graph"):
         assert phrase in text
+
+
+# ------------------------------------------------------------------ found by the slow fuzz run
+@pytest.mark.parametrize("rhs, want", [("t[0] + x", lambda y: 0.0 + y),
+                                       ("a[0] * x", lambda y: 1.5 * y),
+                                       ("e[1] * x", lambda y: -2.0 * y)])
+def test_channel_selection_of_a_scalar_is_the_scalar(rhs, want):
+    """``t[0]`` and ``a[0]`` of a one-channel scalar were sliced as tensors of one dimension
+    (IndexError in the generated step)."""
+    text = ("model m\nfield x : node[2]\nlearn a = 1.5\nlearn e : [2] = -2\n"
+            f"dt(x) = {rhs}")
+    vf = compiler.compile(text, torch.tensor([[0, 1], [1, 0]]), 2).double()
+    y = torch.randn(2, 2, dtype=torch.float64)
+    vf.prepare(y)
+    assert torch.allclose(vf(torch.tensor(0.0, dtype=torch.float64), y), want(y))

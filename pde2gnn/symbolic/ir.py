@@ -340,7 +340,10 @@ class _Lowerer:
         if isinstance(e, A.Neg):
             return -self.expr(e.operand)
         if isinstance(e, A.Index):
-            return O.Slice(self.expr(e.operand), sp.Integer(e.start), sp.Integer(e.stop))
+            u, t = self.expr(e.operand), self.c.types.get(id(e.operand))
+            if t is not None and t.kind == Kind.SCALAR and t.channels == 1:
+                return u          # x[0] of a one-channel scalar (t, a scalar learnable) is x
+            return O.Slice(u, sp.Integer(e.start), sp.Integer(e.stop))
         if isinstance(e, A.BinOp):
             if e.op in "+-*/":
                 return self._chain(e)
