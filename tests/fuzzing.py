@@ -22,8 +22,9 @@ from pde2gnn.errors import DataError, OptionError, Pde2GnnError, SpecError
 from pde2gnn.lang.parser import parse
 
 FILENAME = "fuzz.pde"
-#: a spec error names file:line:col
-LOCATED = re.compile(re.escape(FILENAME) + r":\d+:\d+: ")
+#: a spec error names file:line:col (of the fuzzed file, or of the library parent a child
+#: spec extends: an inherited statement is quoted from its own file)
+LOCATED = re.compile(r"(" + re.escape(FILENAME) + r"|\S+\.pde):\d+:\d+: ")
 N_NODES = 7
 
 
@@ -66,7 +67,7 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0, graph=None):
             spec = parse(text, FILENAME)
             checked = check(spec)
             dims = {**{k: 2 for k, v in checked.dims.items() if v is None}, **(dims or {})}
-            chosen = set(checked.dims)
+            chosen = set(checked.dims) | set(checked.params)   # both set by --dim / --param
             compiler.to_stencil(spec, dims, params)
             compiler.explain(spec, "python", dims, params)
             ei, pos = small_graph() if graph is None else graph
