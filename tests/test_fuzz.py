@@ -76,11 +76,18 @@ KEYWORD_NAMES = ["lambda", "None", "class", "async", "def", "y", "import", "True
 NAMES = ["x", "u", "w", "a", "b", "k", "W", "h", "e", "pos"] + KEYWORD_NAMES
 NUMBERS = ["0", "1", "2", "0.5", "1e-3", "3.0", "-1", "0.0"] * 3 + ["1e400", "1e308",
                                                                      "123456789"]
-#: every built-in of the language, from its table: a call with the table's arity
-CALLS = sorted((b.name, b.nargs) for b in BUILTINS.values())
+#: every built-in of the language, from its table: (name, arity, keyword argument or "")
 KEYWORD_ARGS = {"dot": ["heads=2", "heads=3", "heads=0"],
                 "restriction": ["kind=diag", "kind=general", "kind=orthogonal",
                                 "kind=identity", "kind=nosuch"]}
+CALLS = [(b.name, b.nargs, kw) for b in BUILTINS.values()
+         for kw in [""] + KEYWORD_ARGS.get(b.name, [])]
+
+
+def _call(t) -> str:
+    """``name(a[, b][, keyword])`` from ((name, arity, keyword), a, b)."""
+    (name, nargs, keyword), a, b = t
+    return f"{name}({', '.join([a, b][:nargs] + ([keyword] if keyword else []))})"
 
 
 def _exprs(names):
@@ -88,19 +95,11 @@ def _exprs(names):
                        st.sampled_from([n + s for n in names for s in ("_i", "_j")]),
                        st.just("pi"), st.just("abar_ij"), st.just("t"))
 
-    def call(draw_args):
-        name, nargs, args, extra = draw_args
-        return f"{name}({', '.join(list(args[:nargs]) + extra)})"
-
     def extend(inner):
         return st.one_of(
             st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "^", "@"]), inner).map(
                 lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            st.tuples(st.sampled_from(CALLS), inner, inner).flatmap(
-                lambda t: st.tuples(st.just(t[0][0]), st.just(t[0][1]), st.just((t[1], t[2])),
-                                    st.lists(st.sampled_from(KEYWORD_ARGS.get(t[0][0], [""])),
-                                             max_size=1 if t[0][0] in KEYWORD_ARGS else 0)
-                                    ).map(call)),
+            st.tuples(st.sampled_from(CALLS), inner, inner).map(_call),
             st.tuples(st.sampled_from(names), inner, inner, st.booleans()).map(   # net calls
                 lambda t: f"{t[0]}({t[1]}, {t[2]})" if t[3] else f"{t[0]}({t[1]})"),
             st.tuples(inner, st.sampled_from(["0.5", "0", "1", "p"])).map(
