@@ -419,3 +419,9 @@ def test_channel_selection_of_a_scalar_is_the_scalar(rhs, want):
     y = torch.randn(2, 2, dtype=torch.float64)
     vf.prepare(y)
     assert torch.allclose(vf(torch.tensor(0.0, dtype=torch.float64), y), want(y))
+
+
+def test_a_lowpass_sheaf_with_a_stalk_dimension_of_one_names_the_dimension():
+    with pytest.raises(OptionError, match="restriction\\(..., lowpass=true\\) needs 2 or more: "
+                                          "choose 'd' >= 2"):
+        compiler.compile("nsd_diag_lp", torch.tensor([[0, 1], [1, 0]]), 2, dims={"d": 1})

@@ -200,6 +200,11 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
                 FLOAT32_MAX)
         shape = tuple(size(x) for x in c.learn_types[k].shape) if d.shape else ()
         learnables[k] = LearnInfo(shape, init, tuple(n for n, _ in d.constraints))
+    for n, v in c.sheaves.items():
+        if v.lowpass and size(v.d) < 2:   # the checker caught a literal stalk; this is a dim
+            raise OptionError(f"with dimensions {dims}, the stalk of sheaf '{n}' (node[{v.d}, "
+                              f"...]) is {size(v.d)}, but restriction(..., lowpass=true) needs "
+                              f"2 or more: choose '{v.d}' >= 2")
     domain = None
     if c.domain is not None:   # the bounds are numbers (pi allowed): see check/domain.py
         low, high = (tuple(float(lower_expr(c, b[k])) for b in c.domain.bounds) for k in (0, 1))
