@@ -16,8 +16,29 @@ from torch import Tensor, nn
 
 from .compiler import compile as compile_spec
 from .compiler import front, is_discrete, load, to_ir
+from .backend.inputs import check_graph_shape
 from .errors import DataError, OptionError
-from .solve import ODEBlock, SolverConfig
+from .solve import ODEBlock, SolverConfig, check_time
+
+
+def _check_graph_args(edge_index, num_nodes: int, batch) -> None:
+    """The graph arguments of :meth:`PDEConv.forward`, checked before they key the cache
+    (which reads their ``data_ptr``): types and shapes here, on every call; the index range
+    when a graph is compiled (:class:`~pde2gnn.backend.graph_ops.GraphOps`), on a cache miss,
+    which an in-place change of ``edge_index`` causes (the key holds its version)."""
+    for arg, value in (("edge_index", edge_index), ("batch", batch)):
+        if value is not None and not torch.is_tensor(value):
+            raise DataError(f"PDEConv: {arg} must be a torch tensor (torch_geometric "
+                            f"convention), got {type(value).__name__}: convert it with "
+                            "torch.as_tensor(..., dtype=torch.long)")
+    if edge_index is None:
+        raise DataError("PDEConv: edge_index is missing: pass forward(x, edge_index) or a "
+                        "torch_geometric Data")
+    check_graph_shape(edge_index)
+    if batch is not None and (batch.dim() != 1 or batch.shape[0] != num_nodes
+                              or batch.is_floating_point()):
+        raise DataError(f"PDEConv: batch must be an integer tensor [N] = [{num_nodes}] (the "
+                        f"graph of each node), got {batch.dtype} {list(batch.shape)}")
 
 
 class PDEConv(nn.Module):
@@ -27,11 +48,13 @@ class PDEConv(nn.Module):
         spec: a library name (``grand``), a ``.pde`` path, spec text or a parsed spec; its
             fields side by side form the state (no ``domain``: coordinates-based stencils need
             :func:`pde2gnn.compiler.compile` with ``inputs``).
-        time: the end time T (> 0, in the spec's time units).
-        solver: solver options (default dopri5, rtol 1e-3, atol 1e-4, the fused loop).
+        time: the end time T (a finite number > 0, in the spec's time units).
+        solver: solver options, a :class:`~pde2gnn.solve.SolverConfig` (default dopri5, rtol
+            1e-3, atol 1e-4, the fused loop). Keyword-only, like every argument after ``time``.
         params: values for the spec's ``param`` constants.
+        dims: the spec's dimensions as a mapping, e.g. ``dims={'d': 64}``; or as keywords:
+        **sizes: the spec's dimensions, e.g. ``d=64`` (merged with ``dims``).
         cache_size: graphs whose compiled operators are kept (least recently used first out).
-        **dims: the spec's dimensions, e.g. ``d=64``.
 
     ``forward(x, edge_index, edge_weight=None, batch=None, edge_attr=None, inputs=None)``: x
     ``[N, D]`` (D = :attr:`state_width`), edge_index ``[2, E]`` (torch_geometric convention: row 0
@@ -39,33 +62,57 @@ class PDEConv(nn.Module):
     edge input (``input w : edge[c]``), ``inputs`` any input by name (node ``[N, c]``, edge
     ``[E, c]``, rows in the order of ``edge_index``); ``batch [N]`` (the
     graph of each node in a torch_geometric ``Batch``) makes graph-level operators
-    (``standardize_i``) take their statistics per graph. Returns x(T) ``[N, D]``. A batch of
-    graphs is one solve on their disjoint union: with an adaptive method its steps are chosen
-    for all graphs together, so results equal separate solves to the solver tolerance (exactly,
-    up to rounding, with fixed steps). ``forward(data)`` reads ``data.x``, ``data.edge_index``,
-    ``data.edge_weight``, ``data.edge_attr`` and ``data.batch``.
+    (``standardize_i``, ``max_ij``) take their statistics per graph. Returns x(T) ``[N, D]``. A
+    batch of graphs is one solve on their disjoint union: with an adaptive method its steps are
+    chosen for all graphs together, so results equal separate solves to the solver tolerance
+    (exactly, up to rounding, with fixed steps). ``forward(data)`` reads ``data.x``,
+    ``data.edge_index``, ``data.edge_weight``, ``data.edge_attr`` and ``data.batch``.
+
+    Edge semantics (what torch_geometric graphs bring): every listed edge counts, so a
+    duplicate edge is summed (its term counts twice and deg_i counts it twice), not coalesced;
+    a directed graph is used as given (no symmetrisation), except that a spec deriving its
+    flow from an energy (``var``) needs a symmetric graph (a :class:`DataError` otherwise); a
+    self-loop (i -> i) is an edge of N(i): it drops out of differences (``grad``, ``lap``:
+    x_i - x_i = 0) but takes part in ``softmax_j``, ``sum_j``, ``mean_j`` and the degrees. A
+    graph without edges and a graph of one node are valid: sums over N(i) are 0 there,
+    ``max_j`` is 0, ``standardize_i`` of one node is 0.
 
     Attributes:
         state_width: D. nfe_forward: evaluations of the last solve.
 
     Raises:
-        OptionError: a discrete-time spec, a spec with a domain, unknown dimensions; edge
+        OptionError: a discrete-time spec, a spec with a domain, unknown or missing
+            dimensions; ``time`` not a finite number above 0; ``solver`` not a SolverConfig;
+            ``params`` or ``dims`` not a mapping, ``cache_size`` not a positive integer; edge
             weights for a spec without exactly one edge input.
-        DataError: x or an input of the wrong shape, a missing input, edge indices out of
-            range.
+        TypeError: more than two positional arguments (``PDEConv(spec, time)``).
+        DataError: (forward) x or an input of the wrong shape, a missing input; edge_index
+            not an integer ``[2, E]`` tensor or with indices out of range.
     """
 
-    def __init__(self, spec, time: float = 1.0, solver: Optional[SolverConfig] = None,
-                 params: Optional[Mapping[str, float]] = None, cache_size: int = 16, **dims):
+    def __init__(self, spec, time: float = 1.0, *, solver: Optional[SolverConfig] = None,
+                 params: Optional[Mapping[str, float]] = None,
+                 dims: Optional[Mapping[str, int]] = None, cache_size: int = 16, **sizes):
         super().__init__()
+        self.time = check_time(time, "PDEConv time")
+        if solver is not None and not isinstance(solver, SolverConfig):
+            raise OptionError(f"PDEConv solver must be a pde2gnn.solve.SolverConfig, got "
+                              f"{type(solver).__name__} {solver!r}")
+        for option, value in (("params", params), ("dims", dims)):
+            if value is not None and not isinstance(value, Mapping):
+                raise OptionError(f"PDEConv {option} must be a mapping {{name: value}}, got "
+                                  f"{type(value).__name__} {value!r}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise OptionError(f"PDEConv cache_size must be an integer of at least 1, got "
+                              f"{cache_size!r}")
         self.spec = load(spec)
         checked = front(self.spec)
         if checked.domain is not None:
             raise OptionError(f"PDEConv: spec '{checked.name}' declares a domain (node "
                               "coordinates); compile it with pde2gnn.compiler.compile(..., "
                               "inputs={'pos': ...}) instead")
-        self.dims, self.params = dict(dims), dict(params or {})
-        self.time, self.solver = float(time), solver or SolverConfig()
+        self.dims, self.params = {**dict(dims or {}), **sizes}, dict(params or {})
+        self.solver = solver or SolverConfig()
         if is_discrete(self.spec):
             raise OptionError(f"PDEConv needs a continuous spec (dt(...) = ...); "
                               f"'{checked.name}' is discrete-time (use compile_stepper)")
@@ -75,7 +122,7 @@ class PDEConv(nn.Module):
         template = self._compile(torch.zeros(2, 0, dtype=torch.long), 1)
         self.learnables, self.nets = template.learnables, template.nets
         self.state_width = template.state_width
-        self.cache_size = int(cache_size)
+        self.cache_size = cache_size
         # follows .to() / .double() like a parameter, also for a spec without parameters
         self.register_buffer("_dtype_ref", torch.zeros(()), persistent=False)
         self._graphs: "OrderedDict[tuple, tuple]" = OrderedDict()
@@ -117,7 +164,13 @@ class PDEConv(nn.Module):
 
     def vector_field(self, edge_index: Tensor, num_nodes: int, batch: Optional[Tensor] = None):
         """The compiled field on this graph (cached), sharing this layer's parameters; for your
-        own ``torchdiffeq.odeint``, call its ``prepare(x0)`` first."""
+        own ``torchdiffeq.odeint``, call its ``prepare(x0)`` first.
+
+        Raises:
+            DataError: edge_index not an integer ``[2, E]`` tensor, indices outside
+                [0, num_nodes), or ``batch`` not a tensor of one entry per node.
+        """
+        _check_graph_args(edge_index, num_nodes, batch)
         key = (edge_index.data_ptr(), edge_index.shape[1], edge_index._version, int(num_nodes),
                None if batch is None else (batch.data_ptr(), batch._version))
         hit = self._graphs.get(key)
@@ -144,9 +197,10 @@ class PDEConv(nn.Module):
             if self._edge_inputs:
                 edge_weight = getattr(data, "edge_weight", None)
                 edge_attr = getattr(data, "edge_attr", None)
-        if x.dim() != 2 or x.shape[1] != self.state_width:
+        if not torch.is_tensor(x) or x.dim() != 2 or x.shape[1] != self.state_width:
             raise DataError(f"PDEConv: x must have shape [N, {self.state_width}] (the spec's "
-                            f"fields side by side), got {list(x.shape)}")
+                            f"fields side by side), got "
+                            f"{list(x.shape) if torch.is_tensor(x) else type(x).__name__}")
         field = self.vector_field(edge_index, x.shape[0], batch)
         if self._input_kinds:
             field.set_inputs(self._gather_inputs(edge_weight, edge_attr, inputs))

@@ -71,6 +71,23 @@ class _StageSum(torch.autograd.Function):
         return (None, g if ctx.has_base else None, *grads)
 
 
+def _check_weights(weights: Tuple[float, ...], dtype: torch.dtype) -> None:
+    """Raise :class:`SolverError` when a stage weight (h times a tableau entry, or h^m in an
+    affine step) is not a finite number of ``dtype``: the step is too long for the dtype."""
+    top = _FINFO_MAX.get(dtype)
+    if top is None:
+        top = _FINFO_MAX[dtype] = torch.finfo(dtype).max if dtype.is_floating_point else math.inf
+    for w in weights:
+        if not abs(w) <= top:
+            raise SolverError(f"a Runge-Kutta stage weight ({w:.3g}: the step h times a tableau "
+                              f"entry, or a power of h) overflows {str(dtype)[6:]}: the step is "
+                              "too long for this dtype; shorten the time or set a smaller "
+                              "step_size")
+
+
+_FINFO_MAX: dict = {}
+
+
 def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Tensor],
               out: Optional[Tensor] = None) -> Tensor:
     """``base + sum_s weights[s] * ks[s]`` (one fused node); ``weights`` are Python floats,
@@ -80,8 +97,10 @@ def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Ten
     error estimates, and stage states of a solve without grad); new memory costs more than
     the arithmetic on states of a few hundred thousand values.
     """
+    weights = tuple(float(w) for w in weights)
+    _check_weights(weights, (base if base is not None else ks[0]).dtype)
     if out is None:
-        return _StageSum.apply(tuple(float(w) for w in weights), base, *ks[:len(weights)])
+        return _StageSum.apply(weights, base, *ks[:len(weights)])
     with torch.no_grad():
         if base is None:
             out.zero_()

@@ -13,6 +13,7 @@ side effects (``torch.compile`` traces it once).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -120,6 +121,36 @@ class SolverConfig:
         return asdict(self)
 
 
+def check_time(time, option: str = "time") -> float:
+    """``time`` as a float after checking it is an end time: a real number, finite and above 0.
+
+    Raises:
+        OptionError: naming ``option``, for a non-number (a bool, a string, a tensor of more
+            than one value), NaN, inf, zero or a negative time.
+    """
+    if torch.is_tensor(time) and time.numel() == 1:
+        time = time.item()
+    if isinstance(time, bool) or not isinstance(time, (int, float)):
+        raise OptionError(f"{option} must be a number (the end time T > 0), got "
+                          f"{type(time).__name__} {time!r}")
+    try:
+        value = float(time)
+    except OverflowError:           # an int beyond the float range
+        value = math.inf
+    if not (math.isfinite(value) and value > 0):
+        raise OptionError(f"{option} must be a finite number above 0 (the end time T), got "
+                          f"{time!r}")
+    return float(value)
+
+
+def check_time_dtype(time: float, dtype: torch.dtype, option: str = "time") -> None:
+    """Raise :class:`OptionError` naming ``option`` when ``time`` is not finite in ``dtype``
+    (e.g. 1e39 in float32, whose largest value is 3.4e38)."""
+    if dtype.is_floating_point and time > torch.finfo(dtype).max:
+        raise OptionError(f"{option}={time!r} overflows {str(dtype).replace('torch.', '')} "
+                          f"(largest {torch.finfo(dtype).max:.3g}), the dtype of the state")
+
+
 class _Counted(nn.Module):
     """A vector field that counts its evaluations, with the max-NFE guard (torchdiffeq path)."""
 
@@ -147,6 +178,8 @@ class ODEBlock(nn.Module):
             valid after ``loss.backward()``.
 
     Raises:
+        OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
+            range of the state's dtype (at the solve).
         DataError: a non-finite initial state.
         SolverError: more than ``config.max_nfe`` evaluations, step size underflow, or a
             non-finite final state.
@@ -154,10 +187,8 @@ class ODEBlock(nn.Module):
 
     def __init__(self, field: VectorField, time: float, config: Optional[SolverConfig] = None):
         super().__init__()
-        if not time > 0:
-            raise OptionError(f"integration time must be positive, got {time}")
+        self.time = check_time(time)
         self.field = field
-        self.time = float(time)
         self.config = config or SolverConfig()
         self.nfe_forward = 0
         self._counter: Optional[_Counted] = None
@@ -171,6 +202,8 @@ class ODEBlock(nn.Module):
         """y0 ``[N, D]`` -> y(T) ``[N, D]``; with ``times`` ``[K]`` (increasing, from 0) -> y at
         each, ``[K, N, D]``."""
         cfg, name = self.config, f"'{self.field.program.ir.name}'"
+        if times is None:
+            check_time_dtype(self.time, y0.dtype)
         self.field.prepare(y0)
         if not bool(torch.isfinite(y0).all()):
             raise DataError(f"the initial state of {name} contains NaN or inf "
@@ -271,8 +304,7 @@ class EulerLayers(nn.Module):
         super().__init__()
         if not fields:
             raise OptionError("per-layer weights need at least one layer")
-        if not time > 0:
-            raise OptionError(f"integration time must be positive, got {time}")
+        time = check_time(time)
         self.fields = nn.ModuleList(fields)
         self.field = self.fields[0]
         self.time = float(time)

@@ -22,8 +22,9 @@ from pde2gnn.errors import DataError, OptionError, Pde2GnnError, SpecError
 from pde2gnn.lang.parser import parse
 
 FILENAME = "fuzz.pde"
-#: a spec error names file:line:col
-LOCATED = re.compile(re.escape(FILENAME) + r":\d+:\d+: ")
+#: a spec error names file:line:col (of the fuzzed file, or of the library parent a child
+#: spec extends: an inherited statement is quoted from its own file)
+LOCATED = re.compile(r"(" + re.escape(FILENAME) + r"|\S+\.pde):\d+:\d+: ")
 N_NODES = 7
 
 
@@ -79,8 +80,9 @@ def small_graph(n: int = N_NODES):
     return torch.tensor([src, dst]), pos.float()
 
 
-def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
-    """Run ``text`` through the whole pipeline; the Pde2GnnError raised, or None."""
+def run_pipeline(text: str, dims=None, params=None, seed: int = 0, graph=None):
+    """Run ``text`` through the whole pipeline; the Pde2GnnError raised, or None. ``graph``:
+    ``(edge_index [2, E], pos [N, 3])`` instead of :func:`small_graph`."""
     gen = torch.Generator().manual_seed(seed)
     chosen = set()   # dimensions the harness binds: options like those a user passes
     try:
@@ -89,10 +91,11 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
             spec = parse(text, FILENAME)
             checked = check(spec)
             dims = {**{k: 2 for k, v in checked.dims.items() if v is None}, **(dims or {})}
-            chosen = set(checked.dims)
+            chosen = set(checked.dims) | set(checked.params)   # both set by --dim / --param
             compiler.to_stencil(spec, dims, params)
             compiler.explain(spec, "python", dims, params)
-            ei, pos = small_graph()
+            ei, pos = small_graph() if graph is None else graph
+            n_nodes = pos.shape[0]
             inputs = {}
             for name, t in checked.inputs.items():
                 if checked.domain is not None and (name == checked.domain.name
@@ -100,20 +103,21 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
                     continue
                 c = t.channels if isinstance(t.channels, int) else dims.get(t.channels, 2)
                 if name in checked.masks:      # a node mask: booleans
-                    inputs[name] = torch.rand(N_NODES, generator=gen) < 0.3
+                    inputs[name] = torch.rand(n_nodes, generator=gen) < 0.3
                     continue
-                inputs[name] = torch.randn(N_NODES, int(c) if isinstance(c, int) else 2,
+                rows = n_nodes if t.kind == "node" else ei.shape[1]
+                inputs[name] = torch.randn(rows, int(c) if isinstance(c, int) else 2,
                                            generator=gen)
             if checked.domain is not None:
                 inputs[checked.domain.name] = pos[:, :len(checked.domain.bounds)]
             if checked.discrete:
-                st = compiler.compile_stepper(spec, ei, N_NODES, dims, params, inputs)
-                f = torch.randn(2, N_NODES, st.channels, generator=gen, requires_grad=True)
+                st = compiler.compile_stepper(spec, ei, n_nodes, dims, params, inputs)
+                f = torch.randn(2, n_nodes, st.channels, generator=gen, requires_grad=True)
                 out, hidden = st(f, st.init_hidden(2))
                 loss = out.sum() + sum(h.sum() for h in hidden)
             else:
-                vf = compiler.compile(spec, ei, N_NODES, dims, params, inputs)
-                y0 = torch.randn(N_NODES, vf.state_width, generator=gen, requires_grad=True)
+                vf = compiler.compile(spec, ei, n_nodes, dims, params, inputs)
+                y0 = torch.randn(n_nodes, vf.state_width, generator=gen, requires_grad=True)
                 vf.prepare(y0)
                 loss = vf(torch.tensor(0.0), y0).sum()
             if loss.requires_grad:   # a constant right-hand side has nothing to differentiate
@@ -131,7 +135,9 @@ def check_outcome(err, options=()) -> None:
         return
     msg = str(err)
     options = set(options) | getattr(err, "harness_options", set())
-    if isinstance(err, SpecError):
+    if isinstance(err, SpecError) and err.span is None:   # about the whole file: only this one
+        assert msg.startswith(f"{FILENAME}: form error: the spec is empty"), msg
+    elif isinstance(err, SpecError):
         assert LOCATED.match(msg), f"spec error without file:line:col: {msg!r}"
     elif isinstance(err, (OptionError, DataError)):
         # an option error names the option; a data error names the input or the graph
@@ -142,3 +148,66 @@ def check_outcome(err, options=()) -> None:
             f"option / data error naming none of {sorted(options)}: {msg!r}"
     else:
         raise AssertionError(f"unexpected {type(err).__name__}: {msg}")
+
+
+# ------------------------------------------------------------------ PDEConv on random graphs
+def random_graph(gen: torch.Generator, n: int, edges: int, loops: bool, repeats: bool,
+                 symmetric: bool):
+    """``(edge_index [2, E], pos [n, 3])``: ``edges`` random directed edges on ``n`` nodes
+    (isolated nodes likely), with self-loops unless ``loops`` is False, a repeated edge if
+    ``repeats``, both directions of every edge if ``symmetric``; positions uniform in [0, 1]^3."""
+    src = torch.randint(0, n, (edges,), generator=gen)
+    dst = torch.randint(0, n, (edges,), generator=gen)
+    ei = torch.stack([src, dst])
+    if not loops:
+        ei = ei[:, ei[0] != ei[1]]
+    if symmetric:
+        ei = torch.unique(torch.cat([ei, ei.flip(0)], 1), dim=1)
+    if repeats and ei.shape[1]:
+        ei = torch.cat([ei, ei[:, :1]], 1)
+    return ei, torch.rand(n, 3, generator=gen)
+
+
+def run_pdeconv(spec: str, dims, parts, seed: int = 0, time: float = 0.5):
+    """``PDEConv(spec)`` on a batch of graphs ``parts`` (a list of ``(edge_index, n)``): one
+    solve on their disjoint union with ``batch``, forward and backward, and one solve per
+    graph; the union must equal the separate solves (fixed rk4 steps: up to rounding) and be
+    finite. Returns the Pde2GnnError raised, or None; any other exception, a non-finite result
+    or a mismatch is a failure of the property (an AssertionError)."""
+    from pde2gnn.nn import PDEConv
+    from pde2gnn.solve import SolverConfig
+    gen = torch.Generator().manual_seed(seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.manual_seed(seed)
+            conv = PDEConv(spec, time=time, solver=SolverConfig(method="rk4", step_size=0.25),
+                           **dims).double().eval()
+            kinds = conv._input_kinds
+            channels = getattr(conv, "_input_channels", {})
+            xs, inputs, union, batch, offset = [], [], [], [], 0
+            for g, (ei, n) in enumerate(parts):
+                xs.append(torch.randn(n, conv.state_width, generator=gen, dtype=torch.float64))
+                inputs.append({k: torch.randn(n if kind == "node" else ei.shape[1],
+                                              channels[k], generator=gen, dtype=torch.float64)
+                               for k, kind in kinds.items()})
+                union.append(ei + offset)
+                batch += [g] * n
+                offset += n
+            x = torch.cat(xs).requires_grad_(True)
+            joined = {k: torch.cat([i[k] for i in inputs]) for k in kinds}
+            together = conv(x, torch.cat(union, 1), batch=torch.tensor(batch),
+                            inputs=joined or None)
+            together.sum().backward()
+            assert torch.isfinite(together).all() and torch.isfinite(x.grad).all(), \
+                "a finite solve with a non-finite value or gradient"
+            alone = torch.cat([conv(xg, ei, inputs=ig or None)
+                               for xg, (ei, _), ig in zip(xs, parts, inputs)])
+            scale = float(alone.detach().abs().max()) + 1.0 if alone.numel() else 1.0
+            err = float((together.detach() - alone.detach()).abs().max()) \
+                if alone.numel() else 0.0
+            assert err <= 1e-9 * scale, \
+                f"the batch differs from separate solves by {err:.3g} (scale {scale:.3g})"
+    except Pde2GnnError as e:
+        return e
+    return None

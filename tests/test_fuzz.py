@@ -4,9 +4,15 @@ Property (tests/fuzzing.py): parse -> check -> to_stencil -> explain(python) -> 
 evaluation + backward either succeeds or raises a Pde2GnnError whose message names
 file:line:col (option / data errors: the option or input), within a time limit per case.
 
-Three strategies: specs built from the grammar (every declaration kind and built-in, nesting,
-numbers such as 0, negatives and 1e400, Python keywords as names); token mutations of every
-library spec; dimension / param values passed to library specs through the API.
+Five strategies (issues 15 and 34): specs built from the grammar (every declaration kind,
+every built-in of ``lang/builtins.py`` with its arity and keywords, stalk fields ``node[d, k]``
+and restrictions, ``coords``, edge inputs, ``dropout``, ``max_j`` / ``max_ij``, ``heads``,
+``state`` / ``next``, nets and their calls; numbers such as 0, negatives and 1e400; Python
+keywords as names), on the harness's ring or a random graph (empty, one node, isolated nodes,
+self-loops, repeated edges, directed); ``model c extends <library spec>`` children with
+overrides and the usual mistakes; token mutations of every library spec; dimension / param
+values passed to library specs through the API; and PDEConv on batches of 1-3 random graphs
+of different sizes (property: finite, and equal to separate solves).
 
 Profiles: ``ci`` (default; fixed seed, 150 cases per strategy) and ``slow``
 (``PDE2GNN_FUZZ=slow``, ``PDE2GNN_FUZZ_EXAMPLES`` cases per strategy, default 3500, seed
@@ -16,12 +22,16 @@ import os
 import re
 
 import pytest
+import torch
 from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
+from pde2gnn.errors import DataError, SolverError
+from pde2gnn.lang.builtins import BUILTINS
 from pde2gnn.resources import library_dir
 
-from .fuzzing import CaseTimeout, check_outcome, run_pipeline, time_limit
+from .fuzzing import (CaseTimeout, check_outcome, random_graph, run_pdeconv, run_pipeline,
+                      time_limit)
 
 SLOW = os.environ.get("PDE2GNN_FUZZ") == "slow"
 SEED = int(os.environ.get("PDE2GNN_FUZZ_SEED", "2026"))
@@ -36,11 +46,19 @@ PROFILE = "slow" if SLOW else "ci"
 LIBRARY = {p.stem: p.read_text() for p in sorted(library_dir().glob("*.pde"))}
 
 
-def _check(text, dims=None, params=None):
+@pytest.fixture(autouse=True, scope="module")
+def _warm_up():
+    """One case of each path outside the time limit: the first compile of a domain spec or a
+    child spec pays for imports (scipy's geometry, the grammar), not for the case."""
+    run_pipeline("model c extends allen_cahn\n")
+    run_pdeconv("heat", {"d": 2}, [(torch.zeros(2, 0, dtype=torch.long), 2)])
+
+
+def _check(text, dims=None, params=None, graph=None):
     options = set(dims or ()) | set(params or ())
     try:
         with time_limit(LIMIT_S):
-            err = run_pipeline(text, dims, params)
+            err = run_pipeline(text, dims, params, graph=graph)
     except CaseTimeout:
         raise AssertionError(f"seed {SEED}: case ran past {LIMIT_S} s:\n{text}") from None
     except Exception as e:  # noqa: BLE001 - the property: nothing else may escape
@@ -58,27 +76,40 @@ KEYWORD_NAMES = ["lambda", "None", "class", "async", "def", "y", "import", "True
 NAMES = ["x", "u", "w", "a", "b", "k", "W", "h", "e", "pos"] + KEYWORD_NAMES
 NUMBERS = ["0", "1", "2", "0.5", "1e-3", "3.0", "-1", "0.0"] * 3 + ["1e400", "1e308",
                                                                      "123456789"]
-UNARY = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "grad", "div",
-         "lap", "softmax_j", "sum_j", "mean_j", "squareplus_j", "softmax_i", "squareplus_i",
-         "norm", "init", "mean_heads", "standardize_i", "sum_i", "sum_ij", "dx", "dy", "dgrad"]
-BINARY_CALLS = ["dot", "cat", "var"]
+#: every built-in of the language, from its table: (name, arity, keyword argument or "")
+KEYWORD_ARGS = {"dot": ["heads=2", "heads=3", "heads=0"],
+                "restriction": ["kind=diag", "kind=general", "kind=orthogonal",
+                                "kind=identity", "kind=nosuch"]}
+CALLS = [(b.name, b.nargs, kw) for b in BUILTINS.values()
+         for kw in [""] + KEYWORD_ARGS.get(b.name, [])]
+
+
+def _call(t) -> str:
+    """``name(a[, b][, keyword])`` from ((name, arity, keyword), a, b)."""
+    (name, nargs, keyword), a, b = t
+    return f"{name}({', '.join([a, b][:nargs] + ([keyword] if keyword else []))})"
 
 
 def _exprs(names):
     leaves = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(names),
                        st.sampled_from([n + s for n in names for s in ("_i", "_j")]),
-                       st.just("pi"), st.just("abar_ij"))
+                       st.just("pi"), st.just("abar_ij"), st.just("t"))
 
     def extend(inner):
         return st.one_of(
             st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "^", "@"]), inner).map(
                 lambda t: f"({t[0]} {t[1]} {t[2]})"),
-            st.tuples(st.sampled_from(UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
-            st.tuples(st.sampled_from(BINARY_CALLS), inner, inner).map(
-                lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+            st.tuples(st.sampled_from(CALLS), inner, inner).map(_call),
+            st.tuples(st.sampled_from(names), inner, inner, st.booleans()).map(   # net calls
+                lambda t: f"{t[0]}({t[1]}, {t[2]})" if t[3] else f"{t[0]}({t[1]})"),
+            st.tuples(inner, st.sampled_from(["0.5", "0", "1", "p"])).map(
+                lambda t: f"dropout({t[0]}, {t[1]})"),
             st.tuples(inner, st.integers(0, 3)).map(lambda t: f"{t[0]}[{t[1]}]"),
+            st.tuples(inner, st.integers(0, 2), st.integers(1, 4)).map(
+                lambda t: f"{t[0]}[{t[1]}:{t[2]}]"),
             inner.map(lambda e: f"-{e}"),
-            st.tuples(inner, inner).map(lambda t: f"dot({t[0]}, {t[1]}, heads=2)"))
+            st.tuples(st.sampled_from(["sheaf_lap", "sheaf_nlap", "sheaf_grad", "sheaf_div"]),
+                      st.sampled_from(names), inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"))
     return st.recursive(leaves, extend, max_leaves=12)
 
 
@@ -86,12 +117,21 @@ def _exprs(names):
 def grammar_specs(draw):
     names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
     expr = _exprs(names)
-    chans = st.sampled_from(["", "[d]", "[2]", "[1]", "[4]", "[0]", "[k]"])
+    chans = st.sampled_from(["", "[d]", "[2]", "[1]", "[4]", "[0]", "[k]", "[d, k]", "[2, 3]",
+                             "[d, 0]"])
     lines = [f"model {draw(st.sampled_from(['m', 'lambda', 'heat']))}"]
     decl = st.one_of(
         st.sampled_from(names).map(lambda n: f"field {n} : node{draw(chans)}"),
         st.sampled_from(names).map(lambda n: f"input {n} : node{draw(chans)}"),
         st.sampled_from(names).map(lambda n: f"state {n} : node{draw(chans)}"),
+        st.tuples(st.sampled_from(names), st.sampled_from(["1", "2", "3", "4", "0", "d"])).map(
+            lambda t: f"field {t[0]} : coords[{t[1]}]"),
+        st.tuples(st.sampled_from(names), st.sampled_from(["", "[1]", "[d]", "[2]"])).map(
+            lambda t: f"input {t[0]} : edge{t[1]}"),
+        st.tuples(st.sampled_from(names), st.sampled_from(names), st.sampled_from(
+            ["diag", "general", "orthogonal", "identity"])).map(
+            lambda t: f"edge {t[0]} = restriction({t[1]}_i, {t[1]}_j, kind={t[2]})"),
+        st.sampled_from(["param p = 0.5", "param p = 1", "param p = -0.1"]),
         st.tuples(st.sampled_from(names + ["d", "k"]), st.sampled_from(["0", "1", "2", "3",
                                                                         "99999999999"])).map(
             lambda t: f"dim {t[0]} = {t[1]}"),
@@ -121,7 +161,8 @@ def grammar_specs(draw):
         if not draw(st.integers(0, 5)):
             continue
         if n in targets:
-            lines.append(f"field {n} : node{draw(st.sampled_from(['[d]'] * 4 + ['', '[2]']))}")
+            lines.append(f"field {n} : " + draw(st.sampled_from(
+                ["node[d]"] * 4 + ["node", "node[2]", "node[d, k]", "coords[2]"])))
         else:
             lines.append(draw(st.sampled_from([f"input {n} : node[d]", f"param {n} = 2",
                                                f"learn {n} = 0.5", f"learn {n} : [d, d]",
@@ -133,11 +174,123 @@ def grammar_specs(draw):
     return "\n".join([lines[0]] + [lines[k] for k in order]) + "\n"
 
 
+@st.composite
+def graphs(draw):
+    """None (the harness's ring), or a random graph: empty, one node, isolated nodes,
+    self-loops, repeated edges, directed or symmetric."""
+    if draw(st.booleans()):
+        return None
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2 ** 31)))
+    n = draw(st.sampled_from([1, 1, 2, 3, 5]))
+    return random_graph(gen, n, draw(st.integers(0, 8)), draw(st.booleans()),
+                        draw(st.booleans()), draw(st.booleans()))
+
+
 @seed(SEED)
 @settings(settings.get_profile(PROFILE))
-@given(grammar_specs())
-def test_fuzz_grammar_specs(text):
+@given(grammar_specs(), graphs())
+def test_fuzz_grammar_specs(text, graph):
+    _check(text, graph=graph)
+
+
+# ------------------------------------------------------------------ extends / override
+STATEMENT = re.compile(r"^(field|input|state|dim|param|learn|let|edge|energy|net|dt|next)\b")
+
+
+@st.composite
+def child_specs(draw):
+    """``model c extends <library spec>`` with overrides of the parent's statements (their
+    right-hand sides redrawn), new statements, and the mistakes a user makes: an override of
+    a name the parent lacks, a redeclared name, a second model line."""
+    parent = draw(st.sampled_from(sorted(LIBRARY)))
+    lines = [ln.split("#")[0].rstrip() for ln in LIBRARY[parent].splitlines()]
+    own = [ln for ln in lines if STATEMENT.match(ln)]
+    names = sorted({w for ln in own for w in re.findall(r"[A-Za-z_]\w*", ln)
+                    if not STATEMENT.match(w)} - set(BUILTINS))[:12] or ["x"]
+    expr = _exprs(names)
+    out = [f"model c extends {parent}"]
+    for ln in draw(st.lists(st.sampled_from(own), max_size=3, unique=True)) if own else []:
+        if "=" in ln and draw(st.booleans()):
+            ln = ln[:ln.index("=") + 1] + " " + draw(expr)
+        out.append(("override " if draw(st.integers(0, 4)) else "") + ln)
+    out += draw(st.lists(st.sampled_from([
+        "override let nosuch = 1", "let extra = 2", "param extra = 0.5", "model c2",
+        "override model c", f"dim extra = {draw(st.integers(0, 3))}",
+        "learn extra : [d, d]", "field extra : node[d]"]), max_size=2))
+    return "\n".join(out) + "\n"
+
+
+@seed(SEED + 3)
+@settings(settings.get_profile(PROFILE))
+@given(child_specs())
+def test_fuzz_child_specs(text):
     _check(text)
+
+
+# ------------------------------------------------------------------ PDEConv inputs
+def _pdeconv_specs():
+    from pde2gnn.check import check
+    from pde2gnn.lang.parser import parse
+    out = {}
+    for name, text in LIBRARY.items():
+        c = check(parse(text, "fuzz.pde"))
+        if not c.discrete and c.domain is None:
+            out[name] = {k: 4 for k in c.dims}
+    return out
+
+
+PDECONV_SPECS = _pdeconv_specs()
+KERNEL_SPECS = {   # one spec per graph-level kernel, small enough for many cases
+    "max_ij": "model m\nfield x : node[2]\nedge a = max_ij(x_j - x_i)\ndt(x) = sum_j(a * x_j)",
+    "max_j": "model m\nfield x : node[2]\ndt(x) = max_j(x_j) - x",
+    "mean_j": "model m\nfield x : node[2]\ndt(x) = mean_j(x_j - x_i)",
+    "softmax_j": "model m\nfield x : node[2]\nedge a = softmax_j(dot(x_i, x_j))\n"
+                 "dt(x) = sum_j(a * (x_j - x_i))",
+    "standardize_i": "model m\nfield x : node[2]\ndt(x) = standardize_i(x) - x",
+    "abar": "model m\nfield x : node[2]\ndt(x) = sum_j(abar_ij * x_j) - x",
+    "edge input": "model m\nfield x : node[2]\ninput w : edge[1]\ndt(x) = sum_j(w * x_j) - x",
+}
+
+
+@st.composite
+def pdeconv_cases(draw):
+    """A library or kernel spec and a batch of 1-3 random graphs of different sizes (empty,
+    one node, isolated nodes, self-loops, repeated edges, directed or symmetric)."""
+    if draw(st.booleans()):
+        name = draw(st.sampled_from(sorted(KERNEL_SPECS)))
+        spec, dims = KERNEL_SPECS[name], {}
+    else:
+        name = draw(st.sampled_from(sorted(PDECONV_SPECS)))
+        spec, dims = name, PDECONV_SPECS[name]
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2 ** 31)))
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        n = draw(st.sampled_from([1, 1, 2, 3, 4]))
+        ei, _ = random_graph(gen, n, draw(st.integers(0, 6)), draw(st.booleans()),
+                             draw(st.booleans()), draw(st.booleans()))
+        parts.append((ei, n))
+    return spec, dims, parts, draw(st.integers(0, 100))
+
+
+@seed(SEED + 4)
+@settings(settings.get_profile(PROFILE))
+@given(pdeconv_cases())
+def test_fuzz_pdeconv_inputs(case):
+    spec, dims, parts, case_seed = case
+    try:
+        with time_limit(LIMIT_S):
+            err = run_pdeconv(spec, dims, parts, case_seed)
+    except CaseTimeout:
+        raise AssertionError(f"seed {SEED}: PDEConv case ran past {LIMIT_S} s: {spec} "
+                             f"{parts}") from None
+    except Exception as e:  # noqa: BLE001 - the property: nothing else may escape
+        raise AssertionError(f"seed {SEED}: {type(e).__name__}: {e}\n--- spec ---\n{spec}\n"
+                             f"dims={dims} graphs={parts} seed={case_seed}") from e
+    event("outcome: " + ("solved" if err is None else type(err).__name__))
+    # what a graph may be refused for: an energy or sheaf spec on a directed graph or with
+    # repeated edges (DataError); 1 / r at a self-loop of an n-body spec (SolverError)
+    assert err is None or isinstance(err, (DataError, SolverError)), \
+        f"seed {SEED}: {type(err).__name__}: {err}\n{spec} {parts}"
 
 
 # ------------------------------------------------------------------ token mutations

@@ -7,7 +7,7 @@ import torch
 from pde2gnn import compiler
 from pde2gnn.backend import sheaf_ops
 from pde2gnn.backend.sheaf import householder_orthogonal
-from pde2gnn.errors import ArgumentError, DataError, ShapeError, SpecError
+from pde2gnn.errors import ArgumentError, OptionError, ShapeError, SpecError
 
 
 @pytest.fixture(autouse=True)
@@ -133,8 +133,9 @@ def test_lowpass_coordinate_diffuses_with_the_normalised_graph_laplacian(kind):
 def test_lowpass_needs_a_stalk_of_two():
     ei, n = _graph()
     spec = SHEAF_OPS_SPEC.format(kind="diag, lowpass=true", rhs="sheaf_lap(F, x)")
-    with pytest.raises(DataError, match="lowpass=true.*stalk of 2 or more, got 1"):
-        compiler.compile(spec, ei, n, dims={"d": 1})     # d bound at compile time
+    with pytest.raises(OptionError, match="stalk of sheaf 'F' .* is 1, but restriction"
+                                          ".*lowpass=true.* needs 2 or more: choose 'd' >= 2"):
+        compiler.compile(spec, ei, n, dims={"d": 1})     # d bound at compile time: names it
     with pytest.raises(ShapeError, match="lowpass=true.*stalk of 2 or more, got 1"):
         compiler.compile(spec.replace("node[d, k]", "node[1, k]"), ei, n)   # d in the spec
 

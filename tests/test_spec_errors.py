@@ -89,7 +89,7 @@ CASES = [
      NameError_, 2, 16, "'d' is used as a dimension but declared as something else on line 3", ""),
     ("redeclared-builtin",
      HEAD + "let lap = x\ndt(x) = lap(x)\n",
-     NameError_, 3, 1, "'lap' is a built-in operator", ""),
+     NameError_, 3, 1, "'lap' is reserved (a built-in operator)", "choose another name"),
     ("matmul-channel-mismatch",
      HEAD + "learn W : [k, k]\ndt(x) = x @ W\n",
      ShapeError, 4, 9, "'@' needs k channels on the left (matrix [k, k]), got node[d]", ""),

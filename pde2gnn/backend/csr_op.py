@@ -5,7 +5,7 @@ opaque to the tracer: the compiled graph calls it as one external kernel (torch'
 the same as the eager path's) and fuses the node-wise arithmetic around it. The CSR structure
 (``crow``, ``col``, and the transposed structure for the backward pass) is built outside, once
 per graph (:class:`pde2gnn.backend.graph_ops.GraphOps`), and passed in as tensors; gradients
-are the eager path's (:class:`pde2gnn.backend.graph_ops._CSRMatmul`): the transposed product
+are the eager path's (:class:`pde2gnn.backend.csr._CSRMatmul`): the transposed product
 for x and the sampled dense-dense product (SDDMM) on A's pattern for the values.
 """
 from __future__ import annotations

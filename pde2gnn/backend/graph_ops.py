@@ -11,7 +11,7 @@ broadcasts unbatched static values (coordinates, geometric weights) against batc
 """
 from __future__ import annotations
 
-import warnings
+import math
 from typing import Optional
 
 import torch
@@ -19,87 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import softmax as pyg_softmax
 
-from ..errors import DataError
-from .csr_op import csr_mm
+from ..errors import DataError, OptionError
+from .csr import CSRPattern, csr_product, csr_structure
 from .inputs import check_graph
-
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-
-
-def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
-    return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
-
-
-class _CSRMatmul(torch.autograd.Function):
-    """y = A @ x with A in CSR form; gradients for both the values of A and x.
-
-    The backward pass uses the transposed CSR structure (precomputed), so neither pass
-    materialises an edge-by-channel tensor: d/dvalues is the sampled dense-dense product
-    (g @ x^T) on A's sparsity pattern (SDDMM, ``torch.sparse.sampled_addmm``), 0.17 ms against
-    1.13 ms on Cora for gathering ``g_i`` and ``x_j`` as ``[E, c]`` tensors
-    (``benchmarks/epoch_breakdown.py``, one thread).
-    """
-
-    @staticmethod
-    def forward(ctx, values, x, ops):
-        ctx.ops = ops
-        ctx.save_for_backward(values, x)
-        return _csr(ops.crow, ops.col, values, ops.num_nodes) @ x
-
-    @staticmethod
-    def backward(ctx, g):
-        values, x = ctx.saved_tensors
-        ops = ctx.ops
-        g = g.contiguous()
-        gv = gx = None
-        if ctx.needs_input_grad[0]:
-            gv = torch.sparse.sampled_addmm(_csr(ops.crow, ops.col, values, ops.num_nodes),
-                                            g, x.t(), beta=0.0).values()
-        if ctx.needs_input_grad[1]:
-            gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
-                      ops.num_nodes) @ g
-        return gv, gx, None
-
-
-def _csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
-    """``A @ x`` for A's values ``[nnz]`` on ``pattern`` (a :class:`GraphOps` or
-    :class:`_LoopPattern`: ``crow``, ``col``, ``row``...), x ``[N, c]`` or ``[B, N, c]``.
-
-    Eagerly one CSR product (:class:`_CSRMatmul`). Under ``torch.compile``, whose tracer cannot
-    create sparse tensors, the custom operator ``torch.ops.pde2gnn.csr_mm``
-    (:mod:`.csr_op`): the same CSR product, opaque to the tracer, so the compiled graph has
-    no break, the same values and torch's sparse kernel (inductor's scatter loop for a
-    gather / ``index_add`` form ran 1.2-2.4x slower than eager here, benchmarks/scale.py)."""
-    batched = x.dim() == 3
-    if batched:
-        b, n, c = x.shape
-        x = x.transpose(0, 1).reshape(n, b * c)
-    if torch.compiler.is_compiling():
-        y = csr_mm(pattern.crow, pattern.col, pattern.t_crow, pattern.t_col, pattern.t_perm,
-                   values, x)
-    else:
-        y = _CSRMatmul.apply(values, x, pattern)
-    return y.reshape(n, b, c).transpose(0, 1) if batched else y
-
-
-class _LoopPattern:
-    """The CSR structure of the edges plus one diagonal entry per node (duplicates of existing
-    self-loops are kept: a product sums over both). ``perm`` maps CSR positions to entries of
-    ``cat([edge values in CSR order, diagonal])``; the rest is what :class:`_CSRMatmul` reads."""
-
-    def __init__(self, i: Tensor, j: Tensor, n: int):
-        ar = torch.arange(n, device=i.device)
-        ai, aj = torch.cat([i, ar]), torch.cat([j, ar])
-        self.perm = torch.argsort(ai * n + aj, stable=True)
-        ai, aj = ai[self.perm], aj[self.perm]
-        self.num_nodes, self.row = n, ai
-        self.crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
-        self.crow[1:] = torch.bincount(ai, minlength=n).cumsum(0)
-        self.col = aj
-        self.t_perm = torch.argsort(aj * n + ai)
-        self.t_crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
-        self.t_crow[1:] = torch.bincount(aj, minlength=n).cumsum(0)
-        self.t_col = ai[self.t_perm]
 
 
 class GraphOps(nn.Module):
@@ -116,6 +38,12 @@ class GraphOps(nn.Module):
     ``abar`` ``[E, 1]``: 1 / sqrt(deg_i deg_j), the entries of D^-1/2 A D^-1/2 (GRAFF's Abar;
     with self-loops in the edge list this is GCN's normalisation).
 
+    Edge semantics: every listed edge counts, so a repeated edge (j -> i) is summed (its
+    weight counts twice, and it adds 2 to deg_i), not coalesced; the graph may be directed
+    (edges are not symmetrised); a self-loop (i -> i) is an edge of N(i) like any other (it
+    takes part in ``softmax_j`` and ``deg``, and contributes 0 to differences u_j - u_i). A
+    graph without edges, or a node without neighbours, is valid: sums over N(i) are 0 there.
+
     Raises:
         DataError: edge_index has the wrong shape or indices out of range.
     """
@@ -128,24 +56,32 @@ class GraphOps(nn.Module):
         order = torch.argsort(dst * n + src, stable=True)
         i, j = dst[order], src[order]
         counts = torch.bincount(i, minlength=n)
-        crow = torch.zeros(n + 1, dtype=torch.long)
-        crow[1:] = counts.cumsum(0)
-        t_perm = torch.argsort(j * n + i)
-        t_crow = torch.zeros(n + 1, dtype=torch.long)
-        t_crow[1:] = torch.bincount(j, minlength=n).cumsum(0)
         self.num_nodes, self.num_edges = n, int(i.numel())
+        key = i * n + j
+        #: a repeated edge (a multi-edge): the products use the coalesced :class:`CSRPattern`
+        self.repeated = bool((key[1:] == key[:-1]).any()) if key.numel() > 1 else False
         self.register_buffer("i", i, persistent=False)
         self.register_buffer("edge_perm", order, persistent=False)
         self.register_buffer("j", j, persistent=False)
-        self.register_buffer("crow", crow, persistent=False)
-        self.register_buffer("col", j.clone(), persistent=False)
-        self.register_buffer("t_perm", t_perm, persistent=False)
-        self.register_buffer("t_crow", t_crow, persistent=False)
-        self.register_buffer("t_col", i[t_perm].clone(), persistent=False)
+        for name, value in csr_structure(i, j, n).items():
+            self.register_buffer(name, value, persistent=False)
         self.register_buffer("counts", counts, persistent=False)
         for name, value in self._degree_values(torch.get_default_dtype()).items():
             self.register_buffer(name, value, persistent=False)
-        self._loops: Optional[_LoopPattern] = None
+        self._loops: Optional[CSRPattern] = None
+        self._coalesced: Optional[CSRPattern] = None
+
+    #: the CSR entries are distinct (see :attr:`repeated` and :meth:`_pattern`)
+    slot = None
+
+    def _pattern(self):
+        """This graph's CSR structure for :func:`csr_product`: itself, or with repeated
+        edges the coalesced :class:`CSRPattern` (built on first use)."""
+        if not self.repeated:
+            return self
+        if self._coalesced is None:
+            self._coalesced = CSRPattern(self.i, self.j, self.num_nodes)
+        return self._coalesced
 
     def _degree_values(self, dtype) -> dict:
         """``deg``, ``deg_inv`` and ``abar`` computed from the integer degrees in ``dtype``."""
@@ -167,7 +103,7 @@ class GraphOps(nn.Module):
         """Convert like any module, then rebuild the float buffers from their exact sources
         (integer degrees, float64 geometric weights), so ``.double()`` gains full precision."""
         out = super()._apply(fn, *args, **kwargs)
-        self._loops = None
+        self._loops = self._coalesced = None
         for k, v in self._degree_values(self.deg.dtype).items():
             setattr(self, k, v)
         for k, v in getattr(self, "_geo64", {}).items():
@@ -209,7 +145,7 @@ class GraphOps(nn.Module):
         """
         if values.dim() == 2:
             return self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
-        return _csr_product(values, x, self)
+        return csr_product(values, x, self._pattern())
 
     def with_diagonal(self, values: Tensor, diag):
         """The operator ``A + diag(d)`` as values on the edges-plus-loops CSR pattern, for
@@ -224,7 +160,9 @@ class GraphOps(nn.Module):
         if values.dim() != 1 or d.dim() > 2 or (d.dim() == 2 and d.shape[-1] != 1):
             return values, d
         if self._loops is None:
-            self._loops = _LoopPattern(self.i, self.j, self.num_nodes)
+            ar = torch.arange(self.num_nodes, device=self.i.device)
+            self._loops = CSRPattern(torch.cat([self.i, ar]), torch.cat([self.j, ar]),
+                                   self.num_nodes)
         full = torch.cat([values, d.reshape(-1).expand(self.num_nodes)])
         return full.index_select(0, self._loops.perm)
 
@@ -234,7 +172,7 @@ class GraphOps(nn.Module):
         if isinstance(values, tuple):
             a, d = values
             return self.spmm(a, x) + d * x
-        return _csr_product(values, x, self._loops)
+        return csr_product(values, x, self._loops)
 
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives
@@ -244,7 +182,15 @@ class GraphOps(nn.Module):
         return self._scatter_sum(e, self.i)
 
     def fill(self, value: float, channels: int) -> Tensor:
-        """The constant ``value`` in ``channels`` channels, ``[channels]`` (broadcasts over rows)."""
+        """The constant ``value`` in ``channels`` channels, ``[channels]`` (broadcasts over rows).
+
+        Raises:
+            OptionError: ``value`` is finite but beyond the range of the graph's dtype (a
+                constant computed from large params, e.g. 1e20 * 1e20 in float32)."""
+        if math.isfinite(value) and abs(value) > torch.finfo(self.deg.dtype).max:
+            raise OptionError(f"the spec's constant {value:.3g} overflows "
+                              f"{str(self.deg.dtype)[6:]}: reduce the params it is computed "
+                              "from, or convert the model with .double()")
         return torch.full((int(channels),), float(value), dtype=self.deg.dtype,
                           device=self.deg.device)
 
@@ -291,6 +237,8 @@ class GraphOps(nn.Module):
         ties, as ``torch.max`` of the whole tensor gives it (the shift of the GRAND reference
         code's squareplus, ``src - src.max()``)."""
         e = self.rows(e, "edge")
+        if e.shape[-2] == 0:                 # no edges: nothing to take the maximum of
+            return e.new_zeros(*e.shape[:-1], 1)
         if self.batch is None:
             m = e.flatten(-2).amax(-1)
             return m[..., None, None].expand(*e.shape[:-1], 1)
@@ -424,10 +372,11 @@ class GraphOps(nn.Module):
 
     def standardize_i(self, u: Tensor, eps: float = 1e-5) -> Tensor:
         """Per channel over the nodes of each graph: ``(u - mean) / sqrt(var + eps)``, biased
-        variance, ``[..., N, c]`` -> ``[..., N, c]``. Equals ``F.batch_norm`` in training mode
-        without affine weights (Ioffe & Szegedy 2015) on a single graph, which is the kernel
-        used for ``[N, c]``; a batch ``[B, N, c]`` uses instance norm (statistics per graph),
-        and with :meth:`set_batch` the statistics are per graph of the union."""
+        variance, ``[..., N, c]`` -> ``[..., N, c]``: ``F.batch_norm`` in training mode without
+        affine weights (Ioffe & Szegedy 2015) on a single graph; a batch ``[B, N, c]`` takes
+        its statistics per trajectory (instance norm), and with :meth:`set_batch` per graph of
+        the union. A graph of one node standardises to 0 (its variance is 0), where
+        ``F.batch_norm`` refuses one value per channel."""
         if u.dim() == 2 and self.batch is not None:
             b = self.batch.to(u.device)
             count = torch.bincount(b).to(u.dtype).clamp(min=1).unsqueeze(1)     # [G, 1]
@@ -437,11 +386,8 @@ class GraphOps(nn.Module):
             centred = u - mean.index_select(0, b)
             var = torch.zeros_like(mean).index_add(0, b, centred * centred) / count
             return centred * torch.rsqrt(var + eps).index_select(0, b)
-        if u.dim() == 2:
-            return F.batch_norm(u, None, None, training=True, eps=eps)
-        n, c = u.shape[-2:]
-        per_graph = F.instance_norm(u.reshape(-1, n, c).transpose(1, 2), eps=eps)
-        return per_graph.transpose(1, 2).reshape(u.shape)
+        centred = u - u.mean(-2, keepdim=True)
+        return centred * torch.rsqrt((centred * centred).mean(-2, keepdim=True) + eps)
 
     @staticmethod
     def norm(u: Tensor) -> Tensor:

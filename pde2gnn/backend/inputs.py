@@ -13,6 +13,22 @@ from torch import Tensor
 from ..errors import DataError
 
 
+def check_graph_shape(edge_index: Tensor) -> Tensor:
+    """``edge_index`` itself after checking its dtype and shape (integer, ``[2, E]``), without
+    reading its values (no device synchronisation: cheap on every call).
+
+    Raises:
+        DataError: a floating-point, complex or boolean tensor, or not of shape ``[2, E]``.
+    """
+    ei = edge_index
+    if ei.is_floating_point() or ei.is_complex() or ei.dtype == torch.bool:
+        raise DataError(f"edge_index must hold integer node indices, got dtype {ei.dtype} "
+                        "(convert it with .long() only if the values are whole numbers)")
+    if ei.dim() != 2 or ei.shape[0] != 2:
+        raise DataError(f"edge_index must have shape [2, E], got {list(ei.shape)}")
+    return ei
+
+
 def check_graph(edge_index, num_nodes, symmetric: bool = False, spec: str = "") -> Tensor:
     """Validate a graph and return ``edge_index`` as a ``[2, E]`` int64 tensor.
 
@@ -29,13 +45,7 @@ def check_graph(edge_index, num_nodes, symmetric: bool = False, spec: str = "") 
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
         raise DataError(f"num_nodes must be a positive integer (the graph is empty or "
                         f"malformed), got {num_nodes!r}")
-    ei = torch.as_tensor(edge_index)
-    if ei.is_floating_point() or ei.is_complex() or ei.dtype == torch.bool:
-        raise DataError(f"edge_index must hold integer node indices, got dtype {ei.dtype} "
-                        "(convert it with .long() only if the values are whole numbers)")
-    if ei.dim() != 2 or ei.shape[0] != 2:
-        raise DataError(f"edge_index must have shape [2, E], got {list(ei.shape)}")
-    ei = ei.long()
+    ei = check_graph_shape(torch.as_tensor(edge_index)).long()
     if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= num_nodes):
         raise DataError(f"edge_index holds node indices from {int(ei.min())} to "
                         f"{int(ei.max())}, outside [0, {num_nodes}) (num_nodes = {num_nodes})")

@@ -62,6 +62,8 @@ def _structure(G, d: int) -> _Structure:
 
         def find(a, b, what):
             want = a * n + b
+            if want.numel() == 0:              # no edges (an empty graph): nothing to find
+                return want
             pos = torch.searchsorted(keys, want).clamp(max=max(keys.numel() - 1, 0))
             if keys.numel() == 0 or bool((keys[pos] != want).any()):
                 raise DataError(f"sheaf operators need a symmetric graph: the {what} of some "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
-from ..errors import FormError, KindError, ShapeError, Span, did_you_mean
+from ..errors import FormError, KindError, ShapeError, did_you_mean
 from ..lang import ast as A
 from ..lang.builtins import INITIALISERS
 from ..lang.inherit import resolve
@@ -69,11 +69,14 @@ class Checker(DeclarationRules, DomainRules, BoundaryRules, NetworkRules, Energy
         observes one field."""
         sc, s = self.scope, self.spec
         observed = sc.observed
+        if not s.statements:      # nothing to point at: an error about the whole file
+            raise self.err(FormError, "the spec is empty (no statements, only blank lines or "
+                           "comments)", None, "start with 'model NAME', a field 'field x : "
+                           "node[d]' and its equation 'dt(x) = ...'")
         if not observed:
-            first = sc.models[0] if sc.models else (s.statements[0] if s.statements else None)
+            first = sc.models[0] if sc.models else s.statements[0]
             raise self.err(FormError, "the spec declares no evolving field "
-                           "(add e.g. 'field x : node[d]')",
-                           first.span if first is not None else Span(1, 1, 1, 2))
+                           "(add e.g. 'field x : node[d]')", first.span)
         if sc.states and not sc.discrete:
             raise self.err(FormError, "a 'state' is a hidden state of a discrete-time model: "
                            "update it with next(...) = ...", sc.decls[sc.states[0]].span)

@@ -12,10 +12,11 @@ from ..errors import FormError, KindError, NameError_, ShapeError, did_you_mean
 from ..lang import ast as A
 from . import sheaf
 from ..lang.builtins import CONSTRAINTS as CONSTRAINT_TABLE
+from ..lang.builtins import reserved
 from ..lang.kinds import Kind
 from ..lang.parser import KEYWORDS
-from .types import (BUILTINS, CONSTRAINTS, COORDINATES, GRAPH_METHODS, LIMITS, RESERVED,
-                    Channels, Type, nesting_depth, statement_exprs, subexpressions)
+from .types import (CONSTRAINTS, COORDINATES, GRAPH_METHODS, LIMITS, Channels, Type,
+                    nesting_depth, statement_exprs, subexpressions)
 
 #: declarations that add one name each
 NAMED = (A.FieldDecl, A.InputDecl, A.StateDecl, A.NetDecl, A.ParamDecl, A.LearnDecl, A.LetDecl,
@@ -113,20 +114,16 @@ class DeclarationRules:
 
     # ------------------------------------------------------------ declarations
     def declare(self, name: str, decl, span):
-        if name in KEYWORDS or name in RESERVED:
-            raise self.err(NameError_, f"'{name}' is reserved and cannot be declared", span)
-        if name.startswith("_"):
-            raise self.err(NameError_, f"names starting with '_' are reserved for generated "
-                           f"code: '{name}'", span)
+        why = "a keyword of the language" if name in KEYWORDS else reserved(name)
+        if why is not None:
+            raise self.err(NameError_, f"'{name}' is reserved ({why}) and cannot be declared",
+                           span, "choose another name")
         dom = self.scope.domain
         if dom is not None and name in COORDINATES[:len(dom.bounds)] and decl is not dom:
             raise self.err(NameError_, f"'{name}' is a coordinate of domain '{dom.name}' "
                            f"(line {dom.span.line}): with a domain, "
                            f"{', '.join(COORDINATES[:len(dom.bounds)])} name the node "
                            "coordinates; rename this declaration", span)
-        if name in BUILTINS:
-            raise self.err(NameError_, f"'{name}' is a built-in operator and cannot be redeclared",
-                           span)
         if name in self.scope.decls:
             first, second = sorted((self.scope.decls[name].span, span),
                                    key=lambda sp: (sp.line, sp.column))

@@ -26,7 +26,6 @@ BUILTINS = tuple(BUILTIN_TABLE)
 #: operators an energy may not contain, and why: not differentiable, or not symmetric in i, j
 ENERGY_UNSUPPORTED = {n: b.energy for n, b in BUILTIN_TABLE.items() if b.energy}
 GRAPH_METHODS = ("input", "knn")
-RESERVED = ("t", "torch", "pi")   # pi is the constant 3.14159...; t the time
 COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis
 SCHEMES = ("auto", "grid", "lsq", "mesh")
 DOMAIN_FLAGS = ("periodic",)

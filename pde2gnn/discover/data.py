@@ -41,6 +41,10 @@ class Trajectories:
             raise DataError(f"{where}: frames must have shape [B, T, N] (trajectories, frames, "
                             f"nodes), got {list(np.shape(self.frames))}")
         B, T, N = f.shape
+        if B == 0 or N == 0:
+            raise DataError(f"{where}: frames have {B} trajectories of {N} nodes "
+                            f"(shape {list(f.shape)}); discovery needs at least one trajectory "
+                            "on at least one node")
         t = np.asarray(self.times, dtype=np.float64).reshape(-1)
         if T < 2:
             raise DataError(f"{where}: need at least 2 frames to estimate time derivatives, got "
@@ -108,21 +112,39 @@ def load_trajectories(path) -> Trajectories:
     optional ``pos``, ``train`` / ``val`` / ``test``; layout in :mod:`pde2gnn.simulate`).
 
     Raises:
-        DataError: a missing file or key, wrong shapes, NaN / inf frames, fewer than two frames,
-            times that do not increase.
+        DataError: a missing file or key, a file that is not an .npz archive (e.g. one .npy
+            array), an array that is not numbers (an object array), wrong shapes, no nodes or
+            no trajectories, NaN / inf frames, fewer than two frames, times that do not
+            increase.
     """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such file (expected a `pde2gnn simulate` .npz)")
     try:
         z = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{p}: not a readable .npz file ({e})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise DataError(f"{p}: a single array ({type(z).__name__} {list(np.shape(z))}), not an "
+                        ".npz archive of named arrays: save frames, times and edge_index with "
+                        "numpy.savez (the `pde2gnn simulate` layout)")
     missing = [k for k in ("frames", "times", "edge_index") if k not in z.files]
     if missing:
         raise DataError(f"{p}: missing {', '.join(missing)} (has {', '.join(z.files)}); "
                         "expected the `pde2gnn simulate` layout")
-    get = (lambda k: z[k] if k in z.files else None)
-    return Trajectories(z["frames"], z["times"], z["edge_index"], get("pos"),
-                        *(get(k) if k in z.files else np.zeros(0, int)
-                          for k in ("train", "val", "test")), source=str(p))
+
+    def get(key, default=None):
+        if key not in z.files:
+            return default
+        try:
+            value = z[key]
+        except ValueError as e:          # an object array (needs pickle, never loaded)
+            raise DataError(f"{p}: array '{key}' cannot be read without pickle ({e}); store "
+                            "numbers (float frames and times, integer edge_index)") from None
+        if value.dtype.kind not in "biuf":
+            raise DataError(f"{p}: array '{key}' holds {value.dtype} values; expected numbers")
+        return value
+
+    return Trajectories(get("frames"), get("times"), get("edge_index"), get("pos"),
+                        *(get(k, np.zeros(0, int)) for k in ("train", "val", "test")),
+                        source=str(p))

@@ -193,6 +193,21 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
 EDGE_BUILTINS = ("abar_ij",)
 
+#: per-graph values the generated code reads from the graph (``_G.<name>``) and the stencil
+#: stage introduces by name: ``abar`` (abar_ij), ``deg_inv`` (mean_j) and the geometric
+#: weights of :mod:`pde2gnn.discretize.geometry` -> what each holds
+GRAPH_VALUES: Dict[str, str] = {
+    "abar": "the entries 1 / sqrt(deg_i deg_j) of abar_ij",
+    "deg_inv": "1 / deg_i (0 for an isolated node), the weight of mean_j",
+    "geo_dx": "d/dx: central differences +-1/(2h) (grid), least-squares gradient (lsq), "
+              "area-weighted face gradients (mesh)",
+    "geo_dy": "d/dy: as d/dx along the second axis",
+    "geo_dz": "d/dz: as d/dx along the third axis",
+    "geo_lap": "Laplacian: 1/h^2 per axis neighbour (grid), quadratic least squares (lsq), "
+               "cotangent weights / barycentric area (mesh)",
+    "geo_dgrad": "1 / |p_j - p_i|",
+}
+
 
 @dataclass(frozen=True)
 class BoundaryKind:
@@ -280,3 +295,26 @@ NET_TYPES: Dict[str, NetType] = {t.name: t for t in (
     NetType("edge_gn", ("in", "out"), {"edge_in": 0, "hidden": 64, "blocks": 2},
             "edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
 )}
+
+
+#: names a spec may not declare, with what they already are: the one table the checker reads
+#: (besides the grammar's keywords and the rule that names starting with '_' belong to the
+#: generated code: ``_lin<k>``, ``_c<k>``, ``_d_<field>``, ``_init_<field>``...)
+RESERVED: Dict[str, str] = {
+    "t": "the time",
+    "pi": "the constant 3.14159...",
+    "torch": "the module the generated code imports",
+    **{n: "a built-in operator" for n in BUILTINS},
+    **{n: "a built-in edge coefficient, the entries of D^-1/2 A D^-1/2" for n in EDGE_BUILTINS},
+    **{n: f"a value the generated code reads from the graph: {d.split(':')[0]}"
+       for n, d in GRAPH_VALUES.items()},
+    **{n: f"a named initial value of a learnable matrix, as in 'learn W : [d, d] = {n}'"
+       for n in INITIALISERS},
+}
+
+
+def reserved(name: str) -> Optional[str]:
+    """Why ``name`` cannot be declared in a spec (see :data:`RESERVED`), or None if it can."""
+    if name.startswith("_"):
+        return "a name starting with '_' (reserved for the generated code)"
+    return RESERVED.get(name)

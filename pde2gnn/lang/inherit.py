@@ -20,7 +20,7 @@ import dataclasses
 from pathlib import Path
 from typing import Optional, Tuple
 
-from ..errors import NameError_, OptionError
+from ..errors import FormError, NameError_, OptionError
 from ..resources import resolve_spec
 from . import ast as A
 from .parser import parse_file
@@ -44,8 +44,8 @@ def statement_key(stmt: A.Stmt) -> Optional[Tuple[str, ...]]:
 def _describe(key: Tuple[str, ...]) -> str:
     if key[0] in ("dt", "next"):
         return f"equation {key[0]}({key[1]})"
-    if key[0] == "graph":
-        return "graph declaration"
+    if key[0] in ("graph", "model"):
+        return f"the {key[0]} line"
     return f"'{key[1]}'"
 
 
@@ -79,6 +79,7 @@ def resolve(spec: A.Spec, _chain: Tuple[str, ...] = ()) -> A.Spec:
             ``override``, an ``override`` of a name the parent lacks, or ``override`` in a spec
             that extends nothing.
         ParseError: the parent does not parse.
+        FormError: a second ``model`` line.
     """
     model = model_decl(spec)
     if model is None or model.parent is None:
@@ -108,6 +109,10 @@ def resolve(spec: A.Spec, _chain: Tuple[str, ...] = ()) -> A.Spec:
     for stmt in spec.statements:
         if stmt is model:
             continue
+        if isinstance(stmt, A.ModelDecl):
+            raise FormError("a spec declares exactly one model", stmt.span, spec.source,
+                            spec.filename, f"this file's model is '{model.name}' "
+                            f"(line {model.span.line})")
         inner = stmt.statement if isinstance(stmt, A.Override) else stmt
         key = statement_key(inner)
         if isinstance(stmt, A.Override):

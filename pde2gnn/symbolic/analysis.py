@@ -70,6 +70,8 @@ class Analyzer:
             return resolve_channels(self.symbols[e.name].type.channels, self.dims)
         if hasattr(e, "analysis_channels"):
             return e.analysis_channels(self)
+        if isinstance(e, O.Fill):     # Fill(c, n): n channels (an int or a dimension symbol)
+            return resolve_channels(e.args[1], self.dims)
         if isinstance(e, O.Dot) and len(e.args) == 3:
             return int(e.args[2])
         if isinstance(e, O.Dot) or getattr(BUILTINS.get(getattr(e, "spec_name", "")),

@@ -23,18 +23,11 @@ import sympy as sp
 
 from ..check import Type
 from . import ops as O
+from ..lang.builtins import GRAPH_VALUES
 from ..lang.kinds import Kind
 from .symbols import SymbolInfo
 
-GEO_WEIGHTS = {
-    "geo_dx": "d/dx: central differences +-1/(2h) (grid), least-squares gradient (lsq), "
-              "area-weighted face gradients (mesh)",
-    "geo_dy": "d/dy: as d/dx along the second axis",
-    "geo_dz": "d/dz: as d/dx along the third axis",
-    "geo_lap": "Laplacian: 1/h^2 per axis neighbour (grid), quadratic least squares (lsq), "
-               "cotangent weights / barycentric area (mesh)",
-    "geo_dgrad": "1 / |p_j - p_i|",
-}
+GEO_WEIGHTS = {n: d for n, d in GRAPH_VALUES.items() if n.startswith("geo_")}
 """Names of the static edge weights and what each scheme puts in them."""
 
 GEO_SYMBOLS = {n: SymbolInfo(n, "graph", Type(Kind.EDGE, (1,))) for n in GEO_WEIGHTS}

@@ -86,8 +86,10 @@ class IR:
             params: overrides of ``param`` values.
 
         Raises:
-            OptionError: a dimension has no size, or an unknown dimension / param is given.
-            SpecError: a param or a learnable's initial value is not a finite number.
+            OptionError: a dimension has no size, or an unknown dimension / param is given, or
+                a param value that is not a finite number within float32's range.
+            SpecError: a param or a learnable's initial value in the spec is not a finite
+                number within float32's range.
         """
         dims = dict(dims or {})
         params = dict(params or {})
@@ -122,12 +124,14 @@ class IR:
                 except (TypeError, ValueError):
                     raise OptionError(f"param '{k}' must be a number, got {params[k]!r}") \
                         from None
-                if not math.isfinite(values[k]):
-                    raise OptionError(f"param '{k}' must be a finite number, got {params[k]}")
+                if not abs(values[k]) <= FLOAT32_MAX:
+                    raise OptionError(f"param '{k}' must be a finite number within +-"
+                                      f"{FLOAT32_MAX:.3g} (float32, the dtype models are built "
+                                      f"in), got {params[k]!r}")
                 continue
             v = lower_expr(c, decl.value).xreplace(subs).xreplace(
                 {sp.Symbol(n): x for n, x in values.items()})
-            values[k] = _finite_value(v, c, decl.value, f"param '{k}'")
+            values[k] = _finite_value(v, c, decl.value, f"param '{k}'", FLOAT32_MAX)
         subs.update({sp.Symbol(k): sp.Float(v) if v != int(v) else sp.Integer(int(v))
                      for k, v in values.items()})
         constants = _constants(c, bound, subs)
@@ -155,6 +159,13 @@ class IR:
                 raise OptionError(f"with params {values} the right-hand side of '{f}' is not "
                                   "finite (a division by zero?): choose other values of "
                                   + ", ".join(f"'{k}'" for k in values))
+            big = [a for a in e.atoms(sp.Number) if abs(float(a)) > FLOAT32_MAX]
+            if big:
+                raise OptionError(f"with params {values} the right-hand side of '{f}' holds the "
+                                  f"constant {float(big[0]):.3g}, beyond float32's range "
+                                  f"(+-{FLOAT32_MAX:.3g}, the dtype models are built in): "
+                                  "choose smaller values of "
+                                  + (", ".join(f"'{k}'" for k in values) or "its numbers"))
             for d in e.atoms(O.Dropout):
                 if not (d.args[1].is_Number and 0 <= float(d.args[1]) < 1):
                     raise OptionError(f"with params {values} a dropout rate in the right-hand "
@@ -189,9 +200,14 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
         else:
             init = None if d.init is None else _finite_value(
                 lower_expr(c, d.init).xreplace(subs), c, d.init, f"the initial value of '{k}'",
-                3.4e38)
+                FLOAT32_MAX)
         shape = tuple(size(x) for x in c.learn_types[k].shape) if d.shape else ()
         learnables[k] = LearnInfo(shape, init, tuple(n for n, _ in d.constraints))
+    for n, v in c.sheaves.items():
+        if v.lowpass and size(v.d) < 2:   # the checker caught a literal stalk; this is a dim
+            raise OptionError(f"with dimensions {dims}, the stalk of sheaf '{n}' (node[{v.d}, "
+                              f"...]) is {size(v.d)}, but restriction(..., lowpass=true) needs "
+                              f"2 or more: choose '{v.d}' >= 2")
     domain = None
     if c.domain is not None:   # numbers, pi and params: see check/domain.py
         low, high = (tuple(_finite_value(lower_expr(c, b[k]).xreplace(subs), c, b[k],
@@ -213,6 +229,10 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
               for n, v in c.nets.items()},
         sheaves={n: replace(v, d=size(v.d), k=size(v.k)) for n, v in c.sheaves.items()},
         energies=bool(c.energies), masks=tuple(c.masks))
+
+
+#: the largest float32: params and initial values must fit the dtype models are built in
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _finite_value(v: sp.Expr, c: CheckedSpec, e: A.Expr, what: str, bound=1.7e308) -> float:
@@ -335,7 +355,10 @@ class _Lowerer:
         if isinstance(e, A.Neg):
             return -self.expr(e.operand)
         if isinstance(e, A.Index):
-            return O.Slice(self.expr(e.operand), sp.Integer(e.start), sp.Integer(e.stop))
+            u, t = self.expr(e.operand), self.c.types.get(id(e.operand))
+            if t is not None and t.kind == Kind.SCALAR and t.channels == 1:
+                return u          # x[0] of a one-channel scalar (t, a scalar learnable) is x
+            return O.Slice(u, sp.Integer(e.start), sp.Integer(e.stop))
         if isinstance(e, A.BinOp):
             if e.op in "+-*/":
                 return self._chain(e)
