@@ -2,7 +2,7 @@
 # The PDE-GNN zoo on the small heterophilic sets (issue 39): every model of the zoo on Texas,
 # Wisconsin and Cornell, the ten geom-gcn splits, hyperparameters from the library TOMLs
 # (library/<spec>.toml, the reference repositories' best values where they ship them).
-# Usage, from the repository root:  bash experiments/zoo/run.sh [STREAM]
+# Usage, from the repository root with the environment active (. .venv/bin/activate):  bash experiments/zoo/run.sh [STREAM]
 #   STREAM a (default: both, one after the other) or b: two halves to run as two processes.
 # Results: experiments/zoo/runs/<spec>_<dataset>.json (git-ignored); then
 #   python experiments/zoo/make_summary.py  -> summary.json, summary.md
@@ -16,15 +16,15 @@ run() {  # spec dataset
     --resume --results "$out" > "experiments/zoo/runs/$1_$2.log" 2>&1 \
     && tail -1 "experiments/zoo/runs/$1_$2.log"
 }
+# in order of priority (the models with published WebKB figures first), as two streams
 a() {
-  run gread_const texas; run gread wisconsin; run gread cornell
-  run graphcon texas; run graphcon wisconsin; run graphcon_v1 cornell
-  run adgn texas; run adgn wisconsin; run adgn cornell
+  run gread_const texas; run gread cornell; run gread wisconsin
+  run adgn texas; run acmp texas; run adgn cornell; run adgn wisconsin
 }
 b() {
-  run g2 texas; run g2 wisconsin; run g2 cornell
-  run acmp texas; run acmp wisconsin; run acmp cornell
-  run grand_pp texas; run grand_pp wisconsin; run grand_pp cornell
+  run graphcon texas; run graphcon_v1 cornell; run graphcon wisconsin
+  run g2 texas; run grand_pp texas; run g2 cornell; run g2 wisconsin
+  run acmp cornell; run acmp wisconsin; run grand_pp cornell; run grand_pp wisconsin
 }
 case "${1:-all}" in
   a) a ;; b) b ;;
