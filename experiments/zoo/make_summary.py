@@ -17,7 +17,7 @@ DATASETS = {"texas": "Texas", "wisconsin": "Wisconsin", "cornell": "Cornell", "f
 
 #: the zoo: model -> (paper, the specs that run it)
 MODELS = {
-    "GREAD-BS": ("Choi et al., ICML 2023", ("gread", "gread_const", "gread_const_beta1", "gread_const_sc")),
+    "GREAD-BS": ("Choi et al., ICML 2023", ("gread", "gread_const", "gread_const_beta1", "gread_const_vc")),
     "GraphCON-GCN": ("Rusch et al., ICML 2022", ("graphcon", "graphcon_v1")),
     "G^2-GraphSAGE": ("Rusch et al., ICLR 2023", ("g2",)),
     "ACMP": ("Wang et al., ICLR 2023", ("acmp",)),
