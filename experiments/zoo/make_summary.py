@@ -31,7 +31,7 @@ PAPER = {
     ("GREAD-BS", "Cornell"): (86.49, 7.15, "GREAD Table 3 as quoted in issue 39"),
     ("GREAD-BS", "Film"): (37.90, 1.17, "GREAD Table 3 as quoted in issue 39"),
     ("GREAD-BS", "Wisconsin"): (89.41, None, "wizwand.com listing of GREAD's results (mean only)"),
-    ("G^2-GraphSAGE", "Film"): (37.30, 0.87, "G^2-GAT, as quoted in issue 39"),
+    ("G^2-GAT", "Film"): (37.30, 0.87, "as quoted in issue 39; G^2-GAT is not run here"),
 }
 
 
