@@ -35,6 +35,7 @@ EXAMPLES = {
     "lap": _NODE + "param kappa = 0.5\ndt(x) = kappa * lap(x)\n",
     "sum_j": _NODE + "dt(x) = sum_j(x_j) - x\n",
     "mean_j": _NODE + "dt(x) = mean_j(x_j) - x\n",
+    "mean_i": _NODE + "dt(x) = lap(x) + mean_i(x) - x\n",
     "max_j": _NODE + "dt(x) = max_j(x_j) - x\n",
     "max_ij": _NODE + "edge s = dot(x_i, x_j)\nedge a = softmax_j(s - max_ij(s))\n"
                       "dt(x) = sum_j(a * x_j) - x\n",
@@ -91,6 +92,7 @@ EXAMPLES = {
     "diag": _NODE + "learn W : [4, 4] diag\ndt(x) = sum_j(abar_ij * x_j) @ W - x\n",
     "positive": _NODE + "learn W : [4, 4] positive\ndt(x) = lap(x) @ W\n",
     "psd": _NODE + "learn W : [4, 4] psd\ndt(x) = lap(x) @ W\n",
+    "antisym": _NODE + "learn W : [4, 4] antisym\ndt(x) = tanh(x @ W + sum_j(abar_ij * x_j))\n",
     "diag_dom": _NODE + "learn W : [4, 4] diag_dom\ndt(x) = sum_j(abar_ij * x_j) @ W - x\n",
     # initialisers
     "eye": _NODE + "learn W : [4, 4] = eye\ndt(x) = lap(x) @ W\n",

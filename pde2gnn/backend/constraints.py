@@ -10,6 +10,7 @@ sym        (W + W^T) / 2                                 GRAFF (Di Giovanni et a
 diag       diag(diagonal(W))                             GRAFF-D
 positive   softplus(W)                                   --
 psd        B B^T                                         --
+antisym    A - A^T                                       A-DGN (Gravina et al., ICLR 2023)
 diag_dom   W0 + diag(q * rowsum|W0| + r), W0 symmetric   GRAFF-DD (section 5 / appendix)
            with zero diagonal; q, r learnable vectors
 =========  ============================================  ==================================
@@ -55,6 +56,19 @@ class PSD(nn.Module):
         return evecs * evals.clamp(min=0).sqrt().unsqueeze(-2)
 
 
+class AntiSymmetric(nn.Module):
+    """``W = A - A^T`` (A-DGN, Gravina et al. 2023, eq. 5: the antisymmetric part of the
+    weight, whose eigenvalues are purely imaginary). ``right_inverse`` maps an antisymmetric W
+    to A = W / 2, so assigning it reproduces it; assigning a general W gives its antisymmetric
+    part (W - W^T) / 2."""
+
+    def forward(self, a: Tensor) -> Tensor:
+        return a - a.transpose(-1, -2)
+
+    def right_inverse(self, w: Tensor) -> Tensor:
+        return 0.5 * w
+
+
 class DiagonallyDominant(nn.Module):
     """GRAFF-DD: ``W = W0 + diag(q * rowsum|W0| + r)``, W0 = off-diagonal part of (A + A^T) / 2.
 
@@ -86,7 +100,7 @@ class DiagonallyDominant(nn.Module):
 
 
 PARAMETRIZATIONS = {"sym": Symmetric, "diag": Diagonal, "positive": Positive, "psd": PSD,
-                    "diag_dom": DiagonallyDominant}
+                    "antisym": AntiSymmetric, "diag_dom": DiagonallyDominant}
 
 
 class Learnable(nn.Module):

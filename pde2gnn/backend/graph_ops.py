@@ -370,6 +370,17 @@ class GraphOps(nn.Module):
 
     batch: Optional[Tensor] = None
 
+    def mean_i(self, u: Tensor) -> Tensor:
+        """Per channel, the mean over the nodes of each graph, broadcast back to every node:
+        ``[..., N, c]`` -> ``[..., N, c]`` (with :meth:`set_batch`, per graph of the union)."""
+        if u.dim() == 2 and self.batch is not None:
+            b = self.batch.to(u.device)
+            count = torch.bincount(b).to(u.dtype).clamp(min=1).unsqueeze(1)     # [G, 1]
+            total = torch.zeros(int(count.shape[0]), u.shape[1], dtype=u.dtype,
+                                device=u.device).index_add(0, b, u)
+            return (total / count).index_select(0, b)
+        return u.mean(-2, keepdim=True).expand(u.shape)
+
     def standardize_i(self, u: Tensor, eps: float = 1e-5) -> Tensor:
         """Per channel over the nodes of each graph: ``(u - mean) / sqrt(var + eps)``, biased
         variance, ``[..., N, c]`` -> ``[..., N, c]``: ``F.batch_norm`` in training mode without

@@ -114,6 +114,9 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("init", "vector", "the state at t = 0", symbolic="Init"),
     Builtin("cat", "vector", "channels side by side", symbolic="Cat", kernel="_G.cat",
             liftable=True),
+    Builtin("mean_i", "vector", "mean over all nodes, channel by channel, on every node (per "
+            "graph of a batch)", takes=Kind.NODE, symbolic="MeanI", kernel="_G.mean_i",
+            energy="couples all nodes and is not supported in energies"),
     Builtin("standardize_i", "vector", "(u - mean_i u) / sqrt(var_i u + 1e-5) per graph",
             takes=Kind.NODE, symbolic="StandardizeI", kernel="_G.standardize_i",
             energy="couples all nodes and is not supported in energies"),
@@ -270,6 +273,8 @@ CONSTRAINTS: Dict[str, Constraint] = {c.name: c for c in (
     Constraint("diag", True, True, "W = diag(a)"),
     Constraint("positive", False, False, "W = softplus(A), entrywise > 0"),
     Constraint("psd", True, True, "W = A A^T"),
+    Constraint("antisym", True, False, "W = A - A^T, W^T = -W (A-DGN, Gravina et al. 2023: "
+               "purely imaginary spectrum, a non-dissipative flow)"),
     Constraint("diag_dom", True, True, "W = W0 + diag(q * rowsum|W0| + r), W0 symmetric with "
                "zero diagonal (GRAFF-DD)"),
 )}

@@ -24,6 +24,7 @@ Dot(u, v)     same kind       sum over channels of u * v (one channel)
 Dot(u, v, H)  same kind       H heads: one inner product per block of channels/H (H channels)
 MeanHeads(e)  same kind       mean over channels (averages the heads of a multi-head attention)
 Norm(u)       same kind       Euclidean norm over channels (one channel)
+MeanI         node -> node    per channel over all nodes: mean_i u, on every node
 StandardizeI  node -> node    per channel over all nodes: (u - mean_i u) / sqrt(var_i u + 1e-5)
 Init(x)       node            the state at t = 0 (constant during a solve)
 Sigmoid, Relu elementwise
@@ -133,6 +134,21 @@ class MeanHeads(GraphOp):
 class Norm(GraphOp):
     nargs = 1
     spec_name = "norm"
+
+
+class MeanI(GraphOp):
+    """The mean over all nodes, channel by channel, the same on every node (one graph at a
+    time): ``u -> 1/N sum_i u_i``. Not local, so not in energies. GRAND++'s source term uses
+    it for the mean of the labelled nodes' initial features (Thorpe et al. 2022)."""
+
+    nargs = 1
+    spec_name = "mean_i"
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_number:   # a constant is its own mean
+            return u
+        return None
 
 
 class StandardizeI(GraphOp):

@@ -75,6 +75,10 @@ class TrainConfig:
     #                                 after the encoder activation (NSD: "encoder")
     second_linear: bool = False     # a second linear layer (no activation) after the encoder's
     #                                 activation and dropout (the NSD reference's second_linear)
+    shared_init: bool = False       # every field of the state starts from the same encoding
+    #                                 (the fields must have equal widths; GraphCON's X0 = Y0)
+    decode_fields: List[str] = field(default_factory=list)  # the fields the decoder reads
+    #                                 (empty: all, side by side; GraphCON decodes X only)
     per_layer_weights: bool = False  # explicit Euler with a separate copy of the vector
     #                                  field's weights per step (solve.EulerLayers; NSD's layers)
     dims: Dict[str, int] = field(default_factory=dict)
@@ -113,6 +117,10 @@ class TrainConfig:
         """
         check_fields(self)
         check_params(self.params)
+        if isinstance(self.decode_fields, str) or not all(
+                isinstance(f, str) for f in self.decode_fields):
+            raise OptionError(f"decode_fields must be a list of field names, got "
+                              f"{self.decode_fields!r}")
         if self.per_layer_weights:
             self.euler_layers()
             if self.select_time:
@@ -155,11 +163,19 @@ class ContinuousGNN(nn.Module):
         num_classes: C.
         config: hyperparameters; ``config.hidden`` binds the dimension ``d``.
 
+        label_mask: ``[N]`` bool, the labelled (training) nodes; bound to the spec's ``input
+            label_mask : node[1]`` if it declares one (1.0 on labelled nodes, else 0.0), as
+            GRAND++'s source term needs (Thorpe et al. 2022).
+
     ``forward(x)`` maps ``[N, F]`` features to ``[N, C]`` logits.
+
+    Raises:
+        OptionError: the spec declares ``label_mask`` and none was given; a positional
+            encoding without a positional field, and the other option conflicts below.
     """
 
     def __init__(self, spec, data: Data, num_classes: int, config: TrainConfig,
-                 pos: Optional[Tensor] = None):
+                 pos: Optional[Tensor] = None, label_mask: Optional[Tensor] = None):
         super().__init__()
         spec = load(spec)
         checked = front(spec)
@@ -192,8 +208,14 @@ class ContinuousGNN(nn.Module):
             raise OptionError("encoder = false needs a spec without a positional field: the "
                               "raw features can fill only one field")
         dims = {"d": config.hidden if config.encoder else data.num_features, **config.dims}
+        inputs = {}
+        if "label_mask" in checked.inputs:
+            if label_mask is None:
+                raise OptionError(f"spec '{checked.name}' reads the input label_mask (the "
+                                  "labelled nodes); give the training mask")
+            inputs["label_mask"] = label_mask.reshape(-1, 1).to(torch.get_default_dtype())
         self.field = compile_spec(spec, edge_index, data.num_nodes, dims=dims,
-                                  params=config.params)
+                                  params=config.params, inputs=inputs)
         width = self.field.state_width
         self.input_dropout = nn.Dropout(config.input_dropout)
         slices = self.field.field_slices
@@ -203,8 +225,11 @@ class ContinuousGNN(nn.Module):
             raise OptionError(f"encoder = false: spec '{checked.name}' has a {width}-channel "
                               f"state, the features have {data.num_features} channels (one field "
                               "of width d is needed)")
-        self.encoder = nn.Linear(data.num_features, width - pos_width) if config.encoder else None
-        self.encoder2 = nn.Linear(width - pos_width, width - pos_width) \
+        self.decode_index = decode_index(slices, config.decode_fields, checked.name)
+        self.shared = shared_width(slices, config, checked.name, pos_width)
+        enc_width = self.shared or width - pos_width
+        self.encoder = nn.Linear(data.num_features, enc_width) if config.encoder else None
+        self.encoder2 = nn.Linear(enc_width, enc_width) \
             if config.second_linear and config.encoder else None
         self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
         if config.per_layer_weights:
@@ -212,13 +237,15 @@ class ContinuousGNN(nn.Module):
                 raise OptionError("per_layer_weights: a spec with `graph knn(...)` rewires one "
                                   "field; use shared weights")
             self.ode = EulerLayers([self.field] + [
-                compile_spec(spec, edge_index, data.num_nodes, dims=dims, params=config.params)
+                compile_spec(spec, edge_index, data.num_nodes, dims=dims, params=config.params,
+                             inputs=inputs)
                 for _ in range(config.euler_layers() - 1)], config.time)
         else:
             self.ode = ODEBlock(self.field, config.time, config.solver)
         self.dropout = nn.Dropout(config.dropout)
-        self.fc = nn.Linear(width, width) if config.fc_out else None
-        self.decoder = nn.Linear(width, num_classes)
+        dec_width = width if self.decode_index is None else len(self.decode_index)
+        self.fc = nn.Linear(dec_width, dec_width) if config.fc_out else None
+        self.decoder = nn.Linear(dec_width, num_classes)
         if self.knn is not None and config.rewire_from == "u0":
             self.rewire()
 
@@ -227,6 +254,8 @@ class ContinuousGNN(nn.Module):
         h = self.after_encoder(dropout_linear(x, self.encoder, self.input_dropout))
         if self.encoder2 is not None:
             h = self.encoder2(h)
+        if self.shared:
+            h = h.repeat(1, len(self.field.field_slices))
         if self.pos_encoder is None:
             return h
         p = self.after_encoder(dropout_linear(self.pos, self.pos_encoder, self.input_dropout))
@@ -257,7 +286,9 @@ class ContinuousGNN(nn.Module):
         return self.dropout(h) if self.config.dropout_at == "encoder" else h
 
     def decode(self, z: Tensor) -> Tensor:
-        """ODE state ``[..., N, D]`` -> logits ``[..., N, C]``."""
+        """ODE state ``[..., N, D]`` -> logits ``[..., N, C]`` (of the ``decode_fields``)."""
+        if self.decode_index is not None:
+            z = z.index_select(-1, self.decode_index.to(z.device))
         z = ACTIVATIONS[self.config.decoder_act](z)
         if self.fc is not None:
             z = torch.relu(self.fc(z))
@@ -270,6 +301,38 @@ class ContinuousGNN(nn.Module):
             return self.decode(self.ode(self.encode(x)))
         t = torch.cat([times.new_zeros(1), times])
         return self.decode(self.ode(self.encode(x), t)[1:])
+
+
+def decode_index(slices: Dict[str, slice], names: List[str], spec: str) -> Optional[Tensor]:
+    """The state columns ``[K]`` of the fields ``names`` (in the state's order), or None for all.
+
+    Raises:
+        OptionError: a name that is not a field of the spec.
+    """
+    if not names:
+        return None
+    unknown = [n for n in names if n not in slices]
+    if unknown:
+        raise OptionError(f"decode_fields: spec '{spec}' has no field {', '.join(unknown)} "
+                          f"(its fields: {', '.join(slices)})")
+    return torch.cat([torch.arange(sl.start, sl.stop) for f, sl in slices.items() if f in names])
+
+
+def shared_width(slices: Dict[str, slice], config: TrainConfig, spec: str,
+                 pos_width: int) -> int:
+    """With ``config.shared_init``: the width of one field, which the encoder produces and every
+    field copies at t = 0; else 0.
+
+    Raises:
+        OptionError: fields of different widths, a positional field or no encoder.
+    """
+    if not config.shared_init:
+        return 0
+    widths = {sl.stop - sl.start for sl in slices.values()}
+    if len(widths) != 1 or pos_width or not config.encoder:
+        raise OptionError(f"shared_init: spec '{spec}' needs fields of one width, no positional "
+                          f"field and an encoder (widths {sorted(widths)})")
+    return widths.pop()
 
 
 def dropout_linear(x: Tensor, linear: Optional[nn.Linear],
@@ -376,7 +439,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     np.random.seed(seed)
     num_classes = int(data.y.max()) + 1
     pos = positional_input(data, config)
-    model = ContinuousGNN(spec, data, num_classes, config, pos=pos).to(device)
+    model = ContinuousGNN(spec, data, num_classes, config, pos=pos,
+                          label_mask=_masks(data, split_index)[0]).to(device)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     x = NormalizeFeatures()(Data(x=data.x)).x if config.normalize_features else data.x

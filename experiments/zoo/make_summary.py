@@ -1,0 +1,153 @@
+"""Generate experiments/zoo/summary.json and summary.md from the runs' results JSONs.
+
+Reads experiments/zoo/runs/<spec>_<dataset>.json (written by `pde2gnn train ... --results`, see
+run.sh) and experiments/zoo/reference.json (reference-code timings and accuracies measured here,
+see run_reference.sh); the published figures are the table PAPER below, each with where it was
+read. A run with fewer than ten finished splits is reported with its count (`runs`).
+
+Usage: python experiments/zoo/make_summary.py
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATASETS = {"texas": "Texas", "wisconsin": "Wisconsin", "cornell": "Cornell", "film": "Film"}
+
+#: the zoo: model -> (paper, the specs that run it)
+MODELS = {
+    "GREAD-BS": ("Choi et al., ICML 2023", ("gread", "gread_const", "gread_const_beta1", "gread_const_vc")),
+    "GraphCON-GCN": ("Rusch et al., ICML 2022", ("graphcon", "graphcon_v1")),
+    "G^2-GraphSAGE": ("Rusch et al., ICLR 2023", ("g2",)),
+    "ACMP": ("Wang et al., ICLR 2023", ("acmp",)),
+    "A-DGN": ("Gravina et al., ICLR 2023", ("adgn",)),
+    "GRAND++": ("Thorpe et al., ICLR 2022", ("grand_pp",)),
+}
+
+#: published (mean, std, where read) per (model, dataset); absent: not read in this study
+PAPER = {
+    ("GREAD-BS", "Texas"): (88.92, 3.72, "GREAD Table 3 as quoted in issue 39"),
+    ("GREAD-BS", "Cornell"): (86.49, 7.15, "GREAD Table 3 as quoted in issue 39"),
+    ("GREAD-BS", "Film"): (37.90, 1.17, "GREAD Table 3 as quoted in issue 39"),
+    ("GREAD-BS", "Wisconsin"): (89.41, None, "wizwand.com listing of GREAD's results (mean only)"),
+    ("G^2-GAT", "Film"): (37.30, 0.87, "as quoted in issue 39; G^2-GAT is not run here"),
+}
+
+
+NOTES = (Path(__file__).resolve().parent / "NOTES.md").read_text().strip() \
+    if (Path(__file__).resolve().parent / "NOTES.md").is_file() else ""
+
+
+def model_of(spec: str) -> str:
+    for name, (_, specs) in MODELS.items():
+        if spec in specs:
+            return name
+    raise KeyError(spec)
+
+
+def within(ours: dict, paper: dict | None) -> str:
+    """'yes' / 'yes (above)' / 'no' against one published std; '' without a published std."""
+    if paper is None or paper["std"] is None:
+        return ""
+    if ours["mean"] >= paper["mean"]:
+        return "yes (above)"
+    return "yes" if ours["mean"] >= paper["mean"] - paper["std"] else "no"
+
+
+def rows() -> list:
+    ref = json.loads((HERE / "reference.json").read_text()) if (HERE / "reference.json").is_file() \
+        else {}
+    out = []
+    for path in sorted((HERE / "runs").glob("*.json")):
+        r = json.loads(path.read_text())
+        spec, ds = Path(r["spec"]).stem, DATASETS.get(r["dataset"], r["dataset"])
+        model = model_of(spec)
+        tag = path.stem[len(f"{spec}_{r['dataset']}"):].lstrip("_")   # an ablation's name
+        acc = [100 * a for a in r["test_acc"]]
+        mean = sum(acc) / len(acc)
+        std = (sum((a - mean) ** 2 for a in acc) / len(acc)) ** 0.5
+        p = PAPER.get((model, ds))
+        rf = ref.get(f"{spec}_{r['dataset']}")
+        command = r["command"].replace(f" --results {path.relative_to(HERE.parent.parent)}", "")
+        out.append({
+            "model": spec + (f" ({tag})" if tag else ""), "dataset": ds, "split": r.get("split") or "geom-gcn",
+            "runs": len(acc), "ours": {"mean": round(mean, 2), "std": round(std, 2)},
+            "paper": None if p is None else {"mean": p[0], "std": p[1]},
+            "reference": None if rf is None or rf.get("mean") is None else
+            {"mean": rf["mean"], "std": rf["std"]},
+            # training step + evaluation pass, as the reference's wall time per epoch
+            "s_per_epoch": round(r.get("epoch_time_total_s") or r["epoch_time_s"], 4),
+            "reference_s_per_epoch": None if rf is None else rf["s_per_epoch"],
+            "command": command,
+            "zoo_model": model, "paper_source": None if p is None else p[2],
+        })
+    return out
+
+
+def markdown(summary: dict) -> str:
+    lines = [f"# {summary['title']}", "",
+             "Test accuracy %, mean ± std over the geom-gcn splits (`runs`), the test accuracy "
+             "at each run's selected epoch; s/epoch is the mean wall time of one epoch (training "
+             "step and evaluation pass) on the shared 2-core CPU, one thread, nice 10, under the "
+             "load of other engineers' jobs (load average 9-13), so it is an upper bound and "
+             "varies between rows run at different times; the reference's is its wall time "
+             "over its epochs, from the same period. Generated (with summary.json and summary.md) by `python experiments/zoo/make_summary.py` from "
+             "the runs of `experiments/zoo/run.sh`.", "",
+             "| model | spec | data set | runs | ours | paper | within 1 std | reference here "
+             "| s/epoch | reference s/epoch |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in summary["rows"]:
+        def fmt(v):
+            if v is None:
+                return "–"
+            return f"{v['mean']:.2f}" + ("" if v["std"] is None else f" ± {v['std']:.2f}")
+        ratio = r["reference_s_per_epoch"]
+        lines.append(f"| {r['zoo_model']} | `{r['model']}` | {r['dataset']} | {r['runs']} | "
+                     f"{fmt(r['ours'])} | {fmt(r['paper'])} | {within(r['ours'], r['paper'])} | "
+                     f"{fmt(r['reference'])} | {r['s_per_epoch']:.3f} | "
+                     f"{'–' if ratio is None else f'{ratio:.3f}'} |")
+    lines += ["", "Published figures and where they were read:", ""]
+    for (m, ds), (mean, std, src) in PAPER.items():
+        lines.append(f"- {m}, {ds}: {mean}" + ("" if std is None else f" ± {std}") + f" ({src})")
+    lines += ["", NOTES, "", "Commands:", ""] + [f"- `{r['command']}`" for r in summary["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def study_toml(summary: dict) -> str:
+    """The study's ``study.toml`` (title, paper, one ``[[rows]]`` per row), generated here
+    because this study's rows come from its runs folder, not from a hand-written list."""
+    lines = [f"# generated by experiments/zoo/make_summary.py from runs/*.json",
+             f"title = {json.dumps(summary['title'])}", f"paper = {json.dumps(summary['paper'])}"]
+    for r in summary["rows"]:
+        lines += ["", "[[rows]]", f"model = {json.dumps(r['model'])}",
+                  f"dataset = {json.dumps(r['dataset'])}", f"split = {json.dumps(r['split'])}"]
+        if r["paper"] is not None:
+            std = r["paper"]["std"]      # a mean published without its std: the mean alone
+            lines.append(f"paper = [{r['paper']['mean']}" + ("" if std is None else f", {std}")
+                         + "]")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Write summary.json, summary.md (the shared rendering, experiments/summarize.py) and
+    report.md (this study's table with the paper sources, the notes and the commands)."""
+    found = rows()
+    if not found:
+        raise SystemExit("no finished runs under experiments/zoo/runs: run experiments/zoo/run.sh "
+                         "first (the summaries are left as they are)")
+    summary = {"study": "zoo", "title": "The PDE-GNN zoo on the WebKB heterophilic sets",
+               "paper": "; ".join(f"{m}: {p}" for m, (p, _) in MODELS.items()),
+               "rows": found}
+    sys.path.insert(0, str(HERE.parent))
+    from summarize import render_md
+    (HERE / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (HERE / "study.toml").write_text(study_toml(summary))
+    (HERE / "summary.md").write_text(render_md(summary))
+    (HERE / "report.md").write_text(markdown(summary))
+    print(markdown(summary))
+
+
+if __name__ == "__main__":
+    main()
