@@ -40,10 +40,14 @@ class _CSRMatmul(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, values, x, ops):
+    def forward(ctx, values, x, ops, bias=None):
         ctx.ops = ops
+        ctx.bias_shape = None if bias is None else bias.shape
         ctx.save_for_backward(values, x)
-        return _csr(ops.crow, ops.col, values, ops.num_nodes) @ x
+        a = _csr(ops.crow, ops.col, values, ops.num_nodes)
+        if bias is None:
+            return a @ x
+        return torch.addmm(bias.expand(x.shape[0], x.shape[1]), a, x)  # bias + A x, one call
 
     @staticmethod
     def backward(ctx, g):
@@ -57,16 +61,36 @@ class _CSRMatmul(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
                       ops.num_nodes) @ g
-        return gv, gx, None
+        gb = None
+        if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
+            gb = g.sum_to_size(ctx.bias_shape)
+        return gv, gx, None, gb
 
 
-def _csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
-    """``A @ x`` for A's values ``[nnz]`` on ``pattern`` (a :class:`GraphOps` or
-    :class:`_LoopPattern`: ``crow``, ``col``, ``row``...), x ``[N, c]`` or ``[B, N, c]``.
+def _fusable_bias(bias, x: Tensor) -> bool:
+    """Whether ``bias + A @ x`` can be one ``torch.addmm`` (x ``[N, c]`` or ``[B, N, c]``): a
+    tensor of x's dtype and device that is ``[N, 1]``, or ``[N, c]`` / ``[c]`` for an
+    unbatched x (a batched x is multiplied as ``[N, B*c]``)."""
+    if not torch.is_tensor(bias) or bias.dtype != x.dtype or bias.device != x.device \
+            or torch.compiler.is_compiling():
+        return False
+    n, c = x.shape[-2], x.shape[-1]
+    if bias.shape in ((n, 1), (1, 1)):
+        return True
+    return x.dim() == 2 and bias.shape in ((n, c), (c,), (1, c))
 
-    Eagerly one CSR product (:class:`_CSRMatmul`). Under ``torch.compile``, whose tracer cannot
-    create sparse tensors, the same sum as a gather, a product and an ``index_add``: the
-    compiled graph has no break and the same values (to rounding)."""
+
+def _csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
+    """``A @ x`` (``bias + A @ x`` when ``bias`` is given) for A's values ``[nnz]`` on
+    ``pattern`` (a :class:`GraphOps` or :class:`_LoopPattern`: ``crow``, ``col``, ``row``...),
+    x ``[N, c]`` or ``[B, N, c]``; ``bias`` anything that broadcasts to the product.
+
+    Eagerly one CSR product (:class:`_CSRMatmul`), whose bias, where :func:`_fusable_bias`
+    allows, is added in the same ``torch.addmm`` call (no extra pass over the nodes; BLAS's
+    ``C = beta C + A B``). Under ``torch.compile``, whose tracer cannot create sparse tensors,
+    the same sum as a gather, a product and an ``index_add``: the compiled graph has no break
+    and the same values (to rounding)."""
+    fused = bias is not None and _fusable_bias(bias, x)
     batched = x.dim() == 3
     if batched:
         b, n, c = x.shape
@@ -75,8 +99,9 @@ def _csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
         y = torch.zeros_like(x).index_add(0, pattern.row,
                                           values.unsqueeze(-1) * x.index_select(0, pattern.col))
     else:
-        y = _CSRMatmul.apply(values, x, pattern)
-    return y.reshape(n, b, c).transpose(0, 1) if batched else y
+        y = _CSRMatmul.apply(values, x, pattern, bias if fused else None)
+    y = y.reshape(n, b, c).transpose(0, 1) if batched else y
+    return y + bias if bias is not None and not fused else y
 
 
 class _LoopPattern:
@@ -197,16 +222,19 @@ class GraphOps(nn.Module):
             return w.reshape(w.shape[0], self.num_edges)
         return w.reshape(self.num_edges)
 
-    def spmm(self, values: Tensor, x: Tensor) -> Tensor:
+    def spmm(self, values: Tensor, x: Tensor, bias=None) -> Tensor:
         """``A @ x`` with ``A[i, j] = values[e]`` for edge e = (i, j); x ``[N, c]`` -> ``[N, c]``.
+        With ``bias`` (a source that broadcasts to ``[N, c]``): ``bias + A @ x``, in the same
+        sparse-product call where possible (:func:`_csr_product`).
 
         Batched: x ``[B, N, c]`` with shared values ``[E]`` is one CSR product on ``[N, B*c]``;
         per-trajectory values ``[B, E]`` (weights that depend on the state) are a gather, a
         product and a scatter-sum.
         """
         if values.dim() == 2:
-            return self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
-        return _csr_product(values, x, self)
+            y = self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
+            return y if bias is None else y + bias
+        return _csr_product(values, x, self, bias)
 
     def with_diagonal(self, values: Tensor, diag):
         """The operator ``A + diag(d)`` as values on the edges-plus-loops CSR pattern, for
@@ -225,13 +253,14 @@ class GraphOps(nn.Module):
         full = torch.cat([values, d.reshape(-1).expand(self.num_nodes)])
         return full.index_select(0, self._loops.perm)
 
-    def spmm_loops(self, values, x: Tensor) -> Tensor:
+    def spmm_loops(self, values, x: Tensor, bias=None) -> Tensor:
         """``(A + diag(d)) @ x`` for the values of :meth:`with_diagonal`; x ``[N, c]`` or
-        ``[B, N, c]``."""
+        ``[B, N, c]``; with ``bias``: ``bias + (A + diag(d)) @ x`` as in :meth:`spmm`."""
         if isinstance(values, tuple):
             a, d = values
-            return self.spmm(a, x) + d * x
-        return _csr_product(values, x, self._loops)
+            y = self.spmm(a, x) + d * x
+            return y if bias is None else y + bias
+        return _csr_product(values, x, self._loops, bias)
 
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives

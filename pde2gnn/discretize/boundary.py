@@ -138,14 +138,17 @@ class BoundaryPlan:
     def mask_rows(self, f: str, groups, rest: sp.Expr, an) -> sp.Expr:
         """The rows of ``f``'s Dirichlet nodes: its linear groups' weights multiplied by
         ``1 - M`` (zero rows in L, in place) and its remainder ``rest`` returned as
-        ``(1 - M) rest + sum_k m^k dg_k/dt``, arranged for the code generator: the static terms
+        ``(1 - M) rest + sum_k m^k dg_k/dt`` (M = 0 for a field without Dirichlet nodes),
+        arranged for the code generator: the static terms
         as one value (computed per solve), the terms that depend on t only grouped by their
         time factor (``sin(t) * V`` with V static: one number times one vector per factor), and
         only the state-dependent terms multiplied by ``1 - M`` at each evaluation."""
         from ..symbolic.symbols import Level
         rows = self.rows(f, an)
-        if rows is None:
-            return rest
+        if rows is None:        # no Dirichlet node: only the sources grouped by time factor
+            if f not in self.fields:
+                return rest
+            rows, groups = (sp.Integer(1), sp.Integer(0)), []
         for g in groups:
             g.weight_j, g.weight_i = (O.AtI(rows[0]) * w for w in (g.weight_j, g.weight_i))
             g.diag = rows[0] * g.diag
