@@ -380,3 +380,33 @@ def test_overlapping_dirichlet_masks_and_faces_without_nodes_are_data_errors():
     with pytest.raises(DataError, match="no node lies on the face .*coordinates 'pos'"):
         compiler.compile(lsq, graphs.knn_graph(pos, 6), len(pos),
                          inputs={"pos": torch.tensor(pos)})
+
+
+def test_simulate_starts_dirichlet_nodes_on_their_values(tmp_path):
+    """``simulate`` sets y(0) at the Dirichlet nodes (a face's and a node mask's) to g(0), so
+    they follow g(t) exactly (their rows are dg/dt) instead of keeping a random offset; the
+    other nodes keep the random initial state."""
+    from pde2gnn.simulate import SimulationConfig, simulate
+    n = 9
+    spec = tmp_path / "pinned.pde"
+    spec.write_text("model pinned\nfield u : node\ninput w : node mask\n"
+                    "domain pos : [0, 1] x [0, 1]\nbc u : x = 0 dirichlet(1 + y * cos(t))\n"
+                    "bc u : w dirichlet(2 * x + sin(t))\ndt(u) = 0.1 * lap(u)\n")
+    w = np.zeros((n * n, 1))
+    w[40] = 1                                                    # the centre node (0.5, 0.5)
+    np.save(tmp_path / "w.npy", w)
+    cfg = SimulationConfig(graph="grid", n=n, trajectories=2, frames=5, dt=0.25, sample=0,
+                           dtype="float64", rtol=1e-10, atol=1e-12,
+                           inputs={"w": str(tmp_path / "w.npy")})
+    res = simulate(str(spec), None, cfg, progress=False, log=lambda s: None)
+    u, times = res["fields"]["u"], res["times"]                  # [B, T, N], [T]
+    from pde2gnn import graphs
+    pos, _ = graphs.grid_graph((n, n), (0, 0), (1, 1))
+    wall = np.isclose(pos[:, 0], 0)
+    assert wall.sum() == n
+    for k, t in enumerate(times):
+        assert np.allclose(u[:, k, wall], 1 + pos[wall, 1] * np.cos(t), rtol=0, atol=1e-8)
+        assert np.allclose(u[:, k, 40], 2 * 0.5 + np.sin(t), rtol=0, atol=1e-8)
+    free = ~wall
+    free[40] = False
+    assert np.ptp(u[:, 0, free]) > 0.1                 # random there, not overwritten

@@ -323,6 +323,43 @@ class VectorField(nn.Module):
         self._y0_history = y0.requires_grad and self._uses_init and any(
             torch.is_tensor(v) and v.grad_fn is not None for v in self._solve_cache.values())
 
+    def dirichlet_values(self, t: float = 0.0) -> Dict[str, tuple]:
+        """The Dirichlet nodes of each field and their prescribed values g(t, p_i):
+        ``{field: [(mask [N] bool, g [N, 1])]}``, one pair per condition (a face's nodes on a
+        vertex-centred grid, lsq or mesh; a ``node mask`` input). For initial states that
+        start on the condition (``simulate`` sets y(0) there to g(0)); a face condition of a
+        cell-centred grid has no node (an empty mask).
+
+        Raises:
+            DataError: a value's input is missing (see :meth:`set_inputs`).
+        """
+        import sympy as sp
+        from .reference import _TORCH
+        kernels = {**{c.__name__: f for c, f in _TORCH.items()}, "sqrt": torch.sqrt,
+                   "exp": torch.exp, "log": torch.log, "sin": torch.sin, "cos": torch.cos,
+                   "Abs": torch.abs}
+        out: Dict[str, list] = {}
+        faces: Dict[str, int] = {}
+        values = {**self._inputs(), "t": torch.tensor(float(t), dtype=self.graph.deg.dtype)}
+        for c in self.program.ir.boundary:
+            k = faces.setdefault(c.field, 0)
+            if c.face is not None:
+                faces[c.field] += 1
+            if c.kind != "dirichlet":
+                continue
+            m = getattr(self.graph, f"bc__{c.field}_m{k}") if c.mask is None else values[c.mask]
+            args = sorted(c.value.free_symbols, key=str)
+            missing = [a.name for a in args if a.name not in values]
+            if missing:
+                raise DataError(f"the dirichlet value on line {c.line} needs input(s) "
+                                f"{', '.join(missing)}")
+            g = sp.lambdify(args, c.value, modules=[kernels, "math"])(
+                *[values[a.name] for a in args])
+            g = torch.as_tensor(g, dtype=self.graph.deg.dtype).reshape(-1, 1) \
+                .expand(self.graph.num_nodes, 1)
+            out.setdefault(c.field, []).append((m.reshape(-1) > 0.5, g))
+        return out
+
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         """dy/dt at time t (0-dim tensor) for the state y ``[N, D]`` or ``[B, N, D]``. No
         Python side effects (evaluations are counted by the solver), so ``torch.compile``
