@@ -140,6 +140,10 @@ class CodeGen:
             return "t"
         if info.role in ("field", "temp"):
             return py_name(e.name)
+        if info.role == "series":    # a given time series at t: graph_ops.series_at
+            L.loads.setdefault(e.name, f"{py_name(e.name)} = _G.series_at(_I['{e.name}'], "
+                                       f"_I['{e.name}__times'], t)")
+            return py_name(e.name)
         src = {"input": "_I", "learn": "_L", "net": "_L"}[info.role]
         L.loads.setdefault(e.name, f"{py_name(e.name)} = {src}['{e.name}']")
         return py_name(e.name)

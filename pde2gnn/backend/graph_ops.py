@@ -262,6 +262,22 @@ class GraphOps(nn.Module):
             return y if bias is None else y + bias
         return _csr_product(values, x, self._loops, bias)
 
+    @staticmethod
+    def series_at(values: Tensor, times: Tensor, t) -> Tensor:
+        """A given time series at time t, linear between its samples: ``values [T, N, c]`` at
+        ``times [T]`` (increasing) -> ``[N, c]``. Outside ``[times[0], times[-1]]`` the nearest
+        end value (constant extrapolation); one sample is a constant. No Python branch on t, so
+        ``torch.compile`` traces it and autograd reaches the values (and t)."""
+        if values.shape[0] == 1:
+            return values[0]
+        t = torch.as_tensor(t, dtype=times.dtype, device=times.device).reshape(1)
+        t = torch.minimum(torch.maximum(t, times[:1]), times[-1:])
+        k = (torch.searchsorted(times, t, right=True) - 1).clamp(0, times.shape[0] - 2)
+        t0, t1 = times[k], times[k + 1]
+        w = ((t - t0) / (t1 - t0)).reshape(())
+        v0 = values.index_select(0, k)[0]
+        return v0 + w * (values.index_select(0, k + 1)[0] - v0)
+
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives
         ``deg * e``."""

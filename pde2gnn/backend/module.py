@@ -107,7 +107,9 @@ class VectorField(nn.Module):
         for k in ir.constants.masks:    # a node mask may be given as booleans
             if k in inputs and torch.is_tensor(inputs[k]) and inputs[k].dtype == torch.bool:
                 inputs[k] = inputs[k].to(torch.get_default_dtype())
+        series = {k: inputs.pop(k) for k in consts.series if k in inputs}
         check_inputs(inputs, set(consts.data_inputs), ir.name)
+        inputs.update(series)
         if consts.energies:     # the graph's own checks are GraphOps'; this one is var's
             check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
         self.graph = GraphOps(edge_index, num_nodes)
@@ -256,7 +258,8 @@ class VectorField(nn.Module):
             DataError: an unknown name, non-finite values or a wrong shape.
         """
         ir = self.program.ir
-        check_inputs(values, set(ir.constants.data_inputs), ir.name)
+        check_inputs({k: v for k, v in values.items() if k not in ir.constants.series},
+                     set(ir.constants.data_inputs), ir.name)
         self._store_inputs(values)
 
     def _store_inputs(self, values: Mapping[str, Tensor]) -> None:
@@ -265,6 +268,12 @@ class VectorField(nn.Module):
             self._given: Dict[str, Tensor] = {}
         masks = self.program.ir.constants.masks
         for name, value in values.items():
+            if name in self.program.ir.constants.series:
+                x, times = _series(name, value, self.graph.num_nodes, declared[name].channels)
+                for k, v in ((name, x), (f"{name}__times", times)):
+                    self._given[k] = v
+                    self.inputs.register_buffer(k, v.to(self.graph.deg), persistent=False)
+                continue
             x = torch.as_tensor(value)
             if name in masks:
                 _check_mask(name, x, self.graph.num_nodes)
@@ -378,6 +387,40 @@ class VectorField(nn.Module):
         if self.program.probes:
             out, self.probed = out
         return out
+
+
+def _series(name: str, value, n: int, c: int):
+    """``(values [T, N, c], times [T])`` of a ``node[c] series`` input, given as such a pair
+    or a mapping with keys ``values`` and ``times`` (``[T, N]`` is one channel).
+
+    Raises:
+        DataError: another form, wrong shapes, non-finite numbers, or times that do not
+            increase strictly.
+    """
+    if isinstance(value, Mapping):
+        value = (value.get("values"), value.get("times"))
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or value[0] is None \
+            or value[1] is None:
+        raise DataError(f"input '{name}' is a series: give (values [T, {n}, {c}], times [T]) "
+                        "or {'values': ..., 'times': ...}")
+    try:
+        x, times = (torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v)
+                    for v in value)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise DataError(f"series input '{name}' is not numeric: {e}") from None
+    x, times = x.to(torch.get_default_dtype()) if not x.is_floating_point() else x, \
+        times.to(torch.float64)
+    if x.dim() == 2 and c == 1:
+        x = x.unsqueeze(-1)
+    T = x.shape[0] if x.dim() == 3 else -1
+    if x.dim() != 3 or tuple(x.shape[1:]) != (n, c) or T < 1 or tuple(times.shape) != (T,):
+        raise DataError(f"series input '{name}' needs values [T, {n}, {c}] and times [T] "
+                        f"(T >= 1), got {list(x.shape)} and {list(times.shape)}")
+    if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(times).all())):
+        raise DataError(f"series input '{name}' contains NaN or inf")
+    if T > 1 and not bool((times[1:] > times[:-1]).all()):
+        raise DataError(f"the times of series input '{name}' must increase strictly")
+    return x, times
 
 
 def _make_learnable(decl: LearnInfo) -> Learnable:

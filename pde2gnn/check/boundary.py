@@ -110,6 +110,12 @@ class BoundaryRules:
                                "in t, the coordinates, params and inputs"
                                + (f", not '{bad.id}'" if bad is not None else
                                   f", got {t.describe()}"), (bad or e).span)
+            ser = next((x for x in subexpressions(e) if isinstance(x, A.Name)
+                        and x.id in sc.series), None)
+            if ser is not None and (d.kind == "dirichlet" or name in ("a", "b")):
+                raise self.err(FormError, f"'{ser.id}' is a series input: it may be a neumann or "
+                               "robin value (or a source), not a dirichlet value (whose rows "
+                               "need dg/dt) nor robin's a, b", ser.span)
             if t.channels not in (1, ch):
                 raise self.err(KindError, f"the {name} of a {d.kind} condition has "
                                f"{t.channels} channels, the field '{d.field}' {ch}", e.span)
