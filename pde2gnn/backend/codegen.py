@@ -345,7 +345,7 @@ class CodeGen:
         for f, rem in rems.items():
             if rem != 0 and f in bias_slot:
                 k = bias_slot[f]
-                contributions[f][k] = f"{contributions[f][k][:-1]}, {self.ref(rem, Level.STEP)})"
+                contributions[f][k] = f"{contributions[f][k][:-1]}, {self._bias(rem)})"
                 if self.an.level(rem) == Level.STEP:
                     dynamic.add(f)
             elif rem != 0:
@@ -368,6 +368,29 @@ class CodeGen:
             step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
                               + "}")
         return self._assemble(outs, bool(probes), linear if self.affine else None)
+
+    def _bias(self, rem: sp.Expr) -> str:
+        """Code for a source added as a sparse product's bias. One state term times a frozen
+        node vector (the ``(1 - M)`` of Dirichlet rows) plus terms without the state is one
+        ``torch.addcmul`` (one pass over the nodes instead of a product and a sum)."""
+        parts = sp.Add.make_args(rem)
+        state = [a for a in parts if self.an.level(a) == Level.STEP and any(
+            self.an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
+            if x.name in self.an.symbols)]
+        if len(state) == 1 and len(parts) > 1 and isinstance(state[0], sp.Mul) and \
+                not is_constant(rem - state[0]):     # torch.addcmul / add want a tensor first
+            fs = sp.Mul.make_args(state[0])
+            frozen = [x for x in fs if self.an.level(x) < Level.STEP and not is_constant(x)]
+            rest = sp.Add(*[a for a in parts if a is not state[0]])
+            dyn = sp.Mul(*[x for x in fs if x not in frozen])
+            if frozen and dyn != 1:
+                return (f"torch.addcmul({self.ref(rest, Level.STEP)}, "
+                        f"{self.ref(dyn, Level.STEP)}, {self.ref(sp.Mul(*frozen), Level.STEP)})")
+            c, dyn = state[0].as_coeff_Mul()
+            if c != 1 and dyn.free_symbols:        # -u^3 + g: one torch.add with alpha = -1
+                return (f"torch.add({self.ref(rest, Level.STEP)}, {self.ref(dyn, Level.STEP)}, "
+                        f"alpha={float(c)!r})")
+        return self.ref(rem, Level.STEP)
 
     def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
         body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
