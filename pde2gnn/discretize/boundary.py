@@ -20,7 +20,10 @@ source, and its linear part L (the state-independent groups) holds every term li
    when g does not depend on t; otherwise sympy pulls the time factors out of the sums where g
    is a sum of products, so an evaluation multiplies a static vector by a number). The rows of
    the Dirichlet nodes are ``dg/dt``: the state there follows g when it starts at g(0).
-3. *Fluxes on masks* (``neumann(q)`` on a node mask): ``lap(u) -> lap(u) + m q``.
+3. *Fluxes on masks* (``neumann(q)`` on a node mask): ``lap(u) -> lap(u) + m q``;
+   ``robin(a, b, g)`` on a node mask is the flux q = (g - a u) / b (Newton cooling towards
+   g / a with conductance a / b): ``lap(u) -> lap(u) + m (g - a u) / b``, its ``-m a / b u``
+   a diagonal in the linear part.
 
 Operators applied to anything other than ``u`` itself (``lap(u * v)``, ``dx(k * dx(u))``'s
 outer ``dx``) keep the default zero-flux / one-sided weights, but read ``u`` through step 2.
@@ -118,6 +121,9 @@ class BoundaryPlan:
                 for c in self.bcs:
                     if c.field == f and c.mask is not None and c.kind == "neumann":
                         out += sp.Symbol(c.mask) * c.value
+                    elif c.field == f and c.mask is not None and c.kind == "robin":
+                        a, b = c.coefficients        # the flux (g - a u) / b into the node
+                        out += sp.Symbol(c.mask) * (c.value - sp.Float(a) * x.args[0]) / sp.Float(b)
             return out
         return bottom_up(e, rule)
 
