@@ -102,6 +102,10 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0):
                 if name in checked.masks:      # a node mask: booleans
                     inputs[name] = torch.rand(N_NODES, generator=gen) < 0.3
                     continue
+                if name in checked.series:     # a time series: values [T, N, c], times [T]
+                    inputs[name] = (torch.randn(3, N_NODES, int(c) if isinstance(c, int) else 2,
+                                                generator=gen), torch.tensor([0.0, 0.5, 1.0]))
+                    continue
                 inputs[name] = torch.randn(N_NODES, int(c) if isinstance(c, int) else 2,
                                            generator=gen)
             if checked.domain is not None:

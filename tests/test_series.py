@@ -131,8 +131,11 @@ def test_bad_series_values_are_data_errors(value, match):
     ("input s : edge[1] series", "", KindError, "per node and time"),
     ("input s : node[1] serie", "", NameError_, "series"),
     ("input s : node[1] series", "bc u : w dirichlet(s)", FormError, "not a dirichlet"),
+    ("input s : node[1] series", "next", FormError, "continuous-time"),
 ])
 def test_bad_series_declarations_are_located_errors(decl, bc, err, match):
-    spec = f"model b\nfield u : node\ninput w : node mask\n{decl}\n{bc}\ndt(u) = lap(u)\n"
+    eq = "next(u) = u + s" if bc == "next" else "dt(u) = lap(u)"
+    bc = "" if bc == "next" else bc
+    spec = f"model b\nfield u : node\ninput w : node mask\n{decl}\n{bc}\n{eq}\n"
     with pytest.raises(err, match=match):
         compiler.front(spec)

@@ -49,6 +49,11 @@ class BoundaryRules:
         """Every ``bc`` declaration: the field, the node set, the condition, its values; no
         two conditions on one face or mask of a field."""
         sc = self.scope
+        if sc.discrete and sc.series:     # frames, not times: nothing to interpolate at
+            st = next(s for s in self.spec.statements
+                      if isinstance(s, A.InputDecl) and s.name == sc.series[0])
+            raise self.err(FormError, "a series input is interpolated at the solver's time t: "
+                           "it belongs to continuous-time specs (dt(u) = ...)", st.span)
         decls = [st for st in self.spec.statements if isinstance(st, A.BcDecl)]
         out, seen = [], {}
         explicit = [d for d in decls if d.where != "walls"]
