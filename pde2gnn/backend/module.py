@@ -18,7 +18,7 @@ from ..symbolic.constants import LearnInfo
 from .codegen import generate
 from .constraints import Learnable
 from .graph_ops import GraphOps
-from .inputs import check_graph, check_inputs
+from .inputs import check_graph, check_inputs, series_value
 from .nets import NetDict, build_nets
 from .sheaf_ops import sheaf_nets
 
@@ -269,7 +269,8 @@ class VectorField(nn.Module):
         masks = self.program.ir.constants.masks
         for name, value in values.items():
             if name in self.program.ir.constants.series:
-                x, times = _series(name, value, self.graph.num_nodes, declared[name].channels)
+                x, times = series_value(name, value, self.graph.num_nodes,
+                                        declared[name].channels)
                 for k, v in ((name, x), (f"{name}__times", times)):
                     self._given[k] = v
                     self.inputs.register_buffer(k, v.to(self.graph.deg), persistent=False)
@@ -332,41 +333,30 @@ class VectorField(nn.Module):
         self._y0_history = y0.requires_grad and self._uses_init and any(
             torch.is_tensor(v) and v.grad_fn is not None for v in self._solve_cache.values())
 
-    def dirichlet_values(self, t: float = 0.0) -> Dict[str, tuple]:
-        """The Dirichlet nodes of each field and their prescribed values g(t, p_i):
-        ``{field: [(mask [N] bool, g [N, 1])]}``, one pair per condition (a face's nodes on a
-        vertex-centred grid, lsq or mesh; a ``node mask`` input). For initial states that
-        start on the condition (``simulate`` sets y(0) there to g(0)); a face condition of a
-        cell-centred grid has no node (an empty mask).
-
-        Raises:
-            DataError: a value's input is missing (see :meth:`set_inputs`).
-        """
+    def dirichlet_values(self, t: float = 0.0) -> Dict[str, list]:
+        """The Dirichlet nodes of each field and their values g(t, p_i): ``{field: [(mask [N]
+        bool, g [N, 1 or c])]}``, one pair per condition (a face's nodes on a vertex-centred
+        grid, lsq or mesh, none on a cell-centred grid; a ``node mask`` input). ``simulate``
+        sets y(0) there to g(0)."""
         import sympy as sp
         from .reference import _TORCH
         kernels = {**{c.__name__: f for c, f in _TORCH.items()}, "sqrt": torch.sqrt,
-                   "exp": torch.exp, "log": torch.log, "sin": torch.sin, "cos": torch.cos,
-                   "Abs": torch.abs}
+                   "exp": torch.exp, "log": torch.log, "sin": torch.sin, "cos": torch.cos}
         out: Dict[str, list] = {}
         faces: Dict[str, int] = {}
         values = {**self._inputs(), "t": torch.tensor(float(t), dtype=self.graph.deg.dtype)}
         for c in self.program.ir.boundary:
             k = faces.setdefault(c.field, 0)
-            if c.face is not None:
-                faces[c.field] += 1
-            if c.kind != "dirichlet":
-                continue
-            m = getattr(self.graph, f"bc__{c.field}_m{k}") if c.mask is None else values[c.mask]
-            args = sorted(c.value.free_symbols, key=str)
-            missing = [a.name for a in args if a.name not in values]
-            if missing:
-                raise DataError(f"the dirichlet value on line {c.line} needs input(s) "
-                                f"{', '.join(missing)}")
-            g = sp.lambdify(args, c.value, modules=[kernels, "math"])(
-                *[values[a.name] for a in args])
-            g = torch.as_tensor(g, dtype=self.graph.deg.dtype).reshape(-1, 1) \
-                .expand(self.graph.num_nodes, 1)
-            out.setdefault(c.field, []).append((m.reshape(-1) > 0.5, g))
+            faces[c.field] += c.face is not None
+            if c.kind == "dirichlet":
+                m = getattr(self.graph, f"bc__{c.field}_m{k}") if c.mask is None else \
+                    values[c.mask]
+                args = sorted(c.value.free_symbols, key=str)
+                g = torch.as_tensor(sp.lambdify(args, c.value, modules=[kernels, "math"])(
+                    *[values[a.name] for a in args]), dtype=self.graph.deg.dtype)
+                g = g.reshape(-1, 1) if g.dim() < 2 else g
+                out.setdefault(c.field, []).append(
+                    (m.reshape(-1) > 0.5, g.expand(self.graph.num_nodes, g.shape[-1])))
         return out
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
@@ -387,40 +377,6 @@ class VectorField(nn.Module):
         if self.program.probes:
             out, self.probed = out
         return out
-
-
-def _series(name: str, value, n: int, c: int):
-    """``(values [T, N, c], times [T])`` of a ``node[c] series`` input, given as such a pair
-    or a mapping with keys ``values`` and ``times`` (``[T, N]`` is one channel).
-
-    Raises:
-        DataError: another form, wrong shapes, non-finite numbers, or times that do not
-            increase strictly.
-    """
-    if isinstance(value, Mapping):
-        value = (value.get("values"), value.get("times"))
-    if not isinstance(value, (tuple, list)) or len(value) != 2 or value[0] is None \
-            or value[1] is None:
-        raise DataError(f"input '{name}' is a series: give (values [T, {n}, {c}], times [T]) "
-                        "or {'values': ..., 'times': ...}")
-    try:
-        x, times = (torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v)
-                    for v in value)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise DataError(f"series input '{name}' is not numeric: {e}") from None
-    x, times = x.to(torch.get_default_dtype()) if not x.is_floating_point() else x, \
-        times.to(torch.float64)
-    if x.dim() == 2 and c == 1:
-        x = x.unsqueeze(-1)
-    T = x.shape[0] if x.dim() == 3 else -1
-    if x.dim() != 3 or tuple(x.shape[1:]) != (n, c) or T < 1 or tuple(times.shape) != (T,):
-        raise DataError(f"series input '{name}' needs values [T, {n}, {c}] and times [T] "
-                        f"(T >= 1), got {list(x.shape)} and {list(times.shape)}")
-    if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(times).all())):
-        raise DataError(f"series input '{name}' contains NaN or inf")
-    if T > 1 and not bool((times[1:] > times[:-1]).all()):
-        raise DataError(f"the times of series input '{name}' must increase strictly")
-    return x, times
 
 
 def _make_learnable(decl: LearnInfo) -> Learnable:
