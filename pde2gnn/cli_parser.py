@@ -219,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "named in it")
     q.add_argument("--input", action="append", metavar="NAME=FILE",
                    help="values of a declared input from .npy / .npz: [N, c] for node[c], "
-                        "[E, c] for edge[c] (rows in the order of the graph's edge_index); "
-                        "repeatable")
+                        "[E, c] for edge[c] (rows in the order of the graph's edge_index), "
+                        "a .npz with 'values' [T, N, c] and 'times' [T] for node[c] series "
+                        "(linear in t, constant outside the times); repeatable")
     q.add_argument("--modes", type=int, default=9, help="Fourier modes N (|k|, |l| <= N)")
     q.add_argument("--sample", type=int, help="nodes to save, with their kNN graph (0: all; "
                    "default: 250 on --graph grid / points / delaunay as PA-DGN, all nodes on "

@@ -105,6 +105,10 @@ def run_pipeline(text: str, dims=None, params=None, seed: int = 0, graph=None):
                 if name in checked.masks:      # a node mask: booleans
                     inputs[name] = torch.rand(n_nodes, generator=gen) < 0.3
                     continue
+                if name in checked.series:     # a time series: values [T, N, c], times [T]
+                    inputs[name] = (torch.randn(3, n_nodes, int(c) if isinstance(c, int) else 2,
+                                                generator=gen), torch.tensor([0.0, 0.5, 1.0]))
+                    continue
                 rows = n_nodes if t.kind == "node" else ei.shape[1]
                 inputs[name] = torch.randn(rows, int(c) if isinstance(c, int) else 2,
                                            generator=gen)

@@ -175,6 +175,42 @@ def test_mask_flux_is_a_source_at_the_masked_nodes():
     torch.testing.assert_close(got, lap + 1.5 * m.double(), rtol=0, atol=1e-14)
 
 
+def test_mask_robin_is_the_flux_towards_g_over_a():
+    """``robin(a, b, g)`` on a node mask: lap(u) + m (g - a u) / b, against the hand-written
+    value, with its -m a/b u in the linear part (an affine field for a constant g); on a
+    random geometric graph, dt(u) = D lap(u) is D (lap u + m (g - a u) / b) and the solution
+    u* + expm(A T)(u0 - u*) with u* = g / a (scipy ``expm_multiply``), to 1e-8."""
+    spec = ("model cool\nfield u : node[1]\ninput wall : node mask\n"
+            "bc u : wall robin(2, 0.5, 3 * t)\ndt(u) = lap(u)\n")
+    ei = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    m = torch.tensor([True, False, False, True])
+    f = compiler.compile(spec, ei, 4, inputs={"wall": m}).double()
+    y = torch.tensor([[1.0], [2.0], [0.5], [0.0]], dtype=torch.float64)
+    f.prepare(y)
+    got = f(torch.tensor(0.75, dtype=torch.float64), y)[:, 0]
+    lap = torch.tensor([1.0, -2.5, 1.0, 0.5], dtype=torch.float64)
+    torch.testing.assert_close(got, lap + m.double() * (2.25 - 2 * y[:, 0]) / 0.5,
+                               rtol=0, atol=1e-13)
+    g = nx.random_geometric_graph(60, 0.25, seed=3)
+    ei = torch.tensor(list(g.to_directed().edges)).T
+    n = 60
+    wall = np.zeros(n, bool)
+    wall[:5] = True
+    spec = ("model cool\nfield u : node[1]\ninput wall : node mask\n"
+            "bc u : wall robin(2, 0.5, 3)\ndt(u) = 0.3 * lap(u)\n")
+    f = compiler.compile(spec, ei, n, inputs={"wall": torch.tensor(wall)}).double()
+    assert f.affine
+    L = nx.laplacian_matrix(g, nodelist=range(n)).astype(float)
+    A = -0.3 * (L + sps.diags(wall * 2 / 0.5))     # D (lap u + m (g - a u) / b)
+    u0 = np.random.default_rng(0).random(n)
+    exact = 1.5 + expm_multiply(A * 2.0, u0 - 1.5)
+    y0 = torch.tensor(u0[:, None])
+    f.prepare(y0)
+    got = odeint(f, y0, torch.tensor([0.0, 2.0], dtype=torch.float64), rtol=1e-11,
+                 atol=1e-13)[-1, :, 0].numpy()
+    assert np.abs(got - exact).max() <= 1e-8 * np.abs(exact).max()
+
+
 def test_no_condition_means_the_same_generated_code():
     plain = "model heat\nfield u : node[1]\ndomain pos : [0, 1] x [0, 1]\ndt(u) = lap(u)\n"
     a = compiler.stages(plain).code
@@ -249,7 +285,6 @@ BASE = ("model m\nfield u : node[1]\ninput wall : node mask\ninput k : node[1]\n
     ("bc u : x = 0 robin(1, 1)", ArgumentError, "robin takes 3 arguments", 1),
     ("bc u : wal dirichlet(0)", NameError_, "did you mean 'wall'", 8),
     ("bc u : k dirichlet(0)", KindError, "input k : node mask", 8),
-    ("bc u : wall robin(1, 1, 0)", FormError, "on a node mask give", 13),
     ("bc u : x = 1 dirichlet(u)", KindError, "not 'u'", 24),
     ("bc u : x = 0 neumann(0)\nbc u : x = 0 dirichlet(1)", FormError,
      "two boundary conditions for 'u' on face x = 0", 8),
@@ -380,3 +415,33 @@ def test_overlapping_dirichlet_masks_and_faces_without_nodes_are_data_errors():
     with pytest.raises(DataError, match="no node lies on the face .*coordinates 'pos'"):
         compiler.compile(lsq, graphs.knn_graph(pos, 6), len(pos),
                          inputs={"pos": torch.tensor(pos)})
+
+
+def test_simulate_starts_dirichlet_nodes_on_their_values(tmp_path):
+    """``simulate`` sets y(0) at the Dirichlet nodes (a face's and a node mask's) to g(0), so
+    they follow g(t) exactly (their rows are dg/dt) instead of keeping a random offset; the
+    other nodes keep the random initial state."""
+    from pde2gnn.simulate import SimulationConfig, simulate
+    n = 9
+    spec = tmp_path / "pinned.pde"
+    spec.write_text("model pinned\nfield u : node\ninput w : node mask\n"
+                    "domain pos : [0, 1] x [0, 1]\nbc u : x = 0 dirichlet(1 + y * cos(t))\n"
+                    "bc u : w dirichlet(2 * x + sin(t))\ndt(u) = 0.1 * lap(u)\n")
+    w = np.zeros((n * n, 1))
+    w[40] = 1                                                    # the centre node (0.5, 0.5)
+    np.save(tmp_path / "w.npy", w)
+    cfg = SimulationConfig(graph="grid", n=n, trajectories=2, frames=5, dt=0.25, sample=0,
+                           dtype="float64", rtol=1e-10, atol=1e-12,
+                           inputs={"w": str(tmp_path / "w.npy")})
+    res = simulate(str(spec), None, cfg, progress=False, log=lambda s: None)
+    u, times = res["fields"]["u"], res["times"]                  # [B, T, N], [T]
+    from pde2gnn import graphs
+    pos, _ = graphs.grid_graph((n, n), (0, 0), (1, 1))
+    wall = np.isclose(pos[:, 0], 0)
+    assert wall.sum() == n
+    for k, t in enumerate(times):
+        assert np.allclose(u[:, k, wall], 1 + pos[wall, 1] * np.cos(t), rtol=0, atol=1e-8)
+        assert np.allclose(u[:, k, 40], 2 * 0.5 + np.sin(t), rtol=0, atol=1e-8)
+    free = ~wall
+    free[40] = False
+    assert np.ptp(u[:, 0, free]) > 0.1                 # random there, not overwritten

@@ -374,7 +374,7 @@ BC_WHERE = ["x = 0", "x = 1", "y = 0", "y = L", "x = 2", "z = 0", "walls", "wall
 BC_KIND = ["dirichlet({v})", "neumann({v})", "robin(1, 2, {v})", "robin(1, 0, {v})",
            "robin({v})", "dirchlet({v})", "periodic({v})", "dirichlet()", "neumann({v}, {v})"]
 BC_VALUE = ["0", "1", "sin(t) * y", "x < 0.5", "where(y >= 0.5, t, 1 - t)", "u", "k", "L",
-            "1e400", "exp(-t) * (x == 0)", "W"]
+            "1e400", "exp(-t) * (x == 0)", "W", "s", "2 * s + t"]
 BC_DOMAIN = ["[0, 1] x [0, 1]", "[0, L] x [0, 1]", "[0, 1]", "[0, 1] x [0, 1] periodic",
              "[0, 1] x [0, 1] scheme=lsq", "[0, 1] x [0, 1] x [0, 1]", "[L, 0] x [0, 1]"]
 
@@ -384,7 +384,9 @@ def boundary_specs(draw):
     lines = ["model fuzzbc", "field u : node[1]", "param L = " + draw(st.sampled_from(
         ["1", "2", "0", "-1"])), "input wall : node " + draw(st.sampled_from(["mask", "",
                                                                               "masks"])),
-             "input k : node[1]", "learn W : scalar"]
+             "input k : node[1]", "learn W : scalar",
+             "input s : " + draw(st.sampled_from(["node[1] series", "edge[1] series",
+                                                  "node[2] series", "node[1] serie"]))]
     if draw(st.booleans()):
         lines.append("domain pos : " + draw(st.sampled_from(BC_DOMAIN)))
     for _ in range(draw(st.integers(0, 3))):
@@ -393,7 +395,7 @@ def boundary_specs(draw):
         field = draw(st.sampled_from(["u", "u", "v", "k"]))
         lines.append(f"bc {field} : {draw(st.sampled_from(BC_WHERE))} {kind}")
     op = draw(st.sampled_from(["lap(u)", "lap(u) - u^2", "where(k > 0, lap(u), 0)",
-                               "dx(u) + (x < 0.5)"]))
+                               "dx(u) + (x < 0.5)", "lap(u) + s", "lap(u) + sin(t) * s"]))
     lines.append(draw(st.sampled_from(["dt", "dt", "next"])) + f"(u) = {op}")
     order = draw(st.permutations(lines[1:]))
     return "\n".join([lines[0]] + list(order)) + "\n"

@@ -234,3 +234,26 @@ def test_operator_with_folded_diagonal_matches_dense_and_gradchecks(self_loops):
     assert isinstance(pair, tuple)
     assert torch.allclose(g.spmm_loops(pair, xb)[1], (dense + (dense - torch.diag(
         d.detach()[:, 0]))) @ xb[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(7, 1), (7, 3), (3,)])
+def test_sparse_product_with_bias_matches_sum_and_gradchecks(shape):
+    """``spmm_loops(A, x, b)`` = b + (A + diag(d)) x in one ``torch.addmm`` (the source of a
+    boundary condition as the product's bias): equal to the separate sum, unbatched and batched
+    ([N, 1] biases fuse, others fall back to a sum), gradients in A's values, x and b pass
+    gradcheck."""
+    from pde2gnn.backend.graph_ops import GraphOps
+    ei, n = random_graph(7, seed=5)
+    g = GraphOps(ei, n).double()
+    v = torch.rand(g.num_edges, dtype=torch.float64, requires_grad=True)
+    d = torch.randn(n, 1, dtype=torch.float64)
+    x = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    ref = g.spmm_loops(g.with_diagonal(v, d), x) + b
+    assert torch.allclose(g.spmm_loops(g.with_diagonal(v, d), x, b), ref, rtol=0, atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda v, x, b: g.spmm_loops(g.with_diagonal(v, d), x, b), (v, x, b))
+    assert torch.autograd.gradcheck(lambda v, x, b: g.spmm(v, x, b), (v, x, b))
+    xb = torch.randn(2, n, 3, dtype=torch.float64)
+    assert torch.allclose(g.spmm_loops(g.with_diagonal(v, d), xb, b),
+                          g.spmm_loops(g.with_diagonal(v, d), xb) + b, rtol=0, atol=1e-12)

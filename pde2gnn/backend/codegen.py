@@ -140,6 +140,10 @@ class CodeGen:
             return "t"
         if info.role in ("field", "temp"):
             return py_name(e.name)
+        if info.role == "series":    # a given time series at t: graph_ops.series_at
+            L.loads.setdefault(e.name, f"{py_name(e.name)} = _G.series_at(_I['{e.name}'], "
+                                       f"_I['{e.name}__times'], t)")
+            return py_name(e.name)
         src = {"input": "_I", "learn": "_L", "net": "_L"}[info.role]
         L.loads.setdefault(e.name, f"{py_name(e.name)} = {src}['{e.name}']")
         return py_name(e.name)
@@ -285,6 +289,10 @@ class CodeGen:
         contributions: Dict[str, List[str]] = {f: [] for f in [*p.ir.rhs, *p.temps]}
         matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
         dynamic = set()   # targets whose value depends on the state (else: a constant source)
+        # with boundary conditions, a target's source is the bias of its first plain sparse
+        # product (``bias + A @ x`` in one call, graph_ops._csr_product); specs without them
+        # keep their code (the goldens)
+        bias_slot: Dict[str, int] = {}
         for g in p.groups:
             wj, wi, dg = next(it), next(it), next(it)
             term = None
@@ -309,6 +317,8 @@ class CodeGen:
                         else vals
                 term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, " \
                     f"{py_name(g.source)})"
+                if not (diag != 0 and not fold) and not g.right and p.ir.boundary:
+                    bias_slot.setdefault(g.target, len(contributions[g.target]))
             if diag != 0 and not fold:
                 dname = self.ref(diag, Level.STEP)
                 dterm = f"{self._paren(diag, dname)} * {py_name(g.source)}"
@@ -333,7 +343,12 @@ class CodeGen:
                 terms.append(self.ref(rems.pop(name), Level.STEP))
             step.lines.append(f"{name} = " + " + ".join(terms))
         for f, rem in rems.items():
-            if rem != 0:
+            if rem != 0 and f in bias_slot:
+                k = bias_slot[f]
+                contributions[f][k] = f"{contributions[f][k][:-1]}, {self._bias(rem)})"
+                if self.an.level(rem) == Level.STEP:
+                    dynamic.add(f)
+            elif rem != 0:
                 contributions[f].append(self.ref(rem, Level.STEP))
                 if self.an.level(rem) == Level.STEP:
                     dynamic.add(f)
@@ -353,6 +368,29 @@ class CodeGen:
             step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
                               + "}")
         return self._assemble(outs, bool(probes), linear if self.affine else None)
+
+    def _bias(self, rem: sp.Expr) -> str:
+        """Code for a source added as a sparse product's bias. One state term times a frozen
+        node vector (the ``(1 - M)`` of Dirichlet rows) plus terms without the state is one
+        ``torch.addcmul`` (one pass over the nodes instead of a product and a sum)."""
+        parts = sp.Add.make_args(rem)
+        state = [a for a in parts if self.an.level(a) == Level.STEP and any(
+            self.an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
+            if x.name in self.an.symbols)]
+        if len(state) == 1 and len(parts) > 1 and isinstance(state[0], sp.Mul) and \
+                not is_constant(rem - state[0]):     # torch.addcmul / add want a tensor first
+            fs = sp.Mul.make_args(state[0])
+            frozen = [x for x in fs if self.an.level(x) < Level.STEP and not is_constant(x)]
+            rest = sp.Add(*[a for a in parts if a is not state[0]])
+            dyn = sp.Mul(*[x for x in fs if x not in frozen])
+            if frozen and dyn != 1:
+                return (f"torch.addcmul({self.ref(rest, Level.STEP)}, "
+                        f"{self.ref(dyn, Level.STEP)}, {self.ref(sp.Mul(*frozen), Level.STEP)})")
+            c, dyn = state[0].as_coeff_Mul()
+            if c != 1 and dyn.free_symbols:        # -u^3 + g: one torch.add with alpha = -1
+                return (f"torch.add({self.ref(rest, Level.STEP)}, {self.ref(dyn, Level.STEP)}, "
+                        f"alpha={float(c)!r})")
+        return self.ref(rem, Level.STEP)
 
     def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
         body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]

@@ -33,10 +33,14 @@ class _CSRMatmul(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, values, x, ops):
+    def forward(ctx, values, x, ops, bias=None):
         ctx.ops = ops
+        ctx.bias_shape = None if bias is None else bias.shape
         ctx.save_for_backward(values, x)
-        return _csr(ops.crow, ops.col, values, ops.num_nodes) @ x
+        a = _csr(ops.crow, ops.col, values, ops.num_nodes)
+        if bias is None:
+            return a @ x
+        return torch.addmm(bias.expand(x.shape[0], x.shape[1]), a, x)  # bias + A x, one call
 
     @staticmethod
     def backward(ctx, g):
@@ -50,13 +54,31 @@ class _CSRMatmul(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
                       ops.num_nodes) @ g
-        return gv, gx, None
+        gb = None
+        if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
+            gb = g.sum_to_size(ctx.bias_shape)
+        return gv, gx, None, gb
 
 
-def csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
-    """``A @ x`` for A's values ``[nnz]`` on ``pattern`` (a :class:`GraphOps` or
-    :class:`CSRPattern`: ``crow``, ``col``, ``row``..., and ``slot``), x ``[N, c]`` or
-    ``[B, N, c]``. Repeated entries (multi-edges, a self-loop beside an added diagonal) are
+def _fusable_bias(bias, x: Tensor) -> bool:
+    """Whether ``bias + A @ x`` can be one ``torch.addmm`` (x ``[N, c]`` or ``[B, N, c]``): a
+    tensor of x's dtype and device that is ``[N, 1]``, or ``[N, c]`` / ``[c]`` for an
+    unbatched x (a batched x is multiplied as ``[N, B*c]``)."""
+    if not torch.is_tensor(bias) or bias.dtype != x.dtype or bias.device != x.device \
+            or torch.compiler.is_compiling():
+        return False
+    n, c = x.shape[-2], x.shape[-1]
+    if bias.shape in ((n, 1), (1, 1)):
+        return True
+    return x.dim() == 2 and bias.shape in ((n, c), (c,), (1, c))
+
+
+def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
+    """``A @ x`` (``bias + A @ x`` when ``bias`` is given) for A's values ``[nnz]`` on
+    ``pattern`` (a :class:`GraphOps` or :class:`CSRPattern`: ``crow``, ``col``, ``row``...,
+    and ``slot``), x ``[N, c]`` or ``[B, N, c]``; ``bias`` anything that broadcasts to the
+    product, added in the same ``torch.addmm`` call where :func:`_fusable_bias` allows (no
+    extra pass over the nodes; BLAS's ``C = beta C + A B``). Repeated entries (multi-edges, a self-loop beside an added diagonal) are
     summed into one CSR entry first (``slot``), so the product and its backward see a
     coalesced matrix: ``A @ x`` sums repeated entries, as the sum over edges does.
 
@@ -65,6 +87,7 @@ def csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
     the same CSR product, opaque to the tracer, so the compiled graph has no break, the same
     values and torch's sparse kernel (inductor's scatter loop for a gather / ``index_add`` form
     ran 1.2-2.4x slower than eager here, benchmarks/scale.py)."""
+    fused = bias is not None and _fusable_bias(bias, x)
     if pattern.slot is not None:
         values = values.new_zeros(*values.shape[:-1], pattern.nnz).index_add(
             values.dim() - 1, pattern.slot, values)
@@ -76,8 +99,9 @@ def csr_product(values: Tensor, x: Tensor, pattern) -> Tensor:
         y = csr_mm(pattern.crow, pattern.col, pattern.t_crow, pattern.t_col, pattern.t_perm,
                    values, x)
     else:
-        y = _CSRMatmul.apply(values, x, pattern)
-    return y.reshape(n, b, c).transpose(0, 1) if batched else y
+        y = _CSRMatmul.apply(values, x, pattern, bias if fused else None)
+    y = y.reshape(n, b, c).transpose(0, 1) if batched else y
+    return y + bias if bias is not None and not fused else y
 
 
 def csr_structure(i: Tensor, j: Tensor, n: int) -> dict:

@@ -136,16 +136,19 @@ class GraphOps(nn.Module):
             return w.reshape(w.shape[0], self.num_edges)
         return w.reshape(self.num_edges)
 
-    def spmm(self, values: Tensor, x: Tensor) -> Tensor:
+    def spmm(self, values: Tensor, x: Tensor, bias=None) -> Tensor:
         """``A @ x`` with ``A[i, j] = values[e]`` for edge e = (i, j); x ``[N, c]`` -> ``[N, c]``.
+        With ``bias`` (a source that broadcasts to ``[N, c]``): ``bias + A @ x``, in the same
+        sparse-product call where possible (:func:`_csr_product`).
 
         Batched: x ``[B, N, c]`` with shared values ``[E]`` is one CSR product on ``[N, B*c]``;
         per-trajectory values ``[B, E]`` (weights that depend on the state) are a gather, a
         product and a scatter-sum.
         """
         if values.dim() == 2:
-            return self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
-        return csr_product(values, x, self._pattern())
+            y = self.sum_j(values.unsqueeze(-1) * self.gather_j(x))
+            return y if bias is None else y + bias
+        return csr_product(values, x, self._pattern(), bias)
 
     def with_diagonal(self, values: Tensor, diag):
         """The operator ``A + diag(d)`` as values on the edges-plus-loops CSR pattern, for
@@ -166,13 +169,30 @@ class GraphOps(nn.Module):
         full = torch.cat([values, d.reshape(-1).expand(self.num_nodes)])
         return full.index_select(0, self._loops.perm)
 
-    def spmm_loops(self, values, x: Tensor) -> Tensor:
+    def spmm_loops(self, values, x: Tensor, bias=None) -> Tensor:
         """``(A + diag(d)) @ x`` for the values of :meth:`with_diagonal`; x ``[N, c]`` or
-        ``[B, N, c]``."""
+        ``[B, N, c]``; with ``bias``: ``bias + (A + diag(d)) @ x`` as in :meth:`spmm`."""
         if isinstance(values, tuple):
             a, d = values
-            return self.spmm(a, x) + d * x
-        return csr_product(values, x, self._loops)
+            y = self.spmm(a, x) + d * x
+            return y if bias is None else y + bias
+        return csr_product(values, x, self._loops, bias)
+
+    @staticmethod
+    def series_at(values: Tensor, times: Tensor, t) -> Tensor:
+        """A given time series at time t, linear between its samples: ``values [T, N, c]`` at
+        ``times [T]`` (increasing) -> ``[N, c]``. Outside ``[times[0], times[-1]]`` the nearest
+        end value (constant extrapolation); one sample is a constant. No Python branch on t, so
+        ``torch.compile`` traces it and autograd reaches the values (and t)."""
+        if values.shape[0] == 1:
+            return values[0]
+        t = torch.as_tensor(t, dtype=times.dtype, device=times.device).reshape(1)
+        t = torch.minimum(torch.maximum(t, times[:1]), times[-1:])
+        k = (torch.searchsorted(times, t, right=True) - 1).clamp(0, times.shape[0] - 2)
+        t0, t1 = times[k], times[k + 1]
+        w = ((t - t0) / (t1 - t0)).reshape(())
+        v0 = values.index_select(0, k)[0]
+        return v0 + w * (values.index_select(0, k + 1)[0] - v0)
 
     def sum_j(self, e) -> Tensor:
         """Sum of an edge value over N(i): ``[..., E, c]`` -> ``[..., N, c]``; a scalar gives

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -81,3 +82,37 @@ def check_inputs(given: Mapping, declared, spec: str) -> None:
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise DataError(f"input '{name}' contains NaN or inf "
                             f"({int((~torch.isfinite(t)).sum())} value(s))")
+
+
+def series_value(name: str, value, n: int, c: int):
+    """``(values [T, N, c], times [T])`` of a ``node[c] series`` input, given as such a pair
+    or a mapping with keys ``values`` and ``times`` (``[T, N]`` is one channel).
+
+    Raises:
+        DataError: another form, wrong shapes, non-finite numbers, or times that do not
+            increase strictly.
+    """
+    if isinstance(value, Mapping):
+        value = (value.get("values"), value.get("times"))
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or value[0] is None \
+            or value[1] is None:
+        raise DataError(f"input '{name}' is a series: give (values [T, {n}, {c}], times [T]) "
+                        "or {'values': ..., 'times': ...}")
+    try:
+        x, times = (torch.as_tensor(np.asarray(v) if not torch.is_tensor(v) else v)
+                    for v in value)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise DataError(f"series input '{name}' is not numeric: {e}") from None
+    x, times = x.to(torch.get_default_dtype()) if not x.is_floating_point() else x, \
+        times.to(torch.float64)
+    if x.dim() == 2 and c == 1:
+        x = x.unsqueeze(-1)
+    T = x.shape[0] if x.dim() == 3 else -1
+    if x.dim() != 3 or tuple(x.shape[1:]) != (n, c) or T < 1 or tuple(times.shape) != (T,):
+        raise DataError(f"series input '{name}' needs values [T, {n}, {c}] and times [T] "
+                        f"(T >= 1), got {list(x.shape)} and {list(times.shape)}")
+    if not (bool(torch.isfinite(x).all()) and bool(torch.isfinite(times).all())):
+        raise DataError(f"series input '{name}' contains NaN or inf")
+    if T > 1 and not bool((times[1:] > times[:-1]).all()):
+        raise DataError(f"the times of series input '{name}' must increase strictly")
+    return x, times

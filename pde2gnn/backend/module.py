@@ -19,7 +19,7 @@ from ..symbolic.constants import LearnInfo
 from .codegen import generate
 from .constraints import Learnable
 from .graph_ops import GraphOps
-from .inputs import check_graph, check_inputs
+from .inputs import check_graph, check_inputs, series_value
 from .nets import NetDict, build_nets
 from .sheaf_ops import sheaf_nets
 
@@ -108,7 +108,9 @@ class VectorField(nn.Module):
         for k in ir.constants.masks:    # a node mask may be given as booleans
             if k in inputs and torch.is_tensor(inputs[k]) and inputs[k].dtype == torch.bool:
                 inputs[k] = inputs[k].to(torch.get_default_dtype())
+        series = {k: inputs.pop(k) for k in consts.series if k in inputs}
         check_inputs(inputs, set(consts.data_inputs), ir.name)
+        inputs.update(series)
         if consts.energies:     # the graph's own checks are GraphOps'; this one is var's
             check_graph(edge_index, num_nodes, symmetric=True, spec=ir.name)
         self.graph = GraphOps(edge_index, num_nodes)
@@ -257,7 +259,8 @@ class VectorField(nn.Module):
             DataError: an unknown name, non-finite values or a wrong shape.
         """
         ir = self.program.ir
-        check_inputs(values, set(ir.constants.data_inputs), ir.name)
+        check_inputs({k: v for k, v in values.items() if k not in ir.constants.series},
+                     set(ir.constants.data_inputs), ir.name)
         self._store_inputs(values)
 
     def _store_inputs(self, values: Mapping[str, Tensor]) -> None:
@@ -266,6 +269,13 @@ class VectorField(nn.Module):
             self._given: Dict[str, Tensor] = {}
         masks = self.program.ir.constants.masks
         for name, value in values.items():
+            if name in self.program.ir.constants.series:
+                x, times = series_value(name, value, self.graph.num_nodes,
+                                        declared[name].channels)
+                for k, v in ((name, x), (f"{name}__times", times)):
+                    self._given[k] = v
+                    self.inputs.register_buffer(k, v.to(self.graph.deg), persistent=False)
+                continue
             x = torch.as_tensor(value)
             if name in masks:
                 _check_mask(name, x, self.graph.num_nodes)
@@ -324,6 +334,32 @@ class VectorField(nn.Module):
         # without autograd would be torchdiffeq.odeint_adjoint's, whose gradient misses them
         self._y0_history = y0.requires_grad and self._uses_init and any(
             torch.is_tensor(v) and v.grad_fn is not None for v in self._solve_cache.values())
+
+    def dirichlet_values(self, t: float = 0.0) -> Dict[str, list]:
+        """The Dirichlet nodes of each field and their values g(t, p_i): ``{field: [(mask [N]
+        bool, g [N, 1 or c])]}``, one pair per condition (a face's nodes on a vertex-centred
+        grid, lsq or mesh, none on a cell-centred grid; a ``node mask`` input). ``simulate``
+        sets y(0) there to g(0)."""
+        import sympy as sp
+        from .reference import _TORCH
+        kernels = {**{c.__name__: f for c, f in _TORCH.items()}, "sqrt": torch.sqrt,
+                   "exp": torch.exp, "log": torch.log, "sin": torch.sin, "cos": torch.cos}
+        out: Dict[str, list] = {}
+        faces: Dict[str, int] = {}
+        values = {**self._inputs(), "t": torch.tensor(float(t), dtype=self.graph.deg.dtype)}
+        for c in self.program.ir.boundary:
+            k = faces.setdefault(c.field, 0)
+            faces[c.field] += c.face is not None
+            if c.kind == "dirichlet":
+                m = getattr(self.graph, f"bc__{c.field}_m{k}") if c.mask is None else \
+                    values[c.mask]
+                args = sorted(c.value.free_symbols, key=str)
+                g = torch.as_tensor(sp.lambdify(args, c.value, modules=[kernels, "math"])(
+                    *[values[a.name] for a in args]), dtype=self.graph.deg.dtype)
+                g = g.reshape(-1, 1) if g.dim() < 2 else g
+                out.setdefault(c.field, []).append(
+                    (m.reshape(-1) > 0.5, g.expand(self.graph.num_nodes, g.shape[-1])))
+        return out
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         """dy/dt at time t (0-dim tensor) for the state y ``[N, D]`` or ``[B, N, D]``. No

@@ -49,6 +49,11 @@ class BoundaryRules:
         """Every ``bc`` declaration: the field, the node set, the condition, its values; no
         two conditions on one face or mask of a field."""
         sc = self.scope
+        if sc.discrete and sc.series:     # frames, not times: nothing to interpolate at
+            st = next(s for s in self.spec.statements
+                      if isinstance(s, A.InputDecl) and s.name == sc.series[0])
+            raise self.err(FormError, "a series input is interpolated at the solver's time t: "
+                           "it belongs to continuous-time specs (dt(u) = ...)", st.span)
         decls = [st for st in self.spec.statements if isinstance(st, A.BcDecl)]
         out, seen = [], {}
         explicit = [d for d in decls if d.where != "walls"]
@@ -110,6 +115,12 @@ class BoundaryRules:
                                "in t, the coordinates, params and inputs"
                                + (f", not '{bad.id}'" if bad is not None else
                                   f", got {t.describe()}"), (bad or e).span)
+            ser = next((x for x in subexpressions(e) if isinstance(x, A.Name)
+                        and x.id in sc.series), None)
+            if ser is not None and (d.kind == "dirichlet" or name in ("a", "b")):
+                raise self.err(FormError, f"'{ser.id}' is a series input: it may be a neumann or "
+                               "robin value (or a source), not a dirichlet value (whose rows "
+                               "need dg/dt) nor robin's a, b", ser.span)
             if t.channels not in (1, ch):
                 raise self.err(KindError, f"the {name} of a {d.kind} condition has "
                                f"{t.channels} channels, the field '{d.field}' {ch}", e.span)

@@ -57,7 +57,7 @@ class Checker(DeclarationRules, DomainRules, BoundaryRules, NetworkRules, Energy
                               sc.equations, sc.graph, self.types, sc.domain, sc.states, sc.nets,
                               tuple(self.head_checks), tuple(self.index_checks),
                               sc.point_fields, dict(self.sheaves), self.boundary,
-                              tuple(sc.masks))
+                              tuple(sc.masks), tuple(sc.series))
         if sc.point_fields:
             from ..equivariance import check_equivariance
             check_equivariance(checked)

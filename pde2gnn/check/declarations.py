@@ -84,13 +84,19 @@ class DeclarationRules:
                 t = Type(kind, (self.check_dim(st.dim),))
                 if not field and st.flag is not None:
                     word, span = st.flag
-                    if word != "mask":
-                        raise self.err(NameError_, f"unknown input flag '{word}' (known: mask)",
-                                       span, did_you_mean(word, ("mask",)))
-                    if kind != "node" or t.channels != 1:
+                    if word not in ("mask", "series"):
+                        raise self.err(NameError_, f"unknown input flag '{word}' (known: mask, "
+                                       "series)", span, did_you_mean(word, ("mask", "series")))
+                    if word == "series":
+                        if kind != "node":
+                            raise self.err(KindError, "a series is given per node and time: "
+                                           f"write 'input {st.name} : node[c] series'", st.span)
+                        sc.series += (st.name,)
+                    elif kind != "node" or t.channels != 1:
                         raise self.err(KindError, f"a mask is one boolean per node: write "
                                        f"'input {st.name} : node mask'", st.span)
-                    sc.masks += (st.name,)
+                    else:
+                        sc.masks += (st.name,)
                 if field and st.stalk is not None:
                     t = sheaf.stalk_field_type(self, st, t)
                 (fields if field else sc.inputs)[st.name] = t

@@ -54,3 +54,5 @@ class Scope(FieldsAndEquations):
     restrictions: Dict[int, str] = field(default_factory=dict)
     #: inputs declared ``node mask`` (boolean node sets for boundary conditions)
     masks: Tuple[str, ...] = ()
+    #: inputs declared ``node[c] series`` (values over time, interpolated at t)
+    series: Tuple[str, ...] = ()

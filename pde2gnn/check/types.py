@@ -225,6 +225,8 @@ class CheckedSpec(FieldsAndEquations):
     boundary: Tuple = ()
     #: inputs declared ``node mask``
     masks: Tuple[str, ...] = ()
+    #: inputs declared ``node[c] series``
+    series: Tuple[str, ...] = ()
 
     @property
     def coordinates(self) -> Tuple[str, ...]:

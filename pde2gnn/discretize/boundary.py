@@ -20,7 +20,10 @@ source, and its linear part L (the state-independent groups) holds every term li
    when g does not depend on t; otherwise sympy pulls the time factors out of the sums where g
    is a sum of products, so an evaluation multiplies a static vector by a number). The rows of
    the Dirichlet nodes are ``dg/dt``: the state there follows g when it starts at g(0).
-3. *Fluxes on masks* (``neumann(q)`` on a node mask): ``lap(u) -> lap(u) + m q``.
+3. *Fluxes on masks* (``neumann(q)`` on a node mask): ``lap(u) -> lap(u) + m q``;
+   ``robin(a, b, g)`` on a node mask is the flux q = (g - a u) / b (Newton cooling towards
+   g / a with conductance a / b): ``lap(u) -> lap(u) + m (g - a u) / b``, its ``-m a / b u``
+   a diagonal in the linear part.
 
 Operators applied to anything other than ``u`` itself (``lap(u * v)``, ``dx(k * dx(u))``'s
 outer ``dx``) keep the default zero-flux / one-sided weights, but read ``u`` through step 2.
@@ -118,6 +121,9 @@ class BoundaryPlan:
                 for c in self.bcs:
                     if c.field == f and c.mask is not None and c.kind == "neumann":
                         out += sp.Symbol(c.mask) * c.value
+                    elif c.field == f and c.mask is not None and c.kind == "robin":
+                        a, b = c.coefficients        # the flux (g - a u) / b into the node
+                        out += sp.Symbol(c.mask) * (c.value - sp.Float(a) * x.args[0]) / sp.Float(b)
             return out
         return bottom_up(e, rule)
 
@@ -138,14 +144,17 @@ class BoundaryPlan:
     def mask_rows(self, f: str, groups, rest: sp.Expr, an) -> sp.Expr:
         """The rows of ``f``'s Dirichlet nodes: its linear groups' weights multiplied by
         ``1 - M`` (zero rows in L, in place) and its remainder ``rest`` returned as
-        ``(1 - M) rest + sum_k m^k dg_k/dt``, arranged for the code generator: the static terms
+        ``(1 - M) rest + sum_k m^k dg_k/dt`` (M = 0 for a field without Dirichlet nodes),
+        arranged for the code generator: the static terms
         as one value (computed per solve), the terms that depend on t only grouped by their
         time factor (``sin(t) * V`` with V static: one number times one vector per factor), and
         only the state-dependent terms multiplied by ``1 - M`` at each evaluation."""
         from ..symbolic.symbols import Level
         rows = self.rows(f, an)
-        if rows is None:
-            return rest
+        if rows is None:        # no Dirichlet node: only the sources grouped by time factor
+            if f not in self.fields:
+                return rest
+            rows, groups = (sp.Integer(1), sp.Integer(0)), []
         for g in groups:
             g.weight_j, g.weight_i = (O.AtI(rows[0]) * w for w in (g.weight_j, g.weight_i))
             g.diag = rows[0] * g.diag

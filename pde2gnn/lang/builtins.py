@@ -235,7 +235,8 @@ BOUNDARY_KINDS: Dict[str, BoundaryKind] = {k.name: k for k in (
     BoundaryKind("neumann", ("q",), "du/dn = q on a face (outward normal derivative); on a "
                  "node mask, q is a flux into each masked node, added to lap(u) there"),
     BoundaryKind("robin", ("a", "b", "g"), "a u + b du/dn = g on a face (a, b constant numbers "
-                 "or params, b != 0; b = 0 is dirichlet)", on_masks=False),
+                 "or params, b != 0; b = 0 is dirichlet); on a node mask, the flux "
+                 "(g - a u) / b into each masked node, added to lap(u) there"),
 )}
 
 

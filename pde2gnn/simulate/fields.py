@@ -191,7 +191,8 @@ def _shaped(a: np.ndarray, f: str, lay: Layout, n: int, count: int, path: str) -
 def input_values(ir, given: Mapping[str, str], n: int, e: int) -> Dict[str, Tensor]:
     """The values of the spec's declared inputs from ``--input NAME=PATH`` (``given``):
     ``{name: [N, c]}`` for ``node[c]``, ``[E, c]`` for ``edge[c]`` (rows in the order of the
-    graph's ``edge_index``), float64.
+    graph's ``edge_index``), ``(values [T, N, c], times [T])`` for ``node[c] series`` (the
+    arrays ``values`` and ``times`` of a .npz), float64.
 
     Raises:
         OptionError: an unknown input name, or a declared input without a value.
@@ -212,6 +213,14 @@ def input_values(ir, given: Mapping[str, str], n: int, e: int) -> Dict[str, Tens
             f", {declared[k].channels}])" for k in missing))
     out = {}
     for k, path in given.items():
+        if k in consts.series:   # node[c] series: PATH.npz with values [T, N, c], times [T]
+            if not str(path).endswith(".npz"):
+                raise OptionError(f"--input {k}=...: '{k}' is a series: give a .npz with the "
+                                  f"arrays 'values' [T, {n}, {declared[k].channels}] and "
+                                  "'times' [T]")
+            out[k] = tuple(torch.tensor(read_array(path, f"--input {k}", key))
+                           for key in ("values", "times"))     # shapes: the compiled field's
+            continue
         a = read_array(path, f"--input {k}", k)
         edge = declared[k].kind == Kind.EDGE
         rows, c = (e if edge else n), declared[k].channels

@@ -173,8 +173,11 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
             vf = fields[size]
             scheme = vf.scheme
             c1 = time.perf_counter()
-            y0 = torch.tensor(lay.pack({f: v[s:s + size] for f, v in f0.items()},
-                                       vf.field_slices), dtype=dtype)
+            init = {f: np.array(v[s:s + size]) for f, v in f0.items()}     # [size, n, C]
+            for f, sets in vf.dirichlet_values(0.0).items():   # y(0) = g(0) on Dirichlet nodes
+                for m, g in sets:
+                    init[f][:, m.cpu().numpy()] = g[m].cpu().numpy()
+            y0 = torch.tensor(lay.pack(init, vf.field_slices), dtype=dtype)
             ys, c_nfe, stop = _solve(vf, y0, times, solver, cfg, lay, s, size)
             nfe += c_nfe
             ch = {"residual": np.zeros(size), "steady_time": np.full(size, np.nan if stop is None

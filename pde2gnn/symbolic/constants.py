@@ -99,6 +99,9 @@ class Constants:
     energies: bool = False
     #: inputs declared ``node mask`` (boolean node sets of boundary conditions)
     masks: Tuple[str, ...] = ()
+    #: inputs declared ``node[c] series``: values [T, N, c] at times [T], linear in t between
+    #: them (:meth:`pde2gnn.backend.graph_ops.GraphOps.series_at`)
+    series: Tuple[str, ...] = ()
 
     @property
     def observed(self) -> Tuple[str, ...]:

@@ -228,7 +228,8 @@ def _constants(c: CheckedSpec, dims: Dict[str, int], subs: Dict[sp.Symbol, sp.Ex
         nets={n: replace(v, sizes={k: size(x) for k, x in v.sizes.items()})
               for n, v in c.nets.items()},
         sheaves={n: replace(v, d=size(v.d), k=size(v.k)) for n, v in c.sheaves.items()},
-        energies=bool(c.energies), masks=tuple(c.masks))
+        energies=bool(c.energies), masks=tuple(c.masks),
+        series=tuple(c.series))
 
 
 #: the largest float32: params and initial values must fit the dtype models are built in
@@ -448,7 +449,7 @@ def symbol_table(checked: CheckedSpec) -> Dict[str, SymbolInfo]:
     for n, t in checked.fields.items():
         symbols[n] = SymbolInfo(n, "field", t)
     for n, t in checked.inputs.items():
-        symbols[n] = SymbolInfo(n, "input", t)
+        symbols[n] = SymbolInfo(n, "series" if n in checked.series else "input", t)
     for n, t in checked.learn_types.items():
         symbols[n] = SymbolInfo(n, "learn", t)
     for n, net in checked.nets.items():

@@ -21,14 +21,15 @@ class Level(IntEnum):
 
 ROLE_LEVEL = {"dim": Level.STATIC, "param": Level.STATIC, "input": Level.STATIC,
               "graph": Level.STATIC, "learn": Level.SOLVE, "net": Level.SOLVE,
-              "init": Level.SOLVE, "field": Level.STEP, "time": Level.STEP, "temp": Level.STEP}
+              "init": Level.SOLVE, "field": Level.STEP, "time": Level.STEP, "temp": Level.STEP,
+              "series": Level.STEP}
 
 
 @dataclass(frozen=True)
 class SymbolInfo:
     """What a free symbol of the IR stands for.
 
-    ``role`` is one of ``field input param learn net dim time graph``, or ``temp`` (a node
+    ``role`` is one of ``field input series param learn net dim time graph``, or ``temp`` (a node
     temporary of the discretised program, see :mod:`pde2gnn.discretize.stencil`); ``type`` is
     its kind and shape (for a ``net``: kind ``'net'``, shape ``(out channels,)``).
     ``level`` says when its value changes (:class:`Level`).
