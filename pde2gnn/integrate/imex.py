@@ -62,7 +62,9 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         t: output times, strictly monotonic (increasing or decreasing), time units.
         method: a name in :data:`IMEX_TABLEAUS`.
         rtol, atol: tolerances of adaptive methods; the linear solves stop at 1e-3 of them.
-        step_size: fixed-step methods: the grid step (None: the output times).
+        step_size: the grid step of a fixed-step solve (None: the output times for a
+            fixed-step method; adaptive steps for an adaptive one). Given to an adaptive
+            method, it steps on the grid without error control.
         max_nfe: raise after this many evaluations of N.
         affine: N does not depend on y (the field is affine): fully implicit methods then need
             only linear solves.
@@ -94,7 +96,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
                          maxiter=linear_maxiter, stats=stats, sign=sign)
     run = _Run(tab, solver, rest, sign, max_nfe, name, affine)
     s = [sign * v for v in ts]
-    ys = run.adaptive(y0, s, rtol, atol) if tab.adaptive else run.fixed(y0, s, step_size)
+    ys = run.adaptive(y0, s, rtol, atol) if tab.adaptive and step_size is None \
+        else run.fixed(y0, s, step_size)
     return IMEXSolution(torch.stack(ys), run.nfe, stats.products, stats.iterations,
                         stats.solves, stats.factorizations, run.steps, run.rejected,
                         solver.kind(y0))

@@ -207,7 +207,7 @@ class StageSolver:
             return torch.as_tensor(x.T, dtype=b.dtype).reshape(shape)
         apply_l = self.Lt if transpose else self.L
         apply = lambda v: v - g * apply_l(v)     # noqa: E731
-        d = 1.0 - g * self.sign * self.op.diag()
+        d = (1.0 - g * self.sign * self.op.diag()).reshape(b.shape[-2:]).to(b)
         inv_diag = None if not bool((d > 0).all()) else 1.0 / d
         b = b.detach()
         x = b.clone() if x0 is None else x0.detach().clone()
@@ -256,3 +256,34 @@ class _Attach(torch.autograd.Function):
         with torch.no_grad():
             lam = ctx.solver._raw(ctx.g, grad, None, True, f"{ctx.where} (backward pass)")
         return lam, None, None, None, None
+
+
+class MatrixOperator:
+    """L given as a scipy sparse (or dense numpy) matrix ``[n, n]`` acting on states
+    ``[..., N, D]`` flattened row-major (n = N D): the operator interface of
+    :class:`StageSolver` for systems that are not compiled specs (tests, user code)."""
+
+    def __init__(self, matrix, dtype=torch.float64, device="cpu"):
+        import scipy.sparse as sps
+        self.m = sps.csr_matrix(matrix, dtype=np.float64)
+        idx = self.m.tocoo()
+        self._t = torch.sparse_coo_tensor(np.vstack([idx.row, idx.col]), idx.data,
+                                          self.m.shape, dtype=dtype, device=device,
+                                          check_invariants=False).coalesce()
+
+    def apply(self, y: Tensor) -> Tensor:
+        flat = y.reshape(-1, self.m.shape[0]).T
+        return (self._t @ flat).T.reshape(y.shape)
+
+    def apply_t(self, y: Tensor) -> Tensor:
+        flat = y.reshape(-1, self.m.shape[0]).T
+        return (self._t.t() @ flat).T.reshape(y.shape)
+
+    def diag(self) -> Tensor:
+        return torch.as_tensor(self.m.diagonal(), dtype=self._t.dtype)
+
+    def matrix(self):
+        return self.m
+
+    def is_symmetric(self) -> bool:
+        return abs(self.m - self.m.T).max() <= 1e-12 * max(abs(self.m).max(), 1e-300)
