@@ -239,7 +239,7 @@ def test_solve_gradient_is_implicit(float64):
             return None
 
         def diag(self):
-            return float(theta) * super().diag()
+            return float(theta.detach()) * super().diag()
 
         def is_symmetric(self):
             return False

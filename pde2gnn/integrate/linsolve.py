@@ -232,7 +232,8 @@ class StageSolver:
     def solve(self, g: float, b: Tensor, x0: Optional[Tensor] = None, where: str = "") -> Tensor:
         """x with (I - g L) x = b; differentiable in b and in L's weights by implicit
         differentiation when autograd is on (:func:`attach`)."""
-        x = self._raw(g, b, x0, False, where)
+        with torch.no_grad():
+            x = self._raw(g, b, x0, False, where)
         if not torch.is_grad_enabled():
             return x
         # r = b - (x - g L x): zero in value, carries d/db and d/dL (through linear's weights)
