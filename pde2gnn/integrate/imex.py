@@ -8,8 +8,9 @@ are read off a cubic Hermite interpolant through y0, y1, f(y0), f(y1) (third ord
 Krylov-free dense output of Kennedy & Carpenter's tables is not used). Fixed-step methods step
 on the output times (or a grid of ``step_size``) and interpolate linearly, as torchdiffeq does.
 
-With a direct solver (one sparse LU per distinct h a_ii) a step that would grow by less than
-x1.5 keeps its size, so that a factorisation serves many steps (as BDF codes do).
+With a direct solver (one sparse LU per distinct h a_ii) step sizes are rounded down to a power
+of sqrt(2), so that the few factorisations kept serve many steps (BDF codes likewise change
+the step only by large factors).
 
 Decreasing output times integrate backwards: the solve runs on s = -t for g(s, y) = -f(-s, y),
 i.e. L -> -L and N(t, y) -> -N(-t, y), as torchdiffeq does (``_flip``).
@@ -183,8 +184,8 @@ class _Run:
                 else:
                     self.rejected += 1
                 new = _next_step(h, ratio, tab.order)
-                if direct and h < new < 1.5 * h:
-                    new = h            # keep the factorisation
+                if direct:     # steps on a grid of powers of sqrt(2): factorisations recur
+                    new = 2.0 ** (math.floor(2 * math.log2(new)) / 2)
                 h = new
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha

@@ -185,7 +185,7 @@ class StageSolver:
         from scipy.sparse.linalg import splu
         g = float(f"{g:.12g}")      # steps of one grid differ in the last bits
         if g not in self._lu:
-            if len(self._lu) > 4:
+            if len(self._lu) >= 8:
                 self._lu.clear()
             m = self.op.matrix()
             a = sps.identity(m.shape[0], format="csc") - (self.sign * g) * m.tocsc()
