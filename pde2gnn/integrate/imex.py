@@ -73,7 +73,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
 
     Raises:
         OptionError: an unknown method; times not strictly monotonic; a fully implicit method
-            on a field whose N depends on the state (use an IMEX method).
+            on a field whose N depends on the state with gradients required, or without L's
+            matrix (Newton stages, :mod:`.newton`, are CPU-only and gradient-free).
         SolverError: max_nfe exceeded, step-size underflow, a linear solve that does not
             converge (naming time, step and residual).
     """
@@ -81,9 +82,9 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         raise OptionError(f"unknown implicit / IMEX method '{method}' (choose from "
                           f"{', '.join(IMEX_TABLEAUS)})")
     tab = IMEX_TABLEAUS[method]
-    if tab.fully_implicit and not affine:
-        raise OptionError(f"method '{method}' treats N implicitly too, which needs Newton "
-                          f"iterations; {name} is not affine (its N depends on the state): "
+    if tab.fully_implicit and not affine and torch.is_grad_enabled() and y0.requires_grad:
+        raise OptionError(f"method '{method}' treats N implicitly too (Newton iterations, "
+                          f"without gradients); {name} is not affine and needs gradients: "
                           "use an IMEX method (ars232, ars443, ark3, ark4), which takes N "
                           "explicitly and L implicitly")
     ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
@@ -96,6 +97,9 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
     solver = StageSolver(op, linear_solver, rtol=1e-3 * rtol, atol=1e-3 * atol,
                          maxiter=linear_maxiter, stats=stats, sign=sign)
     run = _Run(tab, solver, rest, sign, max_nfe, name, affine)
+    if tab.fully_implicit and not affine:
+        from .newton import NewtonStages
+        run.newton = NewtonStages(run, rtol, atol)
     s = [sign * v for v in ts]
     ys = run.adaptive(y0, s, rtol, atol) if tab.adaptive and step_size is None \
         else run.fixed(y0, s, step_size)
@@ -118,6 +122,7 @@ class _Run:
         # modes and damps it on stiff ones: one more solve per step, with the stage matrix.
         self.gamma = max(row[i] for i, row in enumerate(tab.ai))
         self.filter_error = tab.adaptive
+        self.newton = None      # NewtonStages for implicit stages with a non-linear N
 
     def N(self, s: float, y: Tensor) -> Tensor:
         self.nfe += 1
@@ -132,6 +137,10 @@ class _Run:
         ns: List[Tensor] = []
         ls: List[Tensor] = []
         guess = y0
+        if self.newton is not None:
+            self.newton.fresh = False
+            if self.newton.J is None:
+                self.newton.jacobian(s0, y0)
         for i in range(tab.stages):
             if i == 0 and tab.explicit_first:
                 ns.append(n0)
@@ -142,7 +151,12 @@ class _Run:
             g = h * tab.ai[i][i]
             si = s0 + tab.c[i] * h
             where = f"at t = {self.sign * si:.6g} (step size {h:.3g}, stage {i + 1})"
-            if tab.fully_implicit:      # affine: N does not depend on y
+            if self.newton is not None:
+                got = self.newton.solve(g, si, rhs, guess, where)
+                if got is None:
+                    return None
+                y, n = got
+            elif tab.fully_implicit:      # affine: N does not depend on y
                 n = self.N(si, rhs)
                 y = solver.solve(g, rhs + g * n, guess, where)
             else:
@@ -171,11 +185,18 @@ class _Run:
                 if not s0 + h > s0:
                     raise SolverError(f"{tab.name}: step size underflow (h = {h:.3g}) at t = "
                                       f"{self.sign * s0:.6g} in the solve of {self.name}")
-                ns, ls, y1 = self.step(s0, h, y0, n0, l0)
+                got = self.step(s0, h, y0, n0, l0)
+                if got is None:          # Newton failed: a smaller step
+                    self.rejected += 1
+                    h *= 0.25
+                    continue
+                ns, ls, y1 = got
                 with torch.no_grad():
                     err = stage_sum(None, [h * e for e in tab.ee] + [h * e for e in tab.ei],
                                     ns + ls)
-                    if self.filter_error:
+                    if self.newton is not None:
+                        err = self.newton.filter(h * self.gamma, err)
+                    elif self.filter_error:
                         err = self.solver._raw(h * self.gamma, err, None, False, "(error)")
                     tol = atol + rtol * torch.maximum(y0.abs(), y1.abs())
                     ratio = float(_rms(err / tol))
@@ -211,7 +232,12 @@ class _Run:
         n0, l0 = self.f_at(grid[0], y0)
         for s0, s1 in zip(grid[:-1], grid[1:]):
             h = s1 - s0
-            ns, ls, y1 = self.step(s0, h, y0, n0, l0)
+            got = self.step(s0, h, y0, n0, l0)
+            if got is None:
+                raise SolverError(f"{self.tab.name}: Newton iterations did not converge at t = "
+                                  f"{self.sign * s0:.6g} (step size {h:.3g}) in the solve of "
+                                  f"{self.name}: reduce step_size or use an adaptive method")
+            ns, ls, y1 = got
             self.steps += 1
             while j < len(ts) and s1 >= ts[j]:
                 x = (ts[j] - s0) / h
