@@ -260,12 +260,15 @@ class StageSolver:
             tol = self.rtol * np.linalg.norm(rhs) + self.atol * math.sqrt(rhs.size)
             kw = dict(x0=None if guess is None else guess[c], rtol=0.0, atol=tol,
                       maxiter=self.maxiter, M=pre, callback=count)
+            restart = min(40, self.maxiter)    # scipy's gmres counts restarts in maxiter
+            gkw = dict(kw, restart=restart, maxiter=max(1, self.maxiter // restart),
+                       callback_type="pr_norm")
             if kind == "cg":
                 x, info = sp_cg(a, rhs, **kw)
                 if info != 0:      # not positive definite, or not converged: GMRES
-                    x, info = sp_gmres(a, rhs, restart=40, callback_type="pr_norm", **kw)
+                    x, info = sp_gmres(a, rhs, **gkw)
             else:
-                x, info = sp_gmres(a, rhs, restart=40, callback_type="pr_norm", **kw)
+                x, info = sp_gmres(a, rhs, **gkw)
             self.stats.iterations += its[0]
             self.stats.products += its[0]
             if info != 0:
