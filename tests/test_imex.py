@@ -341,3 +341,14 @@ def test_non_converging_solve_names_time_and_option(float64):
 def test_unknown_linear_solver():
     with pytest.raises(OptionError, match="linear_solver"):
         SolverConfig("ark3", linear_solver="lu")
+
+
+def test_cli_methods(tmp_path, capsys):
+    """``simulate --method`` accepts an IMEX method and refuses implicit_adams without a step
+    (exit 2, one message naming step_size)."""
+    from pde2gnn.cli import main
+    args = ["simulate", "allen_cahn", "--graph", "grid", "--n", "12", "--trajectories", "1",
+            "--frames", "3", "--ic", "noise", "--sample", "0", "--no-png", "--quiet"]
+    assert main(args + ["--method", "ark3", "--out", str(tmp_path / "a")]) in (0, None)
+    assert main(args + ["--method", "implicit_adams", "--out", str(tmp_path / "b")]) == 2
+    assert "step_size" in capsys.readouterr().err
