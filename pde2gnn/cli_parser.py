@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     spec_args(q)
     q = sub.add_parser("explain", help="print one pipeline stage")
     spec_args(q)
-    q.add_argument("--stage", default="stencil", choices=["ast", "ir", "stencil", "python"])
+    q.add_argument("--stage", default="stencil", choices=["ast", "ir", "stencil", "python", "split"])
     q = sub.add_parser("train", help="train the spec on its task: node classification "
                        "(continuous specs), forecasting (discrete-time specs), dynamics or nbody",
                        description="Train a spec on its task (pde2gnn/tasks/registry.py): "
@@ -140,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--weight-decay", type=float)
     g.add_argument("--hidden", type=int)
     g.add_argument("--method", help="ODE method: dopri5, tsit5, bosh3, rk4, midpoint, euler, "
-                   "... (or any other torchdiffeq method)")
+                   "...; implicit / IMEX for stiff specs: ark3, ark4, ars232, ars443, esdirk3, "
+                   "esdirk4, backward_euler, trapezoid; auto (picks by stiffness); or any "
+                   "other torchdiffeq method")
     g.add_argument("--rtol", type=float)
     g.add_argument("--atol", type=float)
     g.add_argument("--max-nfe", type=int)

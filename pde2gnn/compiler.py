@@ -26,7 +26,7 @@ if TYPE_CHECKING:     # torch is imported by compile / compile_stepper only: par
     from .backend.module import VectorField
     from .backend.stepper import Stepper
 
-STAGES = ("ast", "ir", "stencil", "python")
+STAGES = ("ast", "ir", "stencil", "python", "split")
 
 
 def load(spec: Union[str, Path, A.Spec]) -> A.Spec:
@@ -210,7 +210,8 @@ def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[s
 
 def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
             params: Optional[Mapping[str, float]] = None) -> str:
-    """Text of one pipeline stage: ``ast``, ``ir``, ``stencil`` or ``python``, after a first
+    """Text of one pipeline stage: ``ast``, ``ir``, ``stencil``, ``python`` or ``split`` (the
+    linear part L y that implicit / IMEX methods solve with, and the rest N), after a first
     line saying whether the model is continuous (ODE) or discrete-time (:func:`model_kind`).
 
     Dimensions given in ``dims`` are bound; the others stay symbolic at the ``ast`` / ``ir``
@@ -232,6 +233,14 @@ def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
                            **(dims or {})})
     if stage == "stencil":
         return head + str(st.stencil)
+    if stage == "split":
+        if checked.discrete:
+            raise OptionError(f"'{checked.name}' is a discrete-time model: it has no split")
+        gen = st.generated
+        kind = "affine: N is constant" if gen.affine else "N depends on the state"
+        return (head + f"# split f(t, y) = L y + N(t, y) ({kind}); implicit and IMEX methods "
+                "solve with L and evaluate N\n" + gen.split_description() + "\n\n" +
+                gen.split_source)
     head += PYTHON_HEADER
     if not st.generated.affine:
         return head + st.code

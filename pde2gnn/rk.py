@@ -161,7 +161,9 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
         func: the vector field, ``func(t, y) -> dy/dt``: t a 0-dim tensor of y's dtype, y and
             the result of y0's shape (any shape, e.g. ``[N, D]`` or ``[B, N, D]``).
         y0: the initial state.
-        t: output times, strictly increasing, in the ODE's time units (floats or a 1-D tensor).
+        t: output times, strictly increasing or strictly decreasing (then the solve runs
+            backwards, as torchdiffeq's: on s = -t for -func(-s, y)), in the ODE's time units
+            (floats or a 1-D tensor).
         method: a name in :data:`TABLEAUS`.
         rtol, atol: tolerances of adaptive methods.
         step_size: fixed-step methods only: the grid step (None: the output times are the grid).
@@ -176,7 +178,7 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
         :class:`Solution` with ``ys [len(t), *y0.shape]`` (``ys[0]`` is y0).
 
     Raises:
-        OptionError: an unknown method, or output times that are not increasing.
+        OptionError: an unknown method, or output times that are not monotonic.
         SolverError: more than ``max_nfe`` evaluations, step-size underflow, or a non-finite
             state.
     """
@@ -185,12 +187,25 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
                           f"{', '.join(TABLEAUS)})")
     tab = TABLEAUS[method]
     ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
+    if len(ts) > 1 and all(b < a for a, b in zip(ts, ts[1:])):      # reverse time
+        ts, affine_step = [-v for v in ts], None
+        func = _Reversed(func)
     if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
-        raise OptionError(f"output times must be strictly increasing, got {ts}")
+        raise OptionError(f"output times must be strictly increasing or decreasing, got {ts}")
     st = _Steps(_Counter(func, max_nfe, name), tab, affine_step)
     run = _adaptive if tab.adaptive else _fixed
     ys, steps, rejected = run(st, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
     return Solution(torch.stack(ys), st.f.nfe, steps, rejected)
+
+
+class _Reversed:
+    """-f(-s, y): the field of a reverse-time solve on s = -t (torchdiffeq's ``_flip``)."""
+
+    def __init__(self, func):
+        self.func = func
+
+    def __call__(self, s: Tensor, y: Tensor) -> Tensor:
+        return -self.func(-s, y)
 
 
 class _Steps:

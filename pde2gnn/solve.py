@@ -13,6 +13,7 @@ side effects (``torch.compile`` traces it once).
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import asdict, dataclass
 from typing import Optional
@@ -24,7 +25,17 @@ from torchdiffeq import odeint, odeint_adjoint
 from .backend.module import VectorField
 from .errors import DataError, OptionError, SolverError
 from .options import check_fields
+from .integrate.imex import imex_solve
+from .integrate.imex_tableaus import IMEX_TABLEAUS
+from .integrate.linsolve import LINEAR_SOLVERS
 from .rk import TABLEAUS, check_nfe, rk_solve
+
+log = logging.getLogger("pde2gnn")
+#: torchdiffeq's fixed-grid Adams methods: they take one step per output interval without a
+#: ``step_size`` and never look at rtol / atol (implicit_adams uses them only for its corrector)
+ADAMS = ("explicit_adams", "implicit_adams", "fixed_adams")
+#: stiffness rho(L) * T above which ``method = "auto"`` picks an IMEX method
+AUTO_STIFF = 200.0
 
 #: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
 TORCHDIFFEQ_METHODS = ("dopri8", "dopri5", "bosh3", "fehlberg2", "adaptive_heun", "euler",
@@ -41,7 +52,12 @@ class SolverConfig:
 
     Attributes:
         method: an explicit Runge-Kutta method of :data:`pde2gnn.rk.TABLEAUS` (``dopri5``,
-            ``tsit5``, ``bosh3``, ``rk4``, ``euler``, ...) or any other torchdiffeq method.
+            ``tsit5``, ``bosh3``, ``rk4``, ``euler``, ...), an implicit or IMEX method of
+            :data:`pde2gnn.integrate.imex_tableaus.IMEX_TABLEAUS` (``ark3``, ``ark4``,
+            ``ars232``, ``ars443``, ``esdirk3``, ``esdirk4``, ``backward_euler``,
+            ``trapezoid``: L y implicit, N explicit, see docs/guide/stiff-solvers.md),
+            ``auto`` (IMEX ``ark3`` when rho(L) T > 200, else ``dopri5``; logged), or any
+            other torchdiffeq method (the Adams methods only with ``step_size``).
         rtol, atol: tolerances of adaptive methods (relative, absolute).
         step_size: step of fixed-step methods (time units); ``None``: one step per output time.
         adjoint: backpropagate with the adjoint method (O(1) memory in the number of steps;
@@ -63,6 +79,9 @@ class SolverConfig:
             backpropagation and the adjoint: autograd keeps each step's input state only and
             recomputes the step's stages in the backward pass (one more forward per step);
             fixed-step methods of the pde2gnn integrator, not with compile or adjoint.
+        linear_solver: implicit / IMEX methods: ``auto``, ``cg``, ``gmres`` or ``direct``
+            (:class:`pde2gnn.integrate.linsolve.StageSolver`).
+        linear_maxiter: iterations of CG / GMRES per stage solve before a SolverError.
 
     Raises:
         OptionError: an unknown method or integrator, non-positive tolerances or step size;
@@ -81,12 +100,15 @@ class SolverConfig:
     affine: bool = True
     compile: bool = False
     checkpoint: bool = False
+    linear_solver: str = "auto"
+    linear_maxiter: int = 2000
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
             raise OptionError(f"unknown integrator '{self.integrator}' (choose from "
                               f"{', '.join(INTEGRATORS)})")
-        known = sorted(set(TORCHDIFFEQ_METHODS) | set(TABLEAUS))
+        known = sorted(set(TORCHDIFFEQ_METHODS) | set(TABLEAUS)) + list(IMEX_TABLEAUS) + \
+            ["auto"]
         for m in (self.method, self.adjoint_method):
             if m is not None and m not in known:
                 raise OptionError(f"unknown ODE method '{m}' (choose from {', '.join(known)})")
@@ -105,12 +127,25 @@ class SolverConfig:
             raise OptionError("checkpoint needs a fixed-step method of the pde2gnn integrator "
                               f"({', '.join(m for m, t in TABLEAUS.items() if not t.adaptive)}),"
                               f" without compile or adjoint; got method {self.method}")
-        check_fields(self, ("rtol", "atol", "step_size", "max_nfe"))
+        if self.method in ADAMS and self.step_size is None:
+            raise OptionError(f"method '{self.method}' (torchdiffeq's) cannot honour rtol / "
+                              "atol: without step_size it takes one step per output interval, "
+                              "whatever the error. Give step_size, or use an adaptive method "
+                              "(dopri5, tsit5, or ark3 / ark4 for stiff problems)")
+        if self.linear_solver not in LINEAR_SOLVERS:
+            raise OptionError(f"unknown linear_solver '{self.linear_solver}' (choose from "
+                              f"{', '.join(LINEAR_SOLVERS)})")
+        check_fields(self, ("rtol", "atol", "step_size", "max_nfe", "linear_maxiter"))
 
     @property
     def fast(self) -> bool:
         """Whether solves run on :func:`pde2gnn.rk.rk_solve`."""
         return self.integrator == "pde2gnn" and not self.adjoint and self.method in TABLEAUS
+
+    @property
+    def imex(self) -> bool:
+        """Whether solves run on :func:`pde2gnn.integrate.imex.imex_solve`."""
+        return self.method in IMEX_TABLEAUS
 
     def options(self) -> dict:
         if self.method in FIXED_STEP and self.step_size is not None:
@@ -176,6 +211,9 @@ class ODEBlock(nn.Module):
         nfe_forward: evaluations used by the last forward solve.
         nfe_backward: evaluations used by the last backward pass (adjoint only; else 0),
             valid after ``loss.backward()``.
+        nfe_linear, linear_iterations: implicit / IMEX methods: products with L and
+            linear-solver iterations of the last forward solve (``nfe_forward`` counts the
+            evaluations of N there).
 
     Raises:
         OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
@@ -211,7 +249,18 @@ class ODEBlock(nn.Module):
         t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
             else times.to(y0)
         self._counter = None
-        if cfg.compile or cfg.checkpoint:
+        self.nfe_linear = self.linear_iterations = 0
+        if cfg.method == "auto":
+            cfg = self._auto(y0, t)
+        if cfg.imex:
+            sol = imex_solve(self.field.split_operator(), self.field.rest, y0, t,
+                             method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
+                             step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
+                             affine=self.field.affine, linear_solver=cfg.linear_solver,
+                             linear_maxiter=cfg.linear_maxiter)
+            ys, self.nfe_forward = sol.ys, sol.nfe
+            self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
+        elif cfg.compile or cfg.checkpoint:
             ys, self.nfe_forward = self._compiled_solve(y0, t, name)
         elif cfg.fast:
             affine = self.field.affine_step(cfg.method) if cfg.affine and self.field.affine \
@@ -262,6 +311,20 @@ class ODEBlock(nn.Module):
         sol = rk_solve(fn, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
                        max_nfe=cfg.max_nfe, name=name)
         return sol.ys, sol.nfe
+
+    def _auto(self, y0: Tensor, t: Tensor) -> SolverConfig:
+        """``method = "auto"``: the stiffness rho(L) |T| of the split's linear part (20 power
+        iterations for the spectral radius) picks ``ark3`` above :data:`AUTO_STIFF`, else
+        ``dopri5``; the choice and its reason go to the ``pde2gnn`` logger and
+        :attr:`auto_choice`."""
+        rho = spectral_radius(self.field.linear, y0)
+        span = abs(float(t[-1]) - float(t[0]))
+        method = "ark3" if rho * span > AUTO_STIFF else "dopri5"
+        self.auto_choice = (method, rho, span)
+        log.info("method auto: rho(L) = %.3g, time span %.3g, stiffness %.3g %s %g -> %s",
+                 rho, span, rho * span, ">" if method == "ark3" else "<=", AUTO_STIFF, method)
+        from dataclasses import replace
+        return replace(self.config, method=method)
 
     def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str) -> Tensor:
         cfg = self.config
@@ -367,3 +430,22 @@ def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,
                 keys.append((where, k))
                 tensors.append(v)
     return _AdjointSolve.apply(field, func, y0, t, kwargs, keys, *tensors)
+
+
+@torch.no_grad()
+def spectral_radius(linear, like: Tensor, iterations: int = 20, seed: int = 0) -> float:
+    """Estimate of the spectral radius of the linear map ``linear`` (on tensors of ``like``'s
+    shape) by power iterations from a seeded random vector: ||L^k v|| / ||L^(k-1) v|| after
+    ``iterations`` products (a lower bound that converges to rho for a dominant eigenvalue;
+    within a factor of about 2 after 20 iterations for graph Laplacians)."""
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    v = torch.randn(like.shape, generator=g, dtype=like.dtype).to(like.device)
+    v = v / v.norm()
+    rho = 0.0
+    for _ in range(iterations):
+        w = linear(v)
+        rho = float(w.norm())
+        if rho == 0.0 or not math.isfinite(rho):
+            return rho
+        v = w / rho
+    return rho

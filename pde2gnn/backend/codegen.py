@@ -293,6 +293,7 @@ class CodeGen:
         # product (``bias + A @ x`` in one call, graph_ops._csr_product); specs without them
         # keep their code (the goldens)
         bias_slot: Dict[str, int] = {}
+        self.split_terms = []   # (group, code, frozen weights) of every group, for the split
         for g in p.groups:
             wj, wi, dg = next(it), next(it), next(it)
             term = None
@@ -329,6 +330,8 @@ class CodeGen:
                 term = f"({term}) @ {self.ref(w, Level.STEP)}"
             contributions[g.target].append(term)
             dynamic.add(g.target)
+            frozen = all(self.an.level(w) < Level.STEP for w in (wj, wi, dg, *g.right))
+            self.split_terms.append((g, term, frozen))
         rems = {f: next(it) for f in p.remainder}
         # affine with a frozen operator: f(t, y) = L y + c, L = the groups, c = the constant
         # remainders; rk.AffineStep then integrates it through the Krylov vectors of L
@@ -420,6 +423,72 @@ class CodeGen:
         return ["", "", "def linear(y, _G, _I, _L, _S, _C):",
                 '    """L y: the state-linear part of step (affine field f = L y + c)."""'] + \
             ["    " + ln for ln in body]
+
+    def _split_plan(self):
+        """Which group terms make up L: ``(lines, linear_of, in_L)``. A group is in L when its
+        weights and channel mixings are frozen (level below the step) and its source is a
+        field or a temporary with a linear part itself; ``linear_of`` maps a source to the
+        name of its linear part in the generated ``linear``."""
+        fields = list(self.field_slices)
+        linear_of: Dict[str, str] = {f: py_name(f) for f in fields}
+        lines: List[str] = []
+        in_L = set()
+        for target in [*self.p.temps, *fields]:
+            terms = []
+            for k, (g, code, frozen) in enumerate(self.split_terms):
+                if g.target != target or not frozen or g.source not in linear_of:
+                    continue
+                in_L.add(k)
+                src = py_name(g.source)
+                terms.append(code if linear_of[g.source] == src else
+                             re.sub(rf"\b{re.escape(src)}\b", linear_of[g.source], code))
+            if target in fields:
+                lines.append(f"_l_{target} = " + (" + ".join(
+                    f"({t})" if " + " in t or " - " in t else t for t in terms) if terms
+                    else f"torch.zeros_like({py_name(target)})"))
+            elif terms:
+                linear_of[target] = f"_q{target}"
+                lines.append(f"_q{target} = " + " + ".join(terms))
+        return lines, linear_of, in_L
+
+    @property
+    def split_source(self) -> str:
+        """Source of ``linear(y, _G, _I, _L, _S, _C)`` = L y, the linear part of the split
+        f(t, y) = L y + N(t, y) (DESIGN.md section 6): the fused CSR groups whose weights and
+        channel mixings do not depend on the state, composed through the node temporaries of
+        nested reductions (``lap(lap(u))``: L = L_outer L_inner). Everything else (groups with
+        state-dependent weights, the remainder, constant sources) is N = f - L y; for an
+        affine field N is constant. Executed beside :attr:`source`, which it leaves unchanged.
+        """
+        V = self.levels[Level.STEP]
+        fields = list(self.field_slices)
+        lines, _, _ = self._split_plan()
+        used = " ".join(lines)
+        loads = [ln for name, ln in V.loads.items() if re.search(rf"\b{name}\b", used)]
+        outs = [f"_l_{f}.expand_as({py_name(f)})" for f in fields]
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
+        body = self._slices("y", "{}") + loads + lines + [f"return {ret}"]
+        return "\n".join(["import torch", "", "",
+                          "def linear(y, _G, _I, _L, _S, _C):",
+                          '    """L y: the linear part of the split f = L y + N (frozen '
+                          'within one solve)."""'] + ["    " + ln for ln in body]) + "\n"
+
+    def split_description(self) -> str:
+        """The split as text: the groups in L (frozen weights) and what is left in N."""
+        _, _, in_L = self._split_plan()
+        lin, rest = [], []
+        for k, (g, _, frozen) in enumerate(self.split_terms):
+            line = f"  {g.target} <- {g.describe()}"
+            if k in in_L:
+                lin.append(line)
+            else:
+                why = "weights depend on the state" if not frozen else "source is not linear"
+                rest.append(f"{line}    # {why}")
+        for f, r in self.p.remainder.items():
+            if r != 0:
+                rest.append(f"  {f} <- {sp.sstr(r)}")
+        return "\n".join(["# L y (implicit part, frozen within a solve):", *(lin or ["  0"]),
+                          "# N(t, y) = f(t, y) - L y (explicit part):", *(rest or ["  0"])])
 
     def _assemble(self, outs: List[str], probes: bool = False,
                   linear: Dict[str, List[str]] = None) -> str:

@@ -99,6 +99,10 @@ class VectorField(nn.Module):
         ir = program.ir
         gen = generate(program)
         self.source = gen.source
+        #: source of ``linear`` (L y of the split f = L y + N; None for a discrete-time spec)
+        self.split_source = None if program.ir.discrete else gen.split_source
+        self._split_depth = 1 + sum(1 for ln in (gen._split_plan()[0] if self.split_source
+                                                  else []) if ln.startswith("_q"))
         self.field_slices: Dict[str, slice] = {f: slice(a, b) for f, (a, b) in
                                                gen.field_slices.items()}
         self.state_width = gen.state_width
@@ -145,8 +149,16 @@ class VectorField(nn.Module):
         self._step_fn = namespace["step"]
         self._namespace = namespace
         self._affine_steps: Dict[str, object] = {}
+        self._split_fn = None
+        if getattr(self, "split_source", None):
+            ns: dict = {}
+            exec(compile(self.split_source, f"<pde2gnn:{self.program.ir.name}:split>", "exec"),
+                 ns)
+            self._split_fn = ns["linear"]
+        self._split_op = None
 
-    _CODE = ("_static_fn", "_prepare_fn", "_step_fn", "_namespace", "_affine_steps")
+    _CODE = ("_static_fn", "_prepare_fn", "_step_fn", "_namespace", "_affine_steps",
+             "_split_fn", "_split_op")
 
     @property
     def affine(self) -> bool:
@@ -154,6 +166,54 @@ class VectorField(nn.Module):
         linear GRAFF, convection-diffusion): the generated code then has ``linear`` (L y), and
         Runge-Kutta steps run in the Krylov form (:meth:`affine_step`)."""
         return "linear" in self._namespace
+
+    # ------------------------------------------------------------ the split f = L y + N
+    def linear(self, y: Tensor) -> Tensor:
+        """L y for y ``[N, D]`` or ``[B, N, D]``: the fused sparse groups whose weights do not
+        depend on the state (frozen within one solve; DESIGN.md section 6), on the values of
+        the last :meth:`prepare`.
+
+        Raises:
+            OptionError: a discrete-time spec (no split).
+        """
+        if self._split_fn is None:
+            raise OptionError(f"'{self.program.ir.name}' is a discrete-time model: it has no "
+                              "linear / non-linear split")
+        if self._solve_cache is None:
+            raise RuntimeError("call prepare(y0) before evaluating the vector field")
+        return self._split_fn(y, self.graph, self._input_values, self._learned,
+                              self._static_cache, self._solve_cache)
+
+    def rest(self, t: Tensor, y: Tensor) -> Tensor:
+        """N(t, y) = f(t, y) - L y, the explicit part of the split (constant for an affine
+        field)."""
+        return self(t, y) - self.linear(y)
+
+    def split_operator(self):
+        """L of the last :meth:`prepare` as a
+        :class:`~pde2gnn.backend.split.SplitOperator` (``apply``, ``apply_t`` = L^T v,
+        ``diag()``, ``matrix()``: the scipy CSR matrix where probing it is cheap)."""
+        from .split import SplitOperator
+        if self._split_op is None:
+            if self._solve_cache is None:
+                raise RuntimeError("call prepare(y0) before asking for the split")
+            g = self.graph
+            self._split_op = SplitOperator(self.linear, g.i.cpu().numpy(), g.j.cpu().numpy(),
+                                           g.num_nodes, self.state_width, self._split_depth,
+                                           g.deg)
+        return self._split_op
+
+    def linear_t(self, v: Tensor) -> Tensor:
+        """L^T v (one vector-Jacobian product of :meth:`linear`)."""
+        return self.split_operator().apply_t(v)
+
+    def diag(self) -> Tensor:
+        """diag(L) ``[N, D]``."""
+        return self.split_operator().diag()
+
+    def matrix(self):
+        """L as a scipy CSR matrix ``[N D, N D]`` (None where it would be costly to probe)."""
+        return self.split_operator().matrix()
 
     def affine_step(self, method: str):
         """The generated step of ``method`` for this affine field, ``(t, h, y0, f0) -> (y1,
@@ -328,6 +388,7 @@ class VectorField(nn.Module):
         if self._static_cache is None:
             self._static_cache = self._static_fn(self.graph, self._input_values)
         self._learned = self.learned()
+        self._split_op = None
         self._solve_cache = self._prepare_fn(self.graph, self._input_values, self._learned,
                                              self._static_cache, y0)
         # constants built from y(0) with autograd history: a solve that evaluates this field
