@@ -18,10 +18,10 @@ from torch import nn
 from torch_geometric.utils import add_self_loops, remove_self_loops, scatter
 from torchdiffeq import odeint
 
-from pde2gnn.config import load_defaults, make_config
-from pde2gnn.data import load_dataset
+from pde2gnn.train.config import load_defaults, make_config
+from pde2gnn.data.datasets import load_dataset
 from pde2gnn.resources import resolve_spec
-from pde2gnn.tasks.node_classification import ContinuousGNN, positional_input
+from pde2gnn.train.tasks.node_classification import ContinuousGNN, positional_input
 
 
 class HandBLEND(nn.Module):

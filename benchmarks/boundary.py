@@ -14,7 +14,8 @@ import time
 
 import torch
 
-from pde2gnn import compiler, graphs
+from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.graph import construction as graphs
 
 from common import parser  # benchmarks/common.py
 

@@ -6,7 +6,7 @@ import time
 
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
-from pde2gnn.data import load_dataset
+from pde2gnn.data.datasets import load_dataset
 
 
 def parser(repeats: int) -> argparse.ArgumentParser:

@@ -10,10 +10,10 @@ import time
 
 import torch
 
-from pde2gnn.config import load_defaults, make_config
-from pde2gnn.data import load_dataset
+from pde2gnn.train.config import load_defaults, make_config
+from pde2gnn.data.datasets import load_dataset
 from pde2gnn.resources import resolve_spec
-from pde2gnn.tasks.node_classification import ContinuousGNN, as_model_input
+from pde2gnn.train.tasks.node_classification import ContinuousGNN, as_model_input
 
 from common import graph_with_self_loops, parser, timeit  # benchmarks/common.py
 
@@ -55,7 +55,7 @@ def main():
           "ms per evaluation (forward + backward)")
 
     _, ei = graph_with_self_loops(args.dataset, args.data_root)
-    from pde2gnn.backend.graph_ops import GraphOps
+    from pde2gnn.compiler.backend.graph_ops import GraphOps
     g = GraphOps(ei, data.num_nodes)
     v = torch.rand(g.num_edges)
     G, X = torch.randn(data.num_nodes, cfg.hidden), torch.randn(data.num_nodes, cfg.hidden)

@@ -2,7 +2,7 @@
 
 ``graff_nl`` (relu(-X Omega + Abar X W + beta X(0))) and ``graff_dd_bn`` (standardize_i(Abar X W))
 wrap a linear flow in a non-linear function; the compiler fuses the linear argument into one
-sparse product (a ``_lin`` temporary, see pde2gnn/discretize/stencil.py). Prints, per model, the
+sparse product (a ``_lin`` temporary, see pde2gnn/compiler/discretize/stencil.py). Prints, per model, the
 time of one evaluation and of one evaluation with its backward pass, for the compiled field and
 for a hand-written torch.sparse CSR field with the same weights, and the ratio compiled /
 hand-written.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pde2gnn import compiler
+from pde2gnn.compiler import pipeline as compiler
 
 from common import graph_with_self_loops, parser, timeit  # benchmarks/common.py
 

@@ -13,8 +13,8 @@ from torch import nn
 from torch_geometric.utils import softmax
 from torchdiffeq import odeint
 
-from pde2gnn import compiler
-from pde2gnn.solve import ODEBlock, SolverConfig
+from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 from common import graph_with_self_loops, parser, timeit  # benchmarks/common.py
 

@@ -25,8 +25,8 @@ def case(edges: int, d: int, method: str, adjoint: bool, spec: str, kappa: float
          t_end: float) -> dict:
     import torch
 
-    from pde2gnn import compiler
-    from pde2gnn.solve import ODEBlock, SolverConfig
+    from pde2gnn.compiler import pipeline as compiler
+    from pde2gnn.integrate.solve import ODEBlock, SolverConfig
     torch.set_num_threads(1)
     torch.manual_seed(0)
     n = max(edges // 10, 2)

@@ -17,9 +17,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, timeit  # noqa: E402
 
-from pde2gnn.backend.sheaf import householder_orthogonal  # noqa: E402
-from pde2gnn.compiler import compile as compile_spec  # noqa: E402
-from pde2gnn.data import load_dataset  # noqa: E402
+from pde2gnn.compiler.backend.sheaf import householder_orthogonal  # noqa: E402
+from pde2gnn.compiler.pipeline import compile as compile_spec  # noqa: E402
+from pde2gnn.data.datasets import load_dataset  # noqa: E402
 
 
 def handwritten_field(net, W1, W2, eps, edge_index, n, d, x):

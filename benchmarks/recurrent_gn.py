@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from pde2gnn import compiler
-from pde2gnn.forecast_data import load_forecast_data
+from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.data.forecast import load_forecast_data
 
 from common import parser, timeit  # benchmarks/common.py
 

@@ -34,8 +34,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pde2gnn import graphs  # noqa: E402
-from pde2gnn.compiler import compile as compile_spec  # noqa: E402
+from pde2gnn.graph import construction as graphs  # noqa: E402
+from pde2gnn.compiler.pipeline import compile as compile_spec  # noqa: E402
 
 CAHN_HILLIARD = """model cahn_hilliard
 domain pos : [0, 2*pi] x [0, 2*pi] periodic
@@ -106,7 +106,7 @@ def _best(fn, seconds: float = 0.3) -> float:
 
 def stencil(sizes):
     from pde2gnn.integrate.compiled import CompiledStep
-    from pde2gnn.rk import rk_solve
+    from pde2gnn.integrate.rk import rk_solve
     kind, heat_loop, ch_loop = _loops()
     print(f"one evaluation, float64, 1 channel, {torch.get_num_threads()} thread(s); "
           f"hand-written loop: {kind}; times in microseconds")
@@ -149,8 +149,8 @@ def _rss_gib() -> float:
 
 def grand_one(n: int, order: str, epochs: int) -> dict:
     """One size, one order, in this process: time per epoch and peak memory."""
-    from pde2gnn.nn import PDEConv
-    from pde2gnn.solve import SolverConfig
+    from pde2gnn.models.pdeconv import PDEConv
+    from pde2gnn.integrate.solve import SolverConfig
     torch.manual_seed(0)
     t0 = time.perf_counter()
     ei, block = graphs.stochastic_block_model(n, 10, 10, seed=0)

@@ -33,10 +33,10 @@ import time
 
 import torch
 
-from pde2gnn.config import load_defaults, make_config
-from pde2gnn.data import load_dataset
+from pde2gnn.train.config import load_defaults, make_config
+from pde2gnn.data.datasets import load_dataset
 from pde2gnn.resources import resolve_spec
-from pde2gnn.tasks.node_classification import ContinuousGNN, as_model_input, positional_input
+from pde2gnn.train.tasks.node_classification import ContinuousGNN, as_model_input, positional_input
 
 from common import parser  # benchmarks/common.py
 
@@ -171,8 +171,8 @@ def simulate_case(args):
         d = np.load(f"{tmp}/pde2gnn.npz")
         meta = json.loads(str(d["meta"]))
     # floor: one forward evaluation on a batch of 250 trajectories, x NFE
-    from pde2gnn import compiler
-    from pde2gnn.graphs import grid_graph
+    from pde2gnn.compiler import pipeline as compiler
+    from pde2gnn.graph.construction import grid_graph
     import math
     pos, ei = grid_graph((50, 50), (0.0, 0.0), (2 * math.pi, 2 * math.pi), True)
     field = compiler.compile("convection_diffusion", torch.as_tensor(ei), pos.shape[0],

@@ -34,9 +34,10 @@ import time
 import numpy as np
 import torch
 
-from pde2gnn import compiler, graphs
-from pde2gnn.backend.split import node_pattern
-from pde2gnn.solve import ODEBlock, SolverConfig
+from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.graph import construction as graphs
+from pde2gnn.compiler.backend.split import node_pattern
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 CH = """model cahn_hilliard
 domain pos : [0, 2] x [0, 2] periodic scheme=grid

@@ -19,9 +19,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import parser, timeit  # noqa: E402
 
-from pde2gnn.data import load_dataset  # noqa: E402
-from pde2gnn.solve import SolverConfig  # noqa: E402
-from pde2gnn.tasks.node_classification import ContinuousGNN, TrainConfig  # noqa: E402
+from pde2gnn.data.datasets import load_dataset  # noqa: E402
+from pde2gnn.integrate.solve import SolverConfig  # noqa: E402
+from pde2gnn.train.tasks.node_classification import ContinuousGNN, TrainConfig  # noqa: E402
 
 
 def step_fn(model, forward, x, y, mask):

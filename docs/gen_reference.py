@@ -1,9 +1,9 @@
-"""Generates the site's language reference from the rows of ``pde2gnn/lang/builtins.py`` and
+"""Generates the site's language reference from the rows of ``pde2gnn/compiler/lang/builtins.py`` and
 ``grammar/pde.lark``, and the model-zoo page from the experiments' summaries.
 
 Run by mkdocs (the ``gen-files`` plugin, see ``mkdocs.yml``) on every build, so the pages cannot
 drift from the code. ``EXAMPLES`` holds one spec per operator, constraint, initialiser and
-network type; ``tests/test_docs.py`` fails when a row of the tables has no example, and compiles
+network type; ``tests/compiler/test_docs.py`` fails when a row of the tables has no example, and compiles
 every example to generated code, so every example shown on the site is checked.
 
     python docs/gen_reference.py language   # print the language reference
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pde2gnn.lang.builtins import (BUILTINS, CONSTRAINTS, EDGE_BUILTINS,  # noqa: E402
+from pde2gnn.compiler.lang.builtins import (BUILTINS, CONSTRAINTS, EDGE_BUILTINS,  # noqa: E402
                                    INITIALISERS, NET_TYPES)
 
 _NODE = "model example\nfield x : node[4]\n"
@@ -160,9 +160,9 @@ def _grammar_statements() -> str:
 def language_page() -> str:
     """The language reference page (markdown)."""
     out = ["# Language reference\n",
-           "Generated from `pde2gnn/lang/builtins.py` and `grammar/pde.lark` by "
+           "Generated from `pde2gnn/compiler/lang/builtins.py` and `grammar/pde.lark` by "
            "`docs/gen_reference.py` on every build of this site: the tables below are the "
-           "compiler's own. Every example is a complete spec that `tests/test_docs.py` compiles "
+           "compiler's own. Every example is a complete spec that `tests/compiler/test_docs.py` compiles "
            "to PyTorch code. A tour by example is the [language guide](../guide/language.md).\n",
            "## Statements\n",
            "A spec is one statement per line; `#` starts a comment. The statement rules of the "

@@ -42,8 +42,8 @@ import time
 import numpy as np
 import torch
 
-from pde2gnn import compiler
-from pde2gnn.graphs import knn_graph
+from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.graph.construction import knn_graph
 
 FUNCTIONS = {
     "f1": (lambda x, y: 0.1 * x ** 2 + 0.5 * y ** 2, lambda x, y: (0.2 * x, 1.0 * y)),

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pde2gnn.cli import main as pde2gnn
+from pde2gnn.cli.commands import main as pde2gnn
 
 
 def main(argv=None):

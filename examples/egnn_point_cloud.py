@@ -22,11 +22,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-from pde2gnn.graphs import knn_graph  # noqa: E402
+from pde2gnn.graph.construction import knn_graph  # noqa: E402
 
-from pde2gnn import compiler  # noqa: E402
+from pde2gnn.compiler import pipeline as compiler  # noqa: E402
 from pde2gnn.errors import Pde2GnnError  # noqa: E402
-from pde2gnn.solve import ODEBlock, SolverConfig  # noqa: E402
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig  # noqa: E402
 
 BROKEN = """model broken
 field p : coords[3]

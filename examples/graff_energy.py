@@ -26,8 +26,8 @@ import networkx as nx  # noqa: E402
 import torch  # noqa: E402
 from torch_geometric.utils import from_networkx  # noqa: E402
 
-from pde2gnn import compiler  # noqa: E402
-from pde2gnn.solve import ODEBlock, SolverConfig  # noqa: E402
+from pde2gnn.compiler import pipeline as compiler  # noqa: E402
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig  # noqa: E402
 
 
 def energy(x, Omega, W, ei, abar):

@@ -23,8 +23,8 @@ import torch.nn as nn
 from torch_geometric.datasets import Planetoid
 from torch_geometric.utils import add_self_loops
 
-from pde2gnn.nn import PDEConv
-from pde2gnn.solve import SolverConfig
+from pde2gnn.models.pdeconv import PDEConv
+from pde2gnn.integrate.solve import SolverConfig
 
 
 class GRAND(nn.Module):

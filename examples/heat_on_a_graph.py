@@ -22,8 +22,8 @@ import scipy.linalg  # noqa: E402
 import torch  # noqa: E402
 from torch_geometric.utils import from_networkx  # noqa: E402
 
-from pde2gnn import compiler  # noqa: E402
-from pde2gnn.solve import ODEBlock, SolverConfig  # noqa: E402
+from pde2gnn.compiler import pipeline as compiler  # noqa: E402
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig  # noqa: E402
 
 
 def main(argv=None):

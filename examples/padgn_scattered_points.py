@@ -13,7 +13,7 @@ geometric stencils of the point cloud. This script
    baseline ``standardop`` (the same update on the fixed operators f_j - f_i), and
 3. plots the observed nodes, their graph and the field at the first and last frame.
 
-The commands are the ones of the command line (``pde2gnn.cli.main`` runs them in-process).
+The commands are the ones of the command line (``pde2gnn.cli.commands.main`` runs them in-process).
 
     python examples/padgn_scattered_points.py [--smoke] [--out FOLDER]
 """
@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pde2gnn.cli import main as pde2gnn  # noqa: E402
+from pde2gnn.cli.commands import main as pde2gnn  # noqa: E402
 
 
 def main(argv=None):

@@ -28,8 +28,8 @@ import networkx as nx  # noqa: E402
 import torch  # noqa: E402
 from torch_geometric.utils import from_networkx  # noqa: E402
 
-from pde2gnn import compiler  # noqa: E402
-from pde2gnn.solve import ODEBlock, SolverConfig  # noqa: E402
+from pde2gnn.compiler import pipeline as compiler  # noqa: E402
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig  # noqa: E402
 
 IDENTITY = """model sheaf_identity extends sheaf_heat
 override edge F = restriction(x0_i, x0_j, kind=identity)

@@ -1,7 +1,7 @@
 """The range of every numeric option, in one table (:data:`RULES`), shared by the command line
 and the run configurations.
 
-The ``pde2gnn`` parser (:mod:`pde2gnn.cli_parser`) gives every ``int`` / ``float`` option of
+The ``pde2gnn`` parser (:mod:`pde2gnn.cli.parser`) gives every ``int`` / ``float`` option of
 ``train``, ``simulate`` and ``discover`` the rule of its name (:func:`attach`); the configuration
 dataclasses of the tasks (``TrainConfig``, ``ForecastConfig``, ``DynamicsConfig``,
 ``NBodyConfig``, ``SolverConfig``, ``SimulationConfig``, ``DiscoveryConfig``) check their fields
@@ -22,7 +22,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence
 
-from .errors import OptionError
+from pde2gnn.errors import OptionError
 
 #: the largest finite float32 (torch.finfo(torch.float32).max)
 FLOAT32_MAX = 3.4028234663852886e38

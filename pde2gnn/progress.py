@@ -3,7 +3,7 @@
 A progress bar (tqdm) is drawn only when stderr is a terminal or the code runs in a Jupyter
 kernel (:func:`interactive`); otherwise it would write a carriage-return frame per update into
 the log (21.6 KB for 100 epochs). Without a bar, ``pde2gnn train`` prints one line every
-``--log-every`` epochs instead (:func:`pde2gnn.cli._log_every`).
+``--log-every`` epochs instead (:func:`pde2gnn.cli.commands._log_every`).
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Where the grammar and the library specs live (installed with the package as package data)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from .errors import OptionError, did_you_mean
+from pde2gnn.errors import OptionError, did_you_mean
 
 _PKG = Path(__file__).resolve().parent
 
@@ -48,3 +49,8 @@ def resolve_spec(name_or_path: str) -> Path:
     hint = did_you_mean(name_or_path, library_models())
     raise OptionError(f"unknown model '{name_or_path}': not a file and not one of the library "
                       f"models ({', '.join(library_models())})" + (f"; {hint}" if hint else ""))
+
+
+def cache_dir() -> Path:
+    """Writable cache: ``$PDE2GNN_CACHE`` or ``~/.cache/pde2gnn/data``."""
+    return Path(os.environ.get("PDE2GNN_CACHE", "~/.cache/pde2gnn/data")).expanduser()

@@ -35,7 +35,7 @@ def request(threads: int, log=print) -> None:
     Raises:
         OptionError: a negative number.
     """
-    from .errors import OptionError
+    from pde2gnn.errors import OptionError
     global _mode, _chosen
     if threads < 0:
         raise OptionError(f"--threads must be 0 (by problem size) or positive, got {threads}")

@@ -42,6 +42,6 @@ def test_tutorial_runs_at_smoke_size(name, tmp_path, monkeypatch, request):
 
 def test_every_example_script_is_a_tested_tutorial():
     # companions of a guide page, tested where they are used: directional_derivatives (the
-    # PA-DGN guide), gray_scott (the simulate guide; tests/test_simulate_fields.py)
+    # PA-DGN guide), gray_scott (the simulate guide; tests/simulate/test_simulate_fields.py)
     scripts = {p.stem for p in EXAMPLES.glob("*.py")} - {"directional_derivatives", "gray_scott"}
     assert scripts == set(TUTORIALS), "add the new example to TUTORIALS (and to the docs)"

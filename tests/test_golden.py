@@ -3,7 +3,7 @@ guard for changes to the discretiser and the code generator.
 
 ``<name>.py.txt`` is ``explain(spec, 'python')`` with free dimensions 4. Goldens compare
 generated code only, never float digits: the numbers a generated field computes are checked
-elsewhere, against the unfused reference interpreter (``tests/test_reference.py``), analytic
+elsewhere, against the unfused reference interpreter (``tests/compiler/test_reference.py``), analytic
 solutions and hand-written PyTorch versions of the same equations, at tolerances set by the
 conditioning. Re-record (only when a change of the generated code is intended) with
 ``python tests/test_golden.py --record``.
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pde2gnn import compiler
+from pde2gnn.compiler import pipeline as compiler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from specs import ALL_SPECS  # noqa: E402
+from helpers.specs import ALL_SPECS  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 LIBRARY = ALL_SPECS      # library/*.pde and experiments/*/specs/*.pde

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from pde2gnn import discover as D
-from pde2gnn.graphs import knn_graph
+from pde2gnn.graph.construction import knn_graph
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

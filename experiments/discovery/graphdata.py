@@ -5,7 +5,7 @@ network dynamics here (heat with the combinatorial Laplacian, mutualistic, gene 
 no domain, so this script builds the graph itself: N uniform points in the unit square, an edge
 between points closer than `radius` (networkx.random_geometric_graph), largest connected
 component. Integration: torchdiffeq dopri5 in float64 at rtol 1e-9, atol 1e-11 (through
-pde2gnn.solve.ODEBlock on the compiled spec), all trajectories side by side as channels.
+pde2gnn.integrate.solve.ODEBlock on the compiled spec), all trajectories side by side as channels.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import networkx as nx
 import numpy as np
 import torch
 
-from pde2gnn.compiler import compile as compile_spec
-from pde2gnn.solve import ODEBlock, SolverConfig
+from pde2gnn.compiler.pipeline import compile as compile_spec
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 
 def random_geometric_graph(n: int, radius: float, seed: int):

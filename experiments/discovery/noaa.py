@@ -4,7 +4,7 @@
         --out experiments/discovery/runs/noaa.json
 
 Discovery needs complete frames: missing values (1.95 %) are filled by linear interpolation in
-time per station. The training days (974, the forecasting split of pde2gnn/forecast_data.py)
+time per station. The training days (974, the forecasting split of pde2gnn/data/forecast.py)
 are cut into 32 chunks of 30 days (the trajectories of the cross-validation); the found ODE is
 integrated one day ahead from every test day (filled state) and scored, like the forecasting
 table, on the observed (not missing) values of the next day, next to persistence.
@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from pde2gnn import discover as D
-from pde2gnn.compiler import compile as compile_spec
-from pde2gnn.forecast_data import load_noaa
-from pde2gnn.solve import ODEBlock, SolverConfig
+from pde2gnn.compiler.pipeline import compile as compile_spec
+from pde2gnn.data.forecast import load_noaa
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,8 +1,8 @@
 """NOAA stations: the symmetric 4-NN graph over raw (lat, lon) degrees against the great-circle one.
 Run: PYTHONPATH=. python experiments/noaa_gc/graph_diff.py > experiments/noaa_gc/runs/graph_diff.json"""
 import json
-from pde2gnn.forecast_data import load_noaa
-from pde2gnn.graphs import great_circle_knn_graph, knn_graph
+from pde2gnn.data.forecast import load_noaa
+from pde2gnn.graph.construction import great_circle_knn_graph, knn_graph
 
 d = load_noaa()
 ll = d.pos.double().numpy()

@@ -13,8 +13,8 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.transforms import GDC, Delaunay, FaceToEdge
 
-from pde2gnn.graphs import delaunay_graph
-from pde2gnn.posenc import ppr_dense
+from pde2gnn.graph.construction import delaunay_graph
+from pde2gnn.graph.posenc import ppr_dense
 
 
 def edge_set(ei):

@@ -1,4 +1,7 @@
-"""Equation discovery: recover a spec ``dt(x) = sum_k c_k theta_k(x)`` from trajectories.
+"""Layer: equation discovery. May import the compiler, integrate, graph, data and the shared
+vocabulary; never models, train or cli.
+
+Equation discovery: recover a spec ``dt(x) = sum_k c_k theta_k(x)`` from trajectories.
 
 Sparse regression of SINDy (Brunton, Proctor & Kutz, PNAS 2016) on a graph, in the form of Gao &
 Yan (Nature Computational Science 2022): dx_i/dt = F(x_i) + sum_j A_ij G(x_i, x_j), with F and G
@@ -15,14 +18,14 @@ Modules: :mod:`.data` (trajectories), :mod:`.library` (candidates), :mod:`.opera
 operators), :mod:`.gram` (features, Grams), :mod:`.regression` (STLSQ, CV, bootstrap),
 :mod:`.validation` (simulate and compare), :mod:`.pipeline` (config, result, discover, run).
 """
-from .data import Trajectories, load_trajectories
-from .gram import Grams, TermEvaluator, trajectory_gram
-from .library import DEFAULT_LIBRARY, Library, load_library
-from .operators import local_polynomial_operators, weak_form_operators
-from .pipeline import (Discovery, DiscoveryConfig, discover, found_spec, run,
+from pde2gnn.discover.data import Trajectories, load_trajectories
+from pde2gnn.discover.gram import Grams, TermEvaluator, trajectory_gram
+from pde2gnn.discover.library import DEFAULT_LIBRARY, Library, load_library
+from pde2gnn.discover.operators import local_polynomial_operators, weak_form_operators
+from pde2gnn.discover.pipeline import (Discovery, DiscoveryConfig, discover, found_spec, run,
                        summary_lines)
-from .regression import bootstrap, cross_validate, stlsq, threshold_grid
-from .validation import plot_validation, validate
+from pde2gnn.discover.regression import bootstrap, cross_validate, stlsq, threshold_grid
+from pde2gnn.discover.validation import plot_validation, validate
 
 __all__ = ["DEFAULT_LIBRARY", "Discovery", "DiscoveryConfig", "Grams", "Library", "TermEvaluator",
            "Trajectories", "bootstrap", "cross_validate", "discover", "found_spec",

@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..errors import DataError, OptionError
+from pde2gnn.errors import DataError, OptionError
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
-from ..errors import DataError
-from .library import Library, _is_number
-from .operators import local_polynomial_operators, weak_form_operators
+from pde2gnn.errors import DataError
+from pde2gnn.discover.library import Library, _is_number
+from pde2gnn.discover.operators import local_polynomial_operators, weak_form_operators
 
 
 @contextmanager
@@ -49,7 +49,7 @@ class TermEvaluator:
         self._fields: Dict[Tuple[int, int], object] = {}
 
     def _field(self, k: int, width: int):
-        from ..compiler import compile as compile_spec
+        from pde2gnn.compiler.pipeline import compile as compile_spec
         key = (k, width)
         if key not in self._fields:
             chan = self.library.channels

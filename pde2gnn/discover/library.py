@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import FormError
+from pde2gnn.errors import FormError
 
 
 DEFAULT_LIBRARY = """\
@@ -61,9 +61,9 @@ def load_library(spec: Optional[str] = None) -> Library:
         SpecError: the spec does not parse or check.
         FormError: it has no single field with one ``dt`` equation, or a term repeats.
     """
-    from ..check import check
-    from ..compiler import load
-    from ..lang import ast as A
+    from pde2gnn.compiler.check import check
+    from pde2gnn.compiler.pipeline import load
+    from pde2gnn.compiler.lang import ast as A
 
     parsed = load(DEFAULT_LIBRARY if spec is None else spec)
     checked = check(parsed)

@@ -6,7 +6,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..errors import OptionError
+from pde2gnn.errors import OptionError
 
 
 def local_polynomial_operators(times: np.ndarray, window: int = 7, order: int = 3

@@ -10,13 +10,13 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..errors import DataError
-from ..options import check_fields, check_params
-from .data import Trajectories, load_trajectories
-from .gram import TermEvaluator, trajectory_gram
-from .library import Library, _is_number, load_library
-from .regression import _fit, _sse, bootstrap, cross_validate, threshold_grid
-from .validation import validate
+from pde2gnn.errors import DataError
+from pde2gnn.options import check_fields, check_params
+from pde2gnn.discover.data import Trajectories, load_trajectories
+from pde2gnn.discover.gram import TermEvaluator, trajectory_gram
+from pde2gnn.discover.library import Library, _is_number, load_library
+from pde2gnn.discover.regression import _fit, _sse, bootstrap, cross_validate, threshold_grid
+from pde2gnn.discover.validation import validate
 
 
 @dataclass

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..errors import DataError
-from .gram import Grams
+from pde2gnn.errors import DataError
+from pde2gnn.discover.gram import Grams
 
 
 def stlsq(G: np.ndarray, h: np.ndarray, threshold: float, max_iter: int = 25) -> np.ndarray:

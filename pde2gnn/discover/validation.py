@@ -9,8 +9,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .data import Trajectories
-from .gram import _float64
+from pde2gnn.discover.data import Trajectories
+from pde2gnn.discover.gram import _float64
 
 
 def validate(spec_text: str, data: Trajectories, indices: Optional[Sequence[int]] = None,
@@ -31,9 +31,9 @@ def validate(spec_text: str, data: Trajectories, indices: Optional[Sequence[int]
     Raises:
         SolverError: the found spec diverges.
     """
-    from ..compiler import compile as compile_spec
-    from ..compiler import front
-    from ..solve import ODEBlock, SolverConfig
+    from pde2gnn.compiler.pipeline import compile as compile_spec
+    from pde2gnn.compiler.pipeline import front
+    from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
     idx = np.asarray(indices if indices is not None else data.test, dtype=int)
     if idx.size == 0:

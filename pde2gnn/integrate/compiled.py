@@ -16,7 +16,7 @@ epoch) reuses the compiled graph: it is traced once per (field, method, dtype, d
 mode, state shape). Only the zero pattern of the tableau is fixed in the traced code.
 
 :func:`solve_fixed` runs fixed-step methods on it (the grid and the linear interpolation to
-output times of :func:`pde2gnn.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.rk.rk_solve`'s
+output times of :func:`pde2gnn.integrate.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.integrate.rk.rk_solve`'s
 step-size control in Python and get the field compiled alone (:func:`compiled_field`: ``t`` is a
 tensor there, so changing step sizes do not recompile either).
 """
@@ -30,8 +30,8 @@ import torch
 import torch.utils.checkpoint
 from torch import Tensor, nn
 
-from ..errors import OptionError, SolverError
-from ..tableaus import TABLEAUS
+from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.integrate.tableaus import TABLEAUS
 
 #: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
 DEFAULT_BACKEND = "inductor"
@@ -43,7 +43,7 @@ class CompiledStep(nn.Module):
     Args:
         field: the vector field ``field(t, y) -> dy/dt`` (a :class:`VectorField`; t a 0-dim
             tensor, y ``[N, D]`` or ``[B, N, D]``), prepared for the solve by the caller.
-        method: a name of :data:`pde2gnn.tableaus.TABLEAUS`.
+        method: a name of :data:`pde2gnn.integrate.tableaus.TABLEAUS`.
         backend: ``torch.compile``'s backend (``inductor``: generated C++ / Triton kernels).
         log: where to say what was compiled and how long the first call (trace + compile +
             run) took; ``None``: silent.
@@ -156,7 +156,7 @@ def compiled_field(field: nn.Module, backend: Optional[str] = None,
 
 
 def _check_traceable(field: nn.Module) -> None:
-    """Sheaf Laplacians (``pde2gnn.backend.sheaf``) test their degree blocks for being
+    """Sheaf Laplacians (``pde2gnn.compiler.backend.sheaf``) test their degree blocks for being
     diagonal on the data and multiply through a CSR autograd Function: not traceable yet."""
     ir = getattr(getattr(field, "program", None), "ir", None)
     if ir is not None and ir.checked.sheaves:
@@ -174,7 +174,7 @@ def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
                 step_size: Optional[float] = None, max_nfe: Optional[int] = None,
                 name: str = "the ODE") -> Tuple[Tensor, int]:
     """Integrate with a fixed-step method on its compiled step: the grid of
-    :func:`pde2gnn.rk.rk_solve` (the output times, or ``step_size`` steps ending on the last
+    :func:`pde2gnn.integrate.rk.rk_solve` (the output times, or ``step_size`` steps ending on the last
     time) and linear interpolation to output times between grid points.
 
     Args:

@@ -1,6 +1,6 @@
 """The additive Runge-Kutta loop: implicit and IMEX methods on the split f = L y + N(t, y).
 
-Same conventions as the explicit loop (:mod:`pde2gnn.rk`, torchdiffeq's semantics): the error
+Same conventions as the explicit loop (:mod:`pde2gnn.integrate.rk`, torchdiffeq's semantics): the error
 ratio is the RMS norm of ``err / (atol + rtol * max(|y0|, |y1|))``, a step is accepted when it
 is <= 1, the next step is ``h * min(10, max(0.9 / ratio^(1/order), 0.2))``, the first step is
 Hairer-Norsett-Wanner's (sec. II.4), steps are not clipped to the output times and the outputs
@@ -26,10 +26,10 @@ from typing import Callable, List, NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor
 
-from ..errors import OptionError, SolverError
-from ..rk import _next_step, _rms, check_nfe, stage_sum
-from .imex_tableaus import IMEX_TABLEAUS, ARKTableau
-from .linsolve import SolveStats, StageSolver
+from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum
+from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ARKTableau
+from pde2gnn.integrate.linsolve import SolveStats, StageSolver
 
 
 class IMEXSolution(NamedTuple):
@@ -57,7 +57,7 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
 
     Args:
         op: L, with ``apply(y)``, ``apply_t(v)``, ``diag()``, ``matrix()``,
-            ``is_symmetric()`` (:meth:`pde2gnn.backend.module.VectorField.split_operator`).
+            ``is_symmetric()`` (:meth:`pde2gnn.compiler.backend.module.VectorField.split_operator`).
         rest: N(t, y) (t a 0-dim tensor of y's dtype), y of y0's shape ``[N, D]`` or
             ``[B, N, D]``.
         t: output times, strictly monotonic (increasing or decreasing), time units.
@@ -98,7 +98,7 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
                          maxiter=linear_maxiter, stats=stats, sign=sign)
     run = _Run(tab, solver, rest, sign, max_nfe, name, affine)
     if tab.fully_implicit and not affine:
-        from .newton import NewtonStages
+        from pde2gnn.integrate.newton import NewtonStages
         run.newton = NewtonStages(run, rtol, atol)
     s = [sign * v for v in ts]
     ys = run.adaptive(y0, s, rtol, atol) if tab.adaptive and step_size is None \

@@ -1,5 +1,5 @@
 """Implicit and IMEX (additive) Runge-Kutta methods held as data, beside the explicit
-tableaus of :mod:`pde2gnn.tableaus`. No torch.
+tableaus of :mod:`pde2gnn.integrate.tableaus`. No torch.
 
 An additive Runge-Kutta method (Kennedy & Carpenter 2003, eq. (3)) for y' = L y + N(t, y)
 has two tableaus on the same nodes c: A_E strictly lower triangular for N (explicit) and

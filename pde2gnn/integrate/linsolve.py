@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import OptionError, SolverError
+from pde2gnn.errors import OptionError, SolverError
 
-LINEAR_SOLVERS = ("auto", "cg", "gmres", "direct")
+from pde2gnn.integrate.solver_config import LINEAR_SOLVERS  # noqa: E402,F401
 
 
 @dataclass
@@ -126,7 +126,7 @@ class StageSolver:
     """Solves (I - g L) x = b for the stages of one integration.
 
     Args:
-        op: L (a :class:`pde2gnn.backend.split.SplitOperator` or anything with ``apply``,
+        op: L (a :class:`pde2gnn.compiler.backend.split.SplitOperator` or anything with ``apply``,
             ``apply_t``, ``diag()``, ``matrix()``, ``is_symmetric()``).
         method: one of :data:`LINEAR_SOLVERS`.
         rtol, atol: a solve stops when ||b - M x|| <= rtol ||b|| + atol sqrt(n) (2-norms).

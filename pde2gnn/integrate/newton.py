@@ -23,8 +23,8 @@ import torch
 from scipy.sparse.linalg import splu
 from torch import Tensor
 
-from ..backend.split import greedy_colouring, node_pattern
-from ..errors import OptionError, SolverError
+from pde2gnn.compiler.backend.split import greedy_colouring, node_pattern
+from pde2gnn.errors import OptionError, SolverError
 
 
 class NewtonStages:

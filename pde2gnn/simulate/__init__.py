@@ -1,4 +1,7 @@
-"""Synthetic dynamics: integrate a continuous spec (one field or several coupled ones) from
+"""Layer: trajectory generation. May import the compiler, integrate, graph, data and the shared
+vocabulary; never models, train or cli.
+
+Synthetic dynamics: integrate a continuous spec (one field or several coupled ones) from
 random or given initial values and save the frames. User guide: ``docs/guide/simulate.md``.
 
 Trajectories are solved in chunks of ``batch``: when every field is ``node[d]`` with the same
@@ -58,14 +61,16 @@ Modules: :mod:`~pde2gnn.simulate.config` (options, constants, the NDCN protocol)
 """
 from __future__ import annotations
 
-from .fields import Layout, layout
-from .graphfile import GraphFile, load_graph_file
-from .plots import View, make_view, plot_fields, write_movie
-from .config import GRAPHS, ICS, PROTOCOLS, TIMING_KEYS, SimulationConfig, ndcn_sampling
-from .initial import build_graph, initial_conditions
-from .particles import charged_initial_conditions, complete_graph, simulate_particles
-from .run import simulate
-from .shards import merge_shards, parse_shard, shard_path
+from pde2gnn.simulate.fields import Layout, layout
+from pde2gnn.simulate.graphfile import GraphFile, load_graph_file
+from pde2gnn.simulate.plots import View, make_view, plot_fields, write_movie
+from pde2gnn.simulate.config import (GRAPHS, ICS, PROTOCOLS, TIMING_KEYS, SimulationConfig,
+                                     ndcn_sampling)
+from pde2gnn.simulate.initial import build_graph, initial_conditions
+from pde2gnn.simulate.particles import (charged_initial_conditions, complete_graph,
+                                        simulate_particles)
+from pde2gnn.simulate.run import simulate
+from pde2gnn.simulate.shards import merge_shards, parse_shard, shard_path
 
 __all__ = ["GRAPHS", "ICS", "PROTOCOLS", "TIMING_KEYS", "GraphFile", "Layout",
            "SimulationConfig", "View", "build_graph", "charged_initial_conditions",

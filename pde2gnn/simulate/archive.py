@@ -9,9 +9,9 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
-from .. import provenance
-from .config import SimulationConfig
-from .plots import make_view, plot_fields, write_movie
+from pde2gnn import provenance
+from pde2gnn.simulate.config import SimulationConfig
+from pde2gnn.simulate.plots import make_view, plot_fields, write_movie
 
 
 def field_key(name: str, fields: Dict[str, int]) -> str:

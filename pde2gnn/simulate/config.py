@@ -7,9 +7,9 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from .. import graphs
-from ..errors import OptionError
-from ..options import check_fields, check_params
+from pde2gnn.graph import construction as graphs
+from pde2gnn.errors import OptionError
+from pde2gnn.options import check_fields, check_params
 
 GRAPHS = ("grid", "points", "delaunay", "complete") + graphs.NDCN_GRAPHS
 ICS = ("fourier", "bumps", "noise", "ndcn", "charged")
@@ -25,7 +25,7 @@ class SimulationConfig:
         graph: ``grid`` (regular, ``n`` per axis), ``points`` (``points`` uniform random points,
             symmetric ``k``-NN), ``delaunay`` (random points, Delaunay edges), one of NDCN's
             families ``grid8``, ``random``, ``powerlaw``, ``smallworld``, ``community``
-            (``nodes`` nodes, seeded, :func:`pde2gnn.graphs.ndcn_graph`), or a data set name
+            (``nodes`` nodes, seeded, :func:`pde2gnn.graph.construction.ndcn_graph`), or a data set name
             (``Cora``: its graph, no coordinates).
         trajectories: B; frames: T; dt: time between frames (frame k at k * dt).
         ic: ``fourier`` (random Fourier series with ``modes`` = N, PDE-Net / PA-DGN), ``bumps``
@@ -40,7 +40,7 @@ class SimulationConfig:
             and delaunay graphs as PA-DGN, all nodes on the others).
         split: train / val / test fractions of the trajectories.
         method, rtol, atol, step_size, integrator, affine, compile: solver options
-            (:class:`pde2gnn.solve.SolverConfig`).
+            (:class:`pde2gnn.integrate.solve.SolverConfig`).
         batch: trajectories per solve; dtype: ``float64`` or ``float32``.
         scheme: stencil scheme override (grid, lsq, mesh, auto); dims/params: spec overrides.
         loc_std, vel_norm: ``--graph complete --ic charged`` only (point clouds, see

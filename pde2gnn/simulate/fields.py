@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..check import resolve_channels
-from ..errors import DataError, OptionError, did_you_mean
-from ..lang.kinds import Kind
+from pde2gnn.compiler.check import resolve_channels
+from pde2gnn.errors import DataError, OptionError, did_you_mean
+from pde2gnn.compiler.lang.kinds import Kind
 
 
 @dataclass

@@ -8,8 +8,8 @@ from typing import Optional
 import numpy as np
 from torch import Tensor
 
-from .. import graphs
-from ..errors import DataError, OptionError
+from pde2gnn.graph import construction as graphs
+from pde2gnn.errors import DataError, OptionError
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Optional
 
 import numpy as np
 
-from .. import graphs
-from ..errors import DataError, OptionError
-from .config import ICS, SimulationConfig
+from pde2gnn.graph import construction as graphs
+from pde2gnn.errors import DataError, OptionError
+from pde2gnn.simulate.config import ICS, SimulationConfig
 
 
 def build_graph(cfg: SimulationConfig, box, rng: np.random.Generator):
@@ -33,7 +33,7 @@ def build_graph(cfg: SimulationConfig, box, rng: np.random.Generator):
             return pos, graphs.delaunay_graph(pos), f"{cfg.points} random points, Delaunay"
         ei = graphs.knn_graph(pos, cfg.k, box.low, box.high, box.periodic)
         return pos, ei, f"{cfg.points} random points, symmetric {cfg.k}-NN"
-    from ..data import load_dataset
+    from pde2gnn.data.datasets import load_dataset
     if box is not None:
         raise OptionError(f"data set '{g}' has no node coordinates but the spec declares a "
                           "domain; use a spec without a domain (e.g. heat)")

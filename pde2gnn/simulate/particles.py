@@ -12,10 +12,10 @@ from typing import Callable, Dict, Tuple
 import numpy as np
 import torch
 
-from .. import provenance
-from ..errors import OptionError
-from ..lang.kinds import Kind
-from .config import SimulationConfig
+from pde2gnn import provenance
+from pde2gnn.errors import OptionError
+from pde2gnn.compiler.lang.kinds import Kind
+from pde2gnn.simulate.config import SimulationConfig
 
 
 def charged_initial_conditions(ir, cfg: SimulationConfig, count: int,
@@ -83,10 +83,10 @@ def simulate_particles(parsed, ir, out: str, cfg: SimulationConfig, progress: bo
         OptionError: options that do not fit (see :func:`charged_initial_conditions`);
         SolverError: a solve that diverges or exceeds its evaluation budget.
     """
-    from ..progress import bar as progress_bar
+    from pde2gnn.progress import bar as progress_bar
 
-    from ..compiler import compile as compile_spec
-    from ..solve import ODEBlock, SolverConfig
+    from pde2gnn.compiler.pipeline import compile as compile_spec
+    from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
     if cfg.graph != "complete" or cfg.ic != "charged":
         raise OptionError("point clouds are simulated with --graph complete --ic charged "

@@ -15,7 +15,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from ..errors import OptionError
+from pde2gnn.errors import OptionError
 
 CMAP = "RdBu_r"
 

@@ -10,15 +10,15 @@ from typing import Callable, Dict, Optional
 import numpy as np
 import torch
 
-from .. import graphs
-from ..errors import DataError, OptionError, SolverError
-from .archive import _write_archive
-from .config import SimulationConfig, ndcn_sampling
-from .fields import Layout, given_initial, input_values, layout
-from .graphfile import load_graph_file
-from .initial import build_graph, initial_conditions
-from .particles import simulate_particles
-from .shards import _check_shard, _open_shard, _save_atomic, shard_path
+from pde2gnn.graph import construction as graphs
+from pde2gnn.errors import DataError, OptionError, SolverError
+from pde2gnn.simulate.archive import _write_archive
+from pde2gnn.simulate.config import SimulationConfig, ndcn_sampling
+from pde2gnn.simulate.fields import Layout, given_initial, input_values, layout
+from pde2gnn.simulate.graphfile import load_graph_file
+from pde2gnn.simulate.initial import build_graph, initial_conditions
+from pde2gnn.simulate.particles import simulate_particles
+from pde2gnn.simulate.shards import _check_shard, _open_shard, _save_atomic, shard_path
 
 #: what a diverging simulation is told to try (the non-finite-state error of the solve)
 ADVICE = ("try a smaller --step-size (fixed-step methods) or tighter --rtol / --atol "
@@ -41,10 +41,10 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
         DataError: unreadable or misshapen data (initial values, inputs, graph file).
         SolverError: a solve that diverges or exceeds ``cfg.max_nfe`` evaluations.
     """
-    from ..progress import bar as progress_bar
+    from pde2gnn.progress import bar as progress_bar
 
-    from ..compiler import compile as compile_spec
-    from ..compiler import load, stages
+    from pde2gnn.compiler.pipeline import compile as compile_spec
+    from pde2gnn.compiler.pipeline import load, stages
 
     cfg = cfg or SimulationConfig()
     t_start = time.perf_counter()
@@ -145,7 +145,7 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     extra = {"residual": np.zeros(B), "steady_time": np.full(B, np.nan),
              **{f"sum_{f}": np.zeros((B, T_all, lay.channels[f])) for f in lay.names}}
     first = None
-    from ..solve import SolverConfig
+    from pde2gnn.integrate.solve import SolverConfig
     solver = SolverConfig(cfg.method, cfg.rtol, cfg.atol, cfg.step_size, max_nfe=cfg.max_nfe,
                           integrator=cfg.integrator, affine=cfg.affine,
                           compile=cfg.compile)
@@ -240,7 +240,7 @@ def _check(cfg: SimulationConfig) -> None:
     if not (isinstance(cfg.fps, int) and cfg.fps >= 1):
         raise OptionError(f"--fps must be an integer of at least 1, got {cfg.fps}")
     if cfg.movie is not None:
-        from .plots import movie_writer
+        from pde2gnn.simulate.plots import movie_writer
         movie_writer(cfg.movie)                  # the suffix and the writer, before solving
 
 
@@ -254,7 +254,7 @@ def _solve(vf, y0: torch.Tensor, times: torch.Tensor, solver, cfg: SimulationCon
         SolverError: max_nfe exceeded (with the chunk and ``--max-nfe`` named), or a
             non-finite state (:data:`ADVICE`).
     """
-    from ..solve import ODEBlock
+    from pde2gnn.integrate.solve import ODEBlock
 
     block = ODEBlock(vf, float(times[-1]), solver)
     block.advice = ADVICE

@@ -8,9 +8,9 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..errors import OptionError
-from .archive import _write_archive
-from .config import SimulationConfig
+from pde2gnn.errors import OptionError
+from pde2gnn.simulate.archive import _write_archive
+from pde2gnn.simulate.config import SimulationConfig
 
 
 def parse_shard(text: str) -> Tuple[int, int]:

@@ -1,0 +1,536 @@
+"""Code generation: :class:`~pde2gnn.compiler.discretize.StencilProgram` -> Python source for torch.
+
+The generated module has three functions, one per *level* of the values it computes:
+
+- ``static(_G, _I)``: quantities fixed by the graph and the inputs (e.g. a Laplacian's weights);
+  computed once per graph, device and dtype, returned as a dict ``_S``.
+- ``prepare(_G, _I, _L, _S, _y0)``: quantities fixed during one solve: constrained learnable
+  parameters, anything built from ``init(x)`` (e.g. GRAND-l's attention), the fused sparse
+  matrices' values; returned as a dict ``_C``.
+- ``step(t, y, _G, _I, _L, _S, _C)``: the vector field f(t, y), called by the ODE solver (for a
+  discrete-time model: the state at the next frame). ``y`` is ``[N, D]`` or batched
+  ``[B, N, D]``: every kernel works on the last two axes (nodes or edges, channels).
+
+Learnable networks (``net`` declarations) are modules passed in ``_L`` with the parameters.
+With probes (named ``let`` / ``edge`` values requested at compile time), ``step`` returns
+``(value, {name: tensor})``.
+
+Each expression is computed at the lowest level it can be (hoisting), common subexpressions are
+computed once, and node-level work is done before gathering to edges (``(x0 @ W)_i`` rather
+than ``x0_i @ W``). The source only contains names of the spec (checked identifiers), generated
+names starting with ``_``, numeric literals and calls into ``torch`` and the graph kernels
+:class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`: nothing of the spec text is evaluated.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from collections import Counter
+from typing import Dict, List
+
+import sympy as sp
+
+from pde2gnn.compiler.discretize.stencil import StencilProgram
+from pde2gnn.errors import UnsupportedError
+from pde2gnn.compiler.symbolic import ops as O
+from pde2gnn.compiler.lang.kinds import Kind
+from pde2gnn.compiler.symbolic.rewrite import bottom_up
+from pde2gnn.compiler.symbolic.sheaf import SHEAF_CLASSES
+from pde2gnn.compiler.symbolic.symbols import Level
+
+_FUNCS = O.KERNELS      # symbolic class -> kernel, from the built-in table
+#: computed on nodes and gathered (f(u_i, v_i) -> f(u, v)_i) when every argument is at one end
+_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, O.MatMul, O.Slice, O.NetApply) + O.LIFTABLE
+#: graph operators that need one row per edge, also when their argument is a constant
+_EDGE_ROWS = O.EDGE_ROWS
+#: names the generated functions use themselves (``step(t, y, ...)``)
+_TAKEN = ("t", "y", "torch")
+
+
+def py_name(name: str) -> str:
+    """The Python variable of spec name ``name``: itself, unless it is a Python keyword
+    (``lambda``, ``None``, ``class``...) or a name the generated code uses (``y``); then
+    ``_u_<name>`` (spec names cannot start with ``_``, so this never collides)."""
+    return f"_u_{name}" if keyword.iskeyword(name) or name in _TAKEN else name
+
+
+def is_constant(e: sp.Expr) -> bool:
+    """A plain number (possibly irrational, e.g. sqrt(2)); graph operators of numbers are not."""
+    return e.is_number and not e.atoms(O.GraphOp)
+
+
+def lift_gathers(e: sp.Expr, an, memo=None) -> sp.Expr:
+    """Rewrite f(u_i, v_i) -> (f(u, v))_i (and the same for j): compute on N rows, not E.
+
+    ``an`` is the program's :class:`~pde2gnn.compiler.symbolic.analysis.Analyzer` (scalar arguments,
+    matrices included, do not block the rewrite). Shared subexpressions are rewritten once.
+    """
+    return bottom_up(e, lambda x: _lift(x, an), memo)
+
+
+def _lift(e: sp.Expr, an) -> sp.Expr:
+    if not e.args or e.is_Atom:
+        return e
+    args = e.args
+    if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
+        for side in (O.AtI, O.AtJ):
+            if any(isinstance(a, side) for a in args) and all(
+                    isinstance(a, side) or an.kind(a) == Kind.SCALAR for a in args):
+                inner = [a.args[0] if isinstance(a, side) else a for a in args]
+                return side(e.func(*inner))
+    return e
+
+
+class _Level:
+    def __init__(self, name: str, prefix: str):
+        self.name, self.prefix = name, prefix
+        self.lines: List[str] = []
+        self.loads: Dict[str, str] = {}
+        self.memo: Dict[sp.Expr, str] = {}
+        self.count = 0
+
+    def new(self) -> str:
+        self.count += 1
+        return f"_{self.prefix}{self.count - 1}"
+
+
+class CodeGen:
+    """Generates the source; :attr:`source` is the text, :attr:`exports` the cross-level names."""
+
+    def __init__(self, program: StencilProgram):
+        self.p = program
+        self.an = program.analyzer
+        self.levels = [_Level("static", "s"), _Level("prepare", "c"), _Level("step", "v")]
+        self.uses: Counter = Counter()
+        self._seen: set = set()
+        self.exported: List[set] = [set(), set(), set()]
+        ir = program.ir
+        self.field_slices = {}
+        start = 0
+        for f in ir.rhs:
+            c = ir.channels(f)
+            self.field_slices[f] = (start, start + c)
+            start += c
+        self.state_width = start
+        self.source = self._generate()
+
+    # ------------------------------------------------------------- expressions
+    def _count(self, e: sp.Expr):
+        """Count the references to each subexpression (from distinct parents in the DAG, plus
+        the roots), visiting each distinct subexpression once."""
+        stack = [e]
+        if e.args and not is_constant(e):
+            self.uses[e] += 1
+        while stack:
+            x = stack.pop()
+            if x in self._seen:
+                continue
+            self._seen.add(x)
+            for a in x.args:
+                if a.args and not is_constant(a):
+                    self.uses[a] += 1
+                    stack.append(a)
+
+    def _leaf(self, e: sp.Symbol, lv: Level) -> str:
+        info = self.an.symbols[e.name]
+        L = self.levels[lv]
+        if info.role == "graph":
+            return f"_G.{e.name}"
+        if info.role == "time":
+            return "t"
+        if info.role in ("field", "temp"):
+            return py_name(e.name)
+        if info.role == "series":    # a given time series at t: graph_ops.series_at
+            L.loads.setdefault(e.name, f"{py_name(e.name)} = _G.series_at(_I['{e.name}'], "
+                                       f"_I['{e.name}__times'], t)")
+            return py_name(e.name)
+        src = {"input": "_I", "learn": "_L", "net": "_L"}[info.role]
+        L.loads.setdefault(e.name, f"{py_name(e.name)} = {src}['{e.name}']")
+        return py_name(e.name)
+
+    def ref(self, e: sp.Expr, lv: Level) -> str:
+        """Code for value ``e`` usable at level ``lv`` (hoisting it to its own level)."""
+        if is_constant(e):
+            return repr(float(e))
+        if e.is_Symbol:
+            return self._leaf(e, lv)
+        if isinstance(e, O.Init):  # defined in prepare; imported from _C where used later
+            name = f"_init_{e.args[0].name}"
+            return name if lv == Level.SOLVE else self._import(name, Level.SOLVE, lv)
+        own = self.an.level(e)
+        if own < lv:
+            name = self.define(e, own)
+            return self._import(name, own, lv)
+        if self.uses[e] > 1:
+            return self.define(e, lv)
+        return self.emit(e, lv)
+
+    def _import(self, name: str, own: int, lv: Level) -> str:
+        self.exported[own].add(name)
+        src = "_S" if own == Level.STATIC else "_C"
+        self.levels[lv].loads.setdefault(name, f"{name} = {src}['{name}']")
+        return name
+
+    def define(self, e: sp.Expr, lv: Level) -> str:
+        L = self.levels[lv]
+        if e in L.memo:
+            return L.memo[e]
+        code = self.emit(e, lv)
+        name = L.new()
+        L.lines.append(f"{name} = {code}")
+        L.memo[e] = name
+        return name
+
+    def emit(self, e: sp.Expr, lv: Level) -> str:
+        r = lambda a: self.ref(a, lv)  # noqa: E731
+        if isinstance(e, SHEAF_CLASSES):
+            return emit_sheaf(self, e, lv)
+        if e.is_Add:
+            return " + ".join(r(a) for a in e.args).replace("+ -", "- ")
+        if e.is_Mul:
+            num, den = [], []
+            for a in e.args:
+                if a.is_Pow and a.args[1] == -1:
+                    den.append(a.args[0])
+                elif a.is_Rational and a.q != 1 and a.p == 1:
+                    den.append(sp.Integer(a.q))
+                else:
+                    num.append(a)
+            code = " * ".join(self._paren(a, r(a)) for a in num) or "1.0"
+            if num and num[0] == -1:
+                code = "-" + " * ".join(self._paren(a, r(a)) for a in num[1:]) if len(num) > 1 \
+                    else "-1.0"
+            for d in den:
+                code = f"{code} / {self._paren(d, r(d), strict=True)}"
+            return code
+        if e.is_Pow:
+            b, x = e.args
+            if x == sp.Rational(1, 2):
+                return f"torch.sqrt({r(b)})"
+            if x == -1:
+                return f"1.0 / {self._paren(b, r(b), strict=True)}"
+            if x == 2:
+                return f"torch.square({r(b)})"
+            return f"{self._paren(b, r(b), strict=True)} ** {self._paren(x, r(x), strict=True)}"
+        if isinstance(e, O.Fill):
+            return f"_G.fill({float(e.args[0])!r}, {int(e.args[1])})"
+        if isinstance(e, (O.SumI, O.SumIJ)):
+            return f"_G.{e.spec_name}({self._arg(e.args[0], lv)})"
+        if isinstance(e, O.MatMul):
+            return f"{self._paren(e.args[0], self._arg(e.args[0], lv))} @ {r(e.args[1])}"
+        if isinstance(e, O.Transpose):
+            return f"{r(e.args[0])}.T"
+        if isinstance(e, O.Slice):
+            u, a, b = e.args
+            return f"{self._paren(u, r(u), strict=True)}[..., {int(a)}:{int(b)}]"
+        if isinstance(e, O.Cat):
+            return f"_G.cat([{', '.join(self._arg(a, lv) for a in e.args)}])"
+        if isinstance(e, O.NetApply):
+            net, *args = e.args
+            if self._mlp_on_edges(e):
+                parts = (f"('{a.side}', {r(a.args[0])})" if isinstance(a, O.ENDPOINTS)
+                         else f"('e', {r(a)})" for a in args[0].args)
+                return f"{r(net)}.on_edges(_G, {', '.join(parts)})"
+            if isinstance(e, O.GraphNetApply):
+                kinds = ("node", "edge")
+                return f"{r(net)}(_G, " + ", ".join(
+                    self._arg(a, lv, k) for a, k in zip(args, kinds)) + ")"
+            return f"{r(net)}({', '.join(self._arg(a, lv) for a in args)})"
+        if isinstance(e, O.Dropout):      # the rate as a literal: no tensor, no device sync
+            return f"_G.dropout({self._arg(e.args[0], lv)}, {float(e.args[1])!r})"
+        if e.func in _FUNCS:
+            rows = "edge" if isinstance(e, _EDGE_ROWS) else None
+            return f"{_FUNCS[e.func]}({', '.join(self._arg(a, lv, rows) for a in e.args)})"
+        raise UnsupportedError(f"no code generation rule for {e.func.__name__} (in model "
+                               f"'{self.p.ir.name}')")
+
+    def _arg(self, a: sp.Expr, lv: int, rows=None) -> str:
+        """Code of a function argument: a tensor, also for a constant (``_G.fill(c, 1)``);
+        ``rows`` (``'node'`` / ``'edge'``) repeats a scalar value on every node / edge."""
+        code = f"_G.fill({float(a)!r}, 1)" if is_constant(a) else self.ref(a, lv)
+        if rows is not None and self.an.kind(a) == Kind.SCALAR:
+            code = f"_G.rows({code}, '{rows}')"
+        return code
+
+    def _mlp_on_edges(self, e: O.NetApply) -> bool:
+        """Is ``e`` an ``mlp`` of a concatenation of edge values, some of them node values read
+        at an end (``msg(cat(h_i, h_j, rel))``)? Then its first layer is taken block by block,
+        node blocks once per node (:meth:`~pde2gnn.compiler.backend.nets.MLP.on_edges`)."""
+        net, *args = e.args
+        if isinstance(e, O.GraphNetApply) or len(args) != 1 or not isinstance(args[0], O.Cat) \
+                or self.p.ir.constants.nets[net.name].kind != "mlp":
+            return False
+        parts = args[0].args
+        return any(isinstance(a, O.ENDPOINTS) for a in parts) and all(
+            isinstance(a, O.ENDPOINTS) or self.an.kind(a) == Kind.EDGE for a in parts)
+
+    @staticmethod
+    def _paren(e: sp.Expr, code: str, strict: bool = False) -> str:
+        simple = code.replace("_", "").replace(".", "").isalnum() or (
+            code.endswith(")") and code.count("(") == 1 and not code.startswith("("))
+        if e.is_Add or (strict and not simple) or code.startswith("-"):
+            return f"({code})"
+        return code
+
+    # ------------------------------------------------------------- program
+    def _generate(self) -> str:
+        p = self.p
+        roots = []
+        for g in p.groups:
+            roots += [g.weight_j, g.weight_i, g.diag]
+        roots += list(p.remainder.values())
+        roots += list(p.probes.values())
+        memo: dict = {}
+        roots = [lift_gathers(x, self.an, memo) for x in roots]
+        for x in roots:
+            self._count(x)
+        it = iter(roots)
+        step = self.levels[Level.STEP]
+        contributions: Dict[str, List[str]] = {f: [] for f in [*p.ir.rhs, *p.temps]}
+        matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
+        dynamic = set()   # targets whose value depends on the state (else: a constant source)
+        # with boundary conditions, a target's source is the bias of its first plain sparse
+        # product (``bias + A @ x`` in one call, graph_ops._csr_product); specs without them
+        # keep their code (the goldens)
+        bias_slot: Dict[str, int] = {}
+        self.split_terms = []   # (group, code, frozen weights) of every group, for the split
+        for g in p.groups:
+            wj, wi, dg = next(it), next(it), next(it)
+            term = None
+            diag = dg if wi == 0 else dg + O.SumJ(wi)
+            # a frozen one-channel diagonal joins the frozen off-diagonal entries in one CSR
+            # matrix on the edges-plus-loops pattern: one sparse product per evaluation
+            fold = wj != 0 and diag != 0 and self.an.channels(diag) == 1 and \
+                max(self.an.level(wj), self.an.level(diag)) < Level.STEP
+            if wj != 0:
+                key = (wj, diag) if fold else (wj, 0)
+                if key not in matrices:
+                    lvw = max(self.an.level(wj), self.an.level(diag)) if fold \
+                        else self.an.level(wj)
+                    vals = self.levels[lvw].new()
+                    code = f"_G.edge_values({self.ref(wj, lvw)})"
+                    if fold:
+                        code = f"_G.with_diagonal({code}, {self.ref(diag, lvw)})"
+                    self.levels[lvw].lines.append(
+                        f"{vals} = {code}  # A[i, j]{' + diagonal' if fold else ''} of "
+                        f"{g.target} <- {g.source}")
+                    matrices[key] = self._import(vals, lvw, Level.STEP) if lvw < Level.STEP \
+                        else vals
+                term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, " \
+                    f"{py_name(g.source)})"
+                if not (diag != 0 and not fold) and not g.right and p.ir.boundary:
+                    bias_slot.setdefault(g.target, len(contributions[g.target]))
+            if diag != 0 and not fold:
+                dname = self.ref(diag, Level.STEP)
+                dterm = f"{self._paren(diag, dname)} * {py_name(g.source)}"
+                term = dterm if term is None else f"{term} + {dterm}"
+            if term is None:
+                continue
+            for w in g.right:
+                term = f"({term}) @ {self.ref(w, Level.STEP)}"
+            contributions[g.target].append(term)
+            dynamic.add(g.target)
+            frozen = all(self.an.level(w) < Level.STEP for w in (wj, wi, dg, *g.right))
+            self.split_terms.append((g, term, frozen))
+        rems = {f: next(it) for f in p.remainder}
+        # affine with a frozen operator: f(t, y) = L y + c, L = the groups, c = the constant
+        # remainders; rk.AffineStep then integrates it through the Krylov vectors of L
+        self.affine = not p.ir.discrete and not p.temps and not p.probes and \
+            all(self.an.level(w) < Level.STEP
+                for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)) \
+            and all(self.an.level(r) < Level.STEP for r in rems.values())
+        linear = {f: list(terms) for f, terms in contributions.items()}
+        for name in p.temps:  # node temporaries, in order (see StencilProgram.temps)
+            terms = contributions.pop(name)
+            if name in rems:
+                terms.append(self.ref(rems.pop(name), Level.STEP))
+            step.lines.append(f"{name} = " + " + ".join(terms))
+        for f, rem in rems.items():
+            if rem != 0 and f in bias_slot:
+                k = bias_slot[f]
+                contributions[f][k] = f"{contributions[f][k][:-1]}, {self._bias(rem)})"
+                if self.an.level(rem) == Level.STEP:
+                    dynamic.add(f)
+            elif rem != 0:
+                contributions[f].append(self.ref(rem, Level.STEP))
+                if self.an.level(rem) == Level.STEP:
+                    dynamic.add(f)
+        probes = {name: self.ref(next(it), Level.STEP) for name in p.probes}
+        outs = []
+        for f, terms in contributions.items():
+            name, pf = f"_d_{f}", py_name(f)
+            expr = " + ".join(f"({t})" if " + " in t or " - " in t else t for t in terms) \
+                if terms else f"torch.zeros_like({pf})"
+            if terms and f not in dynamic:
+                expr = f"torch.zeros_like({pf}) + {expr}"  # a constant or per-solve source
+            step.lines.append(f"{name} = {expr}")
+            step.lines.append(f"{name} = {name}.expand_as({pf})" if terms else "")
+            outs.append(name)
+        step.lines = [ln for ln in step.lines if ln]
+        if probes:
+            step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
+                              + "}")
+        return self._assemble(outs, bool(probes), linear if self.affine else None)
+
+    def _bias(self, rem: sp.Expr) -> str:
+        """Code for a source added as a sparse product's bias. One state term times a frozen
+        node vector (the ``(1 - M)`` of Dirichlet rows) plus terms without the state is one
+        ``torch.addcmul`` (one pass over the nodes instead of a product and a sum)."""
+        parts = sp.Add.make_args(rem)
+        state = [a for a in parts if self.an.level(a) == Level.STEP and any(
+            self.an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
+            if x.name in self.an.symbols)]
+        if len(state) == 1 and len(parts) > 1 and isinstance(state[0], sp.Mul) and \
+                not is_constant(rem - state[0]):     # torch.addcmul / add want a tensor first
+            fs = sp.Mul.make_args(state[0])
+            frozen = [x for x in fs if self.an.level(x) < Level.STEP and not is_constant(x)]
+            rest = sp.Add(*[a for a in parts if a is not state[0]])
+            dyn = sp.Mul(*[x for x in fs if x not in frozen])
+            if frozen and dyn != 1:
+                return (f"torch.addcmul({self.ref(rest, Level.STEP)}, "
+                        f"{self.ref(dyn, Level.STEP)}, {self.ref(sp.Mul(*frozen), Level.STEP)})")
+            c, dyn = state[0].as_coeff_Mul()
+            if c != 1 and dyn.free_symbols:        # -u^3 + g: one torch.add with alpha = -1
+                return (f"torch.add({self.ref(rest, Level.STEP)}, {self.ref(dyn, Level.STEP)}, "
+                        f"alpha={float(c)!r})")
+        return self.ref(rem, Level.STEP)
+
+    def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
+        body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
+        return ["", "", f"def {header}:"] + ["    " + ln for ln in body]
+
+    def _slices(self, state: str, fmt: str) -> List[str]:
+        """One line per field, ``fmt.format(field)`` = its columns of ``state``."""
+        one = len(self.field_slices) == 1
+        return [f"{fmt.format(py_name(f) if fmt == '{}' else f)} = " +
+                (state if one else f"{state}[..., {a}:{b}]")
+                for f, (a, b) in self.field_slices.items()]
+
+    def _linear(self, terms: Dict[str, List[str]]) -> List[str]:
+        """``linear(y, ...)``: L y, the state-linear part of an affine ``step`` (its sparse
+        products and channel mixings without the constant source)."""
+        V = self.levels[Level.STEP]
+        lines, outs = [], []
+        for f, ts in terms.items():
+            lines.append(f"_l_{f} = " + (" + ".join(f"({t})" if " + " in t or " - " in t else t
+                                                 for t in ts) if ts
+                                        else f"torch.zeros_like({py_name(f)})"))
+            outs.append(f"_l_{f}")
+        used = " ".join(lines)
+        loads = [ln for name, ln in V.loads.items() if re.search(rf"\b{name}\b", used)]
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
+        body = self._slices("y", "{}") + loads + lines + [f"return {ret}"]
+        return ["", "", "def linear(y, _G, _I, _L, _S, _C):",
+                '    """L y: the state-linear part of step (affine field f = L y + c)."""'] + \
+            ["    " + ln for ln in body]
+
+    def _split_plan(self):
+        """Which group terms make up L: ``(lines, linear_of, in_L)``. A group is in L when its
+        weights and channel mixings are frozen (level below the step) and its source is a
+        field or a temporary with a linear part itself; ``linear_of`` maps a source to the
+        name of its linear part in the generated ``linear``."""
+        fields = list(self.field_slices)
+        linear_of: Dict[str, str] = {f: py_name(f) for f in fields}
+        lines: List[str] = []
+        in_L = set()
+        for target in [*self.p.temps, *fields]:
+            terms = []
+            for k, (g, code, frozen) in enumerate(self.split_terms):
+                if g.target != target or not frozen or g.source not in linear_of:
+                    continue
+                in_L.add(k)
+                src = py_name(g.source)
+                terms.append(code if linear_of[g.source] == src else
+                             re.sub(rf"\b{re.escape(src)}\b", linear_of[g.source], code))
+            if target in fields:
+                lines.append(f"_l_{target} = " + (" + ".join(
+                    f"({t})" if " + " in t or " - " in t else t for t in terms) if terms
+                    else f"torch.zeros_like({py_name(target)})"))
+            elif terms:
+                linear_of[target] = f"_q{target}"
+                lines.append(f"_q{target} = " + " + ".join(terms))
+        return lines, linear_of, in_L
+
+    @property
+    def split_source(self) -> str:
+        """Source of ``linear(y, _G, _I, _L, _S, _C)`` = L y, the linear part of the split
+        f(t, y) = L y + N(t, y) (DESIGN.md section 6): the fused CSR groups whose weights and
+        channel mixings do not depend on the state, composed through the node temporaries of
+        nested reductions (``lap(lap(u))``: L = L_outer L_inner). Everything else (groups with
+        state-dependent weights, the remainder, constant sources) is N = f - L y; for an
+        affine field N is constant. Executed beside :attr:`source`, which it leaves unchanged.
+        """
+        V = self.levels[Level.STEP]
+        fields = list(self.field_slices)
+        lines, _, _ = self._split_plan()
+        used = " ".join(lines)
+        loads = [ln for name, ln in V.loads.items() if re.search(rf"\b{name}\b", used)]
+        outs = [f"_l_{f}.expand_as({py_name(f)})" for f in fields]
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
+        body = self._slices("y", "{}") + loads + lines + [f"return {ret}"]
+        return "\n".join(["import torch", "", "",
+                          "def linear(y, _G, _I, _L, _S, _C):",
+                          '    """L y: the linear part of the split f = L y + N (frozen '
+                          'within one solve)."""'] + ["    " + ln for ln in body]) + "\n"
+
+    def split_description(self) -> str:
+        """The split as text: the groups in L (frozen weights) and what is left in N."""
+        _, _, in_L = self._split_plan()
+        lin, rest = [], []
+        for k, (g, _, frozen) in enumerate(self.split_terms):
+            line = f"  {g.target} <- {g.describe()}"
+            if k in in_L:
+                lin.append(line)
+            else:
+                why = "weights depend on the state" if not frozen else "source is not linear"
+                rest.append(f"{line}    # {why}")
+        for f, r in self.p.remainder.items():
+            if r != 0:
+                rest.append(f"  {f} <- {sp.sstr(r)}")
+        return "\n".join(["# L y (implicit part, frozen within a solve):", *(lin or ["  0"]),
+                          "# N(t, y) = f(t, y) - L y (explicit part):", *(rest or ["  0"])])
+
+    def _assemble(self, outs: List[str], probes: bool = False,
+                  linear: Dict[str, List[str]] = None) -> str:
+        S, C, V = self.levels
+        exports = ["{" + ", ".join(f"'{n}': {n}" for n in sorted(names)) + "}"
+                   for names in self.exported[:2]]
+        out = ["import torch"]
+        out += self._function("static(_G, _I)", S, [], exports[0])
+        out += self._function("prepare(_G, _I, _L, _S, _y0)", C,
+                              self._slices("_y0", "_init_{}"), exports[1])
+        ret = outs[0] if len(outs) == 1 else f"torch.cat([{', '.join(outs)}], dim=-1)"
+        out += self._function("step(t, y, _G, _I, _L, _S, _C)", V, self._slices("y", "{}"),
+                              f"{ret}, _probes" if probes else ret)
+        if linear is not None:
+            out += self._linear(linear)
+        if any("_sheaf." in ln for ln in out):   # sheaf kernels (backend/sheaf_ops.py)
+            out.insert(1, "from pde2gnn.backend import sheaf_ops as _sheaf")
+        return "\n".join(out) + "\n"
+
+
+def generate(program: StencilProgram) -> CodeGen:
+    """Generate the Python source of a program's vector field (see module docstring)."""
+    return CodeGen(program)
+
+
+def emit_sheaf(gen: CodeGen, e: sp.Expr, lv: Level) -> str:
+    """Code of a sheaf operator (:mod:`pde2gnn.compiler.symbolic.sheaf`): a call into
+    :mod:`pde2gnn.compiler.backend.sheaf_ops`, imported by the generated source as ``_sheaf``."""
+    from pde2gnn.compiler.symbolic import sheaf as S
+    r = lambda a: gen.ref(a, lv)  # noqa: E731
+    a = e.args
+    if isinstance(e, S.SheafMaps):
+        return f"_sheaf.restriction_maps(_G, {r(a[0])}, {gen._arg(a[1], lv)}, {int(a[2])})"
+    if isinstance(e, S.SheafOperator):
+        return f"_sheaf.operator(_G, {r(a[0])}, normalise={bool(a[1])})"
+    if isinstance(e, S.SheafLap):
+        return f"_sheaf.apply(_G, {r(a[0])}, {gen._arg(a[1], lv, 'node')})"
+    if isinstance(e, (S.SheafGrad, S.SheafDiv)):
+        kind = "node" if isinstance(e, S.SheafGrad) else "edge"
+        return f"_sheaf.{e.spec_name[6:]}(_G, {r(a[0])}, {gen._arg(a[1], lv, kind)})"
+    if isinstance(e, S.StalkLeft):
+        return f"_sheaf.stalk_left({r(a[0])}, {gen._arg(a[1], lv)}, {int(a[2])})"
+    if isinstance(e, S.StalkRight):
+        return f"_sheaf.stalk_right({gen._arg(a[0], lv)}, {r(a[1])}, {int(a[2])})"
+    return f"_sheaf.per_stalk({gen._arg(a[0], lv)}, {int(a[1])})"

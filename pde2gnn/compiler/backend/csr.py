@@ -1,0 +1,138 @@
+"""The sparse product the generated code's fused linear groups run on: ``A @ x`` with A in CSR
+form, differentiable in A's values and in x, over a :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`
+graph or a :class:`CSRPattern` (the edges plus a diagonal; any entry list), repeated entries
+merged. :mod:`pde2gnn.compiler.backend.graph_ops` is its one user.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor
+
+from pde2gnn.compiler.backend.csr_op import csr_mm
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
+    return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
+
+
+class _CSRMatmul(torch.autograd.Function):
+    """y = A @ x with A in CSR form; gradients for both the values of A and x.
+
+    The backward pass uses the transposed CSR structure (precomputed), so neither pass
+    materialises an edge-by-channel tensor: d/dvalues is the sampled dense-dense product
+    (g @ x^T) on A's sparsity pattern (SDDMM, ``torch.sparse.sampled_addmm``), 0.17 ms against
+    1.13 ms on Cora for gathering ``g_i`` and ``x_j`` as ``[E, c]`` tensors
+    (``benchmarks/epoch_breakdown.py``, one thread). The pattern must be coalesced (distinct
+    entries): ``sampled_addmm`` refuses a pattern with more entries than N^2 ("torch.copy_:
+    only sparse compressed tensors with the same number of specified elements"), which
+    :func:`csr_product` prevents by merging repeated entries first.
+    """
+
+    @staticmethod
+    def forward(ctx, values, x, ops, bias=None):
+        ctx.ops = ops
+        ctx.bias_shape = None if bias is None else bias.shape
+        ctx.save_for_backward(values, x)
+        a = _csr(ops.crow, ops.col, values, ops.num_nodes)
+        if bias is None:
+            return a @ x
+        return torch.addmm(bias.expand(x.shape[0], x.shape[1]), a, x)  # bias + A x, one call
+
+    @staticmethod
+    def backward(ctx, g):
+        values, x = ctx.saved_tensors
+        ops = ctx.ops
+        g = g.contiguous()
+        gv = gx = None
+        if ctx.needs_input_grad[0]:
+            gv = torch.sparse.sampled_addmm(_csr(ops.crow, ops.col, values, ops.num_nodes),
+                                            g, x.t(), beta=0.0).values()
+        if ctx.needs_input_grad[1]:
+            gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
+                      ops.num_nodes) @ g
+        gb = None
+        if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
+            gb = g.sum_to_size(ctx.bias_shape)
+        return gv, gx, None, gb
+
+
+def _fusable_bias(bias, x: Tensor) -> bool:
+    """Whether ``bias + A @ x`` can be one ``torch.addmm`` (x ``[N, c]`` or ``[B, N, c]``): a
+    tensor of x's dtype and device that is ``[N, 1]``, or ``[N, c]`` / ``[c]`` for an
+    unbatched x (a batched x is multiplied as ``[N, B*c]``)."""
+    if not torch.is_tensor(bias) or bias.dtype != x.dtype or bias.device != x.device \
+            or torch.compiler.is_compiling():
+        return False
+    n, c = x.shape[-2], x.shape[-1]
+    if bias.shape in ((n, 1), (1, 1)):
+        return True
+    return x.dim() == 2 and bias.shape in ((n, c), (c,), (1, c))
+
+
+def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
+    """``A @ x`` (``bias + A @ x`` when ``bias`` is given) for A's values ``[nnz]`` on
+    ``pattern`` (a :class:`GraphOps` or :class:`CSRPattern`: ``crow``, ``col``, ``row``...,
+    and ``slot``), x ``[N, c]`` or ``[B, N, c]``; ``bias`` anything that broadcasts to the
+    product, added in the same ``torch.addmm`` call where :func:`_fusable_bias` allows (no
+    extra pass over the nodes; BLAS's ``C = beta C + A B``). Repeated entries (multi-edges, a self-loop beside an added diagonal) are
+    summed into one CSR entry first (``slot``), so the product and its backward see a
+    coalesced matrix: ``A @ x`` sums repeated entries, as the sum over edges does.
+
+    Eagerly one CSR product (:class:`_CSRMatmul`). Under ``torch.compile``, whose tracer cannot
+    create sparse tensors, the custom operator ``torch.ops.pde2gnn.csr_mm`` (:mod:`.csr_op`):
+    the same CSR product, opaque to the tracer, so the compiled graph has no break, the same
+    values and torch's sparse kernel (inductor's scatter loop for a gather / ``index_add`` form
+    ran 1.2-2.4x slower than eager here, benchmarks/scale.py)."""
+    fused = bias is not None and _fusable_bias(bias, x)
+    if pattern.slot is not None:
+        values = values.new_zeros(*values.shape[:-1], pattern.nnz).index_add(
+            values.dim() - 1, pattern.slot, values)
+    batched = x.dim() == 3
+    if batched:
+        b, n, c = x.shape
+        x = x.transpose(0, 1).reshape(n, b * c)
+    if torch.compiler.is_compiling():
+        y = csr_mm(pattern.crow, pattern.col, pattern.t_crow, pattern.t_col, pattern.t_perm,
+                   values, x)
+    else:
+        y = _CSRMatmul.apply(values, x, pattern, bias if fused else None)
+    y = y.reshape(n, b, c).transpose(0, 1) if batched else y
+    return y + bias if bias is not None and not fused else y
+
+
+def csr_structure(i: Tensor, j: Tensor, n: int) -> dict:
+    """CSR arrays of the entries (i, j) of an n x n matrix, sorted by (i, j): ``crow [n + 1]``,
+    ``col``, and the transposed structure (``t_perm``: CSR position -> position in the
+    transpose's order; ``t_crow``, ``t_col``) that the backward product reads."""
+    crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
+    crow[1:] = torch.bincount(i, minlength=n).cumsum(0)
+    t_perm = torch.argsort(j * n + i)
+    t_crow = torch.zeros(n + 1, dtype=torch.long, device=i.device)
+    t_crow[1:] = torch.bincount(j, minlength=n).cumsum(0)
+    return {"crow": crow, "col": j.clone(), "t_perm": t_perm, "t_crow": t_crow,
+            "t_col": i[t_perm].clone()}
+
+
+class CSRPattern:
+    """The CSR structure of a list of entries (i, j) of an n x n matrix, repeated entries
+    merged (coalesced).
+
+    ``perm`` sorts the given entries by (i, j) (stably); ``slot [len(i)]`` maps each sorted
+    entry to its position among the ``nnz`` distinct ones (None when no entry repeats);
+    ``row``, ``crow``, ``col``, ``t_perm``, ``t_crow``, ``t_col`` describe the coalesced
+    matrix, what :class:`_CSRMatmul` reads. A coalesced pattern has at most n^2 entries, which
+    ``torch.sparse.sampled_addmm`` (the backward pass) needs."""
+
+    def __init__(self, i: Tensor, j: Tensor, n: int):
+        key = i * n + j
+        self.perm = torch.argsort(key, stable=True)
+        distinct, slot = torch.unique_consecutive(key[self.perm], return_inverse=True)
+        self.slot = slot if distinct.numel() < key.numel() else None
+        self.num_nodes, self.nnz = n, int(distinct.numel())
+        self.row = distinct // n
+        for name, value in csr_structure(self.row, distinct % n, n).items():
+            setattr(self, name, value)

@@ -1,0 +1,214 @@
+"""Variational derivatives of graph energies: ``var(E, x)`` -> a node expression in graph operators.
+
+An energy is a scalar ``E(x) = sum_i F(x)_i + sum_ij G(x)_ij`` (``SumI`` / ``SumIJ`` in the IR).
+Its variational derivative is the node field ``g`` with ``dE = sum_i <g_i, dx_i>`` for every
+perturbation ``dx``, so that ``dt(x) = -var(E, x)`` is the gradient flow of E and E decreases
+along it (Di Giovanni et al. 2022, "Understanding convolution on graphs via energies", eq. 5).
+
+It is derived by reverse-mode differentiation *on the expression tree*: :func:`variational`
+walks E from the top with a cotangent expression (the symbolic adjoint) and pushes it through
+each operator by its transpose:
+
+=====================  ======================================================================
+operator               cotangent pushed to the argument (c: cotangent of the result)
+=====================  ======================================================================
+u @ W                  c @ W^T (``Transpose``; W^T = W for sym / diag / psd / diag_dom)
+dot(u, v)              c * v to u, c * u to v
+u * v, u ^ n, f(u)     product rule, n u^(n-1) c, f'(u) c (sympy derivative)
+norm(u)                c * u / norm(u)
+u_i  (edge <- node)    sum_j c_ij                        (edge (i, j) sends c_ij to node i)
+u_j  (edge <- node)    sum_j c_ji  = sum_j swap(c)_ij    (the neighbour's share, see below)
+sum_j F (node <- edge) c_i on every edge (i, j)
+grad u, lap u          through their stencils u_j - u_i, sum_j (u_j - u_i)
+=====================  ======================================================================
+
+The ``u_j`` rule assumes a symmetric graph ((i, j) in E iff (j, i) in E): then the contribution
+of edge (i, j) to node j equals that of edge (j, i) to node i, so ``sum over edges of
+<c_ij, dx_j> = sum_i <sum_j c_ji, dx_i>``. ``swap`` exchanges ``x_i`` and ``x_j`` in an edge
+expression; ``abar_ij`` is symmetric and ``grad`` changes sign. ``softmax_j`` is not symmetric and
+is rejected by the checker. For GRAFF's energy
+``E = 1/2 sum_i <x_i, x_i Omega> - 1/2 sum_ij abar_ij <x_i, x_j W>`` this gives
+``var(E, x) = 1/2 x (Omega + Omega^T) - 1/2 sum_j abar_ij x_j (W + W^T)``.
+"""
+from __future__ import annotations
+
+from typing import Callable, List
+
+import sympy as sp
+
+from pde2gnn.compiler.lang.builtins import CONSTRAINTS
+from pde2gnn.compiler.symbolic import ops as O
+from pde2gnn.compiler.symbolic.rewrite import bottom_up
+
+#: constraints whose parametrisation is a symmetric matrix (W^T = W)
+SYMMETRIC_CONSTRAINTS = tuple(n for n, c in CONSTRAINTS.items() if c.symmetric)
+
+
+class EnergyDerivationError(ValueError):
+    """var(...) met an operator it cannot differentiate; the caller attaches a source span."""
+
+
+def swap(e: sp.Expr, kind: Callable[[sp.Expr], str]) -> sp.Expr:
+    """The edge expression ``e`` with i and j exchanged (``e_ji`` from ``e_ij``).
+
+    Args:
+        e: an IR expression of edge (or lower) kind.
+        kind: ``Analyzer.kind``-like function, ``'scalar' | 'node' | 'edge'``.
+    """
+    if kind(e) != "edge":
+        return e
+    if isinstance(e, O.AtI):
+        return O.AtJ(e.args[0])
+    if isinstance(e, O.AtJ):
+        return O.AtI(e.args[0])
+    if isinstance(e, O.Grad):
+        return -e
+    if e == O.ABAR:
+        return e
+    if isinstance(e, O.SoftmaxJ):
+        raise EnergyDerivationError("softmax_j is not symmetric in i and j")
+    if e.args:
+        return e.func(*[swap(a, kind) for a in e.args])
+    raise EnergyDerivationError(f"cannot exchange i and j in {sp.sstr(e)}")
+
+
+def tidy(e: sp.Expr, channels: Callable[[sp.Expr], int]) -> sp.Expr:
+    """Pull one-channel factors out of ``@`` and numbers out of ``sum_j``; distribute over sums.
+
+    ``(c * u) @ W -> c * (u @ W)`` for a one-channel c, ``(u + v) @ W -> u @ W + v @ W``,
+    ``sum_j(k * e) -> k * sum_j(e)`` for a number k, so equal terms collect
+    (``x @ W / 2 + (x / 2) @ W -> x @ W``).
+    """
+    def rule(x):
+        if isinstance(x, O.MatMul):
+            u, w = x.args
+            if u.is_Add:
+                return sp.Add(*[rule(O.MatMul(a, w)) for a in u.args])
+            if u.is_Mul:
+                single = [a for a in u.args if channels(a) == 1]
+                if single and len(single) < len(u.args):
+                    rest = [a for a in u.args if channels(a) != 1]
+                    return sp.Mul(*single) * rule(O.MatMul(sp.Mul(*rest), w))
+        if isinstance(x, (O.SumJ, O.AtI, O.AtJ)):
+            u = x.args[0]
+            if u.is_Add:
+                return sp.Add(*[rule(type(x)(a)) for a in u.args])
+            if u.is_Mul:
+                num = [a for a in u.args if a.is_number]
+                if num:
+                    rest = [a for a in u.args if not a.is_number]
+                    return sp.Mul(*num) * rule(type(x)(sp.Mul(*rest)))
+        return x
+
+    for _ in range(10):
+        new = sp.expand(bottom_up(e, rule), mul=True, deep=True, power_exp=False, power_base=False,
+                        log=False, multinomial=False, basic=False)
+        if new == e:
+            break
+        e = new
+    return e
+
+
+class _Reverse:
+    """Accumulates ``var(E, x)`` by pushing cotangents down the energy's expression tree."""
+
+    def __init__(self, wrt: sp.Symbol, kind, channels, symmetric: set):
+        self.wrt, self.kind, self.channels, self.symmetric = wrt, kind, channels, symmetric
+        self.terms: List[sp.Expr] = []
+
+    def uses(self, e: sp.Expr) -> bool:
+        if isinstance(e, O.Init):
+            return False
+        if e == self.wrt:
+            return True
+        return any(self.uses(a) for a in e.args)
+
+    def transpose(self, w: sp.Expr) -> sp.Expr:
+        return w if (w.is_Symbol and w.name in self.symmetric) else O.Transpose(w)
+
+    def back(self, e: sp.Expr, c: sp.Expr) -> None:
+        """Add the contribution of sub-expression ``e`` with cotangent ``c`` (same shape)."""
+        if not self.uses(e):
+            return
+        if e == self.wrt:
+            self.terms.append(c)
+        elif isinstance(e, (O.SumI, O.SumIJ)):
+            self.back(e.args[0], c)
+        elif e.is_Add:
+            for a in e.args:
+                if self.uses(a) and self.channels(a) == 1 and self.channels(e) != 1:
+                    raise EnergyDerivationError(f"one-channel term {sp.sstr(a)} broadcast over "
+                                                "channels")
+                self.back(a, c)
+        elif e.is_Mul:
+            for k, a in enumerate(e.args):
+                if not self.uses(a):
+                    continue
+                if self.channels(a) == 1 and self.channels(e) != 1:
+                    raise EnergyDerivationError(f"one-channel factor {sp.sstr(a)} broadcast "
+                                                "over channels; write it with dot(...)")
+                self.back(a, c * sp.Mul(*(e.args[:k] + e.args[k + 1:])))
+        elif e.is_Pow:
+            b, n = e.args
+            if self.uses(n):
+                raise EnergyDerivationError("the state in an exponent")
+            self.back(b, c * n * b ** (n - 1))
+        elif isinstance(e, O.MatMul):
+            self.back(e.args[0], O.MatMul(c, self.transpose(e.args[1])))
+        elif isinstance(e, O.Dot):
+            u, v = e.args
+            self.back(u, c * v)
+            self.back(v, c * u)
+        elif isinstance(e, O.Norm):
+            u = e.args[0]
+            self.back(u, c * u / e)
+        elif isinstance(e, O.AtI):
+            self.back(e.args[0], O.SumJ(c))
+        elif isinstance(e, O.AtJ):
+            self.back(e.args[0], O.SumJ(swap(c, self.kind)))
+        elif isinstance(e, O.Grad):
+            u = e.args[0]
+            self.back(O.AtJ(u) - O.AtI(u), c)
+        elif isinstance(e, O.Lap):
+            u = e.args[0]
+            self.back(O.SumJ(O.AtJ(u) - O.AtI(u)), c)
+        elif isinstance(e, (O.SumJ, O.Div)):
+            self.back(e.args[0], O.AtI(c))
+        elif len(e.args) == 1 and isinstance(e, sp.Function) and not isinstance(
+                e, (O.Relu, O.SoftmaxJ, O.MeanJ, O.Abs)):
+            u = e.args[0]
+            d = sp.Dummy("u")
+            deriv = e.func(d).diff(d)
+            if deriv.has(sp.Derivative):
+                raise EnergyDerivationError(f"no derivative known for {e.func.__name__}")
+            self.back(u, c * deriv.xreplace({d: u}))
+        else:
+            name = getattr(e.func, "spec_name", "") or e.func.__name__.lower()
+            raise EnergyDerivationError(f"{name} cannot be differentiated")
+
+
+def variational(energy: sp.Expr, wrt: sp.Symbol, kind, channels, symmetric=()) -> sp.Expr:
+    """``var(E, x)``: the node expression g with dE = sum_i <g_i, dx_i> (symmetric graph).
+
+    Args:
+        energy: scalar IR expression made of ``SumI`` / ``SumIJ`` terms (``abar``, endpoints,
+            ``@``, ``dot``, ``grad``, elementwise functions...).
+        wrt: the field symbol x.
+        kind, channels: ``Analyzer.kind`` / ``Analyzer.channels``-like functions.
+        symmetric: names of matrices known to be symmetric (their transposes are dropped).
+
+    Returns:
+        g, a node-kind expression of the channels of x (``0`` if E does not depend on x).
+
+    Raises:
+        EnergyDerivationError: an operator with no derivative (relu, abs, softmax_j ...).
+    """
+    rev = _Reverse(wrt, kind, channels, set(symmetric))
+    rev.back(energy, sp.Integer(1))
+    return tidy(sp.Add(*rev.terms), channels)
+
+
+def receiver_only(e: sp.Expr) -> sp.Expr:
+    """Inside ``sum_i(...)``: read ``x_i`` as the node value x (the checker rejects ``x_j``)."""
+    return e.replace(lambda a: isinstance(a, O.AtI), lambda a: a.args[0])
+

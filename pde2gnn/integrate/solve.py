@@ -1,0 +1,328 @@
+"""Integration: solver options, the fast Runge-Kutta path, torchdiffeq, adjoint, NFE counting.
+
+Two integrators share torchdiffeq's vocabulary (method, rtol, atol, step_size, adjoint):
+
+- ``pde2gnn`` (default): :func:`pde2gnn.integrate.rk.rk_solve`, explicit Runge-Kutta tableaus held as data
+  with fused stage arithmetic (euler, midpoint, heun2, heun3, rk4, bosh3, dopri5, tsit5). It
+  takes the same steps as torchdiffeq and costs a fraction of its bookkeeping.
+- ``torchdiffeq``: ``torchdiffeq.odeint``; also used for its other methods (dopri8, the Adams
+  methods, ...) and for every adjoint solve (``torchdiffeq.odeint_adjoint``).
+
+NFE are counted here, outside the vector field, so the field's forward stays free of Python
+side effects (``torch.compile`` traces it once).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+from torchdiffeq import odeint, odeint_adjoint
+
+from pde2gnn.compiler.backend.module import VectorField
+from pde2gnn.errors import DataError, OptionError, SolverError
+from pde2gnn.options import check_fields
+from pde2gnn.integrate.imex import imex_solve
+from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS
+from pde2gnn.integrate.linsolve import LINEAR_SOLVERS
+from pde2gnn.integrate.solver_config import (  # noqa: F401 (re-exported)
+    ADAMS, AUTO_STIFF, FIXED_STEP, INTEGRATORS, TORCHDIFFEQ_METHODS, SolverConfig)
+from pde2gnn.integrate.rk import TABLEAUS, affine_step, check_nfe, rk_solve
+
+log = logging.getLogger("pde2gnn")
+def check_time(time, option: str = "time") -> float:
+    """``time`` as a float after checking it is an end time: a real number, finite and above 0.
+
+    Raises:
+        OptionError: naming ``option``, for a non-number (a bool, a string, a tensor of more
+            than one value), NaN, inf, zero or a negative time.
+    """
+    if torch.is_tensor(time) and time.numel() == 1:
+        time = time.item()
+    if isinstance(time, bool) or not isinstance(time, (int, float)):
+        raise OptionError(f"{option} must be a number (the end time T > 0), got "
+                          f"{type(time).__name__} {time!r}")
+    try:
+        value = float(time)
+    except OverflowError:           # an int beyond the float range
+        value = math.inf
+    if not (math.isfinite(value) and value > 0):
+        raise OptionError(f"{option} must be a finite number above 0 (the end time T), got "
+                          f"{time!r}")
+    return float(value)
+
+
+def check_time_dtype(time: float, dtype: torch.dtype, option: str = "time") -> None:
+    """Raise :class:`OptionError` naming ``option`` when ``time`` is not finite in ``dtype``
+    (e.g. 1e39 in float32, whose largest value is 3.4e38)."""
+    if dtype.is_floating_point and time > torch.finfo(dtype).max:
+        raise OptionError(f"{option}={time!r} overflows {str(dtype).replace('torch.', '')} "
+                          f"(largest {torch.finfo(dtype).max:.3g}), the dtype of the state")
+
+
+class _Counted(nn.Module):
+    """A vector field that counts its evaluations, with the max-NFE guard (torchdiffeq path)."""
+
+    def __init__(self, field: nn.Module, max_nfe: Optional[int], name: str):
+        super().__init__()
+        self.field, self.max_nfe, self.name, self.nfe = field, max_nfe, name, 0
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        self.nfe += 1
+        check_nfe(self.nfe, self.max_nfe, self.name)
+        return self.field(t, y)
+
+
+class ODEBlock(nn.Module):
+    """Integrates a :class:`VectorField` from t = 0 to t = ``time`` and returns y(time).
+
+    Args:
+        field: the compiled vector field.
+        time: the end time T (>0, in the spec's time units).
+        config: solver options.
+
+    Attributes:
+        nfe_forward: evaluations used by the last forward solve.
+        nfe_backward: evaluations used by the last backward pass (adjoint only; else 0),
+            valid after ``loss.backward()``.
+        nfe_linear, linear_iterations: implicit / IMEX methods: products with L and
+            linear-solver iterations of the last forward solve (``nfe_forward`` counts the
+            evaluations of N there).
+
+    Raises:
+        OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
+            range of the state's dtype (at the solve).
+        DataError: a non-finite initial state.
+        SolverError: more than ``config.max_nfe`` evaluations, step size underflow, or a
+            non-finite final state.
+    """
+
+    def __init__(self, field: VectorField, time: float, config: Optional[SolverConfig] = None):
+        super().__init__()
+        self.time = check_time(time)
+        self.field = field
+        self.config = config or SolverConfig()
+        self.nfe_forward = 0
+        self._counter: Optional[_Counted] = None
+        self._compiled = None       # (method, CompiledStep or compiled field) with compile
+
+    @property
+    def nfe_backward(self) -> int:
+        return 0 if self._counter is None else self._counter.nfe - self.nfe_forward
+
+    def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
+        """y0 ``[N, D]`` -> y(T) ``[N, D]``; with ``times`` ``[K]`` (increasing, from 0) -> y at
+        each, ``[K, N, D]``."""
+        cfg, name = self.config, f"'{self.field.program.ir.name}'"
+        if times is None:
+            check_time_dtype(self.time, y0.dtype)
+        self.field.prepare(y0)
+        if not bool(torch.isfinite(y0).all()):
+            raise DataError(f"the initial state of {name} contains NaN or inf "
+                            f"({int((~torch.isfinite(y0)).sum())} of {y0.numel()} values)")
+        t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
+            else times.to(y0)
+        self._counter = None
+        self.nfe_linear = self.linear_iterations = 0
+        if cfg.method == "auto":
+            cfg = self._auto(y0, t)
+        if cfg.imex:
+            sol = imex_solve(self.field.split_operator(), self.field.rest, y0, t,
+                             method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
+                             step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
+                             affine=self.field.affine, linear_solver=cfg.linear_solver,
+                             linear_maxiter=cfg.linear_maxiter)
+            ys, self.nfe_forward = sol.ys, sol.nfe
+            self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
+        elif cfg.compile or cfg.checkpoint:
+            ys, self.nfe_forward = self._compiled_solve(y0, t, name)
+        elif cfg.fast:
+            affine = affine_step(self.field, cfg.method) if cfg.affine and self.field.affine \
+                else None
+            sol = rk_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
+                           step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
+                           affine_step=affine)
+            ys, self.nfe_forward = sol.ys, sol.nfe
+        else:
+            ys = self._torchdiffeq(y0, t, name)
+        out = ys[-1] if times is None else ys
+        if not torch.isfinite(out).all():
+            raise SolverError(self._diverged(ys, t, name))
+        return out
+
+    #: what the non-finite-state error suggests (training; simulate sets its own)
+    advice = "reduce the time or the learning rate"
+
+    def _diverged(self, ys: Tensor, t: Tensor, name: str) -> str:
+        """The message of a non-finite solution ``ys [K, ..., N, D]`` at times ``t [K]``: the
+        first output time with a non-finite value, the fields holding one, the method."""
+        bad = ~torch.isfinite(ys)
+        k = int(bad.reshape(len(ys), -1).any(1).nonzero()[0])
+        cols = bad[k].reshape(-1, ys.shape[-1]).any(0)
+        fields = [f for f, sl in getattr(self.field, "field_slices", {}).items()
+                  if bool(cols[sl].any())]
+        return (f"the solve of {name} produced non-finite values in field(s) "
+                f"{', '.join(repr(f) for f in fields) or '?'} by t = {float(t[k]):.6g} "
+                f"({'output time' if len(t) > 2 else 'end time'}; {self.config.method}, "
+                f"{self.nfe_forward} evaluations): the dynamics diverge or the scheme is "
+                f"unstable; {self.advice}")
+
+    def _compiled_solve(self, y0: Tensor, t: Tensor, name: str):
+        """``SolverConfig.compile`` / ``checkpoint``: fixed-step methods on a (compiled,
+        checkpointed) step, adaptive ones on :func:`rk_solve` with the field compiled
+        (:mod:`pde2gnn.integrate.compiled`)."""
+        from pde2gnn.integrate import compiled as C
+        cfg = self.config
+        key = (cfg.method, cfg.compile, cfg.checkpoint)
+        if self._compiled is None or self._compiled[0] != key:
+            fn = C.compiled_field(self.field) if TABLEAUS[cfg.method].adaptive \
+                else C.CompiledStep(self.field, cfg.method, compile=cfg.compile,
+                                    checkpoint=cfg.checkpoint)
+            self._compiled = (key, fn)
+        fn = self._compiled[1]
+        if isinstance(fn, C.CompiledStep):
+            return C.solve_fixed(fn, y0, t, cfg.step_size, cfg.max_nfe, name)
+        sol = rk_solve(fn, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
+                       max_nfe=cfg.max_nfe, name=name)
+        return sol.ys, sol.nfe
+
+    def _auto(self, y0: Tensor, t: Tensor) -> SolverConfig:
+        """``method = "auto"``: the stiffness rho(L) |T| of the split's linear part (20 power
+        iterations for the spectral radius) picks ``ark3`` above :data:`AUTO_STIFF`, else
+        ``dopri5``; the choice and its reason go to the ``pde2gnn`` logger and
+        :attr:`auto_choice`."""
+        rho = spectral_radius(self.field.linear, y0)
+        span = abs(float(t[-1]) - float(t[0]))
+        method = "ark3" if rho * span > AUTO_STIFF else "dopri5"
+        self.auto_choice = (method, rho, span)
+        log.info("method auto: rho(L) = %.3g, time span %.3g, stiffness %.3g %s %g -> %s",
+                 rho, span, rho * span, ">" if method == "ark3" else "<=", AUTO_STIFF, method)
+        from dataclasses import replace
+        return replace(self.config, method=method)
+
+    def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str) -> Tensor:
+        cfg = self.config
+        self._counter = counted = _Counted(self.field, cfg.max_nfe, name)
+        try:
+            if cfg.adjoint:
+                ys = _adjoint_solve(self.field, counted, y0, t, dict(
+                    rtol=cfg.rtol, atol=cfg.atol, method=cfg.method, options=cfg.options(),
+                    adjoint_method=cfg.adjoint_method or cfg.method,
+                    adjoint_options=cfg.options()))
+            else:
+                ys = odeint(counted, y0, t, rtol=cfg.rtol, atol=cfg.atol, method=cfg.method,
+                            options=cfg.options())
+        except AssertionError as e:
+            raise SolverError(f"{cfg.method} failed on {name}: {e} (after {counted.nfe} "
+                              "evaluations); the dynamics may be stiff or diverging") from None
+        self.nfe_forward = counted.nfe
+        return ys
+
+
+class EulerLayers(nn.Module):
+    """Explicit Euler with its own copy of the vector field at every step: y_{l+1} = y_l +
+    h f_l(l h, y_l), l = 0 .. L-1, h = time / L. A residual network whose layers are the
+    spec's vector field with separate weights (the NSD reference's per-layer W1, W2, epsilon
+    and restriction networks), where :class:`ODEBlock` shares one set across the steps.
+
+    Args:
+        fields: the L compiled vector fields, one per step (the same spec, separate weights).
+        time: the end time T; the step is T / L.
+
+    ``forward(y0 [N, D]) -> y(T) [N, D]``; per-solve constants of every field come from y0.
+    ``nfe_forward`` is L, ``nfe_backward`` 0 (backpropagation through the steps).
+
+    Raises:
+        OptionError: no fields, or a non-positive time.
+        SolverError: a non-finite final state.
+    """
+
+    def __init__(self, fields, time: float):
+        super().__init__()
+        if not fields:
+            raise OptionError("per-layer weights need at least one layer")
+        time = check_time(time)
+        self.fields = nn.ModuleList(fields)
+        self.field = self.fields[0]
+        self.time = float(time)
+        self.nfe_forward, self.nfe_backward = len(fields), 0
+
+    def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
+        if times is not None:
+            raise OptionError("per-layer weights give the state at T only (no select_time)")
+        h = self.time / len(self.fields)
+        y = y0
+        for f in self.fields:
+            f.prepare(y0)
+        for layer, f in enumerate(self.fields):
+            y = y + h * f(torch.tensor(layer * h, dtype=y.dtype, device=y.device), y)
+        if not bool(torch.isfinite(y).all()):
+            raise SolverError(f"the {len(self.fields)} Euler layers of "
+                              f"'{self.field.program.ir.name}' produced non-finite values: "
+                              "the dynamics diverge; reduce the time or the learning rate")
+        return y
+
+
+class _AdjointSolve(torch.autograd.Function):
+    """odeint_adjoint with the per-solve constants cut from their history.
+
+    The vector field reads per-solve tensors (constrained weights, attention from init(x)) that
+    may depend on each other; handing them to the adjoint as they are would count a gradient
+    twice. Here they become leaves for the adjoint solve, and their gradients are passed on to
+    the original tensors (and so to the encoder and the raw parameters) by this Function.
+    """
+
+    @staticmethod
+    def forward(ctx, field, func, y0, t, kwargs, keys, *tensors):
+        with torch.enable_grad():
+            leaves = [v.detach().requires_grad_() for v in tensors]
+            y0l = y0.detach().requires_grad_()
+            _install(field, keys, leaves)
+            ys = odeint_adjoint(func, y0l, t, adjoint_params=tuple(leaves), **kwargs)
+        ctx.field, ctx.keys, ctx.leaves, ctx.y0l, ctx.ys = field, keys, leaves, y0l, ys
+        return ys.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        _install(ctx.field, ctx.keys, ctx.leaves)
+        grads = torch.autograd.grad(ctx.ys, [ctx.y0l] + ctx.leaves, g, allow_unused=True)
+        return (None, None, grads[0], None, None, None, *grads[1:])
+
+
+def _install(field: VectorField, keys, tensors):
+    for (where, k), v in zip(keys, tensors):
+        getattr(field, where)[k] = v
+    field._y0_history = False       # the constants are leaves now: the adjoint sees them
+
+
+def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,
+                   kwargs: dict) -> Tensor:
+    keys, tensors = [], []
+    for where in ("_learned", "_solve_cache"):
+        for k, v in getattr(field, where).items():
+            if torch.is_tensor(v) and v.requires_grad:
+                keys.append((where, k))
+                tensors.append(v)
+    return _AdjointSolve.apply(field, func, y0, t, kwargs, keys, *tensors)
+
+
+@torch.no_grad()
+def spectral_radius(linear, like: Tensor, iterations: int = 20, seed: int = 0) -> float:
+    """Estimate of the spectral radius of the linear map ``linear`` (on tensors of ``like``'s
+    shape) by power iterations from a seeded random vector: ||L^k v|| / ||L^(k-1) v|| after
+    ``iterations`` products (a lower bound that converges to rho for a dominant eigenvalue;
+    within a factor of about 2 after 20 iterations for graph Laplacians)."""
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    v = torch.randn(like.shape, generator=g, dtype=like.dtype).to(like.device)
+    v = v / v.norm()
+    rho = 0.0
+    for _ in range(iterations):
+        w = linear(v)
+        rho = float(w.norm())
+        if rho == 0.0 or not math.isfinite(rho):
+            return rho
+        v = w / rho
+    return rho

@@ -1,2 +1,0 @@
-"""One module per ``pde2gnn train`` task, each a :class:`~pde2gnn.tasks.task.Task` subclass
-(listed in :data:`pde2gnn.tasks.registry.TASKS`)."""

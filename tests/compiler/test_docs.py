@@ -1,0 +1,101 @@
+"""The generated parts of the documentation cannot drift from the code and the experiments.
+
+- the language reference (docs/gen_reference.py) has an example for every built-in operator,
+  constraint, initialiser, network type and edge built-in, and every example compiles to code;
+- every experiment summary follows the shared schema, and its summary.md is the rendering of
+  its summary.json; the README's results table is the rendering of the summaries;
+- every library spec opens with a header comment (its equation and paper), every ablation spec
+  under experiments/ compiles, and the getting-started spec checks.
+"""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "docs"))
+sys.path.insert(0, str(ROOT / "experiments"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import gen_reference  # noqa: E402
+import summarize  # noqa: E402
+from helpers.specs import EXPERIMENT_SPECS, LIBRARY_SPECS  # noqa: E402
+
+from pde2gnn.compiler import pipeline as compiler  # noqa: E402
+from pde2gnn.compiler.lang.builtins import (BUILTINS, CONSTRAINTS, EDGE_BUILTINS,  # noqa: E402
+                                   INITIALISERS, NET_TYPES)
+
+DOCUMENTED = (list(BUILTINS) + list(CONSTRAINTS) + list(INITIALISERS) + list(NET_TYPES)
+              + list(EDGE_BUILTINS))
+
+
+def test_every_builtin_has_an_example_in_the_reference():
+    missing = [n for n in DOCUMENTED if n not in gen_reference.EXAMPLES]
+    assert not missing, f"add an example to docs/gen_reference.py EXAMPLES for {missing}"
+    assert set(gen_reference.EXAMPLES) == set(DOCUMENTED), "an example of no built-in"
+
+
+@pytest.mark.parametrize("name", sorted(gen_reference.EXAMPLES))
+def test_reference_example_compiles_and_uses_its_builtin(name):
+    text = gen_reference.EXAMPLES[name]
+    assert name in text
+    code = compiler.explain(text, "python")
+    assert "def step(" in code or "def update(" in code or "next" in code
+
+
+def test_language_reference_lists_every_builtin_and_statement():
+    page = gen_reference.language_page()
+    for n in DOCUMENTED:
+        assert f"`{n}`" in page, n
+    for rule in ("field_decl", "learn_decl", "net_decl", "domain_decl", "equation",
+                 "next_equation", "override", "model_decl", "energy_decl"):
+        assert f"| `{rule}` |" in page, rule
+
+
+@pytest.mark.parametrize("study", summarize.studies(), ids=lambda p: p.name)
+def test_summary_follows_schema_and_markdown_is_its_rendering(study):
+    s = summarize.load(study)
+    summarize.check_schema(s)
+    assert s["study"] == study.name
+    assert (study / "summary.md").read_text() == summarize.render_md(s), \
+        f"run python experiments/summarize.py --render ({study.name}/summary.md is stale)"
+    conf = (study / "study.toml").read_text()
+    assert conf.count("[[rows]]") == len(s["rows"]), "study.toml and summary.json disagree"
+
+
+def test_schema_check_rejects_a_row_without_ours():
+    s = summarize.load(summarize.studies()[0])
+    bad = json.loads(json.dumps(s))
+    del bad["rows"][0]["ours"]
+    with pytest.raises(ValueError, match="ours"):
+        summarize.check_schema(bad)
+
+
+def test_readme_results_table_is_generated_from_the_summaries():
+    text = (ROOT / "README.md").read_text()
+    assert summarize.rewrite_readme(text) == text, \
+        "run python experiments/summarize.py --readme README.md"
+
+
+def test_zoo_page_lists_every_library_model_and_every_study():
+    page = gen_reference.zoo_page()
+    for spec in LIBRARY_SPECS:
+        assert f"| `{spec.stem}` |" in page
+    for study in summarize.studies():
+        assert summarize.load(study)["title"] in page
+
+
+@pytest.mark.parametrize("spec", LIBRARY_SPECS, ids=lambda p: p.stem)
+def test_library_spec_opens_with_its_header(spec):
+    head = spec.read_text().split("\n")[0]
+    assert head.startswith("# ") and len(head) > 20, f"{spec.name}: no header comment"
+
+
+@pytest.mark.parametrize("spec", EXPERIMENT_SPECS, ids=lambda p: p.stem)
+def test_experiment_spec_compiles(spec):
+    assert "def step(" in compiler.explain(str(spec), "python")
+
+
+def test_getting_started_spec_checks():
+    checked = compiler.front(str(ROOT / "examples" / "my_diffusion.pde"))
+    assert checked.name == "my_diffusion"

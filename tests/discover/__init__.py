@@ -1,0 +1,1 @@
+"""Tests of pde2gnn.discover."""

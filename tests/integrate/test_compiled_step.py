@@ -1,0 +1,92 @@
+"""The compiled Runge-Kutta step (pde2gnn/integrate/compiled.py) of every continuous library
+spec: one graph under torch.compile(fullgraph=True), traced once across step sizes, times and
+a new y(0), and equal to the eager fused loop (pde2gnn.integrate.rk.rk_solve) to 1e-10 in float64
+(rk4 on four specs and through ODEBlock with gradients, euler on the rest: the field is the
+same graph, and tracing four evaluations per step would cost the suite four times as much).
+
+torch.compile's ``eager`` backend runs the traced graph without generating kernels: it checks
+the tracing (no graph break, no recompilation), which is what depends on pde2gnn's code;
+inductor's C++ build would cost ~1 minute per spec on this CPU (benchmarks/scale.py times it).
+"""
+import pytest
+import torch
+
+from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.errors import OptionError
+from pde2gnn.integrate.compiled import CompiledStep, solve_fixed
+from pde2gnn.integrate.rk import rk_solve
+from pde2gnn.integrate.solve import ODEBlock, SolverConfig
+
+from tests.compiler.test_reference import LIBRARY, N, compiled_field
+
+ODES = [p for p in LIBRARY if not compiler.is_discrete(str(p))]
+RK4 = {"heat", "kuramoto_sivashinsky", "allen_cahn", "graff"}   # the others: euler
+SHEAVES = {p.stem for p in ODES if compiler.front(str(p)).sheaves}
+
+
+def _counting_backend():
+    graphs = []
+
+    def backend(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+    return backend, graphs
+
+
+@pytest.mark.parametrize("path", [p for p in ODES if p.stem not in SHEAVES], ids=lambda p: p.stem)
+def test_compiled_step_equals_eager_and_traces_once(path):
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(3)
+    field = compiled_field(path, gen)
+    backend, graphs = _counting_backend()
+    method = "rk4" if path.stem in RK4 else "euler"     # tracing 4 evaluations costs 4x
+    stages = {"rk4": 4, "euler": 1}[method]
+    step = CompiledStep(field, method, backend=backend, log=None)
+    for k, (times, steps) in enumerate([((0.0, 2.0, 5.0), 5), ((0.0, 1.4, 6.0), 10)]):
+        y0 = (1 + k) * 0.5 * torch.randn(N, field.state_width, generator=gen,
+                                         dtype=torch.float64)
+        with torch.no_grad():
+            field.prepare(y0)
+            # time unit: 1 / 100 of the field's rate at y0 (biharmonic, random MLPs: stiff)
+            rate = field(torch.tensor(0.0, dtype=torch.float64), y0).abs().max() / y0.abs().max()
+            unit = 0.01 / max(1.0, float(rate))
+            ts, h = [unit * v for v in times], unit * times[-1] / steps
+            want = rk_solve(field, y0, ts, method=method, step_size=h).ys
+            got, nfe = solve_fixed(step, y0, ts, step_size=h)
+        assert nfe == stages * steps and torch.isfinite(want).all()
+        scale = want.abs().max().item()
+        assert (got - want).abs().max().item() <= 1e-10 * max(scale, 1.0)
+    assert len(graphs) == 1, f"{path.stem}: traced {len(graphs)} times"
+
+
+@pytest.mark.parametrize("path", [p for p in ODES if p.stem in SHEAVES], ids=lambda p: p.stem)
+def test_sheaf_specs_are_refused_with_a_clear_error(path):
+    field = compiled_field(path, torch.Generator().manual_seed(3))
+    with pytest.raises(OptionError, match="sheaf"):
+        CompiledStep(field, "rk4", backend="eager", log=None)
+
+
+def test_ode_block_compile_option_trains_like_eager(monkeypatch, capsys):
+    """SolverConfig(compile=True) through ODEBlock, with gradients: the same loss and
+    gradients as the eager loop, fixed-step (rk4) and adaptive (dopri5), and a log line."""
+    from pde2gnn.integrate import compiled as C
+    monkeypatch.setattr(C, "DEFAULT_BACKEND", "eager")     # tracing only (see above)
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(0)
+    field = compiled_field(next(p for p in ODES if p.stem == "grand"), gen)
+    x = torch.randn(N, field.state_width, generator=gen, dtype=torch.float64,
+                    requires_grad=True)
+    for solver in (dict(method="rk4", step_size=0.1),
+                   dict(method="dopri5", rtol=1e-6, atol=1e-8)):
+        results = []
+        capsys.readouterr()
+        for compile_ in (False, True):
+            block = ODEBlock(field, 0.5, SolverConfig(compile=compile_, **solver))
+            loss = block(x).square().sum()
+            results.append((loss.detach(), torch.autograd.grad(loss, x)[0], block.nfe_forward))
+        (l0, g0, n0), (l1, g1, n1) = results
+        assert n0 == n1
+        assert abs(float(l1 - l0)) <= 1e-10 * abs(float(l0))
+        assert (g1 - g0).abs().max() <= 1e-10 * g0.abs().max()
+        lines = [s for s in capsys.readouterr().out.splitlines() if s.startswith("compiled: ")]
+        assert len(lines) == 1 and "'grand'" in lines[0] and "eager" in lines[0]
