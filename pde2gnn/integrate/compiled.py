@@ -22,7 +22,6 @@ tensor there, so changing step sizes do not recompile either).
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -31,6 +30,7 @@ import torch.utils.checkpoint
 from torch import Tensor, nn
 
 from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.integrate.rk import step_grid
 from pde2gnn.integrate.tableaus import TABLEAUS
 
 #: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
@@ -194,11 +194,7 @@ def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
     ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
     if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
         raise OptionError(f"output times must be strictly increasing, got {ts}")
-    grid = ts
-    if step_size is not None:
-        n = math.ceil((ts[-1] - ts[0]) / step_size + 1)
-        grid = [ts[0] + k * step_size for k in range(n)]
-        grid[-1] = ts[-1]
+    grid = step_grid(ts, step_size)
     stages = len(step.uses)
     if max_nfe is not None and stages * (len(grid) - 1) > max_nfe:
         raise SolverError(f"the solve of {name} would exceed max_nfe = {max_nfe} function "

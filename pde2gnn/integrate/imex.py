@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import OptionError, SolverError
-from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum
+from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum, step_grid
 from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ARKTableau
 from pde2gnn.integrate.linsolve import SolveStats, StageSolver
 
@@ -222,12 +222,7 @@ class _Run:
         return out
 
     def fixed(self, y0: Tensor, ts: List[float], step_size: Optional[float]) -> List[Tensor]:
-        if step_size is None:
-            grid = ts
-        else:
-            n = math.ceil((ts[-1] - ts[0]) / step_size + 1)
-            grid = [ts[0] + k * step_size for k in range(n)]
-            grid[-1] = ts[-1]
+        grid = step_grid(ts, step_size)
         out, j = [y0], 1
         n0, l0 = self.f_at(grid[0], y0)
         for s0, s1 in zip(grid[:-1], grid[1:]):

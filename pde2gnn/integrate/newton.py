@@ -24,7 +24,7 @@ from scipy.sparse.linalg import splu
 from torch import Tensor
 
 from pde2gnn.compiler.backend.split import greedy_colouring, node_pattern
-from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.errors import OptionError
 
 
 class NewtonStages:

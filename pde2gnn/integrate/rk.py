@@ -355,16 +355,18 @@ def _next_step(dt: float, ratio: float, order: int) -> float:
     return dt * min(IFACTOR, max(SAFETY / ratio ** (1.0 / order), dfactor))
 
 
+def step_grid(ts: Sequence[float], step_size: Optional[float]) -> List[float]:
+    """Step times of a fixed-step solve through output times ``ts``: ``ts`` itself without
+    ``step_size``, else ``ts[0] + k * step_size``, the last step shortened to end at ``ts[-1]``."""
+    if step_size is None:
+        return list(ts)
+    grid = [ts[0] + k * step_size for k in range(math.ceil((ts[-1] - ts[0]) / step_size + 1))]
+    return grid[:-1] + [ts[-1]]
+
+
 def _fixed(st: _Steps, y0: Tensor, ts: List[float], *, step_size=None, rtol=None, atol=None):
     f = st.f
-    if step_size is None:
-        grid = ts
-    else:
-        n = math.ceil((ts[-1] - ts[0]) / step_size + 1)
-        grid = [ts[0] + k * step_size for k in range(n)]
-        grid[-1] = ts[-1]
-    out = [y0]
-    j = 1
+    grid, out, j = step_grid(ts, step_size), [y0], 1
     scratch = None if torch.is_grad_enabled() else torch.empty_like(y0)
     for t0, t1 in zip(grid[:-1], grid[1:]):
         dt = t1 - t0

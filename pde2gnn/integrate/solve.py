@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
 from typing import Optional
 
 import torch
@@ -24,12 +23,8 @@ from torchdiffeq import odeint, odeint_adjoint
 
 from pde2gnn.compiler.backend.module import VectorField
 from pde2gnn.errors import DataError, OptionError, SolverError
-from pde2gnn.options import check_fields
 from pde2gnn.integrate.imex import imex_solve
-from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS
-from pde2gnn.integrate.linsolve import LINEAR_SOLVERS
-from pde2gnn.integrate.solver_config import (  # noqa: F401 (re-exported)
-    ADAMS, AUTO_STIFF, FIXED_STEP, INTEGRATORS, TORCHDIFFEQ_METHODS, SolverConfig)
+from pde2gnn.integrate.solver_config import AUTO_STIFF, SolverConfig
 from pde2gnn.integrate.rk import TABLEAUS, affine_step, check_nfe, rk_solve
 
 log = logging.getLogger("pde2gnn")

@@ -3,7 +3,6 @@ against, apart from the integrators (pde2gnn.integrate.solve) so that reading a 
 defaults loads neither torch nor torchdiffeq."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Optional
 

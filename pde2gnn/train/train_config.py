@@ -2,7 +2,6 @@
 so that reading a TOML (:mod:`pde2gnn.train.config`) loads neither the task nor torch_geometric."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 

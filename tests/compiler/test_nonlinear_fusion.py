@@ -3,7 +3,6 @@
 has no message-passing remainder left, and its value equals hand-written finite differences
 (Kuramoto-Sivashinsky on a periodic grid) and hand-written PyTorch (powers on a random graph)."""
 import numpy as np
-import pytest
 import torch
 
 from pde2gnn.compiler import pipeline as compiler

@@ -1,7 +1,6 @@
 """Great-circle kNN for latitude / longitude stations equals a brute-force haversine kNN."""
 import numpy as np
 import pytest
-import torch
 from torch_geometric.utils import is_undirected
 
 from pde2gnn.errors import DataError, OptionError

@@ -3,7 +3,6 @@ layouts, --init / --input, the sum tracker, the steady-state stop, snapshots fro
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from pde2gnn.cli.commands import main

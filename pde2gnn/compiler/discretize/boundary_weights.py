@@ -61,7 +61,7 @@ def boundary_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, sc
     from pde2gnn.compiler.discretize.geometry import check_inside
     pos = np.asarray(pos, float)
     check_inside(pos, box, name=name)
-    n, E = len(pos), len(i)
+    n = len(pos)
     out: Dict[str, np.ndarray] = {}
     fields = sorted({v[0] for v in arrays.values()})
     d = box.displacement(pos, i, j)

@@ -25,7 +25,6 @@ import hashlib
 import math
 import resource
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -42,9 +41,9 @@ from pde2gnn.compiler.graph_clause import knn_clause
 from pde2gnn.errors import OptionError
 from pde2gnn.train.train_config import TrainConfig  # noqa: F401
 from pde2gnn.graph.construction import feature_knn_graph
-from pde2gnn.options import check_device, check_fields, check_params
+from pde2gnn.options import check_device
 from pde2gnn.progress import bar as progress_bar
-from pde2gnn.integrate.solve import EulerLayers, ODEBlock, SolverConfig
+from pde2gnn.integrate.solve import EulerLayers, ODEBlock
 
 
 #: activations of the encoder / decoder side of :class:`ContinuousGNN`
