@@ -17,6 +17,8 @@ TUTORIALS = {  # script -> the figure it writes (None: none)
     "grand_cora_pdeconv": None,
     "graff_energy": "graff_energy.png",
     "padgn_scattered_points": "padgn_scattered_points.png",
+    "stiff_reaction_diffusion": "stiff_reaction_diffusion.png",
+    "boundary_conditions": "boundary_conditions.png",
     "discover_equation": "discover_equation.png",
     "sheaf_diffusion": "sheaf_diffusion.png",
     "egnn_point_cloud": "egnn_point_cloud.png",
