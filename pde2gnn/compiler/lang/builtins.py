@@ -84,6 +84,8 @@ _NOT_SYMMETRIC = "is not symmetric in i and j"
 _KINK = "is not differentiable at 0"
 _NO_SHEAF = "is not supported in energies"
 _NO_RULE = "has no derivative rule for var(...) and is not supported in energies"
+_NO_TRANSPOSE = ("has no derivative rule for var(...) (the transpose of its geometric stencil) "
+                 "and is not supported in energies")
 _STEP = "is piecewise constant (not differentiable where it switches)"
 #: y_ij = sp(u_ij) / S_i, S_i = sum_k sp(u_ik), sp(s) = (s + sqrt(s^2 + 4)) / 2, sp'/sp =
 #: 1 / sqrt(s^2 + 4): the cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) / sqrt(u_ij^2 + 4)
@@ -202,13 +204,17 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
             energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
     # geometric operators (need a `domain`)
     Builtin("dx", "geometry", "d/dx on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
-            stencil="geometric weights (discretize/geometry.py)"),
+            stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
     Builtin("dy", "geometry", "d/dy on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
-            stencil="geometric weights (discretize/geometry.py)"),
+            stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
     Builtin("dz", "geometry", "d/dz on the node coordinates (3-D domains)", takes=Kind.NODE,
-            gives=Kind.NODE, stencil="geometric weights (discretize/geometry.py)"),
+            gives=Kind.NODE, stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
     Builtin("dgrad", "geometry", "directional derivative along each edge", takes=Kind.NODE,
-            gives=Kind.EDGE, stencil="geometric weights (discretize/geometry.py)"),
+            gives=Kind.EDGE, stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
 )}
 
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
