@@ -33,6 +33,13 @@ def _by_hand(name, x, i, j, w, n):
         return (_normalised(s, i, n) * sym).sum() + 0.5 * (x * x).sum()
     if name == "weighted_i":
         return (_normalised(s, j, n) * torch.tanh(sym)).sum()
+    if name == "mean_heads":
+        return ((x * x).mean(1) * (x * x).sum(1)).sum()
+    if name == "cat":
+        return (torch.cat([x, torch.tanh(x)], 1) * torch.cat([x @ w, x], 1)).sum()
+    if name == "where":
+        return torch.where(sym > 0, s, torch.tanh(sym)).sum() + (
+            ((x * x).sum(1) > 1).double() * (x * x).sum(1)).sum()
     return (torch.log(_normalised(s, i, n)) * (x[j] - x[i]).norm(dim=1)).sum()
 
 
@@ -43,6 +50,11 @@ ENERGIES = {
                   "+ 1/2 * sum_i(dot(x, x))",
     "weighted_i": "sum_ij(squareplus_i(dot(x_i, x_j @ W)) * tanh(dot(x_i, x_j)))",
     "nested": "sum_ij(log(squareplus_j(dot(x_i, x_j @ W))) * norm(grad(x)))",
+    # rows with pullbacks besides squareplus, and cat's structural rule
+    "mean_heads": "sum_i(mean_heads(x * x) * dot(x, x))",
+    "cat": "sum_i(dot(cat(x, tanh(x)), cat(x @ W, x)))",
+    "where": "sum_ij(where(dot(x_i, x_j) > 0, dot(x_i, x_j @ W), tanh(dot(x_i, x_j)))) "
+             "+ sum_i((dot(x, x) > 1) * dot(x, x))",
 }
 
 

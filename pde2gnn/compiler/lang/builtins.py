@@ -14,7 +14,7 @@ No torch or sympy here: symbolic classes and kernels are named, and resolved by 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 from pde2gnn.compiler.lang.kinds import Kind
 
@@ -54,9 +54,11 @@ class Builtin:
             entries of its argument (``squareplus_j`` normalises over N(i)): the cotangent
             pushed to ``u`` itself (a vector-Jacobian product), an expression of ``u``, the
             result ``y`` and its cotangent ``c``, with the graph operators, ``at_i`` / ``at_j``
-            (a node value at the edge's receiver / neighbour) and ``swap`` (i <-> j in an edge
-            value, on a symmetric graph). The linear graph operators and the channel products
-            (``grad``, ``div``, ``lap``, ``sum_j``, ``dot``, ``norm``, ``sum_i``, ``sum_ij``,
+            (a node value at the edge's receiver / neighbour), ``swap`` (i <-> j in an edge
+            value, on a symmetric graph), ``fill`` and ``n`` (the channels of ``u``); for
+            several arguments a tuple, one pullback per argument, named ``u``, ``v``, ``w``
+            (``where``). The linear graph operators and the channel products (``grad``,
+            ``div``, ``lap``, ``sum_j``, ``dot``, ``norm``, ``cat``, ``sum_i``, ``sum_ij``,
             ``init``) are differentiated by the structural rules of that module instead.
         edge_rows: the kernel needs one row per edge even for a constant argument.
         liftable: an elementwise function of endpoint values is computed on nodes and gathered
@@ -75,7 +77,7 @@ class Builtin:
     symbolic: str = ""
     stencil: Optional[str] = None
     kernel: Optional[str] = None
-    derivative: Optional[str] = None
+    derivative: Union[str, Tuple[str, ...], None] = None
     edge_rows: bool = False
     liftable: bool = False
 
@@ -83,10 +85,10 @@ class Builtin:
 _NOT_SYMMETRIC = "is not symmetric in i and j"
 _KINK = "is not differentiable at 0"
 _NO_SHEAF = "is not supported in energies"
-_NO_RULE = "has no derivative rule for var(...) and is not supported in energies"
 _NO_TRANSPOSE = ("has no derivative rule for var(...) (the transpose of its geometric stencil) "
                  "and is not supported in energies")
-_STEP = "is piecewise constant (not differentiable where it switches)"
+#: comparisons are piecewise constant: derivative 0 almost everywhere (undefined at the switch)
+_STEP = ("0", "0")
 #: y_ij = sp(u_ij) / S_i, S_i = sum_k sp(u_ik), sp(s) = (s + sqrt(s^2 + 4)) / 2, sp'/sp =
 #: 1 / sqrt(s^2 + 4): the cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) / sqrt(u_ij^2 + 4)
 _SQUAREPLUS_J = "y * (c - at_i(sum_j(c * y))) / sqrt(u^2 + 4)"
@@ -130,10 +132,11 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("norm", "vector", "Euclidean norm over channels", channels="one", symbolic="Norm",
             kernel="_G.norm", liftable=True),
     Builtin("mean_heads", "vector", "mean over channels (attention heads)", channels="one",
-            symbolic="MeanHeads", kernel="_G.mean_heads", energy=_NO_RULE, liftable=True),
+            symbolic="MeanHeads", kernel="_G.mean_heads", derivative="c * fill(1, n) / n",
+            liftable=True),
     Builtin("init", "vector", "the state at t = 0", symbolic="Init"),
     Builtin("cat", "vector", "channels side by side", symbolic="Cat", kernel="_G.cat",
-            energy=_NO_RULE, liftable=True),
+            liftable=True),
     Builtin("mean_i", "vector", "mean over all nodes, channel by channel, on every node (per "
             "graph of a batch)", takes=Kind.NODE, symbolic="MeanI", kernel="_G.mean_i",
             energy="couples all nodes and is not supported in energies"),
@@ -172,17 +175,19 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     # comparisons and the conditional: a < b is lt(a, b) (1.0 where true, 0.0 where false), so
     # masks and piecewise coefficients are written from coordinates, t and params
     Builtin("lt", "compare", "a < b: 1 where true, 0 where false (written a < b)", nargs=2,
-            symbolic="Lt", kernel="_G.lt", energy=_STEP, liftable=True),
+            symbolic="Lt", kernel="_G.lt", derivative=_STEP, liftable=True),
     Builtin("le", "compare", "a <= b: 1 where true, 0 where false (written a <= b)", nargs=2,
-            symbolic="Le", kernel="_G.le", energy=_STEP, liftable=True),
+            symbolic="Le", kernel="_G.le", derivative=_STEP, liftable=True),
     Builtin("gt", "compare", "a > b: 1 where true, 0 where false (written a > b)", nargs=2,
-            symbolic="Gt", kernel="_G.gt", energy=_STEP, liftable=True),
+            symbolic="Gt", kernel="_G.gt", derivative=_STEP, liftable=True),
     Builtin("ge", "compare", "a >= b: 1 where true, 0 where false (written a >= b)", nargs=2,
-            symbolic="Ge", kernel="_G.ge", energy=_STEP, liftable=True),
+            symbolic="Ge", kernel="_G.ge", derivative=_STEP, liftable=True),
     Builtin("eq", "compare", "a == b: 1 where equal, 0 elsewhere (written a == b)", nargs=2,
-            symbolic="Eq", kernel="_G.eq", energy=_STEP, liftable=True),
+            symbolic="Eq", kernel="_G.eq", derivative=_STEP, liftable=True),
     Builtin("where", "compare", "where(c, a, b): a where c != 0, b elsewhere (piecewise values)",
-            nargs=3, symbolic="Where", kernel="_G.where", energy=_NO_RULE, liftable=True),
+            nargs=3, symbolic="Where", kernel="_G.where",
+            derivative=("0", "where(u, c, 0)", "where(u, 0, c)"),
+            liftable=True),
     # energies only
     Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
             kernel="_G.sum_i"),

@@ -16,6 +16,7 @@ u @ W                  c @ W^T (``Transpose``; W^T = W for sym / diag / psd / di
 dot(u, v)              c * v to u, c * u to v
 u * v, u ^ n, f(u)     product rule, n u^(n-1) c, f'(u) c (sympy derivative)
 norm(u)                c * u / norm(u)
+cat(u, v, ...)         the channels of c that each argument filled (``Slice``)
 u_i  (edge <- node)    sum_j c_ij                        (edge (i, j) sends c_ij to node i)
 u_j  (edge <- node)    sum_j c_ji  = sum_j swap(c)_ij    (the neighbour's share, see below)
 sum_j F (node <- edge) c_i on every edge (i, j)
@@ -49,8 +50,8 @@ SYMMETRIC_CONSTRAINTS = tuple(n for n, c in CONSTRAINTS.items() if c.symmetric)
 
 #: differentiated by the structural rules of :class:`_Reverse` (its table in the module
 #: docstring) rather than by a ``derivative`` entry of their rows; ``Init`` is a constant
-STRUCTURAL = (O.SumI, O.SumIJ, O.MatMul, O.Dot, O.Norm, O.AtI, O.AtJ, O.Grad, O.Lap, O.SumJ,
-              O.Div, O.Init)
+STRUCTURAL = (O.SumI, O.SumIJ, O.MatMul, O.Dot, O.Norm, O.Cat, O.AtI, O.AtJ, O.Grad, O.Lap,
+              O.SumJ, O.Div, O.Init)
 
 
 def pullback_rule(e: sp.Expr):
@@ -132,6 +133,12 @@ def tidy(e: sp.Expr, channels: Callable[[sp.Expr], int]) -> sp.Expr:
     return e
 
 
+def _count(channels) -> sp.Expr:
+    """A channel count as a sympy value: a number, or the symbol of a dimension (``d``)
+    bound when the program is compiled."""
+    return sp.Integer(channels) if isinstance(channels, int) else sp.Symbol(str(channels))
+
+
 class _Reverse:
     """Accumulates ``var(E, x)`` by pushing cotangents down the energy's expression tree."""
 
@@ -149,11 +156,13 @@ class _Reverse:
     def transpose(self, w: sp.Expr) -> sp.Expr:
         return w if (w.is_Symbol and w.name in self.symmetric) else O.Transpose(w)
 
-    def pull(self, e: sp.Expr, c: sp.Expr) -> sp.Expr:
-        """The cotangent of ``e``'s argument by its row's ``derivative`` rule (u, y, c)."""
-        names = {**O.FUNCTIONS, "at_i": O.AtI, "at_j": O.AtJ,
-                 "swap": lambda x: swap(x, self.kind), "u": e.args[0], "y": e, "c": c}
-        return sp.sympify(pullback_rule(e), locals=names, convert_xor=True)
+    def pull(self, e: sp.Expr, rule: str, c: sp.Expr) -> sp.Expr:
+        """The cotangent of one of ``e``'s arguments by a ``derivative`` rule of its row: an
+        expression of the arguments ``u, v, w``, the result ``y`` and its cotangent ``c``."""
+        names = {**O.FUNCTIONS, "at_i": O.AtI, "at_j": O.AtJ, "fill": O.Fill,
+                 "swap": lambda x: swap(x, self.kind), "n": _count(self.channels(e.args[0])),
+                 "y": e, "c": c, **dict(zip("uvw", e.args))}
+        return sp.sympify(rule, locals=names, convert_xor=True)
 
     def back(self, e: sp.Expr, c: sp.Expr) -> None:
         """Add the contribution of sub-expression ``e`` with cotangent ``c`` (same shape)."""
@@ -204,7 +213,17 @@ class _Reverse:
         elif isinstance(e, (O.SumJ, O.Div)):
             self.back(e.args[0], O.AtI(c))
         elif pullback_rule(e) is not None:
-            self.back(e.args[0], self.pull(e, c))
+            rules = pullback_rule(e)
+            for a, rule in zip(e.args, (rules,) if isinstance(rules, str) else rules):
+                pulled = self.pull(e, rule, c) if self.uses(a) else sp.Integer(0)
+                if pulled != 0:           # a comparison: derivative 0 almost everywhere
+                    self.back(a, pulled)
+        elif isinstance(e, O.Cat):
+            start = sp.Integer(0)
+            for a in e.args:
+                k = _count(self.channels(a))
+                self.back(a, O.Slice(c, start, start + k))
+                start += k
         elif len(e.args) == 1 and isinstance(e, sp.Function) and not isinstance(
                 e, (O.Relu, O.SoftmaxJ, O.MeanJ, O.Abs)):
             u = e.args[0]
