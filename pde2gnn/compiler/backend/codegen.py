@@ -30,19 +30,15 @@ from typing import Dict, List
 
 import sympy as sp
 
+from pde2gnn.compiler.backend.emit import RULES, rule_for
 from pde2gnn.compiler.discretize.stencil import StencilProgram
-from pde2gnn.errors import UnsupportedError
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.symbolic.rewrite import bottom_up
-from pde2gnn.compiler.symbolic.sheaf import SHEAF_CLASSES
 from pde2gnn.compiler.symbolic.symbols import Level
 
-_FUNCS = O.KERNELS      # symbolic class -> kernel, from the built-in table
 #: computed on nodes and gathered (f(u_i, v_i) -> f(u, v)_i) when every argument is at one end
 _ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, O.MatMul, O.Slice, O.NetApply) + O.LIFTABLE
-#: graph operators that need one row per edge, also when their argument is a constant
-_EDGE_ROWS = O.EDGE_ROWS
 #: names the generated functions use themselves (``step(t, y, ...)``)
 _TAKEN = ("t", "y", "torch")
 
@@ -182,67 +178,13 @@ class CodeGen:
         return name
 
     def emit(self, e: sp.Expr, lv: Level) -> str:
-        r = lambda a: self.ref(a, lv)  # noqa: E731
-        if isinstance(e, SHEAF_CLASSES):
-            return emit_sheaf(self, e, lv)
-        if e.is_Add:
-            return " + ".join(r(a) for a in e.args).replace("+ -", "- ")
-        if e.is_Mul:
-            num, den = [], []
-            for a in e.args:
-                if a.is_Pow and a.args[1] == -1:
-                    den.append(a.args[0])
-                elif a.is_Rational and a.q != 1 and a.p == 1:
-                    den.append(sp.Integer(a.q))
-                else:
-                    num.append(a)
-            code = " * ".join(self._paren(a, r(a)) for a in num) or "1.0"
-            if num and num[0] == -1:
-                code = "-" + " * ".join(self._paren(a, r(a)) for a in num[1:]) if len(num) > 1 \
-                    else "-1.0"
-            for d in den:
-                code = f"{code} / {self._paren(d, r(d), strict=True)}"
-            return code
-        if e.is_Pow:
-            b, x = e.args
-            if x == sp.Rational(1, 2):
-                return f"torch.sqrt({r(b)})"
-            if x == -1:
-                return f"1.0 / {self._paren(b, r(b), strict=True)}"
-            if x == 2:
-                return f"torch.square({r(b)})"
-            return f"{self._paren(b, r(b), strict=True)} ** {self._paren(x, r(x), strict=True)}"
-        if isinstance(e, O.Fill):
-            return f"_G.fill({float(e.args[0])!r}, {int(e.args[1])})"
-        if isinstance(e, (O.SumI, O.SumIJ)):
-            return f"_G.{e.spec_name}({self._arg(e.args[0], lv)})"
-        if isinstance(e, O.MatMul):
-            return f"{self._paren(e.args[0], self._arg(e.args[0], lv))} @ {r(e.args[1])}"
-        if isinstance(e, O.Transpose):
-            return f"{r(e.args[0])}.T"
-        if isinstance(e, O.Slice):
-            u, a, b = e.args
-            return f"{self._paren(u, r(u), strict=True)}[..., {int(a)}:{int(b)}]"
-        if isinstance(e, O.Cat):
-            return f"_G.cat([{', '.join(self._arg(a, lv) for a in e.args)}])"
-        if isinstance(e, O.NetApply):
-            net, *args = e.args
-            if self._mlp_on_edges(e):
-                parts = (f"('{a.side}', {r(a.args[0])})" if isinstance(a, O.ENDPOINTS)
-                         else f"('e', {r(a)})" for a in args[0].args)
-                return f"{r(net)}.on_edges(_G, {', '.join(parts)})"
-            if isinstance(e, O.GraphNetApply):
-                kinds = ("node", "edge")
-                return f"{r(net)}(_G, " + ", ".join(
-                    self._arg(a, lv, k) for a, k in zip(args, kinds)) + ")"
-            return f"{r(net)}({', '.join(self._arg(a, lv) for a in args)})"
-        if isinstance(e, O.Dropout):      # the rate as a literal: no tensor, no device sync
-            return f"_G.dropout({self._arg(e.args[0], lv)}, {float(e.args[1])!r})"
-        if e.func in _FUNCS:
-            rows = "edge" if isinstance(e, _EDGE_ROWS) else None
-            return f"{_FUNCS[e.func]}({', '.join(self._arg(a, lv, rows) for a in e.args)})"
-        raise UnsupportedError(f"no code generation rule for {e.func.__name__} (in model "
-                               f"'{self.p.ir.name}')")
+        """The source of ``e`` by the rule of its class (:data:`~pde2gnn.compiler.backend.emit.RULES`).
+
+        Raises:
+            UnsupportedError: no code generation rule for the class of ``e``.
+        """
+        rule = rule_for(RULES, e, "code generation", f" (in model '{self.p.ir.name}')")
+        return rule(self, e, lv)
 
     def _arg(self, a: sp.Expr, lv: int, rows=None) -> str:
         """Code of a function argument: a tensor, also for a constant (``_G.fill(c, 1)``);
@@ -512,25 +454,3 @@ class CodeGen:
 def generate(program: StencilProgram) -> CodeGen:
     """Generate the Python source of a program's vector field (see module docstring)."""
     return CodeGen(program)
-
-
-def emit_sheaf(gen: CodeGen, e: sp.Expr, lv: Level) -> str:
-    """Code of a sheaf operator (:mod:`pde2gnn.compiler.symbolic.sheaf`): a call into
-    :mod:`pde2gnn.compiler.backend.sheaf_ops`, imported by the generated source as ``_sheaf``."""
-    from pde2gnn.compiler.symbolic import sheaf as S
-    r = lambda a: gen.ref(a, lv)  # noqa: E731
-    a = e.args
-    if isinstance(e, S.SheafMaps):
-        return f"_sheaf.restriction_maps(_G, {r(a[0])}, {gen._arg(a[1], lv)}, {int(a[2])})"
-    if isinstance(e, S.SheafOperator):
-        return f"_sheaf.operator(_G, {r(a[0])}, normalise={bool(a[1])})"
-    if isinstance(e, S.SheafLap):
-        return f"_sheaf.apply(_G, {r(a[0])}, {gen._arg(a[1], lv, 'node')})"
-    if isinstance(e, (S.SheafGrad, S.SheafDiv)):
-        kind = "node" if isinstance(e, S.SheafGrad) else "edge"
-        return f"_sheaf.{e.spec_name[6:]}(_G, {r(a[0])}, {gen._arg(a[1], lv, kind)})"
-    if isinstance(e, S.StalkLeft):
-        return f"_sheaf.stalk_left({r(a[0])}, {gen._arg(a[1], lv)}, {int(a[2])})"
-    if isinstance(e, S.StalkRight):
-        return f"_sheaf.stalk_right({gen._arg(a[0], lv)}, {r(a[1])}, {int(a[2])})"
-    return f"_sheaf.per_stalk({gen._arg(a[0], lv)}, {int(a[1])})"

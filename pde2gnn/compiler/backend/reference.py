@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Dict
+from typing import Callable, Dict
 
 import sympy as sp
 import torch
 from torch import Tensor
 
 from pde2gnn.compiler.discretize.stencil import StencilProgram
-from pde2gnn.errors import UnsupportedError
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic import sheaf as S
 from pde2gnn.compiler.backend import sheaf_ops
+from pde2gnn.compiler.backend.emit import rule_for
 
 #: kernels of the built-in table: torch functions and GraphOps methods by symbolic class
 _TORCH = {c: functools.reduce(getattr, k.split(".")[1:], torch) for c, k in O.KERNELS.items()
@@ -73,70 +73,7 @@ class _Interpreter:
             return float(e)
         if e.is_Symbol:
             return self.leaf(e)
-        if isinstance(e, O.Init):
-            return self.init[e.args[0].name]
-        if e.is_Add:
-            out = 0.0
-            for a in e.args:
-                out = out + self.eval(a)
-            return out
-        if e.is_Mul:
-            out = 1.0
-            for a in e.args:
-                out = out * self.eval(a)
-            return out
-        if e.is_Pow:
-            b, x = self.eval(e.args[0]), self.eval(e.args[1])
-            return b ** x if torch.is_tensor(b) or torch.is_tensor(x) else math.pow(b, x)
-        if isinstance(e, O.Fill):
-            return self.G.fill(float(e.args[0]), int(e.args[1]))
-        if isinstance(e, O.MatMul):
-            return self.arg(e.args[0]) @ self.eval(e.args[1])
-        if isinstance(e, O.Transpose):
-            return self.eval(e.args[0]).T
-        if isinstance(e, O.Slice):
-            u, a, b = e.args
-            return self.arg(u)[..., int(a):int(b)]
-        if isinstance(e, O.Cat):
-            return self.G.cat([self.arg(a) for a in e.args])
-        if isinstance(e, O.Dot):
-            heads = int(e.args[2]) if len(e.args) == 3 else 1
-            return self.G.dot(self.arg(e.args[0]), self.arg(e.args[1]), heads)
-        if isinstance(e, O.GraphNetApply):
-            net, u, *rest = e.args
-            return self.leaf(net)(self.G, self.G.rows(self.arg(u), "node"),
-                                  *(self.G.rows(self.arg(a), "edge") for a in rest))
-        if isinstance(e, O.NetApply):
-            net, *args = e.args
-            return self.leaf(net)(*(self.arg(a) for a in args))
-        if isinstance(e, S.SHEAF_CLASSES):
-            return self.sheaf(e)
-        if e.func in _TORCH:
-            return _TORCH[e.func](self.arg(e.args[0]))
-        if e.func in _GRAPH:
-            rows = "edge" if isinstance(e, O.EDGE_ROWS) else None
-            return getattr(self.G, _GRAPH[e.func])(*(self.arg(a, rows) for a in e.args))
-        raise UnsupportedError(f"the reference interpreter has no rule for "
-                               f"{type(e).__name__}")
-
-    def sheaf(self, e: sp.Expr):
-        """A sheaf operator: the kernels of :mod:`pde2gnn.compiler.backend.sheaf_ops`."""
-        a, G = e.args, self.G
-        if isinstance(e, S.SheafMaps):
-            return sheaf_ops.restriction_maps(G, self.leaf(a[0]), self.arg(a[1]), int(a[2]))
-        if isinstance(e, S.SheafOperator):
-            return sheaf_ops.operator(G, self.eval(a[0]), normalise=bool(a[1]))
-        if isinstance(e, S.SheafLap):
-            return sheaf_ops.apply(G, self.eval(a[0]), self.arg(a[1], "node"))
-        if isinstance(e, S.SheafGrad):
-            return sheaf_ops.grad(G, self.eval(a[0]), self.arg(a[1], "node"))
-        if isinstance(e, S.SheafDiv):
-            return sheaf_ops.div(G, self.eval(a[0]), self.arg(a[1], "edge"))
-        if isinstance(e, S.StalkLeft):
-            return sheaf_ops.stalk_left(self.eval(a[0]), self.arg(a[1]), int(a[2]))
-        if isinstance(e, S.StalkRight):
-            return sheaf_ops.stalk_right(self.arg(a[0]), self.eval(a[1]), int(a[2]))
-        return sheaf_ops.per_stalk(self.arg(a[0]), int(a[1]))
+        return rule_for(RULES, e, "reference interpreter")(self, e)
 
     def group(self, g) -> Tensor:
         """One linear group, unfused: gather, multiply, scatter."""
@@ -166,6 +103,87 @@ class _Interpreter:
             else:
                 parts[f] = torch.zeros_like(self.env[f]) + value
         return torch.cat([parts[f] for f in self.p.ir.rhs], dim=-1)
+
+
+def _add(it, e):
+    out = 0.0
+    for a in e.args:
+        out = out + it.eval(a)
+    return out
+
+
+def _mul(it, e):
+    out = 1.0
+    for a in e.args:
+        out = out * it.eval(a)
+    return out
+
+
+def _pow(it, e):
+    b, x = it.eval(e.args[0]), it.eval(e.args[1])
+    return b ** x if torch.is_tensor(b) or torch.is_tensor(x) else math.pow(b, x)
+
+
+def _graph_net(it, e):
+    net, u, *rest = e.args
+    return it.leaf(net)(it.G, it.G.rows(it.arg(u), "node"),
+                        *(it.G.rows(it.arg(a), "edge") for a in rest))
+
+
+def _net(it, e):
+    net, *args = e.args
+    return it.leaf(net)(*(it.arg(a) for a in args))
+
+
+def _torch_kernel(fn):
+    return lambda it, e: fn(it.arg(e.args[0]))
+
+
+def _graph_kernel(method: str, rows):
+    return lambda it, e: getattr(it.G, method)(*(it.arg(a, rows) for a in e.args))
+
+
+def _sheaf_rules():
+    """Sheaf operators: the kernels of :mod:`pde2gnn.compiler.backend.sheaf_ops`."""
+    so = sheaf_ops
+    return {
+        S.SheafMaps: lambda it, e: so.restriction_maps(it.G, it.leaf(e.args[0]),
+                                                       it.arg(e.args[1]), int(e.args[2])),
+        S.SheafOperator: lambda it, e: so.operator(it.G, it.eval(e.args[0]),
+                                                   normalise=bool(e.args[1])),
+        S.SheafLap: lambda it, e: so.apply(it.G, it.eval(e.args[0]), it.arg(e.args[1], "node")),
+        S.SheafGrad: lambda it, e: so.grad(it.G, it.eval(e.args[0]), it.arg(e.args[1], "node")),
+        S.SheafDiv: lambda it, e: so.div(it.G, it.eval(e.args[0]), it.arg(e.args[1], "edge")),
+        S.StalkLeft: lambda it, e: so.stalk_left(it.eval(e.args[0]), it.arg(e.args[1]),
+                                                 int(e.args[2])),
+        S.StalkRight: lambda it, e: so.stalk_right(it.arg(e.args[0]), it.eval(e.args[1]),
+                                                   int(e.args[2])),
+        S.PerStalk: lambda it, e: so.per_stalk(it.arg(e.args[0]), int(e.args[1])),
+    }
+
+
+#: IR class -> evaluation rule ``rule(interpreter, e) -> tensor``, looked up along the class's
+#: method resolution order (:func:`~pde2gnn.compiler.backend.emit.rule_for`); built-ins with a
+#: kernel in their row call it, the structural classes have their own rules
+RULES: Dict[type, Callable] = {
+    **{c: _torch_kernel(fn) for c, fn in _TORCH.items()},
+    **{c: _graph_kernel(m, "edge" if issubclass(c, O.EDGE_ROWS) else None)
+       for c, m in _GRAPH.items()},
+    O.Init: lambda it, e: it.init[e.args[0].name],
+    sp.Add: _add,
+    sp.Mul: _mul,
+    sp.Pow: _pow,
+    O.Fill: lambda it, e: it.G.fill(float(e.args[0]), int(e.args[1])),
+    O.MatMul: lambda it, e: it.arg(e.args[0]) @ it.eval(e.args[1]),
+    O.Transpose: lambda it, e: it.eval(e.args[0]).T,
+    O.Slice: lambda it, e: it.arg(e.args[0])[..., int(e.args[1]):int(e.args[2])],
+    O.Cat: lambda it, e: it.G.cat([it.arg(a) for a in e.args]),
+    O.Dot: lambda it, e: it.G.dot(it.arg(e.args[0]), it.arg(e.args[1]),
+                                  int(e.args[2]) if len(e.args) == 3 else 1),
+    O.NetApply: _net,
+    O.GraphNetApply: _graph_net,
+    **_sheaf_rules(),
+}
 
 
 def interpret(field, t: Tensor, y: Tensor, y0: Tensor) -> Tensor:

@@ -191,6 +191,10 @@ class ExpressionRules:
         f = e.func
         if f in self.scope.nets:
             return self.net_call(e)
+        if self._energy is not None and f in ENERGY_UNSUPPORTED \
+                and ENERGY_UNSUPPORTED[f]:
+            raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
+                           f"'{self._energy}' cannot be differentiated by var(...)", e.func_span)
         if f == "cat":
             if len(e.args) < 1 or e.kwargs:
                 raise self.err(ArgumentError, "cat takes one or more values", e.span)
@@ -214,10 +218,6 @@ class ExpressionRules:
             return self.energy_call(e)
         if f in SHEAF_OPS and self._energy is None:
             return sheaf.sheaf_call(self, e)
-        if self._energy is not None and f in ENERGY_UNSUPPORTED \
-                and ENERGY_UNSUPPORTED[f]:
-            raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
-                           f"'{self._energy}' cannot be differentiated by var(...)", e.func_span)
         b = BUILTIN_TABLE[f]
         heads = self.heads(e) if "heads" in b.keywords else None
         if len(e.args) != b.nargs or (e.kwargs and not b.keywords):

@@ -14,7 +14,7 @@ No torch or sympy here: symbolic classes and kernels are named, and resolved by 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, Union
 
 from pde2gnn.compiler.lang.kinds import Kind
 
@@ -47,8 +47,19 @@ class Builtin:
         kernel: the call the generated code makes, ``torch.<fn>`` or ``_G.<method>`` of
             :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`; ``None`` for an operator replaced by
             its stencil, or one the generator lowers structurally (``init``, ``sqrt``).
-        derivative: for an elementwise function, d/du as a language expression of ``u``
-            (used by ``var`` in energies), e.g. ``1 - tanh(u)^2``; ``None`` if it has none.
+        derivative: the rule ``var`` differentiates it by, an expression read by
+            :mod:`pde2gnn.compiler.symbolic.energy` (``None`` if the row has none). For an
+            elementwise function f: f'(u) of the argument ``u``, e.g. ``1 - tanh(u)^2`` (the
+            cotangent c of the result becomes ``c * f'(u)``). For an operator that couples the
+            entries of its argument (``squareplus_j`` normalises over N(i)): the cotangent
+            pushed to ``u`` itself (a vector-Jacobian product), an expression of ``u``, the
+            result ``y`` and its cotangent ``c``, with the graph operators, ``at_i`` / ``at_j``
+            (a node value at the edge's receiver / neighbour), ``swap`` (i <-> j in an edge
+            value, on a symmetric graph), ``fill`` and ``n`` (the channels of ``u``); for
+            several arguments a tuple, one pullback per argument, named ``u``, ``v``, ``w``
+            (``where``). The linear graph operators and the channel products (``grad``,
+            ``div``, ``lap``, ``sum_j``, ``dot``, ``norm``, ``cat``, ``sum_i``, ``sum_ij``,
+            ``init``) are differentiated by the structural rules of that module instead.
         edge_rows: the kernel needs one row per edge even for a constant argument.
         liftable: an elementwise function of endpoint values is computed on nodes and gathered
             (``f(u_i) -> f(u)_i``).
@@ -66,7 +77,7 @@ class Builtin:
     symbolic: str = ""
     stencil: Optional[str] = None
     kernel: Optional[str] = None
-    derivative: Optional[str] = None
+    derivative: Union[str, Tuple[str, ...], None] = None
     edge_rows: bool = False
     liftable: bool = False
 
@@ -74,6 +85,15 @@ class Builtin:
 _NOT_SYMMETRIC = "is not symmetric in i and j"
 _KINK = "is not differentiable at 0"
 _NO_SHEAF = "is not supported in energies"
+_NO_TRANSPOSE = ("has no derivative rule for var(...) (the transpose of its geometric stencil) "
+                 "and is not supported in energies")
+#: comparisons are piecewise constant: derivative 0 almost everywhere (undefined at the switch)
+_STEP = ("0", "0")
+#: y_ij = sp(u_ij) / S_i, S_i = sum_k sp(u_ik), sp(s) = (s + sqrt(s^2 + 4)) / 2, sp'/sp =
+#: 1 / sqrt(s^2 + 4): the cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) / sqrt(u_ij^2 + 4)
+_SQUAREPLUS_J = "y * (c - at_i(sum_j(c * y))) / sqrt(u^2 + 4)"
+#: the same normalised over the edges (k, j) into j: their sum is sum_j of the swapped value, at j
+_SQUAREPLUS_I = "y * (c - at_j(sum_j(swap(c * y)))) / sqrt(u^2 + 4)"
 
 #: every built-in operator, by name (``cat`` and the energy operators are checked specially)
 BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
@@ -99,18 +119,21 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     Builtin("softmax_j", "graph", "softmax over N(i)", takes=Kind.EDGE, symbolic="SoftmaxJ",
             kernel="_G.softmax_j", energy=_NOT_SYMMETRIC, edge_rows=True),
     Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes=Kind.EDGE,
-            symbolic="SquareplusJ", kernel="_G.squareplus_j", edge_rows=True),
+            symbolic="SquareplusJ", kernel="_G.squareplus_j", edge_rows=True,
+            derivative=_SQUAREPLUS_J),
     Builtin("softmax_i", "graph", "softmax over the edges leaving j", takes=Kind.EDGE,
             symbolic="SoftmaxI", kernel="_G.softmax_i", energy=_NOT_SYMMETRIC, edge_rows=True),
     Builtin("squareplus_i", "graph", "squareplus normalised over the edges leaving j",
-            takes=Kind.EDGE, symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True),
+            takes=Kind.EDGE, symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True,
+            derivative=_SQUAREPLUS_I),
     # channel operators
     Builtin("dot", "vector", "inner product over channels (per head with heads=H)", nargs=2,
             keywords=("heads",), channels="heads", symbolic="Dot", kernel="_G.dot", liftable=True),
     Builtin("norm", "vector", "Euclidean norm over channels", channels="one", symbolic="Norm",
             kernel="_G.norm", liftable=True),
     Builtin("mean_heads", "vector", "mean over channels (attention heads)", channels="one",
-            symbolic="MeanHeads", kernel="_G.mean_heads", liftable=True),
+            symbolic="MeanHeads", kernel="_G.mean_heads", derivative="c * fill(1, n) / n",
+            liftable=True),
     Builtin("init", "vector", "the state at t = 0", symbolic="Init"),
     Builtin("cat", "vector", "channels side by side", symbolic="Cat", kernel="_G.cat",
             liftable=True),
@@ -152,17 +175,19 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     # comparisons and the conditional: a < b is lt(a, b) (1.0 where true, 0.0 where false), so
     # masks and piecewise coefficients are written from coordinates, t and params
     Builtin("lt", "compare", "a < b: 1 where true, 0 where false (written a < b)", nargs=2,
-            symbolic="Lt", kernel="_G.lt", liftable=True),
+            symbolic="Lt", kernel="_G.lt", derivative=_STEP, liftable=True),
     Builtin("le", "compare", "a <= b: 1 where true, 0 where false (written a <= b)", nargs=2,
-            symbolic="Le", kernel="_G.le", liftable=True),
+            symbolic="Le", kernel="_G.le", derivative=_STEP, liftable=True),
     Builtin("gt", "compare", "a > b: 1 where true, 0 where false (written a > b)", nargs=2,
-            symbolic="Gt", kernel="_G.gt", liftable=True),
+            symbolic="Gt", kernel="_G.gt", derivative=_STEP, liftable=True),
     Builtin("ge", "compare", "a >= b: 1 where true, 0 where false (written a >= b)", nargs=2,
-            symbolic="Ge", kernel="_G.ge", liftable=True),
+            symbolic="Ge", kernel="_G.ge", derivative=_STEP, liftable=True),
     Builtin("eq", "compare", "a == b: 1 where equal, 0 elsewhere (written a == b)", nargs=2,
-            symbolic="Eq", kernel="_G.eq", liftable=True),
+            symbolic="Eq", kernel="_G.eq", derivative=_STEP, liftable=True),
     Builtin("where", "compare", "where(c, a, b): a where c != 0, b elsewhere (piecewise values)",
-            nargs=3, symbolic="Where", kernel="_G.where", liftable=True),
+            nargs=3, symbolic="Where", kernel="_G.where",
+            derivative=("0", "where(u, c, 0)", "where(u, 0, c)"),
+            liftable=True),
     # energies only
     Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
             kernel="_G.sum_i"),
@@ -184,13 +209,17 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
             energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
     # geometric operators (need a `domain`)
     Builtin("dx", "geometry", "d/dx on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
-            stencil="geometric weights (discretize/geometry.py)"),
+            stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
     Builtin("dy", "geometry", "d/dy on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
-            stencil="geometric weights (discretize/geometry.py)"),
+            stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
     Builtin("dz", "geometry", "d/dz on the node coordinates (3-D domains)", takes=Kind.NODE,
-            gives=Kind.NODE, stencil="geometric weights (discretize/geometry.py)"),
+            gives=Kind.NODE, stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
     Builtin("dgrad", "geometry", "directional derivative along each edge", takes=Kind.NODE,
-            gives=Kind.EDGE, stencil="geometric weights (discretize/geometry.py)"),
+            gives=Kind.EDGE, stencil="geometric weights (discretize/geometry.py)",
+            energy=_NO_TRANSPOSE),
 )}
 
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)

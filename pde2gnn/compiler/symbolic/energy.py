@@ -16,17 +16,21 @@ u @ W                  c @ W^T (``Transpose``; W^T = W for sym / diag / psd / di
 dot(u, v)              c * v to u, c * u to v
 u * v, u ^ n, f(u)     product rule, n u^(n-1) c, f'(u) c (sympy derivative)
 norm(u)                c * u / norm(u)
+cat(u, v, ...)         the channels of c that each argument filled (``Slice``)
 u_i  (edge <- node)    sum_j c_ij                        (edge (i, j) sends c_ij to node i)
 u_j  (edge <- node)    sum_j c_ji  = sum_j swap(c)_ij    (the neighbour's share, see below)
 sum_j F (node <- edge) c_i on every edge (i, j)
 grad u, lap u          through their stencils u_j - u_i, sum_j (u_j - u_i)
+squareplus_j(u), ...   the ``derivative`` rule of the operator's row in lang/builtins.py (a
+                       pullback of u, the result y and c: :func:`pullback_rule`)
 =====================  ======================================================================
 
 The ``u_j`` rule assumes a symmetric graph ((i, j) in E iff (j, i) in E): then the contribution
 of edge (i, j) to node j equals that of edge (j, i) to node i, so ``sum over edges of
 <c_ij, dx_j> = sum_i <sum_j c_ji, dx_i>``. ``swap`` exchanges ``x_i`` and ``x_j`` in an edge
-expression; ``abar_ij`` is symmetric and ``grad`` changes sign. ``softmax_j`` is not symmetric and
-is rejected by the checker. For GRAFF's energy
+expression; ``abar_ij`` is symmetric, ``grad`` changes sign and ``squareplus_j`` (normalised over the
+edges out of i) becomes ``squareplus_i`` (over the edges into j). ``softmax_j`` is rejected by
+the checker. For GRAFF's energy
 ``E = 1/2 sum_i <x_i, x_i Omega> - 1/2 sum_ij abar_ij <x_i, x_j W>`` this gives
 ``var(E, x) = 1/2 x (Omega + Omega^T) - 1/2 sum_j abar_ij x_j (W + W^T)``.
 """
@@ -36,12 +40,28 @@ from typing import Callable, List
 
 import sympy as sp
 
-from pde2gnn.compiler.lang.builtins import CONSTRAINTS
+from pde2gnn.compiler.lang.builtins import BUILTINS, CONSTRAINTS
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic.rewrite import bottom_up
 
 #: constraints whose parametrisation is a symmetric matrix (W^T = W)
 SYMMETRIC_CONSTRAINTS = tuple(n for n, c in CONSTRAINTS.items() if c.symmetric)
+
+
+#: differentiated by the structural rules of :class:`_Reverse` (its table in the module
+#: docstring) rather than by a ``derivative`` entry of their rows; ``Init`` is a constant
+STRUCTURAL = (O.SumI, O.SumIJ, O.MatMul, O.Dot, O.Norm, O.Cat, O.AtI, O.AtJ, O.Grad, O.Lap,
+              O.SumJ, O.Div, O.Init)
+
+
+def pullback_rule(e: sp.Expr):
+    """The ``derivative`` of ``e``'s row when it is a pullback (a rule of u, y and c) rather
+    than an elementwise f'(u): the row of an operator that couples the entries of its
+    argument, such as ``squareplus_j``. ``None`` otherwise."""
+    row = BUILTINS.get(getattr(e.func, "spec_name", None) or "")
+    if row is None or row.group == "elementwise" or row.derivative is None:
+        return None
+    return row.derivative
 
 
 class EnergyDerivationError(ValueError):
@@ -67,6 +87,10 @@ def swap(e: sp.Expr, kind: Callable[[sp.Expr], str]) -> sp.Expr:
         return e
     if isinstance(e, O.SoftmaxJ):
         raise EnergyDerivationError("softmax_j is not symmetric in i and j")
+    if isinstance(e, O.SquareplusI):     # normalised over the edges into j <-> over N(i)
+        return O.SquareplusJ(swap(e.args[0], kind))
+    if isinstance(e, O.SquareplusJ):
+        return O.SquareplusI(swap(e.args[0], kind))
     if e.args:
         return e.func(*[swap(a, kind) for a in e.args])
     raise EnergyDerivationError(f"cannot exchange i and j in {sp.sstr(e)}")
@@ -109,6 +133,12 @@ def tidy(e: sp.Expr, channels: Callable[[sp.Expr], int]) -> sp.Expr:
     return e
 
 
+def _count(channels) -> sp.Expr:
+    """A channel count as a sympy value: a number, or the symbol of a dimension (``d``)
+    bound when the program is compiled."""
+    return sp.Integer(channels) if isinstance(channels, int) else sp.Symbol(str(channels))
+
+
 class _Reverse:
     """Accumulates ``var(E, x)`` by pushing cotangents down the energy's expression tree."""
 
@@ -125,6 +155,14 @@ class _Reverse:
 
     def transpose(self, w: sp.Expr) -> sp.Expr:
         return w if (w.is_Symbol and w.name in self.symmetric) else O.Transpose(w)
+
+    def pull(self, e: sp.Expr, rule: str, c: sp.Expr) -> sp.Expr:
+        """The cotangent of one of ``e``'s arguments by a ``derivative`` rule of its row: an
+        expression of the arguments ``u, v, w``, the result ``y`` and its cotangent ``c``."""
+        names = {**O.FUNCTIONS, "at_i": O.AtI, "at_j": O.AtJ, "fill": O.Fill,
+                 "swap": lambda x: swap(x, self.kind), "n": _count(self.channels(e.args[0])),
+                 "y": e, "c": c, **dict(zip("uvw", e.args))}
+        return sp.sympify(rule, locals=names, convert_xor=True)
 
     def back(self, e: sp.Expr, c: sp.Expr) -> None:
         """Add the contribution of sub-expression ``e`` with cotangent ``c`` (same shape)."""
@@ -174,6 +212,18 @@ class _Reverse:
             self.back(O.SumJ(O.AtJ(u) - O.AtI(u)), c)
         elif isinstance(e, (O.SumJ, O.Div)):
             self.back(e.args[0], O.AtI(c))
+        elif pullback_rule(e) is not None:
+            rules = pullback_rule(e)
+            for a, rule in zip(e.args, (rules,) if isinstance(rules, str) else rules):
+                pulled = self.pull(e, rule, c) if self.uses(a) else sp.Integer(0)
+                if pulled != 0:           # a comparison: derivative 0 almost everywhere
+                    self.back(a, pulled)
+        elif isinstance(e, O.Cat):
+            start = sp.Integer(0)
+            for a in e.args:
+                k = _count(self.channels(a))
+                self.back(a, O.Slice(c, start, start + k))
+                start += k
         elif len(e.args) == 1 and isinstance(e, sp.Function) and not isinstance(
                 e, (O.Relu, O.SoftmaxJ, O.MeanJ, O.Abs)):
             u = e.args[0]

@@ -1,0 +1,144 @@
+"""The code-generation rules: ``{IR type: rule}``, one rule per class of the stencil IR.
+
+:meth:`pde2gnn.compiler.backend.codegen.CodeGen.emit` looks an expression's class up in
+:data:`RULES` along its method resolution order (so ``SoftmaxI`` finds its own kernel and
+``GraphNetApply`` its own rule before ``NetApply``'s); a class with no rule is a loud
+:class:`~pde2gnn.errors.UnsupportedError` naming it. Every built-in with a kernel in its row
+(:data:`pde2gnn.compiler.symbolic.ops.KERNELS`) gets the generic call rule; the structural
+classes (sums, products, powers, ``@``, slices, networks, sheaf operators) have their own.
+
+A rule is ``rule(gen, e, lv) -> str``: the Python source of ``e`` at level ``lv``, with
+``gen.ref`` for the names of its sub-expressions and ``gen._arg`` for tensor arguments.
+Imports: the symbolic IR and :mod:`pde2gnn.errors` only (the generator is passed in).
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import sympy as sp
+
+from pde2gnn.compiler.symbolic import ops as O
+from pde2gnn.compiler.symbolic import sheaf as S
+from pde2gnn.errors import UnsupportedError
+
+
+def _add(g, e, lv):
+    return " + ".join(g.ref(a, lv) for a in e.args).replace("+ -", "- ")
+
+
+def _mul(g, e, lv):
+    r = lambda a: g.ref(a, lv)  # noqa: E731
+    num, den = [], []
+    for a in e.args:
+        if a.is_Pow and a.args[1] == -1:
+            den.append(a.args[0])
+        elif a.is_Rational and a.q != 1 and a.p == 1:
+            den.append(sp.Integer(a.q))
+        else:
+            num.append(a)
+    code = " * ".join(g._paren(a, r(a)) for a in num) or "1.0"
+    if num and num[0] == -1:
+        code = "-" + " * ".join(g._paren(a, r(a)) for a in num[1:]) if len(num) > 1 \
+            else "-1.0"
+    for d in den:
+        code = f"{code} / {g._paren(d, r(d), strict=True)}"
+    return code
+
+
+def _pow(g, e, lv):
+    r = lambda a: g.ref(a, lv)  # noqa: E731
+    b, x = e.args
+    if x == sp.Rational(1, 2):
+        return f"torch.sqrt({r(b)})"
+    if x == -1:
+        return f"1.0 / {g._paren(b, r(b), strict=True)}"
+    if x == 2:
+        return f"torch.square({r(b)})"
+    return f"{g._paren(b, r(b), strict=True)} ** {g._paren(x, r(x), strict=True)}"
+
+
+def _net(g, e, lv):
+    r = lambda a: g.ref(a, lv)  # noqa: E731
+    net, *args = e.args
+    if g._mlp_on_edges(e):
+        parts = (f"('{a.side}', {r(a.args[0])})" if isinstance(a, O.ENDPOINTS)
+                 else f"('e', {r(a)})" for a in args[0].args)
+        return f"{r(net)}.on_edges(_G, {', '.join(parts)})"
+    return f"{r(net)}({', '.join(g._arg(a, lv) for a in args)})"
+
+
+def _graph_net(g, e, lv):
+    net, *args = e.args
+    return f"{g.ref(net, lv)}(_G, " + ", ".join(
+        g._arg(a, lv, k) for a, k in zip(args, ("node", "edge"))) + ")"
+
+
+def _kernel(kernel: str, rows):
+    """The call of a built-in's kernel (its row), a scalar argument repeated on every row
+    for the kernels that need one per edge."""
+    def rule(g, e, lv):
+        return f"{kernel}({', '.join(g._arg(a, lv, rows) for a in e.args)})"
+    return rule
+
+
+def _sheaf_rules():
+    """Sheaf operators (:mod:`pde2gnn.compiler.symbolic.sheaf`): calls into
+    :mod:`pde2gnn.compiler.backend.sheaf_ops`, imported by the generated source as ``_sheaf``."""
+    def r(g, a, lv):
+        return g.ref(a, lv)
+    return {
+        S.SheafMaps: lambda g, e, lv: f"_sheaf.restriction_maps(_G, {r(g, e.args[0], lv)}, "
+                                      f"{g._arg(e.args[1], lv)}, {int(e.args[2])})",
+        S.SheafOperator: lambda g, e, lv: f"_sheaf.operator(_G, {r(g, e.args[0], lv)}, "
+                                          f"normalise={bool(e.args[1])})",
+        S.SheafLap: lambda g, e, lv: f"_sheaf.apply(_G, {r(g, e.args[0], lv)}, "
+                                     f"{g._arg(e.args[1], lv, 'node')})",
+        S.SheafGrad: lambda g, e, lv: f"_sheaf.grad(_G, {r(g, e.args[0], lv)}, "
+                                      f"{g._arg(e.args[1], lv, 'node')})",
+        S.SheafDiv: lambda g, e, lv: f"_sheaf.div(_G, {r(g, e.args[0], lv)}, "
+                                     f"{g._arg(e.args[1], lv, 'edge')})",
+        S.StalkLeft: lambda g, e, lv: f"_sheaf.stalk_left({r(g, e.args[0], lv)}, "
+                                      f"{g._arg(e.args[1], lv)}, {int(e.args[2])})",
+        S.StalkRight: lambda g, e, lv: f"_sheaf.stalk_right({g._arg(e.args[0], lv)}, "
+                                       f"{r(g, e.args[1], lv)}, {int(e.args[2])})",
+        S.PerStalk: lambda g, e, lv: f"_sheaf.per_stalk({g._arg(e.args[0], lv)}, "
+                                     f"{int(e.args[1])})",
+    }
+
+
+#: IR class -> code-generation rule (see the module docstring)
+RULES: Dict[type, Callable] = {
+    **{cls: _kernel(k, "edge" if issubclass(cls, O.EDGE_ROWS) else None)
+       for cls, k in O.KERNELS.items()},
+    sp.Add: _add,
+    sp.Mul: _mul,
+    sp.Pow: _pow,
+    O.Fill: lambda g, e, lv: f"_G.fill({float(e.args[0])!r}, {int(e.args[1])})",
+    O.SumI: lambda g, e, lv: f"_G.{e.spec_name}({g._arg(e.args[0], lv)})",
+    O.SumIJ: lambda g, e, lv: f"_G.{e.spec_name}({g._arg(e.args[0], lv)})",
+    O.MatMul: lambda g, e, lv: f"{g._paren(e.args[0], g._arg(e.args[0], lv))} @ "
+                               f"{g.ref(e.args[1], lv)}",
+    O.Transpose: lambda g, e, lv: f"{g.ref(e.args[0], lv)}.T",
+    O.Slice: lambda g, e, lv: f"{g._paren(e.args[0], g.ref(e.args[0], lv), strict=True)}"
+                              f"[..., {int(e.args[1])}:{int(e.args[2])}]",
+    O.Cat: lambda g, e, lv: f"_G.cat([{', '.join(g._arg(a, lv) for a in e.args)}])",
+    O.NetApply: _net,
+    O.GraphNetApply: _graph_net,
+    # the rate as a literal: no tensor, no device sync
+    O.Dropout: lambda g, e, lv: f"_G.dropout({g._arg(e.args[0], lv)}, {float(e.args[1])!r})",
+    **_sheaf_rules(),
+}
+
+
+def rule_for(table: Dict[type, Callable], e: sp.Expr, what: str, where: str = ""):
+    """The rule of ``e``'s class (or of the nearest base class with one) in ``table``.
+
+    Raises:
+        UnsupportedError: no class along ``type(e).__mro__`` has a rule; the message names
+            the class and which ``what`` rule is missing (``where``: appended context).
+    """
+    for cls in type(e).__mro__:
+        rule = table.get(cls)
+        if rule is not None:
+            return rule
+    raise UnsupportedError(f"no {what} rule for {type(e).__name__}{where}")
