@@ -35,10 +35,9 @@ def request(threads: int, log=print) -> None:
     Raises:
         OptionError: a negative number.
     """
-    from pde2gnn.errors import OptionError
+    from pde2gnn.options import RULES
     global _mode, _chosen
-    if threads < 0:
-        raise OptionError(f"--threads must be 0 (by problem size) or positive, got {threads}")
+    threads = RULES["threads"].check("--threads", threads)   # the shared option rule
     _mode, _chosen = threads, None
     if threads:
         torch.set_num_threads(threads)
