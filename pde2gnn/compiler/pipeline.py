@@ -10,9 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple, Union
 
+from pde2gnn.compiler import passes
 from pde2gnn.compiler.backend.codegen import CodeGen, generate
 from pde2gnn.compiler.check import CheckedSpec, check
-from pde2gnn.compiler.discretize import StencilProgram, discretize
+from pde2gnn.compiler.discretize import StencilProgram
 from pde2gnn.errors import OptionError
 from pde2gnn.compiler.lang import ast as A
 from pde2gnn.compiler.lang.parser import parse, parse_file
@@ -60,7 +61,11 @@ class Stages:
         lowered: the sympy IR with dimensions and params still symbols.
         ir: the sympy IR with ``dims`` and ``params`` bound; ``ir.constants`` holds the bound
             declarations (:class:`pde2gnn.compiler.symbolic.constants.Constants`).
-        stencil: the discretised :class:`StencilProgram`.
+        fuse: False skips the fusing passes (``fuse_linear``, ``fuse_inside``).
+        history: ``(pass name, program after it)`` for every pass of
+            :data:`pde2gnn.compiler.passes.PASSES`, in order.
+        stencil: the discretised :class:`StencilProgram` (after the discretisation passes).
+        program: the program after every pass (code-generation annotations included).
         generated: the code generator's result (``source``, ``affine``, field slices).
         code: the generated Python source (``explain --stage python`` before the affine step).
 
@@ -74,6 +79,7 @@ class Stages:
     dims: Optional[Mapping[str, int]] = None
     params: Optional[Mapping[str, float]] = None
     probes: Tuple[str, ...] = ()
+    fuse: bool = True
 
     @cached_property
     def lowered(self) -> IR:
@@ -84,12 +90,31 @@ class Stages:
         return self.lowered.bind(self.dims, self.params)
 
     @cached_property
+    def history(self) -> Tuple[Tuple[str, StencilProgram], ...]:
+        record: list = []
+        passes.lower(passes.initial(self.ir), fuse=self.fuse, record=record)
+        return tuple(record)
+
+    @cached_property
     def stencil(self) -> StencilProgram:
-        return discretize(self.ir)
+        return self.after(passes.DISCRETIZE[-1].name)
+
+    @cached_property
+    def program(self) -> StencilProgram:
+        return self.history[-1][1]
+
+    def after(self, name: str) -> StencilProgram:
+        """The program after pass ``name``.
+
+        Raises:
+            OptionError: an unknown pass (:func:`pde2gnn.compiler.passes.named`).
+        """
+        passes.named(name)
+        return dict(self.history)[name]
 
     @cached_property
     def generated(self) -> CodeGen:
-        return generate(self.stencil)
+        return generate(self.program)
 
     @property
     def code(self) -> str:
@@ -97,7 +122,8 @@ class Stages:
 
 
 def stages(spec, dims: Optional[Mapping[str, int]] = None,
-           params: Optional[Mapping[str, float]] = None, probes: Sequence[str] = ()) -> Stages:
+           params: Optional[Mapping[str, float]] = None, probes: Sequence[str] = (),
+           fuse: bool = True) -> Stages:
     """Parse (if needed) and check a spec; the later stages follow on access (:class:`Stages`).
 
     Args:
@@ -105,12 +131,13 @@ def stages(spec, dims: Optional[Mapping[str, int]] = None,
         dims: sizes of the spec's symbolic dimensions, e.g. ``{'d': 64}``.
         params: overrides of ``param`` values.
         probes: names of ``let`` / ``edge`` values to keep (see :func:`compile_stepper`).
+        fuse: False skips the fusing passes (see :mod:`pde2gnn.compiler.passes`).
 
     Raises:
         ParseError, SpecError, OptionError: see :func:`load` and :func:`pde2gnn.compiler.check.check`.
     """
     ast = load(spec)
-    return Stages(ast, check(ast), dims, params, tuple(probes))
+    return Stages(ast, check(ast), dims, params, tuple(probes), bool(fuse))
 
 
 def front(spec) -> CheckedSpec:
@@ -154,31 +181,33 @@ def compile_stepper(spec, edge_index: "Tensor", num_nodes: int,
                     dims: Optional[Mapping[str, int]] = None,
                     params: Optional[Mapping[str, float]] = None,
                     inputs: Optional[Mapping[str, "Tensor"]] = None, *,
-                    probes: Sequence[str] = ()) -> "Stepper":
+                    probes: Sequence[str] = (), fuse: bool = True) -> "Stepper":
     """Compile a discrete-time spec (``next(f) = ...``) into a :class:`Stepper` on a graph.
 
     Args: as :func:`compile`. The stepper maps ``(f [B, N, C], hidden)`` to ``(f_next, hidden')``.
         probes: names of ``let`` / ``edge`` values to keep at every step in
             ``stepper.update.probed`` (e.g. PA-DGN's learned gradient ``gradf``, ``[B, E, 1]``
             in the edge order ``stepper.update.graph.i`` / ``.j``).
+        fuse: False skips the fusing passes: every term by gather / scatter (debugging,
+            differential tests).
 
     Raises:
         OptionError: the spec is an ODE (use :func:`compile`), or a dimension has no size.
         SpecError: the spec is malformed. DataError: the graph or an input has the wrong shape.
     """
-    st = stages(spec, dims, params, probes)
+    st = stages(spec, dims, params, probes, fuse)
     if not st.checked.discrete:
         raise OptionError(f"spec '{st.checked.name}' is a continuous model (dt(...) equations): "
                           "compile it with pde2gnn.compiler.compile and integrate it with an ODE "
                           "solver; compile_stepper takes discrete-time specs (next(f) = ...)")
     from pde2gnn.compiler.backend.stepper import Stepper
-    return Stepper(st.stencil, edge_index, num_nodes, inputs)
+    return Stepper(st.program, edge_index, num_nodes, inputs)
 
 
 def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[str, int]] = None,
             params: Optional[Mapping[str, float]] = None,
             inputs: Optional[Mapping[str, "Tensor"]] = None,
-            scheme: Optional[str] = None, cells=None) -> "VectorField":
+            scheme: Optional[str] = None, cells=None, *, fuse: bool = True) -> "VectorField":
     """Compile a spec into a :class:`VectorField` on a graph.
 
     Args:
@@ -193,38 +222,51 @@ def compile(spec, edge_index: "Tensor", num_nodes: int, dims: Optional[Mapping[s
             ``pos`` ``[N, D]``.
         scheme: override the domain's stencil scheme (``grid``, ``lsq``, ``mesh``, ``auto``).
         cells: a mesh's triangles ``[F, 3]`` for the ``mesh`` scheme (None: Delaunay of ``pos``).
+        fuse: False skips the fusing passes (``fuse_linear``, ``fuse_inside``): no sparse
+            products, every term by gather / scatter; for debugging and differential tests
+            (the values agree with the fused field to rounding).
 
     Raises:
         SpecError: the spec is malformed. OptionError: a dimension has no size.
         DataError: the graph or an input has the wrong shape.
         OptionError: the spec is a discrete-time model (use :func:`compile_stepper`).
     """
-    st = stages(spec, dims, params)
+    st = stages(spec, dims, params, fuse=fuse)
     if st.checked.discrete:
         raise OptionError(f"spec '{st.checked.name}' is a discrete-time model (next(...) "
                           "equations): compile it with pde2gnn.compiler.compile_stepper, which "
                           "returns a Stepper (f [B, N, C], hidden) -> (f_next, hidden)")
     from pde2gnn.compiler.backend.module import VectorField
-    return VectorField(st.stencil, edge_index, num_nodes, inputs, scheme, cells)
+    return VectorField(st.program, edge_index, num_nodes, inputs, scheme, cells)
 
 
-def explain(spec, stage: str, dims: Optional[Mapping[str, int]] = None,
-            params: Optional[Mapping[str, float]] = None) -> str:
+def explain(spec, stage: Optional[str] = "stencil", dims: Optional[Mapping[str, int]] = None,
+            params: Optional[Mapping[str, float]] = None, *, after: Optional[str] = None,
+            fuse: bool = True) -> str:
     """Text of one pipeline stage: ``ast``, ``ir``, ``stencil``, ``python`` or ``split`` (the
-    linear part L y that implicit / IMEX methods solve with, and the rest N), after a first
-    line saying whether the model is continuous (ODE) or discrete-time (:func:`model_kind`).
+    linear part L y that implicit / IMEX methods solve with, and the rest N), or with ``after``
+    the program after that lowering pass (:data:`pde2gnn.compiler.passes.PASSES`), after a
+    first line saying whether the model is continuous (ODE) or discrete-time (:func:`model_kind`).
 
     Dimensions given in ``dims`` are bound; the others stay symbolic at the ``ast`` / ``ir``
-    stages and are set to 4 for ``stencil`` / ``python`` (the code does not depend on them).
+    stages and are set to 4 for ``stencil`` / ``python`` and the passes (the code does not
+    depend on them). ``fuse=False`` skips the fusing passes.
 
     Raises:
-        OptionError: an unknown stage; see also :class:`Stages`.
+        OptionError: an unknown stage or pass (with the list of names); see also :class:`Stages`.
     """
-    if stage not in STAGES:
+    if after is not None:
+        chosen = passes.named(after)
+    elif stage not in STAGES:
         raise OptionError(f"unknown stage '{stage}' (choose from {', '.join(STAGES)})")
-    st = stages(spec, dims, params)
+    st = stages(spec, dims, params, fuse=fuse)
     checked = st.checked
     head = f"# {checked.name}: {model_kind(checked)}\n"
+    if after is not None:
+        st = replace(st, dims={**{k: 4 for k, v in checked.dims.items() if v is None},
+                               **(dims or {})})
+        skipped = "" if fuse or not chosen.fusing else " (skipped: fuse=False)"
+        return head + f"# after pass {after}{skipped}\n" + chosen.show(st.after(after))
     if stage == "ast":
         return head + "\n".join(repr(s) for s in checked.spec.statements)
     if stage == "ir":   # dimensions not given stay symbolic; params are substituted

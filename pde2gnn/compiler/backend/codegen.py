@@ -15,9 +15,11 @@ Learnable networks (``net`` declarations) are modules passed in ``_L`` with the 
 With probes (named ``let`` / ``edge`` values requested at compile time), ``step`` returns
 ``(value, {name: tensor})``.
 
-Each expression is computed at the lowest level it can be (hoisting), common subexpressions are
-computed once, and node-level work is done before gathering to edges (``(x0 @ W)_i`` rather
-than ``x0_i @ W``). The source only contains names of the spec (checked identifiers), generated
+The program comes through the code-generation passes (:mod:`pde2gnn.compiler.passes`):
+``split`` (the groups of L), ``lift_gathers`` (node-level work before gathering to edges,
+``(x0 @ W)_i`` rather than ``x0_i @ W``), ``cse`` (shared subexpressions, computed once) and
+``level_hoist`` (each expression computed at the lowest level it can be); this module writes
+out what they decided. The source only contains names of the spec (checked identifiers), generated
 names starting with ``_``, numeric literals and calls into ``torch`` and the graph kernels
 :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`: nothing of the spec text is evaluated.
 """
@@ -25,20 +27,18 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections import Counter
 from typing import Dict, List
 
 import sympy as sp
 
 from pde2gnn.compiler.backend.emit import RULES, rule_for
-from pde2gnn.compiler.discretize.stencil import StencilProgram
+from pde2gnn.compiler import passes
+from pde2gnn.compiler.discretize.program import StencilProgram
+from pde2gnn.compiler.passes.cse import is_constant, roots as program_roots
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.lang.kinds import Kind
-from pde2gnn.compiler.symbolic.rewrite import bottom_up
 from pde2gnn.compiler.symbolic.symbols import Level
 
-#: computed on nodes and gathered (f(u_i, v_i) -> f(u, v)_i) when every argument is at one end
-_ELEMENTWISE = (sp.Add, sp.Mul, sp.Pow, O.MatMul, O.Slice, O.NetApply) + O.LIFTABLE
 #: names the generated functions use themselves (``step(t, y, ...)``)
 _TAKEN = ("t", "y", "torch")
 
@@ -48,33 +48,6 @@ def py_name(name: str) -> str:
     (``lambda``, ``None``, ``class``...) or a name the generated code uses (``y``); then
     ``_u_<name>`` (spec names cannot start with ``_``, so this never collides)."""
     return f"_u_{name}" if keyword.iskeyword(name) or name in _TAKEN else name
-
-
-def is_constant(e: sp.Expr) -> bool:
-    """A plain number (possibly irrational, e.g. sqrt(2)); graph operators of numbers are not."""
-    return e.is_number and not e.atoms(O.GraphOp)
-
-
-def lift_gathers(e: sp.Expr, an, memo=None) -> sp.Expr:
-    """Rewrite f(u_i, v_i) -> (f(u, v))_i (and the same for j): compute on N rows, not E.
-
-    ``an`` is the program's :class:`~pde2gnn.compiler.symbolic.analysis.Analyzer` (scalar arguments,
-    matrices included, do not block the rewrite). Shared subexpressions are rewritten once.
-    """
-    return bottom_up(e, lambda x: _lift(x, an), memo)
-
-
-def _lift(e: sp.Expr, an) -> sp.Expr:
-    if not e.args or e.is_Atom:
-        return e
-    args = e.args
-    if isinstance(e, _ELEMENTWISE) and not isinstance(e, O.GraphNetApply):
-        for side in (O.AtI, O.AtJ):
-            if any(isinstance(a, side) for a in args) and all(
-                    isinstance(a, side) or an.kind(a) == Kind.SCALAR for a in args):
-                inner = [a.args[0] if isinstance(a, side) else a for a in args]
-                return side(e.func(*inner))
-    return e
 
 
 class _Level:
@@ -97,8 +70,6 @@ class CodeGen:
         self.p = program
         self.an = program.analyzer
         self.levels = [_Level("static", "s"), _Level("prepare", "c"), _Level("step", "v")]
-        self.uses: Counter = Counter()
-        self._seen: set = set()
         self.exported: List[set] = [set(), set(), set()]
         ir = program.ir
         self.field_slices = {}
@@ -111,22 +82,6 @@ class CodeGen:
         self.source = self._generate()
 
     # ------------------------------------------------------------- expressions
-    def _count(self, e: sp.Expr):
-        """Count the references to each subexpression (from distinct parents in the DAG, plus
-        the roots), visiting each distinct subexpression once."""
-        stack = [e]
-        if e.args and not is_constant(e):
-            self.uses[e] += 1
-        while stack:
-            x = stack.pop()
-            if x in self._seen:
-                continue
-            self._seen.add(x)
-            for a in x.args:
-                if a.args and not is_constant(a):
-                    self.uses[a] += 1
-                    stack.append(a)
-
     def _leaf(self, e: sp.Symbol, lv: Level) -> str:
         info = self.an.symbols[e.name]
         L = self.levels[lv]
@@ -153,11 +108,11 @@ class CodeGen:
         if isinstance(e, O.Init):  # defined in prepare; imported from _C where used later
             name = f"_init_{e.args[0].name}"
             return name if lv == Level.SOLVE else self._import(name, Level.SOLVE, lv)
-        own = self.an.level(e)
+        own = self.p.level(e)
         if own < lv:
             name = self.define(e, own)
             return self._import(name, own, lv)
-        if self.uses[e] > 1:
+        if e in self.p.shared:
             return self.define(e, lv)
         return self.emit(e, lv)
 
@@ -217,16 +172,7 @@ class CodeGen:
     # ------------------------------------------------------------- program
     def _generate(self) -> str:
         p = self.p
-        roots = []
-        for g in p.groups:
-            roots += [g.weight_j, g.weight_i, g.diag]
-        roots += list(p.remainder.values())
-        roots += list(p.probes.values())
-        memo: dict = {}
-        roots = [lift_gathers(x, self.an, memo) for x in roots]
-        for x in roots:
-            self._count(x)
-        it = iter(roots)
+        it = iter(program_roots(p))
         step = self.levels[Level.STEP]
         contributions: Dict[str, List[str]] = {f: [] for f in [*p.ir.rhs, *p.temps]}
         matrices: Dict[sp.Expr, str] = {}   # one CSR value vector per distinct weight
@@ -235,20 +181,20 @@ class CodeGen:
         # product (``bias + A @ x`` in one call, graph_ops._csr_product); specs without them
         # keep their code (the goldens)
         bias_slot: Dict[str, int] = {}
-        self.split_terms = []   # (group, code, frozen weights) of every group, for the split
-        for g in p.groups:
+        self.split_terms: Dict[int, str] = {}   # group index -> its code, for the split
+        for k, g in enumerate(p.groups):
             wj, wi, dg = next(it), next(it), next(it)
             term = None
             diag = dg if wi == 0 else dg + O.SumJ(wi)
             # a frozen one-channel diagonal joins the frozen off-diagonal entries in one CSR
             # matrix on the edges-plus-loops pattern: one sparse product per evaluation
             fold = wj != 0 and diag != 0 and self.an.channels(diag) == 1 and \
-                max(self.an.level(wj), self.an.level(diag)) < Level.STEP
+                max(self.p.level(wj), self.p.level(diag)) < Level.STEP
             if wj != 0:
                 key = (wj, diag) if fold else (wj, 0)
                 if key not in matrices:
-                    lvw = max(self.an.level(wj), self.an.level(diag)) if fold \
-                        else self.an.level(wj)
+                    lvw = max(self.p.level(wj), self.p.level(diag)) if fold \
+                        else self.p.level(wj)
                     vals = self.levels[lvw].new()
                     code = f"_G.edge_values({self.ref(wj, lvw)})"
                     if fold:
@@ -272,15 +218,14 @@ class CodeGen:
                 term = f"({term}) @ {self.ref(w, Level.STEP)}"
             contributions[g.target].append(term)
             dynamic.add(g.target)
-            frozen = all(self.an.level(w) < Level.STEP for w in (wj, wi, dg, *g.right))
-            self.split_terms.append((g, term, frozen))
+            self.split_terms[k] = term
         rems = {f: next(it) for f in p.remainder}
         # affine with a frozen operator: f(t, y) = L y + c, L = the groups, c = the constant
         # remainders; rk.AffineStep then integrates it through the Krylov vectors of L
         self.affine = not p.ir.discrete and not p.temps and not p.probes and \
-            all(self.an.level(w) < Level.STEP
+            all(self.p.level(w) < Level.STEP
                 for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)) \
-            and all(self.an.level(r) < Level.STEP for r in rems.values())
+            and all(self.p.level(r) < Level.STEP for r in rems.values())
         linear = {f: list(terms) for f, terms in contributions.items()}
         for name in p.temps:  # node temporaries, in order (see StencilProgram.temps)
             terms = contributions.pop(name)
@@ -291,11 +236,11 @@ class CodeGen:
             if rem != 0 and f in bias_slot:
                 k = bias_slot[f]
                 contributions[f][k] = f"{contributions[f][k][:-1]}, {self._bias(rem)})"
-                if self.an.level(rem) == Level.STEP:
+                if self.p.level(rem) == Level.STEP:
                     dynamic.add(f)
             elif rem != 0:
                 contributions[f].append(self.ref(rem, Level.STEP))
-                if self.an.level(rem) == Level.STEP:
+                if self.p.level(rem) == Level.STEP:
                     dynamic.add(f)
         probes = {name: self.ref(next(it), Level.STEP) for name in p.probes}
         outs = []
@@ -319,13 +264,13 @@ class CodeGen:
         node vector (the ``(1 - M)`` of Dirichlet rows) plus terms without the state is one
         ``torch.addcmul`` (one pass over the nodes instead of a product and a sum)."""
         parts = sp.Add.make_args(rem)
-        state = [a for a in parts if self.an.level(a) == Level.STEP and any(
+        state = [a for a in parts if self.p.level(a) == Level.STEP and any(
             self.an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
             if x.name in self.an.symbols)]
         if len(state) == 1 and len(parts) > 1 and isinstance(state[0], sp.Mul) and \
                 not is_constant(rem - state[0]):     # torch.addcmul / add want a tensor first
             fs = sp.Mul.make_args(state[0])
-            frozen = [x for x in fs if self.an.level(x) < Level.STEP and not is_constant(x)]
+            frozen = [x for x in fs if self.p.level(x) < Level.STEP and not is_constant(x)]
             rest = sp.Add(*[a for a in parts if a is not state[0]])
             dyn = sp.Mul(*[x for x in fs if x not in frozen])
             if frozen and dyn != 1:
@@ -367,21 +312,21 @@ class CodeGen:
             ["    " + ln for ln in body]
 
     def _split_plan(self):
-        """Which group terms make up L: ``(lines, linear_of, in_L)``. A group is in L when its
-        weights and channel mixings are frozen (level below the step) and its source is a
-        field or a temporary with a linear part itself; ``linear_of`` maps a source to the
-        name of its linear part in the generated ``linear``."""
+        """The lines of L y (``lines``) from the plan of pass ``split``
+        (:class:`~pde2gnn.compiler.passes.split.SplitPlan`): a target's terms are the codes of
+        its groups in L, each source read through its own linear part (``_q<temp>`` for a
+        temporary that has one)."""
+        plan = self.p.split
         fields = list(self.field_slices)
         linear_of: Dict[str, str] = {f: py_name(f) for f in fields}
         lines: List[str] = []
-        in_L = set()
         for target in [*self.p.temps, *fields]:
             terms = []
-            for k, (g, code, frozen) in enumerate(self.split_terms):
-                if g.target != target or not frozen or g.source not in linear_of:
+            for k in sorted(plan.linear):
+                g = self.p.groups[k]
+                if g.target != target or k not in self.split_terms:
                     continue
-                in_L.add(k)
-                src = py_name(g.source)
+                code, src = self.split_terms[k], py_name(g.source)
                 terms.append(code if linear_of[g.source] == src else
                              re.sub(rf"\b{re.escape(src)}\b", linear_of[g.source], code))
             if target in fields:
@@ -391,7 +336,7 @@ class CodeGen:
             elif terms:
                 linear_of[target] = f"_q{target}"
                 lines.append(f"_q{target} = " + " + ".join(terms))
-        return lines, linear_of, in_L
+        return lines
 
     @property
     def split_source(self) -> str:
@@ -404,7 +349,7 @@ class CodeGen:
         """
         V = self.levels[Level.STEP]
         fields = list(self.field_slices)
-        lines, _, _ = self._split_plan()
+        lines = self._split_plan()
         used = " ".join(lines)
         loads = [ln for name, ln in V.loads.items() if re.search(rf"\b{name}\b", used)]
         outs = [f"_l_{f}.expand_as({py_name(f)})" for f in fields]
@@ -417,20 +362,7 @@ class CodeGen:
 
     def split_description(self) -> str:
         """The split as text: the groups in L (frozen weights) and what is left in N."""
-        _, _, in_L = self._split_plan()
-        lin, rest = [], []
-        for k, (g, _, frozen) in enumerate(self.split_terms):
-            line = f"  {g.target} <- {g.describe()}"
-            if k in in_L:
-                lin.append(line)
-            else:
-                why = "weights depend on the state" if not frozen else "source is not linear"
-                rest.append(f"{line}    # {why}")
-        for f, r in self.p.remainder.items():
-            if r != 0:
-                rest.append(f"  {f} <- {sp.sstr(r)}")
-        return "\n".join(["# L y (implicit part, frozen within a solve):", *(lin or ["  0"]),
-                          "# N(t, y) = f(t, y) - L y (explicit part):", *(rest or ["  0"])])
+        return self.p.split.description
 
     def _assemble(self, outs: List[str], probes: bool = False,
                   linear: Dict[str, List[str]] = None) -> str:
@@ -452,5 +384,9 @@ class CodeGen:
 
 
 def generate(program: StencilProgram) -> CodeGen:
-    """Generate the Python source of a program's vector field (see module docstring)."""
+    """Generate the Python source of a program's vector field (see module docstring). A
+    program that has not been through the code-generation passes (a discretised one,
+    :func:`pde2gnn.compiler.discretize.discretize`) is run through them first."""
+    if program.levels is None:
+        program = passes.lower(program, passes.BACKEND)
     return CodeGen(program)

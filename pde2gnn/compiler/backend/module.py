@@ -99,7 +99,7 @@ class VectorField(nn.Module):
         self.source = gen.source
         #: source of ``linear`` (L y of the split f = L y + N; None for a discrete-time spec)
         self.split_source = None if program.ir.discrete else gen.split_source
-        self._split_depth = 1 + sum(1 for ln in (gen._split_plan()[0] if self.split_source
+        self._split_depth = 1 + sum(1 for ln in (gen._split_plan() if self.split_source
                                                   else []) if ln.startswith("_q"))
         self.field_slices: Dict[str, slice] = {f: slice(a, b) for f, (a, b) in
                                                gen.field_slices.items()}
