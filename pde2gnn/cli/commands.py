@@ -59,7 +59,11 @@ def cmd_check(args) -> int:
 
 def cmd_explain(args) -> int:
     from pde2gnn.compiler.pipeline import explain
-    print(explain(args.spec, args.stage, kv(args.dim, int) or None, kv(args.param, float)))
+    from pde2gnn.errors import OptionError
+    if args.stage is not None and args.after is not None:
+        raise OptionError("explain: give --stage or --after, not both")
+    print(explain(args.spec, args.stage or "stencil", kv(args.dim, int) or None,
+                  kv(args.param, float), after=args.after, fuse=not args.no_fuse))
     return 0
 
 

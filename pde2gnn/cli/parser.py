@@ -95,7 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     spec_args(q)
     q = sub.add_parser("explain", help="print one pipeline stage")
     spec_args(q)
-    q.add_argument("--stage", default="stencil", choices=["ast", "ir", "stencil", "python", "split"])
+    q.add_argument("--stage", default=None, choices=["ast", "ir", "stencil", "python", "split"],
+                   help="the pipeline stage to print (default: stencil)")
+    q.add_argument("--after", metavar="PASS", default=None,
+                   help="print the program after this lowering pass instead (stencils, ..., "
+                   "level_hoist: pde2gnn/compiler/passes; an unknown name lists them)")
+    q.add_argument("--no-fuse", dest="no_fuse", action="store_true",
+                   help="skip the fusing passes (fuse_linear, fuse_inside): every term by "
+                   "gather / scatter, for debugging")
     q = sub.add_parser("train", help="train the spec on its task: node classification "
                        "(continuous specs), forecasting (discrete-time specs), dynamics or nbody",
                        description="Train a spec on its task (pde2gnn/train/tasks/registry.py): "

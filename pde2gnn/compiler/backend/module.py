@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from pde2gnn.compiler.discretize.stencil import StencilProgram
+from pde2gnn.compiler.discretize.program import StencilProgram
 from pde2gnn import threads
 from pde2gnn.errors import DataError, OptionError, SolverError
 from pde2gnn.compiler.lang.kinds import Kind

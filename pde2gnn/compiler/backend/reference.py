@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 import sympy as sp
 import torch
 from torch import Tensor
 
-from pde2gnn.compiler.discretize.stencil import StencilProgram
+from pde2gnn.compiler.discretize.program import StencilProgram
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic import sheaf as S
@@ -186,7 +186,8 @@ RULES: Dict[type, Callable] = {
 }
 
 
-def interpret(field, t: Tensor, y: Tensor, y0: Tensor) -> Tensor:
+def interpret(field, t: Tensor, y: Tensor, y0: Tensor,
+              program: Optional[StencilProgram] = None) -> Tensor:
     """Evaluate a compiled field's program without fusion: ``dy/dt`` (or, for a discrete-time
     model's update map, the next values) ``[N, D]`` or ``[B, N, D]``, like ``field(t, y)``
     after ``field.prepare(y0)``.
@@ -196,8 +197,11 @@ def interpret(field, t: Tensor, y: Tensor, y0: Tensor) -> Tensor:
             learnables are used; its generated code is not).
         t: time, a 0-dim tensor. y, y0: the state and the initial state, ``[N, D]`` /
             ``[B, N, D]``.
+        program: the program to evaluate instead of ``field.program``: the same bound IR after
+            any of the lowering passes from ``stencils`` on (:mod:`pde2gnn.compiler.passes`),
+            evaluated with the field's graph, inputs and learnables.
 
     Raises:
         UnsupportedError: the program holds an operator the interpreter has no rule for.
     """
-    return _Interpreter(field.program, field, t, y, y0).run()
+    return _Interpreter(program or field.program, field, t, y, y0).run()

@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from pde2gnn.compiler.discretize.stencil import StencilProgram
+from pde2gnn.compiler.discretize.program import StencilProgram
 from pde2gnn.errors import DataError
 from pde2gnn.compiler.backend.module import VectorField
 

@@ -12,7 +12,7 @@ Invariants: the program's expressions are unchanged (this pass only annotates it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import FrozenSet, Tuple
 
 import sympy as sp
@@ -28,24 +28,49 @@ class SplitPlan:
     Attributes:
         linear: indices into ``program.groups`` of the groups in L.
         through: the temporaries with a linear part of their own, in order (L composes them).
-        description: the split as text (``explain --stage split``).
+        program: the program the plan was made for (its groups as the split saw them).
     """
 
     linear: FrozenSet[int]
     through: Tuple[str, ...]
-    description: str
+    program: StencilProgram = field(repr=False, compare=False)
+
+    @property
+    def description(self) -> str:
+        """The split as text (``explain --stage split``): the groups in L, what is left in N."""
+        p = self.program
+        lin, rest = [], []
+        for k in _terms(p):
+            g = p.groups[k]
+            line = f"  {g.target} <- {g.describe()}"
+            if k in self.linear:
+                lin.append(line)
+            else:
+                why = "weights depend on the state" if not _frozen(p, g) else \
+                    "source is not linear"
+                rest.append(f"{line}    # {why}")
+        for f, r in p.remainder.items():
+            if r != 0:
+                rest.append(f"  {f} <- {sp.sstr(r)}")
+        return "\n".join(["# L y (implicit part, frozen within a solve):", *(lin or ["  0"]),
+                          "# N(t, y) = f(t, y) - L y (explicit part):", *(rest or ["  0"])])
 
 
 def _frozen(p: StencilProgram, g) -> bool:
     return all(p.analyzer.level(w) < Level.STEP for w in (g.weight_j, g.weight_i, g.diag, *g.right))
 
 
+def _terms(p: StencilProgram):
+    """Indices of the groups that contribute (not all weights zero)."""
+    return [k for k, g in enumerate(p.groups) if g.weight_j != 0 or g.weight_i != 0
+            or g.diag != 0]
+
+
 def plan(p: StencilProgram) -> SplitPlan:
-    """The :class:`SplitPlan` of ``p`` (groups with all weights zero contribute nothing)."""
+    """The :class:`SplitPlan` of ``p``."""
     fields = list(p.ir.rhs)
     has_linear = set(fields)
-    terms = [k for k, g in enumerate(p.groups) if g.weight_j != 0 or g.weight_i != 0
-             or g.diag != 0]
+    terms = _terms(p)
     linear, through = set(), []
     for target in [*p.temps, *fields]:
         mine = [k for k in terms if p.groups[k].target == target and _frozen(p, p.groups[k])
@@ -54,21 +79,7 @@ def plan(p: StencilProgram) -> SplitPlan:
         if target not in has_linear and mine:
             has_linear.add(target)
             through.append(target)
-    lin, rest = [], []
-    for k in terms:
-        g = p.groups[k]
-        line = f"  {g.target} <- {g.describe()}"
-        if k in linear:
-            lin.append(line)
-        else:
-            why = "weights depend on the state" if not _frozen(p, g) else "source is not linear"
-            rest.append(f"{line}    # {why}")
-    for f, r in p.remainder.items():
-        if r != 0:
-            rest.append(f"  {f} <- {sp.sstr(r)}")
-    text = "\n".join(["# L y (implicit part, frozen within a solve):", *(lin or ["  0"]),
-                      "# N(t, y) = f(t, y) - L y (explicit part):", *(rest or ["  0"])])
-    return SplitPlan(frozenset(linear), tuple(through), text)
+    return SplitPlan(frozenset(linear), tuple(through), p)
 
 
 def split(p: StencilProgram) -> StencilProgram:
