@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from pde2gnn.errors import DataError, OptionError
 from pde2gnn.compiler.backend.csr import CSRPattern, csr_product, csr_structure
 from pde2gnn.compiler.backend.inputs import check_graph
+from pde2gnn.compiler.backend.pointwise_ops import PointwiseOps
 
 def segment_softmax(e: Tensor, index: Tensor, num_nodes: int, dim: int) -> Tensor:
     """Softmax of ``e`` over the entries sharing ``index`` along ``dim`` (the edge axis):
@@ -38,7 +39,7 @@ def segment_softmax(e: Tensor, index: Tensor, num_nodes: int, dim: int) -> Tenso
     return out / total.gather(dim, idx)
 
 
-class GraphOps(nn.Module):
+class GraphOps(PointwiseOps, nn.Module):
     """Index structure of one graph and the kernels generated code uses on it.
 
     Args:
@@ -315,41 +316,6 @@ class GraphOps(nn.Module):
         """u_j for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
         return u.index_select(u.dim() - 2, self.j) if torch.is_tensor(u) and u.dim() > 1 else u
 
-    @staticmethod
-    def _as_float(r, *args) -> Tensor:
-        """A boolean result as 0 / 1 in the floating dtype of the tensor arguments."""
-        dt = next((a.dtype for a in args if torch.is_tensor(a) and a.is_floating_point()),
-                  torch.get_default_dtype())
-        return r.to(dt) if torch.is_tensor(r) else torch.tensor(float(r), dtype=dt)
-
-    def lt(self, a, b) -> Tensor:
-        """``a < b`` as 1.0 / 0.0, broadcasting (``[..., R, c]`` or scalars)."""
-        return self._as_float(a < b, a, b)
-
-    def le(self, a, b) -> Tensor:
-        """``a <= b`` as 1.0 / 0.0."""
-        return self._as_float(a <= b, a, b)
-
-    def gt(self, a, b) -> Tensor:
-        """``a > b`` as 1.0 / 0.0."""
-        return self._as_float(a > b, a, b)
-
-    def ge(self, a, b) -> Tensor:
-        """``a >= b`` as 1.0 / 0.0."""
-        return self._as_float(a >= b, a, b)
-
-    def eq(self, a, b) -> Tensor:
-        """``a == b`` as 1.0 / 0.0."""
-        return self._as_float(a == b, a, b)
-
-    def where(self, c, a, b) -> Tensor:
-        """``a`` where ``c != 0``, else ``b`` (``torch.where``, broadcasting)."""
-        c = torch.as_tensor(c) != 0
-        ref = next((x for x in (a, b) if torch.is_tensor(x)), None)
-        dt = ref.dtype if ref is not None else torch.get_default_dtype()
-        return torch.where(c, torch.as_tensor(a, dtype=dt, device=c.device),
-                           torch.as_tensor(b, dtype=dt, device=c.device))
-
     def dropout(self, u: Tensor, p) -> Tensor:
         """Inverted dropout (Srivastava et al. 2014): while this module is training, each entry
         of ``u`` is zeroed with probability ``p`` and the others scaled by ``1 / (1 - p)``; in
@@ -361,36 +327,6 @@ class GraphOps(nn.Module):
         if not self.training or rate == 0.0:
             return u
         return F.dropout(u, rate, training=True)
-
-    @staticmethod
-    def cat(parts) -> Tensor:
-        """Channels side by side, ``[..., R, c_k]`` -> ``[..., R, sum c_k]``; leading (batch)
-        axes are broadcast, so static ``[R, c]`` values join batched ``[B, R, c]`` ones."""
-        parts = [torch.as_tensor(p) for p in parts]
-        lead = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
-        return torch.cat([p.expand(*lead, p.shape[-1]) for p in parts], dim=-1)
-
-    @staticmethod
-    def dot(u: Tensor, v: Tensor, heads: int = 1) -> Tensor:
-        """Inner product over channels: ``[R, c]`` x ``[R, c]`` -> ``[R, 1]``; with ``heads=H``
-        one inner product per block of c / H consecutive channels, ``[R, H]``.
-
-        Raises:
-            DataError: c is not divisible by H.
-        """
-        uv, heads = u * v, int(heads)
-        if heads == 1:
-            return uv.sum(-1, keepdim=True)
-        c = uv.shape[-1]
-        if c % heads:
-            raise DataError(f"dot with heads={heads} needs a channel count divisible by "
-                            f"{heads}, got {c}")
-        return uv.reshape(*uv.shape[:-1], heads, c // heads).sum(-1)
-
-    @staticmethod
-    def mean_heads(e: Tensor) -> Tensor:
-        """Mean over channels (the heads of a multi-head attention): ``[R, H]`` -> ``[R, 1]``."""
-        return e.mean(-1, keepdim=True) if torch.is_tensor(e) else e
 
     def set_batch(self, batch: Optional[Tensor]) -> None:
         """``batch [N]``: the graph of each node when this graph is the disjoint union of
@@ -433,8 +369,3 @@ class GraphOps(nn.Module):
             return centred * torch.rsqrt(var + eps).index_select(0, b)
         centred = u - u.mean(-2, keepdim=True)
         return centred * torch.rsqrt((centred * centred).mean(-2, keepdim=True) + eps)
-
-    @staticmethod
-    def norm(u: Tensor) -> Tensor:
-        """Euclidean norm over channels, keeping a channel axis of size 1."""
-        return torch.linalg.vector_norm(u, dim=-1, keepdim=True)

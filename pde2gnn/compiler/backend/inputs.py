@@ -5,7 +5,7 @@ instead of a torch error (or a silent truncation) deep inside the first evaluati
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Dict, Mapping
 
 import numpy as np
 import torch
@@ -116,3 +116,35 @@ def series_value(name: str, value, n: int, c: int):
     if T > 1 and not bool((times[1:] > times[:-1]).all()):
         raise DataError(f"the times of series input '{name}' must increase strictly")
     return x, times
+
+
+def check_mask(name: str, x: Tensor, n: int) -> None:
+    """A ``node mask`` input: N booleans (or 0 / 1 numbers), ``[N]`` or ``[N, 1]``.
+
+    Raises:
+        DataError: another length or shape, or values other than 0 and 1.
+    """
+    if tuple(x.shape) not in ((n,), (n, 1)):
+        raise DataError(f"input '{name}' (a node mask) must have one boolean per node, "
+                        f"shape [{n}] or [{n}, 1], got {list(x.shape)}")
+    if x.dtype != torch.bool and x.numel() and not bool(((x == 0) | (x == 1)).all()):
+        raise DataError(f"input '{name}' (a node mask) must hold booleans (or 0 / 1), got "
+                        f"values such as {x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
+
+
+def check_disjoint(conditions, given: Mapping[str, Tensor]) -> None:
+    """The Dirichlet masks of one field share no node (each node has one prescribed value).
+
+    Raises:
+        DataError: naming the two mask inputs and a shared node.
+    """
+    seen: Dict[str, list] = {}
+    for c in conditions:
+        if c.mask is not None and c.kind == "dirichlet" and c.mask in given:
+            for other in seen.get(c.field, []):
+                both = (given[c.mask] != 0) & (given[other] != 0)
+                if bool(both.any()):
+                    raise DataError(f"inputs '{other}' and '{c.mask}' (Dirichlet masks of "
+                                    f"'{c.field}') share node {int(both.flatten().nonzero()[0])}"
+                                    ": a node takes one prescribed value")
+            seen.setdefault(c.field, []).append(c.mask)

@@ -10,51 +10,21 @@ from torch import Tensor, nn
 
 from pde2gnn.compiler.discretize.program import StencilProgram
 from pde2gnn import threads
-from pde2gnn.errors import DataError, OptionError, SolverError
+from pde2gnn.errors import DataError, SolverError
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic.constants import LearnInfo
 from pde2gnn.compiler.backend.codegen import generate
 from pde2gnn.compiler.backend.constraints import Learnable
 from pde2gnn.compiler.backend.graph_ops import GraphOps
-from pde2gnn.compiler.backend.inputs import check_graph, check_inputs, series_value
+from pde2gnn.compiler.backend.inputs import (check_disjoint, check_graph, check_inputs,
+                                              check_mask, series_value)
 from pde2gnn.compiler.backend.nets import NetDict, build_nets
 from pde2gnn.compiler.backend.sheaf_ops import sheaf_nets
+from pde2gnn.compiler.backend.split_methods import SplitMethods
 
 
-def _check_mask(name: str, x: Tensor, n: int) -> None:
-    """A ``node mask`` input: N booleans (or 0 / 1 numbers), ``[N]`` or ``[N, 1]``.
-
-    Raises:
-        DataError: another length or shape, or values other than 0 and 1.
-    """
-    if tuple(x.shape) not in ((n,), (n, 1)):
-        raise DataError(f"input '{name}' (a node mask) must have one boolean per node, "
-                        f"shape [{n}] or [{n}, 1], got {list(x.shape)}")
-    if x.dtype != torch.bool and x.numel() and not bool(((x == 0) | (x == 1)).all()):
-        raise DataError(f"input '{name}' (a node mask) must hold booleans (or 0 / 1), got "
-                        f"values such as {x[(x != 0) & (x != 1)].flatten()[0].item()!r}")
-
-
-def _check_disjoint(conditions, given: Mapping[str, Tensor]) -> None:
-    """The Dirichlet masks of one field share no node (each node has one prescribed value).
-
-    Raises:
-        DataError: naming the two mask inputs and a shared node.
-    """
-    seen: Dict[str, list] = {}
-    for c in conditions:
-        if c.mask is not None and c.kind == "dirichlet" and c.mask in given:
-            for other in seen.get(c.field, []):
-                both = (given[c.mask] != 0) & (given[other] != 0)
-                if bool(both.any()):
-                    raise DataError(f"inputs '{other}' and '{c.mask}' (Dirichlet masks of "
-                                    f"'{c.field}') share node {int(both.flatten().nonzero()[0])}"
-                                    ": a node takes one prescribed value")
-            seen.setdefault(c.field, []).append(c.mask)
-
-
-class VectorField(nn.Module):
+class VectorField(SplitMethods, nn.Module):
     """f(t, y) of a compiled spec on one graph, for ``torchdiffeq.odeint``.
 
     For a discrete-time spec (``next(x) = ...``) the same module computes the state at the next
@@ -128,7 +98,7 @@ class VectorField(nn.Module):
             raise DataError(f"spec '{ir.name}' needs input(s) " + ", ".join(
                 f"'{n}' ({self._input_shape(n)})" for n in missing))
         self._store_inputs(inputs)
-        _check_disjoint(ir.boundary, self._given)
+        check_disjoint(ir.boundary, self._given)
         self.probed: Dict[str, Tensor] = {}
         self._static_cache = None
         self._solve_cache = None
@@ -164,54 +134,6 @@ class VectorField(nn.Module):
         linear GRAFF, convection-diffusion): the generated code then has ``linear`` (L y), and
         Runge-Kutta steps run in the Krylov form (:func:`pde2gnn.integrate.rk.affine_step`)."""
         return "linear" in self._namespace
-
-    # ------------------------------------------------------------ the split f = L y + N
-    def linear(self, y: Tensor) -> Tensor:
-        """L y for y ``[N, D]`` or ``[B, N, D]``: the fused sparse groups whose weights do not
-        depend on the state (frozen within one solve; DESIGN.md section 6), on the values of
-        the last :meth:`prepare`.
-
-        Raises:
-            OptionError: a discrete-time spec (no split).
-        """
-        if self._split_fn is None:
-            raise OptionError(f"'{self.program.ir.name}' is a discrete-time model: it has no "
-                              "linear / non-linear split")
-        if self._solve_cache is None:
-            raise RuntimeError("call prepare(y0) before evaluating the vector field")
-        return self._split_fn(y, self.graph, self._input_values, self._learned,
-                              self._static_cache, self._solve_cache)
-
-    def rest(self, t: Tensor, y: Tensor) -> Tensor:
-        """N(t, y) = f(t, y) - L y, the explicit part of the split (constant for an affine
-        field)."""
-        return self(t, y) - self.linear(y)
-
-    def split_operator(self):
-        """L of the last :meth:`prepare` as a
-        :class:`~pde2gnn.compiler.backend.split.SplitOperator` (``apply``, ``apply_t`` = L^T v,
-        ``diag()``, ``matrix()``: the scipy CSR matrix where probing it is cheap)."""
-        from pde2gnn.compiler.backend.split import SplitOperator
-        if self._split_op is None:
-            if self._solve_cache is None:
-                raise RuntimeError("call prepare(y0) before asking for the split")
-            g = self.graph
-            self._split_op = SplitOperator(self.linear, g.i.cpu().numpy(), g.j.cpu().numpy(),
-                                           g.num_nodes, self.state_width, self._split_depth,
-                                           g.deg)
-        return self._split_op
-
-    def linear_t(self, v: Tensor) -> Tensor:
-        """L^T v (one vector-Jacobian product of :meth:`linear`)."""
-        return self.split_operator().apply_t(v)
-
-    def diag(self) -> Tensor:
-        """diag(L) ``[N, D]``."""
-        return self.split_operator().diag()
-
-    def matrix(self):
-        """L as a scipy CSR matrix ``[N D, N D]`` (None where it would be costly to probe)."""
-        return self.split_operator().matrix()
 
     def bind_source(self, key: str, source, name: str, **extra):
         """The function ``name`` defined by ``source`` (Python text written by a later layer,
@@ -331,7 +253,7 @@ class VectorField(nn.Module):
                 continue
             x = torch.as_tensor(value)
             if name in masks:
-                _check_mask(name, x, self.graph.num_nodes)
+                check_mask(name, x, self.graph.num_nodes)
             if not x.is_floating_point():
                 x = x.to(torch.get_default_dtype())
             if x.dim() == 1:

@@ -1,0 +1,86 @@
+"""Point-wise kernels of the generated code that need no graph: comparisons, ``where``,
+channel concatenation, inner products, head means, norms. :class:`PointwiseOps` is a base of
+:class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`, so the generated code calls them as
+``_G.lt(a, b)``, ``_G.dot(u, v)``... Values are ``[..., R, c]`` (R nodes or edges, leading batch
+axes broadcast) or Python numbers.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from pde2gnn.errors import DataError
+
+
+class PointwiseOps:
+    """The graph-independent kernels (see the module docstring)."""
+
+    @staticmethod
+    def _as_float(r, *args) -> Tensor:
+        """A boolean result as 0 / 1 in the floating dtype of the tensor arguments."""
+        dt = next((a.dtype for a in args if torch.is_tensor(a) and a.is_floating_point()),
+                  torch.get_default_dtype())
+        return r.to(dt) if torch.is_tensor(r) else torch.tensor(float(r), dtype=dt)
+
+    def lt(self, a, b) -> Tensor:
+        """``a < b`` as 1.0 / 0.0, broadcasting (``[..., R, c]`` or scalars)."""
+        return self._as_float(a < b, a, b)
+
+    def le(self, a, b) -> Tensor:
+        """``a <= b`` as 1.0 / 0.0."""
+        return self._as_float(a <= b, a, b)
+
+    def gt(self, a, b) -> Tensor:
+        """``a > b`` as 1.0 / 0.0."""
+        return self._as_float(a > b, a, b)
+
+    def ge(self, a, b) -> Tensor:
+        """``a >= b`` as 1.0 / 0.0."""
+        return self._as_float(a >= b, a, b)
+
+    def eq(self, a, b) -> Tensor:
+        """``a == b`` as 1.0 / 0.0."""
+        return self._as_float(a == b, a, b)
+
+    def where(self, c, a, b) -> Tensor:
+        """``a`` where ``c != 0``, else ``b`` (``torch.where``, broadcasting)."""
+        c = torch.as_tensor(c) != 0
+        ref = next((x for x in (a, b) if torch.is_tensor(x)), None)
+        dt = ref.dtype if ref is not None else torch.get_default_dtype()
+        return torch.where(c, torch.as_tensor(a, dtype=dt, device=c.device),
+                           torch.as_tensor(b, dtype=dt, device=c.device))
+
+    @staticmethod
+    def cat(parts) -> Tensor:
+        """Channels side by side, ``[..., R, c_k]`` -> ``[..., R, sum c_k]``; leading (batch)
+        axes are broadcast, so static ``[R, c]`` values join batched ``[B, R, c]`` ones."""
+        parts = [torch.as_tensor(p) for p in parts]
+        lead = torch.broadcast_shapes(*(p.shape[:-1] for p in parts))
+        return torch.cat([p.expand(*lead, p.shape[-1]) for p in parts], dim=-1)
+
+    @staticmethod
+    def dot(u: Tensor, v: Tensor, heads: int = 1) -> Tensor:
+        """Inner product over channels: ``[R, c]`` x ``[R, c]`` -> ``[R, 1]``; with ``heads=H``
+        one inner product per block of c / H consecutive channels, ``[R, H]``.
+
+        Raises:
+            DataError: c is not divisible by H.
+        """
+        uv, heads = u * v, int(heads)
+        if heads == 1:
+            return uv.sum(-1, keepdim=True)
+        c = uv.shape[-1]
+        if c % heads:
+            raise DataError(f"dot with heads={heads} needs a channel count divisible by "
+                            f"{heads}, got {c}")
+        return uv.reshape(*uv.shape[:-1], heads, c // heads).sum(-1)
+
+    @staticmethod
+    def mean_heads(e: Tensor) -> Tensor:
+        """Mean over channels (the heads of a multi-head attention): ``[R, H]`` -> ``[R, 1]``."""
+        return e.mean(-1, keepdim=True) if torch.is_tensor(e) else e
+
+    @staticmethod
+    def norm(u: Tensor) -> Tensor:
+        """Euclidean norm over channels, keeping a channel axis of size 1."""
+        return torch.linalg.vector_norm(u, dim=-1, keepdim=True)
