@@ -2,10 +2,10 @@
 
 ``graff_nl`` (relu(-X Omega + Abar X W + beta X(0))) and ``graff_dd_bn`` (standardize_i(Abar X W))
 wrap a linear flow in a non-linear function; the compiler fuses the linear argument into one
-sparse product (a ``_lin`` temporary, see pde2gnn/compiler/discretize/stencil.py). Prints, per model, the
-time of one evaluation and of one evaluation with its backward pass, for the compiled field and
-for a hand-written torch.sparse CSR field with the same weights, and the ratio compiled /
-hand-written.
+sparse product (a ``_lin`` temporary, pass ``fuse_inside`` in pde2gnn/compiler/passes/).
+Prints, per model, the time of one evaluation and of one evaluation with its backward pass, for
+the compiled field and for a hand-written torch.sparse CSR field with the same weights, and the
+ratio compiled / hand-written.
 
     python benchmarks/graff_nonlinear.py [--dataset squirrel] [--hidden 128] [--device cpu]
 """
