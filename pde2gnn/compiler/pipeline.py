@@ -90,14 +90,21 @@ class Stages:
         return self.lowered.bind(self.dims, self.params)
 
     @cached_property
-    def history(self) -> Tuple[Tuple[str, StencilProgram], ...]:
+    def discretized(self) -> Tuple[Tuple[str, StencilProgram], ...]:
+        """``(pass name, program after it)`` for the discretisation passes only."""
         record: list = []
-        passes.lower(passes.initial(self.ir), fuse=self.fuse, record=record)
+        passes.lower(passes.initial(self.ir), passes.DISCRETIZE, fuse=self.fuse, record=record)
+        return tuple(record)
+
+    @cached_property
+    def history(self) -> Tuple[Tuple[str, StencilProgram], ...]:
+        record = list(self.discretized)
+        passes.lower(self.stencil, passes.BACKEND, fuse=self.fuse, record=record)
         return tuple(record)
 
     @cached_property
     def stencil(self) -> StencilProgram:
-        return self.after(passes.DISCRETIZE[-1].name)
+        return self.discretized[-1][1]
 
     @cached_property
     def program(self) -> StencilProgram:
