@@ -1,7 +1,8 @@
 """The compiler: spec text -> checked AST -> sympy IR -> stencil IR -> generated PyTorch vector field.
 Subpackages: lang (grammar, AST, inherit, the built-in table), types (kinds, channels, the checked
-spec), check (incl. E(n) equivariance), symbolic, discretize, backend (code generation, kernels,
-reference interpreter); pipeline.py runs the stages. May import only itself and the shared
+spec), check (incl. E(n) equivariance), symbolic, discretize (the stencil program), passes (the
+lowering as named passes), backend (code generation, kernels, reference interpreter);
+pipeline.py runs the stages. May import only itself and the shared
 vocabulary at the top of pde2gnn (errors, resources, options, progress, threads), sympy, lark,
 numpy, scipy and torch; never torch_geometric, never integrate, graph, data, models, train,
 simulate, discover or cli.

@@ -62,10 +62,10 @@ def level_hoist(p: StencilProgram) -> StencilProgram:
 
 def show(p: StencilProgram) -> str:
     """The program and its hoisted values (``explain --after level_hoist``)."""
-    lines = [str(p)]
+    lines, plan = [str(p)], hoisted(p)
     for lv, title in ((Level.STATIC, "once per graph (static)"),
                       (Level.SOLVE, "once per solve (prepare)")):
-        vals = hoisted(p)[lv]
+        vals = plan[lv]
         lines.append(f"# computed {title}:")
         lines += [f"  {sp.sstr(e)}" for e in vals] or ["  none"]
     return "\n".join(lines)

@@ -12,7 +12,8 @@ result is normalised again (fields and temporaries only; probes keep the plain f
 Invariants: afterwards every right-hand side is a sum of products whose state factors are
 ``x``, ``x_i``, ``x_j`` or those times matrices, the form pass ``fuse_linear`` classifies;
 each rewrite is an identity of the operators (linearity of gathers, sums and matrix products),
-so the field's values are unchanged (up to rounding of the reassociated sums).
+so the field's values are unchanged (up to rounding of the reassociated sums); with Dirichlet
+nodes, for every state that takes the prescribed values there (the states the solve keeps).
 """
 from __future__ import annotations
 
