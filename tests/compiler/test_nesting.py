@@ -1,7 +1,7 @@
 """Nested graph operators (issue 15): ``lap(lap(x))`` and chains of ``let a_k = lap(a_{k-1}) +
 a_{k-1}`` compile through node temporaries ``_red<k>`` (pass ``hoist_nested``,
-pde2gnn/compiler/passes/hoist_nested.py): the numbers are those of the dense operators, and the generated code and the
-compile time grow linearly with the depth instead of as 2^depth."""
+pde2gnn/compiler/passes/hoist_nested.py): the numbers are those of the dense operators, and
+the generated code and the compile time grow linearly with the depth instead of as 2^depth."""
 import re
 import time
 

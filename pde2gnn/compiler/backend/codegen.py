@@ -19,9 +19,10 @@ The program comes through the code-generation passes (:mod:`pde2gnn.compiler.pas
 ``split`` (the groups of L), ``lift_gathers`` (node-level work before gathering to edges,
 ``(x0 @ W)_i`` rather than ``x0_i @ W``), ``cse`` (shared subexpressions, computed once) and
 ``level_hoist`` (each expression computed at the lowest level it can be); this module writes
-out what they decided. The source only contains names of the spec (checked identifiers), generated
-names starting with ``_``, numeric literals and calls into ``torch`` and the graph kernels
-:class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`: nothing of the spec text is evaluated.
+out what they decided. The source only contains names of the spec (checked identifiers),
+generated names starting with ``_``, numeric literals and calls into ``torch`` and the graph
+kernels :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`: nothing of the spec text is
+evaluated.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The program every lowering pass reads and writes: :class:`StencilProgram`, its fused
-:class:`LinearGroup` s and the printed form (``pde2gnn explain --stage stencil`` / ``--after PASS``).
+:class:`LinearGroup` s and the printed form (``pde2gnn explain --stage stencil`` /
+``--after PASS``).
 
 Before the fusing passes a program is all *remainder* (one expression per field and per node
 temporary, evaluated by gather / scatter); the fusing passes (:mod:`pde2gnn.compiler.passes`)
@@ -96,7 +97,8 @@ class StencilProgram:
     bc: Any = field(default=None, repr=False)
     #: the passes run so far, in order (:data:`pde2gnn.compiler.passes.PASSES`)
     passes: Tuple[str, ...] = ()
-    #: pass ``split``: which groups make up L of f = L y + N (:class:`~pde2gnn.compiler.passes.split.SplitPlan`)
+    #: pass ``split``: which groups make up L of f = L y + N
+    #: (:class:`~pde2gnn.compiler.passes.split.SplitPlan`)
     split: Any = field(default=None, repr=False)
     #: pass ``cse``: the subexpressions used more than once (each computed once)
     shared: Optional[FrozenSet[sp.Expr]] = field(default=None, repr=False)

@@ -1,7 +1,8 @@
 """Pass ``dirichlet_rows``: the rows of Dirichlet nodes, and the sources of fields with
 boundary conditions arranged for the code generator.
 
-For each field with conditions (:meth:`pde2gnn.compiler.discretize.boundary.BoundaryPlan.mask_rows`):
+For each field with conditions
+(:meth:`pde2gnn.compiler.discretize.boundary.BoundaryPlan.mask_rows`):
 its groups' weights are multiplied by ``1 - M`` (M = 1 on its Dirichlet nodes: zero rows in
 L), and its remainder becomes ``(1 - M) rest + sum_k m^k dg_k/dt`` with the static terms as one
 value, the terms that depend on t only grouped by their time factor, and only the state terms

@@ -48,7 +48,8 @@ class Hoister:
         return t
 
     def rule(self, x: sp.Expr) -> sp.Expr:
-        """The bottom-up rule: an endpoint ``u_i`` / ``u_j`` of a hoisted ``u`` reads ``_red<k>``."""
+        """The bottom-up rule: an endpoint ``u_i`` / ``u_j`` of a hoisted ``u`` reads its
+        ``_red<k>``."""
         if isinstance(x, O.ENDPOINTS):
             u = self(x.args[0])
             if u is not x.args[0]:
