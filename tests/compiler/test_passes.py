@@ -322,3 +322,12 @@ def test_cli_explain_after_and_no_fuse(capsys):
     out = capsys.readouterr().out
     assert "_G.spmm" not in out and "_G.sum_j" in out
     assert main(["explain", "heat", "--after", "fuse_lin"]) == 2
+
+
+def test_generate_runs_the_missing_code_generation_passes():
+    """A discretised program handed to the code generator directly gets the same code."""
+    from pde2gnn.compiler.backend.codegen import generate
+    st = compiler.stages("grand", {"d": 4})
+    assert "level_hoist" not in st.stencil.passes
+    assert generate(st.stencil).source == st.code
+    assert st.program.passes == passes.NAMES

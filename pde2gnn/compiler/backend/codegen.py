@@ -388,6 +388,7 @@ def generate(program: StencilProgram) -> CodeGen:
     """Generate the Python source of a program's vector field (see module docstring). A
     program that has not been through the code-generation passes (a discretised one,
     :func:`pde2gnn.compiler.discretize.discretize`) is run through them first."""
-    if program.levels is None:
-        program = passes.lower(program, passes.BACKEND)
+    missing = [q for q in passes.BACKEND if q.name not in program.passes]
+    if missing:
+        program = passes.lower(program, missing)
     return CodeGen(program)
