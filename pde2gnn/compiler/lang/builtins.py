@@ -1,11 +1,16 @@
-"""The built-ins of the language as data: one record per operator, constraint and network type.
+"""The built-ins of the language as data: one row per operator holds all its rules.
 
-Every stage reads these tables instead of keeping its own list: the checker (arity, keyword
-arguments, the kinds an operator takes and gives, its channel rule, whether it may appear in an
-energy), the lowering (:data:`pde2gnn.compiler.symbolic.ops.FUNCTIONS`: the symbolic class), the
-discretisation (the stencil an operator is replaced by) and the code generator / reference
-interpreter (the kernel it calls). Adding an elementwise function is one :class:`Builtin` row
-here and its kernel; ``tests/test_builtins.py`` checks that every row can be lowered.
+Every stage reads these rows instead of keeping its own list by name: the checker (arity,
+keyword arguments, the kinds an operator takes and gives, its channel rule, whether a field may
+pass through it in an energy, non-negativity, the domain axes it needs), the E(n) equivariance
+check (its class), the lowering (:data:`pde2gnn.compiler.symbolic.ops.FUNCTIONS`: the symbolic
+class), ``var`` (its derivative and its i <-> j exchange), the discretisation (the stencil an
+operator is replaced by), the code generator and reference interpreter (the kernel it calls)
+and the language reference (``docs/gen_reference.py``: its documentation line). Adding an
+operator is one :class:`Builtin` row here and its kernel (docs/guide/architecture.md, "Adding
+an operator"); ``tests/compiler/test_rows.py`` and ``tests/compiler/test_builtins.py`` check
+every row at once. The declaration tables (constraints, networks, boundary conditions) are in
+:mod:`pde2gnn.compiler.lang.declarations`.
 
 Kinds: ``node`` (one row per node), ``edge`` (one row per edge (i, j)), ``scalar`` (no row
 axis) and ``matrix`` (a learnable ``[rows, cols]``, only on the right of ``@``).
@@ -290,8 +295,7 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     # geometric operators (need a `domain` with at least `axes` axes)
     Builtin("dx", doc="d/dx on the node coordinates", gives=Kind.NODE, axes=1, **_G),
     Builtin("dy", doc="d/dy on the node coordinates", gives=Kind.NODE, axes=2, **_G),
-    Builtin("dz", doc="d/dz on the node coordinates (3-D domains)", gives=Kind.NODE, axes=3,
-            **_G),
+    Builtin("dz", doc="d/dz on the node coordinates", gives=Kind.NODE, axes=3, **_G),
     Builtin("dgrad", doc="directional derivative along each edge", gives=Kind.EDGE, axes=1,
             swap="-", **_G),
 )}
