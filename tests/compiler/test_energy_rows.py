@@ -32,6 +32,8 @@ def _by_hand(name, x, i, j, w, n):
         return (_normalised(s, i, n) * sym).sum() + 0.5 * (x * x).sum()
     if name == "weighted_i":
         return (_normalised(s, j, n) * torch.tanh(sym)).sum()
+    if name == "receiver":
+        return s.sum()
     if name == "mean_heads":
         return ((x * x).mean(1) * (x * x).sum(1)).sum()
     if name == "cat":
@@ -49,6 +51,8 @@ ENERGIES = {
                   "+ 1/2 * sum_i(dot(x, x))",
     "weighted_i": "sum_ij(squareplus_i(dot(x_i, x_j @ W)) * tanh(dot(x_i, x_j)))",
     "nested": "sum_ij(log(squareplus_j(dot(x_i, x_j @ W))) * norm(grad(x)))",
+    # x_i inside a reduction over N(i) inside sum_i stays an edge value
+    "receiver": "sum_i(sum_j(dot(x_i, x_j @ W)))",
     # rows with pullbacks besides squareplus, and cat's structural rule
     "mean_heads": "sum_i(mean_heads(x * x) * dot(x, x))",
     "cat": "sum_i(dot(cat(x, tanh(x)), cat(x @ W, x)))",

@@ -243,6 +243,12 @@ def variational(energy: sp.Expr, wrt: sp.Symbol, kind, channels, symmetric=()) -
 
 
 def receiver_only(e: sp.Expr) -> sp.Expr:
-    """Inside ``sum_i(...)``: read ``x_i`` as the node value x (the checker rejects ``x_j``)."""
-    return e.replace(lambda a: isinstance(a, O.AtI), lambda a: a.args[0])
-
+    """Inside ``sum_i(...)``: read ``x_i`` as the node value x (the checker rejects ``x_j``),
+    except inside a reduction over N(i) (a row that takes edge values: ``sum_j``,
+    ``logsumexp_j``), where ``x_i`` stays an edge value: ``sum_i(sum_j(dot(x_i, x_j)))``."""
+    if isinstance(e, O.AtI):
+        return e.args[0]
+    row = row_of(e) if e.args else None
+    if row is not None and row.takes == "edge" or not e.args:
+        return e
+    return e.func(*[receiver_only(a) for a in e.args])
