@@ -37,6 +37,7 @@ EXAMPLES = {
     "mean_j": _NODE + "dt(x) = mean_j(x_j) - x\n",
     "mean_i": _NODE + "dt(x) = lap(x) + mean_i(x) - x\n",
     "max_j": _NODE + "dt(x) = max_j(x_j) - x\n",
+    "logsumexp_j": _NODE + "param beta = 4\ndt(x) = logsumexp_j(beta * x_j) / beta - x\n",
     "max_ij": _NODE + "edge s = dot(x_i, x_j)\nedge a = softmax_j(s - max_ij(s))\n"
                       "dt(x) = sum_j(a * x_j) - x\n",
     "softmax_j": _NODE + _ATT.format(op="softmax_j"),

@@ -29,7 +29,7 @@ LIMIT = 400
 #: imports nothing of pde2gnn); the code goldens hold that text byte for byte
 EXCEPTIONS = {("pde2gnn.compiler.pipeline", "pde2gnn.integrate.tableaus")}
 OVERSIZE = {"pde2gnn/compiler/backend/codegen.py": 456,
-            "pde2gnn/compiler/backend/graph_ops.py": 440,
+            "pde2gnn/compiler/backend/graph_ops.py": 447,
             "pde2gnn/compiler/backend/module.py": 452,
             "pde2gnn/compiler/discretize/stencil.py": 420,
             "pde2gnn/compiler/symbolic/ir.py": 465,

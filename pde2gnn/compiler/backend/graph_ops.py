@@ -438,3 +438,10 @@ class GraphOps(nn.Module):
     def norm(u: Tensor) -> Tensor:
         """Euclidean norm over channels, keeping a channel axis of size 1."""
         return torch.linalg.vector_norm(u, dim=-1, keepdim=True)
+
+    def logsumexp_j(self, e: Tensor) -> Tensor:
+        """``log sum_{j in N(i)} exp(e_ij)`` per channel, ``[..., E, c]`` -> ``[..., N, c]``,
+        shifted by :meth:`max_j` against overflow; 0 for a node without neighbours."""
+        m = self.max_j(e).detach()
+        s = self._scatter_sum(torch.exp(self.rows(e, "edge") - self.gather_i(m)), self.i)
+        return m + torch.log(torch.where(s > 0, s, torch.ones_like(s)))

@@ -189,6 +189,10 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
             takes=Kind.EDGE, gives=Kind.NODE, symbolic="MaxJ", kernel="_G.max_j",
             energy="is not differentiable where two neighbours tie", sign="preserves",
             equivariance="invariant"),
+    Builtin("logsumexp_j", "graph", "log sum over N(i) of exp, channel by channel: a smooth "
+            "maximum, max_j <= logsumexp_j <= max_j + log deg_i (0 without neighbours)",
+            takes=Kind.EDGE, gives=Kind.NODE, symbolic="LogsumexpJ", kernel="_G.logsumexp_j",
+            derivative="at_i(c) * softmax_j(u)", sign="any", equivariance="invariant"),
     Builtin("max_ij", "graph", "maximum over all edges and channels, on every edge (one "
             "channel; per graph of a batch)", takes=Kind.EDGE, gives=Kind.EDGE, channels="one",
             symbolic="MaxIJ", kernel="_G.max_ij",
