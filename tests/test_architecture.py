@@ -32,8 +32,6 @@ OVERSIZE = {"pde2gnn/compiler/backend/codegen.py": 456,
             "pde2gnn/compiler/backend/graph_ops.py": 447,
             "pde2gnn/compiler/backend/module.py": 452,
             "pde2gnn/compiler/discretize/stencil.py": 420,
-            "pde2gnn/compiler/symbolic/ir.py": 465,
-            "pde2gnn/compiler/symbolic/ops.py": 494,
             "pde2gnn/train/tasks/node_classification.py": 459}
 
 

@@ -12,7 +12,7 @@ from pde2gnn.errors import (ArgumentError, EnergyError, FormError, KindError, Na
                             ShapeError, UnsupportedError, did_you_mean)
 from pde2gnn.compiler.lang import ast as A
 from pde2gnn.compiler.lang.builtins import BUILTINS as BUILTIN_TABLE
-from pde2gnn.compiler.lang.builtins import EDGE_BUILTINS, Always, rule
+from pde2gnn.compiler.lang.builtins import EDGE_BUILTINS, rule
 from pde2gnn.compiler.check import sheaf
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.types import (BUILTINS, ENERGY_OPS, SCALAR, SHEAF_OPS, Type,
