@@ -22,6 +22,12 @@ def _normalised(s, index, n):
     return sp / total[index]
 
 
+def _softmax(s, index, n):
+    """exp(s_e) / sum of exp over the edges sharing ``index`` (i: over N(i), j: into j)."""
+    ex = torch.exp(s)
+    return ex / torch.zeros(n, dtype=s.dtype).index_add(0, index, ex)[index]
+
+
 def _by_hand(name, x, i, j, w, n):
     """The energies of ENERGIES below in plain PyTorch (i receives, j is the neighbour)."""
     s = (x[i] * (x[j] @ w)).sum(1)
@@ -32,6 +38,10 @@ def _by_hand(name, x, i, j, w, n):
         return (_normalised(s, i, n) * sym).sum() + 0.5 * (x * x).sum()
     if name == "weighted_i":
         return (_normalised(s, j, n) * torch.tanh(sym)).sum()
+    if name == "softmax_j":
+        return (_softmax(s, i, n) * sym).sum()
+    if name == "softmax_i":
+        return (_softmax(s, j, n) * torch.tanh(sym)).sum() + (_softmax(sym, i, n) ** 2).sum()
     if name == "receiver":
         return s.sum()
     if name == "mean_heads":
@@ -51,6 +61,10 @@ ENERGIES = {
                   "+ 1/2 * sum_i(dot(x, x))",
     "weighted_i": "sum_ij(squareplus_i(dot(x_i, x_j @ W)) * tanh(dot(x_i, x_j)))",
     "nested": "sum_ij(log(squareplus_j(dot(x_i, x_j @ W))) * norm(grad(x)))",
+    # softmax_j / softmax_i: their rows' pullbacks, each the other's i <-> j exchange
+    "softmax_j": "sum_ij(softmax_j(dot(x_i, x_j @ W)) * dot(x_i, x_j))",
+    "softmax_i": "sum_ij(softmax_i(dot(x_i, x_j @ W)) * tanh(dot(x_i, x_j))) "
+                 "+ sum_ij(softmax_j(dot(x_i, x_j))^2)",
     # x_i inside a reduction over N(i) inside sum_i stays an edge value
     "receiver": "sum_i(sum_j(dot(x_i, x_j @ W)))",
     # rows with pullbacks besides squareplus, and cat's structural rule

@@ -146,12 +146,13 @@ def rule(b: Builtin, concern: str):
     return v
 
 
-_NOT_SYMMETRIC = "is not symmetric in i and j"
 _KINK = "is not differentiable at 0"
 _NO_SHEAF = Always("is not supported in energies")
 _NO_TRANSPOSE = "has no derivative rule for var(...) (the transpose of its geometric stencil)"
 #: comparisons are piecewise constant: derivative 0 almost everywhere (undefined at the switch)
 _STEP = ("0", "0")
+#: softmax_j: y_ij = exp(u_ij) / sum_k exp(u_ik), dy_ij/du_ik = y_ij (delta_jk - y_ik): the
+#: cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) (softmax_i: the same over the edges into j)
 #: y_ij = sp(u_ij) / S_i, S_i = sum_k sp(u_ik), sp(s) = (s + sqrt(s^2 + 4)) / 2, sp'/sp =
 #: 1 / sqrt(s^2 + 4): the cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) / sqrt(u_ij^2 + 4)
 _SQUAREPLUS_J = "y * (c - at_i(sum_j(c * y))) / sqrt(u^2 + 4)"
@@ -199,14 +200,16 @@ BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
             energy="couples all edges and is not supported in energies", edge_rows=True,
             sign="preserves", equivariance="invariant"),
     Builtin("softmax_j", "graph", "softmax over N(i)", takes=Kind.EDGE, symbolic="SoftmaxJ",
-            kernel="_G.softmax_j", energy=_NOT_SYMMETRIC, edge_rows=True, swap="softmax_i",
+            kernel="_G.softmax_j", derivative="y * (c - at_i(sum_j(c * y)))", edge_rows=True,
+            swap="softmax_i",
             sign="nonneg", equivariance="invariant"),
     Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes=Kind.EDGE,
             symbolic="SquareplusJ", kernel="_G.squareplus_j", edge_rows=True,
             derivative=_SQUAREPLUS_J, swap="squareplus_i", sign="nonneg",
             equivariance="invariant"),
     Builtin("softmax_i", "graph", "softmax over the edges leaving j", takes=Kind.EDGE,
-            symbolic="SoftmaxI", kernel="_G.softmax_i", energy=_NOT_SYMMETRIC, edge_rows=True,
+            symbolic="SoftmaxI", kernel="_G.softmax_i", edge_rows=True,
+            derivative="y * (c - at_j(sum_j(swap(c * y))))",
             swap="softmax_j", sign="nonneg", equivariance="invariant"),
     Builtin("squareplus_i", "graph", "squareplus normalised over the edges leaving j",
             takes=Kind.EDGE, symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True,

@@ -235,7 +235,7 @@ def variational(energy: sp.Expr, wrt: sp.Symbol, kind, channels, symmetric=()) -
         g, a node-kind expression of the channels of x (``0`` if E does not depend on x).
 
     Raises:
-        EnergyDerivationError: an operator with no derivative (relu, abs, softmax_j ...).
+        EnergyDerivationError: an operator whose row has no derivative (relu, abs, mean_j ...).
     """
     rev = _Reverse(wrt, kind, channels, set(symmetric))
     rev.back(energy, sp.Integer(1))
