@@ -26,7 +26,13 @@ import math
 
 import sympy as sp
 
+from pde2gnn.compiler.lang.builtins import BUILTINS
 from pde2gnn.compiler.symbolic.graph_op import GraphOp
+
+
+def _fold(name: str):
+    """The function that folds built-in ``name`` on a number: its row's ``fold``."""
+    return staticmethod(getattr(math, BUILTINS[name].fold))
 
 
 class Sigmoid(GraphOp):
@@ -61,7 +67,7 @@ class _Elementwise(GraphOp):
 
 class Tanh(_Elementwise):
     spec_name = "tanh"
-    _math = staticmethod(math.tanh)
+    _math = _fold("tanh")
 
     def fdiff(self, argindex=1):
         return 1 - Tanh(self.args[0]) ** 2
@@ -69,7 +75,7 @@ class Tanh(_Elementwise):
 
 class Sin(_Elementwise):
     spec_name = "sin"
-    _math = staticmethod(math.sin)
+    _math = _fold("sin")
 
     def fdiff(self, argindex=1):
         return Cos(self.args[0])
@@ -77,7 +83,7 @@ class Sin(_Elementwise):
 
 class Cos(_Elementwise):
     spec_name = "cos"
-    _math = staticmethod(math.cos)
+    _math = _fold("cos")
 
     def fdiff(self, argindex=1):
         return -Sin(self.args[0])
@@ -174,4 +180,4 @@ class Dropout(GraphOp):
 
 class Abs(_Elementwise):
     spec_name = "abs"
-    _math = staticmethod(abs)
+    _math = _fold("abs")
