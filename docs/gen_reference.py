@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pde2gnn.compiler.lang.builtins import (BUILTINS, CONSTRAINTS, EDGE_BUILTINS,  # noqa: E402
-                                   INITIALISERS, NET_TYPES)
+                                            INITIALISERS, NET_TYPES, NOT_APPLICABLE, Always)
 
 _NODE = "model example\nfield x : node[4]\n"
 _ATT = "edge a = {op}(dot(x_i, x_j))\ndt(x) = sum_j(a * x_j) - x\n"
@@ -37,6 +37,7 @@ EXAMPLES = {
     "mean_j": _NODE + "dt(x) = mean_j(x_j) - x\n",
     "mean_i": _NODE + "dt(x) = lap(x) + mean_i(x) - x\n",
     "max_j": _NODE + "dt(x) = max_j(x_j) - x\n",
+    "logsumexp_j": _NODE + "param beta = 4\ndt(x) = logsumexp_j(beta * x_j) / beta - x\n",
     "max_ij": _NODE + "edge s = dot(x_i, x_j)\nedge a = softmax_j(s - max_ij(s))\n"
                       "dt(x) = sum_j(a * x_j) - x\n",
     "softmax_j": _NODE + _ATT.format(op="softmax_j"),
@@ -157,6 +158,20 @@ def _grammar_statements() -> str:
     return "| rule | syntax (lark) | note |\n| --- | --- | --- |\n" + "\n".join(rows) + "\n"
 
 
+#: the ``sign`` of a row, as the reference shows it
+SIGNS = {"nonneg": "yes", "preserves": "if its arguments are", "any": "no"}
+
+
+def _energy(b) -> str:
+    """Whether var(...) differentiates the operator: the ``energy`` and ``derivative`` of its
+    row (a plain reason refuses it only where an evolving field passes through it)."""
+    if b.energy is None:
+        return "yes" if b.derivative != NOT_APPLICABLE else "no (it is the derivative)"
+    if isinstance(b.energy, Always):
+        return f"no: {b.name} {b.energy}"
+    return f"on inputs only: {b.name} {b.energy}"
+
+
 def language_page() -> str:
     """The language reference page (markdown)."""
     out = ["# Language reference\n",
@@ -172,8 +187,9 @@ def language_page() -> str:
            "(i, j), from `x_i`, `x_j` or an edge operator) and scalars.\n"]
     for group, title, note in GROUPS:
         out.append(f"## {title}\n\n{note}\n\n"
-                   "| operator | arguments | takes → gives | channels | in energies | what it computes |\n"
-                   "| --- | --- | --- | --- | --- | --- |")
+                   "| operator | arguments | takes → gives | channels | in energies | ≥ 0 | "
+                   "E(n) class | what it computes |\n"
+                   "| --- | --- | --- | --- | --- | --- | --- | --- |")
         names = [n for n, b in BUILTINS.items() if b.group == group]
         for n in names:
             b = BUILTINS[n]
@@ -181,9 +197,9 @@ def language_page() -> str:
             args += "".join(f", {k}=…" for k in b.keywords)
             kinds = f"{b.takes.value if b.takes else 'any'} → " \
                     f"{b.gives.value if b.gives else 'same'}"
-            energy = "yes" if b.energy is None else f"no: {n} {b.energy}"
-            out.append(f"| `{n}` | `{n}({args})` | {kinds} | {b.channels} | {_cell(energy)} | "
-                       f"{_cell(b.doc)} |")
+            out.append(f"| `{n}` | `{n}({args})` | {kinds} | {b.channels} | "
+                       f"{_cell(_energy(b))} | {SIGNS[b.sign]} | {b.equivariance} | "
+                       f"{_cell(b.doc + (f' (a domain of {b.axes}+ axes)' if b.axes else ''))} |")
         out.append("")
         out.extend(_example(n) for n in names)
     out.append("## Built-in edge coefficients\n\n| name | value |\n| --- | --- |\n"

@@ -48,7 +48,7 @@ def cmd_check(args) -> int:
             for n, v in checked.nets.items()))
     if checked.energies:
         import sympy as sp
-        from pde2gnn.compiler.symbolic.ir import derived_flows
+        from pde2gnn.compiler.symbolic.lowering import derived_flows
         print("derived from energies (symmetric graph):")
         for k, v in derived_flows(checked).items():
             print(f"  {k} = {sp.sstr(v)}")

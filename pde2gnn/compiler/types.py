@@ -23,8 +23,6 @@ ELEMENTWISE, GRAPH_OPS, VECTOR_OPS, ENERGY_OPS, GEO_OPS, SHEAF_OPS, COMPARE_OPS 
     names(g) for g in ("elementwise", "graph", "vector", "energy", "geometry", "sheaf",
                        "compare"))
 BUILTINS = tuple(BUILTIN_TABLE)
-#: operators an energy may not contain, and why: not differentiable, or not symmetric in i, j
-ENERGY_UNSUPPORTED = {n: b.energy for n, b in BUILTIN_TABLE.items() if b.energy}
 GRAPH_METHODS = ("input", "knn")
 COORDINATES = ("x", "y", "z")             # coordinate names under a domain, one per axis
 SCHEMES = ("auto", "grid", "lsq", "mesh")

@@ -23,7 +23,7 @@ from helpers.specs import EXPERIMENT_SPECS, LIBRARY_SPECS  # noqa: E402
 
 from pde2gnn.compiler import pipeline as compiler  # noqa: E402
 from pde2gnn.compiler.lang.builtins import (BUILTINS, CONSTRAINTS, EDGE_BUILTINS,  # noqa: E402
-                                   INITIALISERS, NET_TYPES)
+                                            INITIALISERS, NET_TYPES, Always)
 
 DOCUMENTED = (list(BUILTINS) + list(CONSTRAINTS) + list(INITIALISERS) + list(NET_TYPES)
               + list(EDGE_BUILTINS))
@@ -50,6 +50,30 @@ def test_language_reference_lists_every_builtin_and_statement():
     for rule in ("field_decl", "learn_decl", "net_decl", "domain_decl", "equation",
                  "next_equation", "override", "model_decl", "energy_decl"):
         assert f"| `{rule}` |" in page, rule
+
+
+def test_language_reference_columns_are_the_rows():
+    """Each operator's line of the reference shows its row's energy rule, sign and E(n) class."""
+    page = gen_reference.language_page()
+    for n, b in BUILTINS.items():
+        line = next(ln for ln in page.splitlines() if ln.startswith(f"| `{n}` |"))
+        assert f"| {gen_reference.SIGNS[b.sign]} | {b.equivariance} |" in line, line
+        energy = line.split(" | ")[4]
+        assert (energy == "yes") == (b.energy is None and b.derivative != "n/a"), line
+        assert energy.startswith("on inputs only") == (
+            bool(b.energy) and not isinstance(b.energy, Always)), line
+
+
+def test_no_hand_typed_operator_table_in_readme_or_guides():
+    """Operator tables are generated from the rows (docs/gen_reference.py), never typed by hand
+    in the README or a guide page, where they would drift from lang/builtins.py."""
+    pages = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
+    for page in pages:
+        rows = [ln for ln in page.read_text().splitlines()
+                if ln.startswith("| `") and ln.split("`")[1] in BUILTINS]
+        assert len(rows) < 3, (f"{page.relative_to(ROOT)} types a table of built-in operators "
+                               f"by hand ({[r.split('`')[1] for r in rows]}); link the generated "
+                               "language reference instead")
 
 
 @pytest.mark.parametrize("study", summarize.studies(), ids=lambda p: p.name)

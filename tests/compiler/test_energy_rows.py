@@ -7,7 +7,6 @@ import torch
 from pde2gnn.compiler import pipeline as compiler
 from pde2gnn.compiler.lang.builtins import BUILTINS
 from pde2gnn.compiler.symbolic import ops as O
-from pde2gnn.compiler.symbolic.energy import STRUCTURAL
 
 from tests.helpers.graphs import random_graph
 
@@ -23,6 +22,12 @@ def _normalised(s, index, n):
     return sp / total[index]
 
 
+def _softmax(s, index, n):
+    """exp(s_e) / sum of exp over the edges sharing ``index`` (i: over N(i), j: into j)."""
+    ex = torch.exp(s)
+    return ex / torch.zeros(n, dtype=s.dtype).index_add(0, index, ex)[index]
+
+
 def _by_hand(name, x, i, j, w, n):
     """The energies of ENERGIES below in plain PyTorch (i receives, j is the neighbour)."""
     s = (x[i] * (x[j] @ w)).sum(1)
@@ -33,6 +38,12 @@ def _by_hand(name, x, i, j, w, n):
         return (_normalised(s, i, n) * sym).sum() + 0.5 * (x * x).sum()
     if name == "weighted_i":
         return (_normalised(s, j, n) * torch.tanh(sym)).sum()
+    if name == "softmax_j":
+        return (_softmax(s, i, n) * sym).sum()
+    if name == "softmax_i":
+        return (_softmax(s, j, n) * torch.tanh(sym)).sum() + (_softmax(sym, i, n) ** 2).sum()
+    if name == "receiver":
+        return s.sum()
     if name == "mean_heads":
         return ((x * x).mean(1) * (x * x).sum(1)).sum()
     if name == "cat":
@@ -50,6 +61,12 @@ ENERGIES = {
                   "+ 1/2 * sum_i(dot(x, x))",
     "weighted_i": "sum_ij(squareplus_i(dot(x_i, x_j @ W)) * tanh(dot(x_i, x_j)))",
     "nested": "sum_ij(log(squareplus_j(dot(x_i, x_j @ W))) * norm(grad(x)))",
+    # softmax_j / softmax_i: their rows' pullbacks, each the other's i <-> j exchange
+    "softmax_j": "sum_ij(softmax_j(dot(x_i, x_j @ W)) * dot(x_i, x_j))",
+    "softmax_i": "sum_ij(softmax_i(dot(x_i, x_j @ W)) * tanh(dot(x_i, x_j))) "
+                 "+ sum_ij(softmax_j(dot(x_i, x_j))^2)",
+    # x_i inside a reduction over N(i) inside sum_i stays an edge value
+    "receiver": "sum_i(sum_j(dot(x_i, x_j @ W)))",
     # rows with pullbacks besides squareplus, and cat's structural rule
     "mean_heads": "sum_i(mean_heads(x * x) * dot(x, x))",
     "cat": "sum_i(dot(cat(x, tanh(x)), cat(x @ W, x)))",
@@ -98,16 +115,10 @@ def test_issue_energy_is_constant_so_its_flow_vanishes():
 
 
 def test_every_energy_capable_row_has_a_derivative_rule():
-    """A row that lets its operator into energies (``energy`` None) has a ``derivative`` entry,
-    or is one of the structural rules of symbolic/energy.py; otherwise var(...) would fail
-    late with 'no derivative known'. Fails naming every row that has neither."""
-    missing = []
-    for name, b in BUILTINS.items():
-        if b.energy is not None or name == "var":     # var: never inside an energy
-            continue
-        cls = O.FUNCTIONS.get(name)
-        if b.derivative is None and not (cls is not None and issubclass(cls, STRUCTURAL)):
-            missing.append(name)
+    """A row that lets its operator into energies (``energy`` None) has a ``derivative`` entry
+    (``var``'s own row says not applicable); otherwise var(...) would fail late. Fails naming
+    every row that has neither."""
+    missing = [name for name, b in BUILTINS.items() if b.energy is None and not b.derivative]
     assert not missing, (f"rows allowed in energies with no derivative rule for var: {missing}; "
                          "give each a `derivative` entry in lang/builtins.py or an `energy` "
                          "reason that keeps it out of energies")

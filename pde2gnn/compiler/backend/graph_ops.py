@@ -369,3 +369,10 @@ class GraphOps(PointwiseOps, nn.Module):
             return centred * torch.rsqrt(var + eps).index_select(0, b)
         centred = u - u.mean(-2, keepdim=True)
         return centred * torch.rsqrt((centred * centred).mean(-2, keepdim=True) + eps)
+
+    def logsumexp_j(self, e: Tensor) -> Tensor:
+        """``log sum_{j in N(i)} exp(e_ij)`` per channel, ``[..., E, c]`` -> ``[..., N, c]``,
+        shifted by :meth:`max_j` against overflow; 0 for a node without neighbours."""
+        m = self.max_j(e).detach()
+        s = self._scatter_sum(torch.exp(self.rows(e, "edge") - self.gather_i(m)), self.i)
+        return m + torch.log(torch.where(s > 0, s, torch.ones_like(s)))

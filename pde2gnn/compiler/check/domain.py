@@ -8,6 +8,7 @@ import dataclasses
 import math
 from pde2gnn.errors import FormError, KindError, NameError_, ShapeError, did_you_mean
 from pde2gnn.compiler.lang import ast as A
+from pde2gnn.compiler.lang.builtins import BUILTINS
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.lang.visit import walk
 from pde2gnn.compiler.types import COORDINATES, DOMAIN_FLAGS, SCHEMES, Type
@@ -60,10 +61,9 @@ class DomainRules:
 
     def bound_value(self, e: A.Expr, _seen: tuple = ()) -> float:
         """The value of a domain bound (numbers, pi, params at their declared values,
-        + - * / ^, elementwise functions); :meth:`IR.bind` evaluates it again with the params
+        + - * / ^, the elementwise functions whose row names a ``fold``); :meth:`IR.bind` evaluates it again with the params
         given there."""
-        funcs = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh,
-                 "sin": math.sin, "cos": math.cos, "abs": abs}
+        funcs = {n: getattr(math, b.fold) for n, b in BUILTINS.items() if b.fold}
         try:
             if isinstance(e, A.Number):
                 v = e.value

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pde2gnn.errors import (ArgumentError, EnergyError, FormError, KindError, ShapeError,
                             did_you_mean)
 from pde2gnn.compiler.lang import ast as A
-from pde2gnn.compiler.lang.builtins import EDGE_BUILTINS
+from pde2gnn.compiler.lang.builtins import BUILTINS, EDGE_BUILTINS, Always
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.types import SCALAR, Type, endpoint, subexpressions
 
@@ -53,10 +53,32 @@ class EnergyRules:
                         x.id in self.scope.lets and self.let_type(x.id).kind == Kind.EDGE):
                     raise self.err(KindError, f"sum_i sums over nodes, but '{x.id}' is an edge "
                                    "value; use sum_ij(...) for sums over edges", x.span)
-            elif isinstance(x, A.Call) and x.func in ("grad", "softmax_j", "softmax_i",
-                                                      "squareplus_j", "squareplus_i"):
+            elif isinstance(x, A.Call) and x.func in BUILTINS and (
+                    BUILTINS[x.func].gives == Kind.EDGE or BUILTINS[x.func].gives is None
+                    and BUILTINS[x.func].takes == Kind.EDGE):      # grad, softmax_j, ...
                 raise self.err(KindError, f"sum_i sums over nodes, but {x.func}(...) is an edge "
                                "value; use sum_ij(...) for sums over edges", x.span)
+
+    def energy_use(self, e: A.Call, b) -> None:
+        """Built-in ``e`` (row ``b``) inside an energy: var(...) differentiates it by its row's
+        ``derivative``. An operator whose row gives a reason it cannot (``energy``) is refused
+        where an evolving field passes through it (applied to inputs, params and coordinates
+        only it is a constant of var, as ``dx(a)`` of an input ``a``), and everywhere if the
+        reason is an :class:`~pde2gnn.compiler.lang.builtins.Always`.
+
+        Raises:
+            EnergyError: "<name> <reason>, so energy 'E' cannot be differentiated", located at
+                the operator.
+            UnsupportedError: a field passes through a row that declares neither.
+        """
+        through = any(self._depends_on_field(a) for a in e.args)
+        if b.energy and (through or isinstance(b.energy, Always)):
+            raise self.err(EnergyError, f"{b.name} {b.energy}, so energy '{self._energy}' "
+                           "cannot be differentiated by var(...)", e.func_span,
+                           "" if isinstance(b.energy, Always) else
+                           f"{b.name} may apply to inputs, params and coordinates only")
+        if through and not b.energy:
+            self.row_rule(b, "derivative", e.func_span)
 
     def energy_call(self, e: A.Call) -> Type:
         """sum_i(node) / sum_ij(edge) -> scalar inside energies; var(E, x) -> x's type."""

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from typing import Dict
 
-from pde2gnn.errors import KindError
+from pde2gnn.errors import KindError, UnsupportedError
 from pde2gnn.compiler.lang import ast as A
+from pde2gnn.compiler.lang.builtins import BUILTINS, rule
 from pde2gnn.compiler.types import endpoint
 
 I, V, P = "invariant", "vector", "point"
 
-#: operators that keep vectors vectors (linear, with invariant graph weights)
-_LINEAR_GRAPH = ("sum_j", "mean_j", "div", "grad", "lap")
 _HINT = ("only invariants (features, dot(p_i - p_j, p_i - p_j), norm(p_i - p_j)) may enter "
          "networks and nonlinearities; to opt out, declare the field 'node[n]' instead of "
          "'coords[n]'")
@@ -122,35 +121,59 @@ class _Equivariance:
                     raise self.fail(f"network '{f}' is fed a raw {k} (rotating or translating "
                                     "the inputs changes its output)", a.span)
             return I
-        if f == "init":
-            return ks[0]
-        if f == "dot":
-            if ks == [I, I]:
-                return I
-            if ks == [V, V]:
-                return I
-            raise self.fail("dot of a point, or of a vector with a feature", e.span)
-        if f == "norm":
-            if ks[0] == P:
-                raise self.fail("norm of a point (its distance to the origin)", e.span)
-            return I
-        if f in _LINEAR_GRAPH:
-            k = ks[0]
-            if f in ("grad", "lap") and k == P:
-                return V              # differences of points
-            if f == "mean_j" and k == P:
-                return P              # a convex combination of points
-            if f == "sum_j" and k == P:
-                raise self.fail("sum_j of points (weights summing to 1 are needed: mean_j, "
-                                "or sum_j of p_i - p_j)", e.span)
-            if f == "div" and k == P:
-                raise self.fail("div of a point-valued edge field", e.span)
-            return k
-        for a, k in zip(e.args, ks):
-            if k != I:
-                raise self.fail(f"'{f}' applied to a {k} (only invariants may enter "
-                                "nonlinearities, normalisations and concatenations)", a.span)
+        b = BUILTINS.get(f)
+        try:
+            cls = rule(b, "equivariance") if b is not None else None
+        except UnsupportedError as err:
+            raise UnsupportedError(err.message, e.func_span) from None
+        if cls not in _CLASSES:
+            raise UnsupportedError(f"built-in '{f}' declares an unknown equivariance class "
+                                   f"{cls!r} (known: {', '.join(_CLASSES)})", e.func_span)
+        return _CLASSES[cls](self, e, ks)
+
+
+def _same(eq, e, ks):                 # init(p): the class of its argument
+    return ks[0]
+
+
+def _inner(eq, e, ks):                # dot: of two invariants or two vectors
+    if ks in ([I, I], [V, V]):
         return I
+    raise eq.fail(f"{e.func} of a point, or of a vector with a feature", e.span)
+
+
+def _norm(eq, e, ks):                 # the length of a vector
+    if ks[0] == P:
+        raise eq.fail(f"{e.func} of a point (its distance to the origin)", e.span)
+    return I
+
+
+def _difference(eq, e, ks):           # grad, lap: differences of points are vectors
+    return V if ks[0] == P else ks[0]
+
+
+def _convex(eq, e, ks):               # mean_j: a convex combination of points is a point
+    return ks[0]
+
+
+def _linear(eq, e, ks):               # sum_j, div: invariant weights keep vectors vectors
+    if ks[0] == P:
+        raise eq.fail(f"{e.func} of points (weights summing to 1 are needed: mean_j, or a sum "
+                      "of differences p_i - p_j)", e.span)
+    return ks[0]
+
+
+def _invariant(eq, e, ks):            # nonlinearities, normalisations, concatenations
+    for a, k in zip(e.args, ks):
+        if k != I:
+            raise eq.fail(f"'{e.func}' applied to a {k} (only invariants may enter "
+                          "nonlinearities, normalisations and concatenations)", a.span)
+    return I
+
+
+#: the ``equivariance`` classes of the rows of lang/builtins.py -> their rule
+_CLASSES = {"same": _same, "inner": _inner, "norm": _norm, "difference": _difference,
+            "convex": _convex, "linear": _linear, "invariant": _invariant}
 
 
 def check_equivariance(checked) -> Dict[str, str]:

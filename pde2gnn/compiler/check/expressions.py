@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pde2gnn.errors import (ArgumentError, EnergyError, FormError, KindError, NameError_, ShapeError,
-                      did_you_mean)
+from pde2gnn.errors import (ArgumentError, EnergyError, FormError, KindError, NameError_,
+                            ShapeError, UnsupportedError, did_you_mean)
 from pde2gnn.compiler.lang import ast as A
 from pde2gnn.compiler.lang.builtins import BUILTINS as BUILTIN_TABLE
-from pde2gnn.compiler.lang.builtins import EDGE_BUILTINS
+from pde2gnn.compiler.lang.builtins import EDGE_BUILTINS, rule
 from pde2gnn.compiler.check import sheaf
 from pde2gnn.compiler.lang.kinds import Kind
-from pde2gnn.compiler.types import (BUILTINS, ENERGY_OPS, ENERGY_UNSUPPORTED, SCALAR, SHEAF_OPS, Type,
+from pde2gnn.compiler.types import (BUILTINS, ENERGY_OPS, SCALAR, SHEAF_OPS, Type,
                     add_channels, endpoint, resolve_channels, subexpressions)
 
 
@@ -42,16 +42,31 @@ class ExpressionRules:
         return v is not None and float(v).is_integer()
 
     def _non_negative(self, e: A.Expr) -> bool:
-        """True if ``e`` cannot be negative: relu / abs / exp / sigmoid / sqrt of anything, a
-        non-negative number or param, and sums, products, quotients and powers of those."""
+        """True if ``e`` cannot be negative: a call its row's ``sign`` says is (``nonneg``:
+        relu, abs, exp, sigmoid, sqrt, norm, ...; ``preserves``: with non-negative arguments),
+        a non-negative number or param, and sums, products, quotients and powers of those.
+
+        Raises:
+            UnsupportedError: the row of a called built-in declares no ``sign``.
+        """
         if isinstance(e, A.Call):
-            return e.func in ("relu", "abs", "exp", "sigmoid", "sqrt")
+            b = BUILTIN_TABLE.get(e.func)
+            sign = self.row_rule(b, "sign", e.func_span) if b is not None else "any"
+            return sign == "nonneg" or sign == "preserves" and all(
+                self._non_negative(a) for a in e.args)
         if isinstance(e, A.BinOp) and e.op in "+*/^":
             return self._non_negative(e.left) and (e.op == "^" or self._non_negative(e.right))
         if isinstance(e, A.Name) and e.id in self.scope.lets:
             return self._non_negative(self.scope.lets[e.id].value)
         v = self._value(e)
         return v is not None and v >= 0
+
+    def row_rule(self, b, concern: str, span):
+        """:func:`~pde2gnn.compiler.lang.builtins.rule`, located at ``span`` when it fails."""
+        try:
+            return rule(b, concern)
+        except UnsupportedError as err:
+            raise self.err(UnsupportedError, err.message, span) from None
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: A.Expr) -> Type:
@@ -191,10 +206,8 @@ class ExpressionRules:
         f = e.func
         if f in self.scope.nets:
             return self.net_call(e)
-        if self._energy is not None and f in ENERGY_UNSUPPORTED \
-                and ENERGY_UNSUPPORTED[f]:
-            raise self.err(EnergyError, f"{f} {ENERGY_UNSUPPORTED[f]}, so energy "
-                           f"'{self._energy}' cannot be differentiated by var(...)", e.func_span)
+        if self._energy is not None and f in BUILTIN_TABLE:
+            self.energy_use(e, BUILTIN_TABLE[f])
         if f == "cat":
             if len(e.args) < 1 or e.kwargs:
                 raise self.err(ArgumentError, "cat takes one or more values", e.span)
@@ -252,15 +265,15 @@ class ExpressionRules:
             label = f" {arg.id}" if isinstance(arg, A.Name) else ""
             raise self.err(KindError, f"{f} expects {'an' if b.takes == Kind.EDGE else 'a'} "
                            f"{b.takes} field, got {t.describe()}{label}", arg.span)
-        if b.group == "geometry":
+        if b.axes:                    # dx, dgrad: node coordinates; dz: a 3-D domain
             axes = len(self.scope.domain.bounds) if self.scope.domain else 0
             if not axes:
                 raise self.err(FormError, f"{f} is a geometric operator and needs node "
                                "coordinates: declare a domain, e.g. 'domain pos : [0, 1] x [0, 1]'",
                                e.func_span)
-            if f == "dz" and axes < 3:
-                raise self.err(FormError, f"dz needs a 3-D domain, '{self.scope.domain.name}' has "
-                               f"{axes} axes", e.func_span)
+            if axes < b.axes:
+                raise self.err(FormError, f"{f} needs a {b.axes}-D domain, "
+                               f"'{self.scope.domain.name}' has {axes} axes", e.func_span)
         if b.channels == "heads":     # dot(u, v) / dot(u, v, heads=H)
             if ts[0].channels != ts[1].channels:
                 raise self.err(ShapeError, f"dot needs equal channel counts, got "

@@ -1,11 +1,16 @@
-"""The built-ins of the language as data: one record per operator, constraint and network type.
+"""The built-ins of the language as data: one row per operator holds all its rules.
 
-Every stage reads these tables instead of keeping its own list: the checker (arity, keyword
-arguments, the kinds an operator takes and gives, its channel rule, whether it may appear in an
-energy), the lowering (:data:`pde2gnn.compiler.symbolic.ops.FUNCTIONS`: the symbolic class), the
-discretisation (the stencil an operator is replaced by) and the code generator / reference
-interpreter (the kernel it calls). Adding an elementwise function is one :class:`Builtin` row
-here and its kernel; ``tests/test_builtins.py`` checks that every row can be lowered.
+Every stage reads these rows instead of keeping its own list by name: the checker (arity,
+keyword arguments, the kinds an operator takes and gives, its channel rule, whether a field may
+pass through it in an energy, non-negativity, the domain axes it needs), the E(n) equivariance
+check (its class), the lowering (:data:`pde2gnn.compiler.symbolic.ops.FUNCTIONS`: the symbolic
+class), ``var`` (its derivative and its i <-> j exchange), the discretisation (the stencil an
+operator is replaced by), the code generator and reference interpreter (the kernel it calls)
+and the language reference (``docs/gen_reference.py``: its documentation line). Adding an
+operator is one :class:`Builtin` row here and its kernel (docs/guide/architecture.md, "Adding
+an operator"); ``tests/compiler/test_rows.py`` and ``tests/compiler/test_builtins.py`` check
+every row at once. The declaration tables (constraints, networks, boundary conditions) are in
+:mod:`pde2gnn.compiler.lang.declarations`.
 
 Kinds: ``node`` (one row per node), ``edge`` (one row per edge (i, j)), ``scalar`` (no row
 axis) and ``matrix`` (a learnable ``[rows, cols]``, only on the right of ``@``).
@@ -13,10 +18,14 @@ No torch or sympy here: symbolic classes and kernels are named, and resolved by 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple, Union
 
+from pde2gnn.compiler.lang.declarations import (BOUNDARY_KINDS, CONSTRAINTS,  # noqa: F401
+                                                INITIALISERS, NET_TYPES, BoundaryKind,
+                                                Constraint, NetType)
 from pde2gnn.compiler.lang.kinds import Kind
+from pde2gnn.errors import UnsupportedError
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,23 @@ class Builtin:
         edge_rows: the kernel needs one row per edge even for a constant argument.
         liftable: an elementwise function of endpoint values is computed on nodes and gathered
             (``f(u_i) -> f(u)_i``).
+        swap: the value with i and j exchanged, for ``var``'s neighbour rule (an edge result
+            only): ``args`` (the operator of the swapped arguments), ``-`` (it changes sign:
+            ``grad``) or the name of its partner (``softmax_j`` <-> ``softmax_i``).
+        sign: non-negativity, read by the checker (a non-integer power needs a base >= 0):
+            ``nonneg`` (never negative), ``preserves`` (>= 0 when its arguments are) or ``any``.
+        equivariance: its class under x -> Q x + b of ``coords`` fields
+            (:mod:`pde2gnn.compiler.check.equivariance`): ``invariant`` (only invariants in),
+            ``same`` (the argument's class), ``inner`` (``dot``), ``norm``, ``difference``
+            (points -> vectors: ``grad``), ``convex`` (points stay points: ``mean_j``) or
+            ``linear`` (vectors stay vectors, points refused: ``sum_j``).
+        axes: the number of ``domain`` axes it needs (0: none; ``dz``: 3).
+        fold: the :mod:`math` function that evaluates it on a number (domain bounds, constant
+            folding), ``None`` if none.
+
+    ``None`` in ``derivative`` (with no ``energy`` reason), ``sign`` or ``equivariance`` is an
+    undeclared rule: the stage that needs it raises an error naming the row and the field
+    (:func:`rule`); ``tests/compiler/test_rows.py`` checks every row declares them all.
     """
 
     name: str
@@ -80,146 +106,205 @@ class Builtin:
     derivative: Union[str, Tuple[str, ...], None] = None
     edge_rows: bool = False
     liftable: bool = False
+    swap: str = "args"
+    sign: Optional[str] = None
+    equivariance: Optional[str] = None
+    axes: int = 0
+    fold: Optional[str] = None
 
 
-_NOT_SYMMETRIC = "is not symmetric in i and j"
+class Rewrite(str):
+    """A ``derivative`` that differentiates the operator through an equal expression of ``u``
+    (its stencil: ``grad`` is ``at_j(u) - at_i(u)``)."""
+
+
+class Always(str):
+    """An ``energy`` reason that keeps the operator out of energies even when no evolving field
+    passes through it (a plain reason refuses it only where a field does: applied to inputs,
+    params and coordinates alone it is a constant of ``var``)."""
+
+
+#: ``derivative`` of ``cat``: the channels of the cotangent each argument filled (``Slice``)
+SLICES = "slices"
+#: a concern that does not apply to the row (``var`` is the derivative itself)
+NOT_APPLICABLE = "n/a"
+#: the concerns every row declares, by field (``derivative``: or an ``energy`` reason)
+CONCERNS = ("derivative", "sign", "equivariance", "doc")
+
+
+def rule(b: Builtin, concern: str):
+    """The value of ``concern`` (a field of :class:`Builtin`) in row ``b``.
+
+    Raises:
+        UnsupportedError: the row does not declare it; the message names the row and the
+            field (a caller with a source span re-raises it located).
+    """
+    v = getattr(b, concern)
+    if v is None or v == "":
+        raise UnsupportedError(f"built-in '{b.name}' declares no {concern} rule (the field "
+                       f"'{concern}' of its row in pde2gnn/compiler/lang/builtins.py)")
+    return v
+
+
 _KINK = "is not differentiable at 0"
-_NO_SHEAF = "is not supported in energies"
-_NO_TRANSPOSE = ("has no derivative rule for var(...) (the transpose of its geometric stencil) "
-                 "and is not supported in energies")
+_NO_SHEAF = Always("is not supported in energies")
+_NO_TRANSPOSE = "has no derivative rule for var(...) (the transpose of its geometric stencil)"
 #: comparisons are piecewise constant: derivative 0 almost everywhere (undefined at the switch)
 _STEP = ("0", "0")
+#: softmax_j: y_ij = exp(u_ij) / sum_k exp(u_ik), dy_ij/du_ik = y_ij (delta_jk - y_ik): the
+#: cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) (softmax_i: the same over the edges into j)
 #: y_ij = sp(u_ij) / S_i, S_i = sum_k sp(u_ik), sp(s) = (s + sqrt(s^2 + 4)) / 2, sp'/sp =
 #: 1 / sqrt(s^2 + 4): the cotangent of u_ij is y_ij (c_ij - sum_k c_ik y_ik) / sqrt(u_ij^2 + 4)
 _SQUAREPLUS_J = "y * (c - at_i(sum_j(c * y))) / sqrt(u^2 + 4)"
 #: the same normalised over the edges (k, j) into j: their sum is sum_j of the swapped value, at j
 _SQUAREPLUS_I = "y * (c - at_j(sum_j(swap(c * y)))) / sqrt(u^2 + 4)"
+_GEO = "geometric weights (discretize/geometry.py)"
+_E = dict(group="elementwise", equivariance="invariant", liftable=True)
+_C = dict(group="compare", nargs=2, equivariance="invariant", sign="nonneg", derivative=_STEP,
+          liftable=True)
+_S = dict(group="sheaf", nargs=2, energy=_NO_SHEAF, stencil="symbolic/sheaf.py", sign="any",
+          equivariance="invariant")
+_G = dict(group="geometry", takes=Kind.NODE, stencil=_GEO, energy=_NO_TRANSPOSE, sign="any",
+          equivariance="invariant")
 
 #: every built-in operator, by name (``cat`` and the energy operators are checked specially)
 BUILTINS: Dict[str, Builtin] = {b.name: b for b in (
     # graph operators (i receives, j is the neighbour)
     Builtin("grad", "graph", "x_j - x_i", takes=Kind.NODE, gives=Kind.EDGE, symbolic="Grad",
-            stencil="u_j - u_i"),
+            stencil="u_j - u_i", derivative=Rewrite("at_j(u) - at_i(u)"), swap="-", sign="any",
+            equivariance="difference"),
     Builtin("div", "graph", "sum over N(i) of an edge value", takes=Kind.EDGE, gives=Kind.NODE,
-            symbolic="Div", stencil="sum_j F"),
+            symbolic="Div", stencil="sum_j F", derivative="at_i(c)", sign="preserves",
+            equivariance="linear"),
     Builtin("lap", "graph", "sum_j (x_j - x_i), negative semi-definite", takes=Kind.NODE,
-            gives=Kind.NODE, symbolic="Lap", stencil="sum_j (u_j - u_i)"),
+            gives=Kind.NODE, symbolic="Lap", stencil="sum_j (u_j - u_i)",
+            derivative=Rewrite("sum_j(at_j(u) - at_i(u))"), sign="any",
+            equivariance="difference"),
     Builtin("sum_j", "graph", "sum over N(i)", takes=Kind.EDGE, gives=Kind.NODE, symbolic="SumJ",
-            kernel="_G.sum_j"),
+            kernel="_G.sum_j", derivative="at_i(c)", sign="preserves", equivariance="linear"),
     Builtin("mean_j", "graph", "mean over N(i)", takes=Kind.EDGE, gives=Kind.NODE, symbolic="MeanJ",
             stencil="deg_inv * sum_j e", kernel="_G.mean_j",
-            energy="is not supported in energies (use sum_j)"),
+            energy="is not supported in energies (use sum_j)", sign="preserves",
+            equivariance="convex"),
     Builtin("max_j", "graph", "maximum over N(i), channel by channel (0 without neighbours)",
             takes=Kind.EDGE, gives=Kind.NODE, symbolic="MaxJ", kernel="_G.max_j",
-            energy="is not differentiable where two neighbours tie"),
+            energy="is not differentiable where two neighbours tie", sign="preserves",
+            equivariance="invariant"),
+    Builtin("logsumexp_j", "graph", "log sum over N(i) of exp, channel by channel: a smooth "
+            "maximum, max_j <= logsumexp_j <= max_j + log deg_i (0 without neighbours)",
+            takes=Kind.EDGE, gives=Kind.NODE, symbolic="LogsumexpJ", kernel="_G.logsumexp_j",
+            derivative="at_i(c) * softmax_j(u)", sign="any", equivariance="invariant"),
     Builtin("max_ij", "graph", "maximum over all edges and channels, on every edge (one "
             "channel; per graph of a batch)", takes=Kind.EDGE, gives=Kind.EDGE, channels="one",
             symbolic="MaxIJ", kernel="_G.max_ij",
-            energy="couples all edges and is not supported in energies", edge_rows=True),
+            energy="couples all edges and is not supported in energies", edge_rows=True,
+            sign="preserves", equivariance="invariant"),
     Builtin("softmax_j", "graph", "softmax over N(i)", takes=Kind.EDGE, symbolic="SoftmaxJ",
-            kernel="_G.softmax_j", energy=_NOT_SYMMETRIC, edge_rows=True),
+            kernel="_G.softmax_j", derivative="y * (c - at_i(sum_j(c * y)))", edge_rows=True,
+            swap="softmax_i",
+            sign="nonneg", equivariance="invariant"),
     Builtin("squareplus_j", "graph", "squareplus normalised over N(i) (BLEND)", takes=Kind.EDGE,
             symbolic="SquareplusJ", kernel="_G.squareplus_j", edge_rows=True,
-            derivative=_SQUAREPLUS_J),
+            derivative=_SQUAREPLUS_J, swap="squareplus_i", sign="nonneg",
+            equivariance="invariant"),
     Builtin("softmax_i", "graph", "softmax over the edges leaving j", takes=Kind.EDGE,
-            symbolic="SoftmaxI", kernel="_G.softmax_i", energy=_NOT_SYMMETRIC, edge_rows=True),
+            symbolic="SoftmaxI", kernel="_G.softmax_i", edge_rows=True,
+            derivative="y * (c - at_j(sum_j(swap(c * y))))",
+            swap="softmax_j", sign="nonneg", equivariance="invariant"),
     Builtin("squareplus_i", "graph", "squareplus normalised over the edges leaving j",
             takes=Kind.EDGE, symbolic="SquareplusI", kernel="_G.squareplus_i", edge_rows=True,
-            derivative=_SQUAREPLUS_I),
+            derivative=_SQUAREPLUS_I, swap="squareplus_j", sign="nonneg",
+            equivariance="invariant"),
     # channel operators
     Builtin("dot", "vector", "inner product over channels (per head with heads=H)", nargs=2,
-            keywords=("heads",), channels="heads", symbolic="Dot", kernel="_G.dot", liftable=True),
+            keywords=("heads",), channels="heads", symbolic="Dot", kernel="_G.dot", liftable=True,
+            derivative=("c * v", "c * u"), sign="any", equivariance="inner"),
     Builtin("norm", "vector", "Euclidean norm over channels", channels="one", symbolic="Norm",
-            kernel="_G.norm", liftable=True),
+            kernel="_G.norm", liftable=True, derivative="c * u / y", sign="nonneg",
+            equivariance="norm"),
     Builtin("mean_heads", "vector", "mean over channels (attention heads)", channels="one",
             symbolic="MeanHeads", kernel="_G.mean_heads", derivative="c * fill(1, n) / n",
-            liftable=True),
-    Builtin("init", "vector", "the state at t = 0", symbolic="Init"),
+            liftable=True, sign="preserves", equivariance="invariant"),
+    Builtin("init", "vector", "the state at t = 0", symbolic="Init", derivative="0",
+            sign="preserves", equivariance="same"),
     Builtin("cat", "vector", "channels side by side", symbolic="Cat", kernel="_G.cat",
-            liftable=True),
+            liftable=True, derivative=SLICES, sign="preserves", equivariance="invariant"),
     Builtin("mean_i", "vector", "mean over all nodes, channel by channel, on every node (per "
             "graph of a batch)", takes=Kind.NODE, symbolic="MeanI", kernel="_G.mean_i",
-            energy="couples all nodes and is not supported in energies"),
+            energy="couples all nodes and is not supported in energies", sign="preserves",
+            equivariance="invariant"),
     Builtin("standardize_i", "vector", "(u - mean_i u) / sqrt(var_i u + 1e-5) per graph",
             takes=Kind.NODE, symbolic="StandardizeI", kernel="_G.standardize_i",
-            energy="couples all nodes and is not supported in energies"),
+            energy="couples all nodes and is not supported in energies", sign="any",
+            equivariance="invariant"),
     # elementwise functions
-    Builtin("exp", "elementwise", "e^u", symbolic="exp", kernel="torch.exp",
-            derivative="exp(u)", liftable=True),
-    Builtin("log", "elementwise", "natural logarithm", symbolic="log", kernel="torch.log",
-            derivative="1 / u", liftable=True),
-    Builtin("sqrt", "elementwise", "square root", symbolic="sqrt", derivative="1 / (2 * sqrt(u))"),
-    Builtin("tanh", "elementwise", "hyperbolic tangent", symbolic="Tanh", kernel="torch.tanh",
-            derivative="1 - tanh(u)^2", liftable=True),
-    Builtin("sigmoid", "elementwise", "1 / (1 + e^-u)", symbolic="Sigmoid",
-            kernel="torch.sigmoid", derivative="sigmoid(u) * (1 - sigmoid(u))", liftable=True),
-    Builtin("relu", "elementwise", "max(u, 0)", symbolic="Relu", kernel="torch.relu",
-            energy=_KINK, liftable=True),
-    Builtin("sin", "elementwise", "sine", symbolic="Sin", kernel="torch.sin",
-            derivative="cos(u)", liftable=True),
-    Builtin("cos", "elementwise", "cosine", symbolic="Cos", kernel="torch.cos",
-            derivative="-sin(u)", liftable=True),
-    Builtin("abs", "elementwise", "|u|", symbolic="Abs", kernel="torch.abs", energy=_KINK,
-            liftable=True),
-    Builtin("elu", "elementwise", "u for u > 0, exp(u) - 1 otherwise (NSD's activation)",
-            symbolic="Elu", kernel="torch.nn.functional.elu",
-            energy="is not supported in energies", liftable=True),
-    Builtin("dropout", "elementwise", "u with each entry zeroed with probability p and the rest "
-            "scaled by 1 / (1 - p), while training; u in evaluation (Srivastava et al. 2014). "
-            "p: a number or a param in [0, 1)", nargs=2, symbolic="Dropout",
-            kernel="_G.dropout", energy="is random (a new mask at every evaluation)"),
-    Builtin("detach", "elementwise", "u, but no gradient flows back through it (stop-gradient: "
-            "torch's detach)", symbolic="Detach", kernel="torch.detach",
-            energy="stops the gradient that var(...) follows",
-            liftable=True),
+    Builtin("exp", doc="e^u", symbolic="exp", kernel="torch.exp", derivative="exp(u)",
+            sign="nonneg", fold="exp", **_E),
+    Builtin("log", doc="natural logarithm", symbolic="log", kernel="torch.log",
+            derivative="1 / u", sign="any", fold="log", **_E),
+    Builtin("sqrt", doc="square root", symbolic="sqrt", derivative="1 / (2 * sqrt(u))",
+            sign="nonneg", fold="sqrt", **{**_E, "liftable": False}),
+    Builtin("tanh", doc="hyperbolic tangent", symbolic="Tanh", kernel="torch.tanh",
+            derivative="1 - tanh(u)^2", sign="any", fold="tanh", **_E),
+    Builtin("sigmoid", doc="1 / (1 + e^-u)", symbolic="Sigmoid", kernel="torch.sigmoid",
+            derivative="sigmoid(u) * (1 - sigmoid(u))", sign="nonneg", **_E),
+    Builtin("relu", doc="max(u, 0)", symbolic="Relu", kernel="torch.relu", energy=_KINK,
+            sign="nonneg", **_E),
+    Builtin("sin", doc="sine", symbolic="Sin", kernel="torch.sin", derivative="cos(u)",
+            sign="any", fold="sin", **_E),
+    Builtin("cos", doc="cosine", symbolic="Cos", kernel="torch.cos", derivative="-sin(u)",
+            sign="any", fold="cos", **_E),
+    Builtin("abs", doc="|u|", symbolic="Abs", kernel="torch.abs", energy=_KINK, sign="nonneg",
+            fold="fabs", **_E),
+    Builtin("elu", doc="u for u > 0, exp(u) - 1 otherwise (NSD's activation)", symbolic="Elu",
+            kernel="torch.nn.functional.elu", energy="is not supported in energies", sign="any",
+            **_E),
+    Builtin("dropout", doc="u with each entry zeroed with probability p and the rest scaled by "
+            "1 / (1 - p), while training; u in evaluation (Srivastava et al. 2014). p: a "
+            "number or a param in [0, 1)", nargs=2, symbolic="Dropout", kernel="_G.dropout",
+            energy=Always("is random (a new mask at every evaluation)"), sign="preserves",
+            **{**_E, "liftable": False}),
+    Builtin("detach", doc="u, but no gradient flows back through it (stop-gradient: torch's "
+            "detach)", symbolic="Detach", kernel="torch.detach",
+            energy="stops the gradient that var(...) follows", sign="preserves", **_E),
     # comparisons and the conditional: a < b is lt(a, b) (1.0 where true, 0.0 where false), so
     # masks and piecewise coefficients are written from coordinates, t and params
-    Builtin("lt", "compare", "a < b: 1 where true, 0 where false (written a < b)", nargs=2,
-            symbolic="Lt", kernel="_G.lt", derivative=_STEP, liftable=True),
-    Builtin("le", "compare", "a <= b: 1 where true, 0 where false (written a <= b)", nargs=2,
-            symbolic="Le", kernel="_G.le", derivative=_STEP, liftable=True),
-    Builtin("gt", "compare", "a > b: 1 where true, 0 where false (written a > b)", nargs=2,
-            symbolic="Gt", kernel="_G.gt", derivative=_STEP, liftable=True),
-    Builtin("ge", "compare", "a >= b: 1 where true, 0 where false (written a >= b)", nargs=2,
-            symbolic="Ge", kernel="_G.ge", derivative=_STEP, liftable=True),
-    Builtin("eq", "compare", "a == b: 1 where equal, 0 elsewhere (written a == b)", nargs=2,
-            symbolic="Eq", kernel="_G.eq", derivative=_STEP, liftable=True),
-    Builtin("where", "compare", "where(c, a, b): a where c != 0, b elsewhere (piecewise values)",
-            nargs=3, symbolic="Where", kernel="_G.where",
-            derivative=("0", "where(u, c, 0)", "where(u, 0, c)"),
-            liftable=True),
+    Builtin("lt", doc="a < b: 1 where true, 0 where false (written a < b)", symbolic="Lt",
+            kernel="_G.lt", **_C),
+    Builtin("le", doc="a <= b: 1 where true, 0 where false (written a <= b)", symbolic="Le",
+            kernel="_G.le", **_C),
+    Builtin("gt", doc="a > b: 1 where true, 0 where false (written a > b)", symbolic="Gt",
+            kernel="_G.gt", **_C),
+    Builtin("ge", doc="a >= b: 1 where true, 0 where false (written a >= b)", symbolic="Ge",
+            kernel="_G.ge", **_C),
+    Builtin("eq", doc="a == b: 1 where equal, 0 elsewhere (written a == b)", symbolic="Eq",
+            kernel="_G.eq", **_C),
+    Builtin("where", doc="where(c, a, b): a where c != 0, b elsewhere (piecewise values)",
+            symbolic="Where", kernel="_G.where", **{**_C, "nargs": 3, "sign": "preserves",
+            "derivative": ("0", "where(u, c, 0)", "where(u, 0, c)")}),
     # energies only
     Builtin("sum_i", "energy", "sum over all nodes (a scalar)", symbolic="SumI",
-            kernel="_G.sum_i"),
+            kernel="_G.sum_i", derivative="c", sign="preserves", equivariance="invariant"),
     Builtin("sum_ij", "energy", "sum over all edges (a scalar)", symbolic="SumIJ",
-            kernel="_G.sum_ij"),
-    Builtin("var", "energy", "variational derivative var(E, x) of an energy", nargs=2),
+            kernel="_G.sum_ij", derivative="c", sign="preserves", equivariance="invariant"),
+    Builtin("var", "energy", "variational derivative var(E, x) of an energy", nargs=2,
+            derivative=NOT_APPLICABLE, sign="any", equivariance="invariant"),
     # sheaf operators on stalk fields node[d, k] (checked in check/sheaf.py, lowered in
     # symbolic/sheaf.py, kernels in backend/sheaf_ops.py)
-    Builtin("restriction", "sheaf", "learned restriction maps F_ij from the two end stalks",
-            nargs=2, keywords=("kind",), energy=_NO_SHEAF, stencil="symbolic/sheaf.py",
-            kernel="_sheaf.restriction_maps"),
-    Builtin("sheaf_grad", "sheaf", "F_ji x_j - F_ij x_i", nargs=2, energy=_NO_SHEAF,
-            stencil="symbolic/sheaf.py", kernel="_sheaf.grad"),
-    Builtin("sheaf_div", "sheaf", "sum_j F_ij^T y_ij", nargs=2, energy=_NO_SHEAF,
-            stencil="symbolic/sheaf.py", kernel="_sheaf.div"),
-    Builtin("sheaf_lap", "sheaf", "sheaf_div(F, sheaf_grad(F, x)) = -L_F x", nargs=2,
-            energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
-    Builtin("sheaf_nlap", "sheaf", "-(D + I)^-1/2 L_F (D + I)^-1/2 x (NSD)", nargs=2,
-            energy=_NO_SHEAF, stencil="symbolic/sheaf.py", kernel="_sheaf.apply"),
-    # geometric operators (need a `domain`)
-    Builtin("dx", "geometry", "d/dx on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
-            stencil="geometric weights (discretize/geometry.py)",
-            energy=_NO_TRANSPOSE),
-    Builtin("dy", "geometry", "d/dy on the node coordinates", takes=Kind.NODE, gives=Kind.NODE,
-            stencil="geometric weights (discretize/geometry.py)",
-            energy=_NO_TRANSPOSE),
-    Builtin("dz", "geometry", "d/dz on the node coordinates (3-D domains)", takes=Kind.NODE,
-            gives=Kind.NODE, stencil="geometric weights (discretize/geometry.py)",
-            energy=_NO_TRANSPOSE),
-    Builtin("dgrad", "geometry", "directional derivative along each edge", takes=Kind.NODE,
-            gives=Kind.EDGE, stencil="geometric weights (discretize/geometry.py)",
-            energy=_NO_TRANSPOSE),
+    Builtin("restriction", doc="learned restriction maps F_ij from the two end stalks",
+            keywords=("kind",), kernel="_sheaf.restriction_maps", **_S),
+    Builtin("sheaf_grad", doc="F_ji x_j - F_ij x_i", kernel="_sheaf.grad", **_S),
+    Builtin("sheaf_div", doc="sum_j F_ij^T y_ij", kernel="_sheaf.div", **_S),
+    Builtin("sheaf_lap", doc="sheaf_div(F, sheaf_grad(F, x)) = -L_F x", kernel="_sheaf.apply",
+            **_S),
+    Builtin("sheaf_nlap", doc="-(D + I)^-1/2 L_F (D + I)^-1/2 x (NSD)", kernel="_sheaf.apply",
+            **_S),
+    # geometric operators (need a `domain` with at least `axes` axes)
+    Builtin("dx", doc="d/dx on the node coordinates", gives=Kind.NODE, axes=1, **_G),
+    Builtin("dy", doc="d/dy on the node coordinates", gives=Kind.NODE, axes=2, **_G),
+    Builtin("dz", doc="d/dz on the node coordinates", gives=Kind.NODE, axes=3, **_G),
+    Builtin("dgrad", doc="directional derivative along each edge", gives=Kind.EDGE, axes=1,
+            swap="-", **_G),
 )}
 
 #: built-in edge coefficients (graph level): abar_ij = 1 / sqrt(deg_i deg_j)
@@ -241,95 +326,9 @@ GRAPH_VALUES: Dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class BoundaryKind:
-    """A boundary condition of a ``bc`` declaration (``bc u : x = 0 dirichlet(g)``).
-
-    Attributes:
-        name: as written; args: the names of its arguments, in order.
-        doc: what it prescribes (n is the outward unit normal of a face).
-        on_masks: may be given on a ``node mask`` input (any graph), not only on a face.
-    """
-
-    name: str
-    args: Tuple[str, ...]
-    doc: str
-    on_masks: bool = True
-
-
-#: the boundary conditions a ``bc`` declaration may give; ``periodic`` stays a domain option
-BOUNDARY_KINDS: Dict[str, BoundaryKind] = {k.name: k for k in (
-    BoundaryKind("dirichlet", ("g",), "u = g on the face / at the masked nodes (their values "
-                 "are eliminated from the other nodes' stencils and follow dg/dt)"),
-    BoundaryKind("neumann", ("q",), "du/dn = q on a face (outward normal derivative); on a "
-                 "node mask, q is a flux into each masked node, added to lap(u) there"),
-    BoundaryKind("robin", ("a", "b", "g"), "a u + b du/dn = g on a face (a, b constant numbers "
-                 "or params, b != 0; b = 0 is dirichlet); on a node mask, the flux "
-                 "(g - a u) / b into each masked node, added to lap(u) there"),
-)}
-
-
 def names(group: str) -> Tuple[str, ...]:
     """The built-ins of one group, in table order."""
     return tuple(n for n, b in BUILTINS.items() if b.group == group)
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A constraint on a learnable matrix or vector (``learn W : [d, d] sym``).
-
-    Attributes:
-        name: as written.
-        square: needs a square matrix.
-        symmetric: the constrained matrix is symmetric (so ``var`` may use W = W^T).
-        parametrisation: how the backend keeps it (:mod:`pde2gnn.compiler.backend.constraints`).
-    """
-
-    name: str
-    square: bool
-    symmetric: bool
-    parametrisation: str
-
-
-#: named initial values of a matrix ``learn`` (``learn W : [d, d] = eye``) -> what they give;
-#: the backend calls ``torch.nn.init.<name>_`` (:func:`pde2gnn.compiler.backend.module._make_learnable`)
-INITIALISERS: Dict[str, str] = {
-    "eye": "the identity matrix (ones on the diagonal of a rectangular one)",
-    "orthogonal": "a random (semi-)orthogonal matrix (Saxe et al. 2014)",
-}
-
-CONSTRAINTS: Dict[str, Constraint] = {c.name: c for c in (
-    Constraint("sym", True, True, "W = (A + A^T) / 2"),
-    Constraint("diag", True, True, "W = diag(a)"),
-    Constraint("positive", False, False, "W = softplus(A), entrywise > 0"),
-    Constraint("psd", True, True, "W = A A^T"),
-    Constraint("antisym", True, False, "W = A - A^T, W^T = -W (A-DGN, Gravina et al. 2023: "
-               "purely imaginary spectrum, a non-dissipative flow)"),
-    Constraint("diag_dom", True, True, "W = W0 + diag(q * rowsum|W0| + r), W0 symmetric with "
-               "zero diagonal (GRAFF-DD)"),
-)}
-
-
-@dataclass(frozen=True)
-class NetType:
-    """A learnable network type (``net msg : mlp(in=3, out=4)``): required sizes, optional
-    sizes with their defaults, and the call it takes."""
-
-    name: str
-    required: Tuple[str, ...]
-    optional: Dict[str, int] = field(default_factory=dict)
-    call: str = ""
-
-
-#: ``mlp`` and ``gru`` act row by row (node- or edge-wise); ``edge_gn`` is a graph network
-NET_TYPES: Dict[str, NetType] = {t.name: t for t in (
-    NetType("mlp", ("in", "out"), {"hidden": 64, "layers": 2},
-            "mlp(u): u node or edge [in] -> same kind [out]"),
-    NetType("gru", ("in", "hidden"), {"layers": 1},
-            "gru(u, h): u [in], h [layers*hidden] -> new h [layers*hidden]"),
-    NetType("edge_gn", ("in", "out"), {"edge_in": 0, "hidden": 64, "blocks": 2},
-            "edge_gn(v) or edge_gn(v, e): v node [in], e edge [edge_in] -> edge [out]"),
-)}
 
 
 #: names a spec may not declare, with what they already are: the one table the checker reads

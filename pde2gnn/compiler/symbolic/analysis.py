@@ -50,15 +50,12 @@ class Analyzer:
             return self.kind(e.args[0])
         if isinstance(e, (O.SumI, O.SumIJ)):
             return Kind.SCALAR
-        if isinstance(e, (O.AtI, O.AtJ, O.Grad, O.SoftmaxJ, O.SquareplusJ)) or \
-                getattr(e, "spec_name", "") == "dgrad":
+        if isinstance(e, O.ENDPOINTS):
             return Kind.EDGE
-        if isinstance(e, (O.SumJ, O.MeanJ, O.Div, O.Lap, O.Init)):
-            return Kind.NODE
         if isinstance(e, O.MatMul):
             return self.kind(e.args[0])
         row = BUILTINS.get(getattr(e, "spec_name", ""))
-        if row is not None and row.gives is not None:     # e.g. an edge -> node reduction
+        if row is not None and row.gives is not None:     # grad, sum_j, dgrad: their rows
             return row.gives
         return max((self.kind(a) for a in e.args), key=_RANK.__getitem__, default=Kind.SCALAR)
 

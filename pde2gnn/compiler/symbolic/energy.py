@@ -13,34 +13,35 @@ each operator by its transpose:
 operator               cotangent pushed to the argument (c: cotangent of the result)
 =====================  ======================================================================
 u @ W                  c @ W^T (``Transpose``; W^T = W for sym / diag / psd / diag_dom)
-dot(u, v)              c * v to u, c * u to v
-u * v, u ^ n, f(u)     product rule, n u^(n-1) c, f'(u) c (sympy derivative)
-norm(u)                c * u / norm(u)
-cat(u, v, ...)         the channels of c that each argument filled (``Slice``)
+u * v, u ^ n           product rule, n u^(n-1) c
 u_i  (edge <- node)    sum_j c_ij                        (edge (i, j) sends c_ij to node i)
 u_j  (edge <- node)    sum_j c_ji  = sum_j swap(c)_ij    (the neighbour's share, see below)
-sum_j F (node <- edge) c_i on every edge (i, j)
-grad u, lap u          through their stencils u_j - u_i, sum_j (u_j - u_i)
-squareplus_j(u), ...   the ``derivative`` rule of the operator's row in lang/builtins.py (a
-                       pullback of u, the result y and c: :func:`pullback_rule`)
+a built-in f(u, ...)   the ``derivative`` of its row in lang/builtins.py (:meth:`_Reverse.by_row`):
+                       f'(u) for an elementwise function (``c f'(u)``), a pullback of the
+                       arguments u, v, w, the result y and c (``dot``: ``c * v``, ``c * u``;
+                       ``sum_j``: ``at_i(c)``; ``norm``: ``c * u / y``; ``squareplus_j``), an
+                       equal expression to differentiate instead (``Rewrite``: ``grad`` is
+                       ``at_j(u) - at_i(u)``, ``lap`` its stencil) or ``cat``'s channel slices
 =====================  ======================================================================
 
 The ``u_j`` rule assumes a symmetric graph ((i, j) in E iff (j, i) in E): then the contribution
 of edge (i, j) to node j equals that of edge (j, i) to node i, so ``sum over edges of
 <c_ij, dx_j> = sum_i <sum_j c_ji, dx_i>``. ``swap`` exchanges ``x_i`` and ``x_j`` in an edge
-expression; ``abar_ij`` is symmetric, ``grad`` changes sign and ``squareplus_j`` (normalised over the
-edges out of i) becomes ``squareplus_i`` (over the edges into j). ``softmax_j`` is rejected by
-the checker. For GRAFF's energy
+expression; ``abar_ij`` is symmetric, and each built-in's row says what it becomes (its ``swap``): ``grad``
+changes sign, ``squareplus_j`` (normalised over the edges out of i) becomes ``squareplus_i``
+(over the edges into j). For GRAFF's energy
 ``E = 1/2 sum_i <x_i, x_i Omega> - 1/2 sum_ij abar_ij <x_i, x_j W>`` this gives
 ``var(E, x) = 1/2 x (Omega + Omega^T) - 1/2 sum_j abar_ij x_j (W + W^T)``.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, List
 
 import sympy as sp
 
-from pde2gnn.compiler.lang.builtins import BUILTINS, CONSTRAINTS
+from pde2gnn.compiler.lang.builtins import (BUILTINS, CONSTRAINTS, NOT_APPLICABLE, SLICES,
+                                            Rewrite)
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic.rewrite import bottom_up
 
@@ -48,20 +49,14 @@ from pde2gnn.compiler.symbolic.rewrite import bottom_up
 SYMMETRIC_CONSTRAINTS = tuple(n for n, c in CONSTRAINTS.items() if c.symmetric)
 
 
-#: differentiated by the structural rules of :class:`_Reverse` (its table in the module
-#: docstring) rather than by a ``derivative`` entry of their rows; ``Init`` is a constant
-STRUCTURAL = (O.SumI, O.SumIJ, O.MatMul, O.Dot, O.Norm, O.Cat, O.AtI, O.AtJ, O.Grad, O.Lap,
-              O.SumJ, O.Div, O.Init)
+#: symbolic class -> its row (``exp`` and ``log`` are sympy's own classes)
+ROWS = {cls: BUILTINS[n] for n, cls in O.FUNCTIONS.items() if isinstance(cls, type)}
 
 
-def pullback_rule(e: sp.Expr):
-    """The ``derivative`` of ``e``'s row when it is a pullback (a rule of u, y and c) rather
-    than an elementwise f'(u): the row of an operator that couples the entries of its
-    argument, such as ``squareplus_j``. ``None`` otherwise."""
-    row = BUILTINS.get(getattr(e.func, "spec_name", None) or "")
-    if row is None or row.group == "elementwise" or row.derivative is None:
-        return None
-    return row.derivative
+def row_of(e: sp.Expr):
+    """The row of lang/builtins.py that ``e``'s operator was lowered from, or None (sums,
+    products, powers, ``@``, endpoints, networks: the structural rules of :class:`_Reverse`)."""
+    return ROWS.get(type(e)) or BUILTINS.get(getattr(e.func, "spec_name", None) or "")
 
 
 class EnergyDerivationError(ValueError):
@@ -81,19 +76,18 @@ def swap(e: sp.Expr, kind: Callable[[sp.Expr], str]) -> sp.Expr:
         return O.AtJ(e.args[0])
     if isinstance(e, O.AtJ):
         return O.AtI(e.args[0])
-    if isinstance(e, O.Grad):
-        return -e
     if e == O.ABAR:
         return e
-    if isinstance(e, O.SoftmaxJ):
-        raise EnergyDerivationError("softmax_j is not symmetric in i and j")
-    if isinstance(e, O.SquareplusI):     # normalised over the edges into j <-> over N(i)
-        return O.SquareplusJ(swap(e.args[0], kind))
-    if isinstance(e, O.SquareplusJ):
-        return O.SquareplusI(swap(e.args[0], kind))
-    if e.args:
-        return e.func(*[swap(a, kind) for a in e.args])
-    raise EnergyDerivationError(f"cannot exchange i and j in {sp.sstr(e)}")
+    row = row_of(e)
+    args = [swap(a, kind) for a in e.args]
+    if row is None and e.args:
+        return e.func(*args)
+    if row is None or row.swap not in ("args", "-") and row.swap not in O.FUNCTIONS:
+        raise EnergyDerivationError(f"cannot exchange i and j in {sp.sstr(e)}"
+                                    + (f": {row.name} {row.swap}" if row else ""))
+    if row.swap == "-":         # grad(u)_ji = -grad(u)_ij
+        return -e.func(*args)
+    return (e.func if row.swap == "args" else O.FUNCTIONS[row.swap])(*args)
 
 
 def tidy(e: sp.Expr, channels: Callable[[sp.Expr], int]) -> sp.Expr:
@@ -160,8 +154,9 @@ class _Reverse:
         """The cotangent of one of ``e``'s arguments by a ``derivative`` rule of its row: an
         expression of the arguments ``u, v, w``, the result ``y`` and its cotangent ``c``."""
         names = {**O.FUNCTIONS, "at_i": O.AtI, "at_j": O.AtJ, "fill": O.Fill,
-                 "swap": lambda x: swap(x, self.kind), "n": _count(self.channels(e.args[0])),
-                 "y": e, "c": c, **dict(zip("uvw", e.args))}
+                 "swap": lambda x: swap(x, self.kind), "y": e, "c": c, **dict(zip("uvw", e.args))}
+        if re.search(r"\bn\b", rule):      # the channels of u (mean_heads)
+            names["n"] = _count(self.channels(e.args[0]))
         return sp.sympify(rule, locals=names, convert_xor=True)
 
     def back(self, e: sp.Expr, c: sp.Expr) -> None:
@@ -170,8 +165,6 @@ class _Reverse:
             return
         if e == self.wrt:
             self.terms.append(c)
-        elif isinstance(e, (O.SumI, O.SumIJ)):
-            self.back(e.args[0], c)
         elif e.is_Add:
             for a in e.args:
                 if self.uses(a) and self.channels(a) == 1 and self.channels(e) != 1:
@@ -193,48 +186,39 @@ class _Reverse:
             self.back(b, c * n * b ** (n - 1))
         elif isinstance(e, O.MatMul):
             self.back(e.args[0], O.MatMul(c, self.transpose(e.args[1])))
-        elif isinstance(e, O.Dot):
-            u, v = e.args
-            self.back(u, c * v)
-            self.back(v, c * u)
-        elif isinstance(e, O.Norm):
-            u = e.args[0]
-            self.back(u, c * u / e)
         elif isinstance(e, O.AtI):
             self.back(e.args[0], O.SumJ(c))
         elif isinstance(e, O.AtJ):
             self.back(e.args[0], O.SumJ(swap(c, self.kind)))
-        elif isinstance(e, O.Grad):
-            u = e.args[0]
-            self.back(O.AtJ(u) - O.AtI(u), c)
-        elif isinstance(e, O.Lap):
-            u = e.args[0]
-            self.back(O.SumJ(O.AtJ(u) - O.AtI(u)), c)
-        elif isinstance(e, (O.SumJ, O.Div)):
-            self.back(e.args[0], O.AtI(c))
-        elif pullback_rule(e) is not None:
-            rules = pullback_rule(e)
-            for a, rule in zip(e.args, (rules,) if isinstance(rules, str) else rules):
-                pulled = self.pull(e, rule, c) if self.uses(a) else sp.Integer(0)
-                if pulled != 0:           # a comparison: derivative 0 almost everywhere
-                    self.back(a, pulled)
-        elif isinstance(e, O.Cat):
+        elif row_of(e) is not None:
+            self.by_row(e, row_of(e), c)
+        else:
+            name = getattr(e.func, "spec_name", "") or e.func.__name__.lower()
+            raise EnergyDerivationError(f"{name} cannot be differentiated")
+
+    def by_row(self, e: sp.Expr, row, c: sp.Expr) -> None:
+        """Push ``c`` through ``e`` by the ``derivative`` of its row (see :class:`Builtin`)."""
+        if row.energy is not None or row.derivative in (None, NOT_APPLICABLE):
+            raise EnergyDerivationError(f"{row.name} {row.energy}" if row.energy else
+                                        f"built-in '{row.name}' declares no derivative rule "
+                                        "for var(...) (the field 'derivative' of its row in "
+                                        "lang/builtins.py)")
+        rules = row.derivative
+        if isinstance(rules, Rewrite):          # through an equal expression (its stencil)
+            self.back(self.pull(e, rules, c), c)
+        elif rules == SLICES:                   # cat: the channels each argument filled
             start = sp.Integer(0)
             for a in e.args:
                 k = _count(self.channels(a))
                 self.back(a, O.Slice(c, start, start + k))
                 start += k
-        elif len(e.args) == 1 and isinstance(e, sp.Function) and not isinstance(
-                e, (O.Relu, O.SoftmaxJ, O.MeanJ, O.Abs)):
-            u = e.args[0]
-            d = sp.Dummy("u")
-            deriv = e.func(d).diff(d)
-            if deriv.has(sp.Derivative):
-                raise EnergyDerivationError(f"no derivative known for {e.func.__name__}")
-            self.back(u, c * deriv.xreplace({d: u}))
-        else:
-            name = getattr(e.func, "spec_name", "") or e.func.__name__.lower()
-            raise EnergyDerivationError(f"{name} cannot be differentiated")
+        elif row.group == "elementwise":        # f'(u): the cotangent becomes c f'(u)
+            self.back(e.args[0], c * self.pull(e, rules, c))
+        else:                                   # pullbacks, one per argument
+            for a, r in zip(e.args, (rules,) if isinstance(rules, str) else rules):
+                pulled = self.pull(e, r, c) if self.uses(a) else sp.Integer(0)
+                if pulled != 0:                 # a comparison: derivative 0 almost everywhere
+                    self.back(a, pulled)
 
 
 def variational(energy: sp.Expr, wrt: sp.Symbol, kind, channels, symmetric=()) -> sp.Expr:
@@ -251,7 +235,7 @@ def variational(energy: sp.Expr, wrt: sp.Symbol, kind, channels, symmetric=()) -
         g, a node-kind expression of the channels of x (``0`` if E does not depend on x).
 
     Raises:
-        EnergyDerivationError: an operator with no derivative (relu, abs, softmax_j ...).
+        EnergyDerivationError: an operator whose row has no derivative (relu, abs, mean_j ...).
     """
     rev = _Reverse(wrt, kind, channels, set(symmetric))
     rev.back(energy, sp.Integer(1))
@@ -259,6 +243,12 @@ def variational(energy: sp.Expr, wrt: sp.Symbol, kind, channels, symmetric=()) -
 
 
 def receiver_only(e: sp.Expr) -> sp.Expr:
-    """Inside ``sum_i(...)``: read ``x_i`` as the node value x (the checker rejects ``x_j``)."""
-    return e.replace(lambda a: isinstance(a, O.AtI), lambda a: a.args[0])
-
+    """Inside ``sum_i(...)``: read ``x_i`` as the node value x (the checker rejects ``x_j``),
+    except inside a reduction over N(i) (a row that takes edge values: ``sum_j``,
+    ``logsumexp_j``), where ``x_i`` stays an edge value: ``sum_i(sum_j(dot(x_i, x_j)))``."""
+    if isinstance(e, O.AtI):
+        return e.args[0]
+    row = row_of(e) if e.args else None
+    if row is not None and row.takes == "edge" or not e.args:
+        return e
+    return e.func(*[receiver_only(a) for a in e.args])

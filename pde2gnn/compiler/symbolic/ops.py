@@ -27,15 +27,8 @@ Norm(u)       same kind       Euclidean norm over channels (one channel)
 MeanI         node -> node    per channel over all nodes: mean_i u, on every node
 StandardizeI  node -> node    per channel over all nodes: (u - mean_i u) / sqrt(var_i u + 1e-5)
 Init(x)       node            the state at t = 0 (constant during a solve)
-Sigmoid, Relu elementwise
-Tanh, Sin,    elementwise; kept unevaluated (sympy's own tanh / sin / cos / Abs query the
-Cos, Abs      assumption system at every nesting level, which is exponential in depth, and
-              rewrite abs(exp(u)) to exp(re(u)) since IR symbols carry no assumptions)
-Elu           elementwise     ELU, u for u > 0 and exp(u) - 1 otherwise (NSD's activation)
-Detach        elementwise     u, with no gradient back through it (torch.detach); a number is
-                              folded to itself; no derivative (kept out of energies)
-Dropout(u, p) elementwise     inverted dropout with rate p while training, u in evaluation;
-                              no derivative (kept out of energies)
+Sigmoid, ...  elementwise     the elementwise functions, comparisons, ``Where`` and ``Dropout``
+                              of :mod:`pde2gnn.compiler.symbolic.elementwise` (re-exported here)
 Fill(c, n)    scalar          the constant c in each of n channels: a constant expression whose
                               channel count matters, e.g. the 0 * x in cat(x, 0 * x)
 SumI(u)       node -> scalar  sum over all nodes (energies only)
@@ -55,19 +48,10 @@ import math
 import sympy as sp
 
 from pde2gnn.compiler.lang.builtins import BUILTINS
-
-
-class GraphOp(sp.Function):
-    """Base class: an unevaluated graph operator printed in the spec language's syntax."""
-
-    spec_name = ""
-
-    @classmethod
-    def eval(cls, *args):
-        return None
-
-    def _sympystr(self, printer):
-        return f"{self.spec_name}({', '.join(printer._print(a) for a in self.args)})"
+from pde2gnn.compiler.symbolic.elementwise import (  # noqa: F401  (re-exported)
+    Abs, Cos, Detach, Dropout, Elu, Eq, Ge, Gt, Le, Lt, Relu, Sigmoid, Sin, Tanh, Where,
+    _Compare, _Elementwise)
+from pde2gnn.compiler.symbolic.graph_op import GraphOp
 
 
 class Grad(GraphOp):
@@ -173,154 +157,6 @@ class StandardizeI(GraphOp):
 class Init(GraphOp):
     nargs = 1
     spec_name = "init"
-
-
-class Sigmoid(GraphOp):
-    nargs = 1
-    spec_name = "sigmoid"
-
-    def _eval_is_real(self):
-        return True
-
-    def fdiff(self, argindex=1):
-        s = Sigmoid(self.args[0])
-        return s * (1 - s)
-
-
-class Relu(GraphOp):
-    nargs = 1
-    spec_name = "relu"
-
-
-class _Elementwise(GraphOp):
-    """An elementwise function kept unevaluated except on plain numbers (folded to a Float)."""
-
-    nargs = 1
-    _math = None
-
-    @classmethod
-    def eval(cls, u):
-        if cls._math is not None and u.is_Number and u.is_finite:
-            return sp.Float(cls._math(float(u)))
-        return None
-
-
-class Tanh(_Elementwise):
-    spec_name = "tanh"
-    _math = staticmethod(math.tanh)
-
-    def fdiff(self, argindex=1):
-        return 1 - Tanh(self.args[0]) ** 2
-
-
-class Sin(_Elementwise):
-    spec_name = "sin"
-    _math = staticmethod(math.sin)
-
-    def fdiff(self, argindex=1):
-        return Cos(self.args[0])
-
-
-class Cos(_Elementwise):
-    spec_name = "cos"
-    _math = staticmethod(math.cos)
-
-    def fdiff(self, argindex=1):
-        return -Sin(self.args[0])
-
-
-class Elu(_Elementwise):
-    """ELU (Clevert et al. 2016): u for u > 0, exp(u) - 1 otherwise (alpha = 1)."""
-
-    spec_name = "elu"
-    _math = staticmethod(lambda u: u if u > 0 else math.expm1(u))
-
-
-class Detach(_Elementwise):
-    """Stop-gradient: the value u, through which autograd sends no gradient (``torch.detach``).
-    No ``fdiff``: the table keeps it out of energies, the one place the IR is differentiated."""
-
-    spec_name = "detach"
-
-    @classmethod
-    def eval(cls, u):
-        return u if u.is_Number else None     # a number carries no gradient: kept exact
-
-
-class _Compare(GraphOp):
-    """``lt(a, b)`` ... ``eq(a, b)``: 1 where the comparison holds, 0 elsewhere (folded on
-    numbers). Piecewise constant: the derivative is 0 almost everywhere."""
-
-    nargs = 2
-    _op = None
-
-    @classmethod
-    def eval(cls, a, b):
-        if a.is_Number and b.is_Number:
-            return sp.Integer(int(cls._op(float(a), float(b))))
-        return None
-
-    def fdiff(self, argindex=1):
-        return sp.Integer(0)
-
-
-class Lt(_Compare):
-    spec_name, _op = "lt", staticmethod(lambda a, b: a < b)
-
-
-class Le(_Compare):
-    spec_name, _op = "le", staticmethod(lambda a, b: a <= b)
-
-
-class Gt(_Compare):
-    spec_name, _op = "gt", staticmethod(lambda a, b: a > b)
-
-
-class Ge(_Compare):
-    spec_name, _op = "ge", staticmethod(lambda a, b: a >= b)
-
-
-class Eq(_Compare):
-    spec_name, _op = "eq", staticmethod(lambda a, b: a == b)
-
-
-class Where(GraphOp):
-    """``where(c, a, b)``: a where c != 0, b elsewhere; folded when c is a number."""
-
-    nargs = 3
-    spec_name = "where"
-
-    @classmethod
-    def eval(cls, c, a, b):
-        if c.is_Number:
-            return a if c != 0 else b
-        if a == b:
-            return a
-        return None
-
-    def fdiff(self, argindex=1):
-        c = self.args[0]
-        return {1: sp.Integer(0), 2: Where(c, 1, 0), 3: Where(c, 0, 1)}[argindex]
-
-
-class Dropout(GraphOp):
-    """``Dropout(u, p)``: inverted dropout of u with rate p (a number once params are bound).
-    Random while training, so it has no ``fdiff`` and the table keeps it out of energies; two
-    equal ``Dropout`` expressions are one value, so they share one mask."""
-
-    nargs = 2
-    spec_name = "dropout"
-
-    @classmethod
-    def eval(cls, u, p):
-        if p.is_Number and p == 0:
-            return u      # rate 0: the identity, exactly
-        return u if u.is_Number and u == 0 else None
-
-
-class Abs(_Elementwise):
-    spec_name = "abs"
-    _math = staticmethod(abs)
 
 
 class Fill(GraphOp):
@@ -449,11 +285,11 @@ EDGE_REDUCTIONS = (SumJ, MeanJ, Div)
 
 
 def _table_class(b) -> type:
-    """The symbolic class of a built-in that has no hand-written class above, made from its
-    row in :mod:`pde2gnn.compiler.lang.builtins`: a function of ``b.nargs`` arguments, opaque to the
+    """The symbolic class of a built-in that has no hand-written class, made from its row in
+    :mod:`pde2gnn.compiler.lang.builtins`: a function of ``b.nargs`` arguments, opaque to the
     symbolic stages (kinds and channels come from the row). An elementwise one is folded on
-    numbers by ``math.<name>`` where that exists, and differentiated by the row's
-    ``derivative`` (a language expression of ``u``)."""
+    numbers by the row's ``fold`` (a :mod:`math` function) if it names one, and
+    differentiated by the row's ``derivative`` (a language expression of ``u``)."""
     body = {"spec_name": b.name, "nargs": b.nargs,
             "__doc__": f"``{b.name}``: {b.doc} (made from its row in pde2gnn.compiler.lang.builtins)."}
     if b.group != "elementwise":
@@ -466,7 +302,8 @@ def _table_class(b) -> type:
                           convert_xor=True)
 
     cls = type(b.symbolic, (_Elementwise,), {
-        **body, "_math": staticmethod(getattr(math, b.name, None)), "fdiff": fdiff})
+        **body, "_math": staticmethod(getattr(math, b.fold)) if b.fold else None,
+        "fdiff": fdiff})
     return cls
 
 

@@ -132,7 +132,7 @@ def dim_expr(c) -> sp.Expr:
 
 
 def lower_sheaf_call(lw, e) -> sp.Expr:
-    """Lower ``restriction(...)`` / ``sheaf_*(F, x)`` (``lw`` a :class:`~.ir._Lowerer`)."""
+    """Lower ``restriction(...)`` / ``sheaf_*(F, x)`` (``lw`` a :class:`~.lowering._Lowerer`)."""
     c = lw.c
     if e.func == "restriction":
         name = next(n for n, d in c.lets.items() if d.value is e)
