@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from pde2gnn.errors import OptionError
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.graph.halo import HaloGraphOps, check_supported, reduced_rms
-from pde2gnn.graph.partition import halo_plans
+from pde2gnn.graph.partition import halo_plans, metis_parts
 
 
 class PartitionedField(nn.Module):
@@ -148,3 +148,50 @@ def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], 
     return rk_solve(pfield, y0, t, method=config.method, rtol=config.rtol, atol=config.atol,
                     step_size=config.step_size, max_nfe=config.max_nfe,
                     name=f"'{pfield.local.program.ir.name}'", norm=reduced_rms(pfield.graph.group))
+
+
+#: id(whole field) -> (field, its PartitionedField) for :func:`solve_whole`
+_FIELDS: dict = {}
+
+
+def start(parts: int, device: str = "cpu") -> int:
+    """Join torchrun's process group for ``--partition parts`` (gloo on CPU, NCCL on CUDA);
+    returns this rank.
+
+    Raises:
+        OptionError: not started by torchrun, or ``parts`` differs from its process count.
+    """
+    import os
+    size = int(os.environ.get("WORLD_SIZE", 0))
+    if "MASTER_ADDR" not in os.environ or size != parts:
+        raise OptionError(f"--partition {parts} runs under torchrun with as many processes: "
+                          f"torchrun --standalone --nproc-per-node {parts} -m pde2gnn ... "
+                          f"--partition {parts} (WORLD_SIZE is {size or 'unset'})")
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
+    return dist.get_rank()
+
+
+def solve_whole(field, y0: Tensor, t: Tensor, config):
+    """The partitioned solve of a whole-graph y(0) ``[..., N, D]`` (the same on every rank)
+    with METIS parts, one per rank (cached on the field): ``(ys [len(t), ..., N, D] on rank 0,
+    None elsewhere; NFE)``. A collective.
+
+    Raises:
+        SolverError: a non-finite solution (on rank 0).
+    """
+    from pde2gnn.errors import SolverError
+    world = dist.get_world_size()
+    cached = _FIELDS.get(id(field))
+    if cached is None or cached[0] is not field or cached[1].plan.parts != world:
+        g = field.graph
+        membership = metis_parts(g.i.cpu().numpy(), g.j.cpu().numpy(), g.num_nodes, world)
+        cached = _FIELDS[id(field)] = (field, PartitionedField(field, membership))
+    cached = cached[1]
+    with torch.no_grad():
+        sol = partitioned_solve(cached, cached.scatter(y0), [float(v) for v in t], config)
+        ys = cached.gather(sol.ys)
+    if ys is not None and not bool(torch.isfinite(ys).all()):
+        raise SolverError(f"the partitioned solve of '{field.program.ir.name}' produced "
+                          f"non-finite values ({config.method}, {sol.nfe} evaluations)")
+    return ys, sol.nfe

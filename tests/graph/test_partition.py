@@ -84,3 +84,35 @@ def test_two_gloo_processes_equal_one(tmp_path):
         assert r["nfe"][0] == r["nfe"][1], name
         assert 0 < r["interior"] < r["owned"] and r["halo"] > 0, name
     assert any(r["rejected"][0] > 0 for r in results.values())   # step control was exercised
+
+
+def _cli(args, torchrun=None):
+    import os
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS="1")
+    pre = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={torchrun}"] if torchrun else [sys.executable]
+    return subprocess.run(pre + ["-m", "pde2gnn", "simulate"] + args, cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_simulate_partition_needs_torchrun(tmp_path):
+    p = _cli(["allen_cahn", "--partition", "2", "--out", str(tmp_path / "a.npz")])
+    assert p.returncode == 2 and "torchrun" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.slow
+def test_simulate_under_torchrun_equals_one_process(tmp_path):
+    """`torchrun --nproc-per-node 2 -m pde2gnn simulate ... --partition 2`: rank 0 writes the
+    gathered frames, equal to a one-process run's to rounding."""
+    common = ["allen_cahn", "--graph", "grid", "--trajectories", "3", "--frames", "4",
+              "--dt", "0.05", "--dtype", "float64", "--sample", "0", "--no-png", "--quiet"]
+    assert _cli(common + ["--out", str(tmp_path / "one.npz")]).returncode == 0
+    p = _cli(common + ["--partition", "2", "--out", str(tmp_path / "part.npz")], torchrun=2)
+    assert p.returncode == 0, p.stderr[-2000:]
+    one, part = np.load(tmp_path / "one.npz"), np.load(tmp_path / "part.npz")
+    want = one["frames"]
+    assert part["frames"].shape == want.shape
+    assert np.abs(part["frames"] - want).max() <= 1e-12 * np.abs(want).max()
