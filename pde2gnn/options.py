@@ -116,7 +116,7 @@ RULES: Dict[str, Rule] = {
     # train: shared by the tasks
     "epochs": POSITIVE_INT, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "hidden": POSITIVE_INT,
     "rtol": POSITIVE, "atol": POSITIVE, "max_nfe": POSITIVE_INT, "patience": NON_NEGATIVE_INT,
-    "step_size": POSITIVE, "linear_maxiter": POSITIVE_INT,
+    "step_size": POSITIVE, "linear_maxiter": POSITIVE_INT, "memory_limit": POSITIVE,
     # node classification
     "time": POSITIVE, "dropout": PROBABILITY, "input_dropout": PROBABILITY,
     "sheaf_decay": NON_NEGATIVE, "posenc_dim": NON_NEGATIVE_INT, "ppr_alpha": UNIT,
