@@ -77,7 +77,7 @@ class _Exchange(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, ops):
         ctx.ops = ops
-        return ops._finish(x, ops._start(x))
+        return ops._finish(x, ops._start(x, inplace=False))
 
     @staticmethod
     def backward(ctx, g):
@@ -147,10 +147,17 @@ class HaloGraphOps(GraphOps):
                               "(--partition): partition one graph")
 
     # ------------------------------------------------------------- exchanges
-    def _start(self, x: Tensor):
+    def _start(self, x: Tensor, inplace: bool = True):
+        """Post the exchange of x's halo rows. Without autograd, a contiguous ``[N_local, c]``
+        x receives in place (its halo rows are the receive buffers: no copy of the owned
+        rows); otherwise into new buffers that :meth:`_finish` joins to the owned rows."""
         t0 = time.perf_counter()
         lead, c = x.shape[:-2], x.shape[-1]
-        recvs = {p: x.new_empty(*lead, n, c) for p, n in sorted(self.recv.items())}
+        inplace = inplace and x.dim() == 2 and x.is_contiguous() and not x.requires_grad
+        recvs, start = {}, self.num_owned
+        for p, n in sorted(self.recv.items()):
+            recvs[p] = x.narrow(0, start, n) if inplace else x.new_empty(*lead, n, c)
+            start += n
         sends = {p: x.index_select(x.dim() - 2, getattr(self, f"send{p}")) for p in self.peers}
         reqs = _p2p(sends, recvs, self.group)
         s = self.stats
@@ -158,14 +165,16 @@ class HaloGraphOps(GraphOps):
         s["bytes_sent"] += sum(t.numel() * t.element_size() for t in sends.values())
         s["bytes_received"] += sum(t.numel() * t.element_size() for t in recvs.values())
         s["exchange_s"] += time.perf_counter() - t0
-        return reqs, recvs, sends
+        return reqs, recvs, inplace
 
     def _finish(self, x: Tensor, started) -> Tensor:
         t0 = time.perf_counter()
-        reqs, recvs, _ = started
+        reqs, recvs, inplace = started
         for r in reqs:
             r.wait()
         self.stats["exchange_s"] += time.perf_counter() - t0
+        if inplace:
+            return x
         own = x.narrow(x.dim() - 2, 0, self.num_owned)
         return torch.cat([own] + [recvs[p] for p in sorted(recvs)], dim=-2)
 
@@ -178,7 +187,8 @@ class HaloGraphOps(GraphOps):
         m = self._memo
         if m is not None and m[0] is x and m[1] == x._version and m[3] == torch.is_grad_enabled():
             return m[2]
-        out = _Exchange.apply(x, self)
+        out = _Exchange.apply(x, self) if torch.is_grad_enabled() else \
+            self._finish(x, self._start(x))
         self._memo = (x, x._version, out, torch.is_grad_enabled())
         return out
 
