@@ -176,23 +176,30 @@ def worker(rank: int, world: int, store: str, kind: str, nodes: int, channels: i
     dist.destroy_process_group()
 
 
-def model(report, parts_list, spec="heat", calibrated=False):
+def model(report, parts_list, spec="heat", calibrated=False, nodes=None, c=None, alpha=None,
+          beta=None):
     """The cost model's per-evaluation time for each P of ``parts_list`` (seconds), from the
-    report's measured inputs, on METIS partitions of the benchmark graph."""
-    n, d = report["nodes"], report["channels"]
-    ei, _ = _graph(report["graph"], n)
+    report's measured inputs, on METIS partitions of the benchmark's kind of graph with
+    ``nodes`` nodes (default: the measured graph); ``c`` (s per entry x channel), ``alpha``
+    (s), ``beta`` (bytes / s) override the measured inputs (e.g. with a GPU's)."""
+    n, d = nodes or report["nodes"], report["channels"]
+    ei, n = _graph(report["graph"], n)
     src, dst = ei[0].numpy(), ei[1].numpy()
     order = np.lexsort((src, dst))
     i, j = dst[order], src[order]
     r0 = report["specs"][spec]["ranks"][0]["median"]
-    c = r0["single"] / (d * (len(i) + n))
-    alpha, beta = _fit_link(report["ping_pong"])
+    measured_c = r0["single"] / (d * (report["edges"] + report["nodes"]))
+    link = _fit_link(report["ping_pong"])
+    c = c or measured_c
+    alpha, beta = (alpha if alpha is not None else link[0]), (beta or link[1])
+    single = c * d * (len(i) + n)
     X = report["specs"][spec]["ranks"][0]["exchanges"]
     if calibrated:       # alpha from the exchange measured alone on the measured P ranks
         q = report["specs"][spec]["ranks"]
-        alpha = max(max(r["median"]["exchange"] - r["bytes_eval"] / 2 / beta for r in q), 0.0)
+        alpha = max(max(r["median"]["exchange"] - r["bytes_eval"] / 2 / link[1] for r in q),
+                    0.0)
     out = {"c_s_per_entry": c, "alpha_s": alpha, "beta_Bps": beta, "exchanges": X,
-           "single_s": r0["single"], "P": {}}
+           "single_s": single, "nodes": n, "edges": len(i), "P": {}}
     for P in parts_list:
         key = (report["graph"], n, P)
         if key not in _PLANS:
@@ -210,15 +217,45 @@ def model(report, parts_list, spec="heat", calibrated=False):
                        "max_bytes_per_rank": max(comm_bytes),
                        "mean_halo_fraction": float(np.mean([p.halo_rows / p.num_owned
                                                             for p in plans])),
-                       "speedup": r0["single"] / max(over)}
+                       "speedup": single / max(over)}
     return out
 
 
 def run(nodes: int, channels: int, repeats: int, world: int = 2, predict=(2, 8, 64),
-        kinds=("grid", "sbm")):
+        kinds=("grid", "sbm"), report=None):
     """For each graph kind, spawn ``world`` gloo processes, print the measured table and the
-    model's predictions; returns the reports."""
-    return [run_one(k, nodes, channels, repeats, world, predict) for k in kinds]
+    model's predictions; the reports go to ``report`` (JSON, a list) if given."""
+    reps = [run_one(k, nodes, channels, repeats, world, predict) for k in kinds]
+    if report:
+        with open(report, "w") as fh:
+            json.dump(reps, fh)
+    return reps
+
+
+def print_model(rep, predict=(2, 8, 64), **given):
+    """The model's tables for one report: with the measured inputs (alpha from the ping-pong,
+    then from the exchange measured alone), or with the ``given`` ones (:func:`model`)."""
+    out = {}
+    for spec in rep["specs"]:
+        out[spec] = []
+        for cal in ((False,) if given.get("alpha") is not None else (False, True)):
+            m = model(rep, predict, spec, cal, **given)
+            out[spec].append(m)
+            how = "given" if given.get("alpha") is not None else \
+                "from the exchange measured alone" if cal else "from the ping-pong"
+            print(f"\ncost model, {spec} on a {rep['graph']} graph of {m['nodes']} nodes / "
+                  f"{m['edges']} edges, {rep['channels']} channels: alpha {how} = "
+                  f"{m['alpha_s'] * 1e6:.1f} us, beta = {m['beta_Bps'] / 1e9:.2f} GB/s, c = "
+                  f"{m['c_s_per_entry'] * 1e9:.3f} ns per (edge or node) x channel, "
+                  f"{m['exchanges']} exchange(s) per evaluation; one process "
+                  f"{m['single_s'] * 1e3:.3f} ms")
+            print(f"{'P':>5}{'halo/owned':>12}{'max KiB/rank':>14}{'T ms':>10}"
+                  f"{'T overlap ms':>14}{'speedup':>9}")
+            for P, q in m["P"].items():
+                print(f"{P:>5}{q['mean_halo_fraction']:>12.3f}"
+                      f"{q['max_bytes_per_rank'] / 1024:>14.1f}{q['plain_s'] * 1e3:>10.3f}"
+                      f"{q['overlap_s'] * 1e3:>14.3f}{q['speedup']:>9.2f}")
+    return out
 
 
 def run_one(kind, nodes, channels, repeats, world, predict):
@@ -250,21 +287,5 @@ def run_one(kind, nodes, channels, repeats, world, predict):
     link = _fit_link(rep["ping_pong"])
     print(f"\nlink (gloo ping-pong, 8 B .. 8 MiB): alpha = {link[0] * 1e6:.1f} us, "
           f"beta = {link[1] / 1e9:.2f} GB/s")
-    rep["model"] = {}
-    for spec in rep["specs"]:
-        rep["model"][spec] = []
-        for cal in (False, True):
-            m = model(rep, predict, spec, cal)
-            rep["model"][spec].append(m)
-            how = "from the exchange measured alone" if cal else "from the ping-pong"
-            print(f"\ncost model, {spec}, alpha {how} = {m['alpha_s'] * 1e6:.0f} us, beta = "
-                  f"{m['beta_Bps'] / 1e9:.2f} GB/s, c = {m['c_s_per_entry'] * 1e9:.2f} ns per "
-                  f"(edge or node) x channel, {m['exchanges']} exchange(s) per evaluation; "
-                  f"one process {m['single_s'] * 1e3:.2f} ms")
-            print(f"{'P':>5}{'halo/owned':>12}{'max KiB/rank':>14}{'T ms':>9}"
-                  f"{'T overlap ms':>14}{'speedup':>9}")
-            for P, q in m["P"].items():
-                print(f"{P:>5}{q['mean_halo_fraction']:>12.3f}"
-                      f"{q['max_bytes_per_rank'] / 1024:>14.1f}{q['plain_s'] * 1e3:>9.2f}"
-                      f"{q['overlap_s'] * 1e3:>14.2f}{q['speedup']:>9.2f}")
+    rep["model"] = print_model(rep, predict)
     return rep
