@@ -68,7 +68,8 @@ def test_unsupported_kernel_is_named():
 @pytest.mark.slow
 def test_two_gloo_processes_equal_one(tmp_path):
     """heat, GRAND-l, BLEND (column-normalised squareplus), GRAND++ (mean_i), GRAFF with
-    standardize_i, Kuramoto-Sivashinsky (lap(lap(u)) and dx, dy on a periodic grid): the field,
+    standardize_i, a weighted heat equation with edge and node inputs on a directed graph,
+    Kuramoto-Sivashinsky (lap(lap(u)) and dx, dy on a periodic grid): the field,
     a whole dopri5 / rk4 solve with the same accepted and rejected steps, and the gradient."""
     import torch.multiprocessing as mp
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
@@ -76,7 +77,7 @@ def test_two_gloo_processes_equal_one(tmp_path):
     out = tmp_path / "out.json"
     mp.spawn(worker, args=(2, str(tmp_path / "store"), str(out)), nprocs=2)
     results = json.loads(out.read_text())
-    assert len(results) == 6
+    assert len(results) == 7
     for name, r in results.items():
         assert r["field"] < 1e-12 and r["solve"] < 1e-12, (name, r)
         assert r["grad"] < 1e-10, (name, r)

@@ -23,6 +23,23 @@ def _grid(n=12):
     return ei, n * n, {"pos": torch.tensor(pos)}
 
 
+WEIGHTED = """model weighted_heat
+field x : node[d]
+input w : edge[1]
+input s : node[1]
+dt(x) = div(w * grad(x)) - s * x
+"""
+
+
+def _directed():
+    """The SBM with a third of its edges dropped (a directed graph), edge and node inputs."""
+    ei = construction.stochastic_block_model(**SBM)[0]
+    g = torch.Generator().manual_seed(4)
+    ei = ei[:, torch.rand(ei.shape[1], generator=g) > 0.33]
+    return ei, SBM["n"], {"w": torch.rand(ei.shape[1], 1, generator=g, dtype=torch.float64),
+                          "s": torch.rand(SBM["n"], 1, generator=g, dtype=torch.float64)}
+
+
 def cases():
     """(name, spec, dims, graph builder, solver config, time, state scale)."""
     sbm = lambda: (construction.stochastic_block_model(**SBM)[0], SBM["n"], {})  # noqa: E731
@@ -36,6 +53,7 @@ def cases():
         ("grand_pp", "grand_pp", {"d": 3, "k": 2}, pp, dopri, 1.0, 1.0),
         ("graff_dd_bn", "graff_dd_bn", {"d": 3}, sbm,
          SolverConfig(method="rk4", step_size=0.1), 0.5, 1.0),
+        ("weighted_heat (directed)", WEIGHTED, {"d": 2}, _directed, dopri, 1.0, 1.0),
         ("kuramoto_sivashinsky", "kuramoto_sivashinsky", {"d": 2}, _grid, dopri, 20.0, 0.1),
     ]
 
