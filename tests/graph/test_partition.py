@@ -70,7 +70,8 @@ def test_two_gloo_processes_equal_one(tmp_path):
     """heat, GRAND-l, BLEND (column-normalised squareplus), GRAND++ (mean_i), GRAFF with
     standardize_i, a weighted heat equation with edge and node inputs on a directed graph,
     Kuramoto-Sivashinsky (lap(lap(u)) and dx, dy on a periodic grid): the field,
-    a whole dopri5 / rk4 solve with the same accepted and rejected steps, and the gradient."""
+    a whole dopri5 / rk4 solve with the same accepted and rejected steps, and the gradients
+    (state: gathered; parameters: the sum of the ranks' gradients)."""
     import torch.multiprocessing as mp
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
     from tests.helpers.partition_worker import worker
@@ -80,7 +81,7 @@ def test_two_gloo_processes_equal_one(tmp_path):
     assert len(results) == 7
     for name, r in results.items():
         assert r["field"] < 1e-12 and r["solve"] < 1e-12, (name, r)
-        assert r["grad"] < 1e-10, (name, r)
+        assert r["grad"] < 1e-10 and r["param_grad"] < 1e-10, (name, r)
         assert r["steps"][0] == r["steps"][1] and r["rejected"][0] == r["rejected"][1], name
         assert r["nfe"][0] == r["nfe"][1], name
         assert 0 < r["interior"] < r["owned"] and r["halo"] > 0, name

@@ -100,10 +100,18 @@ def worker(rank, world, store, out):
             y_ref = y0.clone().requires_grad_(True)
             field.prepare(y_ref)
             (field(t, y_ref) ** 2).sum().backward()
+            # the parameters' gradient of the global loss: the sum of the ranks' gradients
+            pgrad = 0.0
+            for mine, whole in zip(part.local.parameters(), field.parameters()):
+                g_sum = torch.zeros_like(whole) if mine.grad is None else mine.grad.clone()
+                dist.all_reduce(g_sum)
+                want = torch.zeros_like(whole) if whole.grad is None else whole.grad
+                pgrad = max(pgrad, float((g_sum - want).abs().max()
+                                         / want.abs().max().clamp(min=1e-300)))
             if rank == 0:
                 results[name] = {
                     "field": _rel(got, ref), "solve": _rel(ys, one.ys),
-                    "grad": _rel(grad, y_ref.grad),
+                    "grad": _rel(grad, y_ref.grad), "param_grad": pgrad,
                     "steps": [sol.steps, one.steps], "rejected": [sol.rejected, one.rejected],
                     "nfe": [sol.nfe, one.nfe], "halo": part.plan.halo_rows,
                     "owned": part.plan.num_owned, "interior": part.plan.num_interior}
