@@ -49,8 +49,10 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     cfg = cfg or SimulationConfig()
     t_start = time.perf_counter()
     if cfg.partition:      # torchrun: every rank solves its part, rank 0 writes the results
-        if cfg.steady_tol is not None or cfg.shard is not None or cfg.compile:
-            raise OptionError("--partition takes no --steady-tol, --shard or --compile")
+        if cfg.steady_tol is not None or cfg.shard is not None or cfg.compile or \
+                cfg.graph == "complete" or cfg.ic == "charged":
+            raise OptionError("--partition takes no --steady-tol, --shard, --compile or point "
+                              "cloud (--graph complete --ic charged)")
         from pde2gnn.graph.partitioned import start
         if start(cfg.partition) != 0:
             out, png, progress, log = None, None, False, (lambda *_: None)
