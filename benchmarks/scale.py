@@ -14,8 +14,16 @@ linear decoder) on stochastic-block-model graphs (10 blocks, mean degree 10, 32 
 each size in its own process so that the peak resident memory (``ru_maxrss``) is that size's;
 with the nodes in random order and in reverse Cuthill-McKee order.
 
+Part 3, ``--part partition``: the partitioned solve on 2 gloo processes against one process,
+halo bytes, compute / exchange time per evaluation, and the cost model predicting 8 and 64
+ranks (benchmarks/scale_partition.py; docs/guide/large-graphs.md).
+
     nice -n 10 python benchmarks/scale.py --part stencil --sizes 32 64 128 256
     nice -n 10 python benchmarks/scale.py --part grand --nodes 10000 100000 1000000
+    nice -n 10 python benchmarks/scale.py --part partition --nodes 100000 --channels 16 \
+        --report /tmp/partition.json
+    python benchmarks/scale.py --part partition-model --report /tmp/partition.json \
+        --model-nodes 4000000 [--model-c-ns C --model-alpha-us A --model-beta-gbs B]
 """
 from __future__ import annotations
 
@@ -210,16 +218,36 @@ def grand(nodes, epochs: int, orders):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["stencil", "grand", "grand-one"], required=True)
+    ap.add_argument("--part", choices=["stencil", "grand", "grand-one", "partition",
+                                           "partition-model"], required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--order", nargs="+", default=["random", "rcm"])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--channels", type=int, default=16, help="partition: state channels")
+    ap.add_argument("--repeats", type=int, default=15, help="partition: timed repeats")
+    ap.add_argument("--report", help="partition: write the reports (JSON) here; "
+                    "partition-model: read them")
+    ap.add_argument("--model-nodes", type=int, help="partition-model: graph size to predict")
+    ap.add_argument("--model-c-ns", type=float, help="partition-model: compute ns per entry "
+                    "x channel (default: measured)")
+    ap.add_argument("--model-alpha-us", type=float, help="partition-model: message latency")
+    ap.add_argument("--model-beta-gbs", type=float, help="partition-model: link GB/s")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.part == "stencil":
         stencil(a.sizes)
+    elif a.part == "partition":
+        from benchmarks.scale_partition import run
+        run(a.nodes[0], a.channels, a.repeats, report=a.report)
+    elif a.part == "partition-model":
+        from benchmarks.scale_partition import print_model
+        for rep in json.load(open(a.report)):
+            print_model(rep, (2, 8, 64), nodes=a.model_nodes,
+                        c=a.model_c_ns and a.model_c_ns * 1e-9,
+                        alpha=None if a.model_alpha_us is None else a.model_alpha_us * 1e-6,
+                        beta=a.model_beta_gbs and a.model_beta_gbs * 1e9)
     elif a.part == "grand":
         grand(a.nodes, a.epochs, a.order)
     else:

@@ -116,7 +116,7 @@ RULES: Dict[str, Rule] = {
     # train: shared by the tasks
     "epochs": POSITIVE_INT, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "hidden": POSITIVE_INT,
     "rtol": POSITIVE, "atol": POSITIVE, "max_nfe": POSITIVE_INT, "patience": NON_NEGATIVE_INT,
-    "step_size": POSITIVE, "linear_maxiter": POSITIVE_INT,
+    "step_size": POSITIVE, "linear_maxiter": POSITIVE_INT, "memory_limit": POSITIVE,
     # node classification
     "time": POSITIVE, "dropout": PROBABILITY, "input_dropout": PROBABILITY,
     "sheaf_decay": NON_NEGATIVE, "posenc_dim": NON_NEGATIVE_INT, "ppr_alpha": UNIT,
@@ -134,7 +134,7 @@ RULES: Dict[str, Rule] = {
     "points": POSITIVE_INT, "k": POSITIVE_INT, "trajectories": POSITIVE_INT,
     "frames": POSITIVE_INT, "dt": POSITIVE, "modes": POSITIVE_INT, "sample": NON_NEGATIVE_INT,
     "sample_k": POSITIVE_INT, "fixed_point_time": POSITIVE, "steady_tol": POSITIVE,
-    "fps": POSITIVE_INT,
+    "fps": POSITIVE_INT, "partition": NON_NEGATIVE_INT,
     # discover
     "window": POSITIVE_INT, "order": POSITIVE_INT, "weak_window": NON_NEGATIVE_INT,
     "folds": Rule(int, lo=2), "bootstrap": NON_NEGATIVE_INT, "threshold": NON_NEGATIVE,

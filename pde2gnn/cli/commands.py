@@ -217,7 +217,8 @@ def cmd_simulate(args) -> int:
         horizon=args.horizon, loc_std=args.loc_std, vel_norm=args.vel_norm,
         shard=parse_shard(args.shard) if args.shard else None, graph_file=args.graph_file,
         init=_init_files(args.init), inputs=kv(args.input, str), max_nfe=args.max_nfe,
-        steady_tol=args.steady_tol, track_sum=args.track_sum, movie=args.movie, fps=args.fps)
+        steady_tol=args.steady_tol, track_sum=args.track_sum, movie=args.movie, fps=args.fps,
+        partition=args.partition)
     name = Path(args.spec).stem
     out = args.out or f"simulations/{name}.npz"
     png = None if args.no_png else (args.png or str(Path(out).with_suffix(".png")))

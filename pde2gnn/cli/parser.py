@@ -270,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--shard", metavar="I/N", help="solve only shard I of N (chunks of --batch "
                    "trajectories I, I+N, ...), each chunk written to OUT.shardI-of-N/ as it "
                    "finishes (a rerun resumes); join with pde2gnn merge OUT.npz SHARD_DIRS...")
+    q.add_argument("--partition", type=int, default=0, metavar="K",
+                   help="split the graph into K METIS parts, one per process, under torchrun "
+                   "--nproc-per-node K (halo exchanges; rank 0 writes the results)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")

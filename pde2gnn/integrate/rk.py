@@ -30,6 +30,7 @@ which matters only for right-hand sides with jumps in t).
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -139,8 +140,9 @@ def check_nfe(nfe: int, max_nfe: Optional[int], name: str) -> None:
 class _Counter:
     """Calls ``func(t, y)`` with t as a 0-dim tensor like y, counting calls, with the guard."""
 
-    def __init__(self, func, max_nfe: Optional[int], name: str):
-        self.func, self.max_nfe, self.name, self.nfe = func, max_nfe, name, 0
+    def __init__(self, func, max_nfe: Optional[int], name: str, norm=None):
+        self.func, self.max_nfe, self.name = func, max_nfe, name
+        self.nfe, self.rms = 0, norm or _rms
 
     def count(self, n: int) -> None:
         """Count ``n`` evaluations made elsewhere (the products with L of an affine step)."""
@@ -156,7 +158,8 @@ class _Counter:
 def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[float], *,
              method: str = "dopri5", rtol: float = 1e-7, atol: float = 1e-9,
              step_size: Optional[float] = None, max_nfe: Optional[int] = None,
-             name: str = "the ODE", affine_step: Optional[Callable] = None) -> Solution:
+             name: str = "the ODE", affine_step: Optional[Callable] = None,
+             norm: Optional[Callable[[Tensor], Tensor]] = None) -> Solution:
     """Integrate dy/dt = func(t, y) from y(t[0]) = y0 and return y at every time of ``t``.
 
     Args:
@@ -175,6 +178,7 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
             ``method`` (:func:`affine_step_source`), called as ``affine_step(t, h, y0, f0)``;
             it takes the same steps in the Krylov form (one sum per step, not one per stage)
             and counts S - 1 evaluations per step, as the stage form does.
+        norm: the step control's RMS norm (default over y; pde2gnn.graph.halo's over ranks).
 
     Returns:
         :class:`Solution` with ``ys [len(t), *y0.shape]`` (``ys[0]`` is y0).
@@ -191,23 +195,18 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
     ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
     if len(ts) > 1 and all(b < a for a, b in zip(ts, ts[1:])):      # reverse time
         ts, affine_step = [-v for v in ts], None
-        func = _Reversed(func)
+        func = partial(_reversed, func)
     if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
         raise OptionError(f"output times must be strictly increasing or decreasing, got {ts}")
-    st = _Steps(_Counter(func, max_nfe, name), tab, affine_step)
+    st = _Steps(_Counter(func, max_nfe, name, norm), tab, affine_step)
     run = _adaptive if tab.adaptive else _fixed
     ys, steps, rejected = run(st, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
     return Solution(torch.stack(ys), st.f.nfe, steps, rejected)
 
 
-class _Reversed:
+def _reversed(func, s: Tensor, y: Tensor) -> Tensor:
     """-f(-s, y): the field of a reverse-time solve on s = -t (torchdiffeq's ``_flip``)."""
-
-    def __init__(self, func):
-        self.func = func
-
-    def __call__(self, s: Tensor, y: Tensor) -> Tensor:
-        return -self.func(-s, y)
+    return -func(-s, y)
 
 
 class _Steps:
@@ -264,7 +263,7 @@ def _error_ratio(st: _Steps, dt: float, ks: Sequence[Tensor], y0: Tensor, y1: Te
     torch.abs(y0, out=tol)
     torch.maximum(tol, y1.abs(), out=tol)
     tol.mul_(rtol).add_(atol)
-    ratio = float(_rms(err.div_(tol)))
+    ratio = float(st.f.rms(err.div_(tol)))
     return ratio if math.isfinite(ratio) else math.inf
 
 
@@ -274,13 +273,14 @@ def _initial_step(f: _Counter, t0: float, y0: Tensor, f0: Tensor, order: int, rt
     evaluation, in the caller's grad mode; ``order`` is the method's order)."""
     with torch.no_grad():
         scale = atol + y0.abs() * rtol
-        d0, d1 = (float(v) for v in torch.stack([_rms(y0 / scale), _rms(f0 / scale)]).tolist())
+        rms = getattr(f, "rms", _rms)
+        d0, d1 = (float(v) for v in torch.stack([rms(y0 / scale), rms(f0 / scale)]))
         h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else float(
             torch.tensor(0.01 * d0 / d1, dtype=y0.dtype))
         y1 = y0 + h0 * f0
     f1 = f(t0 + h0, y1).detach()
     with torch.no_grad():
-        d2 = float(_rms((f1 - f0) / scale)) / h0
+        d2 = float(rms((f1 - f0) / scale)) / h0
     if d1 <= 1e-15 and d2 <= 1e-15:
         h1 = max(1e-6, h0 * 1e-3)
     else:

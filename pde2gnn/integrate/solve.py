@@ -124,6 +124,8 @@ class ODEBlock(nn.Module):
         self.nfe_linear = self.linear_iterations = 0
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
+        if cfg.auto_memory and torch.is_grad_enabled():
+            cfg = self._memory_choice(y0, t)
         if cfg.imex:
             sol = imex_solve(self.field.split_operator(), self.field.rest, y0, t,
                              method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
@@ -133,7 +135,7 @@ class ODEBlock(nn.Module):
             ys, self.nfe_forward = sol.ys, sol.nfe
             self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
         elif cfg.compile or cfg.checkpoint:
-            ys, self.nfe_forward = self._compiled_solve(y0, t, name)
+            ys, self.nfe_forward = self._compiled_solve(y0, t, name, cfg)
         elif cfg.fast:
             affine = affine_step(self.field, cfg.method) if cfg.affine and self.field.affine \
                 else None
@@ -142,7 +144,7 @@ class ODEBlock(nn.Module):
                            affine_step=affine)
             ys, self.nfe_forward = sol.ys, sol.nfe
         else:
-            ys = self._torchdiffeq(y0, t, name)
+            ys = self._torchdiffeq(y0, t, name, cfg)
         out = ys[-1] if times is None else ys
         if not torch.isfinite(out).all():
             raise SolverError(self._diverged(ys, t, name))
@@ -165,12 +167,11 @@ class ODEBlock(nn.Module):
                 f"{self.nfe_forward} evaluations): the dynamics diverge or the scheme is "
                 f"unstable; {self.advice}")
 
-    def _compiled_solve(self, y0: Tensor, t: Tensor, name: str):
+    def _compiled_solve(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig):
         """``SolverConfig.compile`` / ``checkpoint``: fixed-step methods on a (compiled,
         checkpointed) step, adaptive ones on :func:`rk_solve` with the field compiled
         (:mod:`pde2gnn.integrate.compiled`)."""
         from pde2gnn.integrate import compiled as C
-        cfg = self.config
         key = (cfg.method, cfg.compile, cfg.checkpoint)
         if self._compiled is None or self._compiled[0] != key:
             fn = C.compiled_field(self.field) if TABLEAUS[cfg.method].adaptive \
@@ -198,8 +199,34 @@ class ODEBlock(nn.Module):
         from dataclasses import replace
         return replace(self.config, method=method)
 
-    def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str) -> Tensor:
-        cfg = self.config
+    def _memory_choice(self, y0: Tensor, t: Tensor) -> SolverConfig:
+        """``auto_memory``: direct, checkpoint or adjoint from the estimate of
+        :mod:`pde2gnn.integrate.memory` (kept in :attr:`memory_estimate`, logged)."""
+        from dataclasses import replace
+        from pde2gnn.integrate import memory as M
+        from pde2gnn.integrate.rk import _initial_step
+        from pde2gnn.integrate.solver_config import TORCHDIFFEQ_METHODS
+        cfg, tab = self.config, TABLEAUS[self.config.method]
+        shared, per_eval = M.saved_bytes(self.field, y0, float(t[0]))
+        first = None
+        if tab.adaptive:
+            with torch.no_grad():
+                f = lambda s, y: self.field(torch.full((), s, dtype=y.dtype,  # noqa: E731
+                                                       device=y.device), y)
+                first = _initial_step(f, float(t[0]), y0, f(float(t[0]), y0), tab.order,
+                                      cfg.rtol, cfg.atol)
+        steps = M.steps_of(cfg.method, float(t[-1] - t[0]), cfg.step_size, first)
+        est = M.estimate(cfg.method, steps, y0.numel() * y0.element_size(), shared, per_eval,
+                         M.available_bytes(y0.device, cfg.memory_limit))
+        self.memory_estimate = M.choose(est, not tab.adaptive,
+                                        cfg.method in TORCHDIFFEQ_METHODS)
+        return replace(cfg, auto_memory=False, memory_limit=None,
+                       checkpoint=est.choice == "checkpoint", adjoint=est.choice == "adjoint")
+
+    #: the last :class:`~pde2gnn.integrate.memory.MemoryEstimate` of ``auto_memory``
+    memory_estimate = None
+
+    def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig) -> Tensor:
         self._counter = counted = _Counted(self.field, cfg.max_nfe, name)
         try:
             if cfg.adjoint:

@@ -62,6 +62,12 @@ class SolverConfig:
             backpropagation and the adjoint: autograd keeps each step's input state only and
             recomputes the step's stages in the backward pass (one more forward per step);
             fixed-step methods of the pde2gnn integrator, not with compile or adjoint.
+        auto_memory: choose direct backpropagation, ``checkpoint`` or ``adjoint`` per solve
+            from an estimate of the memory the backward pass needs (kept states x state bytes
+            x steps, :mod:`pde2gnn.integrate.memory`) against the free memory; logged, and the
+            numbers kept in ``ODEBlock.memory_estimate``. Explicit pde2gnn methods only.
+        memory_limit: the memory (GiB) ``auto_memory`` may plan on (None: 80 % of what is free
+            on the state's device).
         linear_solver: implicit / IMEX methods: ``auto``, ``cg``, ``gmres`` or ``direct``
             (:class:`pde2gnn.integrate.linsolve.StageSolver`).
         linear_maxiter: iterations of CG / GMRES per stage solve before a SolverError.
@@ -83,6 +89,8 @@ class SolverConfig:
     affine: bool = True
     compile: bool = False
     checkpoint: bool = False
+    auto_memory: bool = False
+    memory_limit: Optional[float] = None
     linear_solver: str = "auto"
     linear_maxiter: int = 2000
 
@@ -110,6 +118,15 @@ class SolverConfig:
             raise OptionError("checkpoint needs a fixed-step method of the pde2gnn integrator "
                               f"({', '.join(m for m, t in TABLEAUS.items() if not t.adaptive)}),"
                               f" without compile or adjoint; got method {self.method}")
+        if self.auto_memory and (self.adjoint or self.checkpoint or self.compile
+                                 or self.method not in TABLEAUS
+                                 or self.integrator != "pde2gnn"):
+            raise OptionError("auto_memory chooses adjoint or checkpoint itself, for an "
+                              "explicit method of the pde2gnn integrator without compile; got "
+                              f"method {self.method}, adjoint {self.adjoint}, checkpoint "
+                              f"{self.checkpoint}, compile {self.compile}")
+        if self.memory_limit is not None and not self.auto_memory:
+            raise OptionError("memory_limit is the budget of auto_memory: set auto_memory too")
         if self.method in ADAMS and self.step_size is None:
             raise OptionError(f"method '{self.method}' (torchdiffeq's) cannot honour rtol / "
                               "atol: without step_size it takes one step per output interval, "
@@ -118,7 +135,8 @@ class SolverConfig:
         if self.linear_solver not in LINEAR_SOLVERS:
             raise OptionError(f"unknown linear_solver '{self.linear_solver}' (choose from "
                               f"{', '.join(LINEAR_SOLVERS)})")
-        check_fields(self, ("rtol", "atol", "step_size", "max_nfe", "linear_maxiter"))
+        check_fields(self, ("rtol", "atol", "step_size", "max_nfe", "linear_maxiter",
+                            "memory_limit"))
 
     @property
     def fast(self) -> bool:

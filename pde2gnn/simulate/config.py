@@ -58,6 +58,9 @@ class SimulationConfig:
             / dt <= steady_tol * max(1, max_i |f(t_k)|) over all fields; later frames repeat
             the last state (None: off).
         track_sum: record the sum over the nodes of each field (channel) at every frame.
+        partition: K > 0: under ``torchrun --nproc-per-node K``, each process solves one METIS
+            part of the graph with halo exchanges (:mod:`pde2gnn.graph.partitioned`); rank 0
+            writes the results (0: one process).
         movie: ``.gif`` / ``.mp4`` path of a movie of trajectory 0 (None: none); fps: its
             frames per second.
     """
@@ -95,6 +98,7 @@ class SimulationConfig:
     loc_std: float = 1.0
     vel_norm: float = 0.5
     shard: Optional[Tuple[int, int]] = None
+    partition: int = 0
     graph_file: Optional[str] = None
     init: Dict[str, str] = field(default_factory=dict)
     inputs: Dict[str, str] = field(default_factory=dict)

@@ -48,6 +48,14 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
 
     cfg = cfg or SimulationConfig()
     t_start = time.perf_counter()
+    if cfg.partition:      # torchrun: every rank solves its part, rank 0 writes the results
+        if cfg.steady_tol is not None or cfg.shard is not None or cfg.compile or \
+                cfg.graph == "complete" or cfg.ic == "charged":
+            raise OptionError("--partition takes no --steady-tol, --shard, --compile or point "
+                              "cloud (--graph complete --ic charged)")
+        from pde2gnn.graph.partitioned import start
+        if start(cfg.partition) != 0:
+            out, png, progress, log = None, None, False, (lambda *_: None)
     parsed = load(spec)
     ir = stages(parsed).lowered          # dimensions and params still symbols
     if cfg.graph == "complete" or cfg.ic == "charged":
@@ -256,6 +264,10 @@ def _solve(vf, y0: torch.Tensor, times: torch.Tensor, solver, cfg: SimulationCon
     """
     from pde2gnn.integrate.solve import ODEBlock
 
+    if cfg.partition:
+        from pde2gnn.graph.partitioned import solve_whole
+        ys, nfe = solve_whole(vf, y0, times, solver)
+        return (y0.expand(len(times), *y0.shape) if ys is None else ys), nfe, None
     block = ODEBlock(vf, float(times[-1]), solver)
     block.advice = ADVICE
     try:

@@ -1,0 +1,197 @@
+"""A compiled vector field split over torch.distributed ranks, and its solve.
+
+:class:`PartitionedField` takes the :class:`~pde2gnn.compiler.backend.module.VectorField` of a
+whole graph (built on every rank: the index structure, inputs and geometric weights of the
+whole graph are read once, on the host) and keeps, on this rank, a copy restricted to the
+rank's :class:`~pde2gnn.graph.partition.HaloPlan`: owned nodes plus one-hop halo, the edges
+ending at owned nodes, the inputs and static weights of those, the same parameters. Its state
+is the owned rows only, ``[N_own, D]``; each evaluation pads the halo rows, runs the generated
+code on :class:`~pde2gnn.graph.halo.HaloGraphOps` (which exchanges the halo before every
+product that reads neighbours) and returns the owned rows of f(t, y).
+
+:func:`partitioned_solve` integrates it with the Runge-Kutta loop of
+:mod:`pde2gnn.integrate.rk`, whose error norm is reduced over the ranks
+(:func:`~pde2gnn.graph.halo.reduced_rms`): every rank accepts and rejects the same steps, so
+the solution equals the one-process solve up to the summation order.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from pde2gnn.errors import OptionError
+from pde2gnn.compiler.lang.kinds import Kind
+from pde2gnn.graph.halo import HaloGraphOps, check_supported, reduced_rms
+from pde2gnn.graph.partition import halo_plans, metis_parts
+
+
+class PartitionedField(nn.Module):
+    """One rank's part of a compiled vector field (module docstring).
+
+    Args:
+        field: the field on the whole graph (same parameters on every rank).
+        membership: owner rank of every node ``[N]`` (:func:`~pde2gnn.graph.partition.
+            metis_parts`), the same on every rank.
+        rank: this process's rank (default: torch.distributed's).
+        group: process group (None: the default).
+        overlap: overlap the exchange with the interior rows' product (no-grad solves).
+
+    Attributes:
+        local: the restricted :class:`VectorField` (on ``N_local`` = owned + halo nodes).
+        plan: this rank's :class:`~pde2gnn.graph.partition.HaloPlan`; ``plans``: every rank's.
+        graph: ``local.graph``, the :class:`HaloGraphOps` (``stats``: bytes and exchange time).
+
+    Raises:
+        OptionError: a discrete-time spec, or a kernel with no partitioned form (named).
+    """
+
+    def __init__(self, field, membership: np.ndarray, rank: Optional[int] = None, group=None,
+                 overlap: bool = True):
+        super().__init__()
+        ir = field.program.ir
+        if ir.discrete:
+            raise OptionError(f"spec '{ir.name}' is a discrete-time model: a partitioned solve "
+                              "(--partition) integrates continuous ones")
+        g = field.graph
+        check_supported(field.source, getattr(g, "_geo64", {}), ir.name)
+        rank = dist.get_rank(group) if rank is None else rank
+        self.plans = halo_plans(g.i.cpu().numpy(), g.j.cpu().numpy(), np.asarray(membership))
+        if len(self.plans) != dist.get_world_size(group):
+            raise OptionError(f"the partition has {len(self.plans)} parts but {dist.get_world_size(group)} "
+                              "processes run: --partition must equal torchrun's --nproc-per-node")
+        self.plan = plan = self.plans[rank]
+        nodes = torch.as_tensor(plan.nodes)
+        hg = HaloGraphOps(plan, g.counts.cpu()[nodes], group, overlap)
+        sel = torch.as_tensor(plan.edges)[hg.edge_perm]          # local CSR -> global CSR
+        if getattr(g, "_geo64", None):
+            hg.set_geometry({k: (v[sel] if v.shape[0] == g.num_edges else v[nodes]).reshape(-1)
+                             for k, v in g._geo64.items()})
+        hg = hg.to(device=g.deg.device, dtype=g.deg.dtype)
+        local = copy.deepcopy(field)
+        local.graph = hg
+        consts = ir.constants
+        for name, x in list(local._given.items()):
+            base = name[:-len("__times")] if name.endswith("__times") else name
+            if name != base:
+                continue
+            edge = consts.inputs[base].kind == Kind.EDGE if base in consts.inputs else False
+            x = x.index_select(x.dim() - 2, (sel if edge else nodes).to(x.device))
+            local._given[name] = x
+            local.inputs.register_buffer(name, x.to(hg.deg), persistent=False)
+        local._static_cache = local._solve_cache = None
+        self.local, self.graph = local, hg
+        self.num_owned = plan.num_owned
+        self.register_buffer("owned", nodes[:plan.num_owned].clone(), persistent=False)
+
+    def scatter(self, y: Tensor) -> Tensor:
+        """This rank's rows of a whole-graph tensor ``[..., N, D]`` -> ``[..., N_own, D]``."""
+        return y.index_select(y.dim() - 2, self.owned.to(y.device))
+
+    def _pad(self, y: Tensor) -> Tensor:
+        halo = y.new_zeros(*y.shape[:-2], self.graph.num_nodes - self.num_owned, y.shape[-1])
+        return torch.cat([y, halo], dim=-2)
+
+    def prepare(self, y0: Tensor) -> None:
+        """The per-solve constants from this rank's y(0) ``[..., N_own, D]`` (collective)."""
+        self.local.prepare(self._pad(y0))
+
+    def forward(self, t: Tensor, y: Tensor) -> Tensor:
+        """f(t, y) on the owned rows, ``[..., N_own, D]`` -> ``[..., N_own, D]`` (collective)."""
+        return self.local(t, self._pad(y)).narrow(-2, 0, self.num_owned)
+
+    def gather(self, y: Tensor, dst: int = 0) -> Optional[Tensor]:
+        """Every rank's owned rows ``[..., N_own, D]`` joined into the whole graph's
+        ``[..., N, D]`` on rank ``dst`` (None on the others); a collective."""
+        group = self.graph.group
+        width = max(p.num_owned for p in self.plans)
+        lead = y.shape[:-2]
+        pad = torch.cat([y, y.new_zeros(*lead, width - y.shape[-2], y.shape[-1])], -2)
+        pad = pad.contiguous()
+        me = dist.get_rank(group)
+        parts = [torch.empty_like(pad) for _ in self.plans] if me == dst else None
+        dist.gather(pad, parts, dst=dst, group=group)
+        if me != dst:
+            return None
+        n = sum(p.num_owned for p in self.plans)
+        out = y.new_empty(*lead, n, y.shape[-1])
+        for p, part in zip(self.plans, parts):
+            idx = torch.as_tensor(p.nodes[:p.num_owned], device=y.device)
+            out.index_copy_(out.dim() - 2, idx, part.narrow(-2, 0, p.num_owned))
+        return out
+
+
+def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], config):
+    """Integrate a :class:`PartitionedField` from this rank's y(0) ``[..., N_own, D]`` over
+    output times ``t`` with ``config`` (a :class:`~pde2gnn.integrate.solver_config.
+    SolverConfig`: an explicit method of the pde2gnn integrator); a collective.
+
+    Returns:
+        :class:`~pde2gnn.integrate.rk.Solution` with ``ys [len(t), ..., N_own, D]``, the same
+        accepted / rejected steps and NFE on every rank.
+
+    Raises:
+        OptionError: an implicit / IMEX method, the adjoint, ``compile``, ``checkpoint`` or the
+            torchdiffeq integrator (not partitioned).
+    """
+    from pde2gnn.integrate.rk import TABLEAUS, rk_solve
+    if config.method not in TABLEAUS or config.adjoint or config.compile or \
+            config.checkpoint or config.integrator != "pde2gnn":
+        raise OptionError("a partitioned solve (--partition) runs the explicit Runge-Kutta "
+                          f"methods of the pde2gnn integrator ({', '.join(TABLEAUS)}) without "
+                          f"adjoint, compile or checkpoint; got method {config.method}")
+    pfield.prepare(y0)
+    return rk_solve(pfield, y0, t, method=config.method, rtol=config.rtol, atol=config.atol,
+                    step_size=config.step_size, max_nfe=config.max_nfe,
+                    name=f"'{pfield.local.program.ir.name}'", norm=reduced_rms(pfield.graph.group))
+
+
+#: id(whole field) -> (field, its PartitionedField) for :func:`solve_whole`
+_FIELDS: dict = {}
+
+
+def start(parts: int, device: str = "cpu") -> int:
+    """Join torchrun's process group for ``--partition parts`` (gloo on CPU, NCCL on CUDA);
+    returns this rank.
+
+    Raises:
+        OptionError: not started by torchrun, or ``parts`` differs from its process count.
+    """
+    import os
+    size = int(os.environ.get("WORLD_SIZE", 0))
+    if "MASTER_ADDR" not in os.environ or size != parts:
+        raise OptionError(f"--partition {parts} runs under torchrun with as many processes: "
+                          f"torchrun --standalone --nproc-per-node {parts} -m pde2gnn ... "
+                          f"--partition {parts} (WORLD_SIZE is {size or 'unset'})")
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
+    return dist.get_rank()
+
+
+def solve_whole(field, y0: Tensor, t: Tensor, config):
+    """The partitioned solve of a whole-graph y(0) ``[..., N, D]`` (the same on every rank)
+    with METIS parts, one per rank (cached on the field): ``(ys [len(t), ..., N, D] on rank 0,
+    None elsewhere; NFE)``. A collective.
+
+    Raises:
+        SolverError: a non-finite solution (on rank 0).
+    """
+    from pde2gnn.errors import SolverError
+    world = dist.get_world_size()
+    cached = _FIELDS.get(id(field))
+    if cached is None or cached[0] is not field or cached[1].plan.parts != world:
+        g = field.graph
+        membership = metis_parts(g.i.cpu().numpy(), g.j.cpu().numpy(), g.num_nodes, world)
+        cached = _FIELDS[id(field)] = (field, PartitionedField(field, membership))
+    cached = cached[1]
+    with torch.no_grad():
+        sol = partitioned_solve(cached, cached.scatter(y0), [float(v) for v in t], config)
+        ys = cached.gather(sol.ys)
+    if ys is not None and not bool(torch.isfinite(ys).all()):
+        raise SolverError(f"the partitioned solve of '{field.program.ir.name}' produced "
+                          f"non-finite values ({config.method}, {sol.nfe} evaluations)")
+    return ys, sol.nfe
