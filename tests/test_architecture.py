@@ -167,6 +167,20 @@ def test_check_imports_no_torch_geometric():
 
 
 @pytest.mark.slow
+def test_check_imports_no_torch():
+    """``python -m pde2gnn check heat`` imports no torch (issue 37 item 2: torch alone is about
+    half of the start); ``sys.modules`` of the finished command, read through ``-c``."""
+    code = ("import sys; sys.argv = ['pde2gnn', 'check', 'heat']; from pde2gnn.cli.commands "
+            "import main; rc = main(); assert rc == 0, rc; "
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    r = _run([code])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "discretised equations" in r.stdout         # the stencil report was printed
+    assert r.stdout.strip().endswith("NO-TORCH"), [m for m in _imported(r.stderr)
+                                                    if m.split(".")[0] == "torch"][:5]
+
+
+@pytest.mark.slow
 def test_reading_a_toml_imports_no_torch():
     spec = next(p for p in sorted((ROOT / "library").glob("*.pde"))
                 if p.with_suffix(".toml").exists())
