@@ -71,7 +71,9 @@ def dense(source: Source, factors: Sequence) -> Tensor:
         The source's buffer with the sum written into its rows (in place, without autograd:
         read it before the next call, as the generated code does, which passes it straight to
         the sparse product or ``torch.addcmul``); a new tensor when the sum requires a
-        gradient (a factor with a learnable parameter) or ``source`` has no rows.
+        gradient (a factor with a learnable parameter) or ``source`` has no rows. The
+        buffer belongs to one compiled field on one device: two evaluations of the same field
+        at once (threads) would share it.
     """
     rows, vs, base, buffer = source
     s = vs[0] * factors[0]
