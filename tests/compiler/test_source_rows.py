@@ -110,3 +110,31 @@ def test_constant_values_stay_in_the_products_bias():
     spec = SPEC.replace("BC", "bc u : x = 0 dirichlet(2 + y)")
     step = compiler.explain(spec, "python").split("def step")[1]
     assert "_rows" not in step and "_G.spmm_loops(" in step
+
+
+def test_torch_compile_of_a_step_with_the_buffer_equals_eager():
+    """``torch.compile`` (the integrators' compiled step) traces the in-place update of the
+    buffer (a mutated input) once and gives the eager solve."""
+    from pde2gnn.integrate.compiled import CompiledStep, solve_fixed
+    from pde2gnn.integrate.rk import rk_solve
+    torch._dynamo.reset()
+    n = 8
+    pos, ei = graphs.grid_graph((n, n), (0, 0), (1, 1))
+    spec = SPEC.replace("BC", "bc u : x = 0 dirichlet(sin(t) * y)\nbc u : y = 1 robin(1, 2, cos(t))")
+    f = compiler.compile(spec, ei, n * n, inputs={"pos": torch.tensor(pos)}).double()
+    traced = []
+
+    def backend(gm, example_inputs):
+        traced.append(gm)
+        return gm.forward
+    step = CompiledStep(f, "rk4", backend=backend, log=None)
+    y0 = 0.5 * torch.randn(n * n, 2, dtype=torch.float64)
+    with torch.no_grad():
+        f.prepare(y0)
+        # rk4 is stable for h |lambda| < 2.78; lap's largest |lambda| here is 8 / (1/7)^2 = 392
+        ts, h = [0.0, 0.005, 0.01], 0.001
+        want = rk_solve(f, y0, ts, method="rk4", step_size=h).ys
+        got, _ = solve_fixed(step, y0, ts, step_size=h)
+    assert torch.isfinite(want).all() and want.abs().max() > 0.1
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    assert len(traced) == 1
