@@ -21,7 +21,8 @@ from torchdiffeq import odeint
 from pde2gnn.train.config import load_defaults, make_config
 from pde2gnn.data.datasets import load_dataset
 from pde2gnn.resources import resolve_spec
-from pde2gnn.train.tasks.node_classification import ContinuousGNN, positional_input
+from pde2gnn.models.continuous_gnn import ContinuousGNN
+from pde2gnn.train.tasks.node_classification import positional_input
 
 
 class HandBLEND(nn.Module):

@@ -79,7 +79,7 @@ def handwritten_vel_layer(nets, C, edge_index, p, hidden):
 
 def bench_epoch(systems: int, batch: int, hidden: int, device: str, repeats: int = 3):
     """Seconds per training epoch of the N-body model, compiled layers vs hand-written ones."""
-    from pde2gnn.train.tasks.nbody import EGNN
+    from pde2gnn.models.egnn import EGNN
     torch.manual_seed(0)
     model = EGNN("library/egnn_vel.pde", 4, hidden, 5).to(device)
     ei = complete_graph(5).to(device)

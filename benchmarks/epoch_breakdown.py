@@ -13,7 +13,7 @@ import torch
 from pde2gnn.train.config import load_defaults, make_config
 from pde2gnn.data.datasets import load_dataset
 from pde2gnn.resources import resolve_spec
-from pde2gnn.train.tasks.node_classification import ContinuousGNN, as_model_input
+from pde2gnn.models.continuous_gnn import ContinuousGNN, as_model_input
 
 from common import graph_with_self_loops, parser, timeit  # benchmarks/common.py
 

@@ -21,7 +21,8 @@ from common import parser, timeit  # noqa: E402
 
 from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.integrate.solve import SolverConfig  # noqa: E402
-from pde2gnn.train.tasks.node_classification import ContinuousGNN, TrainConfig  # noqa: E402
+from pde2gnn.models.continuous_gnn import ContinuousGNN
+from pde2gnn.train.tasks.node_classification import TrainConfig  # noqa: E402
 
 
 def step_fn(model, forward, x, y, mask):

@@ -11,12 +11,14 @@ runs on one thread, above it on the threads it started with. ``--threads N`` win
 Only the command line opts in (:func:`request`); a library user's ``torch.set_num_threads``
 is never changed. :func:`fit` is called by :meth:`VectorField.prepare` at every solve and logs
 a line when it changes the number.
+
+Importing this module does not import torch (``pde2gnn check`` imports the command module and
+starts without torch): torch is imported, and the number it started with read, at the first
+call that needs them, before any call here changes it.
 """
 from __future__ import annotations
 
 from typing import Optional
-
-import torch
 
 #: (E + N) x channels per evaluation below which one thread is used. Measured on this
 #: project's 2-core machine under load (heat, float64): 3.6e4 -> two threads 1.14x slower
@@ -24,8 +26,17 @@ import torch
 SMALL_WORK = 1 << 17
 
 _mode: Optional[int] = None          # None: not the CLI, leave torch alone; 0: auto; n: fixed
-_default = torch.get_num_threads()   # what torch started with (OMP_NUM_THREADS or the cores)
+_default: Optional[int] = None      # what torch started with (OMP_NUM_THREADS or the cores)
 _chosen: Optional[int] = None
+
+
+def _torch():
+    """torch, imported now; the first call records the threads it started with."""
+    global _default
+    import torch
+    if _default is None:
+        _default = torch.get_num_threads()
+    return torch
 
 
 def request(threads: int, log=print) -> None:
@@ -40,13 +51,14 @@ def request(threads: int, log=print) -> None:
     threads = RULES["threads"].check("--threads", threads)   # the shared option rule
     _mode, _chosen = threads, None
     if threads:
-        torch.set_num_threads(threads)
+        _torch().set_num_threads(threads)
         log(f"threads: {threads} (--threads)")
 
 
 def choose(work: int) -> int:
     """Threads for one evaluation of ``work`` = (E + N) x channels: 1 below
     :data:`SMALL_WORK`, else the threads torch started with."""
+    _torch()
     return 1 if work < SMALL_WORK else _default
 
 
@@ -61,7 +73,7 @@ def fit(num_edges: int, num_nodes: int, width: int, log=print) -> None:
     n = choose(work)
     if n != _chosen:
         _chosen = n
-        torch.set_num_threads(n)
+        _torch().set_num_threads(n)
         side = "below" if work < SMALL_WORK else "at least"
         log(f"threads: {n} ((E + N) x channels = {work:.3g} per evaluation, {side} "
             f"{SMALL_WORK:.3g}; --threads N to override)")

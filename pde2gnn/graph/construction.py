@@ -344,3 +344,11 @@ def reverse_cuthill_mckee(edge_index: Tensor, num_nodes: int) -> Tuple[Tensor, T
 def bandwidth(edge_index: Tensor) -> int:
     """max |i - j| over the edges: the half-bandwidth of the adjacency matrix."""
     return int((edge_index[0] - edge_index[1]).abs().max()) if edge_index.numel() else 0
+
+
+def complete_graph(n: int, copies: int = 1) -> torch.Tensor:
+    """The complete directed graph without self-loops on ``n`` nodes, ``copies`` disjoint copies
+    (copy b on nodes b n .. b n + n - 1): ``[2, copies n (n - 1)]``, torch_geometric convention."""
+    i, j = np.nonzero(~np.eye(n, dtype=bool))
+    off = (np.arange(copies) * n)[:, None]
+    return torch.tensor(np.stack([(j + off).ravel(), (i + off).ravel()]), dtype=torch.long)

@@ -15,6 +15,7 @@ import torch
 from pde2gnn import provenance
 from pde2gnn.errors import OptionError
 from pde2gnn.compiler.lang.kinds import Kind
+from pde2gnn.graph.construction import complete_graph  # noqa: F401  (re-exported)
 from pde2gnn.simulate.config import SimulationConfig
 
 
@@ -57,14 +58,6 @@ def charged_initial_conditions(ir, cfg: SimulationConfig, count: int,
                               f"is {typ.kind}{list(typ.shape)}")
         inputs[name] = rng.choice([-1.0, 1.0], size=(count, n, 1))
     return state, inputs
-
-
-def complete_graph(n: int, copies: int = 1) -> torch.Tensor:
-    """The complete directed graph without self-loops on ``n`` nodes, ``copies`` disjoint copies
-    (copy b on nodes b n .. b n + n - 1): ``[2, copies n (n - 1)]``, torch_geometric convention."""
-    i, j = np.nonzero(~np.eye(n, dtype=bool))
-    off = (np.arange(copies) * n)[:, None]
-    return torch.tensor(np.stack([(j + off).ravel(), (i + off).ravel()]), dtype=torch.long)
 
 
 def simulate_particles(parsed, ir, out: str, cfg: SimulationConfig, progress: bool = True,

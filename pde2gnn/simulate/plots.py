@@ -119,24 +119,42 @@ def plot_fields(frames: Dict[str, np.ndarray], times: np.ndarray, view: View, pa
     plt.close(fig)
 
 
+def ffmpeg_path() -> Optional[str]:
+    """The ffmpeg executable: ``ffmpeg`` on the PATH, else the one the optional package
+    ``imageio-ffmpeg`` ships (``pip install pde2gnn[movie]``), else None."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+
+
 def movie_writer(path: str):
-    """(matplotlib writer class, its name) for ``path``: ffmpeg where ``shutil.which('ffmpeg')``
-    finds it (``.mp4`` or ``.gif``), else Pillow's GIF writer.
+    """(matplotlib writer class, its name) for ``path``: a ``.gif`` by Pillow's writer, an
+    ``.mp4`` by ffmpeg (H.264) where :func:`ffmpeg_path` finds it (matplotlib's
+    ``animation.ffmpeg_path`` is set to it).
 
     Raises:
         OptionError: another suffix than .gif / .mp4, or .mp4 without ffmpeg.
     """
+    import matplotlib
     from matplotlib import animation
 
     suffix = Path(path).suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise OptionError(f"--movie writes .gif or .mp4, got '{path}'")
-    if shutil.which("ffmpeg"):
+    if suffix == ".gif":
+        return animation.PillowWriter, "pillow"
+    exe = ffmpeg_path()
+    if exe:
+        matplotlib.rcParams["animation.ffmpeg_path"] = exe
         return animation.FFMpegWriter, "ffmpeg"
-    if suffix == ".mp4":
-        raise OptionError(f"--movie {path}: an .mp4 needs ffmpeg on the PATH (not found); "
-                          "write a .gif instead (Pillow)")
-    return animation.PillowWriter, "pillow"
+    raise OptionError(f"--movie {path}: an .mp4 needs ffmpeg (not on the PATH, and the "
+                      "package imageio-ffmpeg is not installed: pip install "
+                      "'pde2gnn[movie]'); write a .gif instead (Pillow)")
 
 
 def write_movie(frames: Dict[str, np.ndarray], times: np.ndarray, view: View, path: str,

@@ -7,7 +7,7 @@
 - :func:`spectral_class`: LFD / HFD from the spectra of W, Omega and Abar (paper, Theorem 4.3):
   the fastest-growing mode of -X Omega + Abar X W is the smoothest eigenvector of Abar (LFD) or
   the most oscillating one (HFD).
-- :func:`energy_report`: both for a trained :class:`~pde2gnn.train.tasks.node_classification.ContinuousGNN`,
+- :func:`energy_report`: both for a trained :class:`~pde2gnn.models.continuous_gnn.ContinuousGNN`,
   and a PNG of the energy along the trained flow (source term included, so it need not reach
   0 or the top of the range).
 """

@@ -207,7 +207,7 @@ def test_egnn_newton_flow_is_e3_equivariant_numerically():
     """library/egnn_newton.pde (p, v node[3], opt-out) solved by the nbody task's model
     (:class:`~pde2gnn.train.tasks.nbody.EGNNFlow`, rk4 over the horizon): p -> Q p + b, v -> Q v
     gives p(T) -> Q p(T) + b, float64, for a rotation and a reflection."""
-    from pde2gnn.train.tasks.nbody import EGNNFlow
+    from pde2gnn.models.egnn import EGNNFlow
     torch.manual_seed(3)
     n = 5
     model = EGNNFlow("library/egnn_newton.pde", 4, 16, n, 1.0).double()

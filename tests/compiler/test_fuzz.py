@@ -372,6 +372,7 @@ import pde2gnn.compiler.backend.module  # noqa: E402,F401  (torch_geometric impo
 BC_WHERE = ["x = 0", "x = 1", "y = 0", "y = L", "x = 2", "z = 0", "walls", "wall", "wal", "k",
             "x = -1", "t = 0"]
 BC_KIND = ["dirichlet({v})", "neumann({v})", "robin(1, 2, {v})", "robin(1, 0, {v})",
+           "robin({v}, 2, 1)", "robin(1, 2 + {v}, {v})",  # a, b that vary
            "robin({v})", "dirchlet({v})", "periodic({v})", "dirichlet()", "neumann({v}, {v})"]
 BC_VALUE = ["0", "1", "sin(t) * y", "x < 0.5", "where(y >= 0.5, t, 1 - t)", "u", "k", "L",
             "1e400", "exp(-t) * (x == 0)", "W", "s", "2 * s + t"]

@@ -370,8 +370,8 @@ def test_sheaf_decay_is_the_weight_decay_of_the_restriction_networks_alone():
     from pde2gnn.compiler.backend.sheaf import Restriction
     from pde2gnn.errors import OptionError
     from pde2gnn.integrate.solve import SolverConfig
-    from pde2gnn.train.tasks.node_classification import (ContinuousGNN, TrainConfig,
-                                                         parameter_groups)
+    from pde2gnn.models.continuous_gnn import ContinuousGNN
+    from pde2gnn.train.tasks.node_classification import TrainConfig, parameter_groups
 
     ei, n = _graph()
     data = Data(x=torch.rand(n, 5), y=torch.arange(n) % 2, edge_index=ei)

@@ -11,7 +11,8 @@ from pde2gnn.data.datasets import random_split
 from pde2gnn.errors import OptionError
 from pde2gnn.graph.construction import feature_knn_graph
 from pde2gnn.integrate.solve import SolverConfig
-from pde2gnn.train.tasks.node_classification import ContinuousGNN, TrainConfig, train
+from pde2gnn.models.continuous_gnn import ContinuousGNN
+from pde2gnn.train.tasks.node_classification import TrainConfig, train
 
 from tests.helpers.graphs import random_graph
 

@@ -191,7 +191,8 @@ def test_energy_report_follows_the_per_layer_weights(tmp_path):
 
     from pde2gnn.train.diagnostics import dirichlet_energy, energy_report
     from pde2gnn.integrate.solve import EulerLayers, SolverConfig
-    from pde2gnn.train.tasks.node_classification import ContinuousGNN, TrainConfig
+    from pde2gnn.models.continuous_gnn import ContinuousGNN
+    from pde2gnn.train.tasks.node_classification import TrainConfig
     torch.manual_seed(0)
     ei, n = random_graph(12, seed=2)
     data = Data(x=torch.rand(n, 5), edge_index=ei, y=torch.arange(n) % 3)

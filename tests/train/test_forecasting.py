@@ -20,8 +20,8 @@ from pde2gnn.data.forecast import (ForecastData, Split, load_forecast_data, load
                                    load_simulation, time_split)
 from pde2gnn.simulate import SimulationConfig, simulate
 from pde2gnn.train.tasks.forecast_config import ForecastConfig, teacher_forcing_prob
-from pde2gnn.train.tasks.forecast_eval import (Normalizer, Persistence, evaluate, gather_windows,
-                                         masked_loss, persistence_mae, rollout, window_index)
+from pde2gnn.models.forecasting import Persistence
+from pde2gnn.train.tasks.forecast_eval import Normalizer, evaluate, gather_windows, masked_loss, persistence_mae, rollout, window_index
 from pde2gnn.train.tasks.forecasting import train
 
 from tests.conftest import DATA as SHARED, need_data

@@ -120,8 +120,8 @@ def test_non_integer_power_needs_a_non_negative_base():
 
 def test_short_fit_lowers_interpolation_error(tmp_path):
     from pde2gnn.cli.commands import main
-    from pde2gnn.train.tasks.dynamics import (DynamicsConfig, DynamicsModel, load_dynamics,
-                                        normalized_l1, train)
+    from pde2gnn.models.dynamics import DynamicsModel
+    from pde2gnn.train.tasks.dynamics import DynamicsConfig, load_dynamics, normalized_l1, train
     from pde2gnn.integrate.solve import SolverConfig
 
     sim = tmp_path / "heat.npz"

@@ -24,7 +24,7 @@ def test_sparse_input_dropout_linear_matches_dense():
     import torch
     from torch import nn
 
-    from pde2gnn.train.tasks.node_classification import as_model_input, dropout_linear
+    from pde2gnn.models.continuous_gnn import as_model_input, dropout_linear
     torch.manual_seed(0)
     x = torch.rand(50, 40) * (torch.rand(50, 40) < 0.05)
     xs = as_model_input(x)
@@ -52,7 +52,7 @@ def test_without_encoder_the_flow_runs_on_the_raw_features():
     from torch_geometric.data import Data
 
     from pde2gnn.errors import OptionError
-    from pde2gnn.train.tasks.node_classification import ContinuousGNN
+    from pde2gnn.models.continuous_gnn import ContinuousGNN
 
     torch.manual_seed(0)
     x = torch.rand(6, 5)
@@ -74,7 +74,7 @@ def test_time_selected_on_validation():
     import torch
     from torch_geometric.data import Data
 
-    from pde2gnn.train.tasks.node_classification import ContinuousGNN
+    from pde2gnn.models.continuous_gnn import ContinuousGNN
 
     torch.manual_seed(0)
     n = 40
@@ -198,7 +198,7 @@ def test_second_linear_is_one_more_linear_layer_after_the_encoder():
     import torch
     from torch_geometric.data import Data
 
-    from pde2gnn.train.tasks.node_classification import ContinuousGNN
+    from pde2gnn.models.continuous_gnn import ContinuousGNN
 
     torch.manual_seed(0)
     n = 10

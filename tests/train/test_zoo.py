@@ -11,7 +11,8 @@ from torch_geometric.nn import GCNConv, SAGEConv
 from pde2gnn.compiler import pipeline as compiler
 from pde2gnn.compiler.backend.constraints import AntiSymmetric
 from pde2gnn.errors import OptionError
-from pde2gnn.train.tasks.node_classification import ContinuousGNN, TrainConfig
+from pde2gnn.models.continuous_gnn import ContinuousGNN
+from pde2gnn.train.tasks.node_classification import TrainConfig
 
 from tests.helpers.graphs import random_graph
 

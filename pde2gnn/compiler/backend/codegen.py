@@ -36,6 +36,7 @@ from pde2gnn.compiler.backend.emit import RULES, rule_for
 from pde2gnn.compiler import passes
 from pde2gnn.compiler.discretize.program import StencilProgram
 from pde2gnn.compiler.passes.cse import is_constant, roots as program_roots
+from pde2gnn.compiler.backend.sources import product_with_source
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.symbolic.symbols import Level
@@ -235,8 +236,8 @@ class CodeGen:
             step.lines.append(f"{name} = " + " + ".join(terms))
         for f, rem in rems.items():
             if rem != 0 and f in bias_slot:
-                k = bias_slot[f]
-                contributions[f][k] = f"{contributions[f][k][:-1]}, {self._bias(rem)})"
+                k = bias_slot[f]     # the product's bias and its prescribed rows (sources.py)
+                contributions[f][k] = product_with_source(self, contributions[f][k], rem)
                 if self.p.level(rem) == Level.STEP:
                     dynamic.add(f)
             elif rem != 0:
@@ -259,29 +260,6 @@ class CodeGen:
             step.lines.append("_probes = {" + ", ".join(f"'{k}': {v}" for k, v in probes.items())
                               + "}")
         return self._assemble(outs, bool(probes), linear if self.affine else None)
-
-    def _bias(self, rem: sp.Expr) -> str:
-        """Code for a source added as a sparse product's bias. One state term times a frozen
-        node vector (the ``(1 - M)`` of Dirichlet rows) plus terms without the state is one
-        ``torch.addcmul`` (one pass over the nodes instead of a product and a sum)."""
-        parts = sp.Add.make_args(rem)
-        state = [a for a in parts if self.p.level(a) == Level.STEP and any(
-            self.an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
-            if x.name in self.an.symbols)]
-        if len(state) == 1 and len(parts) > 1 and isinstance(state[0], sp.Mul) and \
-                not is_constant(rem - state[0]):     # torch.addcmul / add want a tensor first
-            fs = sp.Mul.make_args(state[0])
-            frozen = [x for x in fs if self.p.level(x) < Level.STEP and not is_constant(x)]
-            rest = sp.Add(*[a for a in parts if a is not state[0]])
-            dyn = sp.Mul(*[x for x in fs if x not in frozen])
-            if frozen and dyn != 1:
-                return (f"torch.addcmul({self.ref(rest, Level.STEP)}, "
-                        f"{self.ref(dyn, Level.STEP)}, {self.ref(sp.Mul(*frozen), Level.STEP)})")
-            c, dyn = state[0].as_coeff_Mul()
-            if c != 1 and dyn.free_symbols:        # -u^3 + g: one torch.add with alpha = -1
-                return (f"torch.add({self.ref(rest, Level.STEP)}, {self.ref(dyn, Level.STEP)}, "
-                        f"alpha={float(c)!r})")
-        return self.ref(rem, Level.STEP)
 
     def _function(self, header: str, level: _Level, pre: List[str], ret: str) -> List[str]:
         body = pre + list(level.loads.values()) + level.lines + [f"return {ret}"]
@@ -379,6 +357,8 @@ class CodeGen:
                               f"{ret}, _probes" if probes else ret)
         if linear is not None:
             out += self._linear(linear)
+        if any("_rows." in ln for ln in out):    # prescribed sources (backend/source_rows.py)
+            out.insert(1, "from pde2gnn.compiler.backend import source_rows as _rows")
         if any("_sheaf." in ln for ln in out):   # sheaf kernels (backend/sheaf_ops.py)
             out.insert(1, "from pde2gnn.backend import sheaf_ops as _sheaf")
         return "\n".join(out) + "\n"

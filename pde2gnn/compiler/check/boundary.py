@@ -9,7 +9,7 @@ A condition names a field, a node set and a condition of
 * a ``node mask`` input (``input wall : node mask``), on any graph.
 
 Values are expressions in ``t``, the coordinates, params and inputs (never a field or a
-learnable); Robin's ``a`` and ``b`` are constant numbers or params. The result,
+learnable); so are Robin's ``a`` and ``b`` (one channel; they may vary in space and time). The result,
 :class:`BcInfo` per condition (``walls`` expanded to faces), is ``CheckedSpec.boundary``.
 """
 from __future__ import annotations
@@ -126,9 +126,9 @@ class BoundaryRules:
                                f"{t.channels} channels, the field '{d.field}' {ch}", e.span)
         if d.kind == "robin":
             for name, e in zip(("a", "b"), d.args[:2]):
-                if self.depends_on_state_or_learn(e):
-                    raise self.err(KindError, f"robin's {name} is a constant number or param",
-                                   e.span)
+                if self.expr(e).channels != 1:
+                    raise self.err(KindError, f"robin's {name} has one channel (a scalar "
+                                   "coefficient per node)", e.span)
             b = self._value(d.args[1])
             if b == 0:
                 raise self.err(FormError, "robin(a, b, g) with b = 0 degenerates: it is "

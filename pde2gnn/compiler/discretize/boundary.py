@@ -12,7 +12,11 @@ source, and its linear part L (the state-independent groups) holds every term li
    :mod:`pde2gnn.compiler.discretize.boundary_weights` (ghost nodes / the boundary rows of the least-squares
    fit / the boundary integral of the cotangent Laplacian):
    ``lap(u) -> sum_j(W'_ij (u_j - u_i)) + C_i u_i + sum_k S^k_i g_k(t, wall_k(p_i))``, where
-   ``wall_k`` projects a node onto face k (the value is taken at the wall).
+   ``wall_k`` projects a node onto face k (the value is taken at the wall). A Robin condition
+   whose a or b varies (in t, the coordinates or inputs) keeps them out of the static arrays:
+   ``S^k_i (g_k - a_k u_i) / (b_k + a_k d^k_i)`` with ``S^k`` the geometric factor and ``d^k``
+   the wall distance of the flux (h / 2 on a cell-centred grid's ``lap``, else 0); its ``u``
+   term is a diagonal, frozen (in L) when a, b do not depend on t.
 2. *Dirichlet nodes* (nodes on a Dirichlet face of a vertex-centred grid, lsq or mesh; the nodes
    of a Dirichlet mask): eliminated unknowns. Every neighbour value ``u_j`` is replaced by
    ``(1 - M_j) u_j + sum_k m^k_j g_k(t, p_j)`` (``m^k`` the node set of condition k, ``M`` their
@@ -49,7 +53,7 @@ class BoundaryPlan:
 
     Attributes:
         arrays: ``{name: (field, what, op, k)}`` of the static arrays the rewrites use, for the
-            compiled module to compute (``what``: ``edge``, ``diag``, ``source`` or ``mask``;
+            compiled module to compute (``what``: ``edge``, ``diag``, ``source``, ``delta`` or ``mask``;
             ``op`` the geometric weight, e.g. ``geo_lap``; ``k`` the face's index in
             :meth:`faces`).
     """
@@ -76,10 +80,11 @@ class BoundaryPlan:
             an.add(SymbolInfo(name, "graph", Type(kind, (1,))))
         return sp.Symbol(name)
 
-    def _wall(self, c) -> sp.Expr:
-        """The value of a face condition at the wall point of each node."""
+    def _wall(self, c, e: sp.Expr = None) -> sp.Expr:
+        """The value of a face condition (or ``e``, its Robin a or b) at the wall point of
+        each node."""
         a, s = c.face
-        return c.value.xreplace({sp.Symbol(self.coords[a]): sp.Float(
+        return (c.value if e is None else e).xreplace({sp.Symbol(self.coords[a]): sp.Float(
             (self.box.low, self.box.high)[s][a])})
 
     def dirichlet_sets(self, f: str, an) -> List[Tuple[sp.Expr, sp.Expr]]:
@@ -115,15 +120,20 @@ class BoundaryPlan:
                     if axis is not None and c.face[0] != axis:
                         continue       # d/dx is not changed by a face normal to y
                     g = self._wall(c)
-                    if g != 0:
+                    if c.varying:      # the factor S times q = (g - a u) / (b + a delta)
+                        a, b = self._wall(c, c.a), self._wall(c, c.b)
+                        d = self._array(f"{w}__{f}_d{k}", (f, "delta", w, k), an)
+                        out += self._array(f"{w}__{f}_s{k}", (f, "source", w, k), an) * \
+                            (g - a * u) / (b + a * d)
+                    elif g != 0:
                         out += self._array(f"{w}__{f}_s{k}", (f, "source", w, k), an) * g
             if isinstance(x, (GeoLap, O.Lap)):
                 for c in self.bcs:
                     if c.field == f and c.mask is not None and c.kind == "neumann":
                         out += sp.Symbol(c.mask) * c.value
                     elif c.field == f and c.mask is not None and c.kind == "robin":
-                        a, b = c.coefficients        # the flux (g - a u) / b into the node
-                        out += sp.Symbol(c.mask) * (c.value - sp.Float(a) * x.args[0]) / sp.Float(b)
+                        a, b = (c.a, c.b) if c.varying else map(sp.Float, c.coefficients)
+                        out += sp.Symbol(c.mask) * (c.value - a * x.args[0]) / b  # flux in
             return out
         return bottom_up(e, rule)
 

@@ -4,7 +4,8 @@ For a field ``u`` with face conditions, :mod:`pde2gnn.compiler.discretize.bounda
 ``op(u)`` (``op`` one of lap, dx, dy, dz with base weight ``geo_op``) as
 ``sum_j W'_ij (u_j - u_i) + C_i u_i + sum_k S^k_i g_k(t, wall_k(p_i))`` and eliminates the
 nodes of Dirichlet faces where nodes lie on the wall (mask ``m^k``). This module computes
-``W'`` (``[E]``), ``C``, ``S^k`` and ``m^k`` (``[N]``), float64, from the coordinates. A
+``W'`` (``[E]``), ``C``, ``S^k`` and ``m^k`` (``[N]``), float64, from the coordinates (and
+``d^k``, the wall distance delta of a Robin flux on face k, for a, b that vary). A
 condition is ``a u + b du/dn = g`` on face k (outward normal n = -e_a on the lower face,
 +e_a on the upper; Dirichlet a = 1, b = 0; Neumann a = 0, b = 1).
 
@@ -86,8 +87,11 @@ def boundary_weights(pos: np.ndarray, i: np.ndarray, j: np.ndarray, box: Box, sc
             except DataError as e:
                 raise DataError(f"{e} (coordinates '{name}')") from None
             out[f"{op}__{f}"], out[f"{op}__{f}_c"] = W, C
-            for k in range(len(faces)):
+            for k, c in enumerate(faces):
                 out[f"{op}__{f}_s{k}"] = S[k]
+                cell = grid is not None and grid.centring[c.face[0]] == "cell"
+                out[f"{op}__{f}_d{k}"] = np.full(n, grid.h[c.face[0]] / 2 if cell and
+                                                 op == "geo_lap" else 0.0)
     return {k: v for k, v in out.items() if k in arrays}
 
 
@@ -114,7 +118,11 @@ def _dirichlet_masks(pos, box, faces, grid, i) -> Dict[int, np.ndarray]:
 
 
 def _robin(c, delta: float):
-    """(coefficient of u_0, coefficient of g) in q = (g - a u_0) / (b + a delta)."""
+    """(coefficient of u_0, coefficient of g) in q = (g - a u_0) / (b + a delta); for varying
+    a, b (0, 1): the source array is then the geometric factor alone, and the IR multiplies it
+    by (g - a u_0) / (b + a delta) (:mod:`pde2gnn.compiler.discretize.boundary`)."""
+    if c.varying:
+        return 0.0, 1.0
     a, b = c.coefficients
     den = b + a * delta
     if den == 0:
@@ -145,7 +153,12 @@ def _grid(op, w0, g, i, faces, masks):
         nodes = i[e]
         normal = -1.0 if side == 0 else 1.0
         delta = h / 2 if cell else 0.0
-        A, B = c.coefficients
+        if c.varying and cell and op != "geo_lap":
+            raise DataError(f"the robin condition on line {c.line} has a, b that vary: "
+                            f"{op[4:]} of the field on a cell-centred grid needs constant a, b "
+                            "(its wall stencil depends on them); use a vertex-centred grid, "
+                            "lsq or mesh")
+        A, B = (0.0, 1.0) if c.varying else c.coefficients
         if op == "geo_lap":
             kappa = 1.0 if cell else 2.0
             cu, cg = _robin(c, delta)

@@ -2,7 +2,8 @@
 
 :func:`lower_boundary` lowers the values to sympy (expressions in ``t``, the coordinates
 ``x, y, z``, params and inputs); :func:`bind_boundary` substitutes dimensions and params and
-evaluates Robin's ``a`` and ``b`` to numbers. The discretisation
+evaluates Robin's ``a`` and ``b`` to numbers where they are constant (``a``, ``b`` may also be
+expressions in t, the coordinates and inputs: :attr:`Boundary.varying`). The discretisation
 (:mod:`pde2gnn.compiler.discretize.boundary`) turns them into stencil weights and sources.
 """
 from __future__ import annotations
@@ -26,7 +27,8 @@ class Boundary:
         face: ``(axis, side)`` of a domain face (side 0: lower bound, 1: upper), or None.
         mask: the ``node mask`` input, or None.
         value: g (sympy, in t, coordinates, params, inputs); a, b: Robin's coefficients
-            (numbers once bound; Dirichlet is a = 1, b = 0, Neumann a = 0, b = 1).
+            (numbers once bound, or expressions like g; Dirichlet is a = 1, b = 0, Neumann
+            a = 0, b = 1).
         line: the line of the declaration (messages).
     """
 
@@ -38,6 +40,11 @@ class Boundary:
     a: sp.Expr = sp.Integer(0)
     b: sp.Expr = sp.Integer(1)
     line: int = 0
+
+    @property
+    def varying(self) -> bool:
+        """Robin's a or b is an expression (in t, the coordinates or inputs), not a number."""
+        return self.kind == "robin" and not (self.a.is_number and self.b.is_number)
 
     @property
     def coefficients(self) -> Tuple[float, float]:
@@ -63,18 +70,18 @@ def bind_boundary(bcs, subs: Dict[sp.Symbol, sp.Expr]) -> Tuple[Boundary, ...]:
     """Substitute dimension and param values.
 
     Raises:
-        OptionError: Robin's a or b is not a finite number with these params, or b = 0 (the
-            condition degenerates to Dirichlet), or a value is not finite.
+        OptionError: Robin's constant a or b is not a finite number with these params, or
+            b = 0 (the condition degenerates to Dirichlet), or a value is not finite.
     """
     out = []
     for c in bcs:
         c = replace(c, value=c.value.xreplace(subs), a=c.a.xreplace(subs), b=c.b.xreplace(subs))
-        if c.kind == "robin":
-            try:
-                a, b = float(c.a), float(c.b)
-            except TypeError:
-                raise OptionError(f"robin condition on line {c.line}: a and b must be numbers, "
-                                  f"got {c.a} and {c.b}") from None
+        if c.varying:
+            if any(v.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for v in (c.a, c.b)):
+                raise OptionError(f"robin condition on line {c.line}: a or b is not finite with "
+                                  "these params")
+        elif c.kind == "robin":
+            a, b = float(c.a), float(c.b)
             if not (math.isfinite(a) and math.isfinite(b)) or b == 0:
                 raise OptionError(f"robin condition on line {c.line} has a = {a:g}, b = {b:g}: "
                                   "b must be a finite non-zero number (b = 0 is dirichlet)")

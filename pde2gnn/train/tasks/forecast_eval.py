@@ -1,6 +1,7 @@
 """Forecasting windows, rollout, masked loss and metrics (the protocol of
 :mod:`pde2gnn.train.tasks.forecasting`): :class:`Normalizer`, :func:`window_index`,
-:func:`rollout`, :func:`masked_loss`, :class:`Persistence`, :func:`evaluate`."""
+:func:`rollout`, :func:`masked_loss`, :func:`evaluate` (the persistence baseline,
+:class:`pde2gnn.models.forecasting.Persistence`, is a model)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from torch import Tensor, nn
 
 from pde2gnn.errors import OptionError
 from pde2gnn.data.forecast import ForecastData, Split
+from pde2gnn.models.forecasting import Persistence
 from pde2gnn.train.tasks.forecast_config import ForecastConfig
 
 
@@ -164,20 +166,6 @@ def masked_loss(pred: Tensor, target: Tensor, kind: str = "mse",
     diff = torch.where(mask, pred - torch.where(mask, target, 0.0), 0.0)
     err = diff.abs() if kind == "mae" else diff ** 2
     return err.sum() / mask.sum().clamp(min=1)
-
-
-class Persistence(nn.Module):
-    """Persistence baseline: f(t + 1) = f(t), no hidden state, no parameters."""
-
-    def __init__(self, channels: int = 1):
-        super().__init__()
-        self.channels = channels
-
-    def init_hidden(self, batch: int) -> tuple:
-        return ()
-
-    def forward(self, f: Tensor, hidden: tuple):
-        return f, hidden
 
 
 @torch.no_grad()

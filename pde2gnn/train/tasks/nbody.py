@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from pde2gnn.errors import DataError, SolverError
 from pde2gnn.options import check_fields
+from pde2gnn.models.egnn import EGNN, EGNNFlow
 
 #: published test MSE (EGNN paper, table 2)
 PUBLISHED = {"linear": 0.0819, "SE(3)-Transformer": 0.0244, "TFN": 0.0155, "GNN": 0.0107,
@@ -101,59 +102,6 @@ def load_nbody(path: str, start: float = 3.1, horizon: float = 1.0) -> Dict[str,
     f32 = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)
     return {s: {"p": f32(p0[d[s]]), "v": f32(v0[d[s]]), "q": f32(q[d[s]]),
                 "target": f32(x1[d[s]])} for s in ("train", "val", "test")}
-
-
-class EGNN(nn.Module):
-    """h(0) = Linear(1, c)(|v|), then ``layers`` compiled layers of ``spec`` (separate weights).
-
-    ``forward(p [B, M, 3], v [B, M, 3], q [B, M, 1]) -> p_hat [B, M, 3]``.
-    """
-
-    def __init__(self, spec: str, layers: int, hidden: int, nodes: int):
-        super().__init__()
-        from pde2gnn.compiler.pipeline import compile_stepper
-        from pde2gnn.simulate import complete_graph
-        ei = complete_graph(nodes)
-        self.embed = nn.Linear(1, hidden)
-        self.layers = nn.ModuleList(compile_stepper(spec, ei, nodes, {"c": hidden},
-                                                    {"C": 1.0 / (nodes - 1)})
-                                    for _ in range(layers))
-
-    def forward(self, p: Tensor, v: Tensor, q: Tensor) -> Tensor:
-        h = self.embed(v.norm(dim=-1, keepdim=True))
-        hidden = (v, q, h)
-        for layer in self.layers:
-            p, hidden = layer(p, hidden)
-        return p
-
-
-class EGNNFlow(nn.Module):
-    """A continuous spec with fields ``p, v, q, h`` (``library/egnn_newton.pde``): h(0) =
-    Linear(1, c)(|v|), the state [p, v, q, h] integrated over ``horizon`` by rk4 with ``steps``
-    steps (one set of weights), p(horizon) the prediction. Same ``forward`` as :class:`EGNN`.
-
-    Raises:
-        DataError: the spec's fields are not p [3], v [3], q [1], h [c].
-    """
-
-    def __init__(self, spec: str, steps: int, hidden: int, nodes: int, horizon: float):
-        super().__init__()
-        from pde2gnn.compiler.pipeline import compile as compile_spec
-        from pde2gnn.simulate import complete_graph
-        from pde2gnn.integrate.solve import ODEBlock, SolverConfig
-        field = compile_spec(spec, complete_graph(nodes), nodes, dims={"c": hidden},
-                             params={"C": 1.0 / (nodes - 1)})
-        widths = {f: s.stop - s.start for f, s in field.field_slices.items()}
-        if widths != {"p": 3, "v": 3, "q": 1, "h": hidden}:
-            raise DataError(f"a continuous nbody spec needs the fields p [3], v [3], q [1], "
-                            f"h [c] in that order, got {widths}")
-        self.embed = nn.Linear(1, hidden)
-        self.ode = ODEBlock(field, horizon, SolverConfig(method="rk4",
-                                                         step_size=horizon / steps))
-
-    def forward(self, p: Tensor, v: Tensor, q: Tensor) -> Tensor:
-        h = self.embed(v.norm(dim=-1, keepdim=True))
-        return self.ode(torch.cat([p, v, q, h], dim=-1))[..., :3]
 
 
 def build_model(config: "NBodyConfig", nodes: int) -> nn.Module:

@@ -79,7 +79,8 @@ class Dynamics(Task):
 
         from pde2gnn.compiler import pipeline as compiler
         from pde2gnn.integrate.solve import SolverConfig
-        from pde2gnn.train.tasks.dynamics import DynamicsModel, train
+        from pde2gnn.models.dynamics import DynamicsModel
+        from pde2gnn.train.tasks.dynamics import train
         solver = SolverConfig(config.method, config.rtol, config.atol, max_nfe=config.max_nfe)
         ei = torch.as_tensor(data.edge_index, dtype=torch.long)
 

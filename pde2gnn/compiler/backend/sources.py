@@ -1,0 +1,107 @@
+"""The source term of a sparse product with boundary conditions: its code generation.
+
+With boundary conditions (:mod:`pde2gnn.compiler.discretize.boundary`) a field's right-hand
+side is ``A @ u + r(t, u)``: one CSR product and a remainder ``r``. The remainder splits in two:
+
+- the state-dependent part (a reaction ``(1 - M) (u - u^3)``...), added as the product's bias
+  (``bias + A @ u`` in one ``torch.addmm``, :func:`bias_code`);
+- the *prescribed* part, the Dirichlet values ``g`` read through the eliminated unknowns, the
+  boundary fluxes, ``dg/dt`` on the Dirichlet rows: a sum ``sum_k c_k(t) v_k`` of scalar time
+  factors ``c_k(t)`` (``sin(t)``, ``cos(t)``; a constant value stays in the bias) times node vectors ``v_k``
+  fixed by the graph. The vectors are zero off the boundary (the Dirichlet / flux rows and
+  their neighbours), so they are stacked once per graph into ``[n_b, c, k]`` on their
+  ``n_b`` non-zero rows (:func:`~pde2gnn.compiler.backend.source_rows.stack`), and an
+  evaluation writes ``sum_k c_k(t) v_k`` into those rows of a node buffer that the product
+  reads as its bias (:func:`~pde2gnn.compiler.backend.source_rows.dense`): O(n_b) work, no
+  pass over the N nodes per time factor (before: one ``[N, 1]`` pass per time factor and one
+  per sum, 1.13-1.19x an evaluation without the condition, ``benchmarks/boundary.py``).
+
+Code generation only (no torch); the generated code imports the kernels,
+:mod:`pde2gnn.compiler.backend.source_rows`, as ``_rows``.
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import sympy as sp
+
+from pde2gnn.compiler.lang.kinds import Kind
+from pde2gnn.compiler.symbolic import ops as O
+from pde2gnn.compiler.passes.cse import is_constant
+from pde2gnn.compiler.symbolic.symbols import Level
+
+def split(an, rem: sp.Expr) -> Tuple[sp.Expr, Dict[sp.Expr, sp.Expr]]:
+    """``rem = rest + sum_k c_k v_k``: the terms of ``rem`` that are a time factor (a scalar
+    that changes at every evaluation without the state: ``sin(t)``, ``t * k``) times a node
+    vector fixed by the graph (:attr:`Level.STATIC`), grouped by factor ``{c_k: v_k}``;
+    a static term without a time factor is grouped under 1 when there are time factors (it
+    becomes the base of the buffer); ``rest`` is everything else: the state's terms, per-solve
+    sources, node-valued time series, and a static source alone (which costs nothing as the
+    product's static bias)."""
+    rest, terms = [], {}
+    for a in sp.Add.make_args(rem):
+        num, a1 = a.as_coeff_Mul()
+        fs = sp.Mul.make_args(a1)
+        vec = sp.Mul(*[x for x in fs if an.level(x) < Level.STEP])
+        fac = sp.Mul(*[x for x in fs if an.level(x) == Level.STEP])
+        if vec != 1 and an.level(vec) == Level.STATIC and an.kind(vec) == Kind.NODE and \
+                an.kind(fac) == Kind.SCALAR and an.channels(fac) == 1 and \
+                not any(an.symbols[s.name].role in ("field", "temp", "series")
+                        for s in fac.free_symbols if s.name in an.symbols):
+            terms[fac] = terms.get(fac, 0) + num * vec
+        else:
+            rest.append(a)
+    if list(terms) == [1]:       # constant only: the product's static bias, no work at all
+        return rem, {}
+    return sp.Add(*rest), terms
+
+
+def product_with_source(gen, term: str, rem: sp.Expr) -> str:
+    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``):
+    ``rem``'s prescribed part (:func:`split`) stacked at the static level
+    (:func:`~pde2gnn.compiler.backend.source_rows.stack`) and written into its node buffer at
+    each evaluation (:func:`~pde2gnn.compiler.backend.source_rows.dense`), which joins the
+    rest of ``rem`` in the product's bias (:func:`bias_code`)."""
+    rest, terms = split(gen.an, rem)
+    src = None
+    if terms:
+        static = gen.levels[Level.STATIC]
+        name = static.new()
+        base = terms.pop(sp.Integer(1), None)
+        vecs = ", ".join(gen.ref(v, Level.STATIC) for v in terms.values())
+        base = "" if base is None else f", {gen.ref(base, Level.STATIC)}"
+        static.lines.append(f"{name} = _rows.stack(({vecs},){base})  # the prescribed source")
+        facs = ", ".join(gen.ref(c, Level.STEP) for c in terms)
+        src = f"_rows.dense({gen._import(name, Level.STATIC, Level.STEP)}, ({facs},))"
+    if rest == 0:
+        return f"{term[:-1]}, {src})"
+    return f"{term[:-1]}, {bias_code(gen, rest, src)})"
+
+
+def bias_code(gen, rem: sp.Expr, src: str = None) -> str:
+    """Code for a source ``rem`` (plus the code ``src`` of a prescribed source, when given)
+    added as a sparse product's bias. One state term times a frozen node vector (the
+    ``(1 - M)`` of Dirichlet rows) plus terms without the state is one ``torch.addcmul`` (one
+    pass over the nodes instead of a product and a sum)."""
+    an = gen.an
+    parts = sp.Add.make_args(rem)
+    state = [a for a in parts if an.level(a) == Level.STEP and any(
+        an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
+        if x.name in an.symbols)]
+    fixed = sp.Add(*[a for a in parts if not state or a is not state[0]])
+    if len(state) == 1 and isinstance(state[0], sp.Mul) and (
+            src is not None or (len(parts) > 1 and not is_constant(fixed))):
+        # torch.addcmul / add want a tensor first: the prescribed source, or the other terms
+        first = src if fixed == 0 else gen.ref(fixed, Level.STEP) if src is None else \
+            f"{src} + {gen._paren(fixed, gen.ref(fixed, Level.STEP))}"
+        fs = sp.Mul.make_args(state[0])
+        frozen = [x for x in fs if an.level(x) < Level.STEP and not is_constant(x)]
+        dyn = sp.Mul(*[x for x in fs if x not in frozen])
+        if frozen and dyn != 1:
+            return (f"torch.addcmul({first}, {gen.ref(dyn, Level.STEP)}, "
+                    f"{gen.ref(sp.Mul(*frozen), Level.STEP)})")
+        c, dyn = state[0].as_coeff_Mul()
+        if c != 1 and dyn.free_symbols:        # -u^3 + g: one torch.add with alpha = -1
+            return f"torch.add({first}, {gen.ref(dyn, Level.STEP)}, alpha={float(c)!r})"
+    code = gen.ref(rem, Level.STEP)
+    return code if src is None else f"{src} + {gen._paren(rem, code)}"
