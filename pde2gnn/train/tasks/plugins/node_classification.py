@@ -186,7 +186,7 @@ class NodeClassification(Task):
         at_time = f" t = {r['best_time']:.2f}" if self._select_time else ""
         return (f"test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']}{at_time} "
                 f"(val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} s/epoch, NFE fwd "
-                f"{r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
+                f"{r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}{_linear(r)}")
 
     @staticmethod
     def summarize(runs):
@@ -197,7 +197,16 @@ class NodeClassification(Task):
         return [f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} "
                 f"% (validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} "
                 f"run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward {s['nfe_forward']:.1f}, "
-                f"backward {s['nfe_backward']:.1f} per epoch"]
+                f"backward {s['nfe_backward']:.1f} per epoch{_linear(s)}"]
 
     def header(self, data, config) -> dict:
         return {"split": self._split}
+
+
+def _linear(r: dict) -> str:
+    """The split counts of implicit / IMEX solves (``nfe`` counts evaluations of N there):
+    products with L and linear-solver iterations per forward solve; empty for other methods."""
+    if not (r.get("nfe_linear") or r.get("linear_iterations")):
+        return ""
+    return (f" (implicit / IMEX: NFE counts N; L products {r['nfe_linear']:.1f}, solver "
+            f"iterations {r['linear_iterations']:.1f} per forward solve)")
