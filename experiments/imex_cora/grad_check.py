@@ -107,6 +107,7 @@ def main():
             _, g, counts, wall = loss_and_grads(field, W, V, data, cfg)
             walls[k].append(wall)
             grads[k] = g
+            out["large"][k]["gradient_norms"] = {n: float(v.norm()) for n, v in g.items()}
             out["large"][k] = {"counts": counts}
     for k in variants:
         med = statistics.median(walls[k])

@@ -30,13 +30,18 @@ class NodeClassification(Task):
                               "the evaluation forward pass on all nodes, mean over epochs",
         "nfe_forward": "vector-field evaluations of one forward solve, mean over epochs",
         "nfe_backward": "vector-field evaluations of one backward pass, mean over epochs",
+        "nfe_linear": "implicit / IMEX methods (where nfe counts evaluations of N): products "
+                      "with the split's linear part L in one forward solve, mean over epochs",
+        "linear_iterations": "implicit / IMEX methods: linear-solver (CG / GMRES) iterations "
+                             "of one forward solve, mean over epochs",
         "peak_memory_mb": "peak memory in MiB (GPU: allocated by torch; CPU: the process's "
                           "peak resident set)",
         "split_sha256": "SHA-256 of the train / val / test masks (equal digests: same split)",
         "split": "the split protocol: public, full, geom-gcn or random",
         "selection": "the model-selection rule that gave best_epoch and test_acc",
         "history": "per epoch: loss (training cross-entropy), train_acc and val_acc "
-                   "(fractions), val_loss, integration_time (T, spec time units), nfe",
+                   "(fractions), val_loss, integration_time (T, spec time units), nfe, "
+                   "nfe_linear, linear_iterations",
     }
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "checkpoint",
