@@ -59,8 +59,10 @@ def main() -> None:
     ap.add_argument("--kappa", type=float, default=0.05, help="diffusivity (0.05: rk4 with "
                     "step 0.25 is stable for the degrees of this graph)")
     ap.add_argument("--modes", default="rk4,dopri5", help="comma-separated methods")
-    ap.add_argument("--linear-solver", default="auto", help="implicit / IMEX methods: auto, "
-                    "cg, gmres or direct (cg: matrix-free, nothing probed)")
+    ap.add_argument("--linear-solver", default="auto",
+                    help="implicit / IMEX methods: auto, cg, gmres or direct (cg / gmres: "
+                    "matrix-free, nothing probed; the random graph is directed, so L is not "
+                    "symmetric: gmres)")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: one case
     a = ap.parse_args()
     if a.one:
