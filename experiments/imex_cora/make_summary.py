@@ -4,7 +4,8 @@ The table rows follow the shared format (experiments/summarize.py: accuracy and 
 variant); each row also carries the solve counts of its results file (NFE of N per forward
 and backward solve, products with L, linear-solver iterations, the whole epoch's time and the
 peak memory), and ``grad_check`` holds runs/grad_check.json (grad_check.py) rounded. The
-markdown adds two tables for these; ``summarize.py --render`` rewrites the shared table only.
+markdown adds tables for these. ``summarize.py --render`` writes the shared table alone (it
+drops these tables): rerun this script after it.
 
     python experiments/imex_cora/make_summary.py
 """
