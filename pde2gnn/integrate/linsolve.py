@@ -12,9 +12,9 @@
 
 ``cg`` and ``gmres`` run matrix-free on any device (products with L only: nothing is probed,
 which matters when L has learnable weights and changes every solve); ``auto`` runs scipy's
-iterations on L's probed matrix on the CPU when it is too large to factorise. Gradients through a solve are
-implicit (:func:`attach`): one solve with (I - g L)^T in the backward pass, never a backward
-pass through the iterations.
+iterations on L's probed matrix on the CPU when it is too large to factorise. Gradients through
+a solve are implicit (:func:`attach`): one solve with (I - g L)^T in the backward pass, never a
+backward pass through the iterations.
 """
 from __future__ import annotations
 
