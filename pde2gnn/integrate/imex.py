@@ -52,7 +52,7 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
                method: str = "ark3", rtol: float = 1e-7, atol: float = 1e-9,
                step_size: Optional[float] = None, max_nfe: Optional[int] = None,
                name: str = "the ODE", affine: bool = False, linear_solver: str = "auto",
-               linear_maxiter: int = 2000) -> IMEXSolution:
+               linear_maxiter: int = 2000, trace: Optional[dict] = None) -> IMEXSolution:
     """Integrate dy/dt = L y + N(t, y) from y(t[0]) = y0, returning y at every time of ``t``.
 
     Args:
@@ -70,6 +70,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         affine: N does not depend on y (the field is affine): fully implicit methods then need
             only linear solves.
         linear_solver, linear_maxiter: see :class:`pde2gnn.integrate.linsolve.StageSolver`.
+        trace: a dict the solve fills for the discrete adjoint (:mod:`.imex_adjoint`): ``run``
+            (the stepper) and ``steps``, one ``(s0, h, s1, y0)`` per accepted step (s = sign t).
 
     Raises:
         OptionError: an unknown method; times not strictly monotonic; a fully implicit method
@@ -97,10 +99,15 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
     solver = StageSolver(op, linear_solver, rtol=1e-3 * rtol, atol=1e-3 * atol,
                          maxiter=linear_maxiter, stats=stats, sign=sign)
     run = _Run(tab, solver, rest, sign, max_nfe, name, affine)
+    if trace is not None:
+        run.trace = trace["steps"] = []
+        trace["run"] = run
     if tab.fully_implicit and not affine:
         from pde2gnn.integrate.newton import NewtonStages
         run.newton = NewtonStages(run, rtol, atol)
     s = [sign * v for v in ts]
+    if trace is not None:
+        trace["s"] = s
     ys = run.adaptive(y0, s, rtol, atol) if tab.adaptive and step_size is None \
         else run.fixed(y0, s, step_size)
     return IMEXSolution(torch.stack(ys), run.nfe, stats.products, stats.iterations,
@@ -123,6 +130,7 @@ class _Run:
         self.gamma = max(row[i] for i, row in enumerate(tab.ai))
         self.filter_error = tab.adaptive
         self.newton = None      # NewtonStages for implicit stages with a non-linear N
+        self.trace: Optional[list] = None   # accepted steps (s0, h, s1, y0) for the adjoint
 
     def N(self, s: float, y: Tensor) -> Tensor:
         self.nfe += 1
@@ -209,6 +217,8 @@ class _Run:
                     else:
                         n1, l1 = self.f_at(s0 + h, y1)
                     last = (s0, h, y0, y1, f0, n1 + l1)
+                    if self.trace is not None:
+                        self.trace.append((s0, h, s0 + h, y0))
                     s0, y0, n0, l0 = s0 + h, y1, n1, l1
                 else:
                     self.rejected += 1
@@ -234,6 +244,8 @@ class _Run:
                                   f"{self.name}: reduce step_size or use an adaptive method")
             ns, ls, y1 = got
             self.steps += 1
+            if self.trace is not None:
+                self.trace.append((s0, h, s1, y0))
             while j < len(ts) and s1 >= ts[j]:
                 x = (ts[j] - s0) / h
                 out.append(y1 if x == 1.0 else y0 if x == 0.0 else y0 + x * (y1 - y0))

@@ -10,9 +10,11 @@
 - ``auto``: direct on the CPU when L's matrix is available and has at most 2 million entries,
   else CG for symmetric L, else GMRES.
 
-All of them run matrix-free on any device except ``direct``. Gradients through a solve are
-implicit (:func:`attach`): one solve with (I - g L)^T in the backward pass, never a backward
-pass through the iterations.
+``cg`` and ``gmres`` run matrix-free on any device (products with L only: nothing is probed,
+which matters when L has learnable weights and changes every solve); ``auto`` runs scipy's
+iterations on L's probed matrix on the CPU when it is too large to factorise. Gradients through
+a solve are implicit (:func:`attach`): one solve with (I - g L)^T in the backward pass, never a
+backward pass through the iterations.
 """
 from __future__ import annotations
 
@@ -205,7 +207,9 @@ class StageSolver:
             x = lu.solve(np.ascontiguousarray(rhs, dtype=np.float64),
                          trans="T" if transpose else "N")
             return torch.as_tensor(x.T, dtype=b.dtype).reshape(shape)
-        m = self.op.matrix() if b.device.type == "cpu" and self.method != "direct" else None
+        # auto with a large probed matrix: scipy's iterations on it; an explicit cg / gmres
+        # runs matrix-free (no probing: L with learnable weights changes every solve)
+        m = self.op.matrix() if b.device.type == "cpu" and self.method == "auto" else None
         if m is not None:
             return self._scipy(kind, g, m, b, x0, transpose, where)
         apply_l = self.Lt if transpose else self.L

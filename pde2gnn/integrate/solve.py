@@ -6,7 +6,10 @@ Two integrators share torchdiffeq's vocabulary (method, rtol, atol, step_size, a
   with fused stage arithmetic (euler, midpoint, heun2, heun3, rk4, bosh3, dopri5, tsit5). It
   takes the same steps as torchdiffeq and costs a fraction of its bookkeeping.
 - ``torchdiffeq``: ``torchdiffeq.odeint``; also used for its other methods (dopri8, the Adams
-  methods, ...) and for every adjoint solve (``torchdiffeq.odeint_adjoint``).
+  methods, ...) and for the adjoint solves of explicit methods (``torchdiffeq.odeint_adjoint``).
+
+Implicit / IMEX methods run on :func:`pde2gnn.integrate.imex.imex_solve`, with ``adjoint`` on
+its discrete adjoint (:mod:`pde2gnn.integrate.imex_adjoint`).
 
 NFE are counted here, outside the vector field, so the field's forward stays free of Python
 side effects (``torch.compile`` traces it once).
@@ -24,6 +27,7 @@ from torchdiffeq import odeint, odeint_adjoint
 from pde2gnn.compiler.backend.module import VectorField
 from pde2gnn.errors import DataError, OptionError, SolverError
 from pde2gnn.integrate.imex import imex_solve
+from pde2gnn.integrate.imex_adjoint import imex_adjoint_solve, install, per_solve_tensors
 from pde2gnn.integrate.solver_config import AUTO_STIFF, SolverConfig
 from pde2gnn.integrate.rk import TABLEAUS, affine_step, check_nfe, rk_solve
 
@@ -86,6 +90,9 @@ class ODEBlock(nn.Module):
         nfe_linear, linear_iterations: implicit / IMEX methods: products with L and
             linear-solver iterations of the last forward solve (``nfe_forward`` counts the
             evaluations of N there).
+        adjoint_report: implicit / IMEX methods with ``adjoint``: the counts of the last
+            solve's forward and backward passes and its checkpoints
+            (:func:`pde2gnn.integrate.imex_adjoint.imex_adjoint_solve`).
 
     Raises:
         OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
@@ -100,12 +107,15 @@ class ODEBlock(nn.Module):
         self.time = check_time(time)
         self.field = field
         self.config = config or SolverConfig()
-        self.nfe_forward = 0
+        self.nfe_forward = self.nfe_linear = self.linear_iterations = 0
+        self.adjoint_report: dict = {}
         self._counter: Optional[_Counted] = None
         self._compiled = None       # (method, CompiledStep or compiled field) with compile
 
     @property
     def nfe_backward(self) -> int:
+        if "backward" in self.adjoint_report:
+            return self.adjoint_report["backward"]["nfe"]
         return 0 if self._counter is None else self._counter.nfe - self.nfe_forward
 
     def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
@@ -120,13 +130,21 @@ class ODEBlock(nn.Module):
                             f"({int((~torch.isfinite(y0)).sum())} of {y0.numel()} values)")
         t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
             else times.to(y0)
-        self._counter = None
+        self._counter, self.adjoint_report = None, {}
         self.nfe_linear = self.linear_iterations = 0
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
         if cfg.auto_memory and torch.is_grad_enabled():
             cfg = self._memory_choice(y0, t)
-        if cfg.imex:
+        if cfg.imex and cfg.adjoint:
+            ys = imex_adjoint_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol,
+                                    atol=cfg.atol, step_size=cfg.step_size, max_nfe=cfg.max_nfe,
+                                    name=name, linear_solver=cfg.linear_solver,
+                                    linear_maxiter=cfg.linear_maxiter, report=self.adjoint_report)
+            sol = self.adjoint_report["forward"]
+            self.nfe_forward, self.nfe_linear, self.linear_iterations = \
+                sol.nfe, sol.products, sol.iterations
+        elif cfg.imex:
             sol = imex_solve(self.field.split_operator(), self.field.rest, y0, t,
                              method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
                              step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
@@ -271,6 +289,7 @@ class EulerLayers(nn.Module):
         self.field = self.fields[0]
         self.time = float(time)
         self.nfe_forward, self.nfe_backward = len(fields), 0
+        self.nfe_linear = self.linear_iterations = 0
 
     def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
         if times is not None:
@@ -302,32 +321,21 @@ class _AdjointSolve(torch.autograd.Function):
         with torch.enable_grad():
             leaves = [v.detach().requires_grad_() for v in tensors]
             y0l = y0.detach().requires_grad_()
-            _install(field, keys, leaves)
+            install(field, keys, leaves)
             ys = odeint_adjoint(func, y0l, t, adjoint_params=tuple(leaves), **kwargs)
         ctx.field, ctx.keys, ctx.leaves, ctx.y0l, ctx.ys = field, keys, leaves, y0l, ys
         return ys.detach()
 
     @staticmethod
     def backward(ctx, g):
-        _install(ctx.field, ctx.keys, ctx.leaves)
+        install(ctx.field, ctx.keys, ctx.leaves)
         grads = torch.autograd.grad(ctx.ys, [ctx.y0l] + ctx.leaves, g, allow_unused=True)
         return (None, None, grads[0], None, None, None, *grads[1:])
 
 
-def _install(field: VectorField, keys, tensors):
-    for (where, k), v in zip(keys, tensors):
-        getattr(field, where)[k] = v
-    field._y0_history = False       # the constants are leaves now: the adjoint sees them
-
-
 def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,
                    kwargs: dict) -> Tensor:
-    keys, tensors = [], []
-    for where in ("_learned", "_solve_cache"):
-        for k, v in getattr(field, where).items():
-            if torch.is_tensor(v) and v.requires_grad:
-                keys.append((where, k))
-                tensors.append(v)
+    keys, tensors = per_solve_tensors(field)
     return _AdjointSolve.apply(field, func, y0, t, kwargs, keys, *tensors)
 
 

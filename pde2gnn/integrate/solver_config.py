@@ -43,9 +43,14 @@ class SolverConfig:
             other torchdiffeq method (the Adams methods only with ``step_size``).
         rtol, atol: tolerances of adaptive methods (relative, absolute).
         step_size: step of fixed-step methods (time units); ``None``: one step per output time.
-        adjoint: backpropagate with the adjoint method (O(1) memory in the number of steps;
-            torchdiffeq's ``odeint_adjoint``).
-        adjoint_method: method for the backward solve (default: ``method``).
+        adjoint: backpropagate with the adjoint method: explicit methods by torchdiffeq's
+            ``odeint_adjoint`` (continuous adjoint, O(1) memory in the number of steps);
+            implicit / IMEX methods by the discrete adjoint of the solve
+            (:mod:`pde2gnn.integrate.imex_adjoint`: one state kept per step, no autograd
+            graph; the gradients of direct backpropagation).
+        adjoint_method: method for the backward solve of an explicit method (default:
+            ``method``); implicit / IMEX methods take none (their adjoint re-takes the forward
+            steps).
         max_nfe: raise :class:`SolverError` after this many evaluations in one solve.
         integrator: ``pde2gnn`` (the fused Runge-Kutta loop; methods it lacks, and adjoint
             solves, go to torchdiffeq) or ``torchdiffeq`` (always ``torchdiffeq.odeint``).
@@ -103,11 +108,18 @@ class SolverConfig:
         for m in (self.method, self.adjoint_method):
             if m is not None and m not in known:
                 raise OptionError(f"unknown ODE method '{m}' (choose from {', '.join(known)})")
+        own = self.method in IMEX_TABLEAUS           # the discrete adjoint of imex_adjoint
         if self.method not in TORCHDIFFEQ_METHODS and (self.integrator == "torchdiffeq"
-                                                       or self.adjoint):
+                                                       or (self.adjoint and not own)):
             raise OptionError(f"method '{self.method}' exists only in the pde2gnn integrator "
-                              "(not in torchdiffeq, so not with --integrator torchdiffeq or "
-                              "adjoint)")
+                              "(not in torchdiffeq, so not with --integrator torchdiffeq or, "
+                              "unless implicit / IMEX, adjoint)")
+        if self.adjoint and self.method in IMEX_TABLEAUS and \
+                self.adjoint_method not in (None, self.method):
+            raise OptionError(f"adjoint_method '{self.adjoint_method}' with method "
+                              f"'{self.method}': the adjoint of an implicit / IMEX solve is "
+                              "its discrete adjoint, which re-takes the forward steps with "
+                              "the same method; leave adjoint_method unset")
         if self.compile and (self.integrator != "pde2gnn" or self.adjoint
                              or self.method not in TABLEAUS):
             raise OptionError("compile needs the pde2gnn integrator, no adjoint, and one of its "

@@ -131,11 +131,10 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
                               f"{config.select_time} and {config.select_points}")
         eval_times = torch.linspace(0, config.select_time * config.time,
                                     config.select_points + 1, device=device)[1:]
-    best = {"val_acc": -1.0, "val_loss": math.inf}
-    since_best = 0
-    times, times_total, nfe_f, nfe_b, history = [], [], [], [], []
-    bar = progress_bar(range(config.epochs), progress, leave=False,
-               desc=f"seed {seed}", dynamic_ncols=True)
+    best, since_best = {"val_acc": -1.0, "val_loss": math.inf}, 0
+    times, times_total, nfe_f, nfe_b, nfe_l, lin_its, history = [], [], [], [], [], [], []
+    bar = progress_bar(range(config.epochs), progress, leave=False, desc=f"seed {seed}",
+                       dynamic_ncols=True)
     for epoch in bar:
         if config.rewire_every and epoch and epoch % config.rewire_every == 0:
             model.rewire()
@@ -144,12 +143,11 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         opt.zero_grad()
         out = model(x)
         loss = nn.functional.cross_entropy(out[train_m], y[train_m])
-        fwd = model.ode.nfe_forward
+        fwd, lin = model.ode.nfe_forward, (model.ode.nfe_linear, model.ode.linear_iterations)
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t0)
-        nfe_f.append(fwd)
-        nfe_b.append(model.ode.nfe_backward)
+        times.append(time.perf_counter() - t0), nfe_f.append(fwd)
+        nfe_b.append(model.ode.nfe_backward), nfe_l.append(lin[0]), lin_its.append(lin[1])
         model.eval()
         with torch.no_grad():
             logits = model(x)[None] if eval_times is None else model(x, eval_times)
@@ -163,7 +161,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         times_total.append(time.perf_counter() - t0)
         history.append({"epoch": epoch, "loss": loss.item(), "train_acc": accs[0],
                         "val_acc": accs[1], "val_loss": val_loss, "integration_time": t_best,
-                        "nfe": fwd})
+                        "nfe": fwd, "nfe_linear": lin[0], "linear_iterations": lin[1]})
         better = val_loss < best["val_loss"] if config.select_by == "loss" else \
             accs[1] > best["val_acc"]
         since_best = 0 if better else since_best + 1
@@ -173,16 +171,17 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{accs[1]:.3f}", nfe=fwd)
         if log is not None:
             log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {100 * accs[0]:.1f}%  "
-                f"val {100 * accs[1]:.1f}%  integration T {t_best:.2f}  nfe {fwd}")
+                f"val {100 * accs[1]:.1f}%  integration T {t_best:.2f}  nfe {fwd}"
+                + (f" (N; L products {lin[0]}, solver iterations {lin[1]})" if any(lin) else ""))
         if config.patience and since_best >= config.patience:
             break
     bar.close()
     out = {**best, "epoch_time_s": float(np.mean(times)),
            "epoch_time_total_s": float(np.mean(times_total)),
            "split_sha256": split_sha256(train_m, val_m, test_m), "selection": selection_rule(config),
-           "nfe_forward": float(np.mean(nfe_f)),
-           "nfe_backward": float(np.mean(nfe_b)), "peak_memory_mb": peak_memory_mb(device),
-           "history": history}
+           "nfe_forward": float(np.mean(nfe_f)), "nfe_backward": float(np.mean(nfe_b)),
+           "nfe_linear": float(np.mean(nfe_l)), "linear_iterations": float(np.mean(lin_its)),
+           "peak_memory_mb": peak_memory_mb(device), "history": history}
     if return_model:
         out["model"] = model
     return out
@@ -231,6 +230,8 @@ def summarize(runs: List[dict]) -> dict:
             "epoch_time_total_s": _mean_or_none([r.get("epoch_time_total_s") for r in runs]),
             "nfe_forward": float(np.mean([r["nfe_forward"] for r in runs])),
             "nfe_backward": float(np.mean([r["nfe_backward"] for r in runs])),
+            **{k: _mean_or_none([r.get(k) for r in runs])
+               for k in ("nfe_linear", "linear_iterations")},
             "peak_memory_mb": float(max(r.get("peak_memory_mb", 0.0) for r in runs)),
             "split_sha256": sorted({r["split_sha256"] for r in runs if r.get("split_sha256")}),
             "selection": sorted({r["selection"] for r in runs if r.get("selection")})}

@@ -30,13 +30,18 @@ class NodeClassification(Task):
                               "the evaluation forward pass on all nodes, mean over epochs",
         "nfe_forward": "vector-field evaluations of one forward solve, mean over epochs",
         "nfe_backward": "vector-field evaluations of one backward pass, mean over epochs",
+        "nfe_linear": "implicit / IMEX methods (where nfe counts evaluations of N): products "
+                      "with the split's linear part L in one forward solve, mean over epochs",
+        "linear_iterations": "implicit / IMEX methods: linear-solver (CG / GMRES) iterations "
+                             "of one forward solve, mean over epochs",
         "peak_memory_mb": "peak memory in MiB (GPU: allocated by torch; CPU: the process's "
                           "peak resident set)",
         "split_sha256": "SHA-256 of the train / val / test masks (equal digests: same split)",
         "split": "the split protocol: public, full, geom-gcn or random",
         "selection": "the model-selection rule that gave best_epoch and test_acc",
         "history": "per epoch: loss (training cross-entropy), train_acc and val_acc "
-                   "(fractions), val_loss, integration_time (T, spec time units), nfe",
+                   "(fractions), val_loss, integration_time (T, spec time units), nfe, "
+                   "nfe_linear, linear_iterations",
     }
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "checkpoint",
@@ -186,7 +191,7 @@ class NodeClassification(Task):
         at_time = f" t = {r['best_time']:.2f}" if self._select_time else ""
         return (f"test acc {100 * r['test_acc']:.2f}% at epoch {r['best_epoch']}{at_time} "
                 f"(val {100 * r['val_acc']:.2f}%), {r['epoch_time_s']:.3f} s/epoch, NFE fwd "
-                f"{r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}")
+                f"{r['nfe_forward']:.1f} bwd {r['nfe_backward']:.1f}{_linear(r)}")
 
     @staticmethod
     def summarize(runs):
@@ -197,7 +202,16 @@ class NodeClassification(Task):
         return [f"test accuracy: {100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f} "
                 f"% (validation {100 * sum(s['val_acc']) / len(runs):.2f} %) over {len(runs)} "
                 f"run(s); {s['epoch_time_s']:.3f} s/epoch; NFE forward {s['nfe_forward']:.1f}, "
-                f"backward {s['nfe_backward']:.1f} per epoch"]
+                f"backward {s['nfe_backward']:.1f} per epoch{_linear(s)}"]
 
     def header(self, data, config) -> dict:
         return {"split": self._split}
+
+
+def _linear(r: dict) -> str:
+    """The split counts of implicit / IMEX solves (``nfe`` counts evaluations of N there):
+    products with L and linear-solver iterations per forward solve; empty for other methods."""
+    if not (r.get("nfe_linear") or r.get("linear_iterations")):
+        return ""
+    return (f" (implicit / IMEX: NFE counts N; L products {r['nfe_linear']:.1f}, solver "
+            f"iterations {r['linear_iterations']:.1f} per forward solve)")
