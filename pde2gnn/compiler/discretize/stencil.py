@@ -12,9 +12,9 @@
    with the fused edge weights. Weights that do not depend on the state (also those built from
    ``init(x)``, as in GRAND-l) are assembled once per solve; state-dependent weights once per
    evaluation. Everything else is the *remainder*, lowered to gather / scatter message passing.
-4. The node argument of a non-linear function (``relu(-X Omega + Abar X W)``,
-   ``standardize_i(Abar X W)``) or the base of a power (``dx(u)^2``) is classified the same way: its linear terms become the groups
-   of a node temporary ``_lin<k>``, computed by sparse products before the remainder.
+4. The node argument of a non-linear function (``relu(-X Omega + Abar X W)``, ``dx(u)^2``) is
+   classified the same way: its linear terms become the groups of a node temporary ``_lin<k>``
+   (one per distinct argument), computed by sparse products before the remainder.
 5. A nested graph reduction (``lap(lap(u))``, ``grad(div(F))``) is not substituted into the
    outer stencil: the inner value becomes a node temporary ``_red<k>`` (:class:`_Hoister`),
    itself fused like a field, so the program is linear in the nesting depth.
@@ -305,9 +305,7 @@ def _split_state_factor(term: sp.Expr, fields, an: Analyzer, allow_state_weight:
         weight = sp.Mul(*(factors[:k] + factors[k + 1:]))
         if not allow_state_weight and an.uses_state(weight):
             continue
-        if u[2] and an.channels(weight) != 1:
-            continue
-        if u[1] != "node" and an.channels(weight) != 1:
+        if (u[2] or u[1] != "node") and an.channels(weight) != 1:
             continue
         return (*u, weight)
     return None
@@ -385,22 +383,24 @@ def discretize(ir: IR) -> StencilProgram:
         return e
 
     def temporary(a: sp.Expr) -> sp.Expr:
-        """``a`` (a non-linear function's node argument) with its linear part fused into a
-        new temporary ``_lin<k>``, or ``a`` itself when that has no sparse product to gain."""
-        if an.kind(a) != Kind.NODE or not an.uses_state(a):
-            return a
+        """``a`` (a non-linear function's node argument) with its linear part fused into a new
+        temporary ``_lin<k>`` (reused for a repeated ``a``), or ``a`` if no product is gained."""
+        if an.kind(a) != Kind.NODE or not an.uses_state(a) or a in made:
+            return made.get(a, a)
         name = f"_lin{len(temps)}"
         rest = fuse(name, a)
         mine = [k for k in groups if k[0] == name]
         if any(groups[k].weight_j != 0 or groups[k].weight_i != 0 for k in mine):
             temps.append(name)
             an.add(SymbolInfo(name, "temp", Type(Kind.NODE, (an.channels(a),))))
-            return sp.Symbol(name) + rest
+            made[a] = sp.Symbol(name) + rest
+            return made[a]
         for k in mine:  # no sparse product to gain: leave the argument as it was
             del groups[k]
         return a
 
     temps: List[str] = []
+    made: Dict[sp.Expr, sp.Expr] = {}   # argument -> its temporary (plus the unfused rest)
     remainder: Dict[str, sp.Expr] = {}
     if bc:
         norm = (lambda n: lambda e: n(bc.eliminate(n(e), an)))(norm)

@@ -40,6 +40,7 @@ from pde2gnn.compiler.pipeline import front, load
 from pde2gnn.compiler.graph_clause import knn_clause
 from pde2gnn.errors import OptionError
 from pde2gnn.train.train_config import TrainConfig  # noqa: F401
+from pde2gnn.train.tasks.features import as_model_input, dropout_linear  # noqa: F401
 from pde2gnn.graph.construction import feature_knn_graph
 from pde2gnn.options import check_device
 from pde2gnn.progress import bar as progress_bar
@@ -230,34 +231,6 @@ def shared_width(slices: Dict[str, slice], config: TrainConfig, spec: str,
     return widths.pop()
 
 
-def dropout_linear(x: Tensor, linear: Optional[nn.Linear],
-                   dropout: Optional[nn.Dropout]) -> Tensor:
-    """``linear(dropout(x))`` for dense or sparse COO ``x [N, F]`` -> dense ``[N, out]``
-    (``linear`` None: the identity, ``out = F``).
-
-    For sparse ``x`` (bag-of-words features, sparsified PPR rows) the dropout draws one mask
-    entry per stored value instead of N * F: dropping a zero leaves it zero, so the output has
-    the same distribution as dense dropout, at nnz instead of N * F random draws and products.
-    """
-    if not x.is_sparse:
-        x = x if dropout is None else dropout(x)
-        return x if linear is None else linear(x)
-    values = x.values() if dropout is None else dropout(x.values())
-    x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True,
-                                check_invariants=False)
-    if linear is None:
-        return x.to_dense()
-    return torch.sparse.mm(x, linear.weight.t()) + linear.bias
-
-
-def as_model_input(x: Tensor, max_density: float = 0.25) -> Tensor:
-    """``x`` as a coalesced sparse COO tensor when at most ``max_density`` of it is non-zero
-    (Planetoid and WebKB features: 1-10 %), else unchanged; see :func:`dropout_linear`."""
-    if x.is_sparse or x.numel() == 0 or float((x != 0).float().mean()) > max_density:
-        return x
-    return x.to_sparse().coalesce()
-
-
 def _masks(data: Data, split_index: int):
     masks = []
     for m in (data.train_mask, data.val_mask, data.test_mask):
@@ -308,6 +281,23 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> List[dict]:
     return groups
 
 
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """``config.optimizer`` (adam, adamw, adamax) on :func:`parameter_groups`, learning rate
+    ``config.lr``. Adam and AdamW run in torch's fused form (``fused=True``: one kernel per step
+    over all parameters instead of about ten passes per tensor; the same update up to
+    rounding), which halved the optimiser step of GraphCON on Texas (benchmarks/zoo_graphcon.py).
+
+    Raises:
+        OptionError: an unknown optimizer name.
+    """
+    opts = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
+    if config.optimizer not in opts:
+        raise OptionError(f"unknown optimizer '{config.optimizer}' (choose from "
+                          f"{', '.join(opts)})")
+    fused = {} if config.optimizer == "adamax" else {"fused": True}
+    return opts[config.optimizer](parameter_groups(model, config), lr=config.lr, **fused)
+
+
 def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int = 0,
           device: str = "cpu", progress: bool = True, log=None, return_model: bool = False) -> dict:
     """Train one model; returns the run's metrics.
@@ -341,11 +331,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     x = NormalizeFeatures()(Data(x=data.x)).x if config.normalize_features else data.x
     x, y = as_model_input(x).to(device), data.y.to(device)
     train_m, val_m, test_m = (m.to(device) for m in _masks(data, split_index))
-    opts = {"adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adamw": torch.optim.AdamW}
-    if config.optimizer not in opts:
-        raise OptionError(f"unknown optimizer '{config.optimizer}' (choose from "
-                          f"{', '.join(opts)})")
-    opt = opts[config.optimizer](parameter_groups(model, config), lr=config.lr)
+    opt = make_optimizer(model, config)
     eval_times = None
     if config.select_time:
         if config.select_time <= 0 or config.select_points < 1:
