@@ -112,6 +112,7 @@ RULES: Dict[str, Rule] = {
     # train: the loop
     "seeds": POSITIVE_INT, "first_seed": NON_NEGATIVE_INT, "first_split": NON_NEGATIVE_INT,
     "splits": POSITIVE_INT, "threads": NON_NEGATIVE_INT, "log_every": NON_NEGATIVE_INT,
+    "labels_per_class": POSITIVE_INT,
     "seed": SEED,
     # train: shared by the tasks
     "epochs": POSITIVE_INT, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "hidden": POSITIVE_INT,

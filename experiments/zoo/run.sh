@@ -4,7 +4,7 @@
 # (library/<spec>.toml, the reference repositories' best values where they ship them), and the
 # GREAD-BS Texas ablations (experiments/zoo/*.pde, *.toml).
 # Usage, from the repository root with the environment active (. .venv/bin/activate):
-#   bash experiments/zoo/run.sh [a|b|ablations]   (default: all three, one after the other)
+#   bash experiments/zoo/run.sh [a|b|ablations|round2]   (default: all, one after the other)
 # a and b are the two halves run as two processes on the shared 2-core machine, each in order
 # of priority; every run keeps its finished splits (--resume), so a stopped stream continues
 # where it stopped. Results: experiments/zoo/runs/<spec>_<dataset>.json (git-ignored); then
@@ -33,7 +33,28 @@ ablations() {  # GREAD-BS on Texas: one alpha per channel; and beta initialised 
   run experiments/zoo/specs/gread_const_vc.pde texas
   run experiments/zoo/specs/gread_const_beta1.pde texas
 }
+run2() {  # spec dataset results-name extra options... (this round's rows)
+  local spec=$1 ds=$2 name=$3; shift 3
+  nice -n 10 python -m pde2gnn train "$spec" --dataset "$ds" --threads 1 --quiet --resume \
+    "$@" --results "experiments/zoo/runs/$name.json" > "experiments/zoo/runs/$name.log" 2>&1 \
+    && tail -1 "experiments/zoo/runs/$name.log"
+}
+round2() {  # issue 39, second round: GREAD-BS Wisconsin with one alpha, G^2 Cornell /
+  # Wisconsin / Chameleon, ACMP in its reference form (dopri5, 100 epochs) and its Texas
+  # ablations, GRAND++ on Cora with 5 labels per class
+  local A=experiments/zoo/specs/acmp_ref.pde
+  run2 experiments/zoo/specs/gread_sc.pde wisconsin gread_sc_wisconsin --splits 10
+  run2 g2 cornell g2_cornell --splits 10; run2 g2 wisconsin g2_wisconsin --splits 10
+  for ds in texas cornell wisconsin; do
+    run2 $A $ds acmp_ref_$ds --splits 10 --epochs 100 --method dopri5
+  done
+  run2 $A texas acmp_ref_texas_epochs200 --splits 5 --epochs 200 --method dopri5
+  run2 $A texas acmp_ref_texas_beta02 --splits 5 --epochs 100 --method dopri5 --param beta=0.2
+  run2 $A texas acmp_ref_texas_beta10 --splits 5 --epochs 100 --method dopri5 --param beta=1.0
+  run2 grand_pp Cora grand_pp_Cora_lpc5 --split random --labels-per-class 5 --seeds 5
+  run2 g2 chameleon g2_chameleon --splits 1 --epochs 100
+}
 case "${1:-all}" in
-  a) a ;; b) b ;; ablations) ablations ;;
-  *) a; b; ablations ;;
+  a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;;
+  *) a; b; ablations; round2 ;;
 esac

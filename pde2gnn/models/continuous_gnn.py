@@ -30,6 +30,7 @@ from pde2gnn.compiler.graph_clause import knn_clause
 from pde2gnn.errors import OptionError
 from pde2gnn.graph.construction import feature_knn_graph
 from pde2gnn.integrate.solve import EulerLayers, ODEBlock
+from pde2gnn.models.features import as_model_input, dropout_linear  # noqa: F401
 
 
 #: activations of the encoder / decoder side of :class:`ContinuousGNN`
@@ -215,31 +216,3 @@ def shared_width(slices: Dict[str, slice], config, spec: str,
         raise OptionError(f"shared_init: spec '{spec}' needs fields of one width, no positional "
                           f"field and an encoder (widths {sorted(widths)})")
     return widths.pop()
-
-
-def dropout_linear(x: Tensor, linear: Optional[nn.Linear],
-                   dropout: Optional[nn.Dropout]) -> Tensor:
-    """``linear(dropout(x))`` for dense or sparse COO ``x [N, F]`` -> dense ``[N, out]``
-    (``linear`` None: the identity, ``out = F``).
-
-    For sparse ``x`` (bag-of-words features, sparsified PPR rows) the dropout draws one mask
-    entry per stored value instead of N * F: dropping a zero leaves it zero, so the output has
-    the same distribution as dense dropout, at nnz instead of N * F random draws and products.
-    """
-    if not x.is_sparse:
-        x = x if dropout is None else dropout(x)
-        return x if linear is None else linear(x)
-    values = x.values() if dropout is None else dropout(x.values())
-    x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True,
-                                check_invariants=False)
-    if linear is None:
-        return x.to_dense()
-    return torch.sparse.mm(x, linear.weight.t()) + linear.bias
-
-
-def as_model_input(x: Tensor, max_density: float = 0.25) -> Tensor:
-    """``x`` as a coalesced sparse COO tensor when at most ``max_density`` of it is non-zero
-    (Planetoid and WebKB features: 1-10 %), else unchanged; see :func:`dropout_linear`."""
-    if x.is_sparse or x.numel() == 0 or float((x != 0).float().mean()) > max_density:
-        return x
-    return x.to_sparse().coalesce()

@@ -133,3 +133,32 @@ def test_every_task_is_registered_with_its_hooks():
         assert task.name == name and task.help and task.shared <= set(SHARED)
         for hook in ("load", "configure", "run", "run_line", "summarize", "report"):
             assert getattr(task, hook) is not getattr(Task, hook), f"{name}.{hook}"
+
+
+def test_labels_per_class_needs_the_random_split(capsys, tmp_path):
+    """--labels-per-class sets the labels of a random split only; elsewhere it is refused
+    before any data is read, as is a count below 1."""
+    assert main(["train", "grand_pp", "--dataset", "Cora", "--labels-per-class", "5",
+                 "--data-root", str(tmp_path)]) == 2
+    assert "--labels-per-class sets the training labels of --split random" in \
+        capsys.readouterr().err
+    assert main(["train", "grand_pp", "--dataset", "Cora", "--split", "random",
+                 "--labels-per-class", "0", "--data-root", str(tmp_path)]) == 2
+    assert "--labels-per-class must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_labels_per_class_trains_on_k_labels_per_class(tmp_path, data_root):
+    """GRAND++'s low-label protocol: with --split random --labels-per-class 2, each run
+    trains on 2 nodes of each of Cora's 7 classes (the split digest differs per seed)."""
+    out = tmp_path / "res.json"
+    assert main(["train", "grand_pp", "--dataset", "Cora", "--split", "random",
+                 "--labels-per-class", "2", "--epochs", "1", "--seeds", "2", "--quiet",
+                 "--method", "euler", "--step-size", "1", "--time", "1",
+                 "--data-root", data_root, "--results", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert len(res["split_sha256"]) == 2
+    from pde2gnn.data.datasets import largest_connected_component, load_dataset, random_split
+    data = largest_connected_component(load_dataset("Cora", data_root))
+    counts = random_split(data, 1, 2).y[random_split(data, 1, 2).train_mask].bincount()
+    assert counts.tolist() == [2] * 7

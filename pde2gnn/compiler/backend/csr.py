@@ -19,6 +19,22 @@ def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
     return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
 
 
+def _matrices(ops, values: Tensor):
+    """``(A, A^T)`` as CSR tensors for A's ``values [nnz]`` on ``ops``'s pattern. For values
+    that need no gradient (a static or per-solve operator: GCN's Abar, attention from init(x))
+    the pair is cached on ``ops``, keyed by the values tensor (held, so its identity is not
+    reused) and its version counter (an in-place change invalidates it): an operator applied
+    at every evaluation and its backward is built once per solve, not twice per evaluation."""
+    hit = getattr(ops, "_csr_cache", None)
+    if hit is not None and hit[0] is values and hit[1] == values._version:
+        return hit[2], hit[3]
+    pair = (_csr(ops.crow, ops.col, values, ops.num_nodes),
+            _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm), ops.num_nodes))
+    if not values.requires_grad:
+        ops._csr_cache = (values, values._version, *pair)
+    return pair
+
+
 class _CSRMatmul(torch.autograd.Function):
     """y = A @ x with A in CSR form; gradients for both the values of A and x.
 
@@ -37,7 +53,7 @@ class _CSRMatmul(torch.autograd.Function):
         ctx.ops = ops
         ctx.bias_shape = None if bias is None else bias.shape
         ctx.save_for_backward(values, x)
-        a = _csr(ops.crow, ops.col, values, ops.num_nodes)
+        a = _matrices(ops, values)[0]
         if bias is None:
             return a @ x
         return torch.addmm(bias.expand(x.shape[0], x.shape[1]), a, x)  # bias + A x, one call
@@ -52,8 +68,7 @@ class _CSRMatmul(torch.autograd.Function):
             gv = torch.sparse.sampled_addmm(_csr(ops.crow, ops.col, values, ops.num_nodes),
                                             g, x.t(), beta=0.0).values()
         if ctx.needs_input_grad[1]:
-            gx = _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm),
-                      ops.num_nodes) @ g
+            gx = _matrices(ops, values)[1] @ g
         gb = None
         if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
             gb = g.sum_to_size(ctx.bias_shape)

@@ -5,7 +5,7 @@ In what pass ``fuse_linear`` left in the remainder, the node argument of a one-a
 function (``relu(-X Omega + Abar X W)``, ``standardize_i(Abar X W)``, ``tanh(lap(u))``) and the
 base of a power with a constant exponent (``dx(u)^2``, ``1 / sqrt(deg_inv * lap(u))``) are
 classified like a right-hand side: its linear terms become the groups of a new temporary
-``_lin<k>`` and the argument becomes ``_lin<k> + rest``. An argument without a sparse product
+``_lin<k>`` (one per distinct argument) and the argument becomes ``_lin<k> + rest``. An argument without a sparse product
 to gain (no edge weight among its linear terms) is left as it was. Innermost arguments first;
 network applications are not entered.
 
@@ -32,6 +32,7 @@ from pde2gnn.compiler.symbolic.ir import SymbolInfo
 class _Inside:
     def __init__(self, fuser: Fuser, temps: List[str]):
         self.fuser, self.an, self.temps = fuser, fuser.an, temps
+        self.made = {}      # argument -> its temporary (plus the unfused rest)
 
     def __call__(self, e: sp.Expr) -> sp.Expr:
         """``e`` with the arguments of its non-linear functions fused (innermost first)."""
@@ -47,18 +48,19 @@ class _Inside:
         return e
 
     def temporary(self, a: sp.Expr) -> sp.Expr:
-        """``a`` (a non-linear function's node argument) with its linear part fused into a
-        new temporary ``_lin<k>``, or ``a`` itself when that has no sparse product to gain."""
+        """``a`` (a non-linear function's node argument) with its linear part fused into a new
+        temporary ``_lin<k>`` (reused for a repeated ``a``), or ``a`` if no product is gained."""
         an, groups = self.an, self.fuser.groups
-        if an.kind(a) != Kind.NODE or not an.uses_state(a):
-            return a
+        if an.kind(a) != Kind.NODE or not an.uses_state(a) or a in self.made:
+            return self.made.get(a, a)
         name = f"_lin{len(self.temps)}"
         rest = self.fuser.fuse(name, a)
         mine = [k for k in groups if k[0] == name]
         if any(groups[k].weight_j != 0 or groups[k].weight_i != 0 for k in mine):
             self.temps.append(name)
             an.add(SymbolInfo(name, "temp", Type(Kind.NODE, (an.channels(a),))))
-            return sp.Symbol(name) + rest
+            self.made[a] = sp.Symbol(name) + rest
+            return self.made[a]
         for k in mine:  # no sparse product to gain: leave the argument as it was
             del groups[k]
         return a

@@ -60,6 +60,9 @@ class NodeClassification(Task):
                        "geom-gcn, or random: largest connected component, 20 labels per class, "
                        "1500 development nodes, a new split per seed; the heterophilic data sets "
                        "always use geom-gcn")
+        q.add_argument("--labels-per-class", type=int, metavar="K",
+                       help="--split random: K training labels per class (default 20; GRAND++'s "
+                       "low-label protocol uses 1, 2, 5, 10)")
         q.add_argument("--splits", type=int, help="train on the first N of the data set's "
                        "splits (geom-gcn has 10) and report mean ± std over them (default 1)")
         q.add_argument("--plot-energy", metavar="PATH", help="after training, write the "
@@ -131,8 +134,22 @@ class NodeClassification(Task):
     def random(self) -> bool:
         return self.args.split == "random"
 
+    @property
+    def _per_class(self) -> int:
+        """Training labels per class of a random split.
+
+        Raises:
+            OptionError: --labels-per-class without --split random."""
+        k = getattr(self.args, "labels_per_class", None)
+        if k is not None and not self.random:
+            from pde2gnn.errors import OptionError
+            raise OptionError("--labels-per-class sets the training labels of --split random; "
+                              f"the split here is {self.args.split or 'the default'}")
+        return 20 if k is None else k
+
     def setup(self):
         config = self.configure(None)    # the options are checked before any data is read
+        self._per_class   # noqa: B018 (checked before any data is read, too)
         return self.load(), config
 
     def load(self):
@@ -140,7 +157,7 @@ class NodeClassification(Task):
         a = self.args
         data = load_dataset(self._dataset, a.data_root, "public" if self.random else a.split)
         if self.random:   # BLEND / GRAND protocol: largest connected component
-            data = random_split(largest_connected_component(data), 0)
+            data = random_split(largest_connected_component(data), 0, self._per_class)
         self._split = a.split or ("geom-gcn" if self.num_splits(data) > 1 else "public")
         return data
 
@@ -176,7 +193,7 @@ class NodeClassification(Task):
     def run(self, data, config, split_index, seed, device, log) -> dict:
         from pde2gnn.data.datasets import random_split
         from pde2gnn.train.tasks.node_classification import train
-        run_data = random_split(data, seed) if self.random else data
+        run_data = random_split(data, seed, self._per_class) if self.random else data
         plot = self.args.plot_energy
         r = train(self.spec_path, run_data, config, seed=seed, split_index=split_index,
                   device=device, progress=self.progress, log=log, return_model=bool(plot))

@@ -1,0 +1,45 @@
+"""The CSR product's cache of (A, A^T) for operator values that need no gradient
+(pde2gnn/compiler/backend/csr.py)."""
+import torch
+
+from pde2gnn.compiler.backend.csr import CSRPattern, _matrices, csr_product
+
+
+def _pattern(n=7, seed=0):
+    """A pattern without repeated entries (random off-diagonal entries plus the diagonal)."""
+    g = torch.Generator().manual_seed(seed)
+    i, j = ((torch.rand(n, n, generator=g) < 0.3) | torch.eye(n, dtype=torch.bool)).nonzero().t()
+    pat = CSRPattern(i, j, n)
+    assert pat.slot is None
+    return pat, i, j
+
+
+def test_frozen_values_build_their_csr_pair_once_and_an_inplace_change_rebuilds_it():
+    """Values without gradient: the same tensor gives the same cached (A, A^T); an in-place
+    change (version counter) rebuilds, so the product follows the new values; the products
+    (forward and the x-gradient through A^T) equal the dense matrix's in float64."""
+    pat, i, j = _pattern()
+    vals = torch.rand(pat.nnz, dtype=torch.float64)
+    a1 = _matrices(pat, vals)
+    assert _matrices(pat, vals)[0] is a1[0]
+    x = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
+    dense = torch.sparse_csr_tensor(pat.crow, pat.col, vals, (7, 7)).to_dense()
+    y = csr_product(vals, x, pat)
+    g = torch.randn(7, 3, dtype=torch.float64)
+    (gx,) = torch.autograd.grad(y, x, g)
+    torch.testing.assert_close(y, dense @ x, rtol=1e-12, atol=0)
+    torch.testing.assert_close(gx, dense.t() @ g, rtol=1e-12, atol=0)
+    vals.mul_(2.0)
+    assert _matrices(pat, vals)[0] is not a1[0]
+    torch.testing.assert_close(csr_product(vals, x, pat), 2 * dense @ x, rtol=1e-12, atol=0)
+
+
+def test_values_with_gradient_are_not_cached():
+    """Values that need a gradient (a learned, state-dependent operator) are rebuilt per call
+    and get their SDDMM gradient; the cache keeps no reference to them."""
+    pat, _, _ = _pattern(seed=1)
+    vals = torch.rand(pat.nnz, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(7, 2, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda v: csr_product(v, x, pat), (vals,))
+    hit = getattr(pat, "_csr_cache", None)
+    assert hit is None or hit[0] is not vals
