@@ -9,7 +9,9 @@ Usage (repository root, PDE2GNN_DATA set):
 (everything after `--` is `pde2gnn`'s command line; one run: --seeds 1, --splits 1).
 With --init-from, the reference's mx / mp / m2 (feature encoder, positional encoder, decoder;
 the decoder's columns reordered from its [x, p] state to pde2gnn's [u, x]) and its alpha / beta
-are copied into the model before its first forward pass; the positional encodings must agree
+are copied into the model before its first forward pass, and with the reference's attention
+(`--block attention`, exp kernel) its Q / K weights and c = b_Q - b_K (length scales and
+output scales start at 1 in both, checked); the positional encodings must agree
 (checked: the largest difference is printed and must be below 1e-5).
 """
 import json
@@ -54,6 +56,16 @@ def transplant(module, args):
     learn = module.field.learnables
     learn["alpha"].value.copy_(sd["odeblock.odefunc.alpha_train"])
     learn["beta"].value.copy_(sd["odeblock.odefunc.beta_train"])
+    att = "odeblock.multihead_att_layer."
+    if att + "Qx.weight" in sd:       # --block attention, exp_kernel: beltrami_exp's names
+        for f, r in (("x", "x"), ("u", "p")):
+            learn[f"Q_{f}"].value.copy_(sd[f"{att}Q{r}.weight"].t())
+            learn[f"K_{f}"].value.copy_(sd[f"{att}K{r}.weight"].t())
+            learn[f"c_{f}"].value.copy_(sd[f"{att}Q{r}.bias"] - sd[f"{att}K{r}.bias"])
+        for ours, ref in (("l_x", "lengthscale_x"), ("l_u", "lengthscale_p")):
+            assert float(sd[att + ref]) == 1.0 and abs(float(learn[ours].value) - 1.0) < 1e-6
+        assert float(sd[att + "output_var_x"] * sd[att + "output_var_p"]) == 1.0
+        assert float(learn["sigma"].value) == 1.0
     loaded["done"] = True
 
 
