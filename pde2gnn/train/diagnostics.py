@@ -13,13 +13,13 @@
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from pde2gnn.compiler.backend.graph_ops import GraphOps
 from pde2gnn.integrate.solve import EulerLayers
@@ -160,3 +160,187 @@ def energy_report(model, data, path: Optional[str] = None, horizon_factor: float
         plt.close(fig)
         rep["plot"] = str(path)
     return rep
+
+
+# --- per-epoch training diagnostics (issue 39: BLEND against its reference, epoch by epoch) ---
+
+def accepted_steps(attempts) -> dict:
+    """Accepted / rejected steps of one adaptive solve from its attempted steps ``[(t0, dt)]``
+    in the order tried: an attempt is accepted when the next one starts later (a rejected step
+    is retried from the same t0 with a smaller dt); the last one ends the solve.
+
+    Returns ``{'accepted', 'rejected', 'dt_first', 'dt_min', 'dt_median', 'dt_max'}`` (dt in
+    the ODE's time units over the accepted steps; None without attempts).
+    """
+    acc, rej = [], 0
+    for k, (t0, dt) in enumerate(attempts):
+        if k + 1 == len(attempts) or attempts[k + 1][0] > t0:
+            acc.append(dt)
+        else:
+            rej += 1
+    if not acc:
+        return {"accepted": 0, "rejected": rej, "dt_first": None, "dt_min": None,
+                "dt_median": None, "dt_max": None}
+    return {"accepted": len(acc), "rejected": rej, "dt_first": acc[0], "dt_min": min(acc),
+            "dt_median": float(np.median(acc)), "dt_max": max(acc)}
+
+
+@torch.no_grad()
+def attention_stats(a: Tensor, group: Tensor, num_nodes: int) -> dict:
+    """Statistics of attention weights ``a`` ``[E]`` or ``[E, H]`` (H heads) normalised over
+    the edges sharing ``group`` ``[E]`` (node ids < ``num_nodes``; for the column-normalised
+    BLEND attention, the source node j).
+
+    Returns ``mean``, ``max`` and ``min`` of the head-averaged weights, ``entropy`` (nats: mean
+    over groups of -sum_e a_e log a_e of the head-averaged weights), ``entropy_heads`` (the same
+    per head, averaged over heads), ``entropy_uniform`` (mean of log |group|: the entropy of
+    uniform weights, which every attention reaches when its scores are all equal) and
+    ``colsum_err`` (max |sum_e a_e - 1| over the groups, a check of the normalisation).
+    """
+    a = a.detach().double()
+    a = a.reshape(a.shape[0], -1)
+    g = group.reshape(-1).long()
+
+    def entropy(w):                         # [E, c] -> mean over groups and channels
+        h = torch.zeros(num_nodes, w.shape[1], dtype=w.dtype, device=w.device)
+        h.index_add_(0, g, -w * torch.log(w.clamp_min(1e-300)))
+        return float(h[present].mean())
+
+    size = torch.bincount(g, minlength=num_nodes).double()
+    present = size > 0
+    mean = a.mean(1, keepdim=True)
+    sums = torch.zeros(num_nodes, 1, dtype=a.dtype, device=a.device).index_add_(0, g, mean)
+    return {"mean": float(mean.mean()), "max": float(mean.max()), "min": float(mean.min()),
+            "entropy": entropy(mean), "entropy_heads": entropy(a),
+            "entropy_uniform": float(torch.log(size[present]).mean()),
+            "colsum_err": float((sums[present] - 1).abs().max())}
+
+
+def optimizer_groups(opt) -> List[dict]:
+    """The optimiser's parameter groups: ``lr``, ``weight_decay``, number of tensors and of
+    scalars (parameters without a gradient are counted too: torch's Adam skips them)."""
+    return [{"lr": g["lr"], "weight_decay": g.get("weight_decay", 0.0),
+             "tensors": len(g["params"]), "numel": sum(p.numel() for p in g["params"])}
+            for g in opt.param_groups]
+
+
+class EpochTrace:
+    """Per-epoch diagnostics of a node classifier's training, recorded from outside its training
+    loop through torch's global module and optimiser hooks, so the same recorder serves pde2gnn
+    and a reference code (one epoch: a training forward, one optimiser step, an evaluation
+    forward).
+
+    Args:
+        is_model: ``is_model(module) -> bool``, picks the classifier among all modules.
+        y: ``[N]`` labels; masks: ``(train, val, test)`` ``[N]`` bool.
+        nfe: ``nfe(model) -> int``, the evaluations of the forward solve just done.
+        group: ``group(model) -> (index [E], N)``, the normalisation groups of the attention.
+
+    The integrator and attention hooks of each code call :meth:`step` (every attempted step
+    ``(t0, dt)``) and :meth:`attention` (the weights ``[E, H]``). ``records`` holds one dict
+    per epoch: ``loss`` (training cross-entropy, dropout on), ``train`` / ``val`` / ``test``
+    accuracy (evaluation forward), ``nfe_train`` / ``nfe_eval``, ``steps_train`` /
+    ``steps_eval`` (:func:`accepted_steps`), ``att_train`` / ``att_eval``
+    (:func:`attention_stats`), ``grad_norm`` and ``param_norm`` (name -> 2-norm, before the
+    step), ``groups`` (:func:`optimizer_groups`, first epoch only).
+    """
+
+    def __init__(self, is_model, y: Tensor, masks, nfe, group):
+        self.is_model, self.y, self.masks, self.nfe, self.group = is_model, y, masks, nfe, group
+        self.records, self._cur, self._steps, self._att, self._handles = [], {}, [], None, []
+
+    def step(self, t0: float, dt: float) -> None:
+        self._steps.append((float(t0), float(dt)))
+
+    def attention(self, a: Tensor) -> None:
+        self._att = a.detach()
+
+    def _pre(self, module, args):
+        if self.is_model(module):
+            self._steps, self._att = [], None
+            if module.training:
+                self._names = {id(p): n for n, p in module.named_parameters()}
+                self._cur = {"epoch": len(self.records), "param_norm": {
+                    n: float(p.detach().norm()) for n, p in module.named_parameters()}}
+
+    def _post(self, module, args, out):
+        if not self.is_model(module):
+            return
+        phase = "train" if module.training else "eval"
+        idx, n = self.group(module)
+        self._cur[f"nfe_{phase}"] = int(self.nfe(module))
+        self._cur[f"steps_{phase}"] = accepted_steps(self._steps)
+        if self._att is not None:
+            self._cur[f"att_{phase}"] = attention_stats(self._att, idx, n)
+        with torch.no_grad():
+            if module.training:
+                m = self.masks[0]
+                self._cur["loss"] = float(nn.functional.cross_entropy(out[m], self.y[m]))
+            else:
+                pred = out.argmax(-1)
+                for name, m in zip(("train", "val", "test"), self.masks):
+                    self._cur[name] = float((pred[m] == self.y[m]).double().mean())
+                self.records.append(self._cur)
+                self._cur = {}
+
+    def _opt_pre(self, opt, args, kwargs):
+        names = getattr(self, "_names", {})
+        self._cur["grad_norm"] = {names.get(id(p), str(id(p))): float(p.grad.norm())
+                                  for g in opt.param_groups for p in g["params"]
+                                  if p.grad is not None}
+        if not self.records:
+            self._cur["groups"] = optimizer_groups(opt)
+
+    def __enter__(self):
+        from torch.nn.modules import module as M
+        from torch.optim import optimizer as O
+        self._handles = [M.register_module_forward_pre_hook(self._pre),
+                         M.register_module_forward_hook(self._post),
+                         O.register_optimizer_step_pre_hook(self._opt_pre)]
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        return False
+
+
+class Pde2gnnTrace(EpochTrace):
+    """:class:`EpochTrace` of ``ContinuousGNN`` training, with the hooks of pde2gnn's adaptive
+    Runge-Kutta loop (every attempted step of :func:`pde2gnn.integrate.rk.rk_solve`) and of the
+    compiled attention (the per-head weights ``[E, H]`` that ``mean_heads`` averages). Use as
+    a context manager around ``pde2gnn train``; the patches are undone on exit.
+
+    Args: ``y`` ``[N]`` labels, ``masks`` ``(train, val, test)`` ``[N]`` bool.
+    """
+
+    def __init__(self, y: Tensor, masks):
+        from pde2gnn.train.tasks.node_classification import ContinuousGNN
+        super().__init__(lambda m: isinstance(m, ContinuousGNN), y, masks,
+                         lambda m: m.ode.nfe_forward,
+                         lambda m: (m.field.graph.j, m.field.graph.num_nodes))
+
+    def __enter__(self):
+        from pde2gnn.compiler.backend.graph_ops import GraphOps as G
+        from pde2gnn.integrate import rk
+        self._saved = step0, heads0 = rk._Steps.step, G.__dict__["mean_heads"]
+        trace = self
+
+        def step(st, t0, dt, *a, **k):
+            trace.step(t0, dt)
+            return step0(st, t0, dt, *a, **k)
+
+        def mean_heads(e):
+            if torch.is_tensor(e) and e.dim() == 2:
+                trace.attention(e)
+            return heads0.__func__(e)
+
+        rk._Steps.step, G.mean_heads = step, staticmethod(mean_heads)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        from pde2gnn.compiler.backend.graph_ops import GraphOps as G
+        from pde2gnn.integrate import rk
+        rk._Steps.step, G.mean_heads = self._saved
+        return super().__exit__(*exc)
