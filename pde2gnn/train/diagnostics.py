@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import inspect
+
 from typing import List, Optional
 
 import numpy as np
@@ -324,7 +326,8 @@ class Pde2gnnTrace(EpochTrace):
     def __enter__(self):
         from pde2gnn.compiler.backend.graph_ops import GraphOps as G
         from pde2gnn.integrate import rk
-        self._saved = step0, heads0 = rk._Steps.step, G.__dict__["mean_heads"]
+        self._had_own = "mean_heads" in G.__dict__       # else inherited (PointwiseOps)
+        self._saved = step0, heads0 = rk._Steps.step, inspect.getattr_static(G, "mean_heads")
         trace = self
 
         def step(st, t0, dt, *a, **k):
@@ -343,4 +346,6 @@ class Pde2gnnTrace(EpochTrace):
         from pde2gnn.compiler.backend.graph_ops import GraphOps as G
         from pde2gnn.integrate import rk
         rk._Steps.step, G.mean_heads = self._saved
+        if not self._had_own:
+            del G.mean_heads
         return super().__exit__(*exc)
