@@ -118,6 +118,8 @@ def nested_dissection(pattern: sps.spmatrix) -> Optional[np.ndarray]:
     by METIS's nested dissection (George, SIAM J. Numer. Anal. 10 (1973) 345-363; Karypis &
     Kumar 1998, through ``pymetis``), or None when pymetis is not installed. On 2-D grids it
     halves SuperLU's fill and factorisation time against its own minimum-degree orderings."""
+    if pattern.shape[0] < 64:           # nothing to gain (and METIS wants a graph)
+        return None
     try:
         import pymetis
     except ImportError:
