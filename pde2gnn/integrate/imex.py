@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.integrate.dense_output import hermite as _hermite
 from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum, step_grid
 from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ROSENBROCK_TABLEAUS, ARKTableau
 from pde2gnn.integrate.linsolve import SolveStats, StageSolver
@@ -103,19 +104,21 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
     sign = 1.0 if inc or len(ts) == 1 else -1.0
     if tab is None:
         from pde2gnn.integrate.rosenbrock import rosenbrock_solve
-        return rosenbrock_solve(ROSENBROCK_TABLEAUS[method],
-                                field or (lambda tt, y: rest(tt, y) + op.apply(y)), op, y0,
-                                [sign * v for v in ts], sign, rtol=rtol, atol=atol,
-                                step_size=step_size, max_nfe=max_nfe, name=name,
-                                linear_maxiter=linear_maxiter)
+        ys, c = rosenbrock_solve(ROSENBROCK_TABLEAUS[method],
+                                 field or (lambda tt, y: rest(tt, y) + op.apply(y)), op, y0,
+                                 [sign * v for v in ts], sign, rtol=rtol, atol=atol,
+                                 step_size=step_size, max_nfe=max_nfe, name=name,
+                                 linear_maxiter=linear_maxiter)
+        return IMEXSolution(torch.stack(ys), c["nfe"], c["products"], c["iterations"],
+                            c["solves"], c["factorizations"], c["steps"], c["rejected"],
+                            "direct", c["jacobians"], c["probes"])
     stats = SolveStats()
     solver = StageSolver(op, linear_solver, rtol=1e-3 * rtol, atol=1e-3 * atol,
                          maxiter=linear_maxiter, stats=stats, sign=sign)
+    run = _Run(tab, solver, rest, sign, max_nfe, name, affine)
     if tab.linearised and not affine:     # affine: J = L, the split is already exact
-        from pde2gnn.integrate.linearised import LinearisedRun
-        run = LinearisedRun(tab, solver, rest, sign, max_nfe, name, affine, field)
-    else:
-        run = _Run(tab, solver, rest, sign, max_nfe, name, affine)
+        from pde2gnn.integrate.linearised import JacobianSplit
+        run.split = JacobianSplit(run, field)
     if tab.fully_implicit and not affine:
         from pde2gnn.integrate.newton import NewtonStages
         run.newton = NewtonStages(run, rtol, atol)
@@ -143,18 +146,22 @@ class _Run:
         self.filter_error = tab.adaptive
         self.newton = None      # NewtonStages for implicit stages with a non-linear N
         self.jacobians = self.probes = 0
+        self.split = None       # JacobianSplit (pde2gnn.integrate.linearised): L = J(y_n)
 
-    # hooks of the Jacobian split (pde2gnn.integrate.linearised); here the split is fixed
     def before_step(self, s0: float, y0: Tensor, n0: Tensor, l0: Tensor):
         """(n0, l0) for the step from (s0, y0): N and L y0 of the split the step uses."""
-        return n0, l0
+        return (n0, l0) if self.split is None else self.split.before_step(s0, y0, n0, l0)
 
     def after_step(self, accepted: bool, ratio: float) -> None:
         """Told whether the step was accepted (error ratio ``ratio``)."""
+        if self.split is not None:
+            self.split.frozen.judge(accepted, ratio)
 
     def quantise(self, h: float, new: float) -> float:
         """The next step from the controller's ``new``: with a direct solver, rounded down to
         a power of sqrt(2), so that factorisations recur."""
+        if self.split is not None:
+            return self.split.frozen.quantise(h, new)
         if self.solver.kind(self.like) != "direct":
             return new
         return 2.0 ** (math.floor(2 * math.log2(new)) / 2)
@@ -291,12 +298,3 @@ class _Run:
         h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else \
             (0.01 / max(d1, d2)) ** (1.0 / (self.tab.order + 1))
         return min(100 * h0, h1)
-
-
-def _hermite(x: float, h: float, y0: Tensor, y1: Tensor, f0: Tensor, f1: Tensor) -> Tensor:
-    """Cubic Hermite interpolant at s0 + x h through y0, y1 with slopes f0, f1."""
-    h00 = 2 * x ** 3 - 3 * x ** 2 + 1
-    h10 = x ** 3 - 2 * x ** 2 + x
-    h01 = -2 * x ** 3 + 3 * x ** 2
-    h11 = x ** 3 - x ** 2
-    return stage_sum(None, [h00, h01, h * h10, h * h11], [y0, y1, f0, f1])

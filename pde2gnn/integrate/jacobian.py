@@ -67,6 +67,10 @@ class FieldJacobian:
         for _ in range(depth - 1):
             p = (p @ self.adj).astype(bool).astype(np.int8)
         self.depth, self.pattern_t = depth, p.T.tocsr()
+        if p.nnz > 4 * self.max_colours * p.shape[0]:     # hubs: no colouring can be cheap
+            raise OptionError(f"the Jacobian of this field has {p.nnz / p.shape[0]:.0f} "
+                              f"entries per row on a {depth}-hop pattern (a graph with hubs); "
+                              "use an IMEX method (ark3, ark4), which solves with L only")
         conflict = (p @ p.T).astype(bool).astype(np.int8).tocsr()    # rows sharing a column
         self.colour = greedy_colouring(conflict)
         ncol = int(self.colour.max()) + 1 if len(self.colour) else 0

@@ -31,43 +31,38 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from pde2gnn.integrate.imex import _Run
 from pde2gnn.integrate.jacobian import FrozenJacobian
-from pde2gnn.integrate.linsolve import StageSolver
 
 
-class LinearisedRun(_Run):
-    """The additive Runge-Kutta loop of :mod:`pde2gnn.integrate.imex` with L = J(t_n, y_n),
-    N = f - J(t_n, y_n) y (see the module). ``field`` is f(t, y) (None: ``rest + L``).
+class JacobianSplit:
+    """Turns the additive Runge-Kutta loop of :mod:`pde2gnn.integrate.imex` (``run``, whose
+    hooks call this) into one on L = J(t_n, y_n), N = f - J(t_n, y_n) y (see the module).
+    ``field`` is f(t, y) (None: ``rest + L``).
 
     Raises:
         OptionError: a state off the CPU (SuperLU), or a Jacobian too costly to probe.
     """
 
-    def __init__(self, tab, solver: StageSolver, rest, sign: float, max_nfe, name: str,
-                 affine: bool, field=None):
-        super().__init__(tab, solver, rest, sign, max_nfe, name, affine)
+    def __init__(self, run, field=None):
+        solver, rest = run.solver, run._rest
         op = solver.op
+        self.run = run
         self.f = field if field is not None else (lambda t, y: rest(t, y) + op.apply(y))
-        self.frozen = FrozenJacobian(self.f, op, sign, solver.stats, solver.rtol, solver.atol,
-                                     solver.maxiter)
+        self.frozen = FrozenJacobian(self.f, op, run.sign, solver.stats, solver.rtol,
+                                     solver.atol, solver.maxiter)
 
-    def _rest_j(self, t: Tensor, y: Tensor) -> Tensor:
-        return self.f(t, y) - self.solver.op.apply(y)
+    def _rest(self, t: Tensor, y: Tensor) -> Tensor:
+        return self.f(t, y) - self.run.solver.op.apply(y)
 
     def before_step(self, s0: float, y0: Tensor, n0: Tensor, l0: Tensor):
+        """(N, L y0) of the split of the step from (s0, y0), after refreshing a stale J."""
         if not self.frozen.stale:
             return n0, l0
-        t = torch.full((), self.sign * s0, dtype=y0.dtype, device=y0.device)
-        self.solver = self.frozen.refresh(t, y0)
-        self.jacobians = self.frozen.evaluations
-        self.probes = self.frozen.jac.products
-        self._rest = self._rest_j
-        l_new = self.solver.L(y0)
+        run = self.run
+        t = torch.full((), run.sign * s0, dtype=y0.dtype, device=y0.device)
+        run.solver = self.frozen.refresh(t, y0)
+        run.jacobians = self.frozen.evaluations
+        run.probes = self.frozen.jac.products
+        run._rest = self._rest
+        l_new = run.solver.L(y0)
         return n0 + l0 - l_new, l_new
-
-    def after_step(self, accepted: bool, ratio: float) -> None:
-        self.frozen.judge(accepted, ratio)
-
-    def quantise(self, h: float, new: float) -> float:
-        return self.frozen.quantise(h, new)

@@ -24,19 +24,25 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import SolverError
-from pde2gnn.integrate.imex import IMEXSolution, _hermite, _Run
+from pde2gnn.integrate.dense_output import hermite
 from pde2gnn.integrate.imex_tableaus import RosenbrockTableau
 from pde2gnn.integrate.jacobian import FrozenJacobian
 from pde2gnn.integrate.linsolve import SolveStats
-from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum, step_grid
+from pde2gnn.integrate.rk import _initial_step, _next_step, _rms, check_nfe, stage_sum, step_grid
 
 
 def rosenbrock_solve(tab: RosenbrockTableau, f, op, y0: Tensor, s: List[float], sign: float, *,
                      rtol: float, atol: float, step_size: Optional[float],
-                     max_nfe: Optional[int], name: str, linear_maxiter: int) -> IMEXSolution:
+                     max_nfe: Optional[int], name: str, linear_maxiter: int):
     """Integrate dy/ds = sign f(sign s, y) over the increasing times ``s`` (see
     :func:`pde2gnn.integrate.imex.imex_solve`, which calls this for a method of
-    :data:`~pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS`).
+    :data:`~pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS`, and packs the result in an
+    :class:`~pde2gnn.integrate.imex.IMEXSolution`).
+
+    Returns:
+        (ys, counts): y at each time of ``s`` (``[N, D]`` each) and the counts ``nfe``,
+        ``products`` (with J), ``iterations`` (0), ``solves``, ``factorizations``, ``steps``,
+        ``rejected``, ``jacobians``, ``probes``.
 
     Args:
         f: f(t, y), y ``[N, D]`` (and ``[B, N, D]`` for the Jacobian's probes).
@@ -51,10 +57,10 @@ def rosenbrock_solve(tab: RosenbrockTableau, f, op, y0: Tensor, s: List[float], 
                       FrozenJacobian(f, op, sign, stats, 1e-3 * rtol, 1e-3 * atol,
                                      linear_maxiter))
     ys = run.adaptive(y0, s, rtol, atol) if step_size is None else run.fixed(y0, s, step_size)
-    fz = run.frozen
-    return IMEXSolution(torch.stack(ys), run.nfe, stats.products, stats.iterations,
-                        stats.solves, stats.factorizations, run.steps, run.rejected, "direct",
-                        fz.evaluations, fz.jac.products)
+    return ys, dict(nfe=run.nfe, products=stats.products, iterations=stats.iterations,
+                    solves=stats.solves, factorizations=stats.factorizations, steps=run.steps,
+                    rejected=run.rejected, jacobians=run.frozen.evaluations,
+                    probes=run.frozen.jac.products)
 
 
 class _Rosenbrock:
@@ -71,9 +77,6 @@ class _Rosenbrock:
         check_nfe(self.nfe, self.max_nfe, self.name)
         out = self.f(torch.full((), self.sign * s, dtype=y.dtype, device=y.device), y)
         return out if self.sign == 1.0 else -out
-
-    def f_at(self, s: float, y: Tensor):        # for _Run._initial_step
-        return self.F(s, y), 0.0
 
     def _ft(self, s: float, y: Tensor, f0: Tensor) -> Optional[Tensor]:
         """dg/ds at (s, y) by a forward difference; None for an autonomous field."""
@@ -115,7 +118,7 @@ class _Rosenbrock:
     def adaptive(self, y0: Tensor, ts: List[float], rtol: float, atol: float) -> List[Tensor]:
         s0 = ts[0]
         f0 = self.F(s0, y0)
-        h = _Run._initial_step(self, s0, y0, f0, rtol, atol)
+        h = _initial_step(self.F, s0, y0, f0, self.tab.order, rtol, atol)
         out, last = [y0], None
         for target in ts[1:]:
             while target > s0:
@@ -139,7 +142,7 @@ class _Rosenbrock:
                 h = self.frozen.quantise(h, _next_step(h, ratio, self.tab.order))
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha
-            out.append(yb if x == 1.0 else _hermite(x, ha, ya, yb, fa, fb))
+            out.append(yb if x == 1.0 else hermite(x, ha, ya, yb, fa, fb))
         return out
 
     def fixed(self, y0: Tensor, ts: List[float], step_size: float) -> List[Tensor]:
