@@ -157,6 +157,16 @@ class JacobianSolver(StageSolver):
         super().__init__(MatrixOperator(J, dtype=like.dtype), "direct", **kw)
         self.perm = perm
 
+    def L(self, y: Tensor) -> Tensor:
+        """J y (sign applied); scipy's CSR product where no gradient is asked for."""
+        if torch.is_grad_enabled() and y.requires_grad:
+            return super().L(y)
+        self.stats.products += 1
+        m = self.op.matrix()
+        flat = y.detach().reshape(-1, m.shape[0]).T.cpu().numpy()
+        out = torch.as_tensor(np.ascontiguousarray((m @ flat).T), dtype=y.dtype).reshape(y.shape)
+        return out if self.sign == 1.0 else -out
+
     def _factor(self, g: float):
         if self.perm is None:
             return super()._factor(g)
