@@ -91,7 +91,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         raise OptionError(f"unknown implicit / IMEX method '{method}' (choose from "
                           f"{', '.join(list(IMEX_TABLEAUS) + list(ROSENBROCK_TABLEAUS))})")
     tab = IMEX_TABLEAUS.get(method)
-    if tab is not None and tab.fully_implicit and not affine and torch.is_grad_enabled() and y0.requires_grad:
+    if tab is not None and tab.fully_implicit and not affine and torch.is_grad_enabled() \
+            and y0.requires_grad:
         raise OptionError(f"method '{method}' treats N implicitly too (Newton iterations, "
                           f"without gradients); {name} is not affine and needs gradients: "
                           "use an IMEX method (ars232, ars443, ark3, ark4), which takes N "
