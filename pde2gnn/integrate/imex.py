@@ -27,15 +27,18 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.integrate.dense_output import hermite as _hermite
 from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum, step_grid
-from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ARKTableau
+from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ROSENBROCK_TABLEAUS, ARKTableau
 from pde2gnn.integrate.linsolve import SolveStats, StageSolver
 
 
 class IMEXSolution(NamedTuple):
     """What :func:`imex_solve` returns: ``ys [len(t), *y0.shape]``; ``nfe`` evaluations of N;
     ``products`` with L; linear-solver ``iterations``; ``solves``; ``factorizations``;
-    accepted ``steps`` and ``rejected`` steps; ``linear_solver`` the solver used."""
+    accepted ``steps`` and ``rejected`` steps; ``linear_solver`` the solver used;
+    ``jacobians``: Jacobians of f evaluated and ``probes``: the vector-Jacobian products they
+    took (methods on the Jacobian split only)."""
 
     ys: Tensor
     nfe: int
@@ -46,13 +49,16 @@ class IMEXSolution(NamedTuple):
     steps: int
     rejected: int
     linear_solver: str
+    jacobians: int = 0
+    probes: int = 0
 
 
 def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[float], *,
                method: str = "ark3", rtol: float = 1e-7, atol: float = 1e-9,
                step_size: Optional[float] = None, max_nfe: Optional[int] = None,
                name: str = "the ODE", affine: bool = False, linear_solver: str = "auto",
-               linear_maxiter: int = 2000, trace: Optional[dict] = None) -> IMEXSolution:
+               linear_maxiter: int = 2000, trace: Optional[dict] = None,
+               field: Optional[Callable[[Tensor, Tensor], Tensor]] = None) -> IMEXSolution:
     """Integrate dy/dt = L y + N(t, y) from y(t[0]) = y0, returning y at every time of ``t``.
 
     Args:
@@ -61,7 +67,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         rest: N(t, y) (t a 0-dim tensor of y's dtype), y of y0's shape ``[N, D]`` or
             ``[B, N, D]``.
         t: output times, strictly monotonic (increasing or decreasing), time units.
-        method: a name in :data:`IMEX_TABLEAUS`.
+        method: a name in :data:`IMEX_TABLEAUS` or :data:`ROSENBROCK_TABLEAUS`
+            (:mod:`.rosenbrock`).
         rtol, atol: tolerances of adaptive methods; the linear solves stop at 1e-3 of them.
         step_size: the grid step of a fixed-step solve (None: the output times for a
             fixed-step method; adaptive steps for an adaptive one). Given to an adaptive
@@ -72,6 +79,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         linear_solver, linear_maxiter: see :class:`pde2gnn.integrate.linsolve.StageSolver`.
         trace: a dict the solve fills for the discrete adjoint (:mod:`.imex_adjoint`): ``run``
             (the stepper) and ``steps``, one ``(s0, h, s1, y0)`` per accepted step (s = sign t).
+        field: f(t, y) = L y + N(t, y) in one evaluation, for the methods on the Jacobian
+            split (``ark3j``, ``ark4j``, :mod:`.linearised`); None: ``rest + L``.
 
     Raises:
         OptionError: an unknown method; times not strictly monotonic; a fully implicit method
@@ -80,11 +89,12 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         SolverError: max_nfe exceeded, step-size underflow, a linear solve that does not
             converge (naming time, step and residual).
     """
-    if method not in IMEX_TABLEAUS:
+    if method not in IMEX_TABLEAUS and method not in ROSENBROCK_TABLEAUS:
         raise OptionError(f"unknown implicit / IMEX method '{method}' (choose from "
-                          f"{', '.join(IMEX_TABLEAUS)})")
-    tab = IMEX_TABLEAUS[method]
-    if tab.fully_implicit and not affine and torch.is_grad_enabled() and y0.requires_grad:
+                          f"{', '.join(list(IMEX_TABLEAUS) + list(ROSENBROCK_TABLEAUS))})")
+    tab = IMEX_TABLEAUS.get(method)
+    if tab is not None and tab.fully_implicit and not affine and torch.is_grad_enabled() \
+            and y0.requires_grad:
         raise OptionError(f"method '{method}' treats N implicitly too (Newton iterations, "
                           f"without gradients); {name} is not affine and needs gradients: "
                           "use an IMEX method (ars232, ars443, ark3, ark4), which takes N "
@@ -95,6 +105,16 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
     if not ts or not (inc or dec):
         raise OptionError(f"output times must be strictly increasing or decreasing, got {ts}")
     sign = 1.0 if inc or len(ts) == 1 else -1.0
+    if tab is None:
+        from pde2gnn.integrate.rosenbrock import rosenbrock_solve
+        ys, c = rosenbrock_solve(ROSENBROCK_TABLEAUS[method],
+                                 field or (lambda tt, y: rest(tt, y) + op.apply(y)), op, y0,
+                                 [sign * v for v in ts], sign, rtol=rtol, atol=atol,
+                                 step_size=step_size, max_nfe=max_nfe, name=name,
+                                 linear_maxiter=linear_maxiter)
+        return IMEXSolution(torch.stack(ys), c["nfe"], c["products"], c["iterations"],
+                            c["solves"], c["factorizations"], c["steps"], c["rejected"],
+                            "direct", c["jacobians"], c["probes"])
     stats = SolveStats()
     solver = StageSolver(op, linear_solver, rtol=1e-3 * rtol, atol=1e-3 * atol,
                          maxiter=linear_maxiter, stats=stats, sign=sign)
@@ -102,6 +122,9 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
     if trace is not None:
         run.trace = trace["steps"] = []
         trace["run"] = run
+    if tab.linearised and not affine:     # affine: J = L, the split is already exact
+        from pde2gnn.integrate.linearised import JacobianSplit
+        run.split = JacobianSplit(run, field)
     if tab.fully_implicit and not affine:
         from pde2gnn.integrate.newton import NewtonStages
         run.newton = NewtonStages(run, rtol, atol)
@@ -112,7 +135,7 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         else run.fixed(y0, s, step_size)
     return IMEXSolution(torch.stack(ys), run.nfe, stats.products, stats.iterations,
                         stats.solves, stats.factorizations, run.steps, run.rejected,
-                        solver.kind(y0))
+                        run.solver.kind(y0), run.jacobians, run.probes)
 
 
 class _Run:
@@ -131,6 +154,26 @@ class _Run:
         self.filter_error = tab.adaptive
         self.newton = None      # NewtonStages for implicit stages with a non-linear N
         self.trace: Optional[list] = None   # accepted steps (s0, h, s1, y0) for the adjoint
+        self.jacobians = self.probes = 0
+        self.split = None       # JacobianSplit (pde2gnn.integrate.linearised): L = J(y_n)
+
+    def before_step(self, s0: float, y0: Tensor, n0: Tensor, l0: Tensor):
+        """(n0, l0) for the step from (s0, y0): N and L y0 of the split the step uses."""
+        return (n0, l0) if self.split is None else self.split.before_step(s0, y0, n0, l0)
+
+    def after_step(self, accepted: bool, ratio: float) -> None:
+        """Told whether the step was accepted (error ratio ``ratio``)."""
+        if self.split is not None:
+            self.split.frozen.judge(accepted, ratio)
+
+    def quantise(self, h: float, new: float) -> float:
+        """The next step from the controller's ``new``: with a direct solver, rounded down to
+        a power of sqrt(2), so that factorisations recur."""
+        if self.split is not None:
+            return self.split.frozen.quantise(h, new)
+        if self.solver.kind(self.like) != "direct":
+            return new
+        return 2.0 ** (math.floor(2 * math.log2(new)) / 2)
 
     def N(self, s: float, y: Tensor) -> Tensor:
         self.nfe += 1
@@ -186,13 +229,14 @@ class _Run:
         s0 = ts[0]
         n0, l0 = self.f_at(s0, y0)
         h = self._initial_step(s0, y0, n0 + l0, rtol, atol)
-        direct = self.solver.kind(y0) == "direct"
+        self.like = y0
         out, last = [y0], None
         for target in ts[1:]:
             while target > s0:
                 if not s0 + h > s0:
                     raise SolverError(f"{tab.name}: step size underflow (h = {h:.3g}) at t = "
                                       f"{self.sign * s0:.6g} in the solve of {self.name}")
+                n0, l0 = self.before_step(s0, y0, n0, l0)
                 got = self.step(s0, h, y0, n0, l0)
                 if got is None:          # Newton failed: a smaller step
                     self.rejected += 1
@@ -222,10 +266,8 @@ class _Run:
                     s0, y0, n0, l0 = s0 + h, y1, n1, l1
                 else:
                     self.rejected += 1
-                new = _next_step(h, ratio, tab.order)
-                if direct:     # steps on a grid of powers of sqrt(2): factorisations recur
-                    new = 2.0 ** (math.floor(2 * math.log2(new)) / 2)
-                h = new
+                self.after_step(ratio <= 1, ratio)
+                h = self.quantise(h, _next_step(h, ratio, tab.order))
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha
             out.append(yb if x == 1.0 else _hermite(x, ha, ya, yb, fa, fb))
@@ -237,6 +279,7 @@ class _Run:
         n0, l0 = self.f_at(grid[0], y0)
         for s0, s1 in zip(grid[:-1], grid[1:]):
             h = s1 - s0
+            n0, l0 = self.before_step(s0, y0, n0, l0)
             got = self.step(s0, h, y0, n0, l0)
             if got is None:
                 raise SolverError(f"{self.tab.name}: Newton iterations did not converge at t = "
@@ -246,6 +289,7 @@ class _Run:
             self.steps += 1
             if self.trace is not None:
                 self.trace.append((s0, h, s1, y0))
+            self.after_step(True, 0.0)
             while j < len(ts) and s1 >= ts[j]:
                 x = (ts[j] - s0) / h
                 out.append(y1 if x == 1.0 else y0 if x == 0.0 else y0 + x * (y1 - y0))
@@ -267,12 +311,3 @@ class _Run:
         h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else \
             (0.01 / max(d1, d2)) ** (1.0 / (self.tab.order + 1))
         return min(100 * h0, h1)
-
-
-def _hermite(x: float, h: float, y0: Tensor, y1: Tensor, f0: Tensor, f1: Tensor) -> Tensor:
-    """Cubic Hermite interpolant at s0 + x h through y0, y1 with slopes f0, f1."""
-    h00 = 2 * x ** 3 - 3 * x ** 2 + 1
-    h10 = x ** 3 - 2 * x ** 2 + x
-    h01 = -2 * x ** 3 + 3 * x ** 2
-    h11 = x ** 3 - x ** 2
-    return stage_sum(None, [h00, h01, h * h10, h * h11], [y0, y1, f0, f1])

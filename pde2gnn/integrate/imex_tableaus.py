@@ -13,7 +13,7 @@ too (Newton-Krylov), or, for an affine field, is a constant.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import sqrt
 from typing import Optional, Tuple
 
@@ -35,6 +35,9 @@ class ARKTableau:
         fully_implicit: N is implicit too (``ae`` = ``ai``).
         l_stable: L-stable (R(inf) = 0 for the implicit part); else only A-stable.
         source: the paper the coefficients come from.
+        linearised: the implicit part is the whole Jacobian J(y_n) of f, frozen over a step
+            (and reused across steps), the explicit part f - J(y_n) y
+            (:mod:`pde2gnn.integrate.linearised`); otherwise the compiler's split.
     """
 
     name: str
@@ -49,6 +52,7 @@ class ARKTableau:
     fully_implicit: bool = False
     l_stable: bool = True
     source: str = ""
+    linearised: bool = False
 
     @property
     def stages(self) -> int:
@@ -153,4 +157,75 @@ IMEX_TABLEAUS = {t.name: t for t in (
           source="Kennedy & Carpenter 2003, ARK3(2)4L[2]SA"),
     _imex("ark4", 4, _ARK4_C, _ARK4_AE, _ARK4_AI, _ARK4_B, _ARK4_B, _ARK4_BHAT, _ARK4_BHAT,
           source="Kennedy & Carpenter 2003, ARK4(3)6L[2]SA"),
+)}
+# The same ARK pairs on the Jacobian split f = J(y_n) y + (f(y) - J(y_n) y): linearly implicit
+# in the whole Jacobian (pde2gnn.integrate.linearised); L-stable in J, order kept for any J.
+for _name in ("ark3", "ark4"):
+    _t = IMEX_TABLEAUS[_name]
+    IMEX_TABLEAUS[_name + "j"] = replace(
+        _t, name=_name + "j", linearised=True,
+        source=_t.source + ", on the Jacobian split J(y_n) y + (f - J(y_n) y)")
+del _name, _t
+
+
+@dataclass(frozen=True)
+class RosenbrockTableau:
+    """A Rosenbrock(-W) method (Hairer & Wanner, "Solving ODEs II", sec. IV.7, eq. (7.4)):
+
+        (I - h gamma J) k_i = h f(t0 + alpha_i h, y0 + sum_{j<i} alpha_ij k_j)
+                              + h J sum_{j<i} gamma_ij k_j + h^2 gamma_i f_t(t0, y0),
+        y1 = y0 + sum_i b_i k_i,  error sum_i (b_i - bhat_i) k_i,
+
+    alpha_i = sum_j alpha_ij, gamma_i = gamma + sum_j gamma_ij. A W-method keeps its order
+    with any matrix in place of J, so J (and the factorisation of I - h gamma J) may be reused
+    over steps.
+
+    Attributes:
+        name, order, source: as :class:`ARKTableau`.
+        gamma: the diagonal.
+        alpha, gammas: strictly lower triangular ``S x S`` (alpha_ij, gamma_ij).
+        b, bhat: solution and embedded weights.
+        w_method: a W-method (order kept with a stale J).
+        l_stable: R(-inf) = 0.
+    """
+
+    name: str
+    order: int
+    gamma: float
+    alpha: Matrix
+    gammas: Matrix
+    b: Tuple[float, ...]
+    bhat: Tuple[float, ...]
+    w_method: bool = True
+    l_stable: bool = True
+    source: str = ""
+
+    @property
+    def stages(self) -> int:
+        return len(self.b)
+
+    @property
+    def c(self) -> Tuple[float, ...]:
+        return tuple(sum(r) for r in self.alpha)
+
+    @property
+    def d(self) -> Tuple[float, ...]:
+        return tuple(self.gamma + sum(r) for r in self.gammas)
+
+
+# Rang & Angermann, "New Rosenbrock W-methods of order 3 for partial differential algebraic
+# equations of index 1", BIT 45 (2005) 761-787: ROS34PW2 (4 stages, order 3, embedded order 2,
+# stiffly accurate, L-stable, a W-method), as in PETSc's TSROSWRA34PW2.
+_RG = 4.3586652150845900e-01
+ROSENBROCK_TABLEAUS = {t.name: t for t in (
+    RosenbrockTableau(
+        "ros34pw2", 3, _RG,
+        _square(((), (8.7173304301691801e-01,),
+                 (8.4457060015369423e-01, -1.1299064236397981e-01), (0.0, 0.0, 1.0)), 4),
+        _square(((), (-8.7173304301691801e-01,),
+                 (-9.0338057013044082e-01, 5.4180672388095326e-02),
+                 (2.4212380706095346e-01, -1.2232505839045147e+00, 5.4526025533510214e-01)), 4),
+        (2.4212380706095346e-01, -1.2232505839045147e+00, 1.5452602553351023e+00, _RG),
+        (3.7810903145819369e-01, -9.6042292212423178e-02, 0.5, 2.1793326075422950e-01),
+        source="Rang & Angermann 2005, ROS34PW2"),
 )}

@@ -201,7 +201,12 @@ class StageSolver:
         self.stats.solves += 1
         kind = self.kind(b)
         if kind == "direct":
-            lu = self._factor(g)
+            try:
+                lu = self._factor(g)
+            except RuntimeError as e:       # SuperLU: "Factor is exactly singular"
+                raise SolverError(f"the sparse LU of I - g L (g = {g:.3g}) of an implicit "
+                                  f"stage {where} failed: {e}; reduce rtol/atol (smaller "
+                                  "steps) or choose another method or linear_solver") from None
             shape = b.shape
             rhs = b.detach().reshape(-1, shape[-2] * shape[-1]).T.cpu().numpy()
             x = lu.solve(np.ascontiguousarray(rhs, dtype=np.float64),

@@ -157,7 +157,7 @@ class ODEBlock(nn.Module):
                              method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
                              step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
                              affine=self.field.affine, linear_solver=cfg.linear_solver,
-                             linear_maxiter=cfg.linear_maxiter)
+                             linear_maxiter=cfg.linear_maxiter, field=self.field)
             ys, self.nfe_forward = sol.ys, sol.nfe
             self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
         elif cfg.compile or cfg.checkpoint:

@@ -8,7 +8,7 @@ from typing import Optional
 
 from pde2gnn.errors import OptionError
 from pde2gnn.options import check_fields
-from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS
+from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ROSENBROCK_TABLEAUS
 from pde2gnn.integrate.tableaus import TABLEAUS
 
 #: the linear solvers of implicit / IMEX stages (:mod:`pde2gnn.integrate.linsolve`)
@@ -38,7 +38,10 @@ class SolverConfig:
             ``tsit5``, ``bosh3``, ``rk4``, ``euler``, ...), an implicit or IMEX method of
             :data:`pde2gnn.integrate.imex_tableaus.IMEX_TABLEAUS` (``ark3``, ``ark4``,
             ``ars232``, ``ars443``, ``esdirk3``, ``esdirk4``, ``backward_euler``,
-            ``trapezoid``: L y implicit, N explicit, see docs/guide/stiff-solvers.md),
+            ``trapezoid``: L y implicit, N explicit; ``ark3j``, ``ark4j``: the same pairs with
+            the whole Jacobian J(y_n) implicit; see docs/guide/stiff-solvers.md), a
+            Rosenbrock-W method of
+            :data:`pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS` (``ros34pw2``),
             ``auto`` (IMEX ``ark3`` when rho(L) T > 200, else ``dopri5``; logged), or any
             other torchdiffeq method (the Adams methods only with ``step_size``).
         rtol, atol: tolerances of adaptive methods (relative, absolute).
@@ -104,7 +107,7 @@ class SolverConfig:
             raise OptionError(f"unknown integrator '{self.integrator}' (choose from "
                               f"{', '.join(INTEGRATORS)})")
         known = sorted(set(TORCHDIFFEQ_METHODS) | set(TABLEAUS)) + list(IMEX_TABLEAUS) + \
-            ["auto"]
+            list(ROSENBROCK_TABLEAUS) + ["auto"]
         for m in (self.method, self.adjoint_method):
             if m is not None and m not in known:
                 raise OptionError(f"unknown ODE method '{m}' (choose from {', '.join(known)})")
@@ -158,7 +161,7 @@ class SolverConfig:
     @property
     def imex(self) -> bool:
         """Whether solves run on :func:`pde2gnn.integrate.imex.imex_solve`."""
-        return self.method in IMEX_TABLEAUS
+        return self.method in IMEX_TABLEAUS or self.method in ROSENBROCK_TABLEAUS
 
     def options(self) -> dict:
         if self.method in FIXED_STEP and self.step_size is not None:

@@ -98,7 +98,7 @@ def fitted_order(hs, errors):
 
 
 EXPECTED = {"backward_euler": 1, "trapezoid": 2, "esdirk3": 3, "esdirk4": 4, "ars232": 2,
-            "ars443": 3, "ark3": 3, "ark4": 4}
+            "ars443": 3, "ark3": 3, "ark4": 4, "ark3j": 3, "ark4j": 4}
 
 
 @pytest.mark.parametrize("name", ALL)
