@@ -111,12 +111,14 @@ class SolverConfig:
         for m in (self.method, self.adjoint_method):
             if m is not None and m not in known:
                 raise OptionError(f"unknown ODE method '{m}' (choose from {', '.join(known)})")
-        own = self.method in IMEX_TABLEAUS           # the discrete adjoint of imex_adjoint
+        # the discrete adjoint of imex_adjoint re-takes the steps on the compiler's split; the
+        # methods on the whole Jacobian (ark3j, ark4j; ros34pw2) step on another one
+        own = self.method in IMEX_TABLEAUS and not IMEX_TABLEAUS[self.method].linearised
         if self.method not in TORCHDIFFEQ_METHODS and (self.integrator == "torchdiffeq"
                                                        or (self.adjoint and not own)):
             raise OptionError(f"method '{self.method}' exists only in the pde2gnn integrator "
                               "(not in torchdiffeq, so not with --integrator torchdiffeq or, "
-                              "unless implicit / IMEX, adjoint)")
+                              "unless implicit / IMEX on the compiler's split, adjoint)")
         if self.adjoint and self.method in IMEX_TABLEAUS and \
                 self.adjoint_method not in (None, self.method):
             raise OptionError(f"adjoint_method '{self.adjoint_method}' with method "

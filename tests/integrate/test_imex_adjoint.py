@@ -42,8 +42,10 @@ dt(u) = alpha * sum_j(u_j - u_i) + beta * u * (1 - u)
 """
 REVERSED = GREAD.replace("dt(u) = alpha * sum_j(u_j - u_i) + beta * u * (1 - u)",
                          "dt(u) = -(alpha * sum_j(u_j - u_i) + beta * u * (1 - u))")
-IMEX = [m for m, t in IMEX_TABLEAUS.items() if not t.fully_implicit]
-ALL = list(IMEX_TABLEAUS)
+IMEX = [m for m, t in IMEX_TABLEAUS.items() if not t.fully_implicit and not t.linearised]
+ALL = [m for m, t in IMEX_TABLEAUS.items() if not t.linearised]
+#: the methods on the whole Jacobian (integrate.linearised, integrate.rosenbrock) have no adjoint
+WHOLE_JACOBIAN = [m for m, t in IMEX_TABLEAUS.items() if t.linearised] + ["ros34pw2"]
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +226,9 @@ def test_adjoint_matches_explicit_path_at_small_alpha(float64, method):
     ref, _ = _grads(f, y0, w, SolverConfig("dopri5", **tight))
     grad, _ = _grads(f, y0, w, SolverConfig(method, adjoint=True, **tight))
     _close(grad, ref, 1e-5)
+
+
+@pytest.mark.parametrize("method", WHOLE_JACOBIAN)
+def test_adjoint_of_a_method_on_the_whole_jacobian_is_refused(method):
+    with pytest.raises(OptionError, match="adjoint"):
+        SolverConfig(method=method, adjoint=True)
