@@ -331,3 +331,19 @@ def test_generate_runs_the_missing_code_generation_passes():
     assert "level_hoist" not in st.stencil.passes
     assert generate(st.stencil).source == st.code
     assert st.program.passes == passes.NAMES
+
+
+def test_normalised_edge_weight_of_a_constant_score_stays_inside_sum_j():
+    """``squareplus_i(0 * s)`` folds to ``squareplus_i(0)``: still one value per edge (1 / the
+    number of edges leaving j), so pass ``normalise`` must not pull it out of ``sum_j`` as a
+    scalar (it did, and the unfused code multiplied an [E] vector by an [N] sum)."""
+    spec = ("model rw\nfield x : node[2]\nlet x0 = init(x)\n"
+            "edge a = squareplus_i(0 * dot(x0_i, x0_j))\ndt(x) = sum_j(a * x_j) - x\n")
+    text = compiler.explain(spec, after="normalise", fuse=False)
+    assert "SquareplusI(0)*SumJ" not in text.replace(" ", "")
+    fused, gen = build(spec, True)
+    plain, _ = build(spec, False, state=fused.state_dict())
+    y = torch.randn(N, 2, generator=gen, dtype=torch.float64)
+    for f in (fused, plain):
+        f.prepare(y)
+    assert_close_norm(plain(0.0, y), fused(0.0, y), rtol=1e-11)
