@@ -15,7 +15,7 @@ import torch
 from pde2gnn.compiler import pipeline as compiler
 from pde2gnn.errors import DataError
 from pde2gnn.graph import construction as graphs
-from tests.simulate.test_boundary import exact, jittered, order, solve
+from tests.simulate.test_boundary import mms_errors, order
 
 SPEC = """model mms_robin
 field u : node[1]
@@ -38,18 +38,7 @@ def spec(scheme, c=0.0):
 
 
 def errors(kind, sizes, c=0.0, T=0.1):
-    errs = []
-    for n in sizes:
-        if kind in ("vertex", "cell"):
-            pos, ei = graphs.grid_graph((n, n), (0, 0), (1, 1), centring=kind)
-            scheme = "grid"
-        else:
-            pos = jittered(n)
-            ei = graphs.knn_graph(pos, 12) if kind == "lsq" else graphs.delaunay_graph(pos)
-            scheme = kind
-        y, _ = solve(spec(scheme, c), pos, ei, exact(pos, 0.0), T)
-        errs.append(np.abs(y[:, 0] - exact(pos, T)).max())
-    return errs
+    return mms_errors(kind, sizes, T, lambda scheme: spec(scheme, c))
 
 
 @pytest.mark.parametrize("kind,sizes", [("vertex", (9, 17, 33)), ("cell", (8, 16, 32))])
