@@ -201,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "interpolation, 20 extrapolation), or 100 regular (80 / 0 / 20); "
                         "overrides --frames / --dt and stores the index sets in the .npz")
     q.add_argument("--horizon", type=float, default=5.0, help="T of --protocol")
-    q.add_argument("--n", type=int, default=50, help="grid points per axis")
+    q.add_argument("--n", "--size", type=int, default=50, dest="n",
+                   help="grid points per axis (--size: the same, the spelling to use under "
+                   "torchrun, whose own options --nnodes / --nproc-per-node make --n ambiguous)")
     q.add_argument("--points", type=int, default=2500, help="number of random points")
     q.add_argument("--k", type=int, default=8, help="kNN of the simulation graph (points)")
     q.add_argument("--scheme", choices=["auto", "grid", "lsq", "mesh"],

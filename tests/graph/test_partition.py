@@ -107,9 +107,10 @@ def test_simulate_partition_needs_torchrun(tmp_path):
 
 @pytest.mark.slow
 def test_simulate_under_torchrun_equals_one_process(tmp_path):
-    """`torchrun --nproc-per-node 2 -m pde2gnn simulate ... --partition 2`: rank 0 writes the
-    gathered frames, equal to a one-process run's to rounding."""
-    common = ["allen_cahn", "--graph", "grid", "--trajectories", "3", "--frames", "4",
+    """`torchrun --nproc-per-node 2 -m pde2gnn simulate ... --size 24 --partition 2` (the real
+    command line: ``--size``, not ``--n``, which torchrun refuses as ambiguous): rank 0 writes
+    the gathered frames, equal to a one-process run's to rounding."""
+    common = ["allen_cahn", "--graph", "grid", "--size", "24", "--trajectories", "3", "--frames", "4",
               "--dt", "0.05", "--dtype", "float64", "--sample", "0", "--no-png", "--quiet"]
     assert _cli(common + ["--out", str(tmp_path / "one.npz")]).returncode == 0
     p = _cli(common + ["--partition", "2", "--out", str(tmp_path / "part.npz")], torchrun=2)

@@ -39,7 +39,9 @@ class NBody(Task):
         q.add_argument("--layers", type=int, help="compiled layers (default 4)")
         q.add_argument("--batch", type=int, help="systems per step (default 100)")
         q.add_argument("--eval-every", type=int, help="epochs between validations (default 5)")
-        q.add_argument("--start", type=float, help="input time (default 3.1)")
+        q.add_argument("--start", "--start-time", type=float, dest="start",
+                       help="input time (default 3.1; --start-time: the spelling to use under "
+                       "torchrun, whose --start-method makes --start ambiguous)")
         q.add_argument("--horizon", type=float, help="prediction lead (default 1.0)")
         q.add_argument("--max-train", type=int, help="training systems used (default 3000)")
 
