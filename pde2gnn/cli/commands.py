@@ -116,9 +116,16 @@ def cmd_train(args) -> int:
     _refuse_foreign_options(args, task, args.task_options)
     threads.request(args.threads)
     rank, size, device = 0, 1, args.device
-    if args.distributed:
-        rank, size, device = distributed.start(args.device)
-    quiet_rank = task.data_parallel and rank != 0   # DDP: rank 0 reports and writes
+    partition = getattr(args, "partition", None)
+    if partition and args.distributed:
+        raise OptionError("--partition splits one graph over torchrun's processes, "
+                          "--distributed spreads whole runs over them: give one of the two")
+    if partition:      # every rank trains its part of the graph; rank 0 reports and writes
+        from pde2gnn.graph.partitioned import start
+        rank = start(partition, args.device)
+        if str(args.device).startswith("cuda"):
+            device = f"cuda:{distributed.world()[2]}"
+    quiet_rank = (task.data_parallel or bool(partition)) and rank != 0   # rank 0 writes
     if quiet_rank:
         args.quiet, args.log_every = True, 0
         sys.stdout = open(os.devnull, "w")
@@ -134,7 +141,7 @@ def cmd_train(args) -> int:
     todo = [(s, k) for s in range(first, first + splits) for k in seeds]
     print(f"{len(todo)} run(s): {splits} split(s) x {args.seeds} seed(s)")
     final = args.results
-    if final is None and not args.distributed:
+    if final is None and not args.distributed and not quiet_rank:
         final = results.run_folder(spec_path.stem, task.dataset(data)) / "results.json"
         final = str(final)
     path = None if quiet_rank else final
@@ -161,6 +168,10 @@ def cmd_train(args) -> int:
                                                                    device), indent=1))
             print(f"results ({len(runs)} run(s)) written to {path}")
         print(f"split {split_index} seed {seed}: {task.run_line(r)}")
+    if partition:
+        distributed.barrier_and_stop()
+        if rank != 0:
+            return 0
     if args.distributed:
         distributed.barrier_and_stop()
         if rank != 0:

@@ -125,29 +125,142 @@ class PartitionedField(nn.Module):
         return out
 
 
-def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], config):
+def check_partitioned(config) -> None:
+    """Refuse what a partitioned solve cannot do, naming the option.
+
+    Runs: the explicit Runge-Kutta methods of the pde2gnn integrator (direct backpropagation),
+    per-step ``checkpoint`` (fixed-step methods), ``adjoint`` (torchdiffeq's
+    ``odeint_adjoint``, step control on all-reduced norms).
+
+    Raises:
+        OptionError: an implicit / IMEX / Rosenbrock or torchdiffeq-only method, ``compile``,
+            ``auto_memory``, or ``integrator = torchdiffeq`` without the adjoint.
+    """
+    from pde2gnn.integrate.rk import TABLEAUS
+    where = "a partitioned solve (--partition)"
+    if config.method not in TABLEAUS:
+        raise OptionError(f"method '{config.method}' is not supported by {where}: it runs the "
+                          f"explicit Runge-Kutta methods {', '.join(TABLEAUS)}; implicit / "
+                          "IMEX and Rosenbrock methods would need all-reduced dot products in "
+                          "their linear solvers (not implemented)")
+    for option, on in (("compile", config.compile), ("auto_memory", config.auto_memory)):
+        if on:
+            raise OptionError(f"{option} is not supported by {where}: choose direct "
+                              "backpropagation, checkpoint or adjoint yourself"
+                              if option == "auto_memory" else
+                              f"{option} is not supported by {where}: the halo exchanges "
+                              "are collectives that torch.compile does not trace")
+    if config.integrator != "pde2gnn" and not config.adjoint:
+        raise OptionError(f"integrator '{config.integrator}' is not supported by {where} "
+                          "(only for its adjoint): use the pde2gnn integrator")
+    if config.adjoint_method not in (None, config.method) and \
+            config.adjoint_method not in TABLEAUS:
+        raise OptionError(f"adjoint_method '{config.adjoint_method}' is not supported by "
+                          f"{where}: choose one of {', '.join(TABLEAUS)}")
+
+
+def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], config,
+                      report: Optional[dict] = None):
     """Integrate a :class:`PartitionedField` from this rank's y(0) ``[..., N_own, D]`` over
     output times ``t`` with ``config`` (a :class:`~pde2gnn.integrate.solver_config.
-    SolverConfig`: an explicit method of the pde2gnn integrator); a collective.
+    SolverConfig`); a collective. Differentiable, three ways as in one process:
+
+    - direct backpropagation through the Runge-Kutta loop of :mod:`pde2gnn.integrate.rk`
+      (the halo exchanges' autograd sends the halo rows' gradients to their owners);
+    - ``checkpoint`` (fixed-step methods): per-step gradient checkpointing
+      (:class:`~pde2gnn.integrate.compiled.CompiledStep` uncompiled); each rank recomputes
+      its own steps in the backward pass, exchanging the halo again;
+    - ``adjoint``: torchdiffeq's ``odeint_adjoint`` (Chen et al. 2018) on the partitioned
+      field, with the per-solve constants cut from their history as in one process
+      (:func:`pde2gnn.integrate.solve._adjoint_solve`). The forward step control uses the
+      all-reduced RMS norm; the backward one torchdiffeq's seminorm (Kidger et al. 2021,
+      "Hey, that's not an ODE") over t, the state and its adjoint, all-reduced, because the
+      parameters' adjoints are partial sums on each rank. Equal to one process run with
+      ``adjoint_options = {"norm": "seminorm"}``; the parameters' gradients are the sum of
+      the ranks' (all-reduce them before the optimiser step).
+
+    ``report`` (a dict), with the adjoint: gets ``counter``, whose ``nfe`` counts the forward
+    and (after ``backward``) the backward evaluations.
 
     Returns:
         :class:`~pde2gnn.integrate.rk.Solution` with ``ys [len(t), ..., N_own, D]``, the same
-        accepted / rejected steps and NFE on every rank.
+        NFE and steps on every rank (``steps`` / ``rejected`` None with the adjoint, whose
+        torchdiffeq solver does not report them).
 
     Raises:
-        OptionError: an implicit / IMEX method, the adjoint, ``compile``, ``checkpoint`` or the
-            torchdiffeq integrator (not partitioned).
+        OptionError: what :func:`check_partitioned` refuses.
+        SolverError: more than ``max_nfe`` evaluations, step-size underflow.
     """
-    from pde2gnn.integrate.rk import TABLEAUS, rk_solve
-    if config.method not in TABLEAUS or config.adjoint or config.compile or \
-            config.checkpoint or config.integrator != "pde2gnn":
-        raise OptionError("a partitioned solve (--partition) runs the explicit Runge-Kutta "
-                          f"methods of the pde2gnn integrator ({', '.join(TABLEAUS)}) without "
-                          f"adjoint, compile or checkpoint; got method {config.method}")
+    from pde2gnn.integrate.rk import TABLEAUS, Solution, rk_solve
+    check_partitioned(config)
+    name = f"'{pfield.local.program.ir.name}'"
+    norm = reduced_rms(pfield.graph.group)
     pfield.prepare(y0)
+    if config.adjoint:
+        from pde2gnn.integrate.solve import _adjoint_solve, _Counted
+        counted = _Counted(pfield, config.max_nfe, name)
+        if report is not None:
+            report["counter"] = counted
+        opts = config.options()
+        adaptive = TABLEAUS[config.method].adaptive
+        method = config.adjoint_method or config.method
+        kwargs = dict(rtol=config.rtol, atol=config.atol, method=config.method,
+                      options={**opts, "norm": norm} if adaptive else opts,
+                      adjoint_method=method, adjoint_options={**opts, "norm": "seminorm"}
+                      if TABLEAUS[method].adaptive else opts)
+        tt = torch.as_tensor([float(v) for v in t], dtype=y0.dtype, device=y0.device)
+        ys = _adjoint_solve(pfield.local, counted, y0, tt, kwargs)
+        return Solution(ys, counted.nfe, None, None)
+    if config.checkpoint:
+        from pde2gnn.integrate.compiled import CompiledStep, solve_fixed
+        step = CompiledStep(pfield, config.method, compile=False, checkpoint=True)
+        ys, nfe = solve_fixed(step, y0, t, config.step_size, config.max_nfe, name)
+        return Solution(ys, nfe, nfe // TABLEAUS[config.method].stages, 0)
     return rk_solve(pfield, y0, t, method=config.method, rtol=config.rtol, atol=config.atol,
-                    step_size=config.step_size, max_nfe=config.max_nfe,
-                    name=f"'{pfield.local.program.ir.name}'", norm=reduced_rms(pfield.graph.group))
+                    step_size=config.step_size, max_nfe=config.max_nfe, name=name, norm=norm)
+
+
+class PartitionedODE(nn.Module):
+    """The ODE block of one rank: :func:`partitioned_solve` of a :class:`PartitionedField`
+    from t = 0 to ``time``, in place of :class:`~pde2gnn.integrate.solve.ODEBlock` (same
+    ``forward`` and NFE attributes) in a model whose encoder and decoder are node-wise.
+
+    ``forward(y0 [N_own, D], times=None)`` -> y(T) ``[N_own, D]``, or ``[K, N_own, D]`` at
+    ``times [K]`` (from 0, increasing); a collective.
+
+    Raises:
+        OptionError: what :func:`check_partitioned` refuses (at construction).
+        SolverError: a non-finite solution (on every rank: the check is all-reduced).
+    """
+
+    def __init__(self, pfield: PartitionedField, time: float, config):
+        super().__init__()
+        check_partitioned(config)
+        self.pfield, self.field = pfield, pfield.local
+        self.time, self.config = float(time), config
+        self.nfe_forward = self.nfe_linear = self.linear_iterations = 0
+        self.steps = self.rejected = None
+        self._report: dict = {}
+
+    @property
+    def nfe_backward(self) -> int:
+        """Evaluations of the last backward pass (adjoint only; else 0)."""
+        c = self._report.get("counter")
+        return 0 if c is None else c.nfe - self.nfe_forward
+
+    def forward(self, y0: Tensor, times: Optional[Tensor] = None) -> Tensor:
+        from pde2gnn.errors import SolverError
+        t = [0.0, self.time] if times is None else [float(v) for v in times]
+        self._report = {}
+        sol = partitioned_solve(self.pfield, y0, t, self.config, self._report)
+        self.nfe_forward, self.steps, self.rejected = sol.nfe, sol.steps, sol.rejected
+        bad = torch.tensor([0.0 if bool(torch.isfinite(sol.ys).all()) else 1.0])
+        dist.all_reduce(bad, group=self.pfield.graph.group)
+        if bad.item():
+            raise SolverError(f"the partitioned solve of '{self.field.program.ir.name}' "
+                              f"produced non-finite values ({self.config.method}, {sol.nfe} "
+                              "evaluations): reduce the time or the learning rate")
+        return sol.ys[-1] if times is None else sol.ys
 
 
 #: id(whole field) -> (field, its PartitionedField) for :func:`solve_whole`
@@ -156,7 +269,9 @@ _FIELDS: dict = {}
 
 def start(parts: int, device: str = "cpu") -> int:
     """Join torchrun's process group for ``--partition parts`` (gloo on CPU, NCCL on CUDA);
-    returns this rank.
+    returns this rank. Each process keeps at most its share of the CPU cores as torch threads
+    (cores // processes on this machine, at least 1): two ranks of two OpenMP threads each on
+    a two-core machine would wait on each other's cores at every kernel.
 
     Raises:
         OptionError: not started by torchrun, or ``parts`` differs from its process count.
@@ -167,6 +282,8 @@ def start(parts: int, device: str = "cpu") -> int:
         raise OptionError(f"--partition {parts} runs under torchrun with as many processes: "
                           f"torchrun --standalone --nproc-per-node {parts} -m pde2gnn ... "
                           f"--partition {parts} (WORLD_SIZE is {size or 'unset'})")
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", size))
+    torch.set_num_threads(min(torch.get_num_threads(), max(1, (os.cpu_count() or 1) // local)))
     if not dist.is_initialized():
         dist.init_process_group("nccl" if str(device).startswith("cuda") else "gloo")
     return dist.get_rank()

@@ -71,13 +71,15 @@ def test_two_gloo_processes_equal_one(tmp_path):
     standardize_i, a weighted heat equation with edge and node inputs on a directed graph,
     Kuramoto-Sivashinsky (lap(lap(u)) and dx, dy on a periodic grid): the field,
     a whole dopri5 / rk4 solve with the same accepted and rejected steps, and the gradients
-    (state: gathered; parameters: the sum of the ranks' gradients)."""
+    (state: gathered; parameters: the sum of the ranks' gradients); then the gradients
+    through whole solves (tests/helpers/partition_grad_worker.py)."""
     import torch.multiprocessing as mp
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
     from tests.helpers.partition_worker import worker
     out = tmp_path / "out.json"
     mp.spawn(worker, args=(2, str(tmp_path / "store"), str(out)), nprocs=2)
-    results = json.loads(out.read_text())
+    both = json.loads(out.read_text())
+    results = both["fields"]
     assert len(results) == 7
     for name, r in results.items():
         assert r["field"] < 1e-12 and r["solve"] < 1e-12, (name, r)
@@ -86,6 +88,13 @@ def test_two_gloo_processes_equal_one(tmp_path):
         assert r["nfe"][0] == r["nfe"][1], name
         assert 0 < r["interior"] < r["owned"] and r["halo"] > 0, name
     assert any(r["rejected"][0] > 0 for r in results.values())   # step control was exercised
+    # gradients of a loss on y(T): direct backpropagation, per-step checkpointing (recomputed
+    # inside each rank, exchanging again) and torchdiffeq's adjoint (norms all-reduced; the
+    # one-process reference uses the same seminorm), heat and GRAND-l
+    grads = both["gradients"]
+    assert len(grads) == 6 and grads["grand adjoint"]["params"] > 0
+    for name, r in grads.items():
+        assert r["solve"] < 1e-12 and r["grad"] < 1e-10 and r["param_grad"] < 1e-10, (name, r)
 
 
 def _cli(args, torchrun=None):
@@ -119,3 +128,82 @@ def test_simulate_under_torchrun_equals_one_process(tmp_path):
     want = one["frames"]
     assert part["frames"].shape == want.shape
     assert np.abs(part["frames"] - want).max() <= 1e-12 * np.abs(want).max()
+
+
+@pytest.mark.parametrize("option, value, named", [
+    ("method", "ark3", "method 'ark3'"), ("method", "ros34pw2", "method 'ros34pw2'"),
+    ("compile", True, "compile"), ("auto_memory", True, "auto_memory"),
+    ("integrator", "torchdiffeq", "integrator 'torchdiffeq'")])
+def test_partition_refusals_name_the_option(option, value, named):
+    from pde2gnn.graph.partitioned import check_partitioned
+    from pde2gnn.integrate.solver_config import SolverConfig
+    with pytest.raises(OptionError, match=named) as e:
+        check_partitioned(SolverConfig(**{option: value}))
+    assert "--partition" in str(e.value)
+    check_partitioned(SolverConfig(method="rk4", step_size=0.1, checkpoint=True))
+    check_partitioned(SolverConfig(adjoint=True, integrator="torchdiffeq"))
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_partitioned_training_equals_one_process(tmp_path, data_root):
+    """Node classification on Cora, float64, GRAND-l (dopri5) and heat (rk4, per-step
+    checkpointing): 3 epochs on 2 gloo ranks with the graph partitioned give the losses,
+    accuracies, NFE and selected epoch of one process (the sums of 2708 nodes in another
+    order: 1e-10 relative)."""
+    import torch.multiprocessing as mp
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    from tests.helpers.partition_train_worker import worker
+    out = tmp_path / "out.json"
+    mp.spawn(worker, args=(2, str(tmp_path / "store"), data_root, str(out)), nprocs=2)
+    results = json.loads(out.read_text())
+    assert sorted(results) == ["grand", "heat"]
+    for spec, r in results.items():
+        part, one = r["partitioned"], r["one"]
+        assert len(part["history"]) == len(one["history"]) == 3
+        for a, b in zip(part["history"], one["history"]):
+            for key in ("loss", "train_acc", "val_acc", "val_loss"):
+                assert abs(a[key] - b[key]) <= 1e-10 * max(abs(b[key]), 1e-3), (spec, key, a, b)
+            assert a["nfe"] == b["nfe"], spec
+        assert part["test_acc"] == one["test_acc"] and part["best_epoch"] == one["best_epoch"]
+        assert part["split_sha256"] == one["split_sha256"]
+    assert results["grand"]["one"]["history"][-1]["loss"] < results["grand"]["one"]["history"][0]["loss"]
+
+
+def _train_cli(args, root, torchrun=None):
+    import os
+    import subprocess
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo), OMP_NUM_THREADS="1", PDE2GNN_DATA=root)
+    pre = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={torchrun}"] if torchrun else [sys.executable]
+    return subprocess.run(pre + ["-m", "pde2gnn", "train"] + args, cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_train_partition_needs_torchrun(tmp_path):
+    p = _train_cli(["grand", "--dataset", "Cora", "--partition", "2", "--results",
+                    str(tmp_path / "r.json")], str(tmp_path))
+    assert p.returncode == 2 and "torchrun" in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_train_under_torchrun(tmp_path, data_root):
+    """`torchrun --nproc-per-node 2 -m pde2gnn train grand --dataset Cora --partition 2`: rank 0
+    alone writes the results file (with the partition recorded) and prints; float32, so the
+    losses equal the one-process run's to 1e-4 (the float64 equality is the test above)."""
+    common = ["grand", "--dataset", "Cora", "--epochs", "3", "--hidden", "16", "--dropout", "0",
+              "--input-dropout", "0", "--quiet", "--log-every", "1"]
+    one = _train_cli(common + ["--results", str(tmp_path / "one.json")], data_root)
+    assert one.returncode == 0, one.stderr[-2000:]
+    p = _train_cli(common + ["--partition", "2", "--results", str(tmp_path / "part.json")],
+                   data_root, torchrun=2)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.count("test accuracy:") == 1                   # rank 0 reports alone
+    part, ref = (json.loads((tmp_path / f).read_text()) for f in ("part.json", "one.json"))
+    assert part["partition"] == 2
+    for a, b in zip(part["runs"][0]["history"], ref["runs"][0]["history"]):
+        assert abs(a["loss"] - b["loss"]) <= 1e-4 * abs(b["loss"])

@@ -115,8 +115,10 @@ def worker(rank, world, store, out):
                     "steps": [sol.steps, one.steps], "rejected": [sol.rejected, one.rejected],
                     "nfe": [sol.nfe, one.nfe], "halo": part.plan.halo_rows,
                     "owned": part.plan.num_owned, "interior": part.plan.num_interior}
+        from tests.helpers.partition_grad_worker import gradient_cases
+        grads = gradient_cases(rank, world)
         if rank == 0:
             with open(out, "w") as fh:
-                json.dump(results, fh)
+                json.dump({"fields": results, "gradients": grads}, fh)
     finally:
         dist.destroy_process_group()

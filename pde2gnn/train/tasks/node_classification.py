@@ -34,6 +34,7 @@ from pde2gnn.train.train_config import TrainConfig  # noqa: F401
 from pde2gnn.models.continuous_gnn import ContinuousGNN, as_model_input  # noqa: F401
 from pde2gnn.options import check_device
 from pde2gnn.progress import bar as progress_bar
+from pde2gnn.train.partitioned import NodeShard, WholeGraph
 
 
 def _masks(data: Data, split_index: int):
@@ -104,8 +105,13 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int = 0,
-          device: str = "cpu", progress: bool = True, log=None, return_model: bool = False) -> dict:
-    """Train one model; returns the run's metrics.
+          device: str = "cpu", progress: bool = True, log=None, return_model: bool = False,
+          partition: int = 0) -> dict:
+    """Train one model; returns the run's metrics. With ``partition`` K > 0 (in each of the K
+    processes of an initialised torch.distributed group, ``pde2gnn train ... --partition K``
+    under torchrun), the graph is split over the processes (:class:`pde2gnn.train.partitioned.
+    NodeShard`): the same run, each process holding its nodes; every process returns the same
+    metrics.
 
     Returns:
         dict with ``test_acc`` and ``val_acc`` (fractions in [0, 1], at the selected epoch),
@@ -121,7 +127,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         ``model`` (the trained :class:`ContinuousGNN`, last epoch). The descriptions of the
         keys are stored in every results file (``NodeClassification.fields``).
     Raises:
-        OptionError: an unsupported ``device`` (:func:`pde2gnn.options.check_device`).
+        OptionError: an unsupported ``device`` (:func:`pde2gnn.options.check_device`), or
+            with ``partition`` what :class:`~pde2gnn.train.partitioned.NodeShard` refuses.
         SolverError: a solve diverged or exceeded ``config.solver.max_nfe``.
     """
     check_device(device, "device")
@@ -131,11 +138,15 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     pos = positional_input(data, config)
     model = ContinuousGNN(spec, data, num_classes, config, pos=pos,
                           label_mask=_masks(data, split_index)[0]).to(device)
+    shard = WholeGraph()
+    if partition:
+        shard = NodeShard(model, partition)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     x = NormalizeFeatures()(Data(x=data.x)).x if config.normalize_features else data.x
-    x, y = as_model_input(x).to(device), data.y.to(device)
-    train_m, val_m, test_m = (m.to(device) for m in _masks(data, split_index))
+    sha = split_sha256(*_masks(data, split_index))
+    x, y = as_model_input(shard.rows(x)).to(device), shard.rows(data.y).to(device)
+    train_m, val_m, test_m = (shard.rows(m).to(device) for m in _masks(data, split_index))
     opt = make_optimizer(model, config)
     eval_times = None
     if config.select_time:
@@ -155,24 +166,26 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         model.train()
         opt.zero_grad()
         out = model(x)
-        loss = nn.functional.cross_entropy(out[train_m], y[train_m])
+        loss = shard.loss(out, y, train_m)
         fwd, lin = model.ode.nfe_forward, (model.ode.nfe_linear, model.ode.linear_iterations)
         loss.backward()
+        shard.reduce_gradients(model)
         opt.step()
         times.append(time.perf_counter() - t0), nfe_f.append(fwd)
+        loss_value = shard.total(loss).item()
         nfe_b.append(model.ode.nfe_backward), nfe_l.append(lin[0]), lin_its.append(lin[1])
         model.eval()
         with torch.no_grad():
             logits = model(x)[None] if eval_times is None else model(x, eval_times)
             pred = logits.argmax(-1)
-            accs = torch.stack([(pred[:, m] == y[m]).float().mean(1)
+            accs = torch.stack([shard.accuracy(pred, y, m)
                                 for m in (train_m, val_m, test_m)], 1)   # [K, 3]
             k = int(accs[:, 1].argmax())        # the first time of best validation accuracy
             accs = accs[k].tolist()
-            val_loss = float(nn.functional.cross_entropy(logits[k][val_m], y[val_m]))
+            val_loss = float(shard.total(shard.loss(logits[k], y, val_m)))
             t_best = config.time if eval_times is None else float(eval_times[k])
         times_total.append(time.perf_counter() - t0)
-        history.append({"epoch": epoch, "loss": loss.item(), "train_acc": accs[0],
+        history.append({"epoch": epoch, "loss": loss_value, "train_acc": accs[0],
                         "val_acc": accs[1], "val_loss": val_loss, "integration_time": t_best,
                         "nfe": fwd, "nfe_linear": lin[0], "linear_iterations": lin[1]})
         better = val_loss < best["val_loss"] if config.select_by == "loss" else \
@@ -181,9 +194,9 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         if better:
             best = {"val_acc": accs[1], "val_loss": val_loss, "test_acc": accs[2],
                     "train_acc": accs[0], "best_epoch": epoch, "best_time": t_best}
-        bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{accs[1]:.3f}", nfe=fwd)
+        bar.set_postfix(loss=f"{loss_value:.3f}", val=f"{accs[1]:.3f}", nfe=fwd)
         if log is not None:
-            log(f"epoch {epoch:4d}  loss {loss.item():.4f}  train {100 * accs[0]:.1f}%  "
+            log(f"epoch {epoch:4d}  loss {loss_value:.4f}  train {100 * accs[0]:.1f}%  "
                 f"val {100 * accs[1]:.1f}%  integration T {t_best:.2f}  nfe {fwd}"
                 + (f" (N; L products {lin[0]}, solver iterations {lin[1]})" if any(lin) else ""))
         if config.patience and since_best >= config.patience:
@@ -191,7 +204,7 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     bar.close()
     out = {**best, "epoch_time_s": float(np.mean(times)),
            "epoch_time_total_s": float(np.mean(times_total)),
-           "split_sha256": split_sha256(train_m, val_m, test_m), "selection": selection_rule(config),
+           "split_sha256": sha, "selection": selection_rule(config),
            "nfe_forward": float(np.mean(nfe_f)), "nfe_backward": float(np.mean(nfe_b)),
            "nfe_linear": float(np.mean(nfe_l)), "linear_iterations": float(np.mean(lin_its)),
            "peak_memory_mb": peak_memory_mb(device), "history": history}

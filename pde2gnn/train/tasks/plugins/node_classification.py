@@ -65,6 +65,9 @@ class NodeClassification(Task):
                        "low-label protocol uses 1, 2, 5, 10)")
         q.add_argument("--splits", type=int, help="train on the first N of the data set's "
                        "splits (geom-gcn has 10) and report mean ± std over them (default 1)")
+        q.add_argument("--partition", type=int, metavar="K", help="split the graph into K "
+                       "METIS parts, one per process, under torchrun --nproc-per-node K (halo "
+                       "exchanges, all-reduced loss and gradients; rank 0 writes the results)")
         q.add_argument("--plot-energy", metavar="PATH", help="after training, write the "
                        "Dirichlet energy of x(t)/|x(t)| along the solve to PATH (PNG) and "
                        "classify the dynamics as low / high frequency dominated (LFD / HFD)")
@@ -195,8 +198,12 @@ class NodeClassification(Task):
         from pde2gnn.train.tasks.node_classification import train
         run_data = random_split(data, seed, self._per_class) if self.random else data
         plot = self.args.plot_energy
+        if plot and self.args.partition:
+            from pde2gnn.errors import OptionError
+            raise OptionError("--plot-energy needs the whole graph: run it without --partition")
         r = train(self.spec_path, run_data, config, seed=seed, split_index=split_index,
-                  device=device, progress=self.progress, log=log, return_model=bool(plot))
+                  device=device, progress=self.progress, log=log, return_model=bool(plot),
+                  partition=self.args.partition or 0)
         model = r.pop("model", None)
         if plot:
             from pde2gnn.train.diagnostics import energy_report
@@ -222,6 +229,8 @@ class NodeClassification(Task):
                 f"backward {s['nfe_backward']:.1f} per epoch{_linear(s)}"]
 
     def header(self, data, config) -> dict:
+        if self.args.partition:
+            return {"split": self._split, "partition": self.args.partition}
         return {"split": self._split}
 
 
