@@ -86,19 +86,33 @@ def _rel(a, b):
     return float((a - b).abs().max() / b.abs().max())
 
 
-def _time(fn, rank, repeats, stats=None):
+def _time(fn, rank, repeats, stats=None, cpu=None, run=True):
     """Per-repeat wall time of ``fn()`` on this rank (with a barrier before each), and the
-    exchange time of each repeat from ``stats``."""
+    exchange time of each repeat from ``stats``; the thread's CPU time is appended to ``cpu``
+    (a list) if given. ``run=False``: this rank only takes part in the barriers (0 s)."""
     walls, exch = [], []
     for _ in range(repeats):
         dist.barrier()
         if stats is not None:
             stats.reset_stats()
-        t0 = time.perf_counter()
-        fn()
+        c0, t0 = time.thread_time(), time.perf_counter()
+        if run:
+            fn()
         walls.append(time.perf_counter() - t0)
+        if cpu is not None:
+            cpu.append(time.thread_time() - c0)
         exch.append(stats.stats["exchange_s"] if stats is not None else 0.0)
     return walls, exch
+
+
+def _compute_only(hg, fn):
+    """``fn()`` with the halo exchanges of ``hg`` skipped (the rank's compute alone)."""
+    hg.exchange, overlap, hg.overlap = (lambda x: x), hg.overlap, False
+    try:
+        return fn()
+    finally:
+        del hg.exchange
+        hg.overlap = overlap
 
 
 def worker(rank: int, world: int, store: str, kind: str, nodes: int, channels: int,
@@ -140,15 +154,28 @@ def worker(rank: int, world: int, store: str, kind: str, nodes: int, channels: i
             bytes_eval = hg.stats["bytes_sent"] + hg.stats["bytes_received"]
             exchanges = hg.stats["exchanges"]
             rows = {"single": [], "overlap": [], "overlap_x": [], "plain": [], "plain_x": [],
-                    "exchange": []}
+                    "exchange": [], "single_cpu": [], "overlap_cpu": [], "local": [],
+                    "half_both": [], "half_alone": []}
             xl = part._pad(own)
+            # the plain compiled field on this rank's local graph (no halo code): run by both
+            # ranks at once and by rank 0 alone, it tells memory-bandwidth sharing apart
+            half = compile_spec(spec, torch.as_tensor(part.plan.edge_index),
+                                part.graph.num_nodes, dims).double()
+            half.load_state_dict(field.state_dict(), strict=False)
+            half.prepare(xl)
             for _ in range(repeats):              # interleaved variants
-                w, _ = _time(lambda: field(t, y0), rank, 1)
+                w, _ = _time(lambda: field(t, y0), rank, 1, cpu=rows["single_cpu"])
                 rows["single"] += w
                 hg.overlap = True
-                w, x = _time(lambda: part(t, own), rank, 1, hg)
+                w, x = _time(lambda: part(t, own), rank, 1, hg, cpu=rows["overlap_cpu"])
                 rows["overlap"] += w
                 rows["overlap_x"] += x
+                w, _ = _time(lambda: _compute_only(hg, lambda: part(t, own)), rank, 1)
+                rows["local"] += w
+                w, _ = _time(lambda: half(t, xl), rank, 1)
+                rows["half_both"] += w
+                w, _ = _time(lambda: half(t, xl), rank, 1, run=rank == 0)
+                rows["half_alone"] += w
                 hg.overlap = False
                 w, x = _time(lambda: part(t, own), rank, 1, hg)
                 rows["plain"] += w
@@ -284,6 +311,20 @@ def run_one(kind, nodes, channels, repeats, world, predict):
                   f"{(m['overlap'] - m['overlap_x']) * 1e3:>9.2f}{m['plain'] * 1e3:>11.2f}"
                   f"{m['plain_x'] * 1e3:>9.2f}{m['exchange'] * 1e3:>10.3f}"
                   f"{r['ranks'][0]['median']['single'] / m['overlap']:>9.2f}")
+    print("\nwhere a rank's time goes (medians, ms): 1-proc and P cpu = the thread's CPU time of "
+          "one evaluation; local = the rank's evaluation with the exchanges skipped; half = the "
+          "plain compiled field on the rank's local graph (no halo code), both ranks at once "
+          "and rank 0 alone (their ratio: memory bandwidth shared by the cores)")
+    for spec, r in rep["specs"].items():
+        print(f"{spec}:\n{'rank':>5}{'1-proc':>9}{'1-proc cpu':>12}{'P':>8}{'P cpu':>8}"
+              f"{'local':>8}{'half both':>11}{'half alone':>12}{'local/1-proc':>14}")
+        for k, q in enumerate(r["ranks"]):
+            m = q["median"]
+            alone = f"{m['half_alone'] * 1e3:>12.2f}" if k == 0 else f"{'':>12}"
+            print(f"{k:>5}{m['single'] * 1e3:>9.2f}{m['single_cpu'] * 1e3:>12.2f}"
+                  f"{m['overlap'] * 1e3:>8.2f}{m['overlap_cpu'] * 1e3:>8.2f}"
+                  f"{m['local'] * 1e3:>8.2f}{m['half_both'] * 1e3:>11.2f}{alone}"
+                  f"{m['local'] / m['single']:>14.2f}")
     link = _fit_link(rep["ping_pong"])
     print(f"\nlink (gloo ping-pong, 8 B .. 8 MiB): alpha = {link[0] * 1e6:.1f} us, "
           f"beta = {link[1] / 1e9:.2f} GB/s")

@@ -129,7 +129,7 @@ class HaloGraphOps(GraphOps):
                                  persistent=False)
         self.peers = sorted(plan.send)
         self.group, self.overlap = group, overlap
-        self._memo = None
+        self._memo = self._split_cache = None
         self.reset_stats()
 
     def reset_stats(self) -> None:
@@ -244,22 +244,41 @@ class HaloGraphOps(GraphOps):
         return self.overlap and not torch.is_grad_enabled() and x.dim() in (2, 3) and \
             not torch.compiler.is_compiling() and x.shape[-2] == self.num_nodes
 
-    def _overlapped(self, values: Tensor, pattern, x: Tensor, bias) -> Tensor:
-        """``A @ x`` (plus ``bias``) with the interior rows multiplied during the exchange."""
+    def _split(self, values: Tensor, pattern):
+        """The CSR matrices of the interior rows and of the other rows of ``A`` (values on
+        ``pattern``), cached per values tensor like :func:`~pde2gnn.compiler.backend.csr.
+        _matrices` (a per-solve operator is split once per solve, not at every evaluation)."""
+        hit = self._split_cache
+        if hit is not None and hit[0] is values and hit[1] == values._version and \
+                hit[2] is pattern:
+            return hit[3]
         if pattern.slot is not None:
-            values = values.new_zeros(pattern.nnz).index_add(0, pattern.slot, values)
+            v = values.new_zeros(pattern.nnz).index_add(0, pattern.slot, values)
+        else:
+            v = values
+        n, k = self.num_nodes, self.num_interior
+        crow, col = pattern.crow, pattern.col
+        e = int(crow[k])
+        pair = (torch.sparse_csr_tensor(crow[:k + 1], col[:e], v[:e], (k, n),
+                                        check_invariants=False),
+                torch.sparse_csr_tensor(crow[k:] - e, col[e:], v[e:], (n - k, n),
+                                        check_invariants=False))
+        self._split_cache = (values, values._version, pattern, pair)
+        return pair
+
+    def _overlapped(self, values: Tensor, pattern, x: Tensor, bias) -> Tensor:
+        """``A @ x`` (plus ``bias``) with the interior rows multiplied during the exchange,
+        each part written into its rows of one output (no concatenation)."""
+        inner, outer = self._split(values, pattern)
         started = self._start(x)
         b = x.shape[0] if x.dim() == 3 else None
         flat = (lambda z: z.transpose(0, 1).reshape(z.shape[1], -1)) if b else (lambda z: z)
         n, k = self.num_nodes, self.num_interior
-        crow, col = pattern.crow, pattern.col
-        e = int(crow[k])
-        inner = torch.sparse_csr_tensor(crow[:k + 1], col[:e], values[:e], (k, n),
-                                        check_invariants=False) @ flat(x)
+        xf = flat(x)
+        y = xf.new_empty(n, xf.shape[1])
+        torch.mm(inner, xf, out=y[:k])
         xf = flat(self._finish(x, started))
-        outer = torch.sparse_csr_tensor(crow[k:] - e, col[e:], values[e:], (n - k, n),
-                                        check_invariants=False) @ xf
-        y = torch.cat([inner, outer])
+        torch.mm(outer, xf, out=y[k:])
         if b:
             y = y.reshape(n, b, -1).transpose(0, 1)
         return y if bias is None else y + bias

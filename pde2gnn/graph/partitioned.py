@@ -87,6 +87,7 @@ class PartitionedField(nn.Module):
         self.local, self.graph = local, hg
         self.num_owned = plan.num_owned
         self.register_buffer("owned", nodes[:plan.num_owned].clone(), persistent=False)
+        self._buffer: Optional[Tensor] = None
 
     def scatter(self, y: Tensor) -> Tensor:
         """This rank's rows of a whole-graph tensor ``[..., N, D]`` -> ``[..., N_own, D]``."""
@@ -96,13 +97,32 @@ class PartitionedField(nn.Module):
         halo = y.new_zeros(*y.shape[:-2], self.graph.num_nodes - self.num_owned, y.shape[-1])
         return torch.cat([y, halo], dim=-2)
 
+    def _padded(self, y: Tensor) -> Tensor:
+        """y with room for the halo rows, ``[..., N_local, D]``. Without autograd, in a buffer
+        kept across evaluations (owned rows copied in; the exchange receives into the halo
+        rows): a fresh [N_local, D] tensor per evaluation cost about a quarter of a rank's
+        compute in page faults and zero-filling (benchmarks/scale.py --part partition)."""
+        if torch.is_grad_enabled() or y.requires_grad:
+            return self._pad(y)
+        shape = (*y.shape[:-2], self.graph.num_nodes, y.shape[-1])
+        buf = self._buffer
+        if buf is None or buf.shape != shape or buf.dtype != y.dtype or buf.device != y.device:
+            buf = self._buffer = y.new_zeros(shape)
+        buf.narrow(-2, 0, self.num_owned).copy_(y)
+        return buf
+
     def prepare(self, y0: Tensor) -> None:
         """The per-solve constants from this rank's y(0) ``[..., N_own, D]`` (collective)."""
         self.local.prepare(self._pad(y0))
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         """f(t, y) on the owned rows, ``[..., N_own, D]`` -> ``[..., N_own, D]`` (collective)."""
-        return self.local(t, self._pad(y)).narrow(-2, 0, self.num_owned)
+        out = self.local(t, self._padded(y)).narrow(-2, 0, self.num_owned)
+        buf = self._buffer
+        if buf is not None and out.untyped_storage().data_ptr() == \
+                buf.untyped_storage().data_ptr():      # the field returned (a view of) y
+            out = out.clone()
+        return out
 
     def gather(self, y: Tensor, dst: int = 0) -> Optional[Tensor]:
         """Every rank's owned rows ``[..., N_own, D]`` joined into the whole graph's

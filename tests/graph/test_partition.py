@@ -192,18 +192,14 @@ def test_train_partition_needs_torchrun(tmp_path):
 @pytest.mark.slow
 @pytest.mark.data
 def test_train_under_torchrun(tmp_path, data_root):
-    """`torchrun --nproc-per-node 2 -m pde2gnn train grand --dataset Cora --partition 2`: rank 0
-    alone writes the results file (with the partition recorded) and prints; float32, so the
-    losses equal the one-process run's to 1e-4 (the float64 equality is the test above)."""
-    common = ["grand", "--dataset", "Cora", "--epochs", "3", "--hidden", "16", "--dropout", "0",
-              "--input-dropout", "0", "--quiet", "--log-every", "1"]
-    one = _train_cli(common + ["--results", str(tmp_path / "one.json")], data_root)
-    assert one.returncode == 0, one.stderr[-2000:]
-    p = _train_cli(common + ["--partition", "2", "--results", str(tmp_path / "part.json")],
-                   data_root, torchrun=2)
+    """`torchrun --nproc-per-node 2 -m pde2gnn train grand --dataset Cora --partition 2` (the
+    documented command line): rank 0 alone prints the report and writes the results file,
+    which records the partition (the equality with one process is the float64 test above)."""
+    p = _train_cli(["grand", "--dataset", "Cora", "--epochs", "2", "--hidden", "16", "--quiet",
+                    "--log-every", "1", "--partition", "2", "--results",
+                    str(tmp_path / "part.json")], data_root, torchrun=2)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.count("test accuracy:") == 1                   # rank 0 reports alone
-    part, ref = (json.loads((tmp_path / f).read_text()) for f in ("part.json", "one.json"))
-    assert part["partition"] == 2
-    for a, b in zip(part["runs"][0]["history"], ref["runs"][0]["history"]):
-        assert abs(a["loss"] - b["loss"]) <= 1e-4 * abs(b["loss"])
+    part = json.loads((tmp_path / "part.json").read_text())
+    assert part["partition"] == 2 and len(part["runs"][0]["history"]) == 2
+    assert 0 < part["runs"][0]["test_acc"] <= 1
