@@ -120,6 +120,8 @@ def cmd_train(args) -> int:
     if partition and args.distributed:
         raise OptionError("--partition splits one graph over torchrun's processes, "
                           "--distributed spreads whole runs over them: give one of the two")
+    if args.distributed:
+        rank, size, device = distributed.start(args.device)
     if partition:      # every rank trains its part of the graph; rank 0 reports and writes
         from pde2gnn.graph.partitioned import start
         rank = start(partition, args.device)

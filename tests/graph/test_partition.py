@@ -187,6 +187,9 @@ def test_train_partition_needs_torchrun(tmp_path):
                     str(tmp_path / "r.json")], str(tmp_path))
     assert p.returncode == 2 and "torchrun" in p.stderr and "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+    from pde2gnn.cli.commands import main
+    assert main(["train", "grand", "--partition", "2", "--distributed", "--results",
+                 str(tmp_path / "r.json")]) == 2
 
 
 @pytest.mark.slow
