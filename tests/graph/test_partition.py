@@ -206,3 +206,22 @@ def test_train_under_torchrun(tmp_path, data_root):
     part = json.loads((tmp_path / "part.json").read_text())
     assert part["partition"] == 2 and len(part["runs"][0]["history"]) == 2
     assert 0 < part["runs"][0]["test_acc"] <= 1
+
+
+def test_node_shard_refuses_what_needs_the_whole_graph():
+    """Per-layer weights and positional encodings are refused before any process group is
+    needed, naming the option."""
+    from torch_geometric.data import Data
+    from pde2gnn.models.continuous_gnn import ContinuousGNN
+    from pde2gnn.train.config import make_config
+    from pde2gnn.train.partitioned import NodeShard
+    ei = construction.stochastic_block_model(40, 2, 4.0, seed=0)[0]
+    data = Data(x=torch.randn(40, 5), edge_index=ei, y=torch.zeros(40, dtype=torch.long))
+    cfg = make_config({"hidden": 4, "per_layer_weights": True, "method": "euler",
+                       "step_size": 0.5})
+    with pytest.raises(OptionError, match="per_layer_weights"):
+        NodeShard(ContinuousGNN("heat", data, 2, cfg), 2)
+    cfg = make_config({"hidden": 4, "dims": {"p": 2, "k": 2, "h": 1}})
+    model = ContinuousGNN("beltrami", data, 2, cfg, pos=torch.randn(40, 3))
+    with pytest.raises(OptionError, match="positional"):
+        NodeShard(model, 2)
