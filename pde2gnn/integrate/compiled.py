@@ -29,6 +29,7 @@ import torch
 import torch.utils.checkpoint
 from torch import Tensor, nn
 
+from pde2gnn.compiler.backend import ell
 from pde2gnn.errors import OptionError, SolverError
 from pde2gnn.integrate.rk import step_grid
 from pde2gnn.integrate.tableaus import TABLEAUS
@@ -53,6 +54,9 @@ class CompiledStep(nn.Module):
             backward pass keeps only each step's inputs and recomputes its stages, so a
             solve of K steps holds K states for autograd instead of K x S stages and every
             edge-sized intermediate of the field; it costs one more forward step per step.
+        direct: after the first call, compile the step ahead of time and call it without
+            dynamo's per-call machinery, checking its guards once per solve
+            (:meth:`_compile_direct`); False keeps the ordinary ``torch.compile`` call.
 
     ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
     the new state and the S stage derivatives, each of y0's shape.
@@ -63,7 +67,7 @@ class CompiledStep(nn.Module):
 
     def __init__(self, field: nn.Module, method: str, backend: Optional[str] = None,
                  log: Optional[Callable[[str], None]] = print, compile: bool = True,
-                 checkpoint: bool = False):
+                 checkpoint: bool = False, direct: bool = True):
         super().__init__()
         backend = backend or DEFAULT_BACKEND
         if compile:
@@ -88,7 +92,16 @@ class CompiledStep(nn.Module):
         self._compiled = torch.compile(self._step, fullgraph=True, backend=backend,
                                        dynamic=False) if compile else None
         self._seen: set = set()
+        self._direct: dict = {}       # key -> the step compiled ahead of time (_compile_direct)
+        self._abc: dict = {}
+        self._check = True
+        self.direct = direct
         self.compile_seconds = 0.0
+        #: the form of the sparse products (ELL or csr_mm, per pattern; :mod:`..backend.ell`)
+        self.products = ""
+        #: how the step is called (ahead of time, or through dynamo and why)
+        self.how = ""
+
 
     def _step(self, t0: Tensor, dt: Tensor, y0: Tensor, a: Tensor, b: Tensor,
               c: Tensor) -> Tuple[Tensor, List[Tensor]]:
@@ -103,27 +116,78 @@ class CompiledStep(nn.Module):
             y1 = y1 + (dt * b[r]) * ks[r]
         return y1, ks
 
+    def new_solve(self) -> None:
+        """Check the compiled code's guards at the next call (:func:`solve_fixed` calls this
+        at the start of every solve; the steps of one solve skip the check)."""
+        self._check = True
+
     def forward(self, t0: Tensor, dt: Tensor, y0: Tensor) -> Tuple[Tensor, List[Tensor]]:
-        a, b, c = (w.to(y0) for w in (self.a, self.b, self.c))
+        a, b, c = self._weights(y0)
         if self._compiled is None:
             if self.checkpoint and torch.is_grad_enabled():
                 return torch.utils.checkpoint.checkpoint(self._step, t0, dt, y0, a, b, c,
                                                          use_reentrant=False)
             return self._step(t0, dt, y0, a, b, c)
         key = (y0.dtype, y0.device, tuple(y0.shape), torch.is_grad_enabled())
+        fn = self._direct.get(key)
+        if fn is not None:
+            args = (self, t0, dt, y0, a, b, c)
+            if not self._check or fn.guard_check(*args):
+                self._check = False
+                return fn(*args)
+            del self._direct[key]             # the field changed (new shapes, constants...):
+            self._seen.discard(key)           # dynamo's guards say what, and it traces again
         if key in self._seen:
             return self._compiled(t0, dt, y0, a, b, c)
         start = time.perf_counter()
+        self.products = ell.prepare(self.field)
         out = self._compiled(t0, dt, y0, a, b, c)
+        self.how = self._compile_direct(key, (self, t0, dt, y0, a, b, c)) if self.direct \
+            else "dynamo per call"
         took = time.perf_counter() - start
         self._seen.add(key)
+        self._check = False
         self.compile_seconds += took
         if self.log is not None:
             self.log(f"compiled: one {self.method} step of {_name(self.field)} ({len(self.uses)} "
                      f"evaluations, state {list(y0.shape)} {str(y0.dtype).replace('torch.', '')}"
                      f", {'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
-                     f"{self.backend}); first call {took:.1f} s")
+                     f"{self.backend}; {self.how}); "
+                     f"sparse products: {self.products}; first call {took:.1f} s")
         return out
+
+    def _weights(self, y0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """The tableau's a, b, c in y0's dtype and device (converted once)."""
+        key = (y0.dtype, y0.device)
+        if key not in self._abc:
+            self._abc[key] = tuple(w.to(y0) for w in (self.a, self.b, self.c))
+        return self._abc[key]
+
+    def _compile_direct(self, key, args) -> str:
+        """The step compiled ahead of time (``torch.compile(...).aot_compile``, after the
+        ordinary first call, whose graph inductor's cache then reuses), called without
+        dynamo's per-call frame evaluation: on this CPU that machinery costs about 30 us of
+        CPU per call (a compiled ``x + 1`` on 4096 numbers: 30-36 us against 2-3 us for the
+        kernel; benchmarks/scale.py). Its guards are checked once per solve
+        (:meth:`new_solve`), not per step. Returns the log's phrase; where torch cannot
+        compile ahead of time, the dynamo path stays."""
+        from torch._dynamo.exc import TensorifyScalarRestartAnalysis
+        fn = failed = None
+        for _ in range(3):        # dynamo restarts its analysis itself; aot_compile does not
+            try:
+                fn = torch.compile(type(self)._step, fullgraph=True, backend=self.backend,
+                                   dynamic=False).aot_compile((args, {}))
+                break
+            except TensorifyScalarRestartAnalysis as e:
+                failed = e
+            except Exception as e:             # noqa: BLE001 -- any failure keeps dynamo
+                failed = e
+                break
+        if fn is None:
+            return f"dynamo per call: ahead-of-time compile failed ({type(failed).__name__})"
+        fn.disable_guard_check()
+        self._direct[key] = fn
+        return "ahead of time, guards checked once per solve"
 
 
 def compiled_field(field: nn.Module, backend: Optional[str] = None,
@@ -144,13 +208,14 @@ def compiled_field(field: nn.Module, backend: Optional[str] = None,
         if key in seen:
             return compiled(t, y)
         start = time.perf_counter()
+        products = ell.prepare(field)
         out = compiled(t, y)
         seen.add(key)
         if log is not None:
             log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
                 f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
-                f"{backend}), step-size control eager; first call "
-                f"{time.perf_counter() - start:.1f} s")
+                f"{backend}), step-size control eager; sparse products: {products}; first "
+                f"call {time.perf_counter() - start:.1f} s")
         return out
     return call
 
@@ -201,6 +266,7 @@ def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
                           f"evaluations ({len(grid) - 1} steps of {stages}): use a larger "
                           "step size")
     as_tensor = lambda v: torch.tensor(v, dtype=y0.dtype, device=y0.device)  # noqa: E731
+    step.new_solve()
     out, j = [y0], 1
     for t0, t1 in zip(grid[:-1], grid[1:]):
         y1, _ = step(as_tensor(t0), as_tensor(t1 - t0), y0)
