@@ -97,3 +97,36 @@ def test_ode_block_compile_option_trains_like_eager(monkeypatch, capsys):
         assert (g1 - g0).abs().max() <= 1e-10 * g0.abs().max()
         lines = [s for s in capsys.readouterr().out.splitlines() if s.startswith("compiled: ")]
         assert len(lines) == 1 and "'grand'" in lines[0] and "eager" in lines[0]
+
+
+def test_training_epochs_trace_once(monkeypatch):
+    """Three training epochs of an ODEBlock with compile=True (rk4, gradients): new inputs
+    and, as after an optimiser step, new parameter values each epoch; dynamo traces in the
+    first epoch only (the step with grad, ahead of time), and the gradients equal the eager
+    loop's to 1e-10 in every epoch."""
+    from pde2gnn.integrate import compiled as C
+    monkeypatch.setattr(C, "DEFAULT_BACKEND", "eager")     # tracing only (see above)
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(5)
+    field = compiled_field(next(p for p in ODES if p.stem == "grand"), gen)
+    eager = ODEBlock(field, 0.5, SolverConfig(method="rk4", step_size=0.1))
+    block = ODEBlock(field, 0.5, SolverConfig(method="rk4", step_size=0.1, compile=True))
+    traced = []
+    for epoch in range(3):
+        x = torch.randn(N, field.state_width, generator=gen, dtype=torch.float64,
+                        requires_grad=True)
+        with torch.no_grad():
+            for p in field.parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+        before = _graphs()
+        grads = []
+        for b in (eager, block):
+            loss = b(x).square().sum()
+            grads.append(torch.autograd.grad(loss, [x] + list(field.parameters()),
+                                             allow_unused=True))
+        traced.append(_graphs() - before)
+        for g0, g1 in zip(*grads):
+            if g0 is not None:
+                assert (g1 - g0).abs().max() <= 1e-10 * max(g0.abs().max().item(), 1.0)
+    assert traced[0] >= 1 and traced[1:] == [0, 0], traced
+    assert block._compiled[1].how.startswith("ahead of time")
