@@ -122,7 +122,7 @@ def _interleaved(fns: dict, rounds: int = 7, seconds: float = 0.05) -> dict:
     return {k: (float(np.median(cpu[k])), float(np.median(wall[k]))) for k in fns}
 
 
-def call_floor(n: int = 64) -> dict:
+def call_floor(n: int = 64, rounds: int = 7) -> dict:
     """The cost of one compiled torch call here: ``x + 1`` on an [n * n, 1] float64 tensor
     eagerly, through ``torch.compile`` (dynamo's frame evaluation and guards per call) and
     compiled ahead of time (``aot_compile``, guards not checked): ``{variant: (cpu, wall)}``."""
@@ -130,13 +130,16 @@ def call_floor(n: int = 64) -> dict:
 
     def plus_one(x):
         return x + 1
+
+    def plus_one_aot(x):          # its own code object: dynamo's cache is per code object
+        return x + 1
     dyn = torch.compile(plus_one, fullgraph=True, dynamic=False)
-    aot = torch.compile(plus_one, fullgraph=True, dynamic=False).aot_compile(((x,), {}))
+    aot = torch.compile(plus_one_aot, fullgraph=True, dynamic=False).aot_compile(((x,), {}))
     aot.disable_guard_check()
     with torch.no_grad():
         dyn(x)
         return _interleaved({"eager": lambda: x + 1, "torch.compile": lambda: dyn(x),
-                             "ahead of time": lambda: aot(x)}, seconds=0.02)
+                             "ahead of time": lambda: aot(x)}, rounds, seconds=0.02)
 
 
 def stencil(sizes):
@@ -262,7 +265,7 @@ def grand(nodes, epochs: int, orders):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["stencil", "grand", "grand-one", "partition",
+    ap.add_argument("--part", choices=["stencil", "floor", "grand", "grand-one", "partition",
                                            "partition-model"], required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
@@ -282,6 +285,11 @@ def main():
     torch.set_num_threads(a.threads)
     if a.part == "stencil":
         stencil(a.sizes)
+    elif a.part == "floor":
+        for n in a.sizes:
+            print(f"x + 1 on [{n * n}, 1] float64, us: " + ", ".join(
+                f"{k} {c * 1e6:.1f} (wall {w * 1e6:.1f})"
+                for k, (c, w) in call_floor(n, 15).items()), flush=True)
     elif a.part == "partition":
         from benchmarks.scale_partition import run
         run(a.nodes[0], a.channels, a.repeats, report=a.report)

@@ -89,8 +89,7 @@ class CompiledStep(nn.Module):
         self.uses = [[r for r in range(k) if a[k, r] != 0] for k in range(s)]
         self.uses_b = [r for r in range(s) if tab.b[r] != 0]
         self.checkpoint = checkpoint
-        self._compiled = torch.compile(self._step, fullgraph=True, backend=backend,
-                                       dynamic=False) if compile else None
+        self._compiled = {} if compile else None    # inductor's options -> torch.compile
         self._seen: set = set()
         self._direct: dict = {}       # key -> the step compiled ahead of time (_compile_direct)
         self._abc: dict = {}
@@ -138,12 +137,14 @@ class CompiledStep(nn.Module):
             del self._direct[key]             # the field changed (new shapes, constants...):
             self._seen.discard(key)           # dynamo's guards say what, and it traces again
         if key in self._seen:
-            return self._compiled(t0, dt, y0, a, b, c)
+            return self._dynamo(y0)(t0, dt, y0, a, b, c)
         start = time.perf_counter()
         self.products = ell.prepare(self.field)
-        out = self._compiled(t0, dt, y0, a, b, c)
+        out = self._dynamo(y0)(t0, dt, y0, a, b, c)
         self.how = self._compile_direct(key, (self, t0, dt, y0, a, b, c)) if self.direct \
             else "dynamo per call"
+        if self._options(y0):
+            self.how += ", scalar C++ (cpp.simdlen = 1)"
         took = time.perf_counter() - start
         self._seen.add(key)
         self._check = False
@@ -155,6 +156,27 @@ class CompiledStep(nn.Module):
                      f"{self.backend}; {self.how}); "
                      f"sparse products: {self.products}; first call {took:.1f} s")
         return out
+
+    def _options(self, y0: Tensor) -> dict:
+        """Inductor's options for a state like y0. A CPU state narrower than a SIMD register
+        (fewer than 8 channels) gets scalar C++ (``cpp.simdlen = 1``): inductor vectorises
+        the ELL gathers across nodes by copying strided indices and values lane by lane
+        through a stack buffer, which ran 1.6-1.9x slower than its scalar loop here (heat,
+        64x64, rk4, one channel: 60 against 33 us per evaluation, benchmarks/scale.py's
+        floor and stencil parts). Wider states vectorise along the channels."""
+        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8:
+            return {}
+        return {"cpp.simdlen": 1}
+
+    def _dynamo(self, y0: Tensor) -> Callable:
+        """The step under ``torch.compile`` (dynamo per call) with y0's inductor options."""
+        opts = self._options(y0)
+        name = tuple(sorted(opts.items()))
+        if name not in self._compiled:
+            self._compiled[name] = torch.compile(self._step, fullgraph=True,
+                                                 backend=self.backend, dynamic=False,
+                                                 **({"options": opts} if opts else {}))
+        return self._compiled[name]
 
     def _weights(self, y0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """The tableau's a, b, c in y0's dtype and device (converted once)."""
@@ -175,8 +197,10 @@ class CompiledStep(nn.Module):
         fn = failed = None
         for _ in range(3):        # dynamo restarts its analysis itself; aot_compile does not
             try:
+                opts = self._options(args[3])
                 fn = torch.compile(type(self)._step, fullgraph=True, backend=self.backend,
-                                   dynamic=False).aot_compile((args, {}))
+                                   dynamic=False, **({"options": opts} if opts else {})
+                                   ).aot_compile((args, {}))
                 break
             except TensorifyScalarRestartAnalysis as e:
                 failed = e
