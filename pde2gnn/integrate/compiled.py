@@ -7,9 +7,13 @@ more. :class:`CompiledStep` traces the step
     k_1 = f(t0, y0),  k_s = f(t0 + c_s dt, y0 + dt sum_{r<s} a_sr k_r),  y1 = y0 + dt sum_s b_s k_s
 
 (Butcher 2016, "Numerical Methods for Ordinary Differential Equations", eq. 230a) with
-``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is the
-custom operator ``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the
-tracer), and the compiler fuses the node-wise arithmetic and the stage sums around it. The step's time ``t0``, step size ``dt`` and the
+``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a
+gather and a reduction over the padded ELL form of its operator (``backend/ell.py``, built
+before the first trace) where rows are of bounded length, else the custom operator
+``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
+compiler fuses the node-wise arithmetic and the stage sums around it. After the first call
+the step is compiled ahead of time and called without dynamo's per-call machinery, its
+guards checked once per solve (:meth:`CompiledStep._compile_direct`). The step's time ``t0``, step size ``dt`` and the
 tableau's weights ``a``, ``b``, ``c`` enter as tensors, not Python numbers, so a solve with a
 new step size or end time, a new y0 (``VectorField.prepare``) or new parameter values (the next
 epoch) reuses the compiled graph: it is traced once per (field, method, dtype, device, grad
