@@ -130,3 +130,29 @@ def test_training_epochs_trace_once(monkeypatch):
                 assert (g1 - g0).abs().max() <= 1e-10 * max(g0.abs().max().item(), 1.0)
     assert traced[0] >= 1 and traced[1:] == [0, 0], traced
     assert block._compiled[1].how.startswith("ahead of time")
+
+
+def test_rewiring_between_solves_gives_the_eager_solve():
+    """The ahead-of-time step checks dynamo's guards at the start of every solve: after
+    ``set_graph`` (rewiring, BLEND-kNN) to a graph with as many edges, and to one with fewer,
+    the compiled solve equals the eager loop on the new graph (its ELL form built for it),
+    tracing again where the guards say the field changed."""
+    from tests.compiler.test_reference import random_graph
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(6)
+    field = compiled_field(next(p for p in ODES if p.stem == "grand"), gen)
+    step = CompiledStep(field, "rk4", backend="eager", log=None)
+    x = torch.randn(N, field.state_width, generator=gen, dtype=torch.float64)
+    same = random_graph(torch.Generator().manual_seed(11))
+    graphs = [None, same, same[:, 1:]]
+    assert graphs[1].shape[1] == field.graph.num_edges
+    for ei in graphs:
+        if ei is not None:
+            field.set_graph(ei)
+        with torch.no_grad():
+            field.prepare(x)
+            want = rk_solve(field, x, [0.0, 0.3], method="rk4", step_size=0.1).ys
+            got, _ = solve_fixed(step, x, [0.0, 0.3], step_size=0.1)
+        assert (got - want).abs().max() <= 1e-10 * want.abs().max()
+        g = field.graph                           # the new graph's products are in ELL form
+        assert any(getattr(p, "ell", None) is not None for p in (g._pattern(), g._loops))
