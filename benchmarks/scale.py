@@ -4,9 +4,11 @@ graphs per training epoch. Every ratio is against a baseline measured in the sam
 Part 1, ``--part stencil``: one evaluation of heat (combinatorial Laplacian) and Cahn-Hilliard
 (dc/dt = lap(c^3 - c - g lap c), Cahn & Hilliard 1958; 5-point Laplacians on a periodic grid) on
 n x n grids, float64, one state channel: the eager field; one rk4 step compiled whole by
-``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor) divided by its 4 evaluations,
-beside the eager rk4 step likewise; and the same right-hand side as a hand-written numba loop
-(numpy where numba is missing). The compiled values are checked against the loop's.
+``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor; sparse products in ELL form)
+divided by its 4 evaluations, called ahead of time and through dynamo, beside the eager rk4
+step likewise; and the same right-hand side as a hand-written numba loop (numpy where numba is
+missing); medians of interleaved rounds, CPU and wall time. The compiled values are checked
+against the loop's. First, the floor of one compiled call (``x + 1``).
 
 Part 2, ``--part grand``: one training epoch (forward, cross-entropy, backward, Adam step) of
 GRAND-l (``library/grand.pde``: linear encoder to 64 channels, rk4 with 4 steps to T = 1,
@@ -97,19 +99,47 @@ def _loops():
     return kind, heat, ch
 
 
-def _best(fn, seconds: float = 0.3) -> float:
-    """Least mean time of ``fn()`` over 3 rounds of about ``seconds`` each (after a warm-up)."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    reps = max(1, int(seconds / max(time.perf_counter() - t0, 1e-7)))
-    best = math.inf
-    for _ in range(3):
+def _interleaved(fns: dict, rounds: int = 7, seconds: float = 0.05) -> dict:
+    """Median time per call of each ``fns[name]()``, the variants interleaved round by round
+    (so a change of the machine's load hits all of them): ``{name: (cpu s, wall s)}``. CPU is
+    this thread's CPU time (``time.thread_time``), which waiting for a core shared with other
+    jobs does not inflate; wall is ``time.perf_counter``."""
+    reps = {}
+    for name, fn in fns.items():
+        fn()
         t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best
+        fn()
+        reps[name] = max(1, int(seconds / max(time.perf_counter() - t0, 1e-7)))
+    cpu = {k: [] for k in fns}
+    wall = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            c0, w0 = time.thread_time(), time.perf_counter()
+            for _ in range(reps[name]):
+                fn()
+            cpu[name].append((time.thread_time() - c0) / reps[name])
+            wall[name].append((time.perf_counter() - w0) / reps[name])
+    return {k: (float(np.median(cpu[k])), float(np.median(wall[k]))) for k in fns}
+
+
+def call_floor(n: int = 64, rounds: int = 7) -> dict:
+    """The cost of one compiled torch call here: ``x + 1`` on an [n * n, 1] float64 tensor
+    eagerly, through ``torch.compile`` (dynamo's frame evaluation and guards per call) and
+    compiled ahead of time (``aot_compile``, guards not checked): ``{variant: (cpu, wall)}``."""
+    x = torch.randn(n * n, 1, dtype=torch.float64)
+
+    def plus_one(x):
+        return x + 1
+
+    def plus_one_aot(x):          # its own code object: dynamo's cache is per code object
+        return x + 1
+    dyn = torch.compile(plus_one, fullgraph=True, dynamic=False)
+    aot = torch.compile(plus_one_aot, fullgraph=True, dynamic=False).aot_compile(((x,), {}))
+    aot.disable_guard_check()
+    with torch.no_grad():
+        dyn(x)
+        return _interleaved({"eager": lambda: x + 1, "torch.compile": lambda: dyn(x),
+                             "ahead of time": lambda: aot(x)}, rounds, seconds=0.02)
 
 
 def stencil(sizes):
@@ -117,9 +147,15 @@ def stencil(sizes):
     from pde2gnn.integrate.rk import rk_solve
     kind, heat_loop, ch_loop = _loops()
     print(f"one evaluation, float64, 1 channel, {torch.get_num_threads()} thread(s); "
-          f"hand-written loop: {kind}; times in microseconds")
-    print(f"{'spec':<14}{'grid':>9}{'eager':>10}{'eager rk4':>11}{'compiled':>10}"
-          f"{'loop':>9}{'comp/loop':>11}{'comp/eager':>11}{'compile s':>11}{'max rel err':>13}")
+          f"hand-written loop: {kind}; compiled = one rk4 step / 4, ahead of time (aot) or "
+          "through dynamo per call (dyn); times in microseconds of CPU (thread_time), medians "
+          "of 7 interleaved rounds; wall-clock ratios in brackets")
+    floor = call_floor()
+    print("floor of one call, x + 1 on 64x64 float64: " + ", ".join(
+        f"{k} {c * 1e6:.1f} (wall {w * 1e6:.1f})" for k, (c, w) in floor.items()))
+    print(f"{'spec':<14}{'grid':>8}{'eager':>9}{'eager rk4':>10}{'dyn':>8}{'aot':>8}"
+          f"{'loop':>7}{'aot/loop':>16}{'aot/eager rk4':>18}{'dyn/aot':>8}{'compile s':>10}"
+          f"{'max rel err':>12}")
     for name, spec in (("heat", HEAT), ("cahn_hilliard", CAHN_HILLIARD)):
         for n in sizes:
             pos, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
@@ -131,24 +167,35 @@ def stencil(sizes):
             u = rng.standard_normal((n, n))
             y = torch.tensor(u.reshape(n * n, 1))
             t = torch.tensor(0.0, dtype=torch.float64)
+            dt = torch.tensor(1e-4, dtype=torch.float64)
             out, mu = np.empty_like(u), np.empty_like(u)
             loop = (lambda: heat_loop(u, out)) if spec == HEAT \
                 else (lambda: ch_loop(u, out, mu, h2))
             with torch.no_grad():
                 f.prepare(y)
-                eager = _best(lambda: f(t, y))
-                eager_step = _best(lambda: rk_solve(f, y, [0.0, 1e-4], method="rk4")) / 4
-                step = CompiledStep(f, "rk4", log=None)
-                dt = torch.tensor(1e-4, dtype=torch.float64)
-                y1, ks = step(t, dt, y)                   # traces and compiles
-                comp_s = step.compile_seconds
-                compiled = _best(lambda: step(t, dt, y)) / 4
-            loop_t = _best(loop)
+                aot = CompiledStep(f, "rk4", log=None)
+                dyn = CompiledStep(f, "rk4", log=None, direct=False)
+                y1, ks = aot(t, dt, y)                    # traces and compiles
+                comp_s = aot.compile_seconds
+                dyn(t, dt, y)
+                r = _interleaved({
+                    "eager": lambda: f(t, y),
+                    "eager rk4": lambda: rk_solve(f, y, [0.0, 1e-4], method="rk4"),
+                    "dyn": lambda: dyn(t, dt, y), "aot": lambda: aot(t, dt, y),
+                    "loop": loop})
+            per = {k: (c / 4, w / 4) if k in ("eager rk4", "dyn", "aot") else (c, w)
+                   for k, (c, w) in r.items()}
             want = torch.tensor(out.reshape(n * n, 1))
             err = float((ks[0] - want).abs().max() / want.abs().max())
-            print(f"{name:<14}{f'{n}x{n}':>9}{eager * 1e6:>10.1f}{eager_step * 1e6:>11.1f}"
-                  f"{compiled * 1e6:>10.1f}{loop_t * 1e6:>9.1f}{compiled / loop_t:>11.2f}"
-                  f"{compiled / eager:>11.2f}{comp_s:>11.1f}{err:>13.1e}", flush=True)
+
+            def ratio(p, q):
+                return f"{per[p][0] / per[q][0]:.2f} [{per[p][1] / per[q][1]:.2f}]"
+            print(f"{name:<14}{f'{n}x{n}':>8}" + "".join(
+                f"{per[k][0] * 1e6:>{w}.1f}" for k, w in
+                (("eager", 9), ("eager rk4", 10), ("dyn", 8), ("aot", 8), ("loop", 7)))
+                + f"{ratio('aot', 'loop'):>16}{ratio('aot', 'eager rk4'):>18}"
+                f"{per['dyn'][0] / per['aot'][0]:>8.2f}{comp_s:>10.1f}{err:>12.1e}",
+                flush=True)
 
 
 def _rss_gib() -> float:
@@ -218,7 +265,7 @@ def grand(nodes, epochs: int, orders):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["stencil", "grand", "grand-one", "partition",
+    ap.add_argument("--part", choices=["stencil", "floor", "grand", "grand-one", "partition",
                                            "partition-model"], required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
@@ -238,6 +285,11 @@ def main():
     torch.set_num_threads(a.threads)
     if a.part == "stencil":
         stencil(a.sizes)
+    elif a.part == "floor":
+        for n in a.sizes:
+            print(f"x + 1 on [{n * n}, 1] float64, us: " + ", ".join(
+                f"{k} {c * 1e6:.1f} (wall {w * 1e6:.1f})"
+                for k, (c, w) in call_floor(n, 15).items()), flush=True)
     elif a.part == "partition":
         from benchmarks.scale_partition import run
         run(a.nodes[0], a.channels, a.repeats, report=a.report)

@@ -7,9 +7,13 @@ more. :class:`CompiledStep` traces the step
     k_1 = f(t0, y0),  k_s = f(t0 + c_s dt, y0 + dt sum_{r<s} a_sr k_r),  y1 = y0 + dt sum_s b_s k_s
 
 (Butcher 2016, "Numerical Methods for Ordinary Differential Equations", eq. 230a) with
-``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is the
-custom operator ``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the
-tracer), and the compiler fuses the node-wise arithmetic and the stage sums around it. The step's time ``t0``, step size ``dt`` and the
+``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a
+gather and a reduction over the padded ELL form of its operator (``backend/ell.py``, built
+before the first trace) where rows are of bounded length, else the custom operator
+``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
+compiler fuses the node-wise arithmetic and the stage sums around it. After the first call
+the step is compiled ahead of time and called without dynamo's per-call machinery, its
+guards checked once per solve (:meth:`CompiledStep._compile_direct`). The step's time ``t0``, step size ``dt`` and the
 tableau's weights ``a``, ``b``, ``c`` enter as tensors, not Python numbers, so a solve with a
 new step size or end time, a new y0 (``VectorField.prepare``) or new parameter values (the next
 epoch) reuses the compiled graph: it is traced once per (field, method, dtype, device, grad
@@ -29,6 +33,7 @@ import torch
 import torch.utils.checkpoint
 from torch import Tensor, nn
 
+from pde2gnn.compiler.backend import ell
 from pde2gnn.errors import OptionError, SolverError
 from pde2gnn.integrate.rk import step_grid
 from pde2gnn.integrate.tableaus import TABLEAUS
@@ -53,6 +58,9 @@ class CompiledStep(nn.Module):
             backward pass keeps only each step's inputs and recomputes its stages, so a
             solve of K steps holds K states for autograd instead of K x S stages and every
             edge-sized intermediate of the field; it costs one more forward step per step.
+        direct: after the first call, compile the step ahead of time and call it without
+            dynamo's per-call machinery, checking its guards once per solve
+            (:meth:`_compile_direct`); False keeps the ordinary ``torch.compile`` call.
 
     ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
     the new state and the S stage derivatives, each of y0's shape.
@@ -63,7 +71,7 @@ class CompiledStep(nn.Module):
 
     def __init__(self, field: nn.Module, method: str, backend: Optional[str] = None,
                  log: Optional[Callable[[str], None]] = print, compile: bool = True,
-                 checkpoint: bool = False):
+                 checkpoint: bool = False, direct: bool = True):
         super().__init__()
         backend = backend or DEFAULT_BACKEND
         if compile:
@@ -85,10 +93,18 @@ class CompiledStep(nn.Module):
         self.uses = [[r for r in range(k) if a[k, r] != 0] for k in range(s)]
         self.uses_b = [r for r in range(s) if tab.b[r] != 0]
         self.checkpoint = checkpoint
-        self._compiled = torch.compile(self._step, fullgraph=True, backend=backend,
-                                       dynamic=False) if compile else None
+        self._compiled = {} if compile else None    # inductor's options -> torch.compile
         self._seen: set = set()
+        self._direct: dict = {}       # key -> the step compiled ahead of time (_compile_direct)
+        self._abc: dict = {}
+        self._check = True
+        self.direct = direct
         self.compile_seconds = 0.0
+        #: the form of the sparse products (ELL or csr_mm, per pattern; :mod:`..backend.ell`)
+        self.products = ""
+        #: how the step is called (ahead of time, or through dynamo and why)
+        self.how = ""
+
 
     def _step(self, t0: Tensor, dt: Tensor, y0: Tensor, a: Tensor, b: Tensor,
               c: Tensor) -> Tuple[Tensor, List[Tensor]]:
@@ -103,27 +119,106 @@ class CompiledStep(nn.Module):
             y1 = y1 + (dt * b[r]) * ks[r]
         return y1, ks
 
+    def new_solve(self) -> None:
+        """Check the compiled code's guards at the next call (:func:`solve_fixed` calls this
+        at the start of every solve; the steps of one solve skip the check)."""
+        self._check = True
+
     def forward(self, t0: Tensor, dt: Tensor, y0: Tensor) -> Tuple[Tensor, List[Tensor]]:
-        a, b, c = (w.to(y0) for w in (self.a, self.b, self.c))
+        a, b, c = self._weights(y0)
         if self._compiled is None:
             if self.checkpoint and torch.is_grad_enabled():
                 return torch.utils.checkpoint.checkpoint(self._step, t0, dt, y0, a, b, c,
                                                          use_reentrant=False)
             return self._step(t0, dt, y0, a, b, c)
         key = (y0.dtype, y0.device, tuple(y0.shape), torch.is_grad_enabled())
+        fn = self._direct.get(key)
+        if fn is not None:
+            args = (self, t0, dt, y0, a, b, c)
+            if not self._check or fn.guard_check(*args):
+                self._check = False
+                return fn(*args)
+            del self._direct[key]             # the field changed (new shapes, constants...):
+            self._seen.discard(key)           # dynamo's guards say what, and it traces again
         if key in self._seen:
-            return self._compiled(t0, dt, y0, a, b, c)
+            return self._dynamo(y0)(t0, dt, y0, a, b, c)
         start = time.perf_counter()
-        out = self._compiled(t0, dt, y0, a, b, c)
+        self.products = ell.prepare(self.field)
+        out = self._dynamo(y0)(t0, dt, y0, a, b, c)
+        self.how = self._compile_direct(key, (self, t0, dt, y0, a, b, c)) if self.direct \
+            else "dynamo per call"
+        if self._options(y0):
+            self.how += ", scalar C++ (cpp.simdlen = 1)"
         took = time.perf_counter() - start
         self._seen.add(key)
+        self._check = False
         self.compile_seconds += took
         if self.log is not None:
             self.log(f"compiled: one {self.method} step of {_name(self.field)} ({len(self.uses)} "
                      f"evaluations, state {list(y0.shape)} {str(y0.dtype).replace('torch.', '')}"
                      f", {'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
-                     f"{self.backend}); first call {took:.1f} s")
+                     f"{self.backend}; {self.how}); "
+                     f"sparse products: {self.products}; first call {took:.1f} s")
         return out
+
+    def _options(self, y0: Tensor) -> dict:
+        """Inductor's options for a state like y0. A CPU state narrower than a SIMD register
+        (fewer than 8 channels) gets scalar C++ (``cpp.simdlen = 1``): inductor vectorises
+        the ELL gathers across nodes by copying strided indices and values lane by lane
+        through a stack buffer, which ran 1.6-1.9x slower than its scalar loop here (an rk4
+        step, 3/8 rule, of the 5-point ELL product on a 64x64 grid, one channel, the two forms
+        timed in one process: 60 and 61 against 33 and 37 us of CPU per evaluation). Wider
+        states vectorise along the channels."""
+        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8:
+            return {}
+        return {"cpp.simdlen": 1}
+
+    def _dynamo(self, y0: Tensor) -> Callable:
+        """The step under ``torch.compile`` (dynamo per call) with y0's inductor options."""
+        opts = self._options(y0)
+        name = tuple(sorted(opts.items()))
+        if name not in self._compiled:
+            self._compiled[name] = torch.compile(self._step, fullgraph=True,
+                                                 backend=self.backend, dynamic=False,
+                                                 **({"options": opts} if opts else {}))
+        return self._compiled[name]
+
+    def _weights(self, y0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """The tableau's a, b, c in y0's dtype and device (converted once)."""
+        key = (y0.dtype, y0.device)
+        if key not in self._abc:
+            self._abc[key] = tuple(w.to(y0) for w in (self.a, self.b, self.c))
+        return self._abc[key]
+
+    def _compile_direct(self, key, args) -> str:
+        """The step compiled ahead of time (``torch.compile(...).aot_compile``, after the
+        ordinary first call, whose graph inductor's cache then reuses), called without
+        dynamo's per-call frame evaluation: on this CPU that machinery costs about 30 us of
+        CPU per call (a compiled ``x + 1`` on 4096 numbers: 30-36 us against 2-3 us for the
+        kernel; benchmarks/scale.py). Its guards are checked once per solve
+        (:meth:`new_solve`), not per step. Returns the log's phrase; where torch cannot
+        compile ahead of time, the dynamo path stays."""
+        from torch._dynamo.exc import TensorifyScalarRestartAnalysis
+        if not isinstance(self.backend, str):  # its output need not be serialisable
+            return "dynamo per call (a backend function is not compiled ahead of time)"
+        fn = failed = None
+        for _ in range(3):        # dynamo restarts its analysis itself; aot_compile does not
+            try:
+                opts = self._options(args[3])
+                fn = torch.compile(type(self)._step, fullgraph=True, backend=self.backend,
+                                   dynamic=False, **({"options": opts} if opts else {})
+                                   ).aot_compile((args, {}))
+                break
+            except TensorifyScalarRestartAnalysis as e:
+                failed = e
+            except Exception as e:             # noqa: BLE001 -- any failure keeps dynamo
+                failed = e
+                break
+        if fn is None:
+            return f"dynamo per call: ahead-of-time compile failed ({type(failed).__name__})"
+        fn.disable_guard_check()
+        self._direct[key] = fn
+        return "ahead of time, guards checked once per solve"
 
 
 def compiled_field(field: nn.Module, backend: Optional[str] = None,
@@ -144,13 +239,14 @@ def compiled_field(field: nn.Module, backend: Optional[str] = None,
         if key in seen:
             return compiled(t, y)
         start = time.perf_counter()
+        products = ell.prepare(field)
         out = compiled(t, y)
         seen.add(key)
         if log is not None:
             log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
                 f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
-                f"{backend}), step-size control eager; first call "
-                f"{time.perf_counter() - start:.1f} s")
+                f"{backend}), step-size control eager; sparse products: {products}; first "
+                f"call {time.perf_counter() - start:.1f} s")
         return out
     return call
 
@@ -201,6 +297,7 @@ def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
                           f"evaluations ({len(grid) - 1} steps of {stages}): use a larger "
                           "step size")
     as_tensor = lambda v: torch.tensor(v, dtype=y0.dtype, device=y0.device)  # noqa: E731
+    step.new_solve()
     out, j = [y0], 1
     for t0, t1 in zip(grid[:-1], grid[1:]):
         y1, _ = step(as_tensor(t0), as_tensor(t1 - t0), y0)

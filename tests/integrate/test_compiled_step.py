@@ -1,8 +1,11 @@
 """The compiled Runge-Kutta step (pde2gnn/integrate/compiled.py) of every continuous library
-spec: one graph under torch.compile(fullgraph=True), traced once across step sizes, times and
-a new y(0), and equal to the eager fused loop (pde2gnn.integrate.rk.rk_solve) to 1e-10 in float64
-(rk4 on four specs and through ODEBlock with gradients, euler on the rest: the field is the
-same graph, and tracing four evaluations per step would cost the suite four times as much).
+spec: one graph under torch.compile(fullgraph=True), its sparse products in the padded ELL
+form (pde2gnn/compiler/backend/ell.py), traced in the first solve only (by dynamo, then ahead
+of time) and never again across step sizes, times, a new y(0) and new parameter values (dynamo's
+own count of graphs), and equal to the eager fused loop (pde2gnn.integrate.rk.rk_solve, CSR
+products) to 1e-10 in float64 (rk4 on four specs and through ODEBlock with gradients, euler on
+the rest: the field is the same graph, and tracing four evaluations per step would cost the
+suite four times as much).
 
 torch.compile's ``eager`` backend runs the traced graph without generating kernels: it checks
 the tracing (no graph break, no recompilation), which is what depends on pde2gnn's code;
@@ -24,13 +27,9 @@ RK4 = {"heat", "kuramoto_sivashinsky", "allen_cahn", "graff"}   # the others: eu
 SHEAVES = {p.stem for p in ODES if compiler.front(str(p)).sheaves}
 
 
-def _counting_backend():
-    graphs = []
-
-    def backend(gm, example_inputs):
-        graphs.append(gm)
-        return gm.forward
-    return backend, graphs
+def _graphs() -> int:
+    """Graphs dynamo has traced in this process (``torch.compile`` and ``aot_compile``)."""
+    return torch._dynamo.utils.counters["stats"]["unique_graphs"]
 
 
 @pytest.mark.parametrize("path", [p for p in ODES if p.stem not in SHEAVES], ids=lambda p: p.stem)
@@ -38,14 +37,16 @@ def test_compiled_step_equals_eager_and_traces_once(path):
     torch._dynamo.reset()
     gen = torch.Generator().manual_seed(3)
     field = compiled_field(path, gen)
-    backend, graphs = _counting_backend()
     method = "rk4" if path.stem in RK4 else "euler"     # tracing 4 evaluations costs 4x
     stages = {"rk4": 4, "euler": 1}[method]
-    step = CompiledStep(field, method, backend=backend, log=None)
+    step = CompiledStep(field, method, backend="eager", log=None)
+    traced, before = [], _graphs()
     for k, (times, steps) in enumerate([((0.0, 2.0, 5.0), 5), ((0.0, 1.4, 6.0), 10)]):
         y0 = (1 + k) * 0.5 * torch.randn(N, field.state_width, generator=gen,
                                          dtype=torch.float64)
         with torch.no_grad():
+            for p in field.parameters():             # the next epoch: new parameter values
+                p.mul_(1 + 0.1 * k)
             field.prepare(y0)
             # time unit: 1 / 100 of the field's rate at y0 (biharmonic, random MLPs: stiff)
             rate = field(torch.tensor(0.0, dtype=torch.float64), y0).abs().max() / y0.abs().max()
@@ -56,7 +57,13 @@ def test_compiled_step_equals_eager_and_traces_once(path):
         assert nfe == stages * steps and torch.isfinite(want).all()
         scale = want.abs().max().item()
         assert (got - want).abs().max().item() <= 1e-10 * max(scale, 1.0)
-    assert len(graphs) == 1, f"{path.stem}: traced {len(graphs)} times"
+        traced.append(_graphs() - before)
+    # the first solve traces the step (dynamo, then ahead of time); the second, with another
+    # step size, end time, y(0) and parameter values, traces nothing
+    assert 1 <= traced[0] <= 2 and traced[1] == traced[0], f"{path.stem}: traced {traced}"
+    assert step.how.startswith("ahead of time"), step.how
+    if "spmm" in field.source:                   # every sparse product in ELL form here
+        assert "ELL" in step.products and "csr_mm" not in step.products, step.products
 
 
 @pytest.mark.parametrize("path", [p for p in ODES if p.stem in SHEAVES], ids=lambda p: p.stem)
@@ -90,3 +97,62 @@ def test_ode_block_compile_option_trains_like_eager(monkeypatch, capsys):
         assert (g1 - g0).abs().max() <= 1e-10 * g0.abs().max()
         lines = [s for s in capsys.readouterr().out.splitlines() if s.startswith("compiled: ")]
         assert len(lines) == 1 and "'grand'" in lines[0] and "eager" in lines[0]
+
+
+def test_training_epochs_trace_once(monkeypatch):
+    """Three training epochs of an ODEBlock with compile=True (rk4, gradients): new inputs
+    and, as after an optimiser step, new parameter values each epoch; dynamo traces in the
+    first epoch only (the step with grad, ahead of time), and the gradients equal the eager
+    loop's to 1e-10 in every epoch."""
+    from pde2gnn.integrate import compiled as C
+    monkeypatch.setattr(C, "DEFAULT_BACKEND", "eager")     # tracing only (see above)
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(5)
+    field = compiled_field(next(p for p in ODES if p.stem == "grand"), gen)
+    eager = ODEBlock(field, 0.5, SolverConfig(method="rk4", step_size=0.1))
+    block = ODEBlock(field, 0.5, SolverConfig(method="rk4", step_size=0.1, compile=True))
+    traced = []
+    for epoch in range(3):
+        x = torch.randn(N, field.state_width, generator=gen, dtype=torch.float64,
+                        requires_grad=True)
+        with torch.no_grad():
+            for p in field.parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+        before = _graphs()
+        grads = []
+        for b in (eager, block):
+            loss = b(x).square().sum()
+            grads.append(torch.autograd.grad(loss, [x] + list(field.parameters()),
+                                             allow_unused=True))
+        traced.append(_graphs() - before)
+        for g0, g1 in zip(*grads):
+            if g0 is not None:
+                assert (g1 - g0).abs().max() <= 1e-10 * max(g0.abs().max().item(), 1.0)
+    assert traced[0] >= 1 and traced[1:] == [0, 0], traced
+    assert block._compiled[1].how.startswith("ahead of time")
+
+
+def test_rewiring_between_solves_gives_the_eager_solve():
+    """The ahead-of-time step checks dynamo's guards at the start of every solve: after
+    ``set_graph`` (rewiring, BLEND-kNN) to a graph with as many edges, and to one with fewer,
+    the compiled solve equals the eager loop on the new graph (its ELL form built for it),
+    tracing again where the guards say the field changed."""
+    from tests.compiler.test_reference import random_graph
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(6)
+    field = compiled_field(next(p for p in ODES if p.stem == "grand"), gen)
+    step = CompiledStep(field, "rk4", backend="eager", log=None)
+    x = torch.randn(N, field.state_width, generator=gen, dtype=torch.float64)
+    same = random_graph(torch.Generator().manual_seed(11))
+    graphs = [None, same, same[:, 1:]]
+    assert graphs[1].shape[1] == field.graph.num_edges
+    for ei in graphs:
+        if ei is not None:
+            field.set_graph(ei)
+        with torch.no_grad():
+            field.prepare(x)
+            want = rk_solve(field, x, [0.0, 0.3], method="rk4", step_size=0.1).ys
+            got, _ = solve_fixed(step, x, [0.0, 0.3], step_size=0.1)
+        assert (got - want).abs().max() <= 1e-10 * want.abs().max()
+        g = field.graph                           # the new graph's products are in ELL form
+        assert any(getattr(p, "ell", None) is not None for p in (g._pattern(), g._loops))

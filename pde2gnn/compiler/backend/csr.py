@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from pde2gnn.compiler.backend.csr_op import csr_mm
+from pde2gnn.compiler.backend.ell import ell_product
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
@@ -98,10 +99,11 @@ def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
     coalesced matrix: ``A @ x`` sums repeated entries, as the sum over edges does.
 
     Eagerly one CSR product (:class:`_CSRMatmul`). Under ``torch.compile``, whose tracer cannot
-    create sparse tensors, the custom operator ``torch.ops.pde2gnn.csr_mm`` (:mod:`.csr_op`):
-    the same CSR product, opaque to the tracer, so the compiled graph has no break, the same
-    values and torch's sparse kernel (inductor's scatter loop for a gather / ``index_add`` form
-    ran 1.2-2.4x slower than eager here, benchmarks/scale.py)."""
+    create sparse tensors: the padded ELL form's gather and reduction over K neighbours
+    (:mod:`.ell`, which inductor fuses with the node-wise code) where :func:`.ell.prepare` gave
+    the pattern one (``pattern.ell``), else the custom operator ``torch.ops.pde2gnn.csr_mm``
+    (:mod:`.csr_op`): the same CSR product, opaque to the tracer, so the compiled graph has no
+    break."""
     fused = bias is not None and _fusable_bias(bias, x)
     if pattern.slot is not None:
         values = values.new_zeros(*values.shape[:-1], pattern.nnz).index_add(
@@ -110,7 +112,10 @@ def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
     if batched:
         b, n, c = x.shape
         x = x.transpose(0, 1).reshape(n, b * c)
-    if torch.compiler.is_compiling():
+    ell = getattr(pattern, "ell", None)
+    if torch.compiler.is_compiling() and ell is not None and values.dim() == 1:
+        y = ell_product(ell, values, x)
+    elif torch.compiler.is_compiling():
         y = csr_mm(pattern.crow, pattern.col, pattern.t_crow, pattern.t_col, pattern.t_perm,
                    values, x)
     else:

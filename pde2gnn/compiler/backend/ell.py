@@ -1,0 +1,105 @@
+"""The padded ELL (ELLPACK) form of a CSR operator, for the compiled path.
+
+Under ``torch.compile`` a sparse product written as a gather and a reduction over a fixed,
+small number of neighbours,
+
+    y_i = sum_{k < K} w[i, k] x[idx[i, k]],    w [N, K], idx [N, K],  K = max row length,
+
+is plain tensor code: inductor turns it into one loop over the rows, fused with the node-wise
+arithmetic around it (no call into torch's CSR kernel, no copy of a single-column operand),
+and its backward into a gather and an ``index_add`` (scatter) that it generates as well. Rows
+shorter than K are padded with the row's own index and weight 0 (the ELLPACK format of
+Kincaid, Oppe & Young, "ITPACKV 2D user's guide", 1989; Bell & Garland, "Implementing sparse
+matrix-vector multiplication on throughput-oriented processors", SC 2009).
+
+The index arrays are built once per graph, outside the traced region
+(:func:`prepare`, called by :mod:`pde2gnn.integrate.compiled` before the first trace); the
+weights are gathered from the CSR values inside it (``w = [values, 0][pos]``), so operators
+whose values change (learned, per solve) need no rebuild. Padding wastes work when one row is
+much longer than the mean: the form is used only where ``K <= MAX_WIDTH`` and
+``K <= MAX_PADDING x`` the mean row length; other operators keep the custom CSR operator
+(:mod:`.csr_op`).
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+#: the longest row (neighbours per node) stored in ELL form
+MAX_WIDTH = 64
+#: the largest ratio of the longest row to the mean row length
+MAX_PADDING = 4.0
+
+
+class ELLForm:
+    """The ELL index arrays of one CSR pattern (n rows, ``nnz`` entries, longest row K).
+
+    Attributes:
+        idx: ``[n, K]`` long, the column of each stored entry; a padding slot holds its row.
+        pos: ``[n, K]`` long, the entry's position in the CSR values; a padding slot holds
+            ``nnz`` (the zero appended to the values by :func:`ell_product`).
+        width: K. padding: stored slots / ``nnz`` (1.0 for a regular grid's stencil).
+    """
+
+    def __init__(self, crow: Tensor, col: Tensor):
+        n = crow.numel() - 1
+        nnz = int(col.numel())
+        length = crow[1:] - crow[:-1]
+        self.width = int(length.max()) if n else 0
+        slot = torch.arange(self.width, device=crow.device)
+        valid = slot < length.unsqueeze(1)
+        at = crow[:-1].unsqueeze(1) + slot
+        rows = torch.arange(n, device=crow.device).unsqueeze(1).expand(n, self.width)
+        self.pos = torch.where(valid, at, nnz)
+        self.idx = torch.where(valid, col[at.clamp(max=max(nnz - 1, 0))], rows).contiguous()
+        self.padding = n * self.width / max(nnz, 1)
+        #: every row has K entries (a regular grid, a k-NN graph): the CSR values are already
+        #: the ``[n, K]`` weights, read without a gather
+        self.uniform = n * self.width == nnz
+
+
+def choose(crow: Tensor, col: Tensor) -> Tuple[Optional[ELLForm], str]:
+    """The ELL form of the pattern (``crow [n + 1]``, ``col [nnz]``), or None where padding
+    would waste too much (see the module's docstring), with a phrase saying which form the
+    compiled product uses and why."""
+    n, nnz = crow.numel() - 1, int(col.numel())
+    if n == 0 or nnz == 0:
+        return None, "csr_mm (empty operator)"
+    width = int((crow[1:] - crow[:-1]).max())
+    mean = nnz / n
+    if width > MAX_WIDTH or width > MAX_PADDING * mean:
+        return None, (f"csr_mm (longest row {width} against mean {mean:.3g}: ELL needs "
+                      f"<= {MAX_WIDTH} and <= {MAX_PADDING:g} x mean)")
+    form = ELLForm(crow, col)
+    return form, f"ELL (K = {width}, {form.padding:.2f} x the non-zeros)"
+
+
+def ell_product(form: ELLForm, values: Tensor, x: Tensor) -> Tensor:
+    """``A @ x`` for A's CSR ``values [nnz]`` and x ``[n, c]`` -> ``[n, c]``, as a gather of
+    the neighbours' rows and a reduction over the K slots (differentiable in both)."""
+    if form.uniform:
+        w = values.reshape(form.idx.shape)
+    else:
+        w = F.pad(values, (0, 1))[form.pos]                    # [n, K], 0 on padding
+    return (w.unsqueeze(-1) * x[form.idx]).sum(1)
+
+
+def prepare(module: torch.nn.Module) -> str:
+    """Build the ELL form of every CSR pattern of the graphs inside ``module`` (a vector
+    field: its :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps` and their edges-plus-
+    diagonal and coalesced patterns) where it pays, before ``torch.compile`` traces it;
+    return what was chosen, one phrase per pattern (for the compile log)."""
+    said = []
+    for ops in module.modules():
+        if not hasattr(ops, "_pattern") or not hasattr(ops, "_loops"):   # not a GraphOps
+            continue
+        for label, pattern in (("edges", ops._pattern()), ("edges + diagonal", ops._loops)):
+            if pattern is None:
+                continue
+            if getattr(pattern, "ell", None) is None or pattern.ell.idx.device != ops.i.device:
+                pattern.ell, pattern.ell_choice = choose(pattern.crow, pattern.col)
+            said.append(f"{label}: {pattern.ell_choice}")
+    return "; ".join(dict.fromkeys(said)) or "no sparse product"
