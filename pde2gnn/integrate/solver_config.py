@@ -42,7 +42,8 @@ class SolverConfig:
             the whole Jacobian J(y_n) implicit; see docs/guide/stiff-solvers.md), a
             Rosenbrock-W method of
             :data:`pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS` (``ros34pw2``),
-            ``auto`` (IMEX ``ark3`` when rho(L) T > 200, else ``dopri5``; logged), or any
+            ``auto`` (``dopri5``, ``ark3`` or ``ros34pw2`` from rho(L) T, rho(J_N) T, the
+            device and the graph's hubs: :mod:`pde2gnn.integrate.auto`; logged), or any
             other torchdiffeq method (the Adams methods only with ``step_size``).
         rtol, atol: tolerances of adaptive methods (relative, absolute).
         step_size: step of fixed-step methods (time units); ``None``: one step per output time.
