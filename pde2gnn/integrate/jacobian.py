@@ -34,9 +34,6 @@ REFRESH_EVERY = 50
 STALE_RATIO = 0.5
 #: keep h (and its factorisation) while the step-size controller asks for less growth than this
 KEEP_BAND = 1.5
-#: ... and while it asks for a reduction to no less than this fraction of h after an accepted
-#: step (a rejected step, if it comes, costs less than a new LU)
-KEEP_LOW = 1.0
 
 
 class FieldJacobian:
@@ -276,6 +273,6 @@ class FrozenJacobian:
 
     def quantise(self, h: float, new: float) -> float:
         """The next step size from the controller's ``new`` (see the class)."""
-        if KEEP_LOW * h <= new < KEEP_BAND * h and not self.stale:
+        if h <= new < KEEP_BAND * h and not self.stale:
             return h
         return 2.0 ** (math.floor(2 * math.log2(new)) / 2)
