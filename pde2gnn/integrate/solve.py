@@ -216,7 +216,8 @@ class ODEBlock(nn.Module):
         """``method = "auto"``: dopri5, ark3 or ros34pw2 from the spectral radii of L and of
         N's Jacobian times the time span, the device and the graph's hubs
         (:func:`pde2gnn.integrate.auto.choose`); the choice and its reason go to the
-        ``pde2gnn`` logger and :attr:`auto_choice` (an :class:`~pde2gnn.integrate.auto.AutoChoice`)."""
+        ``pde2gnn`` logger and :attr:`auto_choice`
+        (an :class:`~pde2gnn.integrate.auto.AutoChoice`)."""
         choice = choose(self.field, y0, float(t[0]), float(t[-1]))
         self.auto_choice = choice
         log.info("method auto: %s -> %s", choice.reason, choice.method)

@@ -17,7 +17,8 @@ LINEAR_SOLVERS = ("auto", "cg", "gmres", "direct")
 #: torchdiffeq's fixed-grid Adams methods: they take one step per output interval without a
 #: ``step_size`` and never look at rtol / atol (implicit_adams uses them only for its corrector)
 ADAMS = ("explicit_adams", "implicit_adams", "fixed_adams")
-#: stiffness rho(L) * T above which ``method = "auto"`` picks an IMEX method
+#: stiffness rho T (of L, and of the Jacobian of N) above which ``method = "auto"`` leaves
+#: dopri5 (:mod:`pde2gnn.integrate.auto`)
 AUTO_STIFF = 200.0
 
 #: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
