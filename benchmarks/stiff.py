@@ -29,6 +29,7 @@ Cases (float64, periodic grids with ``scheme=grid``):
 
     OMP_NUM_THREADS=1 python benchmarks/stiff.py [--cases ch64,ch128,ks64,ks128,heat,allen_cahn]
         [--threads 1] [--target 1e-5] [--methods ark4j,ark3j,ark4,ark3] [--device cpu]
+        [--per-decade 1]
 """
 from __future__ import annotations
 
@@ -192,7 +193,12 @@ def main():
     ap.add_argument("--no-bdf", action="store_true")
     ap.add_argument("--bdf-max-evals", type=int, default=200_000,
                     help="stop a BDF run after this many evaluations of f")
+    ap.add_argument("--per-decade", type=int, default=1,
+                    help="tolerances tried per decade of rtol (2: 1e-3, 3.2e-4, 1e-4, ...), "
+                         "the same for every solver (printed to one digit)")
     args = ap.parse_args()
+    global RTOLS
+    RTOLS = [10.0 ** (-3 - k / args.per_decade) for k in range(6 * args.per_decade + 1)]
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float64)

@@ -306,7 +306,10 @@ class _Run:
             d0, d1 = float(_rms(y0 / scale)), float(_rms(f0 / scale))
             h0 = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
             y1 = y0 + h0 * f0
-            n1, l1 = self.f_at(s0 + h0, y1)
+        # in the caller's autograd mode: a field prepared from a y(0) that requires grad
+        # (weights from init(x), trained) refuses to be evaluated without autograd
+        n1, l1 = self.f_at(s0 + h0, y1)
+        with torch.no_grad():
             d2 = float(_rms((n1 + l1 - f0) / scale)) / h0
         h1 = max(1e-6, h0 * 1e-3) if max(d1, d2) <= 1e-15 else \
             (0.01 / max(d1, d2)) ** (1.0 / (self.tab.order + 1))

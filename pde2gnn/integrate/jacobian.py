@@ -25,6 +25,7 @@ from torch import Tensor
 
 from pde2gnn.compiler.backend.split import greedy_colouring, node_pattern, probe
 from pde2gnn.errors import OptionError
+from pde2gnn.integrate.blocklu import factorise
 from pde2gnn.integrate.linsolve import MatrixOperator, StageSolver
 
 #: re-evaluate J after this many accepted steps on it
@@ -153,8 +154,9 @@ class JacobianSolver(StageSolver):
     """(I - g J) x = b by SuperLU, in a nested-dissection order where pymetis is installed
     (else SuperLU's MMD_AT_PLUS_A): one factorisation per distinct g, counted in ``stats``."""
 
-    def __init__(self, J: sps.csr_matrix, perm: Optional[np.ndarray], like: Tensor, **kw):
-        super().__init__(MatrixOperator(J, dtype=like.dtype), "direct", **kw)
+    def __init__(self, J: sps.csr_matrix, perm: Optional[np.ndarray], like: Tensor,
+                 width: int = 1, **kw):
+        super().__init__(MatrixOperator(J, dtype=like.dtype, width=width), "direct", **kw)
         self.perm = perm
 
     def L(self, y: Tensor) -> Tensor:
@@ -174,8 +176,11 @@ class JacobianSolver(StageSolver):
         if g not in self._lu:
             m = self.op.matrix()
             a = sps.identity(m.shape[0], format="csr") - (self.sign * g) * m
-            self._lu[g] = _PermutedLU(a, self.perm)
-            self.stats.factorizations += 1
+            d = self.op.width       # channel blocks (blocklu) are ordered by the node order
+            nodes = self.perm if d == 1 else self.perm[::d] // d
+            self._lu[g] = factorise(a, d, lambda b: _PermutedLU(
+                b, nodes if b.shape[0] == len(nodes) else self.perm))
+            self.stats.factorizations += getattr(self._lu[g], "factorizations", 1)
         return self._lu[g]
 
 
@@ -254,7 +259,8 @@ class FrozenJacobian:
             if perm is not None and not self.flat and self.width > 1:   # nodes -> entries
                 perm = (perm[:, None] * self.width + np.arange(self.width)).reshape(-1)
             self.perm = perm
-        self.solver = JacobianSolver(J, self.perm, y, **self.kw)
+        self.solver = JacobianSolver(J, self.perm, y, 1 if self.flat else self.width,
+                                     **self.kw)
         return self.solver
 
     def judge(self, accepted: bool, ratio: float) -> None:

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import OptionError, SolverError
+from pde2gnn.integrate.blocklu import factorise
 
 from pde2gnn.integrate.solver_config import LINEAR_SOLVERS  # noqa: E402,F401
 
@@ -191,8 +192,9 @@ class StageSolver:
                 self._lu.clear()
             m = self.op.matrix()
             a = sps.identity(m.shape[0], format="csc") - (self.sign * g) * m.tocsc()
-            self._lu[g] = splu(a.tocsc(), permc_spec="MMD_AT_PLUS_A")
-            self.stats.factorizations += 1
+            self._lu[g] = factorise(a, getattr(self.op, "width", 1),
+                                    lambda b: splu(b.tocsc(), permc_spec="MMD_AT_PLUS_A"))
+            self.stats.factorizations += getattr(self._lu[g], "factorizations", 1)
         return self._lu[g]
 
     def _raw(self, g: float, b: Tensor, x0: Optional[Tensor], transpose: bool,
@@ -322,11 +324,13 @@ class _Attach(torch.autograd.Function):
 class MatrixOperator:
     """L given as a scipy sparse (or dense numpy) matrix ``[n, n]`` acting on states
     ``[..., N, D]`` flattened row-major (n = N D): the operator interface of
-    :class:`StageSolver` for systems that are not compiled specs (tests, user code)."""
+    :class:`StageSolver` for systems that are not compiled specs (tests, user code).
+    ``width`` = D lets the direct solver factorise channel blocks (:mod:`.blocklu`)."""
 
-    def __init__(self, matrix, dtype=torch.float64, device="cpu"):
+    def __init__(self, matrix, dtype=torch.float64, device="cpu", width: int = 1):
         import scipy.sparse as sps
         self.m = sps.csr_matrix(matrix, dtype=np.float64)
+        self.width = width
         idx = self.m.tocoo()
         self._t = torch.sparse_coo_tensor(np.vstack([idx.row, idx.col]), idx.data,
                                           self.m.shape, dtype=dtype, device=device,

@@ -28,7 +28,8 @@ from pde2gnn.compiler.backend.module import VectorField
 from pde2gnn.errors import DataError, OptionError, SolverError
 from pde2gnn.integrate.imex import imex_solve
 from pde2gnn.integrate.imex_adjoint import imex_adjoint_solve, install, per_solve_tensors
-from pde2gnn.integrate.solver_config import AUTO_STIFF, SolverConfig
+from pde2gnn.integrate.auto import choose, spectral_radius  # noqa: F401
+from pde2gnn.integrate.solver_config import SolverConfig
 from pde2gnn.integrate.rk import TABLEAUS, affine_step, check_nfe, rk_solve
 
 log = logging.getLogger("pde2gnn")
@@ -212,18 +213,16 @@ class ODEBlock(nn.Module):
         return sol.ys, sol.nfe
 
     def _auto(self, y0: Tensor, t: Tensor) -> SolverConfig:
-        """``method = "auto"``: the stiffness rho(L) |T| of the split's linear part (20 power
-        iterations for the spectral radius) picks ``ark3`` above :data:`AUTO_STIFF`, else
-        ``dopri5``; the choice and its reason go to the ``pde2gnn`` logger and
-        :attr:`auto_choice`."""
-        rho = spectral_radius(self.field.linear, y0)
-        span = abs(float(t[-1]) - float(t[0]))
-        method = "ark3" if rho * span > AUTO_STIFF else "dopri5"
-        self.auto_choice = (method, rho, span)
-        log.info("method auto: rho(L) = %.3g, time span %.3g, stiffness %.3g %s %g -> %s",
-                 rho, span, rho * span, ">" if method == "ark3" else "<=", AUTO_STIFF, method)
+        """``method = "auto"``: dopri5, ark3 or ros34pw2 from the spectral radii of L and of
+        N's Jacobian times the time span, the device and the graph's hubs
+        (:func:`pde2gnn.integrate.auto.choose`); the choice and its reason go to the
+        ``pde2gnn`` logger and :attr:`auto_choice`
+        (an :class:`~pde2gnn.integrate.auto.AutoChoice`)."""
+        choice = choose(self.field, y0, float(t[0]), float(t[-1]))
+        self.auto_choice = choice
+        log.info("method auto: %s -> %s", choice.reason, choice.method)
         from dataclasses import replace
-        return replace(self.config, method=method)
+        return replace(self.config, method=choice.method)
 
     def _memory_choice(self, y0: Tensor, t: Tensor) -> SolverConfig:
         """``auto_memory``: direct, checkpoint or adjoint from the estimate of
@@ -345,22 +344,3 @@ def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,
                    kwargs: dict) -> Tensor:
     keys, tensors = per_solve_tensors(field)
     return _AdjointSolve.apply(field, func, y0, t, kwargs, keys, *tensors)
-
-
-@torch.no_grad()
-def spectral_radius(linear, like: Tensor, iterations: int = 20, seed: int = 0) -> float:
-    """Estimate of the spectral radius of the linear map ``linear`` (on tensors of ``like``'s
-    shape) by power iterations from a seeded random vector: ||L^k v|| / ||L^(k-1) v|| after
-    ``iterations`` products (a lower bound that converges to rho for a dominant eigenvalue;
-    within a factor of about 2 after 20 iterations for graph Laplacians)."""
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    v = torch.randn(like.shape, generator=g, dtype=like.dtype).to(like.device)
-    v = v / v.norm()
-    rho = 0.0
-    for _ in range(iterations):
-        w = linear(v)
-        rho = float(w.norm())
-        if rho == 0.0 or not math.isfinite(rho):
-            return rho
-        v = w / rho
-    return rho

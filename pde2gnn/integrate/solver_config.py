@@ -17,7 +17,8 @@ LINEAR_SOLVERS = ("auto", "cg", "gmres", "direct")
 #: torchdiffeq's fixed-grid Adams methods: they take one step per output interval without a
 #: ``step_size`` and never look at rtol / atol (implicit_adams uses them only for its corrector)
 ADAMS = ("explicit_adams", "implicit_adams", "fixed_adams")
-#: stiffness rho(L) * T above which ``method = "auto"`` picks an IMEX method
+#: stiffness rho T (of L, and of the Jacobian of N) above which ``method = "auto"`` leaves
+#: dopri5 (:mod:`pde2gnn.integrate.auto`)
 AUTO_STIFF = 200.0
 
 #: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
@@ -42,7 +43,8 @@ class SolverConfig:
             the whole Jacobian J(y_n) implicit; see docs/guide/stiff-solvers.md), a
             Rosenbrock-W method of
             :data:`pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS` (``ros34pw2``),
-            ``auto`` (IMEX ``ark3`` when rho(L) T > 200, else ``dopri5``; logged), or any
+            ``auto`` (``dopri5``, ``ark3`` or ``ros34pw2`` from rho(L) T, rho(J_N) T, the
+            device and the graph's hubs: :mod:`pde2gnn.integrate.auto`; logged), or any
             other torchdiffeq method (the Adams methods only with ``step_size``).
         rtol, atol: tolerances of adaptive methods (relative, absolute).
         step_size: step of fixed-step methods (time units); ``None``: one step per output time.

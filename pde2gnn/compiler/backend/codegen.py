@@ -186,6 +186,7 @@ class CodeGen:
         self.split_terms: Dict[int, str] = {}   # group index -> its code, for the split
         for k, g in enumerate(p.groups):
             wj, wi, dg = next(it), next(it), next(it)
+            sc = next(it) if g.scale != 1 else None
             term = None
             diag = dg if wi == 0 else dg + O.SumJ(wi)
             # a frozen one-channel diagonal joins the frozen off-diagonal entries in one CSR
@@ -208,7 +209,8 @@ class CodeGen:
                         else vals
                 term = f"_G.{'spmm_loops' if fold else 'spmm'}({matrices[key]}, " \
                     f"{py_name(g.source)})"
-                if not (diag != 0 and not fold) and not g.right and p.ir.boundary:
+                if not (diag != 0 and not fold) and not g.right and sc is None and \
+                        p.ir.boundary:
                     bias_slot.setdefault(g.target, len(contributions[g.target]))
             if diag != 0 and not fold:
                 dname = self.ref(diag, Level.STEP)
@@ -218,6 +220,8 @@ class CodeGen:
                 continue
             for w in g.right:
                 term = f"({term}) @ {self.ref(w, Level.STEP)}"
+            if sc is not None:      # a coefficient with channels outside the sparse sum
+                term = f"{self._paren(sc, self.ref(sc, Level.STEP))} * ({term})"
             contributions[g.target].append(term)
             dynamic.add(g.target)
             self.split_terms[k] = term
@@ -226,7 +230,7 @@ class CodeGen:
         # remainders; rk.AffineStep then integrates it through the Krylov vectors of L
         self.affine = not p.ir.discrete and not p.temps and not p.probes and \
             all(self.p.level(w) < Level.STEP
-                for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)) \
+                for g in p.groups for w in g.exprs) \
             and all(self.p.level(r) < Level.STEP for r in rems.values())
         linear = {f: list(terms) for f, terms in contributions.items()}
         for name in p.temps:  # node temporaries, in order (see StencilProgram.temps)

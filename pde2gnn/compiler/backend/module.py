@@ -104,7 +104,7 @@ class VectorField(SplitMethods, nn.Module):
         self._solve_cache = None
         self._y0_history = False
         self._uses_init = any(e.atoms(O.Init) for g in program.groups
-                              for e in (g.weight_j, g.weight_i, g.diag)) or \
+                              for e in g.exprs) or \
             any(e.atoms(O.Init) for e in program.remainder.values())
 
     def _load_code(self) -> None:
@@ -183,7 +183,7 @@ class VectorField(SplitMethods, nn.Module):
                             f"{D}], got {list(pos.shape)}")
         used = set()
         p = self.program
-        for e in [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)] + \
+        for e in [w for g in p.groups for w in g.exprs] + \
                 list(p.remainder.values()) + list(p.probes.values()):
             used |= {s.name for s in e.free_symbols if s.name in GEO_WEIGHTS}
         bc = p.boundary       # static arrays of boundary conditions (discretize/boundary.py)

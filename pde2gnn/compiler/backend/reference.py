@@ -87,7 +87,7 @@ class _Interpreter:
             out = out + self.eval(g.diag) * x
         for w in g.right:
             out = out @ self.eval(w)
-        return out
+        return out if g.scale == 1 else self.eval(g.scale) * out
 
     def run(self) -> Tensor:
         parts = {}

@@ -34,11 +34,15 @@ EXPAND = dict(mul=True, deep=True, power_exp=False, power_base=False, log=False,
 
 @dataclass
 class LinearGroup:
-    """``out[target] += ((A x_src) + diag * x_src) @ W1 @ W2 ...`` with one sparse matrix A.
+    """``out[target] += scale * (((A x_src) + diag * x_src) @ W1 @ W2 ...)`` with one sparse
+    matrix A.
 
     ``weight_j`` (edge expression, one channel) are the off-diagonal entries A_ij;
     ``weight_i`` (edge expression) are summed over j into the diagonal; ``diag`` is a node or
-    scalar coefficient of x_i itself. Any of them may be ``0``.
+    scalar coefficient of x_i itself. Any of them may be ``0``. ``scale`` (default 1) is a
+    state-independent coefficient with several channels outside a sparse sum
+    (``sigmoid(alpha) * sum_j(a * x_j)``, alpha ``[d]``): one CSR matrix cannot hold it, so it
+    multiplies the group's result channel-wise.
     """
 
     target: str
@@ -47,6 +51,14 @@ class LinearGroup:
     weight_j: sp.Expr = sp.Integer(0)
     weight_i: sp.Expr = sp.Integer(0)
     diag: sp.Expr = sp.Integer(0)
+    scale: sp.Expr = sp.Integer(1)
+
+    @property
+    def exprs(self) -> Tuple[sp.Expr, ...]:
+        """The group's expressions, in the code generator's order: ``weight_j``, ``weight_i``,
+        ``diag`` and, when it is not 1, ``scale``."""
+        out = (self.weight_j, self.weight_i, self.diag)
+        return out if self.scale == 1 else out + (self.scale,)
 
     def describe(self) -> str:
         x = self.source
@@ -64,6 +76,8 @@ class LinearGroup:
         body = " + ".join(parts) or "0"
         if self.right:
             body = f"({body}) @ " + " @ ".join(sp.sstr(w) for w in self.right)
+        if self.scale != 1:
+            body = f"[{sp.sstr(self.scale)}] * ({body})"
         return body
 
 
@@ -126,7 +140,7 @@ class StencilProgram:
         out = []
         for g in self.groups:
             if g.target == target:
-                lv = max(self.analyzer.level(e) for e in (g.weight_j, g.weight_i, g.diag))
+                lv = max(self.analyzer.level(e) for e in g.exprs)
                 when = ("per graph", "per solve", "per evaluation")[lv]
                 out.append(f"{g.describe()}    # sparse CSR, weights built {when}")
         return out
@@ -158,7 +172,7 @@ class StencilProgram:
 
     def _geometry_legend(self) -> List[str]:
         """One line per geometric weight the program uses (see :mod:`..symbolic.geometry`)."""
-        exprs = [e for g in self.groups for e in (g.weight_j, g.weight_i, g.diag)]
+        exprs = [e for g in self.groups for e in g.exprs]
         exprs += list(self.remainder.values())
         used = sorted({s.name for e in exprs for s in e.free_symbols} & set(GEO_WEIGHTS))
         if not used:

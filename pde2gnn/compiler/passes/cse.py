@@ -27,7 +27,7 @@ def is_constant(e: sp.Expr) -> bool:
 
 def roots(p: StencilProgram) -> List[sp.Expr]:
     """The expressions the code generator starts from, in its order."""
-    out = [w for g in p.groups for w in (g.weight_j, g.weight_i, g.diag)]
+    out = [w for g in p.groups for w in g.exprs]
     return out + list(p.remainder.values()) + list(p.probes.values())
 
 

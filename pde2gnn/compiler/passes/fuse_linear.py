@@ -5,7 +5,10 @@ order) is classified. A term ``c * x`` or ``sum_j(w_ij * x_j)`` (and its ``x_i``
 variants) whose weight has one channel is *linear in the neighbour values*; all such terms with
 the same target, source (a field or a ``_red<k>`` temporary) and right matrices join one
 :class:`~pde2gnn.compiler.discretize.program.LinearGroup` ``((A_w x) + diag * x) @ W``: ``A_w`` is
-one sparse CSR matrix with the summed edge weights. Groups whose weights depend on the state
+one sparse CSR matrix with the summed edge weights. A state-independent coefficient with
+several channels outside a sum (``sigmoid(alpha) * sum_j(a * x_j)``, alpha ``[d]``) becomes the
+group's channel-wise ``scale`` (its own group), so the split's L holds it too (GREAD's
+per-channel diffusion rate). Groups whose weights depend on the state
 are kept apart from the frozen ones (the split's L takes only frozen groups). Everything else
 stays in the remainder, lowered to gather / scatter.
 
@@ -75,10 +78,11 @@ class Fuser:
         self.an, self.fields, self.nested = an, fields, nested
         self.groups: Dict[tuple, LinearGroup] = {}
 
-    def group(self, target, source, right, dynamic=False) -> LinearGroup:
-        key = (target, source, right, dynamic)
+    def group(self, target, source, right, dynamic=False, scale=sp.Integer(1)) -> LinearGroup:
+        key = (target, source, right, dynamic) if scale == 1 else \
+            (target, source, right, dynamic, scale)
         if key not in self.groups:
-            self.groups[key] = LinearGroup(target, source, right)
+            self.groups[key] = LinearGroup(target, source, right, scale=scale)
         return self.groups[key]
 
     def fuse(self, target: str, e: sp.Expr) -> sp.Expr:
@@ -98,9 +102,14 @@ class Fuser:
             factors = sp.Mul.make_args(term)
             sums = [a for a in factors if isinstance(a, O.SumJ) and an.uses_state(a)]
             coef = sp.Mul(*[a for a in factors if a not in sums]) if len(sums) == 1 else None
-            if coef is None or an.uses_state(coef) or an.channels(coef) != 1:
+            if coef is None or an.uses_state(coef):
                 rest.append(term)
                 continue
+            # a coefficient with channels (alpha [d]) cannot go into one CSR matrix: it scales
+            # the group's result channel-wise (LinearGroup.scale)
+            parts = sp.Mul.make_args(coef)
+            scale = sp.Mul(*[a for a in parts if an.channels(a) != 1])
+            coef = sp.Mul(*[a for a in parts if an.channels(a) == 1])
             coef_e = O.AtI(coef) if an.kind(coef) == Kind.NODE else coef
             unfused = []
             for et in sp.Add.make_args(sums[0].args[0]):
@@ -110,13 +119,13 @@ class Fuser:
                         any(s.name in self.nested for s in hit[3].free_symbols):
                     unfused.append(et)
                     continue
-                g = self.group(target, hit[0], hit[2], an.uses_state(hit[3]))
+                g = self.group(target, hit[0], hit[2], an.uses_state(hit[3]), scale)
                 if hit[1] == "j":
                     g.weight_j += coef_e * hit[3]
                 else:
                     g.weight_i += coef_e * hit[3]
             if unfused:
-                rest.append(coef * O.SumJ(sp.Add(*unfused)))
+                rest.append(scale * coef * O.SumJ(sp.Add(*unfused)))
         return sp.Add(*rest)
 
 

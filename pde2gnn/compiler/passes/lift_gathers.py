@@ -48,6 +48,7 @@ def lift_gathers(p: StencilProgram) -> StencilProgram:
     for g in q.groups:
         g.weight_j, g.weight_i, g.diag = (lift(w, an, memo) for w in (g.weight_j, g.weight_i,
                                                                        g.diag))
+        g.scale = lift(g.scale, an, memo)
     q.remainder = {k: lift(e, an, memo) for k, e in p.remainder.items()}
     q.probes = {k: lift(e, an, memo) for k, e in p.probes.items()}
     return q

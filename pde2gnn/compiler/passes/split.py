@@ -57,7 +57,7 @@ class SplitPlan:
 
 
 def _frozen(p: StencilProgram, g) -> bool:
-    return all(p.analyzer.level(w) < Level.STEP for w in (g.weight_j, g.weight_i, g.diag, *g.right))
+    return all(p.analyzer.level(w) < Level.STEP for w in (*g.exprs, *g.right))
 
 
 def _terms(p: StencilProgram):
