@@ -81,6 +81,7 @@ class CodeGen:
             self.field_slices[f] = (start, start + c)
             start += c
         self.state_width = start
+        self.row_sets: List[str] = []    # static names of prescribed sources (sources.py)
         self.source = self._generate()
 
     # ------------------------------------------------------------- expressions

@@ -34,55 +34,93 @@ class Source(NamedTuple):
     buffer: Tensor
 
 
-def stack(vectors: Sequence[Tensor], base: Optional[Tensor] = None) -> Source:
+def stack(vectors: Sequence[Tensor], base: Optional[Tensor] = None,
+          support: Sequence[Tensor] = (), channels: int = 1) -> Source:
     """The source's node vectors on their non-zero rows, once per graph.
 
     Args:
         vectors: k node vectors ``[N, c_k]`` (``c_k`` 1 or c; they broadcast), fixed by the
-            graph and the inputs, one per time factor.
+            graph and the inputs, one per time factor (k may be 0).
         base: a static part without a time factor ``[N, c_k]`` (a constant Dirichlet value
             beside a time-dependent one), or None.
+        support: node vectors ``[N, c_k]`` whose non-zero rows join the rows: the static
+            factors of the terms evaluated on the rows (:func:`take`, the ``extra`` of
+            :func:`dense`: a Robin flux ``S (g - a u) / (b + a d)`` with ``a`` or ``b`` in t
+            is zero where the face's geometric factor ``S`` is).
+        channels: the channels of the buffer (the target's, when an ``extra`` of c channels
+            is written into it; the vectors' otherwise).
 
     Returns:
-        :class:`Source`: the rows where some time vector is non-zero, the vectors and the
-        base there (contiguous), and the buffer (the base, or zeros); no rows (None) when more
-        than :data:`DENSE` of the nodes are non-zero.
+        :class:`Source`: the rows where some time vector or support vector is non-zero, the
+        vectors and the base there (contiguous), and the buffer (the base, or zeros); no rows
+        (None) when more than :data:`DENSE` of the nodes are non-zero.
+
+    Raises:
+        ValueError: neither vectors nor support (nothing to place).
     """
-    vs = torch.broadcast_tensors(*vectors, *([] if base is None else [base]))
+    if not vectors and not support:
+        raise ValueError("stack needs time vectors or support vectors")
+    ref = (vectors or support)[0]
+    n = ref.shape[0]
+    width = max([channels, *(v.shape[-1] for v in vectors),
+                 *([] if base is None else [base.shape[-1]])])
+    shape = (n, width)
+    vs = [v.expand(shape) for v in vectors]
     if base is not None:
-        vs, base = vs[:-1], vs[-1]
-    rows = torch.nonzero(torch.stack(vs).ne(0).flatten(2).any(2).any(0)).squeeze(1)
-    buffer = torch.zeros_like(vs[0]) if base is None else base.clone()
-    if rows.numel() > DENSE * vs[0].shape[0]:
+        base = base.expand(shape)
+    marks = [v.reshape(n, -1).ne(0).any(1) for v in [*vs, *support]]
+    rows = torch.nonzero(torch.stack(marks).any(0)).squeeze(1)
+    buffer = ref.new_zeros(shape) if base is None else base.clone()
+    if rows.numel() > DENSE * n:
         return Source(None, tuple(v.contiguous() for v in vs), base, buffer)
     return Source(rows, tuple(v.index_select(0, rows) for v in vs),
                   None if base is None else base.index_select(0, rows), buffer)
 
 
-def dense(source: Source, factors: Sequence) -> Tensor:
-    """``base + sum_k factors[k] v_k`` on every node, ``[N, c]``, for the vectors of
-    :func:`stack`.
+def take(source: Source, value: Tensor) -> Tensor:
+    """``value`` on the source's rows: ``[..., N, c] -> [..., n_b, c]`` (itself when the
+    source has no rows). A static vector is taken once per graph, the state at each
+    evaluation (a gather of n_b rows)."""
+    if source.rows is None or not torch.is_tensor(value) or value.dim() < 2:
+        return value
+    return value.index_select(-2, source.rows)
+
+
+def dense(source: Source, factors: Sequence, extra: Optional[Tensor] = None) -> Tensor:
+    """``base + sum_k factors[k] v_k + extra`` on every node, ``[N, c]`` (``[B, N, c]`` for a
+    batched ``extra``), for the vectors of :func:`stack`.
 
     Args:
         source: from :func:`stack`.
         factors: k scalars, 0-d tensors (the time factors, e.g. ``sin(t)``) or numbers.
+        extra: None, or values on the source's rows ``[n_b, c]`` / ``[B, n_b, c]`` (``[N, c]``
+            without rows), computed from :func:`take` of the state and of static vectors:
+            terms that depend on t and the state together (a Robin flux whose ``a`` or ``b``
+            depends on t).
 
     Returns:
         The source's buffer with the sum written into its rows (in place, without autograd:
         read it before the next call, as the generated code does, which passes it straight to
         the sparse product or ``torch.addcmul``); a new tensor when the sum requires a
-        gradient (a factor with a learnable parameter) or ``source`` has no rows. The
-        buffer belongs to one compiled field on one device: two evaluations of the same field
-        at once (threads) would share it.
+        gradient (a factor with a learnable parameter, a state that requires grad), is
+        batched, or ``source`` has no rows. The buffer belongs to one compiled field on one
+        device: two evaluations of the same field at once (threads) would share it.
     """
     rows, vs, base, buffer = source
-    s = vs[0] * factors[0]
-    for v, f in zip(vs[1:], factors[1:]):
-        s = torch.addcmul(s, v, f) if torch.is_tensor(f) else s.add_(v, alpha=f)
+    s = extra
+    for v, f in zip(vs, factors):
+        if s is None:
+            s = v * f
+        else:
+            s = torch.addcmul(s, v, f) if torch.is_tensor(f) else s.add(v, alpha=f)
     if base is not None:
         s = s + base
     if rows is None:
         return s
+    if s.shape[-1] != buffer.shape[-1]:
+        s = s.expand(*s.shape[:-1], buffer.shape[-1])
+    if s.dim() > buffer.dim():       # a batched extra: a new buffer per trajectory
+        return buffer.expand(*s.shape[:-2], *buffer.shape).index_copy(-2, rows, s)
     if s.requires_grad and torch.is_grad_enabled():
         return buffer.index_copy(0, rows, s)
     return buffer.index_copy_(0, rows, s)

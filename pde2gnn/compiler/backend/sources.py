@@ -21,7 +21,7 @@ Code generation only (no torch); the generated code imports the kernels,
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import sympy as sp
 
@@ -56,23 +56,90 @@ def split(an, rem: sp.Expr) -> Tuple[sp.Expr, Dict[sp.Expr, sp.Expr]]:
     return sp.Add(*rest), terms
 
 
+#: the IR classes a term evaluated on the boundary rows may contain: row-wise arithmetic and
+#: elementwise functions (no reduction over neighbours, no network, no ``init``)
+_ROWWISE = (sp.Add, sp.Mul, sp.Pow, O.MatMul, O.Slice) + O.LIFTABLE
+
+
+def _rowwise(an, e: sp.Expr) -> bool:
+    for x in sp.preorder_traversal(e):
+        if x.is_Symbol:
+            info = an.symbols.get(x.name)
+            if info is None or info.role in ("net", "series") or info.type.kind == Kind.EDGE:
+                return False
+        elif not (x.is_Number or isinstance(x, _ROWWISE)):
+            return False
+    return True
+
+
+def on_rows(an, rest: sp.Expr) -> Tuple[sp.Expr, List[sp.Expr], sp.Expr]:
+    """``rest = other + R`` with R the terms to evaluate on the boundary rows only: terms that
+    change at every evaluation (t and the state together, e.g. a Robin flux
+    ``S (g - a u) / (b + a d)`` whose ``a`` or ``b`` depends on t), are a product with a node
+    vector fixed by the graph (``S``, a mask: zero off the boundary), and are row-wise
+    (:data:`_ROWWISE`). Returns ``(other, supports, R)``: the static node factors of R's terms
+    (their non-zero rows are R's rows) and R (0 when there is none)."""
+    other, supports, terms = [], [], []
+    for a in sp.Add.make_args(rest):
+        vec = sp.Mul(*[x for x in sp.Mul.make_args(a) if an.level(x) == Level.STATIC
+                       and an.kind(x) == Kind.NODE])
+        if an.level(a) == Level.STEP and vec != 1 and _rowwise(an, a):
+            supports.append(vec)
+            terms.append(a)
+        else:
+            other.append(a)
+    return sp.Add(*other), list(dict.fromkeys(supports)), sp.factor_terms(sp.Add(*terms))
+
+
+def _restrict(an, e: sp.Expr, k: int) -> sp.Expr:
+    """``e`` with every node symbol read on the rows of prescribed source ``k`` (``OnRows``),
+    and in each sum the terms fixed per graph or per solve summed apart (computed once at
+    their own level instead of once per evaluation)."""
+    e = e.xreplace({s: O.OnRows(s, k) for s in e.free_symbols
+                    if s.name in an.symbols and an.kind(s) == Kind.NODE})
+    state = [x for x in e.atoms(O.OnRows) if an.level(x) == Level.STEP]
+
+    def hoist(x):
+        if not x.args or isinstance(x, O.OnRows):
+            return x
+        x = x.func(*[hoist(a) for a in x.args])
+        if x.is_Add:            # 1 - u - u y -> 1 - u (1 + y): the state read once
+            x = sp.collect(x, state)
+        if x.is_Add:
+            lo = [a for a in x.args if an.level(a) < Level.STEP]
+            if 1 < len(lo) < len(x.args):
+                return sp.Add(sp.Add(*lo), *[a for a in x.args if a not in lo], evaluate=False)
+        return x
+    return hoist(e)
+
+
 def product_with_source(gen, term: str, rem: sp.Expr) -> str:
     """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``):
     ``rem``'s prescribed part (:func:`split`) stacked at the static level
     (:func:`~pde2gnn.compiler.backend.source_rows.stack`) and written into its node buffer at
-    each evaluation (:func:`~pde2gnn.compiler.backend.source_rows.dense`), which joins the
-    rest of ``rem`` in the product's bias (:func:`bias_code`)."""
-    rest, terms = split(gen.an, rem)
+    each evaluation (:func:`~pde2gnn.compiler.backend.source_rows.dense`), together with
+    its terms evaluated on the boundary rows (:func:`on_rows`), which joins the rest of
+    ``rem`` in the product's bias (:func:`bias_code`)."""
+    an = gen.an
+    rest, terms = split(an, rem)
+    rest, supports, R = on_rows(an, rest)
     src = None
-    if terms:
+    if terms or R != 0:
         static = gen.levels[Level.STATIC]
         name = static.new()
         base = terms.pop(sp.Integer(1), None)
-        vecs = ", ".join(gen.ref(v, Level.STATIC) for v in terms.values())
-        base = "" if base is None else f", {gen.ref(base, Level.STATIC)}"
-        static.lines.append(f"{name} = _rows.stack(({vecs},){base})  # the prescribed source")
-        facs = ", ".join(gen.ref(c, Level.STEP) for c in terms)
-        src = f"_rows.dense({gen._import(name, Level.STATIC, Level.STEP)}, ({facs},))"
+        vecs = "".join(gen.ref(v, Level.STATIC) + ", " for v in terms.values())
+        base = "None" if base is None else gen.ref(base, Level.STATIC)
+        more = "" if R == 0 else ", (" + "".join(
+            gen.ref(v, Level.STATIC) + ", " for v in supports) + f"), {an.channels(R)}"
+        static.lines.append(f"{name} = _rows.stack(({vecs}), {base}{more})"
+                            "  # the prescribed source")
+        facs = "".join(gen.ref(c, Level.STEP) + ", " for c in terms)
+        src = f"_rows.dense({gen._import(name, Level.STATIC, Level.STEP)}, ({facs})"
+        if R != 0:
+            gen.row_sets.append(name)
+            src += f", {gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)}"
+        src += ")"
     if rest == 0:
         return f"{term[:-1]}, {src})"
     return f"{term[:-1]}, {bias_code(gen, rest, src)})"
