@@ -61,6 +61,16 @@ def split(an, rem: sp.Expr) -> Tuple[sp.Expr, Dict[sp.Expr, sp.Expr]]:
 _ROWWISE = (sp.Add, sp.Mul, sp.Pow, O.MatMul, O.Slice) + O.LIFTABLE
 
 
+def _sparse(e: sp.Expr, sparse: set) -> bool:
+    """Is ``e`` zero wherever the node vectors ``sparse`` names are (a factor of one of them,
+    or a sum of such terms)?"""
+    if e.is_Symbol:
+        return e.name in sparse
+    if e.is_Mul:
+        return any(_sparse(x, sparse) for x in e.args)
+    return e.is_Add and all(_sparse(x, sparse) for x in e.args)
+
+
 def _rowwise(an, e: sp.Expr) -> bool:
     for x in sp.preorder_traversal(e):
         if x.is_Symbol:
@@ -72,22 +82,42 @@ def _rowwise(an, e: sp.Expr) -> bool:
     return True
 
 
-def on_rows(an, rest: sp.Expr) -> Tuple[sp.Expr, List[sp.Expr], sp.Expr]:
+def boundary_arrays(p) -> set:
+    """The names of the node vectors that are zero off the boundary in program ``p``: the
+    faces' geometric source factors ``geo_<op>__<f>_s<k>``, the Dirichlet face masks and the
+    node masks of conditions."""
+    return {n for n, v in p.boundary.items() if v[1] in ("source", "mask")} | \
+        {c.mask for c in p.ir.boundary if c.mask is not None}
+
+
+def on_rows(an, rest: sp.Expr, sparse: set) -> Tuple[sp.Expr, List[sp.Expr], sp.Expr]:
     """``rest = other + R`` with R the terms to evaluate on the boundary rows only: terms that
     change at every evaluation (t and the state together, e.g. a Robin flux
-    ``S (g - a u) / (b + a d)`` whose ``a`` or ``b`` depends on t), are a product with a node
-    vector fixed by the graph (``S``, a mask: zero off the boundary), and are row-wise
-    (:data:`_ROWWISE`). Returns ``(other, supports, R)``: the static node factors of R's terms
-    (their non-zero rows are R's rows) and R (0 when there is none)."""
+    ``S (g - a u) / (b + a d)`` whose ``a`` or ``b`` depends on t), are a product with one
+    of the node vectors ``sparse`` names (``S``, a mask: zero off the boundary,
+    :func:`boundary_arrays`), and are row-wise (:data:`_ROWWISE`). Returns
+    ``(other, supports, R)``: the static node factors of R's terms (their non-zero rows are
+    R's rows) and R (0 when there is none)."""
     other, supports, terms = [], [], []
-    for a in sp.Add.make_args(rest):
-        vec = sp.Mul(*[x for x in sp.Mul.make_args(a) if an.level(x) == Level.STATIC
-                       and an.kind(x) == Kind.NODE])
-        if an.level(a) == Level.STEP and vec != 1 and _rowwise(an, a):
-            supports.append(vec)
+
+    def take(a) -> bool:
+        if an.level(a) == Level.STEP and _sparse(a, sparse) and _rowwise(an, a):
+            supports.append(sp.Mul(*[x for x in sp.Mul.make_args(a)
+                                     if an.level(x) == Level.STATIC and an.kind(x) == Kind.NODE]))
             terms.append(a)
-        else:
-            other.append(a)
+            return True
+        return False
+
+    for a in sp.Add.make_args(rest):
+        if take(a):
+            continue
+        sums = [x for x in sp.Mul.make_args(a) if x.is_Add and an.level(x) == Level.STEP]
+        if len(sums) != 1:          # F (A_1 + A_2 + ...), F fixed (the 1 - M of Dirichlet
+            other.append(a)         # rows): its terms F A_k that vanish off the boundary
+            continue
+        F = sp.Mul(*[x for x in sp.Mul.make_args(a) if x is not sums[0]])
+        left = [b for b in sums[0].args if not take(sp.Mul(F, b))]
+        other.append(a if len(left) == len(sums[0].args) else F * sp.Add(*left))
     return sp.Add(*other), list(dict.fromkeys(supports)), sp.factor_terms(sp.Add(*terms))
 
 
@@ -122,7 +152,7 @@ def product_with_source(gen, term: str, rem: sp.Expr) -> str:
     ``rem`` in the product's bias (:func:`bias_code`)."""
     an = gen.an
     rest, terms = split(an, rem)
-    rest, supports, R = on_rows(an, rest)
+    rest, supports, R = on_rows(an, rest, boundary_arrays(gen.p))
     src = None
     if terms or R != 0:
         static = gen.levels[Level.STATIC]
