@@ -25,13 +25,16 @@ DENSE = 0.5
 
 class Source(NamedTuple):
     """A prescribed source: ``rows [n_b]`` (long; None: every node), ``vectors`` (k tensors
-    ``[n_b, c]``, or ``[N, c]`` without rows), ``base`` (the static part on the rows, or
-    None), ``buffer [N, c]`` (the static part off the rows, which no call changes)."""
+    ``[n_b, w]``, or ``[N, w]`` without rows), ``base`` (the static part on the rows, or
+    None), ``buffer [N, w]`` and ``wide [N, c]`` (the static part off the rows, which no call
+    changes; ``wide`` has the target's c channels: a bias of the state's shape is cheaper in
+    ``torch.addmm`` than a broadcast one, and it holds an ``extra`` of c channels)."""
 
     rows: Optional[Tensor]
     vectors: Tuple[Tensor, ...]
     base: Optional[Tensor]
     buffer: Tensor
+    wide: Tensor
 
 
 def stack(vectors: Sequence[Tensor], base: Optional[Tensor] = None,
@@ -39,21 +42,20 @@ def stack(vectors: Sequence[Tensor], base: Optional[Tensor] = None,
     """The source's node vectors on their non-zero rows, once per graph.
 
     Args:
-        vectors: k node vectors ``[N, c_k]`` (``c_k`` 1 or c; they broadcast), fixed by the
+        vectors: k node vectors ``[N, w_k]`` (``w_k`` 1 or c; they broadcast), fixed by the
             graph and the inputs, one per time factor (k may be 0).
-        base: a static part without a time factor ``[N, c_k]`` (a constant Dirichlet value
+        base: a static part without a time factor ``[N, w_k]`` (a constant Dirichlet value
             beside a time-dependent one), or None.
-        support: node vectors ``[N, c_k]`` whose non-zero rows join the rows: the static
+        support: node vectors ``[N, w_k]`` whose non-zero rows join the rows: the static
             factors of the terms evaluated on the rows (:func:`take`, the ``extra`` of
             :func:`dense`: a Robin flux ``S (g - a u) / (b + a d)`` with ``a`` or ``b`` in t
             is zero where the face's geometric factor ``S`` is).
-        channels: the channels of the buffer (the target's, when an ``extra`` of c channels
-            is written into it; the vectors' otherwise).
+        channels: c, the channels of the target (the product's output).
 
     Returns:
         :class:`Source`: the rows where some time vector or support vector is non-zero, the
-        vectors and the base there (contiguous), and the buffer (the base, or zeros); no rows
-        (None) when more than :data:`DENSE` of the nodes are non-zero.
+        vectors and the base there (contiguous), and the buffers (the base, or zeros); no
+        rows (None) when more than :data:`DENSE` of the nodes are non-zero.
 
     Raises:
         ValueError: neither vectors nor support (nothing to place).
@@ -62,19 +64,19 @@ def stack(vectors: Sequence[Tensor], base: Optional[Tensor] = None,
         raise ValueError("stack needs time vectors or support vectors")
     ref = (vectors or support)[0]
     n = ref.shape[0]
-    width = max([channels, *(v.shape[-1] for v in vectors),
-                 *([] if base is None else [base.shape[-1]])])
-    shape = (n, width)
+    widths = [v.shape[-1] for v in vectors] + ([] if base is None else [base.shape[-1]])
+    shape = (n, max(widths or [channels]))
     vs = [v.expand(shape) for v in vectors]
     if base is not None:
         base = base.expand(shape)
     marks = [v.reshape(n, -1).ne(0).any(1) for v in [*vs, *support]]
     rows = torch.nonzero(torch.stack(marks).any(0)).squeeze(1)
     buffer = ref.new_zeros(shape) if base is None else base.clone()
+    wide = buffer.expand(n, max(channels, shape[1])).clone()
     if rows.numel() > DENSE * n:
-        return Source(None, tuple(v.contiguous() for v in vs), base, buffer)
+        return Source(None, tuple(v.contiguous() for v in vs), base, buffer, wide)
     return Source(rows, tuple(v.index_select(0, rows) for v in vs),
-                  None if base is None else base.index_select(0, rows), buffer)
+                  None if base is None else base.index_select(0, rows), buffer, wide)
 
 
 def take(source: Source, value: Tensor) -> Tensor:
@@ -86,8 +88,9 @@ def take(source: Source, value: Tensor) -> Tensor:
     return value.index_select(-2, source.rows)
 
 
-def dense(source: Source, factors: Sequence, extra: Optional[Tensor] = None) -> Tensor:
-    """``base + sum_k factors[k] v_k + extra`` on every node, ``[N, c]`` (``[B, N, c]`` for a
+def dense(source: Source, factors: Sequence, extra: Optional[Tensor] = None,
+          like: Optional[Tensor] = None) -> Tensor:
+    """``base + sum_k factors[k] v_k + extra`` on every node, ``[N, w]`` (``[B, N, c]`` for a
     batched ``extra``), for the vectors of :func:`stack`.
 
     Args:
@@ -97,16 +100,18 @@ def dense(source: Source, factors: Sequence, extra: Optional[Tensor] = None) -> 
             without rows), computed from :func:`take` of the state and of static vectors:
             terms that depend on t and the state together (a Robin flux whose ``a`` or ``b``
             depends on t).
+        like: the target's state (``[N, c]``: the result has its c channels, the ``wide``
+            buffer; batched or None: the vectors' width, which broadcasts).
 
     Returns:
-        The source's buffer with the sum written into its rows (in place, without autograd:
-        read it before the next call, as the generated code does, which passes it straight to
-        the sparse product or ``torch.addcmul``); a new tensor when the sum requires a
-        gradient (a factor with a learnable parameter, a state that requires grad), is
-        batched, or ``source`` has no rows. The buffer belongs to one compiled field on one
-        device: two evaluations of the same field at once (threads) would share it.
+        A buffer of the source with the sum written into its rows (in place, without
+        autograd: read it before the next call, as the generated code does, which passes it
+        straight to the sparse product or ``torch.addcmul``); a new tensor when the sum
+        requires a gradient (a factor with a learnable parameter, a state that requires
+        grad), is batched, or ``source`` has no rows. The buffers belong to one compiled field
+        on one device: two evaluations of the same field at once (threads) would share them.
     """
-    rows, vs, base, buffer = source
+    rows, vs, base, buffer, wide = source
     s = extra
     for v, f in zip(vs, factors):
         if s is None:
@@ -117,6 +122,8 @@ def dense(source: Source, factors: Sequence, extra: Optional[Tensor] = None) -> 
         s = s + base
     if rows is None:
         return s
+    if (like is not None and like.dim() == 2) or s.shape[-1] > buffer.shape[-1]:
+        buffer = wide
     if s.shape[-1] != buffer.shape[-1]:
         s = s.expand(*s.shape[:-1], buffer.shape[-1])
     if s.dim() > buffer.dim():       # a batched extra: a new buffer per trajectory

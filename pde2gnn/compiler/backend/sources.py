@@ -143,8 +143,9 @@ def _restrict(an, e: sp.Expr, k: int) -> sp.Expr:
     return hoist(e)
 
 
-def product_with_source(gen, term: str, rem: sp.Expr) -> str:
-    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``):
+def product_with_source(gen, term: str, rem: sp.Expr, target: str, var: str) -> str:
+    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``)
+    into field ``target`` (its variable in the step: ``var``):
     ``rem``'s prescribed part (:func:`split`) stacked at the static level
     (:func:`~pde2gnn.compiler.backend.source_rows.stack`) and written into its node buffer at
     each evaluation (:func:`~pde2gnn.compiler.backend.source_rows.dense`), together with
@@ -160,16 +161,16 @@ def product_with_source(gen, term: str, rem: sp.Expr) -> str:
         base = terms.pop(sp.Integer(1), None)
         vecs = "".join(gen.ref(v, Level.STATIC) + ", " for v in terms.values())
         base = "None" if base is None else gen.ref(base, Level.STATIC)
-        more = "" if R == 0 else ", (" + "".join(
-            gen.ref(v, Level.STATIC) + ", " for v in supports) + f"), {an.channels(R)}"
-        static.lines.append(f"{name} = _rows.stack(({vecs}), {base}{more})"
-                            "  # the prescribed source")
+        sup = "".join(gen.ref(v, Level.STATIC) + ", " for v in supports)
+        static.lines.append(f"{name} = _rows.stack(({vecs}), {base}, ({sup}), "
+                            f"{an.channels(sp.Symbol(target))})  # the prescribed source")
         facs = "".join(gen.ref(c, Level.STEP) + ", " for c in terms)
-        src = f"_rows.dense({gen._import(name, Level.STATIC, Level.STEP)}, ({facs})"
+        extra = "None"
         if R != 0:
             gen.row_sets.append(name)
-            src += f", {gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)}"
-        src += ")"
+            extra = gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)
+        src = f"_rows.dense({gen._import(name, Level.STATIC, Level.STEP)}, ({facs}), " \
+            f"{extra}, {var})"
     if rest == 0:
         return f"{term[:-1]}, {src})"
     return f"{term[:-1]}, {bias_code(gen, rest, src)})"
