@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from pde2gnn.compiler import pipeline as compiler
+from pde2gnn.compiler.backend import source_rows
 from pde2gnn.graph import construction as graphs
 
 SPEC = """model robin_t
@@ -102,3 +103,24 @@ def test_a_mask_robin_with_b_in_time_is_on_the_mask_rows():
     want = f.linear(y) - y ** 3 + flux        # L y: lap(u) + u
     out = f(t, y)
     assert float((out - want).abs().max()) <= 1e-12 * float(out.abs().max())
+
+
+def test_a_mask_on_most_nodes_keeps_every_row():
+    """Over :data:`source_rows.DENSE` of the nodes the rows are all nodes (no scatter)."""
+    n = 8
+    pos, ei = graphs.grid_graph((n, n), (0, 0), (1, 1))
+    pos = torch.tensor(pos, dtype=torch.float64)
+    wall = pos[:, 0] > 0.2
+    spec = ("model m\nfield u : node[2]\ndomain pos : [0, 1] x [0, 1]\ninput wall : node mask\n"
+            "bc u : wall robin(1 + y, 2 + cos(t), x)\ndt(u) = lap(u)\n")
+    f = compiler.compile(spec, ei, n * n, inputs={"pos": pos, "wall": wall}).double()
+    sources = [v for v in f._static_fn(f.graph, f._inputs()).values()
+               if isinstance(v, source_rows.Source)]
+    assert len(sources) == 1 and sources[0].rows is None
+    t = torch.tensor(1.1, dtype=torch.float64)
+    x, yy, m = pos[:, :1], pos[:, 1:], wall[:, None].double()
+    for y in (torch.randn(n * n, 2, dtype=torch.float64), torch.randn(2, n * n, 2, dtype=torch.float64)):
+        f.prepare(y)
+        want = f.linear(y) + m * (x - (1 + yy) * y) / (2 + torch.cos(t))
+        out = f(t, y)
+        assert float((out - want).abs().max()) <= 1e-12 * float(out.abs().max())
