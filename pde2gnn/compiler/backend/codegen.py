@@ -238,8 +238,7 @@ class CodeGen:
         for f, rem in rems.items():
             if rem != 0 and f in bias_slot:
                 k = bias_slot[f]     # the product's bias and its prescribed rows (sources.py)
-                contributions[f][k] = product_with_source(self, contributions[f][k], rem, f,
-                                                            py_name(f))
+                contributions[f][k] = product_with_source(self, contributions[f][k], rem)
                 if self.p.level(rem) == Level.STEP:
                     dynamic.add(f)
             elif rem != 0:

@@ -9,12 +9,17 @@ side is ``A @ u + r(t, u)``: one CSR product and a remainder ``r``. The remainde
   boundary fluxes, ``dg/dt`` on the Dirichlet rows: a sum ``sum_k c_k(t) v_k`` of scalar time
   factors ``c_k(t)`` (``sin(t)``, ``cos(t)``; a constant value stays in the bias) times node vectors ``v_k``
   fixed by the graph. The vectors are zero off the boundary (the Dirichlet / flux rows and
-  their neighbours), so they are stacked once per graph into ``[n_b, c, k]`` on their
-  ``n_b`` non-zero rows (:func:`~pde2gnn.compiler.backend.source_rows.stack`), and an
-  evaluation writes ``sum_k c_k(t) v_k`` into those rows of a node buffer that the product
-  reads as its bias (:func:`~pde2gnn.compiler.backend.source_rows.dense`): O(n_b) work, no
-  pass over the N nodes per time factor (before: one ``[N, 1]`` pass per time factor and one
-  per sum, 1.13-1.19x an evaluation without the condition, ``benchmarks/boundary.py``).
+  their neighbours), so they are stacked once per graph on their ``n_b`` non-zero rows
+  (:func:`~pde2gnn.compiler.backend.source_rows.stack`), and an evaluation adds
+  ``sum_k c_k(t) v_k`` into those rows of the product's output
+  (:func:`~pde2gnn.compiler.backend.source_rows.add`): O(n_b) work, no pass over the N nodes
+  per time factor (before: one ``[N, 1]`` pass per time factor and one per sum, 1.13-1.19x
+  an evaluation without the condition, ``benchmarks/boundary.py``);
+- the terms that depend on t and the state together and vanish off the boundary (a Robin
+  flux ``S (g - a u) / (b + a d)`` whose ``a`` or ``b`` depends on t, :func:`on_rows`):
+  computed on the same rows, from the state gathered there
+  (:func:`~pde2gnn.compiler.backend.source_rows.take`), and added with the prescribed part
+  (before: on every node, 4.1-4.8x an evaluation without the condition).
 
 Code generation only (no torch); the generated code imports the kernels,
 :mod:`pde2gnn.compiler.backend.source_rows`, as ``_rows``.
@@ -143,55 +148,47 @@ def _restrict(an, e: sp.Expr, k: int) -> sp.Expr:
     return hoist(e)
 
 
-def product_with_source(gen, term: str, rem: sp.Expr, target: str, var: str) -> str:
-    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``)
-    into field ``target`` (its variable in the step: ``var``):
-    ``rem``'s prescribed part (:func:`split`) stacked at the static level
-    (:func:`~pde2gnn.compiler.backend.source_rows.stack`) and written into its node buffer at
-    each evaluation (:func:`~pde2gnn.compiler.backend.source_rows.dense`), together with
-    its terms evaluated on the boundary rows (:func:`on_rows`), which joins the rest of
-    ``rem`` in the product's bias (:func:`bias_code`)."""
+def product_with_source(gen, term: str, rem: sp.Expr) -> str:
+    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``):
+    ``rem``'s prescribed part (:func:`split`) and its terms evaluated on the boundary rows
+    (:func:`on_rows`) stacked at the static level
+    (:func:`~pde2gnn.compiler.backend.source_rows.stack`) and added into the product's output
+    on those rows at each evaluation (:func:`~pde2gnn.compiler.backend.source_rows.add`); the
+    rest of ``rem`` (the state's terms elsewhere, static sources) is the product's bias
+    (:func:`bias_code`)."""
     an = gen.an
     rest, terms = split(an, rem)
+    rest += terms.pop(sp.Integer(1), 0)     # a static part: in the bias, computed once
     rest, supports, R = on_rows(an, rest, boundary_arrays(gen.p))
-    src = None
-    if terms or R != 0:
-        static = gen.levels[Level.STATIC]
-        name = static.new()
-        base = terms.pop(sp.Integer(1), None)
-        vecs = "".join(gen.ref(v, Level.STATIC) + ", " for v in terms.values())
-        base = "None" if base is None else gen.ref(base, Level.STATIC)
-        sup = "".join(gen.ref(v, Level.STATIC) + ", " for v in supports)
-        static.lines.append(f"{name} = _rows.stack(({vecs}), {base}, ({sup}), "
-                            f"{an.channels(sp.Symbol(target))})  # the prescribed source")
-        facs = "".join(gen.ref(c, Level.STEP) + ", " for c in terms)
-        extra = "None"
-        if R != 0:
-            gen.row_sets.append(name)
-            extra = gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)
-        src = f"_rows.dense({gen._import(name, Level.STATIC, Level.STEP)}, ({facs}), " \
-            f"{extra}, {var})"
-    if rest == 0:
-        return f"{term[:-1]}, {src})"
-    return f"{term[:-1]}, {bias_code(gen, rest, src)})"
+    product = term if rest == 0 else f"{term[:-1]}, {bias_code(gen, rest)})"
+    if not terms and R == 0:
+        return product
+    static = gen.levels[Level.STATIC]
+    name = static.new()
+    vecs = "".join(gen.ref(v, Level.STATIC) + ", " for v in terms.values())
+    sup = "".join(gen.ref(v, Level.STATIC) + ", " for v in supports)
+    static.lines.append(f"{name} = _rows.stack(({vecs}), ({sup}))  # the prescribed source")
+    facs = "".join(gen.ref(c, Level.STEP) + ", " for c in terms)
+    code = f"_rows.add({product}, {gen._import(name, Level.STATIC, Level.STEP)}, ({facs})"
+    if R != 0:
+        gen.row_sets.append(name)
+        code += f", {gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)}"
+    return code + ")"
 
 
-def bias_code(gen, rem: sp.Expr, src: str = None) -> str:
-    """Code for a source ``rem`` (plus the code ``src`` of a prescribed source, when given)
-    added as a sparse product's bias. One state term times a frozen node vector (the
-    ``(1 - M)`` of Dirichlet rows) plus terms without the state is one ``torch.addcmul`` (one
-    pass over the nodes instead of a product and a sum)."""
+def bias_code(gen, rem: sp.Expr) -> str:
+    """Code for a source ``rem`` added as a sparse product's bias. One state term times a
+    frozen node vector (the ``(1 - M)`` of Dirichlet rows) plus terms without the state is
+    one ``torch.addcmul`` (one pass over the nodes instead of a product and a sum)."""
     an = gen.an
     parts = sp.Add.make_args(rem)
     state = [a for a in parts if an.level(a) == Level.STEP and any(
         an.symbols[x.name].role in ("field", "temp") for x in a.free_symbols
         if x.name in an.symbols)]
     fixed = sp.Add(*[a for a in parts if not state or a is not state[0]])
-    if len(state) == 1 and isinstance(state[0], sp.Mul) and (
-            src is not None or (len(parts) > 1 and not is_constant(fixed))):
-        # torch.addcmul / add want a tensor first: the prescribed source, or the other terms
-        first = src if fixed == 0 else gen.ref(fixed, Level.STEP) if src is None else \
-            f"{src} + {gen._paren(fixed, gen.ref(fixed, Level.STEP))}"
+    if len(state) == 1 and isinstance(state[0], sp.Mul) and len(parts) > 1 and \
+            not is_constant(fixed):
+        first = gen.ref(fixed, Level.STEP)     # torch.addcmul / add want a tensor first
         fs = sp.Mul.make_args(state[0])
         frozen = [x for x in fs if an.level(x) < Level.STEP and not is_constant(x)]
         dyn = sp.Mul(*[x for x in fs if x not in frozen])
@@ -201,5 +198,4 @@ def bias_code(gen, rem: sp.Expr, src: str = None) -> str:
         c, dyn = state[0].as_coeff_Mul()
         if c != 1 and dyn.free_symbols:        # -u^3 + g: one torch.add with alpha = -1
             return f"torch.add({first}, {gen.ref(dyn, Level.STEP)}, alpha={float(c)!r})"
-    code = gen.ref(rem, Level.STEP)
-    return code if src is None else f"{src} + {gen._paren(rem, code)}"
+    return gen.ref(rem, Level.STEP)
