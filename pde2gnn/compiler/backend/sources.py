@@ -148,8 +148,32 @@ def _restrict(an, e: sp.Expr, k: int) -> sp.Expr:
     return hoist(e)
 
 
-def product_with_source(gen, term: str, rem: sp.Expr) -> str:
-    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``):
+def _number_code(an, e: sp.Expr):
+    """The code of a time factor on ``_t = _rows.time(t)`` (a Python float where that is
+    safe): numbers, t, sums, products, non-negative integer powers, ``sin`` and ``cos``
+    (``_rows.sin``: math on a number, torch on a tensor), which cannot fail on a number;
+    None for anything else (division, ``exp``, parameters that learn: the torch code)."""
+    if e.is_Number:
+        return repr(float(e))
+    if e.is_Symbol:
+        info = an.symbols.get(e.name)
+        return "_t" if info is not None and info.role == "time" else None
+    if e.is_Pow and not (e.exp.is_Integer and e.exp >= 0):
+        return None
+    if not (e.is_Add or e.is_Mul or e.is_Pow or isinstance(e, (O.Sin, O.Cos))):
+        return None
+    args = [_number_code(an, a) for a in e.args]
+    if None in args:
+        return None
+    if isinstance(e, (O.Sin, O.Cos)):
+        return f"_rows.{e.spec_name}({args[0]})"
+    op = " + " if e.is_Add else " * " if e.is_Mul else " ** "
+    return "(" + op.join(args) + ")"
+
+
+def product_with_source(gen, term: str, rem: sp.Expr, target: sp.Symbol) -> str:
+    """The code of ``term + rem`` for a sparse product's code ``term`` (``_G.spmm...(...)``)
+    into field ``target``:
     ``rem``'s prescribed part (:func:`split`) and its terms evaluated on the boundary rows
     (:func:`on_rows`) stacked at the static level
     (:func:`~pde2gnn.compiler.backend.source_rows.stack`) and added into the product's output
@@ -167,8 +191,14 @@ def product_with_source(gen, term: str, rem: sp.Expr) -> str:
     name = static.new()
     vecs = "".join(gen.ref(v, Level.STATIC) + ", " for v in terms.values())
     sup = "".join(gen.ref(v, Level.STATIC) + ", " for v in supports)
-    static.lines.append(f"{name} = _rows.stack(({vecs}), ({sup}))  # the prescribed source")
-    facs = "".join(gen.ref(c, Level.STEP) + ", " for c in terms)
+    static.lines.append(f"{name} = _rows.stack(({vecs}), ({sup}), {an.channels(target)})"
+                        "  # the prescribed source")
+    facs = ""
+    for c in terms:
+        num = _number_code(an, c)
+        if num is not None:
+            gen.levels[Level.STEP].loads.setdefault("_t", "_t = _rows.time(t)")
+        facs += (gen.ref(c, Level.STEP) if num is None else num) + ", "
     code = f"_rows.add({product}, {gen._import(name, Level.STATIC, Level.STEP)}, ({facs})"
     if R != 0:
         gen.row_sets.append(name)
