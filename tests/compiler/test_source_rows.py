@@ -157,3 +157,34 @@ def test_torch_compile_of_a_step_with_the_rows_equals_eager():
     assert torch.isfinite(want).all() and want.abs().max() > 0.1
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     assert len(traced) == 1
+
+
+def test_time_factors_on_a_number_equal_the_tensor_path_and_keep_dt_gradients():
+    """Time factors made of t, sums, products, powers, sin and cos are computed on a Python
+    float (``_rows.time``) where t needs no gradient; with t requiring grad they stay tensors,
+    and d f / dt matches a central difference."""
+    assert isinstance(source_rows.time(torch.tensor(0.5)), float)
+    assert torch.is_tensor(source_rows.time(torch.tensor(0.5, requires_grad=True)))
+    n = 9
+    pos, ei = graphs.grid_graph((n, n), (0, 0), (1, 1))
+    bc = "bc u : x = 0 dirichlet(2 + sin(2 * t)^2 * y + t^2 / 2)\nbc u : y = 1 neumann(cos(t) * t)"
+    spec = SPEC.replace("BC", bc)
+    step = compiler.explain(spec, "python").split("def step")[1]
+    assert "_t = _rows.time(t)" in step and "torch.sin" not in step
+    inputs = {"pos": torch.tensor(pos)}
+    f = compiler.compile(spec, ei, n * n, inputs=inputs).double()
+    ref = compiler.compile(spec, ei, n * n, inputs=inputs, fuse=False).double()
+    y = torch.randn(n * n, 2, dtype=torch.float64)
+    f.prepare(y)
+    ref.prepare(y)
+    for tv in (0.0, 0.7, 2.3):
+        t = torch.tensor(tv, dtype=torch.float64)
+        scale = float(ref(t, y).abs().max())
+        assert float((f(t, y) - ref(t, y)).abs().max()) <= 1e-12 * scale
+        tg = t.clone().requires_grad_()
+        out = f(tg, y)
+        assert float((out.detach() - ref(t, y)).abs().max()) <= 1e-12 * scale
+        (g,) = torch.autograd.grad(out.sum(), tg)
+        h = 1e-6
+        fd = (ref(t + h, y).sum() - ref(t - h, y).sum()) / (2 * h)
+        assert abs(float(g) - float(fd)) <= 1e-6 * (abs(float(fd)) + 1.0)
