@@ -42,7 +42,7 @@ def _by_hand(f, pos, k, t, y):
 def test_rows_equal_the_full_node_formula(centring):
     f, pos, k = _field(centring)
     step = f.source.split("def step")[1]
-    assert "_rows.take(" in step and "_rows.add(" in step    # the rows path is taken
+    assert "_rows.take(" in step and "_rows.bias(" in step    # the rows path is taken
     S = f.graph.geo_lap__u_s0
     assert 0 < int((S != 0).sum()) < f.graph.num_nodes // 4    # only the face's rows
     ref, _, _ = _field(centring, fuse=False)                    # every term on every node

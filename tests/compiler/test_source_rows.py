@@ -34,6 +34,26 @@ def test_add_equals_the_sum_on_sparse_and_dense_supports():
                                        rtol=1e-14, atol=1e-14)
 
 
+def test_bias_writes_the_rows_of_a_reused_buffer():
+    """``bias`` (the product's only bias): the wide buffer for an unbatched state, the narrow
+    one for a batched state; rewritten, not accumulated; a new tensor under autograd."""
+    n, rows = 30, [4, 5, 17]
+    vs = _vectors(n, rows)
+    src = source_rows.stack(vs, (), 3)
+    fs = (0.5, torch.tensor(-1.25, dtype=torch.float64), 2.0)
+    want = sum(f * v for f, v in zip(fs, vs))
+    for like, width in ((torch.zeros(n, 3), 3), (torch.zeros(2, n, 3), 1)):
+        for _ in range(2):
+            got = source_rows.bias(src, fs, like=like)
+            assert got.shape == (n, width)
+            torch.testing.assert_close(got, want.expand(n, width), rtol=1e-14, atol=1e-14)
+    c = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    got = source_rows.bias(src, (c, 1.0, 1.0), like=torch.zeros(n, 3))
+    assert got.requires_grad and got is not src.wide
+    (g,) = torch.autograd.grad(got.sum(), c)
+    torch.testing.assert_close(g, 3 * vs[0].sum())
+
+
 def test_vectors_of_one_and_c_channels_broadcast():
     n, rows = 30, [1, 2, 9]
     v1 = _vectors(n, rows, c=1)[0]
@@ -92,7 +112,7 @@ def test_time_dependent_conditions_write_their_rows_once_and_batch():
     bc = "bc u : x = 0 dirichlet(2 + sin(t) * y)\nbc u : y = 1 robin(1, 2, cos(t))"
     spec = SPEC.replace("BC", bc)
     step = compiler.explain(spec, "python").split("def step")[1]
-    assert step.count("_rows.add(") == 1 and step.count("_G.spmm_loops(") == 1
+    assert step.count("_rows.add(") == 1 and step.count("_G.spmm_loops(") == 1  # with u - u^3
     f = compiler.compile(spec, ei, n * n, inputs={"pos": torch.tensor(pos)}).double()
     y = torch.randn(3, n * n, 2, dtype=torch.float64)
     f.prepare(y)

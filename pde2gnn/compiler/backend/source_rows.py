@@ -29,11 +29,16 @@ DENSE = 0.5
 
 
 class Source(NamedTuple):
-    """A prescribed source: ``rows [n_b]`` (long; None: every node) and ``vectors`` (k tensors
-    ``[n_b, w]``, or ``[N, w]`` without rows)."""
+    """A prescribed source: ``rows [n_b]`` (long; None: every node), ``vectors`` (k tensors
+    ``[n_b, c]`` contiguous, or ``[N, c]`` without rows), ``narrow`` (the same at their own
+    width w, 1 or c), and the node buffers ``buffer [N, w]`` and ``wide [N, c]`` (zero off
+    the rows) that :func:`bias` writes into."""
 
     rows: Optional[Tensor]
     vectors: Tuple[Tensor, ...]
+    narrow: Tuple[Tensor, ...]
+    buffer: Tensor
+    wide: Tensor
 
 
 def stack(vectors: Sequence[Tensor], support: Sequence[Tensor] = (), channels: int = 1) -> Source:
@@ -44,29 +49,36 @@ def stack(vectors: Sequence[Tensor], support: Sequence[Tensor] = (), channels: i
             graph and the inputs, one per time factor (k may be 0).
         support: node vectors ``[N, w_k]`` whose non-zero rows join the rows: the static
             factors of the terms evaluated on the rows (:func:`take`, the ``extra`` of
-            :func:`add`: a Robin flux ``S (g - a u) / (b + a d)`` with ``a`` or ``b`` in t
-            is zero where the face's geometric factor ``S`` is).
+            :func:`add` / :func:`bias`: a Robin flux ``S (g - a u) / (b + a d)`` with ``a``
+            or ``b`` in t is zero where the face's geometric factor ``S`` is).
         channels: c, the target's channels: the vectors are kept ``[n_b, c]`` contiguous
-            (``index_add_`` takes its fast path only for a contiguous source of the output's
-            row shape: 5 us against 36 us for a broadcast ``[n_b, 1]`` one, 600 rows).
+            (``index_add_`` / ``index_copy_`` take their fast path only for a contiguous
+            source of the output's row shape: 5 us against 36 us for a broadcast
+            ``[n_b, 1]`` one, 600 rows).
 
     Returns:
-        :class:`Source`: the rows where some vector is non-zero and the time vectors there;
-        no rows (None) when more than :data:`DENSE` of the nodes are non-zero.
+        :class:`Source`: the rows where some vector is non-zero, the time vectors there, and
+        zero buffers; no rows (None) when more than :data:`DENSE` of the nodes are non-zero.
 
     Raises:
         ValueError: neither vectors nor support (nothing to place).
     """
     if not vectors and not support:
         raise ValueError("stack needs time vectors or support vectors")
-    n = (list(vectors) or list(support))[0].shape[0]
-    width = max([channels, *(v.shape[-1] for v in vectors)])
-    vs = [v.expand(n, width) for v in vectors]
-    marks = [v.reshape(n, -1).ne(0).any(1) for v in [*vs, *support]]
+    ref = (list(vectors) or list(support))[0]
+    n = ref.shape[0]
+    w = max([1, *(v.shape[-1] for v in vectors)])
+    c = max(channels, w)
+    narrow = [v.expand(n, w) for v in vectors]
+    marks = [v.reshape(n, -1).ne(0).any(1) for v in [*narrow, *support]]
     rows = torch.nonzero(torch.stack(marks).any(0)).squeeze(1)
+    buffer, wide = ref.new_zeros(n, w), ref.new_zeros(n, c)
     if rows.numel() > DENSE * n:
-        return Source(None, tuple(v.contiguous() for v in vs))
-    return Source(rows, tuple(v.index_select(0, rows) for v in vs))
+        return Source(None, tuple(v.expand(n, c).contiguous() for v in narrow),
+                      tuple(v.contiguous() for v in narrow), buffer, wide)
+    narrow = [v.index_select(0, rows) for v in narrow]
+    return Source(rows, tuple(v.expand(-1, c).contiguous() for v in narrow), tuple(narrow),
+                  buffer, wide)
 
 
 def take(source: Source, value: Tensor) -> Tensor:
@@ -100,8 +112,22 @@ def cos(x):
     return math.cos(x) if isinstance(x, float) else torch.cos(x)
 
 
+def _sum(vs, factors, extra):
+    s, own = extra, False
+    for v, f in zip(vs, factors):
+        if s is None:
+            s, own = v * f, True
+        elif torch.is_tensor(f):
+            s, own = torch.addcmul(s, v, f), True
+        else:
+            s = s.add_(v, alpha=f) if own else s.add(v, alpha=f)
+            own = True
+    return s
+
+
 def add(out: Tensor, source: Source, factors: Sequence, extra: Optional[Tensor] = None) -> Tensor:
-    """``out + sum_k factors[k] v_k + extra``, written into the source's rows of ``out``.
+    """``out + sum_k factors[k] v_k + extra``, written into the source's rows of ``out``: the
+    form for a product that has a bias of its own (the state terms of the remainder).
 
     Args:
         out: ``[N, c]`` or ``[B, N, c]``, a tensor this call may change: the fresh output of
@@ -118,16 +144,8 @@ def add(out: Tensor, source: Source, factors: Sequence, extra: Optional[Tensor] 
         ``out``, updated in place: k products and one ``index_add_`` on the n_b rows (a pass
         over the N nodes when the source has no rows).
     """
-    rows, vs = source
-    s, own = extra, False
-    for v, f in zip(vs, factors):
-        if s is None:
-            s, own = v * f, True
-        elif torch.is_tensor(f):
-            s, own = torch.addcmul(s, v, f), True
-        else:
-            s = s.add_(v, alpha=f) if own else s.add(v, alpha=f)
-            own = True
+    rows = source.rows
+    s = _sum(source.vectors, factors, extra)
     if rows is None:
         return out.add_(s) if s.dim() <= out.dim() else out + s
     if s.dim() > out.dim():          # a batched extra into an unbatched product (not made)
@@ -136,3 +154,37 @@ def add(out: Tensor, source: Source, factors: Sequence, extra: Optional[Tensor] 
     if s.shape != shape:
         s = s.expand(shape).contiguous()
     return out.index_add_(-2, rows, s)
+
+
+def bias(source: Source, factors: Sequence, extra: Optional[Tensor] = None,
+         like: Optional[Tensor] = None) -> Tensor:
+    """``sum_k factors[k] v_k + extra`` on every node, the bias of a sparse product that has
+    no other (``torch.addmm`` copies it as the output's start: cheaper there than an
+    ``index_add_`` into the output after the product, ``benchmarks/boundary.py``).
+
+    Args:
+        source, factors, extra: as for :func:`add`.
+        like: the state the product multiplies: ``[N, c]`` gives the ``wide`` buffer (a bias
+            of the output's shape, copied faster than a broadcast one), ``[B, N, c]`` the
+            narrow ``[N, w]`` one (the batched product is ``[N, B c]``: only a ``[N, 1]``
+            bias joins it in the same call).
+
+    Returns:
+        A buffer of the source with the sum written into its rows (in place, without
+        autograd: read it before the next call, as the generated code does, which passes it
+        straight to the product); a new tensor when the sum requires a gradient (a factor
+        with a learnable parameter, a state that requires grad), is batched, or ``source``
+        has no rows. The buffers belong to one compiled field on one device: two evaluations
+        of the same field at once (threads) would share them.
+    """
+    rows = source.rows
+    narrow = extra is None and like is not None and like.dim() == 3
+    s = _sum(source.narrow if narrow else source.vectors, factors, extra)
+    if rows is None:
+        return s
+    buf = source.buffer if narrow else source.wide
+    if s.dim() > buf.dim():          # a batched extra: a new buffer per trajectory
+        return buf.expand(*s.shape[:-2], *buf.shape).index_copy(-2, rows, s)
+    if s.requires_grad and torch.is_grad_enabled():
+        return buf.index_copy(0, rows, s)
+    return buf.index_copy_(0, rows, s)

@@ -199,11 +199,13 @@ def product_with_source(gen, term: str, rem: sp.Expr, target: sp.Symbol) -> str:
         if num is not None:
             gen.levels[Level.STEP].loads.setdefault("_t", "_t = _rows.time(t)")
         facs += (gen.ref(c, Level.STEP) if num is None else num) + ", "
-    code = f"_rows.add({product}, {gen._import(name, Level.STATIC, Level.STEP)}, ({facs})"
+    args = f"{gen._import(name, Level.STATIC, Level.STEP)}, ({facs})"
     if R != 0:
         gen.row_sets.append(name)
-        code += f", {gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)}"
-    return code + ")"
+        args += f", {gen.ref(_restrict(an, R, len(gen.row_sets) - 1), Level.STEP)}"
+    if rest == 0:       # the product's only bias: a buffer with the rows written
+        return f"{term[:-1]}, _rows.bias({args}, like={gen._leaf(target, Level.STEP)}))"
+    return f"_rows.add({product}, {args})"      # into the output of a product with a bias
 
 
 def bias_code(gen, rem: sp.Expr) -> str:
