@@ -51,10 +51,10 @@ def stack(vectors: Sequence[Tensor], support: Sequence[Tensor] = (), channels: i
             factors of the terms evaluated on the rows (:func:`take`, the ``extra`` of
             :func:`add` / :func:`bias`: a Robin flux ``S (g - a u) / (b + a d)`` with ``a``
             or ``b`` in t is zero where the face's geometric factor ``S`` is).
-        channels: c, the target's channels: the vectors are kept ``[n_b, c]`` contiguous
-            (``index_add_`` / ``index_copy_`` take their fast path only for a contiguous
-            source of the output's row shape: 5 us against 36 us for a broadcast
-            ``[n_b, 1]`` one, 600 rows).
+        channels: c, the target's channels: the vectors are kept ``[n_b, c]`` contiguous,
+            the source shape ``index_add_`` / ``index_copy_`` scatter fastest (a broadcast
+            ``[n_b, 1]`` one 1.18x, an ``alpha`` 6x: ``benchmarks/boundary_kernels.py``, 600
+            rows of 256^2 x 4, one thread; so the time factors are never an ``alpha``).
 
     Returns:
         :class:`Source`: the rows where some vector is non-zero, the time vectors there, and
