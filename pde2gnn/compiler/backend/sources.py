@@ -39,10 +39,10 @@ def split(an, rem: sp.Expr) -> Tuple[sp.Expr, Dict[sp.Expr, sp.Expr]]:
     """``rem = rest + sum_k c_k v_k``: the terms of ``rem`` that are a time factor (a scalar
     that changes at every evaluation without the state: ``sin(t)``, ``t * k``) times a node
     vector fixed by the graph (:attr:`Level.STATIC`), grouped by factor ``{c_k: v_k}``;
-    a static term without a time factor is grouped under 1 when there are time factors (it
-    becomes the base of the buffer); ``rest`` is everything else: the state's terms, per-solve
-    sources, node-valued time series, and a static source alone (which costs nothing as the
-    product's static bias)."""
+    a static term without a time factor is grouped under 1 when there are time factors
+    (:func:`product_with_source` keeps it in the product's static bias); ``rest`` is
+    everything else: the state's terms, per-solve sources, node-valued time series, and a
+    static source alone (which costs nothing as the product's static bias)."""
     rest, terms = [], {}
     for a in sp.Add.make_args(rem):
         num, a1 = a.as_coeff_Mul()
