@@ -81,6 +81,7 @@ class CodeGen:
             self.field_slices[f] = (start, start + c)
             start += c
         self.state_width = start
+        self.row_sets: List[str] = []    # static names of prescribed sources (sources.py)
         self.source = self._generate()
 
     # ------------------------------------------------------------- expressions
@@ -241,7 +242,8 @@ class CodeGen:
         for f, rem in rems.items():
             if rem != 0 and f in bias_slot:
                 k = bias_slot[f]     # the product's bias and its prescribed rows (sources.py)
-                contributions[f][k] = product_with_source(self, contributions[f][k], rem)
+                contributions[f][k] = product_with_source(self, contributions[f][k], rem,
+                                                            sp.Symbol(f))
                 if self.p.level(rem) == Level.STEP:
                     dynamic.add(f)
             elif rem != 0:

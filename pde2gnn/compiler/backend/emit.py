@@ -73,6 +73,13 @@ def _graph_net(g, e, lv):
         g._arg(a, lv, k) for a, k in zip(args, ("node", "edge"))) + ")"
 
 
+def _on_rows(g, e, lv):
+    """A node value on the rows of a prescribed source (:mod:`.sources`): ``_rows.take``."""
+    name = g.row_sets[int(e.args[1])]
+    src = name if lv == 0 else g._import(name, 0, lv)
+    return f"_rows.take({src}, {g.ref(e.args[0], lv)})"
+
+
 def _kernel(kernel: str, rows):
     """The call of a built-in's kernel (its row), a scalar argument repeated on every row
     for the kernels that need one per edge."""
@@ -123,6 +130,7 @@ RULES: Dict[type, Callable] = {
                               f"[..., {int(e.args[1])}:{int(e.args[2])}]",
     O.Cat: lambda g, e, lv: f"_G.cat([{', '.join(g._arg(a, lv) for a in e.args)}])",
     O.NetApply: _net,
+    O.OnRows: _on_rows,
     O.GraphNetApply: _graph_net,
     # the rate as a literal: no tensor, no device sync
     O.Dropout: lambda g, e, lv: f"_G.dropout({g._arg(e.args[0], lv)}, {float(e.args[1])!r})",

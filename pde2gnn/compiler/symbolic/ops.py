@@ -277,6 +277,22 @@ class GraphNetApply(NetApply):
     """A graph network (``edge_gn``): node inputs (and edge features) -> one value per edge."""
 
 
+class OnRows(GraphOp):
+    """``OnRows(u, k)``: the node value u on the rows of the code generator's k-th prescribed
+    source only (``[..., n_b, c]``, :func:`pde2gnn.compiler.backend.source_rows.take`), for
+    terms that vanish off the boundary rows (:mod:`pde2gnn.compiler.backend.sources`). Made by
+    the code generator, never by the spec; its kind and channels are u's."""
+
+    nargs = 2
+    spec_name = "on_rows"
+
+    def analysis_kind(self, an):
+        return an.kind(self.args[0])
+
+    def analysis_channels(self, an):
+        return an.channels(self.args[0])
+
+
 #: The built-in edge coefficient ``abar_ij`` (graph level, one channel).
 ABAR = sp.Symbol("abar")
 
