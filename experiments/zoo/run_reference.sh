@@ -8,10 +8,48 @@
 # `python run_GNN.py --dataset texas` under nice with one thread, and writes the mean / std of
 # its final line and its wall time per epoch (training + evaluation pass: the epochs counted
 # from its per-epoch log lines) into experiments/zoo/reference.json (key graphcon_texas).
-# The reference's G^2 (torch_scatter) and GREAD (torch_sparse) code need packages that have no
-# build for torch 2.13 here, so only GraphCON runs.
+# G^2 (tk-rusch/gradientgating heterophilic_graphs, its run_GNN.py defaults), one process per
+# split with per-epoch traces (experiments/zoo/trace_g2_reference.py):
+#   G2REF=/tmp/ref_g2 bash experiments/zoo/run_reference.sh g2 DATASET [PROBE...]
+# ($G2REF/heterophilic_graphs: the reference's folder; PROBE: --undirected, --gate-in) writes
+# experiments/zoo/runs/trace_g2_ref_<dataset>[_<probe>]_s<split>.json for splits 0-9 (SPLITS="0 1"
+# for fewer, EPOCHS=N to stop before the reference's 200). torch_scatter has no build for torch
+# 2.13: a stand-in module (its one call, scatter with reduce mean, on
+# torch_geometric.utils.scatter) goes on PYTHONPATH; nothing of the reference is edited.
+# GREAD's reference (torch_sparse) is not run.
 set -eu
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = g2 ]; then
+  : "${G2REF:?set G2REF to a folder holding the heterophilic_graphs folder of tk-rusch/gradientgating}"
+  name=$2; shift 2
+  DATA=${PDE2GNN_DATA:-/tmp/data}
+  case $name in
+    chameleon|squirrel) raw="$G2REF/data/$name/$name/geom_gcn/raw"
+                        src="$DATA/WikipediaNetwork/$name/geom_gcn/raw" ;;
+    *) raw="$G2REF/data/$name/$name/raw"; src="$DATA/WebKB/$name/raw" ;;
+  esac
+  mkdir -p "$raw" "$G2REF/shim/torch_scatter" experiments/zoo/runs
+  cp -n "$src"/* "$raw/"
+  cat > "$G2REF/shim/torch_scatter/__init__.py" <<'PY'
+from torch_geometric.utils import scatter as _scatter
+
+
+def scatter(src, index, dim=-1, out=None, dim_size=None, reduce="sum"):
+    assert out is None
+    return _scatter(src, index, dim=dim, dim_size=dim_size, reduce=reduce)
+PY
+  tag=""
+  for a in "$@"; do tag="${tag}_${a#--}"; done
+  for s in ${SPLITS:-0 1 2 3 4 5 6 7 8 9}; do
+    out=experiments/zoo/runs/trace_g2_ref_${name}${tag}_s$s.json
+    [ -f "$out" ] && continue
+    PYTHONPATH=$PWD:$G2REF/shim OMP_NUM_THREADS=1 nice -n 10 python \
+      experiments/zoo/trace_g2_reference.py "$G2REF/heterophilic_graphs" "$out" \
+      --dataset "$name" --split "$s" --seed "$s" ${EPOCHS:+--epochs $EPOCHS} "$@" \
+      > /dev/null
+  done
+  exit 0
+fi
 : "${REF:?set REF to a clone of tk-rusch/GraphCON}"
 DATA=${PDE2GNN_DATA:-/tmp/data}
 mkdir -p "$REF/data/texas/texas/raw"
