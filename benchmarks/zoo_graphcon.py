@@ -34,7 +34,7 @@ from common import parser, timeit  # noqa: E402
 from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.integrate.solve import SolverConfig  # noqa: E402
 from pde2gnn.models.continuous_gnn import ContinuousGNN  # noqa: E402
-from pde2gnn.models.features import as_model_input, dropout_linear  # noqa: E402
+from pde2gnn.models.features import FeatureLinear, as_model_input, dropout_linear  # noqa: E402
 from pde2gnn.train.tasks.node_classification import TrainConfig, make_optimizer  # noqa: E402
 
 HIDDEN, DROPOUT, LR = 256, 0.68, 0.00155
@@ -52,11 +52,12 @@ def step_fn(model, forward, x, y, mask, opt):
 
 class Head(nn.Module):
     """Encoder -> ReLU -> dropout -> decoder, no PDE (the floor of the step); ``sparse``: the
-    features through pde2gnn's sparse encoder, else dense as the reference."""
+    features through pde2gnn's sparse encoder (FeatureLinear), else dense as the reference."""
 
     def __init__(self, features, classes, sparse):
         super().__init__()
-        self.enc, self.dec = nn.Linear(features, HIDDEN), nn.Linear(HIDDEN, classes)
+        self.enc = FeatureLinear(features, HIDDEN) if sparse else nn.Linear(features, HIDDEN)
+        self.dec = nn.Linear(HIDDEN, classes)
         self.drop, self.sparse = nn.Dropout(DROPOUT), sparse
 
     def forward(self, x):

@@ -156,9 +156,15 @@ def kept(found: list) -> list:
     have = {(r["model"], r["dataset"]) for r in found}
     old = json.loads((HERE / "summary.json").read_text())["rows"] \
         if (HERE / "summary.json").is_file() else []
+    ref = json.loads((HERE / "reference.json").read_text()) if (HERE / "reference.json").is_file() \
+        else {}
     for r in old:
         if (r["model"], r["dataset"]) not in have:
             r["paper"], r["paper_source"] = paper_of(r["zoo_model"], r["dataset"])
+            key = f"{r['model']}_{next((k for k, v in DATASETS.items() if v == r['dataset']), '')}"
+            if key in ref:        # a reference run measured since (run_reference.sh)
+                r["reference"] = {"mean": ref[key]["mean"], "std": ref[key]["std"]}
+                r["reference_s_per_epoch"] = ref[key]["s_per_epoch"]
             r["kept"], r["note"] = True, r.get("note") or "earlier run"
             found.append(r)
     return sorted(found, key=lambda r: (r["zoo_model"], r["dataset"], r["model"]))
@@ -198,6 +204,13 @@ def markdown(summary: dict) -> str:
     lines += ["", "Published figures and where they were read:", ""]
     for (m, ds), (mean, std, src) in PAPER.items():
         lines.append(f"- {m}, {ds}: {mean}" + ("" if std is None else f" ± {std}") + f" ({src})")
+    ref = json.loads((HERE / "reference.json").read_text()) if (HERE / "reference.json").is_file() \
+        else {}
+    lines += ["", "Reference codes run here (experiments/zoo/reference.json; a key with a probe "
+              "suffix is an ablation of the reference, see run_reference.sh):", ""]
+    for key, v in ref.items():
+        lines.append(f"- `{key}`: {v['mean']:.2f} ± {v['std']:.2f} over "
+                     f"{v.get('runs', 10)} splits, {v['s_per_epoch']:.3f} s/epoch (`{v['command']}`)")
     lines += ["", NOTES, "", "Commands:", ""] + [f"- `{r['command']}`" for r in summary["rows"]]
     return "\n".join(lines) + "\n"
 

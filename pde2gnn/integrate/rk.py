@@ -48,7 +48,8 @@ class _StageSum(torch.autograd.Function):
     """``base + sum_s w_s k_s`` as one autograd node (``base`` may be None: the sum alone).
 
     Forward accumulates in place into one new tensor; backward hands each input its scaled
-    copy of the incoming gradient (``base`` gets the gradient itself). Nothing is saved.
+    copy of the incoming gradient (``base``, and a stage of weight 1, get the gradient itself,
+    as autograd's own ``add`` does). Nothing is saved.
     """
 
     @staticmethod
@@ -69,7 +70,7 @@ class _StageSum(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
-        grads = [None if w == 0.0 or not need else g * w
+        grads = [None if w == 0.0 or not need else g if w == 1.0 else g * w
                  for w, need in zip(ctx.weights, ctx.needs_input_grad[2:])]
         return (None, g if ctx.has_base else None, *grads)
 

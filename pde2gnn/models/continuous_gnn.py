@@ -30,7 +30,7 @@ from pde2gnn.compiler.graph_clause import knn_clause
 from pde2gnn.errors import OptionError
 from pde2gnn.graph.construction import feature_knn_graph
 from pde2gnn.integrate.solve import EulerLayers, ODEBlock
-from pde2gnn.models.features import as_model_input, dropout_linear  # noqa: F401
+from pde2gnn.models.features import FeatureLinear, as_model_input, dropout_linear  # noqa: F401
 
 
 #: activations of the encoder / decoder side of :class:`ContinuousGNN`
@@ -111,10 +111,10 @@ class ContinuousGNN(nn.Module):
         self.decode_index = decode_index(slices, config.decode_fields, checked.name)
         self.shared = shared_width(slices, config, checked.name, pos_width)
         enc_width = self.shared or width - pos_width
-        self.encoder = nn.Linear(data.num_features, enc_width) if config.encoder else None
+        self.encoder = FeatureLinear(data.num_features, enc_width) if config.encoder else None
         self.encoder2 = nn.Linear(enc_width, enc_width) \
             if config.second_linear and config.encoder else None
-        self.pos_encoder = nn.Linear(self.pos.shape[1], pos_width) if pos_width else None
+        self.pos_encoder = FeatureLinear(self.pos.shape[1], pos_width) if pos_width else None
         if config.per_layer_weights:
             if self.knn is not None:
                 raise OptionError("per_layer_weights: a spec with `graph knn(...)` rewires one "

@@ -5,13 +5,16 @@ the encoder ``linear(dropout(x))`` on them.
 then draws the dropout mask on the stored values only (a dropped zero stays zero, so the output
 has the distribution of dense dropout) and multiplies through :class:`_SparseLinear`: one CSR
 product forward, one product with the transposed CSR structure for the weight's gradient,
-both structures built once per feature matrix (:func:`_plan`). (A column-major weight
-would save the two transposing copies of ``[F, out]`` but costs as much: the fused Adam copies
-a non-contiguous parameter.) On Texas (183 x 1703, 4.9 %
-non-zero, 256 channels) the training step's encoder (forward and backward) took 15.4 ms against
-30.9 ms dense and 28.2 ms with ``torch.sparse.mm`` on the COO tensor, whose backward fills and
-transposes a dense ``[F, out]`` gradient (one thread under load average 11; the ratios are
-what counts; ``benchmarks/zoo_graphcon.py`` times the whole step).
+both structures built once per feature matrix (:func:`_plan`). :class:`FeatureLinear`, the
+encoder that reads them, stores its weight transposed (``weight_t [F, out]``, contiguous), the
+layout both products use: no transposing copy of ``[F, out]`` forward or backward, and the
+gradient is contiguous, so the fused Adam needs no copy either (a column-major ``nn.Linear``
+weight would save the copies but make the fused Adam copy the non-contiguous parameter).
+On Texas (183 x 1703, 4.9 % non-zero, 256 channels) the training step's encoder (forward and
+backward) took 15.4 ms against 30.9 ms dense and 28.2 ms with ``torch.sparse.mm`` on the COO
+tensor, whose backward fills and transposes a dense ``[F, out]`` gradient (one thread under
+load average 11; the ratios are what counts; ``benchmarks/zoo_graphcon.py`` times the whole
+step).
 """
 from __future__ import annotations
 
@@ -54,17 +57,18 @@ def _plan(x: Tensor) -> _Plan:
 
 
 class _SparseLinear(torch.autograd.Function):
-    """``bias + X W^T`` for X ``[N, F]`` given by its CSR values on a :class:`_Plan`, W
-    ``[out, F]``, bias ``[out]``; gradients for W (``(X^T G)^T``, the transposed CSR
-    structure) and the bias; none for X's values (the features are data)."""
+    """``bias + X W^T`` for X ``[N, F]`` given by its CSR values on a :class:`_Plan`, the
+    transposed weight ``wt = W^T`` ``[F, out]``, bias ``[out]``; gradients for ``wt``
+    (``X^T G``, the transposed CSR structure, already in ``wt``'s layout) and the bias; none
+    for X's values (the features are data)."""
 
     @staticmethod
-    def forward(ctx, values, weight, bias, plan):
+    def forward(ctx, values, wt, bias, plan):
         ctx.plan = plan
         ctx.save_for_backward(values)
         n, f = plan.shape
         x = torch.sparse_csr_tensor(plan.crow, plan.col, values, (n, f), check_invariants=False)
-        wt = weight.t().contiguous()
+        wt = wt.contiguous()
         return x @ wt if bias is None else torch.addmm(bias, x, wt)
 
     @staticmethod
@@ -77,14 +81,58 @@ class _SparseLinear(torch.autograd.Function):
             xt = torch.sparse_csr_tensor(plan.t_crow, plan.t_col,
                                          values.index_select(0, plan.t_perm), (f, n),
                                          check_invariants=False)
-            gw = (xt @ g.contiguous()).t().contiguous()
+            gw = xt @ g.contiguous()
         if ctx.needs_input_grad[2]:
             gb = g.sum(0)
         return None, gw, gb, None
 
 
-def dropout_linear(x: Tensor, linear: Optional[nn.Linear],
-                   dropout: Optional[nn.Dropout]) -> Tensor:
+class FeatureLinear(nn.Module):
+    """The linear encoder of node features, ``x W^T + b`` as ``nn.Linear(in_features,
+    out_features)`` (same initialisation, the same random draws), with the weight stored
+    transposed: the parameter ``weight_t`` ``[in, out]`` (contiguous), which the sparse product
+    of :func:`dropout_linear` reads and whose gradient it produces without a transposing copy.
+    ``weight`` is the ``[out, in]`` view of it, and ``state_dict`` / ``load_state_dict`` use
+    ``nn.Linear``'s key and shape (``weight`` ``[out, in]``), so checkpoints are
+    interchangeable with an ``nn.Linear`` encoder's.
+
+    ``forward(x)``: dense ``x [..., in]`` -> ``[..., out]``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        lin = nn.Linear(in_features, out_features, bias=bias)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight_t = nn.Parameter(lin.weight.detach().t().contiguous())
+        self.bias = lin.bias
+
+    @property
+    def weight(self) -> Tensor:
+        """``[out, in]``: a view of ``weight_t`` (writes through)."""
+        return self.weight_t.t()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.bias is None:
+            return x @ self.weight_t
+        return torch.addmm(self.bias, x.reshape(-1, self.in_features),
+                           self.weight_t).reshape(*x.shape[:-1], self.out_features)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        w = destination.pop(prefix + "weight_t")
+        destination[prefix + "weight"] = w.t() if keep_vars else w.t().contiguous()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if prefix + "weight" in state_dict:
+            state_dict[prefix + "weight_t"] = state_dict.pop(prefix + "weight").t()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+def dropout_linear(x: Tensor, linear, dropout: Optional[nn.Dropout]) -> Tensor:
     """``linear(dropout(x))`` for dense or sparse COO ``x [N, F]`` -> dense ``[N, out]``
     (``linear`` None: the identity, ``out = F``).
 
@@ -99,7 +147,8 @@ def dropout_linear(x: Tensor, linear: Optional[nn.Linear],
     if linear is None:
         return torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True,
                                        check_invariants=False).to_dense()
-    return _SparseLinear.apply(values, linear.weight, linear.bias, _plan(x))
+    wt = linear.weight_t if isinstance(linear, FeatureLinear) else linear.weight.t()
+    return _SparseLinear.apply(values, wt, linear.bias, _plan(x))
 
 
 def as_model_input(x: Tensor, max_density: float = 0.25) -> Tensor:

@@ -214,8 +214,9 @@ class CodeGen:
                         p.ir.boundary:
                     bias_slot.setdefault(g.target, len(contributions[g.target]))
             if diag != 0 and not fold:
-                dname = self.ref(diag, Level.STEP)
-                dterm = f"{self._paren(diag, dname)} * {py_name(g.source)}"
+                dterm = py_name(g.source)   # x * 1.0 is x exactly: no product (a copy)
+                if not (diag.is_Number and diag == 1):
+                    dterm = f"{self._paren(diag, self.ref(diag, Level.STEP))} * {dterm}"
                 term = dterm if term is None else f"{term} + {dterm}"
             if term is None:
                 continue
@@ -272,11 +273,19 @@ class CodeGen:
         return ["", "", f"def {header}:"] + ["    " + ln for ln in body]
 
     def _slices(self, state: str, fmt: str) -> List[str]:
-        """One line per field, ``fmt.format(field)`` = its columns of ``state``."""
-        one = len(self.field_slices) == 1
-        return [f"{fmt.format(py_name(f) if fmt == '{}' else f)} = " +
-                (state if one else f"{state}[..., {a}:{b}]")
-                for f, (a, b) in self.field_slices.items()]
+        """The fields' columns of ``state``, ``fmt.format(field)`` each: one ``split`` when the
+        fields tile the state in order (its backward is one ``cat`` of the fields' gradients,
+        where a slice per field would fill a zero state-sized gradient for each), else one
+        slice per field."""
+        names = [fmt.format(py_name(f) if fmt == '{}' else f) for f in self.field_slices]
+        bounds = list(self.field_slices.values())
+        if len(names) == 1:
+            return [f"{names[0]} = {state}"]
+        if all(bounds[k][1] == bounds[k + 1][0] for k in range(len(bounds) - 1)) \
+                and bounds[0][0] == 0:
+            widths = ", ".join(str(b - a) for a, b in bounds)
+            return [f"{', '.join(names)} = {state}.split([{widths}], dim=-1)"]
+        return [f"{n} = {state}[..., {a}:{b}]" for n, (a, b) in zip(names, bounds)]
 
     def _linear(self, terms: Dict[str, List[str]]) -> List[str]:
         """``linear(y, ...)``: L y, the state-linear part of an affine ``step`` (its sparse
