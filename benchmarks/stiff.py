@@ -17,8 +17,8 @@ time is also printed), error. Ratios: dopri5 / best implicit-or-IMEX for evaluat
 and N plus probes) and CPU time, BDF / best for CPU time. A solver that has not reached the
 target when one run exceeds ``--budget`` CPU seconds (BDF: ``--bdf-max-evals`` evaluations)
 is reported at its last tolerance, marked ``*``. Two guards keep a case from running for
-hours, and say so: dopri5 first runs on 1% of the span; where that extrapolates (x100: its
-step is set by stability) to more than ``--dopri5-max-evals`` evaluations, the extrapolated
+hours, and say so: dopri5 first runs on a fraction of the span (``--pilot-span``, 1%); where
+that extrapolates (linearly: its step is set by stability) to more than ``--dopri5-max-evals`` evaluations, the extrapolated
 row is printed, marked ``~``, instead of a run. On a heat graph of more than 8,000 nodes, one
 sparse LU as scipy's BDF does it (``splu``, COLAMD) is timed on Barabasi-Albert graphs of
 2,000 / 4,000 / 8,000 nodes and extrapolated as a fitted power of n; BDF is not run where that
@@ -302,8 +302,11 @@ def main():
                     help="heat: BDF is not run where one of its sparse LUs (COLAMD), "
                          "extrapolated from smaller graphs, would take more CPU seconds")
     ap.add_argument("--dopri5-max-evals", type=int, default=2_000_000,
-                    help="dopri5 is not run where a pilot on 1%% of the span extrapolates to "
-                         "more evaluations; the extrapolated row is printed, marked ~")
+                    help="dopri5 is not run where a pilot on --pilot-span of the span "
+                         "extrapolates to more evaluations; the extrapolated row is printed, "
+                         "marked ~")
+    ap.add_argument("--pilot-span", type=float, default=0.01,
+                    help="the fraction of the span dopri5's pilot run covers")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -331,11 +334,12 @@ def main():
                 notes.append(f"{m}: linear solver {r[1]['solver']}")
             if r[2] <= args.target and (best is None or r[1]["cpu"] < rows[best][1]["cpu"]):
                 best = m
-        pilot = dopri5_pilot(f, y0, T, 0.01)
+        pilot = dopri5_pilot(f, y0, T, args.pilot_span)
         if pilot["N"] > args.dopri5_max_evals:
             rows["dopri5"] = (1e-3, pilot, float("nan"))
-            notes.append(f"dopri5~: not run; extrapolated from a run on [0, {0.01 * T:g}] "
-                         f"(x100: the explicit step is set by stability)")
+            notes.append(f"dopri5~: not run; extrapolated from a run on [0, "
+                         f"{args.pilot_span * T:g}] (x{1 / args.pilot_span:g}: the explicit "
+                         "step is set by stability)")
         else:
             rows["dopri5"] = at_target(lambda rt: run_pde2gnn(f, y0, T, "dopri5", rt), ref,
                                        args.target, args.budget)
