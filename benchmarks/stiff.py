@@ -18,8 +18,9 @@ and N plus probes) and CPU time, BDF / best for CPU time. A solver that has not 
 target when one run exceeds ``--budget`` CPU seconds (BDF: ``--bdf-max-evals`` evaluations)
 is reported at its last tolerance, marked ``*``. Two guards keep a case from running for
 hours, and say so: dopri5 first runs on a fraction of the span (``--pilot-span``, 1%); where
-that extrapolates (linearly: its step is set by stability) to more than ``--dopri5-max-evals`` evaluations, the extrapolated
-row is printed, marked ``~``, instead of a run. On a heat graph of more than 8,000 nodes, one
+that extrapolates (linearly: its step is set by stability) to more than
+``--dopri5-max-evals`` evaluations, the extrapolated row is printed, marked ``~``, instead of
+a run. On a heat graph of more than 8,000 nodes, one
 sparse LU as scipy's BDF does it (``splu``, COLAMD) is timed on Barabasi-Albert graphs of
 2,000 / 4,000 / 8,000 nodes and extrapolated as a fitted power of n; BDF is not run where that
 exceeds ``--bdf-max-lu-s`` (a hub couples everything: the fill grows as ~n^2).
