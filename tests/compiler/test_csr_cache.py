@@ -44,6 +44,8 @@ def test_values_with_gradient_are_cached_weakly_and_get_their_gradient():
     assert torch.autograd.gradcheck(lambda v: csr_product(v, x, pat), (vals,))
     y = csr_product(vals * 1.0, x, pat)
     hit = pat._csr_cache
-    assert hit[2].values().grad_fn is None and hit[3].values().grad_fn is None
+    assert all(m.values().grad_fn is None for m in hit.pair)
     del y
-    assert hit[0]() is None                        # the product's values were freed
+    assert hit.ref() is None                       # the product's values were freed
+    import pickle
+    assert pickle.loads(pickle.dumps(pat))._csr_cache.pair is None

@@ -28,14 +28,28 @@ def _matrices(ops, values: Tensor):
     once per solve, not twice per evaluation (the transpose's values are a gather of nnz entries
     in random order). Both matrices hold detached values: the products need only the numbers;
     the gradient with respect to the values is the SDDMM of :class:`_CSRMatmul`."""
-    hit = getattr(ops, "_csr_cache", None)
-    if hit is not None and hit[0]() is values and hit[1] == values._version:
-        return hit[2], hit[3]
+    cache = getattr(ops, "_csr_cache", None)
+    if cache is None:
+        cache = ops._csr_cache = _CSRCache()
+    if cache.ref is not None and cache.ref() is values and cache.version == values._version:
+        return cache.pair
     v = values.detach()
-    pair = (_csr(ops.crow, ops.col, v, ops.num_nodes),
-            _csr(ops.t_crow, ops.t_col, v.index_select(0, ops.t_perm), ops.num_nodes))
-    ops._csr_cache = (weakref.ref(values), values._version, *pair)
-    return pair
+    cache.pair = (_csr(ops.crow, ops.col, v, ops.num_nodes),
+                  _csr(ops.t_crow, ops.t_col, v.index_select(0, ops.t_perm), ops.num_nodes))
+    cache.ref, cache.version = weakref.ref(values), values._version
+    return cache.pair
+
+
+class _CSRCache:
+    """The ``(A, A^T)`` pair of the last values tensor (:func:`_matrices`): ``ref`` a weak
+    reference to it, ``version`` its version counter. Copied or pickled empty (a weak reference
+    cannot be pickled; the pair is rebuilt on first use)."""
+
+    def __init__(self):
+        self.ref, self.version, self.pair = None, -1, None
+
+    def __reduce__(self):
+        return _CSRCache, ()
 
 
 class _CSRMatmul(torch.autograd.Function):
