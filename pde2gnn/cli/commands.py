@@ -256,16 +256,7 @@ COMMANDS = {"check": cmd_check, "explain": cmd_explain, "train": cmd_train, "plo
             "merge": cmd_merge, "simulate": cmd_simulate, "discover": cmd_discover}
 
 
-#: torch's CPU allocator asks for transparent huge pages (``madvise``) on allocations of 2 MiB
-#: and more when this is 1: a sparse product's random gathers over a state of hundreds of MiB
-#: then miss the TLB far less (CSR product on an SBM graph of 10^6 nodes, 64 channels: about 1.9x
-#: less CPU time; no change at 10^5, docs/guide/performance.md "Large graphs"). torch reads it
-#: once, at its first allocation, so it is set before torch is imported; the user's value wins.
-HUGE_PAGES = ("THP_MEM_ALLOC_ENABLE", "1")
-
-
 def main(argv: Optional[List[str]] = None) -> int:
-    os.environ.setdefault(*HUGE_PAGES)
     HelpParser.argv = list(sys.argv[1:] if argv is None else argv)
     try:   # the options' rules (pde2gnn.options) raise OptionError while parsing
         args = build_parser().parse_args(argv)
