@@ -12,16 +12,19 @@ against the loop's. First, the floor of one compiled call (``x + 1``).
 
 Part 2, ``--part grand``: one training epoch (forward, cross-entropy, backward, Adam step) of
 GRAND-l (``library/grand.pde``: linear encoder to 64 channels, rk4 with 4 steps to T = 1,
-linear decoder) on stochastic-block-model graphs (10 blocks, mean degree 10, 32 features),
-each size in its own process so that the peak resident memory (``ru_maxrss``) is that size's;
-with the nodes in random order and in reverse Cuthill-McKee order.
+``auto_memory``, linear decoder) on stochastic-block-model graphs (10 blocks, mean degree 10,
+32 features), and (``--task simulate``) its forward solve without autograd; each run in its
+own process so that the peak resident memory (``ru_maxrss``) is that run's; the nodes in
+random order, reverse Cuthill-McKee order and METIS part order (``--order``); wall and CPU
+seconds (CPU time is what a shared machine's load distorts least; ratios use it).
 
 Part 3, ``--part partition``: the partitioned solve on 2 gloo processes against one process,
 halo bytes, compute / exchange time per evaluation, and the cost model predicting 8 and 64
 ranks (benchmarks/scale_partition.py; docs/guide/large-graphs.md).
 
     nice -n 10 python benchmarks/scale.py --part stencil --sizes 32 64 128 256
-    nice -n 10 python benchmarks/scale.py --part grand --nodes 10000 100000 1000000
+    nice -n 10 python benchmarks/scale.py --part grand --nodes 10000 100000 1000000 \
+        --task train simulate --order random rcm metis --out /tmp/grand.json
     nice -n 10 python benchmarks/scale.py --part partition --nodes 100000 --channels 16 \
         --report /tmp/partition.json
     python benchmarks/scale.py --part partition-model --report /tmp/partition.json \
@@ -202,65 +205,126 @@ def _rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20   # KiB on Linux
 
 
-def grand_one(n: int, order: str, epochs: int) -> dict:
-    """One size, one order, in this process: time per epoch and peak memory."""
-    from pde2gnn.models.pdeconv import PDEConv
-    from pde2gnn.integrate.solve import SolverConfig
-    torch.manual_seed(0)
-    t0 = time.perf_counter()
+def _graph(n: int, order: str):
+    """The stochastic block model of size n in ``order`` (random: as generated; ``rcm``,
+    ``metis``: relabelled once), its features [n, 32] and blocks, the half-bandwidths before /
+    after and the seconds the reordering took."""
     ei, block = graphs.stochastic_block_model(n, 10, 10, seed=0)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(n, 32, generator=gen) + torch.randn(10, 32, generator=gen)[block]
-    bw = graphs.bandwidth(ei)
-    if order == "rcm":
-        ei, perm = graphs.reverse_cuthill_mckee(ei, n)
+    bw, t0 = graphs.bandwidth(ei), time.perf_counter()
+    if order != "random":
+        reorder = graphs.reverse_cuthill_mckee if order == "rcm" else graphs.metis_order
+        ei, perm = reorder(ei, n)
         x, block = x[perm], block[perm]
+    return ei, x, block, bw, time.perf_counter() - t0
+
+
+def grand_one(n: int, order: str, epochs: int, task: str = "train") -> dict:
+    """One size, one order, in this process: wall and CPU seconds per epoch (``train``) or per
+    forward solve without autograd (``simulate``) and the peak resident memory. The field is
+    compiled from the graph once; the COO edge list is dropped after (the field's CSR
+    structure is all the solve reads). ``auto_memory`` picks direct / checkpoint / adjoint."""
+    from pde2gnn.integrate.solve import ODEBlock, SolverConfig
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    ei, x, block, bw_before, reorder_s = _graph(n, order)
+    edges, bw = int(ei.shape[1]), graphs.bandwidth(ei)
+    field = compile_spec("grand", ei, n, {"d": 64})
+    del ei
     build = time.perf_counter() - t0
     rss_graph = _rss_gib()
-    model = torch.nn.ModuleDict({
-        "enc": torch.nn.Linear(32, 64), "dec": torch.nn.Linear(64, 10),
-        "ode": PDEConv("grand", time=1.0, solver=SolverConfig("rk4", step_size=0.25), d=64)})
+    ode = ODEBlock(field, 1.0, SolverConfig("rk4", step_size=0.25, auto_memory=True))
+    model = torch.nn.ModuleDict({"enc": torch.nn.Linear(32, 64), "dec": torch.nn.Linear(64, 10),
+                                 "ode": ode})
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    gen = torch.Generator().manual_seed(1)
     train = torch.rand(n, generator=gen) < 0.5
-    times = []
+    times, cpu, loss = [], [], math.nan
     for _ in range(epochs):
-        t1 = time.perf_counter()
-        opt.zero_grad()
-        out = model["dec"](model["ode"](model["enc"](x), ei))
-        loss = torch.nn.functional.cross_entropy(out[train], block[train])
-        loss.backward()
-        opt.step()
+        t1, c1 = time.perf_counter(), time.process_time()
+        if task == "train":
+            opt.zero_grad()
+            out = model["dec"](model["ode"](model["enc"](x)))
+            loss = torch.nn.functional.cross_entropy(out[train], block[train])
+            loss.backward()
+            opt.step()
+            loss = float(loss.detach())
+        else:
+            with torch.no_grad():
+                out = model["ode"](model["enc"](x))
+            loss = float(out.norm())
+        del out
         times.append(time.perf_counter() - t1)
-    return {"nodes": n, "edges": int(ei.shape[1]), "order": order, "build_s": build,
-            "bandwidth_before": bw, "bandwidth": graphs.bandwidth(ei),
-            "first_epoch_s": times[0], "epoch_s": min(times[1:]) if len(times) > 1 else times[0],
-            "rss_graph_gib": rss_graph, "peak_gib": _rss_gib(), "loss": float(loss)}
+        cpu.append(time.process_time() - c1)
+    est = ode.memory_estimate
+    return {"nodes": n, "edges": edges, "order": order, "task": task, "build_s": build,
+            "reorder_s": reorder_s, "bandwidth_before": bw_before, "bandwidth": bw,
+            "first_epoch_s": times[0], "epoch_s": min(times[1:] or times),
+            "epoch_cpu_s": min(cpu[1:] or cpu), "rss_graph_gib": rss_graph,
+            "peak_gib": _rss_gib(), "memory": est.choice if est is not None else "none",
+            "loss": loss}
 
 
-def grand(nodes, epochs: int, orders):
-    print(f"GRAND-l training epoch (rk4, 4 steps, 64 channels, float32, "
-          f"{torch.get_num_threads()} thread(s)); stochastic block model, mean degree 10; "
-          f"best of epochs 2..{epochs}; peak = ru_maxrss of the size's own process")
-    print(f"{'nodes':>9}{'edges':>11}{'order':>7}{'band':>9}{'1st ep s':>10}{'epoch s':>9}"
-          f"{'us/edge':>9}{'vs random':>11}{'peak GiB':>10}")
-    base = {}
-    for n in nodes:
-        for order in orders:
-            env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-            cmd = [sys.executable, __file__, "--part", "grand-one", "--nodes", str(n),
-                   "--order", order, "--epochs", str(epochs)]
-            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if p.returncode != 0:
-                print(f"{n:>9} {order}: failed ({p.returncode}): {p.stderr.strip()[-300:]}")
-                continue
-            r = json.loads(p.stdout.strip().splitlines()[-1])
-            if order == "random":
-                base[n] = r["epoch_s"]
-            rel = f"{r['epoch_s'] / base[n]:.2f}" if n in base else "-"
-            print(f"{n:>9}{r['edges']:>11}{order:>7}{r['bandwidth']:>9}"
-                  f"{r['first_epoch_s']:>10.2f}{r['epoch_s']:>9.2f}"
-                  f"{r['epoch_s'] / r['edges'] * 1e6:>9.3f}{rel:>11}{r['peak_gib']:>10.2f}",
-                  flush=True)
+def grand(nodes, epochs: int, orders, tasks=("train",), repeats: int = 1, out=None,
+          thps=("on",)):
+    """Every (size, order, task) in its own process, the orders interleaved and the whole
+    sweep repeated ``repeats`` times (the medians are printed at the end); per-edge CPU time
+    against the 10^5-node random-order run (or the smallest size) of the same task and the same
+    ``thps`` setting: ``on`` runs the process with ``THP_MEM_ALLOC_ENABLE=1`` (torch's CPU
+    allocator asks for transparent huge pages on allocations of 2 MiB and more, so a random
+    gather over a state of hundreds of MiB misses the TLB far less), ``off`` without."""
+    print(f"GRAND-l (rk4, 4 steps, 64 channels, float32, {torch.get_num_threads()} thread(s)); "
+          f"stochastic block model, mean degree 10; train: one epoch (forward, cross-entropy, "
+          f"backward, Adam); simulate: one forward solve without autograd; best of epochs "
+          f"2..{epochs}, wall and CPU (process) seconds; peak = ru_maxrss of the run's process")
+    rows = []
+    for rep in range(repeats):
+        for task in tasks:
+            for n in nodes:
+                for order, thp in [(o, t) for o in orders for t in thps]:
+                    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                           "THP_MEM_ALLOC_ENABLE": "1" if thp == "on" else "0"}
+                    cmd = [sys.executable, __file__, "--part", "grand-one", "--nodes", str(n),
+                           "--order", order, "--epochs", str(epochs), "--task", task]
+                    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                    if p.returncode != 0:
+                        print(f"{n:>9} {order} {task}: failed ({p.returncode}): "
+                              f"{p.stderr.strip()[-300:]}", flush=True)
+                        continue
+                    r = json.loads(p.stdout.strip().splitlines()[-1])
+                    r["repeat"], r["order"] = rep, order if len(thps) == 1 else f"{order}/{thp}"
+                    rows.append(r)
+                    print(json.dumps(r), flush=True)
+                    if out:
+                        Path(out).write_text(json.dumps(rows, indent=1))
+    _table(rows)
+
+
+def _table(rows):
+    """Medians over repeats of each (task, nodes, order)."""
+    keys = sorted({(r["task"], r["nodes"], r["order"]) for r in rows})
+    med = {}
+    for k in keys:
+        rs = [r for r in rows if (r["task"], r["nodes"], r["order"]) == k]
+        med[k] = {f: float(np.median([r[f] for r in rs])) for f in
+                  ("first_epoch_s", "epoch_s", "epoch_cpu_s", "peak_gib", "reorder_s")}
+        med[k].update(edges=rs[0]["edges"], memory=rs[0]["memory"], runs=len(rs))
+    print(f"{'task':<9}{'nodes':>9}{'edges':>11}{'order':>11}{'1st s':>9}{'wall s':>9}"
+          f"{'cpu s':>9}{'cpu ns/edge':>12}{'vs 1e5':>8}{'vs rand':>8}{'peak GiB':>9}"
+          f"{'memory':>11}{'runs':>5}")
+    for task, n, order in keys:
+        m = med[(task, n, order)]
+        per = m["epoch_cpu_s"] / m["edges"]
+        suffix = order[order.index("/"):] if "/" in order else ""     # the THP setting
+        ref_n = 100_000 if any(k[:2] == (task, 100_000) for k in keys) else min(k[1] for k in keys)
+        ref = med.get((task, ref_n, "random" + suffix))
+        rnd = med.get((task, n, "random" + suffix))
+        vs = f"{per / (ref['epoch_cpu_s'] / ref['edges']):.2f}" if ref else "-"
+        vr = f"{m['epoch_cpu_s'] / rnd['epoch_cpu_s']:.2f}" if rnd else "-"
+        print(f"{task:<9}{n:>9}{m['edges']:>11}{order:>11}{m['first_epoch_s']:>9.2f}"
+              f"{m['epoch_s']:>9.2f}{m['epoch_cpu_s']:>9.2f}{per * 1e9:>12.1f}{vs:>8}{vr:>8}"
+              f"{m['peak_gib']:>9.2f}{m['memory']:>11}{m['runs']:>5}", flush=True)
 
 
 def main():
@@ -269,7 +333,14 @@ def main():
                                            "partition-model"], required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--order", nargs="+", default=["random", "rcm"])
+    ap.add_argument("--order", nargs="+", default=["random", "rcm", "metis"],
+                    choices=["random", "rcm", "metis"])
+    ap.add_argument("--task", nargs="+", default=["train"], choices=["train", "simulate"],
+                    help="grand: a training epoch and / or a forward solve (simulate)")
+    ap.add_argument("--grand-repeats", type=int, default=1, help="grand: sweeps, interleaved")
+    ap.add_argument("--out", help="grand: write every run (JSON) here as it completes")
+    ap.add_argument("--thp", nargs="+", default=["on"], choices=["on", "off"],
+                    help="grand: run with THP_MEM_ALLOC_ENABLE=1 (on) and / or without")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--channels", type=int, default=16, help="partition: state channels")
@@ -301,9 +372,9 @@ def main():
                         alpha=None if a.model_alpha_us is None else a.model_alpha_us * 1e-6,
                         beta=a.model_beta_gbs and a.model_beta_gbs * 1e9)
     elif a.part == "grand":
-        grand(a.nodes, a.epochs, a.order)
+        grand(a.nodes, a.epochs, a.order, a.task, a.grand_repeats, a.out, a.thp)
     else:
-        print(json.dumps(grand_one(a.nodes[0], a.order[0], a.epochs)))
+        print(json.dumps(grand_one(a.nodes[0], a.order[0], a.epochs, a.task[0])))
 
 
 if __name__ == "__main__":

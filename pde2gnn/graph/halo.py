@@ -40,7 +40,7 @@ SUPPORTED = {
     "edge_values", "spmm", "with_diagonal", "spmm_loops", "series_at", "sum_j", "fill", "rows",
     "sum_i", "sum_ij", "mean_j", "max_j", "max_ij", "softmax_j", "softmax_i", "squareplus_j",
     "squareplus_i", "gather_i", "gather_j", "lt", "le", "gt", "ge", "eq", "where", "dropout",
-    "cat", "dot", "mean_heads", "mean_i", "standardize_i", "norm", "deg", "deg_inv", "abar",
+    "cat", "dot", "dot_ij", "mean_heads", "mean_i", "standardize_i", "norm", "deg", "deg_inv", "abar",
     "num_nodes", "num_edges", "i", "j"}
 
 

@@ -34,12 +34,18 @@ def test_frozen_values_build_their_csr_pair_once_and_an_inplace_change_rebuilds_
     torch.testing.assert_close(csr_product(vals, x, pat), 2 * dense @ x, rtol=1e-12, atol=0)
 
 
-def test_values_with_gradient_are_not_cached():
-    """Values that need a gradient (a learned, state-dependent operator) are rebuilt per call
-    and get their SDDMM gradient; the cache keeps no reference to them."""
+def test_values_with_gradient_are_cached_weakly_and_get_their_gradient():
+    """Values that need a gradient (a learned operator, built once per solve) get their SDDMM
+    gradient; the cache holds them only weakly and its matrices carry no autograd graph, so
+    dropping the values frees them (and the graph that made them)."""
     pat, _, _ = _pattern(seed=1)
     vals = torch.rand(pat.nnz, dtype=torch.float64, requires_grad=True)
     x = torch.randn(7, 2, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda v: csr_product(v, x, pat), (vals,))
-    hit = getattr(pat, "_csr_cache", None)
-    assert hit is None or hit[0] is not vals
+    y = csr_product(vals * 1.0, x, pat)
+    hit = pat._csr_cache
+    assert all(m.values().grad_fn is None for m in hit.pair)
+    del y
+    assert hit.ref() is None                       # the product's values were freed
+    import pickle
+    assert pickle.loads(pickle.dumps(pat))._csr_cache.pair is None

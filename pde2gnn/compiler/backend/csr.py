@@ -6,6 +6,7 @@ merged. :mod:`pde2gnn.compiler.backend.graph_ops` is its one user.
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import torch
 from torch import Tensor
@@ -21,19 +22,35 @@ def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
 
 
 def _matrices(ops, values: Tensor):
-    """``(A, A^T)`` as CSR tensors for A's ``values [nnz]`` on ``ops``'s pattern. For values
-    that need no gradient (a static or per-solve operator: GCN's Abar, attention from init(x))
-    the pair is cached on ``ops``, keyed by the values tensor (held, so its identity is not
-    reused) and its version counter (an in-place change invalidates it): an operator applied
-    at every evaluation and its backward is built once per solve, not twice per evaluation."""
-    hit = getattr(ops, "_csr_cache", None)
-    if hit is not None and hit[0] is values and hit[1] == values._version:
-        return hit[2], hit[3]
-    pair = (_csr(ops.crow, ops.col, values, ops.num_nodes),
-            _csr(ops.t_crow, ops.t_col, values.index_select(0, ops.t_perm), ops.num_nodes))
-    if not values.requires_grad:
-        ops._csr_cache = (values, values._version, *pair)
-    return pair
+    """``(A, A^T)`` as CSR tensors for A's ``values [nnz]`` on ``ops``'s pattern, cached on
+    ``ops`` and keyed by the values tensor (a weak reference, so the cache keeps neither the
+    values nor the autograd graph that made them alive) and its version counter (an in-place
+    change invalidates it): an operator applied at every evaluation and in its backward is built
+    once per solve, not twice per evaluation (the transpose's values are a gather of nnz entries
+    in random order). Both matrices hold detached values: the products need only the numbers;
+    the gradient with respect to the values is the SDDMM of :class:`_CSRMatmul`."""
+    cache = getattr(ops, "_csr_cache", None)
+    if cache is None:
+        cache = ops._csr_cache = _CSRCache()
+    if cache.ref is not None and cache.ref() is values and cache.version == values._version:
+        return cache.pair
+    v = values.detach()
+    cache.pair = (_csr(ops.crow, ops.col, v, ops.num_nodes),
+                  _csr(ops.t_crow, ops.t_col, v.index_select(0, ops.t_perm), ops.num_nodes))
+    cache.ref, cache.version = weakref.ref(values), values._version
+    return cache.pair
+
+
+class _CSRCache:
+    """The ``(A, A^T)`` pair of the last values tensor (:func:`_matrices`): ``ref`` a weak
+    reference to it, ``version`` its version counter. Copied or pickled empty (a weak reference
+    cannot be pickled; the pair is rebuilt on first use)."""
+
+    def __init__(self):
+        self.ref, self.version, self.pair = None, -1, None
+
+    def __reduce__(self):
+        return _CSRCache, ()
 
 
 class _CSRMatmul(torch.autograd.Function):
@@ -74,6 +91,39 @@ class _CSRMatmul(torch.autograd.Function):
         if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
             gb = g.sum_to_size(ctx.bias_shape)
         return gv, gx, None, gb
+
+
+class _SampledDot(torch.autograd.Function):
+    """s_e = <u_i, v_j> for every entry e = (i, j) of a CSR pattern: the sampled dense-dense
+    product (SDDMM, ``torch.sparse.sampled_addmm``) of u ``[N, c]`` and v^T, ``[nnz]``; the
+    attention scores of GAT / GRAND (Chamberlain et al. 2021, eq. 8) without the two ``[E, c]``
+    gathers (and their ``[E, c]`` gradients) of ``dot(u_i, v_j)``. Backward: du = S(g) v and
+    dv = S(g)^T u, two CSR products with the cotangent g ``[nnz]`` as values."""
+
+    @staticmethod
+    def forward(ctx, u, v, pattern):
+        ctx.pattern = pattern
+        ctx.save_for_backward(u, v)
+        zero = u.new_zeros(pattern.col.numel())
+        return torch.sparse.sampled_addmm(_csr(pattern.crow, pattern.col, zero, pattern.num_nodes),
+                                          u, v.t(), beta=0.0).values()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        u, v = ctx.saved_tensors
+        p = ctx.pattern
+        gu = _csr(p.crow, p.col, g, p.num_nodes) @ v if ctx.needs_input_grad[0] else None
+        gv = _csr(p.t_crow, p.t_col, g.index_select(0, p.t_perm), p.num_nodes) @ u \
+            if ctx.needs_input_grad[1] else None
+        return gu, gv, None
+
+
+def sampled_dot(u: Tensor, v: Tensor, pattern) -> Tensor:
+    """``<u_i, v_j>`` on every entry (i, j) of ``pattern`` (a :class:`GraphOps` or
+    :class:`CSRPattern`), ``u, v [N, c]`` -> ``[nnz]`` (CSR order), differentiable in both;
+    see :class:`_SampledDot`. Memory O(nnz + N c) instead of the gathers' O(nnz c)."""
+    return _SampledDot.apply(u.contiguous(), v.contiguous(), pattern)
 
 
 def _fusable_bias(bias, x: Tensor) -> bool:

@@ -88,6 +88,18 @@ def _kernel(kernel: str, rows):
     return rule
 
 
+def _dot(g, e, lv):
+    """``dot(u_i, v_j)`` (either order: dot is symmetric) -> ``_G.dot_ij(u, v)``, the sampled
+    product that never forms the two ``[E, c]`` gathers; any other dot -> ``_G.dot``."""
+    a, b, *heads = e.args
+    if isinstance(a, O.AtJ) and isinstance(b, O.AtI):
+        a, b = b, a
+    if isinstance(a, O.AtI) and isinstance(b, O.AtJ):
+        args = [g._arg(a.args[0], lv), g._arg(b.args[0], lv)] + [g._arg(h, lv) for h in heads]
+        return f"_G.dot_ij({', '.join(args)})"
+    return f"_G.dot({', '.join(g._arg(x, lv) for x in e.args)})"
+
+
 def _sheaf_rules():
     """Sheaf operators (:mod:`pde2gnn.compiler.symbolic.sheaf`): calls into
     :mod:`pde2gnn.compiler.backend.sheaf_ops`, imported by the generated source as ``_sheaf``."""
@@ -117,6 +129,7 @@ def _sheaf_rules():
 RULES: Dict[type, Callable] = {
     **{cls: _kernel(k, "edge" if issubclass(cls, O.EDGE_ROWS) else None)
        for cls, k in O.KERNELS.items()},
+    O.Dot: _dot,
     sp.Add: _add,
     sp.Mul: _mul,
     sp.Pow: _pow,

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pde2gnn.errors import DataError, OptionError
-from pde2gnn.compiler.backend.csr import CSRPattern, csr_product, csr_structure
+from pde2gnn.compiler.backend.csr import CSRPattern, csr_product, csr_structure, sampled_dot
 from pde2gnn.compiler.backend.inputs import check_graph
 from pde2gnn.compiler.backend.pointwise_ops import PointwiseOps
 
@@ -307,6 +307,25 @@ class GraphOps(PointwiseOps, nn.Module):
         ``out_ij = sp(e_ij) / sum_k sp(e_kj)``, ``[..., E, c]`` -> ``[..., E, c]``."""
         sp = 0.5 * (e + torch.sqrt(e * e + 4.0))
         return sp / self.gather_j(self._scatter_sum(sp, self.j))
+
+    def dot_ij(self, u: Tensor, v: Tensor, heads=1) -> Tensor:
+        """``dot(u_i, v_j, heads)`` on every edge without gathering: ``u, v [N, c]`` ->
+        ``[E, heads]``, one sampled dense-dense product per head (:func:`sampled_dot`). Batched
+        or scalar operands, a subclass that reads neighbour values its own way (a halo
+        exchange in ``gather_j``) and a traced region take the gather form.
+
+        Raises:
+            DataError: c is not divisible by ``heads``."""
+        h = int(heads)
+        if not (torch.is_tensor(u) and torch.is_tensor(v) and u.dim() == 2 == v.dim()
+                and u.shape == v.shape and u.is_floating_point() and u.dtype == v.dtype
+                and type(self).gather_j is GraphOps.gather_j and u.shape[1] % h == 0
+                and not torch.compiler.is_compiling()):
+            return self.dot(self.gather_i(u), self.gather_j(v), heads)
+        pat, k = self._pattern(), u.shape[1] // h
+        s = torch.stack([sampled_dot(u[:, a * k:(a + 1) * k], v[:, a * k:(a + 1) * k], pat)
+                         for a in range(h)], -1)
+        return s if pat.slot is None else s.index_select(0, pat.slot)
 
     def gather_i(self, u: Tensor) -> Tensor:
         """u_i for every edge: ``[..., N, c]`` -> ``[..., E, c]``."""
