@@ -14,7 +14,7 @@
 # gread: GREAD's own runner with its best parameters (gread_params.py) on the ten splits
 #   (`run_GNN.py --dataset wisconsin --use_best_params --num_splits 10`; its splits are the
 #   geom-gcn .npz files, copied to src/splits; it sets no seed); the per-split test accuracies
-#   and wall time per epoch are read from its log into reference.json (gread_sc_wisconsin).
+#   and wall time per epoch are read from its log into reference.json (gread_sc_h4_wisconsin).
 # acmp: experiments/zoo/trace_acmp_reference.py (ACMP's main() once per split, seeded, with
 #   per-epoch records), splits 0-2 of Texas, into reference.json (acmp_grand_texas).
 set -eu
@@ -30,7 +30,7 @@ gread() {
   local log=$PWD/experiments/zoo/runs/reference_gread_wisconsin.log
   (cd "$GREAD/src" && PYTHONPATH=$SHIM nice -n 10 python run_GNN.py --dataset wisconsin \
     --use_best_params --num_splits 10) > "$log" 2>&1
-  python experiments/zoo/reference_log.py gread "$log" gread_sc_wisconsin \
+  python experiments/zoo/reference_log.py gread "$log" gread_sc_h4_wisconsin \
     "python run_GNN.py --dataset wisconsin --use_best_params --num_splits 10 (jeongwhanchoi/GREAD src)"
 }
 acmp() {

@@ -17,7 +17,7 @@ Usage (repository root; the reference fetched into REF, its stand-ins for torch_
 torch_sparse / ogb / wandb / sklearn / pykeops / six on the path; see run_reference.sh):
   PYTHONPATH=$PWD:/tmp/ref_shim OMP_NUM_THREADS=1 python experiments/zoo/trace_acmp_reference.py \
       REF OUT.json --dataset texas [--splits 10] [reference options, e.g. --beta 0.5 --no_early]
-Writes OUT.json: per split the reference's returned (train, val, test) accuracy at its selected
+Writes OUT.json (rewritten after every split): per split the reference's returned (train, val, test) accuracy at its selected
 epoch, the wall time of its epochs, and the per-epoch records; the mean / std of the test
 accuracies (population std, as the reference's np.std).
 """
@@ -100,13 +100,13 @@ for k in range(splits):
                  "records": trace.records})
     print(f"split {k}: val {val_acc:.4f} test {test_acc:.4f} ({len(trace.records)} epochs, "
           f"{wall:.1f} s)", flush=True)
+    acc = np.array([r["test"] for r in runs]) * 100      # rewritten after every split
+    epochs = sum(r["epochs"] for r in runs)
+    json.dump({"code": "ykiiiiii/ACMP (reference)", "argv": rest, "opt": {
+        k: v for k, v in cmd_opt.items() if isinstance(v, (int, float, str, bool, type(None)))},
+        "mean": round(float(acc.mean()), 2), "std": round(float(acc.std()), 2),
+        "s_per_epoch": round(sum(r["wall_s"] for r in runs) / epochs, 4), "runs": runs},
+        open(out_path, "w"), indent=1)
 handle.remove()
-acc = np.array([r["test"] for r in runs]) * 100
-epochs = sum(r["epochs"] for r in runs)
-json.dump({"code": "ykiiiiii/ACMP (reference)", "argv": rest, "opt": {
-    k: v for k, v in cmd_opt.items() if isinstance(v, (int, float, str, bool, type(None)))},
-    "mean": round(float(acc.mean()), 2), "std": round(float(acc.std()), 2),
-    "s_per_epoch": round(sum(r["wall_s"] for r in runs) / epochs, 4), "runs": runs},
-    open(out_path, "w"), indent=1)
 print(f"reference ACMP {cmd_opt['dataset']}: {acc.mean():.2f} +- {acc.std():.2f} over {splits} "
       f"splits -> {out_path}")
