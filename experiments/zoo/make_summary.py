@@ -131,6 +131,8 @@ def rows() -> list:
         else {}
     out = []
     for path in sorted((HERE / "runs").glob("*.json")):
+        if path.name.startswith("reference_"):   # a reference code's records (reference_log.py)
+            continue
         r = json.loads(path.read_text())
         spec, ds = Path(r["spec"]).stem, DATASETS.get(r["dataset"], r["dataset"])
         model = model_of(spec)

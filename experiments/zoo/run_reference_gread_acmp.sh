@@ -10,7 +10,7 @@
 # wandb paths would call them). TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1: the references' processed
 # data sets are pickled Data objects, which torch >= 2.6 refuses by default.
 # Usage: GREAD=/tmp/ref_gread ACMP=/tmp/ref_acmp SHIM=/tmp/ref_shim \
-#   bash experiments/zoo/run_reference_gread_acmp.sh [gread|acmp]
+#   bash experiments/zoo/run_reference_gread_acmp.sh [gread|acmp|acmp_undirected]
 # gread: GREAD's own runner with its best parameters (gread_params.py) on the ten splits
 #   (`run_GNN.py --dataset wisconsin --use_best_params --num_splits 10`; its splits are the
 #   geom-gcn .npz files, copied to src/splits; it sets no seed); the per-split test accuracies
@@ -43,6 +43,11 @@ acmp() {
   python experiments/zoo/reference_log.py acmp experiments/zoo/runs/reference_acmp_texas.json \
     acmp_grand_texas "experiments/zoo/trace_acmp_reference.py \$ACMP OUT --dataset texas --splits 3 (ykiiiiii/ACMP run_GNN.py defaults, splits 0-2)"
 }
+acmp_undirected() {  # the probe: the reference with the graph made undirected, split 0
+  PYTHONPATH=$PWD:$SHIM nice -n 10 python experiments/zoo/trace_acmp_reference.py "$ACMP" \
+    experiments/zoo/runs/reference_acmp_texas_undirected.json --dataset texas --splits 1 \
+    --undirected-graph > experiments/zoo/runs/reference_acmp_texas_undirected.log 2>&1
+}
 case "${1:-all}" in
-  gread) gread ;; acmp) acmp ;; *) gread; acmp ;;
+  gread) gread ;; acmp) acmp ;; acmp_undirected) acmp_undirected ;; *) gread; acmp ;;
 esac

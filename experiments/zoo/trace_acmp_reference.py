@@ -16,7 +16,9 @@ torch_geometric WebKB files the reference loads.
 Usage (repository root; the reference fetched into REF, its stand-ins for torch_scatter /
 torch_sparse / ogb / wandb / sklearn / pykeops / six on the path; see run_reference.sh):
   PYTHONPATH=$PWD:/tmp/ref_shim OMP_NUM_THREADS=1 python experiments/zoo/trace_acmp_reference.py \
-      REF OUT.json --dataset texas [--splits 10] [reference options, e.g. --beta 0.5 --no_early]
+      REF OUT.json --dataset texas [--splits 10] [--undirected-graph] [reference options, e.g.
+      --beta 0.5 --no_early]
+(--undirected-graph: a probe, the graph made undirected before the reference normalises it.)
 Writes OUT.json (rewritten after every split): per split the reference's returned (train, val, test) accuracy at its selected
 epoch, the wall time of its epochs, and the per-epoch records; the mean / std of the test
 accuracies (population std, as the reference's np.std).
@@ -31,7 +33,9 @@ import numpy as np
 import torch
 
 ref, out_path, rest = os.path.realpath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3:]
-splits = 10
+splits, undirected = 10, "--undirected-graph" in rest
+if undirected:          # a probe: the graph made undirected (as pde2gnn's loader) before the
+    rest.remove("--undirected-graph")       # reference's own normalisation
 if "--splits" in rest:
     k = rest.index("--splits")
     splits = int(rest[k + 1])
@@ -44,6 +48,7 @@ from GNN import GNN  # noqa: E402
 from GNN_early import GNNEarly  # noqa: E402
 from function_laplacian_diffusion_ACMP import LaplacianODEFunc  # noqa: E402
 from torch_geometric.datasets import WebKB  # noqa: E402
+from torch_geometric.utils import to_undirected  # noqa: E402
 from pde2gnn.train.diagnostics import EpochTrace  # noqa: E402
 
 # run_GNN.py's own argument parser: its __main__ block up to its five-run loop
@@ -71,6 +76,8 @@ def get_dataset(opt, data_dir, use_lcc=False):
     ds.data.train_mask = full.train_mask[:, k].clone()
     ds.data.val_mask = full.val_mask[:, k].clone()
     ds.data.test_mask = full.test_mask[:, k].clone()
+    if undirected:
+        ds.data.edge_index = to_undirected(ds.data.edge_index, num_nodes=ds.data.num_nodes)
     d = ds.data
     trace.y, trace.masks = d.y, (d.train_mask, d.val_mask, d.test_mask)
     return ds
