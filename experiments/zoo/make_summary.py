@@ -70,8 +70,8 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "gread_sc_h4_wisconsin": "4 attention heads (the reference's); reference: its own "
                                 "runner, best parameters, 10 splits, unseeded",
        "acmp_grand_texas_select": "the reference script's configuration (argument defaults), "
-                                  "time chosen on validation over 3T; splits 0-2; reference: "
-                                  "splits 0-2, seeded"}
+                                  "time chosen on validation over 3T; reference: its "
+                                  "run_GNN.py per split, seeded"}
 
 #: the row of each (model, data set) that counts for the bar (the others are ablations or the
 #: earlier, superseded configuration)

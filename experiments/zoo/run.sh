@@ -61,7 +61,7 @@ round3() {  # issue 39, third round (GREAD / ACMP against their reference codes 
   # validation as its early-stop test integrator does (3 T, at every rk4 step of 0.1: 384 times)
   run2 experiments/zoo/specs/gread_sc_h4.pde wisconsin gread_sc_h4_wisconsin --splits 10 \
     --log-every 50
-  run2 experiments/zoo/specs/acmp_grand.pde texas acmp_grand_texas_select --splits 3 \
+  run2 experiments/zoo/specs/acmp_grand.pde texas acmp_grand_texas_select --splits 10 \
     --select-time 3 --select-points 384 --log-every 25
 }
 case "${1:-all}" in

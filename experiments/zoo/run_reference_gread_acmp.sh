@@ -16,7 +16,7 @@
 #   geom-gcn .npz files, copied to src/splits; it sets no seed); the per-split test accuracies
 #   and wall time per epoch are read from its log into reference.json (gread_sc_h4_wisconsin).
 # acmp: experiments/zoo/trace_acmp_reference.py (ACMP's main() once per split, seeded, with
-#   per-epoch records), splits 0-2 of Texas, into reference.json (acmp_grand_texas).
+#   per-epoch records), the ten splits of Texas, into reference.json (acmp_grand_texas).
 set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
@@ -38,10 +38,10 @@ acmp() {
   mkdir -p "$ACMP/data/texas/texas/raw"
   cp -n "$DATA"/WebKB/texas/raw/* "$ACMP/data/texas/texas/raw/"
   PYTHONPATH=$PWD:$SHIM nice -n 10 python experiments/zoo/trace_acmp_reference.py "$ACMP" \
-    experiments/zoo/runs/reference_acmp_texas.json --dataset texas --splits 3 \
+    experiments/zoo/runs/reference_acmp_texas.json --dataset texas --splits 10 \
     > experiments/zoo/runs/reference_acmp_texas.log 2>&1
   python experiments/zoo/reference_log.py acmp experiments/zoo/runs/reference_acmp_texas.json \
-    acmp_grand_texas "experiments/zoo/trace_acmp_reference.py \$ACMP OUT --dataset texas --splits 3 (ykiiiiii/ACMP run_GNN.py defaults, splits 0-2)"
+    acmp_grand_texas "experiments/zoo/trace_acmp_reference.py \$ACMP OUT --dataset texas --splits 10 (ykiiiiii/ACMP run_GNN.py defaults, splits 0-9)"
 }
 acmp_undirected() {  # the probe: the reference with the graph made undirected, split 0
   PYTHONPATH=$PWD:$SHIM nice -n 10 python experiments/zoo/trace_acmp_reference.py "$ACMP" \

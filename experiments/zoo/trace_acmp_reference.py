@@ -19,7 +19,8 @@ torch_sparse / ogb / wandb / sklearn / pykeops / six on the path; see run_refere
       REF OUT.json --dataset texas [--splits 10] [--undirected-graph] [reference options, e.g.
       --beta 0.5 --no_early]
 (--undirected-graph: a probe, the graph made undirected before the reference normalises it.)
-Writes OUT.json (rewritten after every split): per split the reference's returned (train, val, test) accuracy at its selected
+Writes OUT.json (rewritten after every split; an existing OUT.json's finished splits are kept
+and not rerun): per split the reference's returned (train, val, test) accuracy at its selected
 epoch, the wall time of its epochs, and the per-epoch records; the mean / std of the test
 accuracies (population std, as the reference's np.std).
 """
@@ -92,8 +93,10 @@ def pre(module, args):
 
 run_GNN.get_dataset = get_dataset
 handle = torch.nn.modules.module.register_module_forward_pre_hook(pre)
-runs = []
+runs = json.load(open(out_path))["runs"] if os.path.isfile(out_path) else []
 for k in range(splits):
+    if any(r["split"] == k for r in runs):       # finished by an earlier call (resumed)
+        continue
     state["split"] = k
     torch.manual_seed(k)
     np.random.seed(k)
