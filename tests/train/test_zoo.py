@@ -94,6 +94,52 @@ def test_acmp_matches_hand_written():
     _close(out, ref)
 
 
+SPECS = "experiments/zoo/specs/"
+
+
+def test_gread_four_heads_matches_hand_written():
+    """specs/gread_sc_h4.pde: GREAD-BS with one alpha and the reference's attention, the mean
+    of H softmax_j heads, head h on channels [h k/H, (h+1) k/H) scaled by sqrt(k/H) (GRAND's
+    SpGraphTransAttentionLayer view(-1, H, k/H))."""
+    ei, n = _graph(loops=False)
+    kk, h = 8, 4
+    field = compiler.compile(SPECS + "gread_sc_h4.pde", ei, n, dims={"d": D, "k": kk}).double()
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for p in field.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=g, dtype=F64))
+    z0, z = (torch.randn(n, D, dtype=F64, generator=g) for _ in range(2))
+    field.prepare(z0)
+    out, L = field(torch.tensor(0.0, dtype=F64), z), field.learned()
+    q, k = z0 @ L["W_K"], z0 @ L["W_Q"]
+    heads = []
+    for m in range(h):
+        c = slice(m * kk // h, (m + 1) * kk // h)
+        s = (q[ei[1], c] * k[ei[0], c]).sum(1) / (kk // h) ** 0.5
+        dense = torch.full((n, n), float("-inf"), dtype=F64)
+        dense[ei[1], ei[0]] = s
+        heads.append(torch.nan_to_num(torch.softmax(dense, dim=1)))
+    a = sum(heads) / h
+    assert L["alpha"].dim() == 0                                   # one alpha (alpha_dim "sc")
+    _close(out, torch.sigmoid(L["alpha"]) * (a @ z - z) + (a @ z - a @ (a @ z)) @ L["Beta"])
+
+
+def test_acmp_grand_matches_hand_written():
+    """specs/acmp_grand.pde (the ACMP reference script's configuration): sigmoid(alpha)
+    (sum_j (w_ij - beta) x_j - x) - sigmoid(delta) (x^2 - 1) x, w = D^-1 (A + I), alpha and
+    delta per channel, initialised at 0 and -10 (init_alpha, init_delta)."""
+    ei, n = _graph(loops=True)
+    fresh = compiler.compile(SPECS + "acmp_grand.pde", ei, n, dims={"d": D}).learned()
+    assert torch.equal(fresh["alpha"], torch.zeros(D))
+    assert torch.equal(fresh["delta"], torch.full((D,), -10.0))
+    beta = 0.3
+    out, L, z, z0 = _compiled(SPECS + "acmp_grand.pde", ei, n, D, params={"beta": beta})
+    a = _dense(ei, n)
+    w = a / a.sum(1, keepdim=True) - beta * a
+    ref = torch.sigmoid(L["alpha"]) * (w @ z - z) - torch.sigmoid(L["delta"]) * (z ** 2 - 1) * z
+    _close(out, ref)
+
+
 def test_grand_pp_source_on_labelled_nodes():
     """GRAND++: sigmoid(alpha) (A(x0) - I) x + 1_I (x0 - mean_I x0)."""
     ei, n = _graph(loops=True)
