@@ -35,6 +35,17 @@ def timeit(fn, repeats, device):
     return (time.perf_counter() - t0) / repeats
 
 
+def interleaved(fns: dict, blocks: int, repeats: int, device: str) -> dict:
+    """:func:`timeit` of each named function in ``blocks`` interleaved rounds (every round
+    times each function once in turn, so a change of machine load falls on all of them
+    alike). Returns ``{name: [seconds per call, one per round]}``; take their medians."""
+    times = {k: [] for k in fns}
+    for _ in range(blocks):
+        for k, fn in fns.items():
+            times[k].append(timeit(fn, repeats, device))
+    return times
+
+
 def graph_with_self_loops(dataset, data_root=None):
     """``(data, edge_index)``: a data set and its graph with exactly one self-loop per node."""
     data = load_dataset(dataset, data_root)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import parser, timeit  # noqa: E402
+from common import interleaved, parser  # noqa: E402
 
 from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.models.continuous_gnn import ContinuousGNN  # noqa: E402
@@ -73,10 +73,7 @@ def main() -> None:
         ref = G2_GNN(data.num_features, 256, classes, 6, "GraphSAGE", 2.5, 0.5, 0.1, False)
         opt = torch.optim.Adam(ref.parameters(), lr=0.003, weight_decay=0.01)
         fns[name] = step_fn(ref, lambda r=ref, g=graph: r(g), y, train, opt)
-    times = {k: [] for k in fns}
-    for _ in range(args.blocks):
-        for k, fn in fns.items():
-            times[k].append(timeit(fn, args.repeats, "cpu"))
+    times = interleaved(fns, args.blocks, args.repeats, "cpu")
     med = {k: statistics.median(v) for k, v in times.items()}
     print(json.dumps({
         "dataset": args.dataset, "blocks": args.blocks, "repeats": args.repeats,

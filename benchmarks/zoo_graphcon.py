@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import parser, timeit  # noqa: E402
+from common import interleaved, parser  # noqa: E402
 
 from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.integrate.solve import SolverConfig  # noqa: E402
@@ -106,10 +106,7 @@ def main() -> None:
            "floor_pde2gnn": step_fn(floor_ours, floor_ours, xs, y, train,
                                     adam(floor_ours, fused=True)),
            "floor_reference": step_fn(floor_ref, floor_ref, data.x, y, train, adam(floor_ref))}
-    times = {k: [] for k in fns}
-    for _ in range(args.blocks):
-        for k, fn in fns.items():
-            times[k].append(timeit(fn, args.repeats, "cpu"))
+    times = interleaved(fns, args.blocks, args.repeats, "cpu")
     med = {k: statistics.median(v) for k, v in times.items()}
     print(json.dumps({
         "dataset": args.dataset, "threads": args.threads, "blocks": args.blocks,

@@ -84,3 +84,13 @@ def ring():
     src = [a for a, b in pairs] + [b for a, b in pairs]
     dst = [b for a, b in pairs] + [a for a, b in pairs]
     return torch.tensor([src, dst]), 6
+
+
+@pytest.fixture(scope="module")
+def float64():
+    """float64 as torch's default dtype for the rest of the module (numerics tests whose
+    tolerances are set for double precision); the old default is restored afterwards."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

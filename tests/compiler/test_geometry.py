@@ -24,12 +24,6 @@ def weights(pos, ei, box, scheme):
     return geometric_weights(pos, i, j, box, scheme, ALL)
 
 
-@pytest.fixture(scope="module")
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 def test_grid_exact_on_quadratics():

@@ -26,12 +26,7 @@ dt(u) = sum_j(u_j^3 - u_i^3) - u
 """
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _grid(spec, n=16):

@@ -20,12 +20,6 @@ from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 ALL = list(IMEX_TABLEAUS)
 
 
-@pytest.fixture(scope="module")
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 ADAPTIVE = [m for m, t in IMEX_TABLEAUS.items() if t.adaptive]
 L_STABLE = [m for m, t in IMEX_TABLEAUS.items() if t.l_stable]

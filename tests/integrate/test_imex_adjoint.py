@@ -48,12 +48,6 @@ ALL = [m for m, t in IMEX_TABLEAUS.items() if not t.linearised]
 WHOLE_JACOBIAN = [m for m, t in IMEX_TABLEAUS.items() if t.linearised] + ["ros34pw2"]
 
 
-@pytest.fixture(scope="module")
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 def _graph(n=8):

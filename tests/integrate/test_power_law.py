@@ -14,12 +14,6 @@ from pde2gnn.integrate.imex import imex_solve
 from pde2gnn.integrate.linsolve import SolveStats, StageSolver, cg
 
 
-@pytest.fixture(scope="module")
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 def _heat(n):

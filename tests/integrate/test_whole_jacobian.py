@@ -22,12 +22,7 @@ WHOLE = ["ros34pw2", "ark3j", "ark4j"]
 ORDER = {"ros34pw2": 3, "ark3j": 3, "ark4j": 4}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def _grid_field(n, spec, side=1.0):
