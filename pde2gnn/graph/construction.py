@@ -375,7 +375,7 @@ def metis_order(edge_index: Tensor, num_nodes: int, part_size: int = 4096
         a = ((a + a.T) != 0).tocsr()
         a.setdiag(0)
         a.eliminate_zeros()
-        _, member = pymetis.part_graph(parts, xadj=a.indptr, adjncy=a.indices)
+        _, member = pymetis.part_graph(parts, pymetis.CSRAdjacency(a.indptr, a.indices))
         order = torch.as_tensor(np.argsort(np.asarray(member), kind="stable"), dtype=torch.long)
     else:
         order = torch.arange(num_nodes)
