@@ -4,23 +4,11 @@ the IMEX methods with adjoint = true, and the run log and results report the spl
 import tomllib
 
 import pytest
-import torch
-from torch_geometric.data import Data
 
 from pde2gnn.errors import OptionError
 from pde2gnn.train.config import make_config
 from pde2gnn.train.tasks.node_classification import summarize, train
-
-
-def _ring(n=30):
-    torch.manual_seed(0)
-    ring = torch.arange(n)
-    nxt = (ring + 1) % n
-    edge_index = torch.stack([torch.cat([ring, nxt]), torch.cat([nxt, ring])])
-    y = (ring // 10) % 3
-    x = torch.nn.functional.one_hot(y, 3).float() + 0.5 * torch.randn(n, 3)
-    tr, va, te = (ring % 3 == r for r in range(3))
-    return Data(x=x, y=y, edge_index=edge_index, train_mask=tr, val_mask=va, test_mask=te)
+from tests.helpers.graphs import ring_node_data
 
 
 @pytest.mark.parametrize("adjoint", [False, True])
@@ -46,7 +34,7 @@ learn Beta : [d, d] diag
 dt(x) = kappa * sigmoid(alpha) * sum_j(x_j - x_i) + (x * (1 - x)) @ Beta
 """
     lines = []
-    r = train(spec, _ring(), cfg, seed=0, progress=False, log=lines.append)
+    r = train(spec, ring_node_data(), cfg, seed=0, progress=False, log=lines.append)
     assert r["nfe_forward"] > 0 and r["nfe_linear"] > 0
     assert (r["nfe_backward"] > 0) == adjoint
     assert all("L products" in line and "solver iterations" in line for line in lines)

@@ -111,20 +111,10 @@ def test_time_selected_on_validation():
 def test_results_record_the_split_and_selection_rule():
     """Each run records a digest of its masks (equal for equal masks, different when one node
     moves between sets) and the selection rule; summarize carries both up."""
-    import torch
-    from torch_geometric.data import Data
-
     from pde2gnn.train.tasks.node_classification import split_sha256, summarize
-
-    torch.manual_seed(0)
-    n = 30
-    ring = torch.arange(n)
-    nxt = (ring + 1) % n
-    edge_index = torch.stack([torch.cat([ring, nxt]), torch.cat([nxt, ring])])
-    y = (ring // 10) % 3
-    x = torch.nn.functional.one_hot(y, 3).float() + 0.5 * torch.randn(n, 3)
-    tr, va, te = (ring % 3 == r for r in range(3))
-    data = Data(x=x, y=y, edge_index=edge_index, train_mask=tr, val_mask=va, test_mask=te)
+    from tests.helpers.graphs import ring_node_data
+    data = ring_node_data()
+    tr, va, te = data.train_mask, data.val_mask, data.test_mask
     cfg = TrainConfig(hidden=4, epochs=2, time=1.0, dims={"k": 2},
                       solver=SolverConfig("euler", step_size=0.5))
     runs = [train("grand", data, cfg, seed=s, progress=False) for s in (0, 1)]
