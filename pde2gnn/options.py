@@ -82,10 +82,13 @@ class Rule:
             raise OptionError(f"{name} must be {self.range}, got {value!r}")
         return value
 
-    def parser(self, option: str):
+    def parser(self, option: str, nullable: bool = False):
         """The argparse ``type`` of ``option``: text -> checked value (an OptionError, not an
-        argparse error, so the command line prints it as one line and exits 2)."""
+        argparse error, so the command line prints it as one line and exits 2); ``nullable``:
+        ``none`` gives :data:`UNSET` (the option's TOML value, if any, back to None)."""
         def parse(text: str):
+            if nullable and text.strip().lower() == "none":
+                return UNSET
             try:
                 value = int(text) if self.kind is int else float(text)
             except ValueError:
@@ -93,6 +96,25 @@ class Rule:
             return self.check(option, value)
         parse.__name__ = self.kind.__name__   # argparse names the type in its own messages
         return parse
+
+
+class _Unset:
+    """The value of a :data:`NULLABLE` option given as ``none`` on the command line."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+#: ``--step-size none``: unset, where a TOML file set it (e.g. a library spec's rk4 step, for an
+#: adaptive ``--method``); :func:`unset` turns it into None for the configuration
+UNSET = _Unset()
+#: the options whose command-line value may be ``none`` (their configurations' default is None)
+NULLABLE = frozenset({"step_size"})
+
+
+def unset(value: Any) -> Any:
+    """``value``, None for :data:`UNSET`."""
+    return None if value is UNSET else value
 
 
 POSITIVE_INT = Rule(int, lo=1)
@@ -250,4 +272,4 @@ def attach(parser) -> None:
             if rule.kind is not action.type:
                 raise KeyError(f"option {action.option_strings[0]} is {action.type.__name__}, "
                                f"its rule in pde2gnn.options.RULES {rule.kind.__name__}")
-            action.type = rule.parser(action.option_strings[0])
+            action.type = rule.parser(action.option_strings[0], action.dest in NULLABLE)

@@ -224,7 +224,7 @@ def cmd_simulate(args) -> int:
         graph=args.graph, n=args.n, points=args.points, k=args.k,
         trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
         modes=args.modes, sample=args.sample, sample_k=args.sample_k, split=split,
-        method=args.method, rtol=args.rtol, atol=args.atol, step_size=args.step_size,
+        method=args.method, rtol=args.rtol, atol=args.atol, step_size=options.unset(args.step_size),
         integrator=args.integrator, compile=args.compile, batch=args.batch, seed=args.seed,
         dtype=args.dtype,
         scheme=args.scheme, data_root=args.data_root, dims=kv(args.dim, int),

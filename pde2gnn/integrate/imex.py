@@ -31,6 +31,8 @@ from pde2gnn.integrate.dense_output import hermite as _hermite
 from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum, step_grid
 from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ROSENBROCK_TABLEAUS, ARKTableau
 from pde2gnn.integrate.linsolve import SolveStats, StageSolver
+from pde2gnn.integrate.step_failure import (CAP_AFTER_FAILURE, CAP_GROWTH,
+                                             LinearSolveFailure, shrink_after_failure)
 
 
 class IMEXSolution(NamedTuple):
@@ -38,7 +40,8 @@ class IMEXSolution(NamedTuple):
     ``products`` with L; linear-solver ``iterations``; ``solves``; ``factorizations``;
     accepted ``steps`` and ``rejected`` steps; ``linear_solver`` the solver used;
     ``jacobians``: Jacobians of f evaluated and ``probes``: the vector-Jacobian products they
-    took (methods on the Jacobian split only)."""
+    took (methods on the Jacobian split only); ``linear_rejections``: the rejected steps
+    whose linear solve failed (counted in ``rejected`` too; :mod:`.step_failure`)."""
 
     ys: Tensor
     nfe: int
@@ -51,6 +54,7 @@ class IMEXSolution(NamedTuple):
     linear_solver: str
     jacobians: int = 0
     probes: int = 0
+    linear_rejections: int = 0
 
 
 def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[float], *,
@@ -114,7 +118,7 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
                                  linear_maxiter=linear_maxiter)
         return IMEXSolution(torch.stack(ys), c["nfe"], c["products"], c["iterations"],
                             c["solves"], c["factorizations"], c["steps"], c["rejected"],
-                            "direct", c["jacobians"], c["probes"])
+                            "direct", c["jacobians"], c["probes"], c["linear_rejections"])
     stats = SolveStats()
     solver = StageSolver(op, linear_solver, rtol=1e-3 * rtol, atol=1e-3 * atol,
                          maxiter=linear_maxiter, stats=stats, sign=sign)
@@ -135,7 +139,7 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
         else run.fixed(y0, s, step_size)
     return IMEXSolution(torch.stack(ys), run.nfe, stats.products, stats.iterations,
                         stats.solves, stats.factorizations, run.steps, run.rejected,
-                        run.solver.kind(y0), run.jacobians, run.probes)
+                        run.solver.kind(y0), run.jacobians, run.probes, run.linear_rejections)
 
 
 class _Run:
@@ -143,7 +147,7 @@ class _Run:
                  max_nfe: Optional[int], name: str, affine: bool):
         self.tab, self.solver, self._rest, self.sign = tab, solver, rest, sign
         self.max_nfe, self.name, self.affine = max_nfe, name, affine
-        self.nfe = self.steps = self.rejected = 0
+        self.nfe = self.steps = self.rejected = self.linear_rejections = 0
         # y1 is the last stage (stiffly accurate in both parts): f(y1) is known
         self.last_is_y1 = tuple(tab.be) == tuple(tab.ae[-1]) and tuple(tab.bi) == tuple(tab.ai[-1])
         # the embedded solutions are not L-stable: their error estimate on stiff modes is
@@ -230,31 +234,38 @@ class _Run:
         n0, l0 = self.f_at(s0, y0)
         h = self._initial_step(s0, y0, n0 + l0, rtol, atol)
         self.like = y0
-        out, last = [y0], None
+        out, last, failures, cap = [y0], None, 0, math.inf
+        self.solver.give_up = True      # a stalled GMRES: a rejected step, not maxiter products
         for target in ts[1:]:
             while target > s0:
                 if not s0 + h > s0:
                     raise SolverError(f"{tab.name}: step size underflow (h = {h:.3g}) at t = "
                                       f"{self.sign * s0:.6g} in the solve of {self.name}")
                 n0, l0 = self.before_step(s0, y0, n0, l0)
-                got = self.step(s0, h, y0, n0, l0)
+                try:
+                    got = self.step(s0, h, y0, n0, l0)
+                    err = None if got is None else self._error(h, got)
+                except LinearSolveFailure as e:     # a rejected step (CVODE, PETSc TS)
+                    failures += 1
+                    self.rejected += 1
+                    self.linear_rejections += 1
+                    cap = min(cap, CAP_AFTER_FAILURE * h)   # no regrowth to where it failed
+                    h = shrink_after_failure(e, h, failures, self.sign * s0, tab.name,
+                                             self.name)
+                    continue
                 if got is None:          # Newton failed: a smaller step
                     self.rejected += 1
                     h *= 0.25
                     continue
+                failures = 0
                 ns, ls, y1 = got
                 with torch.no_grad():
-                    err = stage_sum(None, [h * e for e in tab.ee] + [h * e for e in tab.ei],
-                                    ns + ls)
-                    if self.newton is not None:
-                        err = self.newton.filter(h * self.gamma, err)
-                    elif self.filter_error:
-                        err = self.solver._raw(h * self.gamma, err, None, False, "(error)")
                     tol = atol + rtol * torch.maximum(y0.abs(), y1.abs())
                     ratio = float(_rms(err / tol))
                     ratio = ratio if math.isfinite(ratio) else math.inf
                 if ratio <= 1:
                     self.steps += 1
+                    cap *= CAP_GROWTH
                     f0 = n0 + l0
                     if self.last_is_y1:
                         n1, l1 = ns[-1], ls[-1]
@@ -267,11 +278,22 @@ class _Run:
                 else:
                     self.rejected += 1
                 self.after_step(ratio <= 1, ratio)
-                h = self.quantise(h, _next_step(h, ratio, tab.order))
+                h = min(cap, self.quantise(h, _next_step(h, ratio, tab.order)))
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha
             out.append(yb if x == 1.0 else _hermite(x, ha, ya, yb, fa, fb))
         return out
+
+    @torch.no_grad()
+    def _error(self, h: float, got) -> Tensor:
+        """The embedded error estimate of a step's stages ``got``, filtered on stiff modes."""
+        tab, (ns, ls, _) = self.tab, got
+        err = stage_sum(None, [h * e for e in tab.ee] + [h * e for e in tab.ei], ns + ls)
+        if self.newton is not None:
+            return self.newton.filter(h * self.gamma, err)
+        if self.filter_error:
+            return self.solver._raw(h * self.gamma, err, None, False, "(error)")
+        return err
 
     def fixed(self, y0: Tensor, ts: List[float], step_size: Optional[float]) -> List[Tensor]:
         grid = step_grid(ts, step_size)

@@ -28,9 +28,9 @@ from torch import Tensor
 
 from pde2gnn.errors import OptionError, SolverError
 from pde2gnn.integrate.blocklu import factorise
+from pde2gnn.integrate.step_failure import LinearSolveFailure
 
 from pde2gnn.integrate.solver_config import LINEAR_SOLVERS  # noqa: E402,F401
-
 
 @dataclass
 class SolveStats:
@@ -77,17 +77,29 @@ def cg(apply: Callable[[Tensor], Tensor], b: Tensor, x: Tensor, inv_diag: Option
 
 
 def gmres(apply: Callable[[Tensor], Tensor], b: Tensor, x: Tensor, inv_diag: Optional[Tensor],
-          tol: float, maxiter: int, restart: int = 40) -> Tuple[Tensor, int, float, bool]:
+          tol: float, maxiter: int, restart: int = 40,
+          give_up: bool = False) -> Tuple[Tensor, int, float, bool]:
     """Restarted GMRES(restart) for M x = b with right Jacobi preconditioning.
+
+    ``give_up``: stop early, unconverged, when the residual's reduction over the last restart
+    cycle, extrapolated, would not reach ``tol`` within twice the iterations left (a stall;
+    the adaptive loops then shrink the step instead of spending ``maxiter`` products).
 
     Returns ``(x, iterations, residual norm, converged)``."""
     prec = (lambda v: v * inv_diag) if inv_diag is not None else (lambda v: v)
     its = 0
     r = b - apply(x)
     beta = math.sqrt(_dot(r, r))
+    last = math.inf
     while its < maxiter:
         if beta <= tol:
             return x, its, beta, True
+        if give_up and last < math.inf:
+            rate = beta / last          # per restart cycle
+            if rate >= 1 or restart * math.log(tol / beta) / math.log(rate) > \
+                    2 * (maxiter - its):
+                return x, its, beta, False
+        last = beta
         V = [r / beta]
         H = np.zeros((restart + 1, restart))
         g = np.zeros(restart + 1)
@@ -148,6 +160,8 @@ class StageSolver:
     maxiter: int = 2000
     stats: SolveStats = field(default_factory=SolveStats)
     sign: float = 1.0
+    #: GMRES stops at a stall (:func:`gmres`'s ``give_up``): set by the adaptive loops
+    give_up: bool = False
 
     def __post_init__(self):
         if self.method not in LINEAR_SOLVERS:
@@ -212,9 +226,10 @@ class StageSolver:
             try:
                 lu = self._factor(g)
             except RuntimeError as e:       # SuperLU: "Factor is exactly singular"
-                raise SolverError(f"the sparse LU of I - g L (g = {g:.3g}) of an implicit "
-                                  f"stage {where} failed: {e}; reduce rtol/atol (smaller "
-                                  "steps) or choose another method or linear_solver") from None
+                raise LinearSolveFailure(
+                    f"the sparse LU of I - g L (g = {g:.3g}) of an implicit stage {where} "
+                    f"failed: {e}; reduce rtol/atol (smaller steps) or choose another method "
+                    "or linear_solver") from None
             shape = b.shape
             rhs = b.detach().reshape(-1, shape[-2] * shape[-1]).T.cpu().numpy()
             x = lu.solve(np.ascontiguousarray(rhs, dtype=np.float64),
@@ -236,17 +251,19 @@ class StageSolver:
             x, its, res, ok = cg(apply, b, x, inv_diag, tol, self.maxiter)
             self.stats.iterations += its
             if not ok and its < self.maxiter:      # not positive definite: GMRES from here
-                x, its2, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter - its)
+                x, its2, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter - its,
+                                         give_up=self.give_up)
                 self.stats.iterations += its2
         else:
-            x, its, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter)
+            x, its, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter,
+                                    give_up=self.give_up)
             self.stats.iterations += its
         if not ok:
-            raise SolverError(f"the linear solve ({kind}) of an implicit stage {where} did not "
-                              f"converge in {self.maxiter} iterations: residual {res:.3g} "
-                              f"against {tol:.3g} (|b| = {math.sqrt(_dot(b, b)):.3g}); raise "
-                              "linear_maxiter, loosen rtol/atol, or choose another "
-                              "linear_solver")
+            raise LinearSolveFailure(
+                f"the linear solve ({kind}) of an implicit stage {where} did not converge "
+                f"(linear_maxiter {self.maxiter}): residual {res:.3g} against {tol:.3g} (|b| = "
+                f"{math.sqrt(_dot(b, b)):.3g}); raise linear_maxiter, loosen rtol/atol, or "
+                "choose another linear_solver", res, tol)
         return x
 
     def _scipy(self, kind, g, m, b, x0, transpose, where):
@@ -290,10 +307,10 @@ class StageSolver:
             self.stats.products += its[0]
             if info != 0:
                 res = float(np.linalg.norm(rhs - a @ x))
-                raise SolverError(f"the linear solve ({kind}) of an implicit stage {where} did "
-                                  f"not converge in {self.maxiter} iterations: residual "
-                                  f"{res:.3g} against {tol:.3g}; raise linear_maxiter, loosen "
-                                  "rtol/atol, or choose another linear_solver")
+                raise LinearSolveFailure(
+                    f"the linear solve ({kind}) of an implicit stage {where} did not converge "
+                    f"in {self.maxiter} iterations: residual {res:.3g} against {tol:.3g}; raise "
+                    "linear_maxiter, loosen rtol/atol, or choose another linear_solver", res, tol)
             out[c] = x
         return torch.as_tensor(out, dtype=b.dtype).reshape(shape)
 

@@ -24,6 +24,8 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import SolverError
+from pde2gnn.integrate.step_failure import (CAP_AFTER_FAILURE, CAP_GROWTH,
+                                             LinearSolveFailure, shrink_after_failure)
 from pde2gnn.integrate.dense_output import hermite
 from pde2gnn.integrate.imex_tableaus import RosenbrockTableau
 from pde2gnn.integrate.jacobian import FrozenJacobian
@@ -42,7 +44,7 @@ def rosenbrock_solve(tab: RosenbrockTableau, f, op, y0: Tensor, s: List[float], 
     Returns:
         (ys, counts): y at each time of ``s`` (``[N, D]`` each) and the counts ``nfe``,
         ``products`` (with J), ``iterations`` (0), ``solves``, ``factorizations``, ``steps``,
-        ``rejected``, ``jacobians``, ``probes``.
+        ``rejected`` (``linear_rejections`` of them by a failed LU), ``jacobians``, ``probes``.
 
     Args:
         f: f(t, y), y ``[N, D]`` (and ``[B, N, D]`` for the Jacobian's probes).
@@ -59,7 +61,8 @@ def rosenbrock_solve(tab: RosenbrockTableau, f, op, y0: Tensor, s: List[float], 
     ys = run.adaptive(y0, s, rtol, atol) if step_size is None else run.fixed(y0, s, step_size)
     return ys, dict(nfe=run.nfe, products=stats.products, iterations=stats.iterations,
                     solves=stats.solves, factorizations=stats.factorizations, steps=run.steps,
-                    rejected=run.rejected, jacobians=run.frozen.evaluations,
+                    rejected=run.rejected, linear_rejections=run.linear_rejections,
+                    jacobians=run.frozen.evaluations,
                     probes=run.frozen.jac.products)
 
 
@@ -68,7 +71,7 @@ class _Rosenbrock:
                  frozen: FrozenJacobian):
         self.tab, self.f, self.sign, self.max_nfe, self.name = tab, f, sign, max_nfe, name
         self.frozen = frozen
-        self.nfe = self.steps = self.rejected = 0
+        self.nfe = self.steps = self.rejected = self.linear_rejections = 0
         self.autonomous: Optional[bool] = None
 
     def F(self, s: float, y: Tensor) -> Tensor:
@@ -119,14 +122,24 @@ class _Rosenbrock:
         s0 = ts[0]
         f0 = self.F(s0, y0)
         h = _initial_step(self.F, s0, y0, f0, self.tab.order, rtol, atol)
-        out, last = [y0], None
+        out, last, failures, cap = [y0], None, 0, math.inf
         for target in ts[1:]:
             while target > s0:
                 if not s0 + h > s0:
                     raise SolverError(f"{self.tab.name}: step size underflow (h = {h:.3g}) at "
                                       f"t = {self.sign * s0:.6g} in the solve of {self.name}")
                 self._refresh(s0, y0)
-                y1, err = self.step(s0, h, y0, f0, self._ft(s0, y0, f0))
+                try:
+                    y1, err = self.step(s0, h, y0, f0, self._ft(s0, y0, f0))
+                except LinearSolveFailure as e:     # a rejected step (.step_failure)
+                    failures += 1
+                    self.rejected += 1
+                    self.linear_rejections += 1
+                    cap = min(cap, CAP_AFTER_FAILURE * h)   # no regrowth to where it failed
+                    h = shrink_after_failure(e, h, failures, self.sign * s0, self.tab.name,
+                                             self.name)
+                    continue
+                failures = 0
                 with torch.no_grad():
                     tol = atol + rtol * torch.maximum(y0.abs(), y1.abs())
                     ratio = float(_rms(err / tol))
@@ -134,12 +147,13 @@ class _Rosenbrock:
                 self.frozen.judge(ratio <= 1, ratio)
                 if ratio <= 1:
                     self.steps += 1
+                    cap *= CAP_GROWTH
                     f1 = self.F(s0 + h, y1)
                     last = (s0, h, y0, y1, f0, f1)
                     s0, y0, f0 = s0 + h, y1, f1
                 else:
                     self.rejected += 1
-                h = self.frozen.quantise(h, _next_step(h, ratio, self.tab.order))
+                h = min(cap, self.frozen.quantise(h, _next_step(h, ratio, self.tab.order)))
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha
             out.append(yb if x == 1.0 else hermite(x, ha, ya, yb, fa, fb))

@@ -99,6 +99,8 @@ class ODEBlock(nn.Module):
         nfe_linear, linear_iterations: implicit / IMEX methods: products with L and
             linear-solver iterations of the last forward solve (``nfe_forward`` counts the
             evaluations of N there).
+        linear_rejections: implicit / IMEX methods: steps of the last forward solve rejected
+            because a linear solve failed (:mod:`pde2gnn.integrate.step_failure`).
         adjoint_report: implicit / IMEX methods with ``adjoint``: the counts of the last
             solve's forward and backward passes and its checkpoints
             (:func:`pde2gnn.integrate.imex_adjoint.imex_adjoint_solve`).
@@ -117,6 +119,7 @@ class ODEBlock(nn.Module):
         self.field = field
         self.config = config or SolverConfig()
         self.nfe_forward = self.nfe_linear = self.linear_iterations = 0
+        self.linear_rejections = 0
         self.adjoint_report: dict = {}
         self._counter: Optional[_Counted] = None
         self._compiled = None       # (method, CompiledStep or compiled field) with compile
@@ -140,7 +143,7 @@ class ODEBlock(nn.Module):
         t = torch.tensor([0.0, self.time], dtype=y0.dtype, device=y0.device) if times is None \
             else times.to(y0)
         self._counter, self.adjoint_report = None, {}
-        self.nfe_linear = self.linear_iterations = 0
+        self.nfe_linear = self.linear_iterations = self.linear_rejections = 0
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
         if cfg.auto_memory and torch.is_grad_enabled():
@@ -153,6 +156,7 @@ class ODEBlock(nn.Module):
             sol = self.adjoint_report["forward"]
             self.nfe_forward, self.nfe_linear, self.linear_iterations = \
                 sol.nfe, sol.products, sol.iterations
+            self.linear_rejections = sol.linear_rejections
         elif cfg.imex:
             sol = imex_solve(self.field.split_operator(), self.field.rest, y0, t,
                              method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
@@ -161,6 +165,7 @@ class ODEBlock(nn.Module):
                              linear_maxiter=cfg.linear_maxiter, field=self.field)
             ys, self.nfe_forward = sol.ys, sol.nfe
             self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
+            self.linear_rejections = sol.linear_rejections
         elif cfg.compile or cfg.checkpoint:
             ys, self.nfe_forward = self._compiled_solve(y0, t, name, cfg)
         elif cfg.fast:

@@ -80,7 +80,9 @@ class SolverConfig:
             on the state's device).
         linear_solver: implicit / IMEX methods: ``auto``, ``cg``, ``gmres`` or ``direct``
             (:class:`pde2gnn.integrate.linsolve.StageSolver`).
-        linear_maxiter: iterations of CG / GMRES per stage solve before a SolverError.
+        linear_maxiter: iterations of CG / GMRES per stage solve; an adaptive step whose solve
+            fails is rejected and retried smaller (:mod:`pde2gnn.integrate.step_failure`),
+            a fixed step raises a SolverError.
 
     Raises:
         OptionError: an unknown method or integrator, non-positive tolerances or step size;

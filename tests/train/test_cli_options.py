@@ -321,3 +321,30 @@ def test_check_says_which_integrator(capsys):
     out = capsys.readouterr().out
     assert "integrate with ODEBlock (pde2gnn's Runge-Kutta loop" in out
     assert "integrate with torchdiffeq" not in out
+
+
+def _configured(argv):
+    from pde2gnn.resources import resolve_spec
+    from pde2gnn.train.tasks.registry import select
+    args = build_parser().parse_args(argv)
+    spec = resolve_spec(args.spec)
+    return select(spec, None)(spec, args).configure(None)
+
+
+def test_step_size_none_unsets_the_toml_value():
+    """library/gread.toml sets rk4 with step_size 0.25; `--method ark3 --step-size none`
+    gets adaptive steps (step_size None), without `none` the TOML's step stays, and a number
+    still overrides it; `none` is refused where an option may not be unset."""
+    base = ["train", "gread", "--dataset", "Cora", "--method", "ark3"]
+    assert _configured(base).solver.step_size == 0.25
+    assert _configured(base + ["--step-size", "none"]).solver.step_size is None
+    assert _configured(base + ["--step-size", "None"]).solver.step_size is None
+    assert _configured(base + ["--step-size", "0.5"]).solver.step_size == 0.5
+    with pytest.raises(OptionError, match="--time must be a finite number above 0, got 'none'"):
+        build_parser().parse_args(base + ["--time", "none"])
+    assert options.unset(options.UNSET) is None and options.unset(0.5) == 0.5
+
+
+def test_simulate_step_size_none_is_the_default():
+    args = build_parser().parse_args(["simulate", "heat", "--step-size", "none"])
+    assert options.unset(args.step_size) is None

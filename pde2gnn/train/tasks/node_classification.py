@@ -167,7 +167,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         opt.zero_grad()
         out = model(x)
         loss = shard.loss(out, y, train_m)
-        fwd, lin = model.ode.nfe_forward, (model.ode.nfe_linear, model.ode.linear_iterations)
+        fwd, lin = model.ode.nfe_forward, (model.ode.nfe_linear, model.ode.linear_iterations,
+                                           getattr(model.ode, "linear_rejections", 0))
         loss.backward()
         shard.reduce_gradients(model)
         opt.step()
@@ -187,7 +188,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         times_total.append(time.perf_counter() - t0)
         history.append({"epoch": epoch, "loss": loss_value, "train_acc": accs[0],
                         "val_acc": accs[1], "val_loss": val_loss, "integration_time": t_best,
-                        "nfe": fwd, "nfe_linear": lin[0], "linear_iterations": lin[1]})
+                        "nfe": fwd, "nfe_linear": lin[0], "linear_iterations": lin[1],
+                        "linear_rejections": lin[2]})
         better = val_loss < best["val_loss"] if config.select_by == "loss" else \
             accs[1] > best["val_acc"]
         since_best = 0 if better else since_best + 1
@@ -198,7 +200,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         if log is not None:
             log(f"epoch {epoch:4d}  loss {loss_value:.4f}  train {100 * accs[0]:.1f}%  "
                 f"val {100 * accs[1]:.1f}%  integration T {t_best:.2f}  nfe {fwd}"
-                + (f" (N; L products {lin[0]}, solver iterations {lin[1]})" if any(lin) else ""))
+                + (f" (N; L products {lin[0]}, solver iterations {lin[1]}, steps rejected by "
+                   f"the linear solver {lin[2]})" if any(lin) else ""))
         if config.patience and since_best >= config.patience:
             break
     bar.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional
 
 from pde2gnn.errors import OptionError
-from pde2gnn.options import check_params
+from pde2gnn.options import check_params, unset
 
 #: options of ``pde2gnn train`` that several tasks read (each task lists those it uses)
 SHARED = ("data", "epochs", "lr", "weight_decay", "hidden", "method", "rtol", "atol", "max_nfe",
@@ -41,8 +41,10 @@ def kv(items: Optional[List[str]], cast) -> dict:
 
 
 def given(args, names) -> Dict[str, Any]:
-    """The options among ``names`` given on the command line (not None)."""
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    """The options among ``names`` given on the command line (not None); one given as
+    ``none`` (:data:`pde2gnn.options.UNSET`, e.g. ``--step-size none``) is None, overriding the
+    TOML's value."""
+    return {n: unset(getattr(args, n)) for n in names if getattr(args, n, None) is not None}
 
 
 def from_values(cls, values: Dict[str, Any], where: str):

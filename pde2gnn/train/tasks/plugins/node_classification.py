@@ -75,7 +75,8 @@ class NodeClassification(Task):
         q.add_argument("--input-dropout", type=float)
         q.add_argument("--optimizer", choices=["adam", "adamax", "adamw"])
         q.add_argument("--time", type=float, help="integration time T")
-        q.add_argument("--step-size", type=float)
+        q.add_argument("--step-size", type=float, help="step of fixed-step methods; 'none' "
+                       "unsets a TOML step_size (adaptive steps for an adaptive --method)")
         q.add_argument("--integrator", choices=["pde2gnn", "torchdiffeq"],
                        help="pde2gnn (default): the fused Runge-Kutta loop; torchdiffeq: "
                        "torchdiffeq.odeint (the reference)")
