@@ -327,10 +327,13 @@ def test_newton_stages_cahn_hilliard(float64):
 
 
 def test_non_converging_solve_names_time_and_option(float64):
+    """On a fixed grid (no step to shrink: adaptive steps retry smaller, test_step_failure.py)
+    a stage solve that does not converge names the time, the step, the residual, the option."""
     f, _ = _grid(16)
     y0 = torch.randn(256, 1, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     with pytest.raises(SolverError, match=r"t = .*step size.*residual.*linear_maxiter"):
-        ODEBlock(f, 10.0, SolverConfig("ark3", linear_solver="cg", linear_maxiter=2))(y0)
+        ODEBlock(f, 10.0, SolverConfig("ark3", step_size=1.0, linear_solver="cg",
+                                       linear_maxiter=2))(y0)
 
 
 def test_unknown_linear_solver():
