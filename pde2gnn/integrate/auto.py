@@ -7,8 +7,9 @@ whatever the tolerance; a stiffly accurate implicit method takes steps sized by 
 rule, with stiffness s = rho T and :data:`~pde2gnn.integrate.solver_config.AUTO_STIFF` = 200:
 
 1. rho(L), the spectral radius of the split's linear part, and rho(J_N), that of the Jacobian
-   of the remainder N = f - L y at (t0, y0), each by 20 power iterations (products with L;
-   vector-Jacobian products of N: one reverse pass each);
+   of the remainder N = f - L y at (t0, y0) (0 for an affine field), each by at most 20 power
+   iterations, stopped once the estimate has settled to about 10 % (products with L;
+   Jacobian-vector products of N by forward differences: one evaluation of N each);
 2. max(s_L, s_N) <= 200: not stiff, ``dopri5``;
 3. s_N <= 200 (the stiffness is in L, N's share small): ``ark3`` (L implicit, solved
    matrix-free or factorised once per step size; N explicit, within its stability bound);
@@ -36,36 +37,60 @@ from pde2gnn.integrate.solver_config import AUTO_STIFF
 HUB_ENTRIES = 512
 
 
+#: power iterations stop when the estimate changed by at most this fraction in the last
+#: iteration: for a convergence factor r <= 0.9 per iteration the remaining error is then at most
+#: 0.01 / (1 - r) = 10 % (the threshold AUTO_STIFF has a margin of 2)
+SETTLED = 0.01
+
+
 @torch.no_grad()
-def spectral_radius(linear, like: Tensor, iterations: int = 20, seed: int = 0) -> float:
+def spectral_radius(linear, like: Tensor, iterations: int = 20, seed: int = 0,
+                    settled: float = SETTLED) -> float:
     """Estimate of the spectral radius of the linear map ``linear`` (on tensors of ``like``'s
-    shape) by power iterations from a seeded random vector: ||L^k v|| / ||L^(k-1) v|| after
-    ``iterations`` products (a lower bound that converges to rho for a dominant eigenvalue;
-    within a factor of about 2 after 20 iterations for graph Laplacians)."""
+    shape) by power iterations from a seeded random vector: ||L^k v|| / ||L^(k-1) v||, a lower
+    bound for a normal L that converges to rho for a dominant eigenvalue (within a factor of
+    about 2 after 20 iterations for graph Laplacians).
+
+    Stops after ``iterations`` products, or earlier once the estimate has settled (changed by at
+    most ``settled`` of itself in the last of at least 3 iterations; ``settled = 0``: all
+    ``iterations``). The products taken are in ``spectral_radius.products``.
+    """
     g = torch.Generator(device="cpu").manual_seed(seed)
     v = torch.randn(like.shape, generator=g, dtype=like.dtype).to(like.device)
     v = v / v.norm()
-    rho = 0.0
-    for _ in range(iterations):
+    rho = prev = 0.0
+    spectral_radius.products = 0
+    for k in range(iterations):
         w = linear(v)
+        spectral_radius.products += 1
         rho = float(w.norm())
-        if rho == 0.0 or not math.isfinite(rho):
+        if rho == 0.0 or not math.isfinite(rho) or (k >= 2 and abs(rho - prev) <= settled * rho):
             return rho
-        v = w / rho
+        v, prev = w / rho, rho
     return rho
 
 
-def rest_jacobian_t(field, t: Tensor, y: Tensor):
-    """v -> J_N(t, y)^T v, J_N the Jacobian of the field's remainder N = f - L y (one
-    vector-Jacobian product each; ``y`` ``[N, D]``)."""
+spectral_radius.products = 0
+
+
+def rest_jacobian(field, t: Tensor, y: Tensor):
+    """v -> J_N(t, y) v, J_N the Jacobian of the field's remainder N = f - L y, by a forward
+    difference (N(y + e v) - N(y)) / e with e = sqrt(u) (1 + |y|) / |v| (u the unit roundoff;
+    the choice of Jacobian-free Newton-Krylov: Knoll & Keyes, J. Comput. Phys. 193 (2004)
+    357-397, eq. (11)): one evaluation of N per product, no reverse pass, relative accuracy
+    about sqrt(u) (3e-4 in float32), ample for a 10 % estimate. ``torch.func.jvp`` cannot run
+    the generated kernels (their autograd Functions have no forward-mode rule). ``y``
+    ``[N, D]``."""
+    y = y.detach()
+    with torch.enable_grad():   # a field prepared from a y(0) that requires grad needs autograd
+        n0 = field.rest(t, y).detach()
+    scale = math.sqrt(torch.finfo(y.dtype).eps) * (1.0 + float(y.norm()))
+
     def apply(v: Tensor) -> Tensor:
+        e = scale / max(float(v.norm()), 1e-300)
         with torch.enable_grad():
-            yy = y.detach().clone().requires_grad_()
-            out = field.rest(t, yy)
-            if not out.requires_grad:            # N constant (an affine spec)
-                return torch.zeros_like(v)
-            (g,) = torch.autograd.grad(out, yy, v, allow_unused=True)
-        return torch.zeros_like(v) if g is None else g.detach()
+            n1 = field.rest(t, y + e * v).detach()
+        return (n1 - n0) / e
     return apply
 
 
@@ -89,6 +114,8 @@ class AutoChoice:
     span: float
     hubs: bool
     reason: str
+    products: int = 0       # products with L taken by the estimate
+    evaluations: int = 0    # evaluations of N taken by the estimate (forward differences)
 
     def __iter__(self):         # (method, rho(L), span), as ODEBlock.auto_choice was
         return iter((self.method, self.rho_linear, self.span))
@@ -102,8 +129,11 @@ def choose(field, y0: Tensor, t0: float, t1: float) -> AutoChoice:
     (see the module for the rule)."""
     span = abs(t1 - t0)
     rho_l = spectral_radius(field.linear, y0.detach())
+    products = spectral_radius.products
     tt = torch.full((), t0, dtype=y0.dtype, device=y0.device)
-    rho_n = spectral_radius(rest_jacobian_t(field, tt, y0), y0.detach())
+    rho_n = 0.0 if field.affine else \
+        spectral_radius(rest_jacobian(field, tt, y0), y0.detach())
+    evaluations = 0 if field.affine else spectral_radius.products + 1
     s_l, s_n = rho_l * span, rho_n * span
     stiff = f"rho(L) T = {s_l:.3g}, rho(J_N) T = {s_n:.3g}"
     hubs = False
@@ -118,4 +148,4 @@ def choose(field, y0: Tensor, t0: float, t1: float) -> AutoChoice:
         method, why = ("ark3", f"{stiff}: N is stiff, but the graph has hubs (a Jacobian "
                        f"row over {HUB_ENTRIES} entries)") if hubs else \
             ("ros34pw2", f"{stiff}: N is stiff (> {AUTO_STIFF:g}): the whole Jacobian")
-    return AutoChoice(method, rho_l, rho_n, span, hubs, why)
+    return AutoChoice(method, rho_l, rho_n, span, hubs, why, products, evaluations)

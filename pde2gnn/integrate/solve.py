@@ -101,6 +101,9 @@ class ODEBlock(nn.Module):
             evaluations of N there).
         linear_rejections: implicit / IMEX methods: steps of the last forward solve rejected
             because a linear solve failed (:mod:`pde2gnn.integrate.step_failure`).
+        auto_choice, auto_estimates: ``method = "auto"``: the last estimate
+            (:class:`~pde2gnn.integrate.auto.AutoChoice`) and how many were made (a choice is
+            reused over a few solves while the weights move little: :meth:`_auto`).
         adjoint_report: implicit / IMEX methods with ``adjoint``: the counts of the last
             solve's forward and backward passes and its checkpoints
             (:func:`pde2gnn.integrate.imex_adjoint.imex_adjoint_solve`).
@@ -123,6 +126,8 @@ class ODEBlock(nn.Module):
         self.adjoint_report: dict = {}
         self._counter: Optional[_Counted] = None
         self._compiled = None       # (method, CompiledStep or compiled field) with compile
+        self._auto_cache: Optional[dict] = None     # method "auto": the choice reused
+        self.auto_estimates = 0
 
     @property
     def nfe_backward(self) -> int:
@@ -222,11 +227,28 @@ class ODEBlock(nn.Module):
         N's Jacobian times the time span, the device and the graph's hubs
         (:func:`pde2gnn.integrate.auto.choose`); the choice and its reason go to the
         ``pde2gnn`` logger and :attr:`auto_choice`
-        (an :class:`~pde2gnn.integrate.auto.AutoChoice`)."""
-        choice = choose(self.field, y0, float(t[0]), float(t[-1]))
-        self.auto_choice = choice
-        log.info("method auto: %s -> %s", choice.reason, choice.method)
+        (an :class:`~pde2gnn.integrate.auto.AutoChoice`). The choice is reused for up to
+        :data:`~pde2gnn.integrate.solver_config.AUTO_REUSE` solves while the same shapes and
+        times are solved, the learnable weights moved by at most 10 % (2-norm of all of them)
+        and |y(0)| by at most 10 % since the estimate (:attr:`auto_estimates` counts them)."""
         from dataclasses import replace
+        from pde2gnn.integrate.solver_config import AUTO_REUSE
+        with torch.no_grad():
+            ps = [p.detach().reshape(-1) for p in self.field.parameters()]
+            theta = torch.cat(ps) if ps else y0.new_zeros(0)
+            size = float(y0.detach().norm())
+        key = (tuple(y0.shape), y0.dtype, str(y0.device), float(t[0]), float(t[-1]))
+        c = self._auto_cache
+        if c is not None and c["key"] == key and c["uses"] < AUTO_REUSE and \
+                theta.shape == c["theta"].shape and \
+                float((theta - c["theta"]).norm()) <= 0.1 * float(c["theta"].norm()) and \
+                abs(size - c["size"]) <= 0.1 * c["size"]:
+            c["uses"] += 1
+            return replace(self.config, method=c["choice"].method)
+        choice = choose(self.field, y0, float(t[0]), float(t[-1]))
+        self.auto_choice, self.auto_estimates = choice, self.auto_estimates + 1
+        self._auto_cache = dict(key=key, theta=theta.clone(), size=size, uses=1, choice=choice)
+        log.info("method auto: %s -> %s", choice.reason, choice.method)
         return replace(self.config, method=choice.method)
 
     def _memory_choice(self, y0: Tensor, t: Tensor) -> SolverConfig:

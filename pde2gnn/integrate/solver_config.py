@@ -20,6 +20,10 @@ ADAMS = ("explicit_adams", "implicit_adams", "fixed_adams")
 #: stiffness rho T (of L, and of the Jacobian of N) above which ``method = "auto"`` leaves
 #: dopri5 (:mod:`pde2gnn.integrate.auto`)
 AUTO_STIFF = 200.0
+#: ``method = "auto"`` keeps its choice for up to this many solves of one ODEBlock while the
+#: learnable weights, |y(0)| and the time span move by at most 10 % (a training run: one
+#: estimate per few epochs instead of one per solve; :meth:`ODEBlock._auto`)
+AUTO_REUSE = 10
 
 #: torchdiffeq's methods (``torchdiffeq.odeint``'s ``method`` argument, version 0.2).
 TORCHDIFFEQ_METHODS = ("dopri8", "dopri5", "bosh3", "fehlberg2", "adaptive_heun", "euler",

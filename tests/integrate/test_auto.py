@@ -11,7 +11,7 @@ import torch
 
 from pde2gnn.compiler import pipeline as compiler
 from pde2gnn.graph import construction as graphs
-from pde2gnn.integrate.auto import choose, spectral_radius
+from pde2gnn.integrate.auto import choose, rest_jacobian, spectral_radius
 from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 CH = """model ch
@@ -81,7 +81,34 @@ def test_stiff_rest_on_a_graph_with_hubs_ark3():
 
 def test_spectral_radius_of_a_diagonal():
     d = torch.tensor([[1.0], [-5.0], [2.0]])
-    assert abs(spectral_radius(lambda v: d * v, d, iterations=60) - 5.0) < 1e-6
+    assert abs(spectral_radius(lambda v: d * v, d, iterations=60, settled=0.0) - 5.0) < 1e-6
+    est = spectral_radius(lambda v: d * v, d)      # stops once settled: error factor 0.4^k
+    assert abs(est - 5.0) <= 0.1 * 5.0 and 3 <= spectral_radius.products < 20
+
+
+def test_settled_estimates_within_ten_percent_of_twenty_iterations():
+    """The early stop keeps every estimate of the cases above within 10 % of the full 20
+    power iterations (by VJPs before: now forward differences of N), in fewer products."""
+    ch = _grid(CH)
+    y_ch = torch.tanh(3 * torch.randn(256, 1, generator=torch.Generator().manual_seed(0)))
+    heat = _grid("heat")
+    y_heat = torch.randn(256, 1, generator=torch.Generator().manual_seed(3))
+    t = torch.zeros(())
+    for f, y0 in ((heat, y_heat), (ch, y_ch)):
+        f.prepare(y0)
+        ops = [f.linear] + ([] if f.affine else [rest_jacobian(f, t, y0)])
+        for op in ops:
+            full = spectral_radius(op, y0, settled=0.0)
+            early = spectral_radius(op, y0)
+            assert abs(early - full) <= 0.1 * full and spectral_radius.products < 20, (early, full)
+    # the forward difference against autograd's vector-Jacobian product (J_N symmetric here:
+    # lap(c^3) has Jacobian lap diag(3 c^2), similar to a symmetric one, same spectrum)
+    ch.prepare(y_ch)
+    v = torch.randn(256, 1, generator=torch.Generator().manual_seed(5))
+    y = y_ch.clone().requires_grad_()
+    exact = torch.autograd.functional.jvp(lambda u: ch.rest(t, u), y, v)[1]
+    fd = rest_jacobian(ch, t, y_ch)(v)
+    assert float((fd - exact).norm() / exact.norm()) < 1e-5     # ~ sqrt(u) (1 + |y|) |J''|
 
 
 def test_training_through_adaptive_imex_with_weights_from_init():
@@ -94,3 +121,25 @@ def test_training_through_adaptive_imex_with_weights_from_init():
     block = ODEBlock(f, 5.0, SolverConfig("ark3", rtol=1e-4, atol=1e-6))
     block(y0).square().sum().backward()
     assert enc.weight.grad is not None and float(enc.weight.grad.norm()) > 0
+
+
+def test_choice_reused_while_the_weights_move_little():
+    """A training run's solves: the estimate is made once per AUTO_REUSE solves while the
+    weights move by under 10 %, again at once when they move more, or when T changes."""
+    from pde2gnn.integrate.solver_config import AUTO_REUSE
+    pos, ei = graphs.grid_graph((6, 6), (0, 0), (1, 1), periodic=True)
+    f = compiler.compile("gread", torch.as_tensor(ei), 36, dims={"d": 3}).double()
+    y0 = torch.randn(36, 3, generator=torch.Generator().manual_seed(2))
+    block = ODEBlock(f, 500.0, SolverConfig("auto", rtol=1e-3, atol=1e-5))
+    p = next(f.parameters())
+    with torch.no_grad():
+        for k in range(AUTO_REUSE + 2):
+            p.mul_(1.001)                    # an optimiser's small steps
+            block(y0)
+        assert block.auto_estimates == 2 and block.auto_choice.method == "ark3"
+        p.mul_(2.0)                          # a large move: estimated again
+        block(y0)
+        assert block.auto_estimates == 3
+        block.time = 0.01                    # another span: estimated again
+        block(y0)
+        assert block.auto_estimates == 4 and block.auto_choice.method == "dopri5"
