@@ -12,6 +12,7 @@ the tables of these counts and of the gradient check.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -36,21 +37,61 @@ def _round_tree(x):
     return x
 
 
-def build() -> dict:
-    summary = S.summarize(HERE)
+def _present_rows():
+    """(summary of the rows whose results file is here, their study.toml rows, the rows of
+    the committed summary.json whose results file is not: raw runs stay out of git, so a rerun
+    of some variants keeps the figures of the others)."""
+    import tempfile
     conf = S.tomllib.loads((HERE / "study.toml").read_text())
-    per_seed = []
+    here = [c for c in conf["rows"] if (HERE / c["ours"]).exists()]
+    old = json.loads((HERE / "summary.json").read_text()) if (HERE / "summary.json").exists() \
+        else {"rows": []}
+    absent = {c["model"] for c in conf["rows"]} - {c["model"] for c in here}
+    kept = {r["model"]: r for r in old["rows"] if r["model"] in absent}
+    with tempfile.TemporaryDirectory() as tmp:
+        study = Path(tmp) / HERE.name       # summarize names the study by its folder
+        study.mkdir()
+        rows = "".join("\n[[rows]]\n" + "".join(
+            f"{k} = {json.dumps(str(HERE / v) if k == 'ours' else v)}\n" for k, v in c.items())
+            for c in here)
+        paper = f"paper = {json.dumps(conf['paper'])}\n" if conf.get("paper") else ""
+        (study / "study.toml").write_text(f"title = {json.dumps(conf['title'])}\n{paper}{rows}")
+        summary = S.summarize(study)
+    for r, c in zip(summary["rows"], here):      # the command names the study's runs/ path
+        r["command"] = re.sub(r"--results \S+", f"--results experiments/{HERE.name}/"
+                              f"{c['ours']}", r["command"])
+    order = [c["model"] for c in conf["rows"]]
+    return summary, here, kept, order
+
+
+def build() -> dict:
+    summary, here, kept, order = _present_rows()
+    conf = {"rows": here}
+    per_seed = {}
     for row, c in zip(summary["rows"], conf["rows"]):
         doc = json.loads((HERE / c["ours"]).read_text())
         row["solve"] = {k: _r(doc.get(k)) for k in EXTRA}
-        per_seed.append({r["seed"]: r["epoch_time_s"] for r in doc["runs"]})
-    for row, times in zip(summary["rows"], per_seed):     # same seed: same load
-        ratios = [times[s] / per_seed[0][s] for s in times if s in per_seed[0]]
+        # steps rejected because a linear solve failed (pde2gnn.integrate.step_failure), mean
+        # over the epochs' forward solves (the training history records each)
+        rej = [h.get("linear_rejections") for r in doc["runs"] for h in r.get("history", [])]
+        rej = [x for x in rej if x is not None]
+        row["solve"]["linear_rejections"] = _r(statistics.mean(rej)) if rej else None
+        per_seed[row["model"]] = {r["seed"]: r["epoch_time_s"] for r in doc["runs"]}
+    for row in summary["rows"]:     # same seed: same load; against dopri5 of the same spec
+        times = per_seed[row["model"]]
+        base = per_seed[row["model"].split("/")[0] + "/dopri5"]
+        ratios = [times[s] / base[s] for s in times if s in base]
         row["solve"]["epoch_time_ratio_to_dopri5"] = {
             "per_seed": [_r(x, 3) for x in ratios], "median": _r(statistics.median(ratios), 3)}
+    summary["rows"] = sorted(summary["rows"] + list(kept.values()),
+                             key=lambda r: order.index(r["model"]))
     grad = HERE / "runs" / "grad_check.json"
     if grad.exists():
         summary["grad_check"] = _round_tree(json.loads(grad.read_text()))
+    elif (HERE / "summary.json").exists():
+        old = json.loads((HERE / "summary.json").read_text())
+        if "grad_check" in old:
+            summary["grad_check"] = old["grad_check"]
     S.check_schema(summary)
     return summary
 
@@ -62,16 +103,21 @@ def extra_md(summary: dict) -> str:
            "for the IMEX methods, whose products with L and linear-solver (CG) iterations are "
            "listed beside. s / epoch: the training step (forward, backward, optimiser), mean "
            "over seeds; the load of the shared machine varied between seeds, so the ratio to "
-           "dopri5 is taken per seed (the variants of one seed ran one after the other) and "
-           "its median given, with the per-seed ratios.\n",
-           "| variant | NFE forward | NFE backward | L products | CG iterations | s / epoch "
+           "dopri5 (of the same spec) is taken per seed (the variants of one seed ran one after "
+           "the other, run.sh, or side by side, run_gread.sh) and its median given, with the "
+           "per-seed ratios. Rows `gread/...`: library gread, T = 600 (run_gread.sh; before "
+           "this round its GMRES failure stopped the run).\n",
+           "| variant | NFE forward | NFE backward | L products | CG / GMRES iterations | "
+           "steps rejected by the linear solver | s / epoch "
            "| ratio to dopri5: median (per seed) | s / epoch with evaluation | peak memory MiB |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         s = r["solve"]
+        rej = s.get("linear_rejections")
         out.append(f"| `{r['model']}` ({r['note']}) | {s['nfe_forward']:g} | "
                    f"{s['nfe_backward']:g} | {s['nfe_linear'] or 0:g} | "
-                   f"{s['linear_iterations'] or 0:g} | {s['epoch_time_s']:.3g} | "
+                   f"{s['linear_iterations'] or 0:g} | {'' if rej is None else f'{rej:g}'} | "
+                   f"{s['epoch_time_s']:.3g} | "
                    f"{s['epoch_time_ratio_to_dopri5']['median']:.2f} ("
                    + ", ".join(f"{x:.2f}" for x in s["epoch_time_ratio_to_dopri5"]["per_seed"])
                    + ") | "
