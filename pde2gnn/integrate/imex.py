@@ -278,7 +278,7 @@ class _Run:
                 else:
                     self.rejected += 1
                 self.after_step(ratio <= 1, ratio)
-                h = min(cap, self.quantise(h, _next_step(h, ratio, tab.order)))
+                h = self.quantise(h, min(cap, _next_step(h, ratio, tab.order)))
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha
             out.append(yb if x == 1.0 else _hermite(x, ha, ya, yb, fa, fb))

@@ -153,7 +153,7 @@ class _Rosenbrock:
                     s0, y0, f0 = s0 + h, y1, f1
                 else:
                     self.rejected += 1
-                h = min(cap, self.frozen.quantise(h, _next_step(h, ratio, self.tab.order)))
+                h = self.frozen.quantise(h, min(cap, _next_step(h, ratio, self.tab.order)))
             sa, ha, ya, yb, fa, fb = last
             x = (target - sa) / ha
             out.append(yb if x == 1.0 else hermite(x, ha, ya, yb, fa, fb))

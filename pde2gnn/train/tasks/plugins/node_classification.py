@@ -41,7 +41,8 @@ class NodeClassification(Task):
         "selection": "the model-selection rule that gave best_epoch and test_acc",
         "history": "per epoch: loss (training cross-entropy), train_acc and val_acc "
                    "(fractions), val_loss, integration_time (T, spec time units), nfe, "
-                   "nfe_linear, linear_iterations",
+                   "nfe_linear, linear_iterations, linear_rejections (implicit / IMEX: steps "
+                   "of the forward solve rejected because a linear solve failed)",
     }
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "checkpoint",
