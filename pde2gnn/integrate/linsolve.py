@@ -160,7 +160,8 @@ class StageSolver:
     maxiter: int = 2000
     stats: SolveStats = field(default_factory=SolveStats)
     sign: float = 1.0
-    #: GMRES stops at a stall (:func:`gmres`'s ``give_up``): set by the adaptive loops
+    #: GMRES stops at a stall (:func:`gmres`'s ``give_up``): set by the adaptive loops, which
+    #: then shrink the step (not in the transposed solves of a backward pass: nothing to shrink)
     give_up: bool = False
 
     def __post_init__(self):
@@ -252,11 +253,11 @@ class StageSolver:
             self.stats.iterations += its
             if not ok and its < self.maxiter:      # not positive definite: GMRES from here
                 x, its2, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter - its,
-                                         give_up=self.give_up)
+                                         give_up=self.give_up and not transpose)
                 self.stats.iterations += its2
         else:
             x, its, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter,
-                                    give_up=self.give_up)
+                                    give_up=self.give_up and not transpose)
             self.stats.iterations += its
         if not ok:
             raise LinearSolveFailure(
