@@ -31,6 +31,7 @@ from pde2gnn.integrate.dense_output import hermite as _hermite
 from pde2gnn.integrate.rk import _next_step, _rms, check_nfe, stage_sum, step_grid
 from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ROSENBROCK_TABLEAUS, ARKTableau
 from pde2gnn.integrate.linsolve import SolveStats, StageSolver
+from pde2gnn.integrate import step_failure
 from pde2gnn.integrate.step_failure import (CAP_AFTER_FAILURE, CAP_GROWTH,
                                              LinearSolveFailure, shrink_after_failure)
 
@@ -236,6 +237,7 @@ class _Run:
         self.like = y0
         out, last, failures, cap = [y0], None, 0, math.inf
         self.solver.give_up = True      # a stalled GMRES: a rejected step, not maxiter products
+        self.solver.adaptive_maxiter = step_failure.ADAPTIVE_MAXITER
         for target in ts[1:]:
             while target > s0:
                 if not s0 + h > s0:

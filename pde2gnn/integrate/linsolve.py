@@ -163,6 +163,9 @@ class StageSolver:
     #: GMRES stops at a stall (:func:`gmres`'s ``give_up``): set by the adaptive loops, which
     #: then shrink the step (not in the transposed solves of a backward pass: nothing to shrink)
     give_up: bool = False
+    #: with ``give_up``: at most this many iterations (None: ``maxiter``) before the step is
+    #: rejected and retried smaller (:data:`pde2gnn.integrate.step_failure.ADAPTIVE_MAXITER`)
+    adaptive_maxiter: Optional[int] = None
 
     def __post_init__(self):
         if self.method not in LINEAR_SOLVERS:
@@ -248,21 +251,23 @@ class StageSolver:
         b = b.detach()
         x = b.clone() if x0 is None else x0.detach().clone()
         tol = self.rtol * math.sqrt(_dot(b, b)) + self.atol * math.sqrt(b.numel())
+        give_up = self.give_up and not transpose
+        cap = min(self.maxiter, self.adaptive_maxiter or self.maxiter) if give_up \
+            else self.maxiter
         if kind == "cg":
-            x, its, res, ok = cg(apply, b, x, inv_diag, tol, self.maxiter)
+            x, its, res, ok = cg(apply, b, x, inv_diag, tol, cap)
             self.stats.iterations += its
-            if not ok and its < self.maxiter:      # not positive definite: GMRES from here
-                x, its2, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter - its,
-                                         give_up=self.give_up and not transpose)
+            if not ok and its < cap:      # not positive definite: GMRES from here
+                x, its2, res, ok = gmres(apply, b, x, inv_diag, tol, cap - its,
+                                         give_up=give_up)
                 self.stats.iterations += its2
         else:
-            x, its, res, ok = gmres(apply, b, x, inv_diag, tol, self.maxiter,
-                                    give_up=self.give_up and not transpose)
+            x, its, res, ok = gmres(apply, b, x, inv_diag, tol, cap, give_up=give_up)
             self.stats.iterations += its
         if not ok:
             raise LinearSolveFailure(
                 f"the linear solve ({kind}) of an implicit stage {where} did not converge "
-                f"(linear_maxiter {self.maxiter}): residual {res:.3g} against {tol:.3g} (|b| = "
+                f"(linear_maxiter {self.maxiter}; {cap} iterations at most here): residual {res:.3g} against {tol:.3g} (|b| = "
                 f"{math.sqrt(_dot(b, b)):.3g}); raise linear_maxiter, loosen rtol/atol, or "
                 "choose another linear_solver", res, tol)
         return x

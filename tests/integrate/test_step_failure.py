@@ -92,3 +92,17 @@ def test_stage_failure_carries_residual(float64):
     with pytest.raises(LinearSolveFailure) as info:
         solver.solve(-1.0, b)       # I + shift: GMRES(40) needs 30 iterations
     assert info.value.residual > info.value.tol > 0
+
+
+def test_adaptive_iteration_budget(float64, monkeypatch):
+    """ADAPTIVE_MAXITER caps a stage solve inside an adaptive step below linear_maxiter:
+    the same rejections as linear_maxiter = 5, the same accuracy."""
+    from pde2gnn.integrate import step_failure
+    f, y0 = _heat()
+    f.prepare(y0)
+    exact = expm_multiply(T * f.matrix(), y0.numpy())
+    monkeypatch.setattr(step_failure, "ADAPTIVE_MAXITER", 5)
+    block = ODEBlock(f, T, SolverConfig("ark3", rtol=RTOL, atol=1e-6, linear_solver="cg"))
+    y = block(y0)
+    assert block.linear_rejections > 0
+    assert float(np.abs(y.numpy() - exact).max() / np.abs(exact).max()) < 10 * RTOL
