@@ -13,6 +13,7 @@ from torch import Tensor
 
 from pde2gnn.compiler.backend.csr_op import csr_mm
 from pde2gnn.compiler.backend.ell import ell_product
+from pde2gnn.compiler.backend.grid import grid_product
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
@@ -162,8 +163,10 @@ def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
     if batched:
         b, n, c = x.shape
         x = x.transpose(0, 1).reshape(n, b * c)
-    ell = getattr(pattern, "ell", None)
-    if torch.compiler.is_compiling() and ell is not None and values.dim() == 1:
+    ell, shifted = getattr(pattern, "ell", None), getattr(pattern, "grid", None)
+    if torch.compiler.is_compiling() and shifted is not None and values.dim() == 1:
+        y = grid_product(shifted, values, x)
+    elif torch.compiler.is_compiling() and ell is not None and values.dim() == 1:
         y = ell_product(ell, values, x)
     elif torch.compiler.is_compiling():
         y = csr_mm(pattern.crow, pattern.col, pattern.t_crow, pattern.t_col, pattern.t_perm,

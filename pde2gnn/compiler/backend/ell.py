@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pde2gnn.compiler.backend import grid
+
 #: the longest row (neighbours per node) stored in ELL form
 MAX_WIDTH = 64
 #: the largest ratio of the longest row to the mean row length
@@ -87,11 +89,13 @@ def ell_product(form: ELLForm, values: Tensor, x: Tensor) -> Tensor:
     return (w.unsqueeze(-1) * x[form.idx]).sum(1)
 
 
-def prepare(module: torch.nn.Module) -> str:
-    """Build the ELL form of every CSR pattern of the graphs inside ``module`` (a vector
+def prepare(module: torch.nn.Module, shifted: bool = True) -> str:
+    """Choose the compiled form of every CSR pattern of the graphs inside ``module`` (a vector
     field: its :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps` and their edges-plus-
-    diagonal and coalesced patterns) where it pays, before ``torch.compile`` traces it;
-    return what was chosen, one phrase per pattern (for the compile log)."""
+    diagonal and coalesced patterns) before ``torch.compile`` traces it: the shifted copies of
+    a periodic grid (:mod:`.grid`, ``pattern.grid``) where the pattern is one and ``shifted``,
+    else the ELL form (``pattern.ell``) where it pays, else ``csr_mm``; return what was chosen,
+    one phrase per pattern (for the compile log)."""
     said = []
     for ops in module.modules():
         if not hasattr(ops, "_pattern") or not hasattr(ops, "_loops"):   # not a GraphOps
@@ -101,5 +105,14 @@ def prepare(module: torch.nn.Module) -> str:
                 continue
             if getattr(pattern, "ell", None) is None or pattern.ell.idx.device != ops.i.device:
                 pattern.ell, pattern.ell_choice = choose(pattern.crow, pattern.col)
-            said.append(f"{label}: {pattern.ell_choice}")
+            if not shifted:
+                pattern.grid = None
+            elif getattr(pattern, "grid_of", None) is not pattern.crow:   # not searched yet
+                found = grid.detect(pattern.crow, pattern.col)
+                pattern.grid = found.to(ops.i.device) if found is not None else None
+                pattern.grid_of = pattern.crow
+            elif pattern.grid is not None and pattern.grid.pos.device != ops.i.device:
+                pattern.grid = pattern.grid.to(ops.i.device)
+            choice = pattern.ell_choice if pattern.grid is None else pattern.grid.describe()
+            said.append(f"{label}: {choice}")
     return "; ".join(dict.fromkeys(said)) or "no sparse product"

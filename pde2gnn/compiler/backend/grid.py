@@ -1,0 +1,164 @@
+"""The shifted-copies form of a CSR operator on a periodic structured grid, for the compiled path.
+
+On a periodic grid of shape ``(n_0, ..., n_{m-1})`` (nodes in C order, the last axis fastest)
+an operator whose every row has the same neighbour offsets ``d_k`` (a translation-invariant
+stencil pattern: the periodic 5-point Laplacian, ``dx``, ``lap(lap(u))`` hoisted into two
+products...) is a sum of shifted copies of the state,
+
+    y[p] = sum_{k < K} w_k[p] x[(p + d_k) mod n],      p a grid point, x reshaped [*shape, c],
+
+a discrete convolution with periodic wrap (LeVeque 2007, "Finite Difference Methods for
+Ordinary and Partial Differential Equations", sec. 2.6; the DIA storage of Saad 2003,
+"Iterative Methods for Sparse Linear Systems", sec. 3.4, on a torus). The neighbours are
+found by arithmetic on the grid index instead of an index array: under ``torch.compile``
+inductor turns the shifts into contiguous vector loads. The wrap of the last (fastest) axis
+is one periodically padded copy of the state (``[..., n_{m-1} + l + r, c]``, l and r the
+largest offsets to either side) read through slices; the wrap of the other axes is
+``torch.roll``, whose index arithmetic is one modulo per row. (``torch.roll`` on the last
+axis, measured here on a 64 x 64 grid, float64, 16 unrolled evaluations of the 5-point
+Laplacian, compiled by inductor: 8.4 us of CPU per evaluation against 6.3 with the padded
+copy, 10.0 padding both axes; at 256 x 256 168 against 65 and 425: inductor copies a rolled
+last axis lane by lane through a stack buffer, a modulo per element.)
+
+The weights ``w_k[p]`` are read from the CSR values (``values[pos]``, ``pos [K, n]`` the CSR
+position of offset k in row p), so any values work: static geometric weights, learned ones,
+values recomputed every evaluation. The form depends on the pattern alone; it is found from
+the pattern's ``crow`` and ``col`` by :func:`detect` (every row of the same length, and one
+factorisation of n into a grid shape under which every row has the same offsets), never from
+the spec's name or domain.
+"""
+from __future__ import annotations
+
+from itertools import product
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+#: the most offsets (entries per row) stored in the shifted form
+MAX_OFFSETS = 64
+#: grids of up to this many axes are searched for
+MAX_AXES = 3
+#: rows checked before a whole pattern is (a quick rejection of most non-grid graphs)
+PROBE_ROWS = 64
+
+
+class GridForm:
+    """The shifted form of one CSR pattern: its grid and offsets.
+
+    Attributes:
+        shape: the grid ``(n_0, ..., n_{m-1})``, ``prod(shape) = n`` (C order).
+        offsets: ``[K, m]`` long, offset k of every row, each component in
+            ``(-n_a / 2, n_a / 2]``.
+        pos: ``[K, n]`` long, the CSR position of row p's entry at offset k.
+        pad: ``(l, r)``, the periodic padding of the last axis (the largest offsets to the
+            left and to the right along it).
+    """
+
+    def __init__(self, shape: Tuple[int, ...], offsets: Tensor, pos: Tensor):
+        self.shape, self.offsets, self.pos = shape, offsets, pos
+        last = offsets[:, -1]
+        self.pad = (int(max(0, -int(last.min()))), int(max(0, int(last.max()))))
+
+    @property
+    def width(self) -> int:
+        return int(self.offsets.shape[0])
+
+    def describe(self) -> str:
+        return f"shifted grid ({'x'.join(map(str, self.shape))} periodic, K = {self.width})"
+
+    def to(self, device) -> "GridForm":
+        return GridForm(self.shape, self.offsets.to(device), self.pos.to(device))
+
+
+def _shapes(n: int) -> List[Tuple[int, ...]]:
+    """Grid shapes with ``prod = n``: 1-D, then 2-D, then 3-D (fewest axes first; within a
+    rank, the most even first), every axis >= 3 points."""
+    divisors = [d for d in range(3, n + 1) if n % d == 0]
+    out: List[Tuple[int, ...]] = [(n,)] if n >= 3 else []
+    for rank in range(2, MAX_AXES + 1):
+        found = []
+        for head in product(divisors, repeat=rank - 1):
+            rest, ok = n, True
+            for d in head:
+                if rest % d:
+                    ok = False
+                    break
+                rest //= d
+            if ok and rest >= 3:
+                found.append(head + (rest,))
+        out += sorted(found, key=lambda s: max(s) / min(s))
+    return out
+
+
+def _codes(rows: Tensor, cols: Tensor, shape: Sequence[int]) -> Tensor:
+    """The offset of every entry ``(rows, cols)`` on the grid, wrapped and flattened to one
+    integer in ``[0, n)`` (``ravel((c - r) mod shape)``)."""
+    code = torch.zeros_like(rows)
+    r, c = rows.clone(), cols.clone()
+    stride = 1
+    for size in reversed(shape):
+        code += ((c % size - r % size) % size) * stride
+        r, c, stride = r // size, c // size, stride * size
+    return code
+
+
+def _try(crow: Tensor, col: Tensor, shape, k: int, rows: Tensor) -> Optional[Tensor]:
+    """The per-row offset codes, ``[len(rows), K]`` sorted, if every listed row has row
+    ``rows[0]``'s offsets under ``shape``, else None."""
+    at = crow[rows].unsqueeze(1) + torch.arange(k)
+    codes = _codes(rows.unsqueeze(1).expand_as(at), col[at], shape)
+    srt = codes.sort(1)
+    return srt if bool((srt.values == srt.values[:1]).all()) else None
+
+
+def detect(crow: Tensor, col: Tensor) -> Optional[GridForm]:
+    """The shifted grid form of a CSR pattern (``crow [n + 1]``, ``col [nnz]``, distinct
+    entries per row), or None where no grid shape makes its offsets the same in every row
+    (rows of unequal length, an irregular graph, more than :data:`MAX_OFFSETS` per row)."""
+    crow, col = crow.cpu(), col.cpu()
+    n, nnz = crow.numel() - 1, int(col.numel())
+    if n < 3 or nnz == 0 or nnz % n:
+        return None
+    k = nnz // n
+    if k > MAX_OFFSETS or not bool((crow[1:] - crow[:-1] == k).all()):
+        return None
+    probe = torch.unique(torch.cat([torch.arange(min(n, PROBE_ROWS)),
+                                    torch.linspace(0, n - 1, PROBE_ROWS).long()]))
+    every = torch.arange(n)
+    for shape in _shapes(n):
+        if _try(crow, col, shape, k, probe) is None:
+            continue
+        srt = _try(crow, col, shape, k, every)
+        if srt is None:
+            continue
+        code = srt.values[0]                                      # [K], the offsets
+        offsets = []
+        for size in reversed(shape):
+            d = code % size
+            offsets.append(torch.where(d > size // 2, d - size, d))
+            code = code // size
+        pos = (crow[:-1].unsqueeze(1) + srt.indices).t().contiguous()      # [K, n]
+        return GridForm(tuple(shape), torch.stack(offsets[::-1], 1), pos)
+    return None
+
+
+def grid_product(form: GridForm, values: Tensor, x: Tensor) -> Tensor:
+    """``A @ x`` for A's CSR ``values [nnz]`` on the pattern of ``form`` and x ``[n, c]`` ->
+    ``[n, c]``, as the sum of the K shifted copies of x on the grid weighted by
+    ``values[pos]`` (differentiable in both; see the module's docstring)."""
+    shape, c = form.shape, x.shape[-1]
+    g = x.reshape(*shape, c)
+    w = values[form.pos].reshape(form.width, *shape, 1)
+    left, right = form.pad
+    if left or right:                        # periodic padding of the last grid axis
+        g = torch.cat([g[..., shape[-1] - left:, :], g, g[..., :right, :]], -2)
+    y = None
+    for k, d in enumerate(form.offsets.tolist()):
+        s = g.narrow(-2, left + d[-1], shape[-1])
+        others = [(-v, a) for a, v in enumerate(d[:-1]) if v]
+        if others:
+            s = torch.roll(s, [v for v, _ in others], [a for _, a in others])
+        term = w[k] * s
+        y = term if y is None else y + term
+    return y.reshape(x.shape)
