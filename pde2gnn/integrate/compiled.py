@@ -133,14 +133,17 @@ class CompiledStep(nn.Module):
         return y1, ks
 
     def block_size(self, steps: int) -> int:
-        """The steps per compiled call for a solve of ``steps`` steps: :attr:`block`, or
-        fewer where the first solve (the one that compiles) has fewer steps; then fixed, so
-        later solves reuse the compiled code (their last block padded with steps of size 0).
-        1 where the step is not compiled."""
+        """The steps per compiled call for a solve of ``steps`` steps: the largest divisor of
+        the first solve's step count (the one that compiles) not above :attr:`block`, so that
+        solve, and every later one of as many steps (training epochs), evaluates no step it
+        does not need; then fixed, so later solves reuse the compiled code (a solve whose step
+        count it does not divide pads its last block with steps of size 0). 1 where the step is
+        not compiled."""
         if self._compiled is None or self.block == 1 or steps < 1:
             return 1
         if self._block_size is None:
-            self._block_size = max(1, min(self.block, steps))
+            self._block_size = max(k for k in range(1, min(self.block, steps) + 1)
+                                   if steps % k == 0)
         return self._block_size
 
     def new_solve(self) -> None:
@@ -220,8 +223,10 @@ class CompiledStep(nn.Module):
         through a stack buffer, which ran 1.6-1.9x slower than its scalar loop here (an rk4
         step, 3/8 rule, of the 5-point ELL product on a 64x64 grid, one channel, the two forms
         timed in one process: 60 and 61 against 33 and 37 us of CPU per evaluation). Wider
-        states vectorise along the channels."""
-        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8:
+        states vectorise along the channels, and so do fields with no product in ELL form (the
+        shifted grid form's loads are contiguous)."""
+        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8 \
+                or "ELL" not in self.products:
             return {}
         return {"cpp.simdlen": 1}
 

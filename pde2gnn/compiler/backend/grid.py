@@ -51,14 +51,17 @@ class GridForm:
         offsets: ``[K, m]`` long, offset k of every row, each component in
             ``(-n_a / 2, n_a / 2]``.
         pos: ``[K, n]`` long, the CSR position of row p's entry at offset k.
+        steps: the offsets as a tuple of tuples of ints.
         pad: ``(l, r)``, the periodic padding of the last axis (the largest offsets to the
             left and to the right along it).
     """
 
     def __init__(self, shape: Tuple[int, ...], offsets: Tensor, pos: Tensor):
         self.shape, self.offsets, self.pos = shape, offsets, pos
-        last = offsets[:, -1]
-        self.pad = (int(max(0, -int(last.min()))), int(max(0, int(last.max()))))
+        #: the offsets as Python integers (constants of the traced code)
+        self.steps = tuple(tuple(int(v) for v in row) for row in offsets.tolist())
+        last = [d[-1] for d in self.steps]
+        self.pad = (max(0, -min(last)), max(0, max(last)))
 
     @property
     def width(self) -> int:
@@ -154,7 +157,7 @@ def grid_product(form: GridForm, values: Tensor, x: Tensor) -> Tensor:
     if left or right:                        # periodic padding of the last grid axis
         g = torch.cat([g[..., shape[-1] - left:, :], g, g[..., :right, :]], -2)
     y = None
-    for k, d in enumerate(form.offsets.tolist()):
+    for k, d in enumerate(form.steps):
         s = g.narrow(-2, left + d[-1], shape[-1])
         others = [(-v, a) for a, v in enumerate(d[:-1]) if v]
         if others:
