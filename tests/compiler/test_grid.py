@@ -154,29 +154,57 @@ def test_a_graph_that_is_not_a_periodic_grid_keeps_the_ell_form(make):
     assert "ELL" in said and "shifted" not in said and ops.grid is None
 
 
-def test_compiled_product_traces_the_shifted_form():
-    """Under torch.compile a prepared periodic grid's product is the shifted form (torch.roll,
-    no gather of neighbour rows, no csr_mm) with the eager values; with ``shifted=False`` the
-    ELL gather."""
+def _traced(ops, values, x):
+    graphs_ = []
+
+    def backend(gm, example_inputs):
+        graphs_.append(gm)
+        return gm.forward
+    torch._dynamo.reset()
+    got = torch.compile(ops.spmm, fullgraph=True, backend=backend)(values, x)
+    return got, graphs_[0].code
+
+
+def test_compiled_product_traces_the_shifted_form_for_constant_weights():
+    """Under torch.compile a periodic grid's product whose values are static and the same at
+    each offset in every row (recorded by ell.prepare from the field's static values) is the
+    shifted form (torch.roll, the weights constants of the code, no gather, no csr_mm) with
+    the eager values; values that differ from row to row, values not recorded and
+    ``shifted=False`` keep the ELL gather."""
     pos, ei = graphs.grid_graph((6, 5), (0.0, 0.0), (1.0, 1.0), periodic=True)
     ops = GraphOps(ei, 30).double()
+    ops.grid_shape = (6, 5)
     gen = torch.Generator().manual_seed(3)
-    values = torch.randn(ops.num_edges, generator=gen, dtype=torch.float64)
+    constant = _weights(ops, "aniso", gen) * 0.7
+    per_row = _weights(ops, "random", gen)
     x = torch.randn(30, 2, generator=gen, dtype=torch.float64)
-    want = ops.spmm(values, x)
-    for shifted in (True, False):
-        said = ell.prepare(torch.nn.ModuleDict({"g": ops}), shifted=shifted)
+    holder = torch.nn.ModuleDict({"g": ops})
+    holder._static_cache = {"_s0": constant, "_s1": per_row}
+    for values, shifted, expect in ((constant, True, True), (per_row, True, False),
+                                    (constant.clone(), True, False), (constant, False, False)):
+        said = ell.prepare(holder, shifted=shifted)
         assert ("shifted grid (6x5 periodic, K = 4)" in said) == shifted, said
-        graphs_ = []
-
-        def backend(gm, example_inputs):
-            graphs_.append(gm)
-            return gm.forward
-        torch._dynamo.reset()
-        got = torch.compile(ops.spmm, fullgraph=True, backend=backend)(values, x)
+        assert len(ops.grid.baked) == 1 if shifted else ops.grid is None
+        want = ops.spmm(values, x)
+        got, code = _traced(ops, values, x)
         assert (got - want).abs().max() <= 1e-14 * want.abs().max()
-        code = graphs_[0].code
-        assert ("roll" in code) == shifted and "csr_mm" not in code, code
+        assert ("roll" in code) == expect and "csr_mm" not in code, code
+        assert ("ell_idx" in code) != expect, code
+
+
+def test_changed_static_values_are_recorded_again():
+    """ell.refresh: a new static tensor (a new graph's weights) replaces the recorded one;
+    the same tensor changed in place (its version) is checked again."""
+    pos, ei = graphs.grid_graph((5, 5), (0.0, 0.0), (1.0, 1.0), periodic=True)
+    ops = GraphOps(ei, 25).double()
+    holder = torch.nn.ModuleDict({"g": ops})
+    holder._static_cache = {"_s0": torch.ones(ops.num_edges, dtype=torch.float64)}
+    ell.prepare(holder)
+    assert ops.grid.baked[0][2] == (1.0,) * 4 and not ell.refresh(holder)
+    holder._static_cache["_s0"].mul_(2.0)
+    assert ell.refresh(holder) and ops.grid.baked[0][2] == (2.0,) * 4
+    holder._static_cache = {"_s0": torch.randn(ops.num_edges, dtype=torch.float64)}
+    assert ell.refresh(holder) and ops.grid.baked == ()
 
 
 CAHN_HILLIARD = """model cahn_hilliard

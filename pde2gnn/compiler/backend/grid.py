@@ -20,12 +20,16 @@ Laplacian, compiled by inductor: 8.4 us of CPU per evaluation against 6.3 with t
 copy, 10.0 padding both axes; at 256 x 256 168 against 65 and 425: inductor copies a rolled
 last axis lane by lane through a stack buffer, a modulo per element.)
 
-The weights ``w_k[p]`` are read from the CSR values (``values[pos]``, ``pos [K, n]`` the CSR
-position of offset k in row p; :func:`stencil_weights`), so any values work: static geometric weights, learned ones,
-values recomputed every evaluation. The form depends on the pattern alone; it is found from
-the pattern's ``crow`` and ``col`` by :func:`detect` (every row of the same length, and one
-factorisation of n into a grid shape under which every row has the same offsets), never from
-the spec's name or domain.
+The pattern is found from the pattern's ``crow`` and ``col`` alone by :func:`detect` (every
+row of the same length, and one factorisation of n into a grid shape under which every row
+has the same offsets), never from the spec's name or domain. The compiled path uses the form
+where the weights are translation-invariant too: static values (built once per graph, such
+as the grid's geometric Laplacian weights) whose entries at each offset are one number,
+recorded with those K numbers by :func:`bake` before tracing and recognised by identity in
+the traced code (:func:`lookup`), so the weights are constants of the generated loop. Weights
+read per row (``values[pos]``) are exact too (:func:`grid_product` takes either) but, traced,
+inductor repeats that gather at every load: the compiled rk4 step of heat on 64 x 64 took
+2.4x the ELL form's time, so such operators keep the ELL form.
 """
 from __future__ import annotations
 
@@ -146,42 +150,56 @@ def detect(crow: Tensor, col: Tensor) -> Optional[GridForm]:
     return None
 
 
-@torch.library.custom_op("pde2gnn::stencil_weights", mutates_args=())
-def stencil_weights(values: Tensor, pos: Tensor) -> Tensor:
-    """``values[pos]``: the CSR values ``[nnz]`` of a grid pattern as the weights ``[K, n]``
-    of its K offsets (``pos`` a permutation of the nnz positions). An operator of its own so
-    that the compiled code computes the weights once, into a buffer (an external call that
-    inductor does not inline), and the stencil loops read them contiguously: inlined, the
-    gather was repeated at every load of every evaluation, with a bounds check per lane (the
-    compiled rk4 step of heat on 64 x 64 ran 2.4x slower than with the ELL form)."""
-    return values.index_select(0, pos.reshape(-1)).reshape(pos.shape)
+def constants(form: GridForm, values: Tensor) -> Optional[Tuple[float, ...]]:
+    """The K weights of a translation-invariant operator: ``values [nnz]`` (CSR order) whose
+    entries at each offset are one number in every row, as Python floats (offset order); None
+    where any row differs (geometric weights of an irregular box, per-node coefficients)."""
+    if not torch.is_tensor(values) or values.dim() != 1 or not values.is_floating_point() \
+            or values.numel() != form.pos.numel() or values.requires_grad:
+        return None
+    w = values.detach()[form.pos.to(values.device)]                       # [K, n]
+    if not bool((w == w[:, :1]).all()):
+        return None
+    return tuple(float(v) for v in w[:, 0].tolist())
 
 
-@stencil_weights.register_fake
-def _(values, pos):
-    return values.new_empty(pos.shape)
+def bake(form: GridForm, tensors) -> bool:
+    """Record which of ``tensors`` (the static values of the fields that use this pattern,
+    computed once per graph) are translation-invariant on it, with their constant weights
+    (``form.baked``: ``(tensor, version, weights)``); return whether the record changed."""
+    baked = []
+    for t in tensors:
+        w = constants(form, t)
+        if w is not None:
+            baked.append((t, t._version, w))
+    old = getattr(form, "baked", ())
+    same = len(old) == len(baked) and all(
+        a[0] is b[0] and a[1] == b[1] and a[2] == b[2] for a, b in zip(old, baked))
+    form.baked = tuple(baked)
+    return not same
 
 
-def _setup(ctx, inputs, output):
-    ctx.save_for_backward(inputs[1])
-    ctx.nnz = inputs[0].shape[0]
+def lookup(form: GridForm, values: Tensor) -> Optional[Tuple[float, ...]]:
+    """The constant weights recorded by :func:`bake` for this very tensor (identity, which
+    ``torch.compile`` resolves while tracing), else None."""
+    for ref, _, weights in getattr(form, "baked", ()):
+        if values is ref:
+            return weights
+    return None
 
 
-def _backward(ctx, g):
-    (pos,) = ctx.saved_tensors
-    return g.new_zeros(ctx.nnz).index_put((pos.reshape(-1),), g.reshape(-1)), None
-
-
-stencil_weights.register_autograd(_backward, setup_context=_setup)
-
-
-def grid_product(form: GridForm, values: Tensor, x: Tensor) -> Tensor:
-    """``A @ x`` for A's CSR ``values [nnz]`` on the pattern of ``form`` and x ``[n, c]`` ->
-    ``[n, c]``, as the sum of the K shifted copies of x on the grid weighted by
-    ``values[pos]`` (differentiable in both; see the module's docstring)."""
+def grid_product(form: GridForm, weights, x: Tensor) -> Tensor:
+    """``A @ x`` on the pattern of ``form``, x ``[n, c]`` -> ``[n, c]``, as the sum of the K
+    shifted copies of x on the grid, weighted by ``weights``: A's CSR ``values [nnz]`` (read
+    per row as ``values[pos]``; differentiable) or the K constants of a translation-invariant
+    operator (:func:`constants`: Python floats, which the compiled code holds as immediates, as
+    a hand-written stencil loop does). See the module's docstring."""
     shape, c = form.shape, x.shape[-1]
     g = x.reshape(*shape, c)
-    w = stencil_weights(values, form.pos).reshape(form.width, *shape, 1)
+    if torch.is_tensor(weights):
+        w = weights[form.pos].reshape(form.width, *shape, 1)
+    else:
+        w = weights
     left, right = form.pad
     if left or right:                        # periodic padding of the last grid axis
         g = torch.cat([g[..., shape[-1] - left:, :], g, g[..., :right, :]], -2)
