@@ -3,12 +3,18 @@ graphs per training epoch. Every ratio is against a baseline measured in the sam
 
 Part 1, ``--part stencil``: one evaluation of heat (combinatorial Laplacian) and Cahn-Hilliard
 (dc/dt = lap(c^3 - c - g lap c), Cahn & Hilliard 1958; 5-point Laplacians on a periodic grid) on
-n x n grids, float64, one state channel: the eager field; one rk4 step compiled whole by
-``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor; sparse products in ELL form)
-divided by its 4 evaluations, called ahead of time and through dynamo, beside the eager rk4
-step likewise; and the same right-hand side as a hand-written numba loop (numpy where numba is
+n x n grids, float64, one state channel: the eager field; rk4 steps compiled whole by
+``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor, called ahead of time) divided
+by their evaluations: one step a call with the sparse products in ELL form (``ell``), one step
+a call in the shifted grid form (``grid``, :mod:`pde2gnn.compiler.backend.grid`) and
+``--block`` steps a call in the grid form (``CompiledStep.steps``); beside the eager rk4 step
+likewise; and the same right-hand side as a hand-written numba loop (numpy where numba is
 missing); medians of interleaved rounds, CPU and wall time. The compiled values are checked
-against the loop's. First, the floor of one compiled call (``x + 1``).
+against the loop's, and the block against its steps one at a time. First, the floor of one
+compiled call (``x + 1``).
+
+``--part eager-forms``: the shifted grid form of a product run eagerly against the CSR
+product (whether the eager path should use it too).
 
 Part 2, ``--part grand``: one training epoch (forward, cross-entropy, backward, Adam step) of
 GRAND-l (``library/grand.pde``: linear encoder to 64 channels, rk4 with 4 steps to T = 1,
@@ -180,6 +186,7 @@ def stencil(sizes, block: int = 4):
             out, mu = np.empty_like(u), np.empty_like(u)
             loop = (lambda: heat_loop(u, out)) if spec == HEAT \
                 else (lambda: ch_loop(u, out, mu, h2))
+            torch._dynamo.reset()           # one code object per step kind: its recompile limit
             with torch.no_grad():
                 f.prepare(y)
                 f_ell.prepare(y)
@@ -219,6 +226,29 @@ def stencil(sizes, block: int = 4):
                 + f"{ratio(best, 'loop'):>14}{ratio(best, 'eager rk4'):>16}"
                 f"{ratio('ell', best):>14}{'/'.join(f'{c:.0f}' for c in comp_s):>10}"
                 f"{err:>12.1e}", flush=True)
+
+
+def eager_forms(sizes):
+    """The shifted grid form run eagerly against the eager path's CSR product: the 5-point
+    operator of heat (edges plus diagonal, constant weights) on n x n periodic grids, one
+    float64 channel, one product per call; CPU microseconds, medians of interleaved rounds."""
+    from pde2gnn.compiler.backend import grid
+    from pde2gnn.compiler.backend.csr import csr_product
+    from pde2gnn.compiler.backend.graph_ops import GraphOps
+    print("eager, one product A @ x (5-point periodic operator, float64, 1 channel); CPU us")
+    print(f"{'grid':>10}{'csr':>9}{'shifted':>9}{'shifted/csr':>13}")
+    for n in sizes:
+        _, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
+        ops = GraphOps(ei, n * n).double()
+        values = ops.with_diagonal(torch.ones(ops.num_edges, dtype=torch.float64), -4.0)
+        form = grid.detect(ops._loops.crow, ops._loops.col)
+        weights = grid.constants(form, values)
+        x = torch.randn(n * n, 1, dtype=torch.float64)
+        with torch.no_grad():
+            r = _interleaved({"csr": lambda: csr_product(values, x, ops._loops),
+                              "shifted": lambda: grid.grid_product(form, weights, x)})
+        print(f"{f'{n}x{n}':>10}{r['csr'][0] * 1e6:>9.1f}{r['shifted'][0] * 1e6:>9.1f}"
+              f"{r['shifted'][0] / r['csr'][0]:>13.2f}", flush=True)
 
 
 def _rss_gib() -> float:
@@ -349,7 +379,7 @@ def _table(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["stencil", "floor", "grand", "grand-one", "partition",
+    ap.add_argument("--part", choices=["stencil", "eager-forms", "floor", "grand", "grand-one", "partition",
                                            "partition-model"], required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
@@ -377,6 +407,8 @@ def main():
     torch.set_num_threads(a.threads)
     if a.part == "stencil":
         stencil(a.sizes, a.block)
+    elif a.part == "eager-forms":
+        eager_forms(a.sizes)
     elif a.part == "floor":
         for n in a.sizes:
             print(f"x + 1 on [{n * n}, 1] float64, us: " + ", ".join(

@@ -237,3 +237,27 @@ def test_compiled_step_on_a_periodic_grid_uses_the_shifted_form(spec):
         got, _ = solve_fixed(step, y0, ts, step_size=0.004)
     assert "shifted grid (8x6 periodic, K = 5)" in step.products, step.products
     assert (got - want).abs().max() <= 1e-12 * want.abs().max()
+
+
+@pytest.mark.slow
+def test_inductor_compiles_the_shifted_form_and_blocks():
+    """inductor itself (the other tests trace only): Cahn-Hilliard on a 12x10 periodic grid,
+    rk4 in blocks of 3 steps, both products in the shifted form with constant weights; equal
+    to the eager loop to 1e-12 (float64)."""
+    from pde2gnn.compiler.pipeline import compile as compile_spec
+    from pde2gnn.integrate.compiled import CompiledStep, solve_fixed
+    from pde2gnn.integrate.rk import rk_solve
+    pos, ei = graphs.grid_graph((12, 10), (0.0, 0.0), (6.0, 5.0), periodic=True)
+    f = compile_spec(CAHN_HILLIARD.replace("2*pi] x [0, 2*pi]", "6] x [0, 5]"), ei, 120,
+                     inputs={"pos": torch.tensor(pos)}).double()
+    y0 = torch.randn(120, 1, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    torch._dynamo.reset()
+    step = CompiledStep(f, "rk4", backend="inductor", log=None, block=3)
+    with torch.no_grad():
+        f.prepare(y0)
+        ts = [0.0, 0.0021, 0.006]
+        want = rk_solve(f, y0, ts, method="rk4", step_size=0.001).ys
+        got, _ = solve_fixed(step, y0, ts, step_size=0.001)
+    assert step.products.endswith("shifted grid (12x10 periodic, K = 5)"), step.products
+    assert step.block_size(6) == 3
+    assert (got - want).abs().max() <= 1e-12 * want.abs().max()

@@ -136,7 +136,7 @@ def prepare(module: torch.nn.Module, shifted: bool = True) -> str:
         if pattern.grid is not None:
             grid.bake(pattern.grid, statics)
             choice = pattern.grid.describe() if pattern.grid.baked else \
-                f"{choice}: a periodic grid, its weights not constant"
+                f"{choice} (a periodic grid; no static operator with constant weights on it)"
         said.append(f"{label}: {choice}")
     return "; ".join(dict.fromkeys(said)) or "no sparse product"
 
