@@ -7,9 +7,11 @@ more. :class:`CompiledStep` traces the step
     k_1 = f(t0, y0),  k_s = f(t0 + c_s dt, y0 + dt sum_{r<s} a_sr k_r),  y1 = y0 + dt sum_s b_s k_s
 
 (Butcher 2016, "Numerical Methods for Ordinary Differential Equations", eq. 230a) with
-``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a
-gather and a reduction over the padded ELL form of its operator (``backend/ell.py``, built
-before the first trace) where rows are of bounded length, else the custom operator
+``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a sum
+of shifted copies of the state where its operator is a constant stencil on a periodic grid
+(``backend/grid.py``), else a gather and a reduction over the padded ELL form of its operator
+(``backend/ell.py``; both chosen before the first trace) where rows are of bounded length,
+else the custom operator
 ``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
 compiler fuses the node-wise arithmetic and the stage sums around it. After the first call
 the step is compiled ahead of time and called without dynamo's per-call machinery, its
@@ -19,8 +21,9 @@ new step size or end time, a new y0 (``VectorField.prepare``) or new parameter v
 epoch) reuses the compiled graph: it is traced once per (field, method, dtype, device, grad
 mode, state shape). Only the zero pattern of the tableau is fixed in the traced code.
 
-:func:`solve_fixed` runs fixed-step methods on it (the grid and the linear interpolation to
-output times of :func:`pde2gnn.integrate.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.integrate.rk.rk_solve`'s
+:func:`solve_fixed` runs fixed-step methods on it, several steps per compiled call
+(:meth:`CompiledStep.steps`; the grid and the linear interpolation to output times of
+:func:`pde2gnn.integrate.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.integrate.rk.rk_solve`'s
 step-size control in Python and get the field compiled alone (:func:`compiled_field`: ``t`` is a
 tensor there, so changing step sizes do not recompile either).
 """
