@@ -81,7 +81,8 @@ class GridForm:
 def _shapes(n: int) -> List[Tuple[int, ...]]:
     """Grid shapes with ``prod = n``: 1-D, then 2-D, then 3-D (fewest axes first; within a
     rank, the most even first), every axis >= 3 points."""
-    divisors = [d for d in range(3, n + 1) if n % d == 0]
+    small = [d for d in range(1, int(n ** 0.5) + 1) if n % d == 0]
+    divisors = sorted({d for s in small for d in (s, n // s) if d >= 3})
     out: List[Tuple[int, ...]] = [(n,)] if n >= 3 else []
     for rank in range(2, MAX_AXES + 1):
         found = []
