@@ -3,12 +3,18 @@ graphs per training epoch. Every ratio is against a baseline measured in the sam
 
 Part 1, ``--part stencil``: one evaluation of heat (combinatorial Laplacian) and Cahn-Hilliard
 (dc/dt = lap(c^3 - c - g lap c), Cahn & Hilliard 1958; 5-point Laplacians on a periodic grid) on
-n x n grids, float64, one state channel: the eager field; one rk4 step compiled whole by
-``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor; sparse products in ELL form)
-divided by its 4 evaluations, called ahead of time and through dynamo, beside the eager rk4
-step likewise; and the same right-hand side as a hand-written numba loop (numpy where numba is
+n x n grids, float64, one state channel: the eager field; rk4 steps compiled whole by
+``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor, called ahead of time) divided
+by their evaluations: one step a call with the sparse products in ELL form (``ell``), one step
+a call in the shifted grid form (``grid``, :mod:`pde2gnn.compiler.backend.grid`) and
+``--block`` steps a call in the grid form (``CompiledStep.steps``); beside the eager rk4 step
+likewise; and the same right-hand side as a hand-written numba loop (numpy where numba is
 missing); medians of interleaved rounds, CPU and wall time. The compiled values are checked
-against the loop's. First, the floor of one compiled call (``x + 1``).
+against the loop's, and the block against its steps one at a time. First, the floor of one
+compiled call (``x + 1``).
+
+``--part eager-forms``: the shifted grid form of a product run eagerly against the CSR
+product (whether the eager path should use it too).
 
 Part 2, ``--part grand``: one training epoch (forward, cross-entropy, backward, Adam step) of
 GRAND-l (``library/grand.pde``: linear encoder to 64 channels, rk4 with 4 steps to T = 1,
@@ -145,20 +151,23 @@ def call_floor(n: int = 64, rounds: int = 7) -> dict:
                              "ahead of time": lambda: aot(x)}, rounds, seconds=0.02)
 
 
-def stencil(sizes):
+def stencil(sizes, block: int = 4):
     from pde2gnn.integrate.compiled import CompiledStep
     from pde2gnn.integrate.rk import rk_solve
     kind, heat_loop, ch_loop = _loops()
     print(f"one evaluation, float64, 1 channel, {torch.get_num_threads()} thread(s); "
-          f"hand-written loop: {kind}; compiled = one rk4 step / 4, ahead of time (aot) or "
-          "through dynamo per call (dyn); times in microseconds of CPU (thread_time), medians "
+          f"hand-written loop: {kind}; compiled = rk4 steps compiled whole, ahead of time, / 4 "
+          f"evaluations: sparse products in ELL form one step a call (ell), as shifted grid "
+          f"copies one step a call (grid) and {block} steps a call (grid x{block}); eager rk4 = "
+          "one step of the eager loop / 4; times in microseconds of CPU (thread_time), medians "
           "of 7 interleaved rounds; wall-clock ratios in brackets")
     floor = call_floor()
     print("floor of one call, x + 1 on 64x64 float64: " + ", ".join(
         f"{k} {c * 1e6:.1f} (wall {w * 1e6:.1f})" for k, (c, w) in floor.items()))
-    print(f"{'spec':<14}{'grid':>8}{'eager':>9}{'eager rk4':>10}{'dyn':>8}{'aot':>8}"
-          f"{'loop':>7}{'aot/loop':>16}{'aot/eager rk4':>18}{'dyn/aot':>8}{'compile s':>10}"
-          f"{'max rel err':>12}")
+    blk = f"grid x{block}"
+    print(f"{'spec':<14}{'grid':>8}{'eager':>9}{'eager rk4':>10}{'ell':>8}{'grid':>8}"
+          f"{blk:>9}{'loop':>7}{'best/loop':>14}{'best/eager rk4':>16}{'ell/best':>14}"
+          f"{'compile s':>10}{'max rel err':>12}")
     for name, spec in (("heat", HEAT), ("cahn_hilliard", CAHN_HILLIARD)):
         for n in sizes:
             pos, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
@@ -166,39 +175,80 @@ def stencil(sizes):
             inputs = {} if spec == HEAT else {"pos": torch.tensor(pos)}
             dims = {"d": 1} if spec == HEAT else None
             f = compile_spec(spec, ei, n * n, dims, inputs=inputs).double()
+            f_ell = compile_spec(spec, ei, n * n, dims, inputs=inputs).double()
             rng = np.random.default_rng(n)
             u = rng.standard_normal((n, n))
             y = torch.tensor(u.reshape(n * n, 1))
             t = torch.tensor(0.0, dtype=torch.float64)
             dt = torch.tensor(1e-4, dtype=torch.float64)
+            t0s = torch.arange(block, dtype=torch.float64) * 1e-4
+            dts = torch.full((block,), 1e-4, dtype=torch.float64)
             out, mu = np.empty_like(u), np.empty_like(u)
             loop = (lambda: heat_loop(u, out)) if spec == HEAT \
                 else (lambda: ch_loop(u, out, mu, h2))
+            torch._dynamo.reset()           # one code object per step kind: its recompile limit
             with torch.no_grad():
                 f.prepare(y)
-                aot = CompiledStep(f, "rk4", log=None)
-                dyn = CompiledStep(f, "rk4", log=None, direct=False)
-                y1, ks = aot(t, dt, y)                    # traces and compiles
-                comp_s = aot.compile_seconds
-                dyn(t, dt, y)
+                f_ell.prepare(y)
+                ell = CompiledStep(f_ell, "rk4", log=None, shifted=False)
+                one = CompiledStep(f, "rk4", log=None)
+                many = CompiledStep(f, "rk4", log=None)
+                y1, ks = one(t, dt, y)                    # traces and compiles
+                ell(t, dt, y)
+                ys = many.steps(t0s, dts, y)
+                comp_s = (ell.compile_seconds, one.compile_seconds, many.compile_seconds)
+                if not one.products.startswith("edges + diagonal: shifted") and \
+                        "shifted" not in one.products:
+                    print(f"  (no shifted form: {one.products})")
                 r = _interleaved({
                     "eager": lambda: f(t, y),
                     "eager rk4": lambda: rk_solve(f, y, [0.0, 1e-4], method="rk4"),
-                    "dyn": lambda: dyn(t, dt, y), "aot": lambda: aot(t, dt, y),
-                    "loop": loop})
-            per = {k: (c / 4, w / 4) if k in ("eager rk4", "dyn", "aot") else (c, w)
+                    "ell": lambda: ell(t, dt, y), "grid": lambda: one(t, dt, y),
+                    blk: lambda: many.steps(t0s, dts, y), "loop": loop})
+                # the block equals its steps one by one, and the ELL form the grid form
+                yb = y
+                for m in range(block):
+                    yb, _ = one(t0s[m], dts[m], yb)
+                step_err = float((ys[-1] - yb).abs().max() / yb.abs().max())
+            per = {k: (c / 4, w / 4) if k in ("eager rk4", "ell", "grid") else
+                   (c / (4 * block), w / (4 * block)) if k == blk else (c, w)
                    for k, (c, w) in r.items()}
+            best = min(("grid", blk), key=lambda k: per[k][0])
             want = torch.tensor(out.reshape(n * n, 1))
-            err = float((ks[0] - want).abs().max() / want.abs().max())
+            err = max(float((ks[0] - want).abs().max() / want.abs().max()), step_err)
 
             def ratio(p, q):
                 return f"{per[p][0] / per[q][0]:.2f} [{per[p][1] / per[q][1]:.2f}]"
             print(f"{name:<14}{f'{n}x{n}':>8}" + "".join(
                 f"{per[k][0] * 1e6:>{w}.1f}" for k, w in
-                (("eager", 9), ("eager rk4", 10), ("dyn", 8), ("aot", 8), ("loop", 7)))
-                + f"{ratio('aot', 'loop'):>16}{ratio('aot', 'eager rk4'):>18}"
-                f"{per['dyn'][0] / per['aot'][0]:>8.2f}{comp_s:>10.1f}{err:>12.1e}",
-                flush=True)
+                (("eager", 9), ("eager rk4", 10), ("ell", 8), ("grid", 8), (blk, 9),
+                 ("loop", 7)))
+                + f"{ratio(best, 'loop'):>14}{ratio(best, 'eager rk4'):>16}"
+                f"{ratio('ell', best):>14}{'/'.join(f'{c:.0f}' for c in comp_s):>10}"
+                f"{err:>12.1e}", flush=True)
+
+
+def eager_forms(sizes):
+    """The shifted grid form run eagerly against the eager path's CSR product: the 5-point
+    operator of heat (edges plus diagonal, constant weights) on n x n periodic grids, one
+    float64 channel, one product per call; CPU microseconds, medians of interleaved rounds."""
+    from pde2gnn.compiler.backend import grid
+    from pde2gnn.compiler.backend.csr import csr_product
+    from pde2gnn.compiler.backend.graph_ops import GraphOps
+    print("eager, one product A @ x (5-point periodic operator, float64, 1 channel); CPU us")
+    print(f"{'grid':>10}{'csr':>9}{'shifted':>9}{'shifted/csr':>13}")
+    for n in sizes:
+        _, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
+        ops = GraphOps(ei, n * n).double()
+        values = ops.with_diagonal(torch.ones(ops.num_edges, dtype=torch.float64), -4.0)
+        form = grid.detect(ops._loops.crow, ops._loops.col)
+        weights = grid.constants(form, values)
+        x = torch.randn(n * n, 1, dtype=torch.float64)
+        with torch.no_grad():
+            r = _interleaved({"csr": lambda: csr_product(values, x, ops._loops),
+                              "shifted": lambda: grid.grid_product(form, weights, x)})
+        print(f"{f'{n}x{n}':>10}{r['csr'][0] * 1e6:>9.1f}{r['shifted'][0] * 1e6:>9.1f}"
+              f"{r['shifted'][0] / r['csr'][0]:>13.2f}", flush=True)
 
 
 def _rss_gib() -> float:
@@ -329,7 +379,7 @@ def _table(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=["stencil", "floor", "grand", "grand-one", "partition",
+    ap.add_argument("--part", choices=["stencil", "eager-forms", "floor", "grand", "grand-one", "partition",
                                            "partition-model"], required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64, 128, 256])
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000])
@@ -342,6 +392,7 @@ def main():
     ap.add_argument("--thp", nargs="+", default=["on"], choices=["on", "off"],
                     help="grand: run with THP_MEM_ALLOC_ENABLE=1 (on) and / or without")
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--block", type=int, default=4, help="stencil: rk4 steps per compiled call")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--channels", type=int, default=16, help="partition: state channels")
     ap.add_argument("--repeats", type=int, default=15, help="partition: timed repeats")
@@ -355,7 +406,9 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.part == "stencil":
-        stencil(a.sizes)
+        stencil(a.sizes, a.block)
+    elif a.part == "eager-forms":
+        eager_forms(a.sizes)
     elif a.part == "floor":
         for n in a.sizes:
             print(f"x + 1 on [{n * n}, 1] float64, us: " + ", ".join(

@@ -7,9 +7,11 @@ more. :class:`CompiledStep` traces the step
     k_1 = f(t0, y0),  k_s = f(t0 + c_s dt, y0 + dt sum_{r<s} a_sr k_r),  y1 = y0 + dt sum_s b_s k_s
 
 (Butcher 2016, "Numerical Methods for Ordinary Differential Equations", eq. 230a) with
-``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a
-gather and a reduction over the padded ELL form of its operator (``backend/ell.py``, built
-before the first trace) where rows are of bounded length, else the custom operator
+``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a sum
+of shifted copies of the state where its operator is a constant stencil on a periodic grid
+(``backend/grid.py``), else a gather and a reduction over the padded ELL form of its operator
+(``backend/ell.py``; both chosen before the first trace) where rows are of bounded length,
+else the custom operator
 ``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
 compiler fuses the node-wise arithmetic and the stage sums around it. After the first call
 the step is compiled ahead of time and called without dynamo's per-call machinery, its
@@ -19,8 +21,9 @@ new step size or end time, a new y0 (``VectorField.prepare``) or new parameter v
 epoch) reuses the compiled graph: it is traced once per (field, method, dtype, device, grad
 mode, state shape). Only the zero pattern of the tableau is fixed in the traced code.
 
-:func:`solve_fixed` runs fixed-step methods on it (the grid and the linear interpolation to
-output times of :func:`pde2gnn.integrate.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.integrate.rk.rk_solve`'s
+:func:`solve_fixed` runs fixed-step methods on it, several steps per compiled call
+(:meth:`CompiledStep.steps`; the grid and the linear interpolation to output times of
+:func:`pde2gnn.integrate.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.integrate.rk.rk_solve`'s
 step-size control in Python and get the field compiled alone (:func:`compiled_field`: ``t`` is a
 tensor there, so changing step sizes do not recompile either).
 """
@@ -40,6 +43,8 @@ from pde2gnn.integrate.tableaus import TABLEAUS
 
 #: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
 DEFAULT_BACKEND = "inductor"
+#: the most fixed steps one compiled call of :func:`solve_fixed` runs (:meth:`CompiledStep.steps`)
+BLOCK = 4
 
 
 class CompiledStep(nn.Module):
@@ -61,6 +66,11 @@ class CompiledStep(nn.Module):
         direct: after the first call, compile the step ahead of time and call it without
             dynamo's per-call machinery, checking its guards once per solve
             (:meth:`_compile_direct`); False keeps the ordinary ``torch.compile`` call.
+        shifted: a sparse product whose pattern is a translation-invariant stencil on a
+            periodic grid is traced as shifted copies of the state (:mod:`..backend.grid`);
+            False keeps the ELL form for it (the other side of a comparison).
+        block: :func:`solve_fixed` runs up to this many steps per compiled call
+            (:meth:`steps`; fewer when the first solve has fewer steps); 1: one step a call.
 
     ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
     the new state and the S stage derivatives, each of y0's shape.
@@ -71,7 +81,8 @@ class CompiledStep(nn.Module):
 
     def __init__(self, field: nn.Module, method: str, backend: Optional[str] = None,
                  log: Optional[Callable[[str], None]] = print, compile: bool = True,
-                 checkpoint: bool = False, direct: bool = True):
+                 checkpoint: bool = False, direct: bool = True, shifted: bool = True,
+                 block: int = BLOCK):
         super().__init__()
         backend = backend or DEFAULT_BACKEND
         if compile:
@@ -98,7 +109,12 @@ class CompiledStep(nn.Module):
         self._direct: dict = {}       # key -> the step compiled ahead of time (_compile_direct)
         self._abc: dict = {}
         self._check = True
-        self.direct = direct
+        self.direct, self.shifted = direct, shifted
+        if int(block) < 1:
+            raise OptionError(f"block must be a positive number of steps, got {block}")
+        #: the steps per compiled call of :func:`solve_fixed` (fixed by the first solve)
+        self.block = int(block)
+        self._block_size: Optional[int] = None
         self.compile_seconds = 0.0
         #: the form of the sparse products (ELL or csr_mm, per pattern; :mod:`..backend.ell`)
         self.products = ""
@@ -119,6 +135,20 @@ class CompiledStep(nn.Module):
             y1 = y1 + (dt * b[r]) * ks[r]
         return y1, ks
 
+    def block_size(self, steps: int) -> int:
+        """The steps per compiled call for a solve of ``steps`` steps: the largest divisor of
+        the first solve's step count (the one that compiles) not above :attr:`block`, so that
+        solve, and every later one of as many steps (training epochs), evaluates no step it
+        does not need; then fixed, so later solves reuse the compiled code (a solve whose step
+        count it does not divide pads its last block with steps of size 0). 1 where the step is
+        not compiled."""
+        if self._compiled is None or self.block == 1 or steps < 1:
+            return 1
+        if self._block_size is None:
+            self._block_size = max(k for k in range(1, min(self.block, steps) + 1)
+                                   if steps % k == 0)
+        return self._block_size
+
     def new_solve(self) -> None:
         """Check the compiled code's guards at the next call (:func:`solve_fixed` calls this
         at the start of every solve; the steps of one solve skip the check)."""
@@ -131,22 +161,51 @@ class CompiledStep(nn.Module):
                 return torch.utils.checkpoint.checkpoint(self._step, t0, dt, y0, a, b, c,
                                                          use_reentrant=False)
             return self._step(t0, dt, y0, a, b, c)
-        key = (y0.dtype, y0.device, tuple(y0.shape), torch.is_grad_enabled())
-        fn = self._direct.get(key)
-        if fn is not None:
-            args = (self, t0, dt, y0, a, b, c)
-            if not self._check or fn.guard_check(*args):
+        return self._call(type(self)._step, "step", (self, t0, dt, y0, a, b, c))
+
+    def _block(self, t0s: Tensor, dts: Tensor, y0: Tensor, a: Tensor, b: Tensor,
+               c: Tensor) -> Tuple[Tensor, ...]:
+        ys, y = [], y0
+        for m in range(int(t0s.shape[0])):
+            y, _ = self._step(t0s[m], dts[m], y, a, b, c)
+            ys.append(y)
+        return tuple(ys)
+
+    def steps(self, t0s: Tensor, dts: Tensor, y0: Tensor) -> Tuple[Tensor, ...]:
+        """``k`` consecutive steps as one compiled call: step m starts at ``t0s[m]`` with step
+        size ``dts[m]`` (``[k]`` tensors of y0's dtype) from the state the previous one ended
+        in; returns the k states ``y_1 .. y_k``, each of y0's shape. The same arithmetic as k
+        calls of :meth:`forward` (the same traced step, unrolled), so the per-call cost of the
+        compiled code (its wrapper and argument checks, about 9 us of CPU here) is paid once
+        per k steps; a step of size 0 returns its state unchanged (how :func:`solve_fixed`
+        pads the last block). Traced once per k (and the keys of :meth:`forward`)."""
+        a, b, c = self._weights(y0)
+        if self._compiled is None:
+            return self._block(t0s, dts, y0, a, b, c)
+        return self._call(type(self)._block, ("block", int(t0s.shape[0])),
+                          (self, t0s, dts, y0, a, b, c))
+
+    def _call(self, fn: Callable, kind, args):
+        """``fn(*args)`` compiled: ahead of time after the first call (guards checked at the
+        first call of a solve), through dynamo before."""
+        y0 = args[3]
+        key = (kind, y0.dtype, y0.device, tuple(y0.shape), torch.is_grad_enabled())
+        if self._check and self.shifted and ell.refresh(self.field):
+            self._direct.clear()         # constant grid weights changed: dynamo's guards on
+            self._seen.clear()           # them decide what is traced again
+        direct = self._direct.get(key)
+        if direct is not None:
+            if not self._check or direct.guard_check(*args):
                 self._check = False
-                return fn(*args)
+                return direct(*args)
             del self._direct[key]             # the field changed (new shapes, constants...):
             self._seen.discard(key)           # dynamo's guards say what, and it traces again
         if key in self._seen:
-            return self._dynamo(y0)(t0, dt, y0, a, b, c)
+            return self._dynamo(fn, y0)(*args)
         start = time.perf_counter()
-        self.products = ell.prepare(self.field)
-        out = self._dynamo(y0)(t0, dt, y0, a, b, c)
-        self.how = self._compile_direct(key, (self, t0, dt, y0, a, b, c)) if self.direct \
-            else "dynamo per call"
+        self.products = ell.prepare(self.field, shifted=self.shifted)
+        out = self._dynamo(fn, y0)(*args)
+        self.how = self._compile_direct(fn, key, args) if self.direct else "dynamo per call"
         if self._options(y0):
             self.how += ", scalar C++ (cpp.simdlen = 1)"
         took = time.perf_counter() - start
@@ -154,9 +213,11 @@ class CompiledStep(nn.Module):
         self._check = False
         self.compile_seconds += took
         if self.log is not None:
-            self.log(f"compiled: one {self.method} step of {_name(self.field)} ({len(self.uses)} "
-                     f"evaluations, state {list(y0.shape)} {str(y0.dtype).replace('torch.', '')}"
-                     f", {'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
+            what = f"one {self.method} step" if kind == "step" else \
+                f"{kind[1]} {self.method} steps as one call"
+            self.log(f"compiled: {what} of {_name(self.field)} ({len(self.uses)} evaluations"
+                     f" a step, state {list(y0.shape)} {str(y0.dtype).replace('torch.', '')}"
+                     f", {'with' if key[-1] else 'without'} grad) by torch.compile(fullgraph, "
                      f"{self.backend}; {self.how}); "
                      f"sparse products: {self.products}; first call {took:.1f} s")
         return out
@@ -168,17 +229,21 @@ class CompiledStep(nn.Module):
         through a stack buffer, which ran 1.6-1.9x slower than its scalar loop here (an rk4
         step, 3/8 rule, of the 5-point ELL product on a 64x64 grid, one channel, the two forms
         timed in one process: 60 and 61 against 33 and 37 us of CPU per evaluation). Wider
-        states vectorise along the channels."""
-        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8:
+        states vectorise along the channels, and so do fields with no product in ELL form or
+        with one in the shifted grid form (its loads are contiguous: one rk4 step of heat on
+        64x64 took 44 us of CPU vectorised against 68 scalar, two runs minutes apart)."""
+        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8 \
+                or "ELL" not in self.products or "shifted grid" in self.products:
             return {}
         return {"cpp.simdlen": 1}
 
-    def _dynamo(self, y0: Tensor) -> Callable:
-        """The step under ``torch.compile`` (dynamo per call) with y0's inductor options."""
+    def _dynamo(self, fn: Callable, y0: Tensor) -> Callable:
+        """``fn`` (the step or the block, unbound) under ``torch.compile`` (dynamo per call)
+        with y0's inductor options."""
         opts = self._options(y0)
-        name = tuple(sorted(opts.items()))
+        name = (fn.__name__,) + tuple(sorted(opts.items()))
         if name not in self._compiled:
-            self._compiled[name] = torch.compile(self._step, fullgraph=True,
+            self._compiled[name] = torch.compile(fn, fullgraph=True,
                                                  backend=self.backend, dynamic=False,
                                                  **({"options": opts} if opts else {}))
         return self._compiled[name]
@@ -190,7 +255,7 @@ class CompiledStep(nn.Module):
             self._abc[key] = tuple(w.to(y0) for w in (self.a, self.b, self.c))
         return self._abc[key]
 
-    def _compile_direct(self, key, args) -> str:
+    def _compile_direct(self, fn: Callable, key, args) -> str:
         """The step compiled ahead of time (``torch.compile(...).aot_compile``, after the
         ordinary first call, whose graph inductor's cache then reuses), called without
         dynamo's per-call frame evaluation: on this CPU that machinery costs about 30 us of
@@ -201,23 +266,23 @@ class CompiledStep(nn.Module):
         from torch._dynamo.exc import TensorifyScalarRestartAnalysis
         if not isinstance(self.backend, str):  # its output need not be serialisable
             return "dynamo per call (a backend function is not compiled ahead of time)"
-        fn = failed = None
+        done = failed = None
         for _ in range(3):        # dynamo restarts its analysis itself; aot_compile does not
             try:
                 opts = self._options(args[3])
-                fn = torch.compile(type(self)._step, fullgraph=True, backend=self.backend,
-                                   dynamic=False, **({"options": opts} if opts else {})
-                                   ).aot_compile((args, {}))
+                done = torch.compile(fn, fullgraph=True, backend=self.backend,
+                                     dynamic=False, **({"options": opts} if opts else {})
+                                     ).aot_compile((args, {}))
                 break
             except TensorifyScalarRestartAnalysis as e:
                 failed = e
             except Exception as e:             # noqa: BLE001 -- any failure keeps dynamo
                 failed = e
                 break
-        if fn is None:
+        if done is None:
             return f"dynamo per call: ahead-of-time compile failed ({type(failed).__name__})"
-        fn.disable_guard_check()
-        self._direct[key] = fn
+        done.disable_guard_check()
+        self._direct[key] = done
         return "ahead of time, guards checked once per solve"
 
 
@@ -239,7 +304,7 @@ def compiled_field(field: nn.Module, backend: Optional[str] = None,
         if key in seen:
             return compiled(t, y)
         start = time.perf_counter()
-        products = ell.prepare(field)
+        products = ell.prepare(field, shifted=False)     # no per-solve check of grid weights
         out = compiled(t, y)
         seen.add(key)
         if log is not None:
@@ -296,16 +361,30 @@ def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
         raise SolverError(f"the solve of {name} would exceed max_nfe = {max_nfe} function "
                           f"evaluations ({len(grid) - 1} steps of {stages}): use a larger "
                           "step size")
-    as_tensor = lambda v: torch.tensor(v, dtype=y0.dtype, device=y0.device)  # noqa: E731
     step.new_solve()
-    out, j = [y0], 1
-    for t0, t1 in zip(grid[:-1], grid[1:]):
-        y1, _ = step(as_tensor(t0), as_tensor(t1 - t0), y0)
-        while j < len(ts) and t1 >= ts[j]:
-            if ts[j] == t1:
-                out.append(y1)
-            else:
-                out.append(torch.lerp(y0, y1, (ts[j] - t0) / (t1 - t0)))
-            j += 1
-        y0 = y1
+    t0s = torch.tensor(grid[:-1], dtype=y0.dtype, device=y0.device)
+    dts = torch.tensor([b - a for a, b in zip(grid[:-1], grid[1:])], dtype=y0.dtype,
+                       device=y0.device)
+    k = step.block_size(len(grid) - 1)
+    out, j, at = [y0], 1, 0
+    while at < len(grid) - 1:
+        take = min(k, len(grid) - 1 - at)
+        if k == 1:
+            ys = (step(t0s[at], dts[at], y0)[0],)
+        else:                   # the last block padded with steps of size 0 (outputs unused)
+            pad = k - take
+            ys = step.steps(torch.cat([t0s[at:at + take], t0s[-1:].expand(pad) + dts[-1:]])
+                            if pad else t0s[at:at + k],
+                            torch.cat([dts[at:at + take], dts.new_zeros(pad)])
+                            if pad else dts[at:at + k], y0)[:take]
+        for m, y1 in enumerate(ys):
+            t0, t1 = grid[at + m], grid[at + m + 1]
+            while j < len(ts) and t1 >= ts[j]:
+                if ts[j] == t1:
+                    out.append(y1)
+                else:
+                    out.append(torch.lerp(y0, y1, (ts[j] - t0) / (t1 - t0)))
+                j += 1
+            y0 = y1
+        at += take
     return torch.stack(out), stages * (len(grid) - 1)

@@ -2,7 +2,7 @@
 spec: one graph under torch.compile(fullgraph=True), its sparse products in the padded ELL
 form (pde2gnn/compiler/backend/ell.py), traced in the first solve only (by dynamo, then ahead
 of time) and never again across step sizes, times, a new y(0) and new parameter values (dynamo's
-own count of graphs), and equal to the eager fused loop (pde2gnn.integrate.rk.rk_solve, CSR
+own count of graphs); several fixed steps per compiled call, exact against one at a time, and equal to the eager fused loop (pde2gnn.integrate.rk.rk_solve, CSR
 products) to 1e-10 in float64 (rk4 on four specs and through ODEBlock with gradients, euler on
 the rest: the field is the same graph, and tracing four evaluations per step would cost the
 suite four times as much).
@@ -17,7 +17,7 @@ import torch
 from pde2gnn.compiler import pipeline as compiler
 from pde2gnn.errors import OptionError
 from pde2gnn.integrate.compiled import CompiledStep, solve_fixed
-from pde2gnn.integrate.rk import rk_solve
+from pde2gnn.integrate.rk import rk_solve, step_grid
 from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 from tests.compiler.test_reference import LIBRARY, N, compiled_field
@@ -156,3 +156,63 @@ def test_rewiring_between_solves_gives_the_eager_solve():
         assert (got - want).abs().max() <= 1e-10 * want.abs().max()
         g = field.graph                           # the new graph's products are in ELL form
         assert any(getattr(p, "ell", None) is not None for p in (g._pattern(), g._loops))
+
+
+def _grid_heat(shape=(6, 5), channels=2):
+    from pde2gnn.graph.construction import grid_graph
+    pos, ei = grid_graph(shape, (0.0, 0.0), (1.0, 1.0), periodic=True)
+    n = pos.shape[0]
+    return compiler.compile("heat", ei, n, {"d": channels}).double(), n
+
+
+@pytest.mark.parametrize("spec", ["heat-grid", "grand"])
+def test_a_block_of_steps_equals_the_steps_one_by_one(spec):
+    """``CompiledStep.steps``: k steps as one traced call (unequal step sizes, a step of size 0
+    leaving the state as it is) equal k calls of the compiled step to 1e-13 in float64."""
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(8)
+    if spec == "grand":
+        field = compiled_field(next(p for p in ODES if p.stem == "grand"), gen)
+        y0 = torch.randn(N, field.state_width, generator=gen, dtype=torch.float64)
+    else:
+        field, n = _grid_heat()
+        y0 = torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    step = CompiledStep(field, "rk4", backend="eager", log=None, block=3)
+    t0s = torch.tensor([0.0, 0.01, 0.035], dtype=torch.float64)
+    dts = torch.tensor([0.01, 0.025, 0.0], dtype=torch.float64)
+    with torch.no_grad():
+        field.prepare(y0)
+        ys = step.steps(t0s, dts, y0)
+        y, one = y0, []
+        for m in range(3):
+            y, _ = step(t0s[m], dts[m], y)
+            one.append(y)
+    assert len(ys) == 3 and torch.equal(ys[2], ys[1])          # dt = 0: unchanged
+    for a, b in zip(ys, one):
+        assert (a - b).abs().max() <= 1e-13 * b.abs().max()
+
+
+def test_blocked_solves_are_exact_and_trace_once():
+    """solve_fixed in blocks: the first solve (12 steps) fixes the block at 4 (the largest
+    divisor of 12 not above ``block``); solves of 12, 7 (its last block padded with steps of
+    size 0) and 3 steps, with output times between grid points and a shortened last step,
+    equal the eager loop to 1e-13 and trace nothing after the first (dynamo's own count)."""
+    torch._dynamo.reset()
+    field, n = _grid_heat((5, 7), 1)
+    gen = torch.Generator().manual_seed(9)
+    step = CompiledStep(field, "rk4", backend="eager", log=None, block=5)
+    traced = []
+    for ts, h in (([0.0, 0.013, 0.06], 0.005), ([0.0, 0.02, 0.031], 0.0045),
+                  ([0.0, 0.004, 0.007, 0.01], None)):
+        y0 = torch.randn(n, 1, generator=gen, dtype=torch.float64)
+        before = _graphs()
+        with torch.no_grad():
+            field.prepare(y0)
+            want = rk_solve(field, y0, ts, method="rk4", step_size=h).ys
+            got, nfe = solve_fixed(step, y0, ts, step_size=h)
+        traced.append(_graphs() - before)
+        assert got.shape == want.shape
+        assert (got - want).abs().max() <= 1e-13 * want.abs().max()
+        assert nfe == 4 * (len(step_grid(ts, h)) - 1)
+    assert step.block_size(7) == 4 and traced[0] >= 1 and traced[1:] == [0, 0], traced
+    assert "shifted grid (5x7 periodic" in step.products, step.products

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from pde2gnn.compiler.backend.csr_op import csr_mm
 from pde2gnn.compiler.backend.ell import ell_product
+from pde2gnn.compiler.backend.grid import grid_product, lookup as grid_lookup
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
@@ -149,7 +150,8 @@ def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
     coalesced matrix: ``A @ x`` sums repeated entries, as the sum over edges does.
 
     Eagerly one CSR product (:class:`_CSRMatmul`). Under ``torch.compile``, whose tracer cannot
-    create sparse tensors: the padded ELL form's gather and reduction over K neighbours
+    create sparse tensors: on a periodic grid with constant weights recorded by
+    :func:`.ell.prepare`, the sum of shifted copies of x (:mod:`.grid`); else the padded ELL form's gather and reduction over K neighbours
     (:mod:`.ell`, which inductor fuses with the node-wise code) where :func:`.ell.prepare` gave
     the pattern one (``pattern.ell``), else the custom operator ``torch.ops.pde2gnn.csr_mm``
     (:mod:`.csr_op`): the same CSR product, opaque to the tracer, so the compiled graph has no
@@ -162,8 +164,12 @@ def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
     if batched:
         b, n, c = x.shape
         x = x.transpose(0, 1).reshape(n, b * c)
-    ell = getattr(pattern, "ell", None)
-    if torch.compiler.is_compiling() and ell is not None and values.dim() == 1:
+    ell, shifted = getattr(pattern, "ell", None), getattr(pattern, "grid", None)
+    weights = None if shifted is None or not torch.compiler.is_compiling() \
+        else grid_lookup(shifted, values)
+    if weights is not None:
+        y = grid_product(shifted, weights, x)
+    elif torch.compiler.is_compiling() and ell is not None and values.dim() == 1:
         y = ell_product(ell, values, x)
     elif torch.compiler.is_compiling():
         y = csr_mm(pattern.crow, pattern.col, pattern.t_crow, pattern.t_col, pattern.t_perm,

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pde2gnn.compiler.backend import grid
+
 #: the longest row (neighbours per node) stored in ELL form
 MAX_WIDTH = 64
 #: the largest ratio of the longest row to the mean row length
@@ -87,19 +89,65 @@ def ell_product(form: ELLForm, values: Tensor, x: Tensor) -> Tensor:
     return (w.unsqueeze(-1) * x[form.idx]).sum(1)
 
 
-def prepare(module: torch.nn.Module) -> str:
-    """Build the ELL form of every CSR pattern of the graphs inside ``module`` (a vector
-    field: its :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps` and their edges-plus-
-    diagonal and coalesced patterns) where it pays, before ``torch.compile`` traces it;
-    return what was chosen, one phrase per pattern (for the compile log)."""
-    said = []
+def _static_values(module: torch.nn.Module):
+    """The static values (computed once per graph: ``VectorField._static_cache``) of the
+    fields inside ``module``, the candidates for constant grid weights."""
+    out = []
+    for m in module.modules():
+        cache = getattr(m, "_static_cache", None)
+        if isinstance(cache, dict):
+            out += [v for v in cache.values() if torch.is_tensor(v)]
+    return out
+
+
+def _patterns(module: torch.nn.Module):
+    """``(label, pattern, graph)`` for the CSR patterns of every graph inside ``module``."""
     for ops in module.modules():
         if not hasattr(ops, "_pattern") or not hasattr(ops, "_loops"):   # not a GraphOps
             continue
         for label, pattern in (("edges", ops._pattern()), ("edges + diagonal", ops._loops)):
-            if pattern is None:
-                continue
-            if getattr(pattern, "ell", None) is None or pattern.ell.idx.device != ops.i.device:
-                pattern.ell, pattern.ell_choice = choose(pattern.crow, pattern.col)
-            said.append(f"{label}: {pattern.ell_choice}")
+            if pattern is not None:
+                yield label, pattern, ops
+
+
+def prepare(module: torch.nn.Module, shifted: bool = True) -> str:
+    """Choose the compiled form of every CSR pattern of the graphs inside ``module`` (a vector
+    field, prepared for the solve: its :class:`~pde2gnn.compiler.backend.graph_ops.GraphOps`
+    and their edges-plus-diagonal and coalesced patterns) before ``torch.compile`` traces it:
+    where ``shifted`` and the pattern is a periodic grid's (:func:`.grid.detect`), the shifted
+    copies of the state for the operators on it whose weights are constant (:func:`.grid.bake`
+    over the field's static values); else, and for the other operators, the ELL form
+    (``pattern.ell``) where it pays, else ``csr_mm``. Returns what was chosen, one phrase per
+    pattern (for the compile log)."""
+    said = []
+    statics = _static_values(module) if shifted else []
+    for label, pattern, ops in _patterns(module):
+        if getattr(pattern, "ell", None) is None or pattern.ell.idx.device != ops.i.device:
+            pattern.ell, pattern.ell_choice = choose(pattern.crow, pattern.col)
+        if not shifted:
+            pattern.grid = None
+        elif getattr(pattern, "grid_of", None) is not pattern.crow:   # not searched yet
+            found = grid.detect(pattern.crow, pattern.col)
+            pattern.grid = found.to(ops.i.device) if found is not None else None
+            pattern.grid_of = pattern.crow
+        elif pattern.grid is not None and pattern.grid.pos.device != ops.i.device:
+            pattern.grid = pattern.grid.to(ops.i.device)
+        choice = pattern.ell_choice
+        if pattern.grid is not None:
+            grid.bake(pattern.grid, statics)
+            choice = pattern.grid.describe() if pattern.grid.baked else \
+                f"{choice} (a periodic grid; no static operator with constant weights on it)"
+        said.append(f"{label}: {choice}")
     return "; ".join(dict.fromkeys(said)) or "no sparse product"
+
+
+def refresh(module: torch.nn.Module) -> bool:
+    """Record again which static values of ``module`` have constant weights on its grid
+    patterns (at the start of every compiled solve: a new graph or new inputs give new static
+    values); True where that changed, so the compiled code must be traced again."""
+    statics = _static_values(module)
+    changed = False
+    for _, pattern, _ in _patterns(module):
+        if getattr(pattern, "grid", None) is not None:
+            changed = grid.bake(pattern.grid, statics) or changed
+    return changed
