@@ -220,19 +220,12 @@ def _graph(n: int, order: str):
     return ei, x, block, bw, time.perf_counter() - t0
 
 
-def grand_one(n: int, order: str, epochs: int, task: str = "train",
-              malloc: str = "default") -> dict:
+def grand_one(n: int, order: str, epochs: int, task: str = "train") -> dict:
     """One size, one order, in this process: wall and CPU seconds per epoch (``train``) or per
     forward solve without autograd (``simulate``) and the peak resident memory. The field is
     compiled from the graph once; the COO edge list is dropped after (the field's CSR
-    structure is all the solve reads). ``auto_memory`` picks direct / checkpoint / adjoint.
-    ``malloc="keep"``: glibc keeps freed memory in the process
-    (:func:`pde2gnn.allocator.keep_freed_memory`, what ``pde2gnn train`` does for a state
-    above 32 MiB), ``"default"``: glibc's defaults."""
+    structure is all the solve reads). ``auto_memory`` picks direct / checkpoint / adjoint."""
     from pde2gnn.integrate.solve import ODEBlock, SolverConfig
-    if malloc == "keep":
-        from pde2gnn.allocator import keep_freed_memory
-        keep_freed_memory()
     torch.manual_seed(0)
     t0 = time.perf_counter()
     ei, x, block, bw_before, reorder_s = _graph(n, order)
@@ -274,15 +267,13 @@ def grand_one(n: int, order: str, epochs: int, task: str = "train",
 
 
 def grand(nodes, epochs: int, orders, tasks=("train",), repeats: int = 1, out=None,
-          thps=("on",), mallocs=("default",)):
+          thps=("on",)):
     """Every (size, order, task) in its own process, the orders interleaved and the whole
     sweep repeated ``repeats`` times (the medians are printed at the end); per-edge CPU time
     against the 10^5-node random-order run (or the smallest size) of the same task and the same
     ``thps`` setting: ``on`` runs the process with ``THP_MEM_ALLOC_ENABLE=1`` (torch's CPU
     allocator asks for transparent huge pages on allocations of 2 MiB and more, so a random
-    gather over a state of hundreds of MiB misses the TLB far less), ``off`` without; and of
-    the ``mallocs`` setting (``keep``: freed memory kept in the process, see
-    :func:`grand_one`)."""
+    gather over a state of hundreds of MiB misses the TLB far less), ``off`` without."""
     print(f"GRAND-l (rk4, 4 steps, 64 channels, float32, {torch.get_num_threads()} thread(s)); "
           f"stochastic block model, mean degree 10; train: one epoch (forward, cross-entropy, "
           f"backward, Adam); simulate: one forward solve without autograd; best of epochs "
@@ -291,22 +282,18 @@ def grand(nodes, epochs: int, orders, tasks=("train",), repeats: int = 1, out=No
     for rep in range(repeats):
         for task in tasks:
             for n in nodes:
-                for order, thp, mal in [(o, t, m) for o in orders for t in thps
-                                        for m in mallocs]:
+                for order, thp in [(o, t) for o in orders for t in thps]:
                     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
                            "THP_MEM_ALLOC_ENABLE": "1" if thp == "on" else "0"}
                     cmd = [sys.executable, __file__, "--part", "grand-one", "--nodes", str(n),
-                           "--order", order, "--epochs", str(epochs), "--task", task,
-                           "--malloc", mal]
+                           "--order", order, "--epochs", str(epochs), "--task", task]
                     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
                     if p.returncode != 0:
                         print(f"{n:>9} {order} {task}: failed ({p.returncode}): "
                               f"{p.stderr.strip()[-300:]}", flush=True)
                         continue
                     r = json.loads(p.stdout.strip().splitlines()[-1])
-                    label = order + (f"/{thp}" if len(thps) > 1 else "") \
-                        + (f"/{mal}" if len(mallocs) > 1 else "")
-                    r["repeat"], r["order"] = rep, label
+                    r["repeat"], r["order"] = rep, order if len(thps) == 1 else f"{order}/{thp}"
                     rows.append(r)
                     print(json.dumps(r), flush=True)
                     if out:
@@ -354,9 +341,6 @@ def main():
     ap.add_argument("--out", help="grand: write every run (JSON) here as it completes")
     ap.add_argument("--thp", nargs="+", default=["on"], choices=["on", "off"],
                     help="grand: run with THP_MEM_ALLOC_ENABLE=1 (on) and / or without")
-    ap.add_argument("--malloc", nargs="+", default=["default"], choices=["default", "keep"],
-                    help="grand: glibc's malloc defaults and / or freed memory kept in the "
-                    "process (pde2gnn.allocator)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--channels", type=int, default=16, help="partition: state channels")
@@ -388,9 +372,9 @@ def main():
                         alpha=None if a.model_alpha_us is None else a.model_alpha_us * 1e-6,
                         beta=a.model_beta_gbs and a.model_beta_gbs * 1e9)
     elif a.part == "grand":
-        grand(a.nodes, a.epochs, a.order, a.task, a.grand_repeats, a.out, a.thp, a.malloc)
+        grand(a.nodes, a.epochs, a.order, a.task, a.grand_repeats, a.out, a.thp)
     else:
-        print(json.dumps(grand_one(a.nodes[0], a.order[0], a.epochs, a.task[0], a.malloc[0])))
+        print(json.dumps(grand_one(a.nodes[0], a.order[0], a.epochs, a.task[0])))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from pde2gnn.train import distributed, results
-from pde2gnn import allocator, options, threads
+from pde2gnn import options, threads
 from pde2gnn.errors import OptionError, Pde2GnnError
 from pde2gnn.train.tasks.registry import select
 from pde2gnn.train.tasks.task import SHARED, kv
@@ -115,7 +115,6 @@ def cmd_train(args) -> int:
     task = select(spec_path, args.task)(spec_path, args)
     _refuse_foreign_options(args, task, args.task_options)
     threads.request(args.threads)
-    allocator.request()
     rank, size, device = 0, 1, args.device
     partition = getattr(args, "partition", None)
     if partition and args.distributed:
@@ -221,7 +220,6 @@ def cmd_simulate(args) -> int:
     from pde2gnn.simulate import SimulationConfig, parse_shard, simulate
 
     threads.request(args.threads)
-    allocator.request()
     cfg = SimulationConfig(
         graph=args.graph, n=args.n, points=args.points, k=args.k,
         trajectories=args.trajectories, frames=args.frames, dt=args.dt, ic=args.ic,
