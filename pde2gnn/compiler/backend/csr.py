@@ -31,17 +31,18 @@ def _cache(ops) -> "_CSRCache":
 def _indices(ops) -> tuple:
     """``(crow, col, t_crow, t_col)`` of ``ops``'s pattern as int32 where N and nnz fit
     (below 2^31), else as stored (int64); made once per pattern and cached on ``ops`` (keyed by
-    the stored arrays' storage, so a device move rebuilds them). MKL's CSR product (LP64,
+    weak references to the stored ``col`` and ``t_col`` tensors, so new arrays, e.g. after a
+    device move, rebuild them). MKL's CSR product (LP64,
     torch's CPU build) takes int32 indices and converts int64 ones at every call, two
     temporary arrays of nnz entries per product (``aten/src/ATen/mkl/SparseDescriptors.h``);
     cuSPARSE and torch's sampled product take either."""
     cache = _cache(ops)
-    key = (ops.col.data_ptr(), ops.t_col.data_ptr(), ops.col.device)
-    if cache.idx_key != key:
+    key = cache.idx_key
+    if key is None or key[0]() is not ops.col or key[1]() is not ops.t_col:
         arrays = (ops.crow, ops.col, ops.t_crow, ops.t_col)
         if max(ops.num_nodes, ops.col.numel()) < 2 ** 31 - 1:
             arrays = tuple(a.to(torch.int32) for a in arrays)
-        cache.idx_key, cache.idx = key, arrays
+        cache.idx_key, cache.idx = (weakref.ref(ops.col), weakref.ref(ops.t_col)), arrays
     return cache.idx
 
 
