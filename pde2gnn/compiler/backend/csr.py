@@ -22,6 +22,45 @@ def _csr(crow: Tensor, col: Tensor, values: Tensor, n: int) -> Tensor:
     return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
 
 
+def _cache(ops) -> "_CSRCache":
+    cache = getattr(ops, "_csr_cache", None)
+    if cache is None:
+        cache = ops._csr_cache = _CSRCache()
+    return cache
+
+
+def _indices(ops) -> tuple:
+    """``(crow, col, t_crow, t_col)`` of ``ops``'s pattern as int32 where N and nnz fit
+    (below 2^31), else as stored (int64); made once per pattern and cached on ``ops`` (keyed by
+    weak references to the stored ``col`` and ``t_col`` tensors, so new arrays, e.g. after a
+    device move, rebuild them). MKL's CSR product (LP64,
+    torch's CPU build) takes int32 indices and converts int64 ones at every call, two
+    temporary arrays of nnz entries per product (``aten/src/ATen/mkl/SparseDescriptors.h``);
+    cuSPARSE and torch's sampled product take either."""
+    cache = _cache(ops)
+    key = cache.idx_key
+    if key is None or key[0]() is not ops.col or key[1]() is not ops.t_col:
+        arrays = (ops.crow, ops.col, ops.t_crow, ops.t_col)
+        if max(ops.num_nodes, ops.col.numel()) < 2 ** 31 - 1:
+            arrays = tuple(a.to(torch.int32) for a in arrays)
+        cache.idx_key, cache.idx = (weakref.ref(ops.col), weakref.ref(ops.t_col)), arrays
+    return cache.idx
+
+
+def _mm(a: Tensor, x: Tensor) -> Tensor:
+    """``a @ x`` for a CSR matrix ``a [N, N]`` and a dense ``x [N, c]``, written into a fresh
+    uninitialised ``[N, c]`` by ``torch.addmm(out, a, x, beta=0, out=out)``. torch's ``a @ x``
+    allocates a zero matrix, copies it into a second new one and then multiplies with
+    beta = 0: two passes over ``[N, c]`` that the product itself does not need (BLAS semantics:
+    with beta = 0 the output's old contents, NaN included, are ignored;
+    ``tests/compiler/test_csr_product.py``). Under autograd with an input that needs a gradient
+    (a double backward) it is ``a @ x``, which torch differentiates."""
+    if torch.is_grad_enabled() and (x.requires_grad or a.requires_grad):
+        return a @ x
+    out = x.new_empty(a.shape[0], x.shape[1])
+    return torch.addmm(out, a, x, beta=0.0, out=out)
+
+
 def _matrices(ops, values: Tensor):
     """``(A, A^T)`` as CSR tensors for A's ``values [nnz]`` on ``ops``'s pattern, cached on
     ``ops`` and keyed by the values tensor (a weak reference, so the cache keeps neither the
@@ -29,26 +68,28 @@ def _matrices(ops, values: Tensor):
     change invalidates it): an operator applied at every evaluation and in its backward is built
     once per solve, not twice per evaluation (the transpose's values are a gather of nnz entries
     in random order). Both matrices hold detached values: the products need only the numbers;
-    the gradient with respect to the values is the SDDMM of :class:`_CSRMatmul`."""
-    cache = getattr(ops, "_csr_cache", None)
-    if cache is None:
-        cache = ops._csr_cache = _CSRCache()
+    the gradient with respect to the values is the SDDMM of :class:`_CSRMatmul`. Their indices
+    are :func:`_indices` (int32 where they fit)."""
+    cache = _cache(ops)
     if cache.ref is not None and cache.ref() is values and cache.version == values._version:
         return cache.pair
     v = values.detach()
-    cache.pair = (_csr(ops.crow, ops.col, v, ops.num_nodes),
-                  _csr(ops.t_crow, ops.t_col, v.index_select(0, ops.t_perm), ops.num_nodes))
+    crow, col, t_crow, t_col = _indices(ops)
+    cache.pair = (_csr(crow, col, v, ops.num_nodes),
+                  _csr(t_crow, t_col, v.index_select(0, ops.t_perm), ops.num_nodes))
     cache.ref, cache.version = weakref.ref(values), values._version
     return cache.pair
 
 
 class _CSRCache:
     """The ``(A, A^T)`` pair of the last values tensor (:func:`_matrices`): ``ref`` a weak
-    reference to it, ``version`` its version counter. Copied or pickled empty (a weak reference
-    cannot be pickled; the pair is rebuilt on first use)."""
+    reference to it, ``version`` its version counter; and the pattern's int32 indices
+    (:func:`_indices`: ``idx``, keyed by ``idx_key``). Copied or pickled empty (a weak
+    reference cannot be pickled; the pair and the indices are rebuilt on first use)."""
 
     def __init__(self):
         self.ref, self.version, self.pair = None, -1, None
+        self.idx_key, self.idx = None, None
 
     def __reduce__(self):
         return _CSRCache, ()
@@ -74,7 +115,7 @@ class _CSRMatmul(torch.autograd.Function):
         ctx.save_for_backward(values, x)
         a = _matrices(ops, values)[0]
         if bias is None:
-            return a @ x
+            return _mm(a, x)
         return torch.addmm(bias.expand(x.shape[0], x.shape[1]), a, x)  # bias + A x, one call
 
     @staticmethod
@@ -84,10 +125,11 @@ class _CSRMatmul(torch.autograd.Function):
         g = g.contiguous()
         gv = gx = None
         if ctx.needs_input_grad[0]:
-            gv = torch.sparse.sampled_addmm(_csr(ops.crow, ops.col, values, ops.num_nodes),
+            crow, col = _indices(ops)[:2]
+            gv = torch.sparse.sampled_addmm(_csr(crow, col, values, ops.num_nodes),
                                             g, x.t(), beta=0.0).values()
         if ctx.needs_input_grad[1]:
-            gx = _matrices(ops, values)[1] @ g
+            gx = _mm(_matrices(ops, values)[1], g)
         gb = None
         if ctx.bias_shape is not None and ctx.needs_input_grad[3]:
             gb = g.sum_to_size(ctx.bias_shape)
@@ -106,7 +148,8 @@ class _SampledDot(torch.autograd.Function):
         ctx.pattern = pattern
         ctx.save_for_backward(u, v)
         zero = u.new_zeros(pattern.col.numel())
-        return torch.sparse.sampled_addmm(_csr(pattern.crow, pattern.col, zero, pattern.num_nodes),
+        crow, col = _indices(pattern)[:2]
+        return torch.sparse.sampled_addmm(_csr(crow, col, zero, pattern.num_nodes),
                                           u, v.t(), beta=0.0).values()
 
     @staticmethod
@@ -114,8 +157,9 @@ class _SampledDot(torch.autograd.Function):
     def backward(ctx, g):
         u, v = ctx.saved_tensors
         p = ctx.pattern
-        gu = _csr(p.crow, p.col, g, p.num_nodes) @ v if ctx.needs_input_grad[0] else None
-        gv = _csr(p.t_crow, p.t_col, g.index_select(0, p.t_perm), p.num_nodes) @ u \
+        crow, col, t_crow, t_col = _indices(p)
+        gu = _mm(_csr(crow, col, g, p.num_nodes), v) if ctx.needs_input_grad[0] else None
+        gv = _mm(_csr(t_crow, t_col, g.index_select(0, p.t_perm), p.num_nodes), u) \
             if ctx.needs_input_grad[1] else None
         return gu, gv, None
 
