@@ -55,7 +55,7 @@ def rosenbrock_solve(tab: RosenbrockTableau, f, op, y0: Tensor, s: List[float], 
     stats = SolveStats()
     run = _Rosenbrock(tab, f, sign, max_nfe, name,
                       FrozenJacobian(f, op, sign, stats, 1e-3 * rtol, 1e-3 * atol,
-                                     linear_maxiter))
+                                     linear_maxiter, every_step=not tab.w_method))
     ys = run.adaptive(y0, s, rtol, atol) if step_size is None else run.fixed(y0, s, step_size)
     return ys, dict(nfe=run.nfe, products=stats.products, iterations=stats.iterations,
                     solves=stats.solves, factorizations=stats.factorizations, steps=run.steps,
@@ -91,24 +91,21 @@ class _Rosenbrock:
         return (f1 - f0) / delta
 
     def step(self, s0: float, h: float, y0: Tensor, f0: Tensor, ft: Optional[Tensor]):
-        """(y1, error estimate) of one step from (s0, y0) with f0 = g(s0, y0)."""
+        """(y1, error estimate) of one step from (s0, y0) with f0 = g(s0, y0), in the form
+        without products with J (:attr:`RosenbrockTableau.transformed`)."""
         tab, solver = self.tab, self.frozen.solver
-        ks: List[Tensor] = []
+        a, C, m, e = tab.transformed
+        g = h * tab.gamma
+        us: List[Tensor] = []
         for i in range(tab.stages):
             where = f"at t = {self.sign * s0:.6g} (step size {h:.3g}, stage {i + 1})"
-            fi = f0 if i == 0 else self.F(s0 + tab.c[i] * h,
-                                          stage_sum(y0, tab.alpha[i][:i], ks))
-            terms, w = [fi], [h]
-            if any(tab.gammas[i][:i]):
-                terms.append(solver.L(stage_sum(None, tab.gammas[i][:i], ks)))
-                w.append(h)
+            fi = f0 if i == 0 else self.F(s0 + tab.c[i] * h, stage_sum(y0, a[i][:i], us))
+            terms, w = [fi] + us, [g] + [tab.gamma * c for c in C[i][:i]]
             if ft is not None and tab.d[i] != 0.0:
                 terms.append(ft)
-                w.append(h * h * tab.d[i])
-            ks.append(solver.solve(h * tab.gamma, stage_sum(None, w, terms), None, where))
-        y1 = stage_sum(y0, tab.b, ks)
-        err = stage_sum(None, [b - e for b, e in zip(tab.b, tab.bhat)], ks)
-        return y1, err
+                w.append(g * h * tab.d[i])
+            us.append(solver.solve(g, stage_sum(None, w, terms), None, where))
+        return stage_sum(y0, m, us), stage_sum(None, e, us)
 
     def _refresh(self, s0: float, y0: Tensor) -> None:
         if self.frozen.stale:
