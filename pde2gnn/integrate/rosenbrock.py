@@ -9,11 +9,18 @@ reused over steps (:class:`pde2gnn.integrate.jacobian.FrozenJacobian`'s policy).
 (Rang & Angermann, BIT 45 (2005) 761-787) is a W-method of order 3 with an embedded order-2
 solution, stiffly accurate and L-stable: R(-inf) = 0.
 
-Per step: 4 evaluations of f (the first is the last step's f(y1)), 4 solves with one matrix,
-3 products with J, and, for a field that depends on t, one more evaluation for the time
+Per step (ROS34PW2): 4 evaluations of f (the first is the last step's f(y1)), 4 solves with
+one matrix, no products with J, and, for a field that depends on t, one more evaluation for the time
 derivative f_t (forward difference; found unnecessary at the first step when f(t + dt, y) =
 f(t, y) exactly). Step control, dense output (cubic Hermite) and the max-NFE guard are those of
 :mod:`pde2gnn.integrate.imex`; decreasing output times solve g(s, y) = -f(-s, y).
+
+The steps run in the form without products with J (Hairer & Wanner II, eq. (7.25'):
+:attr:`~pde2gnn.integrate.imex_tableaus.RosenbrockTableau.transformed`). Rodas4 and Rodas5P
+(``rodas4``, ``rodas5p``) are not W-methods: their order needs the exact J of the step's start,
+so J is evaluated and factorised at every step, the controller's step sizes are kept as they
+are, and the last step ends on the last output time (its value is a step's, not the cubic
+interpolant's, whose order 3 is below theirs).
 """
 from __future__ import annotations
 
@@ -122,6 +129,11 @@ class _Rosenbrock:
                 if not s0 + h > s0:
                     raise SolverError(f"{self.tab.name}: step size underflow (h = {h:.3g}) at "
                                       f"t = {self.sign * s0:.6g} in the solve of {self.name}")
+                # a method that factorises at every step anyway ends on the last output time
+                # (scipy's t_bound): y(T) is a step's value, not the cubic interpolant's
+                clipped = self.frozen.every_step and s0 + h >= ts[-1]
+                if clipped:
+                    h = ts[-1] - s0
                 self._refresh(s0, y0)
                 y1, err = self.step(s0, h, y0, f0, self._ft(s0, y0, f0))
                 with torch.no_grad():
@@ -131,9 +143,10 @@ class _Rosenbrock:
                 self.frozen.judge(ratio <= 1, ratio)
                 if ratio <= 1:
                     self.steps += 1
-                    f1 = self.F(s0 + h, y1)
+                    s1 = ts[-1] if clipped else s0 + h
+                    f1 = self.F(s1, y1)
                     last = (s0, h, y0, y1, f0, f1)
-                    s0, y0, f0 = s0 + h, y1, f1
+                    s0, y0, f0 = s1, y1, f1
                 else:
                     self.rejected += 1
                 h = self.frozen.quantise(h, _next_step(h, ratio, self.tab.order))
