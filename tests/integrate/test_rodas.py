@@ -61,6 +61,10 @@ def test_rodas_order_conditions_and_l_stability(name):
         assert _conditions(t, bh).max() < 1e-12     # Rodas5P's embedded pair is order 4
         assert np.allclose(t.c[:5], (0, 0.6358126895828704, 0.4095798393397535,
                                      0.9769306725060716, 0.4288403609558664), atol=1e-14)
+    # R(z) - e^z = O(z^(p + 1)): p = 4 for rodas4, p = 6 for rodas5p (its linear order)
+    zs = np.array([0.2, 0.1, 0.05])
+    local = [abs(_stability(t, b, z) - math.exp(z)) for z in zs]
+    assert abs(fitted_order(zs, local) - (5 if name == "rodas4" else 7)) < 0.3, local
     for w in (b, bh):
         assert abs(_stability(t, w, -1e10)) < 1e-6
         assert max(abs(_stability(t, w, 1j * y)) for y in np.logspace(-2, 4, 200)) <= 1 + 1e-9

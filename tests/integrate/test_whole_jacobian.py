@@ -20,6 +20,8 @@ from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 WHOLE = ["ros34pw2", "ark3j", "ark4j", "rodas4", "rodas5p"]
 ORDER = {"ros34pw2": 3, "ark3j": 3, "ark4j": 4, "rodas4": 4, "rodas5p": 5}
+#: the order on linear autonomous problems where it is higher (R(z) - e^z = O(z^(p+1)))
+LINEAR_ORDER = {"rodas5p": 6}
 #: Rosenbrock methods that are not W-methods: J is refreshed at every step
 EVERY_STEP = [m for m, t in ROSENBROCK_TABLEAUS.items() if not t.w_method]
 
@@ -108,7 +110,10 @@ def test_order_heat_against_expm(name):
                          affine=False, field=f)
         assert sol.jacobians >= 1
         errs.append(float(np.abs(sol.ys[-1].numpy() - exact).max()))
-    assert abs(fitted_order(hs, errs) - ORDER[name]) < 0.35, errs
+    # on a linear autonomous problem only R(z) counts: Rodas5P's matches e^z to O(z^7)
+    # (test_rodas.py), so its error falls faster than h^5 (fitted 5.7 here, pre-asymptotic)
+    assert ORDER[name] - 0.35 < fitted_order(hs, errs) < LINEAR_ORDER.get(name, ORDER[name]) \
+        + 0.35, errs
 
 
 @pytest.mark.parametrize("name", WHOLE)
