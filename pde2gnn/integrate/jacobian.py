@@ -249,8 +249,8 @@ def field_adjacency(op):
         return node_pattern(op.i, op.j, op.n, 1), op.depth, op.width
     m = op.matrix() if hasattr(op, "matrix") else None
     if m is None:
-        raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2) need the "
-                          "graph of the field (a compiled spec) or L as a matrix")
+        raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2, rodas) need "
+                          "the graph of the field (a compiled spec) or L as a matrix")
     n = m.shape[0]
     return (sps.csr_matrix(m) != 0).astype(np.int8) + sps.identity(n, format="csr",
                                                                    dtype=np.int8), 1, 1
@@ -306,7 +306,7 @@ class FrozenJacobian:
         Raises:
             OptionError: y off the CPU (SuperLU)."""
         if y.device.type != "cpu":
-            raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2) "
+            raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2, rodas) "
                               "factorise it with SuperLU, on the CPU: use ark3 or ark4 "
                               "(matrix-free) on other devices")
         self.shape = tuple(y.shape[-2:])
