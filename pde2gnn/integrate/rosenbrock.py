@@ -12,8 +12,9 @@ solution, stiffly accurate and L-stable: R(-inf) = 0.
 Per step (ROS34PW2): 4 evaluations of f (the first is the last step's f(y1)), 4 solves with
 one matrix, no products with J, and, for a field that depends on t, one more evaluation for
 the time derivative f_t (forward difference; found unnecessary at the first step when
-f(t + dt, y) = f(t, y) exactly). Step control, dense output (cubic Hermite) and the max-NFE guard are those of
-:mod:`pde2gnn.integrate.imex`; decreasing output times solve g(s, y) = -f(-s, y).
+f(t + dt, y) = f(t, y) exactly). Step control, dense output (cubic Hermite) and the max-NFE
+guard are those of :mod:`pde2gnn.integrate.imex`; decreasing output times solve
+g(s, y) = -f(-s, y).
 
 The steps run in the form without products with J (Hairer & Wanner II, eq. (7.25'):
 :attr:`~pde2gnn.integrate.imex_tableaus.RosenbrockTableau.transformed`). Rodas4 and Rodas5P
