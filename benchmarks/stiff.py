@@ -39,7 +39,7 @@ Cases (float64):
   of a random f(0) in +-0.1 separate), reference Radau.
 
     OMP_NUM_THREADS=1 python benchmarks/stiff.py [--cases ch64,ch128,ks64,ks128,heat,ac2000]
-        [--threads 1] [--target 1e-5] [--methods ark4j,ark3j,ark4,ark3] [--device cpu]
+        [--threads 1] [--target 1e-5] [--methods ros34pw2,rodas5p,ark4j,ark4] [--device cpu]
         [--per-decade 1]
 """
 from __future__ import annotations
@@ -291,7 +291,7 @@ def main():
     ap.add_argument("--cases", default="ch64,ch128,ks64,ks128,heat,allen_cahn",
                     help="ch<n>, ks<n> (n x n grid), heat<n> (n nodes; heat = heat100000), "
                          "ac<n> (n points; allen_cahn = ac20000)")
-    ap.add_argument("--methods", default="ros34pw2,ark4j,ark4",
+    ap.add_argument("--methods", default="ros34pw2,rodas5p,ark4j,ark4",
                     help="implicit / IMEX methods tried (the fastest at the target is 'best')")
     ap.add_argument("--target", type=float, default=1e-5)
     ap.add_argument("--threads", type=int, default=None)

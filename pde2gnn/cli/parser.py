@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--method", help="ODE method: dopri5, tsit5, bosh3, rk4, midpoint, euler, "
                    "...; implicit / IMEX for stiff specs: ark3, ark4, ars232, ars443, esdirk3, "
                    "esdirk4, backward_euler, trapezoid; on the whole Jacobian (stiff N, CPU): "
-                   "ros34pw2, ark3j, ark4j; auto (picks by stiffness); or any "
+                   "ros34pw2, rodas4, rodas5p, ark3j, ark4j; auto (picks by stiffness); or any "
                    "other torchdiffeq method")
     g.add_argument("--rtol", type=float)
     g.add_argument("--atol", type=float)

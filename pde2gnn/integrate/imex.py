@@ -90,7 +90,8 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
     Raises:
         OptionError: an unknown method; times not strictly monotonic; a fully implicit method
             on a field whose N depends on the state with gradients required, or without L's
-            matrix (Newton stages, :mod:`.newton`, are CPU-only and gradient-free).
+            matrix (Newton stages, :mod:`.newton`, are CPU-only and gradient-free); gradients
+            required (y0 or the field's parameters) through ``rodas4`` / ``rodas5p``.
         SolverError: max_nfe exceeded, step-size underflow, a linear solve that does not
             converge (naming time, step and residual).
     """
@@ -104,6 +105,14 @@ def imex_solve(op, rest: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequ
                           f"without gradients); {name} is not affine and needs gradients: "
                           "use an IMEX method (ars232, ars443, ark3, ark4), which takes N "
                           "explicitly and L implicitly")
+    rb = ROSENBROCK_TABLEAUS.get(method)
+    if rb is not None and not rb.w_method and torch.is_grad_enabled() and (
+            y0.requires_grad or any(p.requires_grad for p in getattr(field, "parameters",
+                                                                       lambda: ())())):
+        raise OptionError(f"method '{method}' is not a W-method: differentiated with its "
+                          "Jacobian held fixed, its gradients are only first-order accurate; "
+                          "use ros34pw2 (a W-method, whose derivative keeps its order) or an "
+                          "IMEX method (ark3, ark4) to train")
     ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
     inc = all(b > a for a, b in zip(ts, ts[1:]))
     dec = all(b < a for a, b in zip(ts, ts[1:]))

@@ -14,6 +14,7 @@ too (Newton-Krylov), or, for an affine field, is a constant.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from math import sqrt
 from typing import Optional, Tuple
 
@@ -210,14 +211,118 @@ class RosenbrockTableau:
 
     @property
     def d(self) -> Tuple[float, ...]:
-        return tuple(self.gamma + sum(r) for r in self.gammas)
+        """gamma_i = gamma + sum_j gamma_ij (the weight of h^2 f_t); zero below 1e-12."""
+        return tuple(0.0 if abs(v) < 1e-12 else v
+                     for v in (self.gamma + sum(r) for r in self.gammas))
+
+    @cached_property
+    def transformed(self) -> Tuple[Matrix, Matrix, Tuple[float, ...], Tuple[float, ...]]:
+        """(a, C, m, e) of the form without products with J (Hairer & Wanner II, eq.
+        (7.25'); u = Gamma k, Gamma = (gamma_ij) with gamma on the diagonal):
+
+            (I - h gamma J) u_i = h gamma f(y0 + sum_j a_ij u_j) + gamma sum_j C_ij u_j
+                                  + h^2 gamma gamma_i f_t,
+            y1 = y0 + sum_i m_i u_i,  error sum_i e_i u_i,
+
+        a = alpha Gamma^-1, C = I / gamma - Gamma^-1 (strictly lower), m = b Gamma^-1,
+        e = (b - bhat) Gamma^-1."""
+        s, g = self.stages, self.gamma
+        inv = [[0.0] * s for _ in range(s)]          # Gamma^-1 by forward substitution
+        for j in range(s):
+            for i in range(j, s):
+                acc = (1.0 if i == j else 0.0) - sum(self.gammas[i][k] * inv[k][j]
+                                                     for k in range(j, i))
+                inv[i][j] = acc / g
+
+        def times_inv(row):
+            return tuple(sum(row[k] * inv[k][j] for k in range(s)) for j in range(s))
+        a = tuple(times_inv(r) for r in self.alpha)
+        c = tuple(tuple(-inv[i][j] if j < i else 0.0 for j in range(s)) for i in range(s))
+        e = times_inv([b - bh for b, bh in zip(self.b, self.bhat)])
+        return a, c, times_inv(self.b), e
 
 
 # Rang & Angermann, "New Rosenbrock W-methods of order 3 for partial differential algebraic
 # equations of index 1", BIT 45 (2005) 761-787: ROS34PW2 (4 stages, order 3, embedded order 2,
 # stiffly accurate, L-stable, a W-method), as in PETSc's TSROSWRA34PW2.
 _RG = 4.3586652150845900e-01
+
+
+def _rodas(name: str, order: int, gamma: float, a_rows, c_rows, source: str
+           ) -> RosenbrockTableau:
+    """A stiffly accurate Rodas-type method from its published transformed coefficients
+    (Hairer & Wanner II, sec. IV.7, eq. (7.25'); ``rodas.f``): stage i solves
+    (I / (h gamma) - J) u_i = f(y0 + sum_j a_ij u_j) + sum_j c_ij u_j / h + ..., u = Gamma k.
+    The stages after the published rows of a add the last u to the previous argument
+    (a_{i,j} = a_{i-1,j}, a_{i,i-1} = 1), the last argument is y1_hat, and y1 = y1_hat + u_s:
+    m = (a_{s,.}, 1), m_hat = (a_{s,.}, 0).
+    Back to the k form of :class:`RosenbrockTableau`: Gamma = (I / gamma - C)^-1 (lower
+    triangular, by forward substitution), alpha = A Gamma, b = m Gamma, bhat = m_hat Gamma.
+
+    Args:
+        a_rows: the published rows 2, 3, ... of the transformed a (row i has i - 1 entries).
+        c_rows: rows 2 .. s of the transformed C (row i has i - 1 entries)."""
+    s = len(c_rows) + 1
+    a = [[0.0] * s for _ in range(s)]
+    for i, r in enumerate(a_rows, start=1):
+        a[i][:len(r)] = list(r)
+    for i in range(len(a_rows) + 1, s):             # y0 + ... + u_{i-1}: the last rows
+        a[i] = a[i - 1][:i - 1] + [1.0] + [0.0] * (s - i)
+    inv = [[(1.0 / gamma if i == j else 0.0) for j in range(s)] for i in range(s)]
+    for i, r in enumerate(c_rows, start=1):
+        for j, v in enumerate(r):
+            inv[i][j] = -v
+    G = [[0.0] * s for _ in range(s)]                 # Gamma = inv^-1, column by column
+    for j in range(s):
+        for i in range(j, s):
+            rhs = (1.0 if i == j else 0.0) - sum(inv[i][k] * G[k][j] for k in range(j, i))
+            G[i][j] = rhs / inv[i][i]
+
+    def times_g(row):
+        return [sum(row[k] * G[k][j] for k in range(s)) for j in range(s)]
+    alpha = tuple(tuple(times_g(r)[:i] + [0.0] * (s - i)) for i, r in enumerate(a))
+    gammas = tuple(tuple(G[i][j] if j < i else 0.0 for j in range(s)) for i in range(s))
+    m = a[s - 1][:s - 1] + [1.0]
+    mhat = a[s - 1][:s - 1] + [0.0]
+    return RosenbrockTableau(name, order, gamma, alpha, gammas, tuple(times_g(m)),
+                             tuple(times_g(mhat)), w_method=False, source=source)
+
+
+# Hairer & Wanner, "Solving ODEs II", 2nd ed., sec. VI.4, Table 4.3 (``rodas.f``, METH = 1):
+# RODAS4, 6 stages, order 4, embedded order 3, stiffly accurate, L-stable; not a W-method.
+_RODAS4 = _rodas(
+    "rodas4", 4, 0.25,
+    ((1.544,), (0.9466785280815826, 0.2557011698983284),
+     (3.314825187068521, 2.896124015972201, 0.9986419139977817),
+     (1.221224509226641, 6.019134481288629, 12.53708332932087, -0.6878860361058950)),
+    ((-5.6688,), (-2.430093356833875, -0.2063599157091915),
+     (-0.1073529058151375, -9.594562251023355, -20.47028614809616),
+     (7.496443313967647, -10.24680431464352, -33.99990352819905, 11.70890893206160),
+     (8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136,
+      -6.058818238834054)),
+    "Hairer & Wanner 1996, RODAS4 (Solving ODEs II, sec. VI.4)")
+# Steinebach, "Construction of Rosenbrock-Wanner method Rodas5P and numerical benchmarks
+# within the Julia Differential Equations package", BIT 63 (2023) 27: Rodas5P, 8 stages,
+# order 5, embedded order 4, stiffly accurate, L-stable; not a W-method.
+_RODAS5P = _rodas(
+    "rodas5p", 5, 0.21193756319429014,
+    ((3.0,), (2.849394379747939, 0.45842242204463923),
+     (-6.954028509809101, 2.489845061869568, -10.358996098473584),
+     (2.8029986275628964, 0.5072464736228206, -0.3988312541770524, -0.04721187230404641),
+     (-7.502846399306121, 2.561846144803919, -11.627539656261098, -0.18268767659942256,
+      0.030198172008377946)),
+    ((-14.155112264123755,), (-17.97296035885952, -2.859693295451294),
+     (147.12150275711716, -1.41221402718213, 71.68940251302358),
+     (165.43517024871676, -0.4592823456491126, 42.90938336958603, -5.961986721573306),
+     (24.854864614690072, -3.0009227002832186, 47.4931110020768, 5.5814197821558125,
+      -0.6610691825249471),
+     (30.91273214028599, -3.1208243349937974, 77.79954646070892, 34.28646028294783,
+      -19.097331116725623, -28.087943162872662),
+     (37.80277123390563, -3.2571969029072276, 112.26918849496327, 66.9347231244047,
+      -40.06618937091002, -54.66780262877968, -9.48861652309627)),
+    "Steinebach 2023, Rodas5P")
 ROSENBROCK_TABLEAUS = {t.name: t for t in (
+    _RODAS4, _RODAS5P,
     RosenbrockTableau(
         "ros34pw2", 3, _RG,
         _square(((), (8.7173304301691801e-01,),

@@ -23,7 +23,7 @@ import torch
 from scipy.sparse.linalg import splu
 from torch import Tensor
 
-from pde2gnn.compiler.backend.split import greedy_colouring, node_pattern, probe
+from pde2gnn.compiler.backend.split import greedy_colouring, node_pattern
 from pde2gnn.errors import OptionError
 from pde2gnn.integrate.blocklu import factorise
 from pde2gnn.integrate.linsolve import MatrixOperator, StageSolver
@@ -48,8 +48,9 @@ class FieldJacobian:
         max_depth: widen the pattern at most to this many hops.
 
     Attributes:
-        evaluations: batched reverse passes taken so far (each on up to 64 copies of y).
-        products: vector-Jacobian products (colours x channels, plus one check per Jacobian).
+        evaluations: batched reverse passes taken so far (each on up to 65 copies of y).
+        products: vector-Jacobian products (colours x channels, plus one check per Jacobian,
+            which rides in the last pass).
 
     Raises:
         OptionError: more than ``max_colours`` colours (a graph with hubs: use an IMEX method,
@@ -79,10 +80,51 @@ class FieldJacobian:
             raise OptionError(f"the Jacobian of this field needs {ncol} colours of probes on a "
                               f"{depth}-hop pattern (more than {self.max_colours}: a graph with "
                               "hubs); use an IMEX method (ark3, ark4), which solves with L only")
+        self._layout()
 
     @property
     def colours(self) -> int:
         return int(self.colour.max()) + 1
+
+    def _layout(self) -> None:
+        """The fixed map from the probes' outputs to J's entries (built once per pattern).
+
+        Probe k = colour * D + channel is the indicator of the nodes of one colour, in one
+        channel; entry (i D + a, j D + b) of J^T (node pattern entry (i, j)) is output a of
+        node i of probe colour(j) D + b. The entries are laid out once in CSR order of J^T
+        (that is, CSC order of J), so each Jacobian is one gather of the outputs."""
+        d, pt = self.width, self.pattern_t.tocoo()
+        n = pt.shape[0]
+        a, b = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+        a, b = a.reshape(-1), b.reshape(-1)
+        rows = (pt.row[:, None] * d + a).reshape(-1)          # [E d^2]: entry, a, b
+        cols = (pt.col[:, None] * d + b).reshape(-1)
+        probe_of = self.colour[pt.col][:, None] * d + b        # [E, d^2]
+        src = ((probe_of * n + pt.row[:, None]) * d + a).reshape(-1)
+        order = sps.csr_matrix((np.arange(1, len(rows) + 1, dtype=np.float64), (rows, cols)),
+                               shape=(n * d, n * d))
+        order.sort_indices()
+        self._indptr, self._indices = order.indptr, order.indices
+        self._src = src[order.data.astype(np.int64) - 1]
+
+    def _probes(self, t: Tensor, y: Tensor, w: Tensor):
+        """(J^T e_k for every probe k flattened ``[K N D]``, J^T w ``[N D]``): reverse passes
+        of up to 64 probes; w ``[1, N, D]`` rides in the last one."""
+        n, d = y.shape[-2], self.width
+        col_t = torch.as_tensor(self.colour, device=y.device)
+        total = self.colours * d
+        outs = []
+        for k0 in range(0, total, 64):
+            ks = range(k0, min(k0 + 64, total))
+            last = k0 + 64 >= total
+            e = torch.zeros(len(ks) + last, n, d, dtype=y.dtype, device=y.device)
+            for b, k in enumerate(ks):
+                e[b, col_t == k // d, k % d] = 1.0
+            if last:
+                e[-1] = w[0]
+            outs.append(self._vjp(t, y, e).detach().cpu().numpy())
+        out = np.concatenate(outs)
+        return out[:-1].reshape(-1), out[-1].reshape(-1)
 
     def _vjp(self, t: Tensor, y: Tensor, w: Tensor) -> Tensor:
         """J^T w for a batch w ``[B, N, D]`` (one reverse pass on B copies of y)."""
@@ -103,15 +145,18 @@ class FieldJacobian:
         n = y.shape[-2]
         g = torch.Generator(device="cpu").manual_seed(0)
         w = torch.randn((1, n, self.width), generator=g, dtype=y.dtype).to(y.device)
+        size = n * self.width
         while True:
-            jt = probe(lambda e: self._vjp(t, y, e), self.pattern_t, self.colour, self.width,
-                       y, diagonal_only=False).astype(np.float64)
-            exact = self._vjp(t, y, w).reshape(-1).cpu().numpy()
-            got = jt @ w.reshape(-1).cpu().numpy()
+            probes, exact = self._probes(t, y, w)
+            jac = sps.csc_matrix((probes[self._src].astype(np.float64), self._indices,
+                                  self._indptr), shape=(size, size))
+            got = jac.T @ w.reshape(-1).cpu().numpy()
             scale = np.linalg.norm(exact) + np.linalg.norm(got) + 1e-300
             eps = float(torch.finfo(y.dtype).eps)
             if np.linalg.norm(exact - got) <= 1e3 * math.sqrt(n * self.width) * eps * scale:
-                return jt.T.tocsr()
+                jac = jac.tocsr()
+                jac.eliminate_zeros()
+                return jac
             if self.depth >= self.max_depth:
                 raise OptionError(f"the Jacobian of this field reaches beyond {self.depth} "
                                   "hops of the graph; use an IMEX method (ark3, ark4)")
@@ -139,9 +184,9 @@ def nested_dissection(pattern: sps.spmatrix) -> Optional[np.ndarray]:
 class _PermutedLU:
     """SuperLU of P A P^T in a fixed order (``solve(b, trans)`` as scipy's ``SuperLU``)."""
 
-    def __init__(self, a: sps.spmatrix, perm: np.ndarray):
+    def __init__(self, a: sps.spmatrix, perm: np.ndarray, permuted: bool = False):
         self.perm = perm
-        ap = a.tocsr()[perm][:, perm].tocsc()
+        ap = a.tocsc() if permuted else a.tocsr()[perm][:, perm].tocsc()
         self.lu = splu(ap, permc_spec="NATURAL", options=dict(SymmetricMode=True))
 
     def solve(self, b: np.ndarray, trans: str = "N") -> np.ndarray:
@@ -158,6 +203,7 @@ class JacobianSolver(StageSolver):
                  width: int = 1, **kw):
         super().__init__(MatrixOperator(J, dtype=like.dtype, width=width), "direct", **kw)
         self.perm = perm
+        self._permuted: Optional[sps.csc_matrix] = None    # P J P^T, once per J (width 1)
 
     def L(self, y: Tensor) -> Tensor:
         """J y (sign applied); scipy's CSR product where no gradient is asked for."""
@@ -173,6 +219,13 @@ class JacobianSolver(StageSolver):
         if self.perm is None:
             return super()._factor(g)
         g = float(f"{g:.12g}")
+        if g not in self._lu and self.op.width == 1:     # P (I - g J) P^T = I - g P J P^T
+            if self._permuted is None:
+                self._permuted = self.op.matrix()[self.perm][:, self.perm].tocsc()
+            m = self._permuted
+            self._lu[g] = _PermutedLU(sps.identity(m.shape[0], format="csc")
+                                      - (self.sign * g) * m, self.perm, permuted=True)
+            self.stats.factorizations += 1
         if g not in self._lu:
             m = self.op.matrix()
             a = sps.identity(m.shape[0], format="csr") - (self.sign * g) * m
@@ -196,8 +249,8 @@ def field_adjacency(op):
         return node_pattern(op.i, op.j, op.n, 1), op.depth, op.width
     m = op.matrix() if hasattr(op, "matrix") else None
     if m is None:
-        raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2) need the "
-                          "graph of the field (a compiled spec) or L as a matrix")
+        raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2, rodas) need "
+                          "the graph of the field (a compiled spec) or L as a matrix")
     n = m.shape[0]
     return (sps.csr_matrix(m) != 0).astype(np.int8) + sps.identity(n, format="csr",
                                                                    dtype=np.int8), 1, 1
@@ -215,15 +268,22 @@ class FrozenJacobian:
     - :meth:`quantise` keeps h while the controller asks for growth below :data:`KEEP_BAND`
       (and J is not about to be refreshed), else rounds down to a power of sqrt(2).
 
+    With ``every_step`` (a Rosenbrock method that is not a W-method, e.g. Rodas: its order
+    needs the exact J of the step's start) J is refreshed after every accepted step and the
+    controller's h is taken as it is (each step factorises anew anyway).
+
     Args:
         f: f(t, y) on states ``[N, D]`` / ``[B, N, D]``.
         op: the split's L (for the graph pattern: :func:`field_adjacency`).
         sign: -1 for a reverse-time solve (the solver then uses -J).
         stats: the :class:`~pde2gnn.integrate.linsolve.SolveStats` to count in.
         rtol, atol, maxiter: passed to the solver.
+        every_step: refresh J at every step (see above).
     """
 
-    def __init__(self, f, op, sign: float, stats, rtol: float, atol: float, maxiter: int):
+    def __init__(self, f, op, sign: float, stats, rtol: float, atol: float, maxiter: int,
+                 every_step: bool = False):
+        self.every_step = every_step
         adjacency, depth, self.width = field_adjacency(op)
         self.flat = self.width == 1 and not hasattr(op, "i")   # a MatrixOperator: y flattened
         self.f, self.sign, self.stats = f, sign, stats
@@ -246,7 +306,7 @@ class FrozenJacobian:
         Raises:
             OptionError: y off the CPU (SuperLU)."""
         if y.device.type != "cpu":
-            raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2) "
+            raise OptionError("methods on the whole Jacobian (ark3j, ark4j, ros34pw2, rodas) "
                               "factorise it with SuperLU, on the CPU: use ark3 or ark4 "
                               "(matrix-free) on other devices")
         self.shape = tuple(y.shape[-2:])
@@ -267,12 +327,15 @@ class FrozenJacobian:
         """Told the outcome of a step on the current J (error ratio ``ratio``)."""
         if accepted:
             self.age += 1
-            self.stale = self.age >= REFRESH_EVERY or (self.age > 1 and ratio > STALE_RATIO)
+            self.stale = self.every_step or self.age >= REFRESH_EVERY or \
+                (self.age > 1 and ratio > STALE_RATIO)
         elif self.age > 0:          # rejected on a J from an earlier state: refresh it
             self.stale = True
 
     def quantise(self, h: float, new: float) -> float:
         """The next step size from the controller's ``new`` (see the class)."""
+        if self.every_step:
+            return new
         if h <= new < KEEP_BAND * h and not self.stale:
             return h
         return 2.0 ** (math.floor(2 * math.log2(new)) / 2)

@@ -359,11 +359,19 @@ class MatrixOperator:
     def __init__(self, matrix, dtype=torch.float64, device="cpu", width: int = 1):
         import scipy.sparse as sps
         self.m = sps.csr_matrix(matrix, dtype=np.float64)
-        self.width = width
-        idx = self.m.tocoo()
-        self._t = torch.sparse_coo_tensor(np.vstack([idx.row, idx.col]), idx.data,
-                                          self.m.shape, dtype=dtype, device=device,
-                                          check_invariants=False).coalesce()
+        self.width, self.dtype, self.device = width, dtype, device
+        self._torch: Optional[Tensor] = None
+
+    @property
+    def _t(self) -> Tensor:
+        """The matrix as a torch sparse tensor, built at the first product in torch (a
+        Jacobian solver multiplies with scipy unless a gradient is asked for)."""
+        if self._torch is None:
+            idx = self.m.tocoo()
+            self._torch = torch.sparse_coo_tensor(
+                np.vstack([idx.row, idx.col]), idx.data, self.m.shape, dtype=self.dtype,
+                device=self.device, check_invariants=False).coalesce()
+        return self._torch
 
     def apply(self, y: Tensor) -> Tensor:
         flat = y.reshape(-1, self.m.shape[0]).T
@@ -374,7 +382,7 @@ class MatrixOperator:
         return (self._t.t() @ flat).T.reshape(y.shape)
 
     def diag(self) -> Tensor:
-        return torch.as_tensor(self.m.diagonal(), dtype=self._t.dtype)
+        return torch.as_tensor(self.m.diagonal(), dtype=self.dtype)
 
     def matrix(self):
         return self.m

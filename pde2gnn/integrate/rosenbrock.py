@@ -9,11 +9,19 @@ reused over steps (:class:`pde2gnn.integrate.jacobian.FrozenJacobian`'s policy).
 (Rang & Angermann, BIT 45 (2005) 761-787) is a W-method of order 3 with an embedded order-2
 solution, stiffly accurate and L-stable: R(-inf) = 0.
 
-Per step: 4 evaluations of f (the first is the last step's f(y1)), 4 solves with one matrix,
-3 products with J, and, for a field that depends on t, one more evaluation for the time
-derivative f_t (forward difference; found unnecessary at the first step when f(t + dt, y) =
-f(t, y) exactly). Step control, dense output (cubic Hermite) and the max-NFE guard are those of
-:mod:`pde2gnn.integrate.imex`; decreasing output times solve g(s, y) = -f(-s, y).
+Per step (ROS34PW2): 4 evaluations of f (the first is the last step's f(y1)), 4 solves with
+one matrix, no products with J, and, for a field that depends on t, one more evaluation for
+the time derivative f_t (forward difference; found unnecessary at the first step when
+f(t + dt, y) = f(t, y) exactly). Step control, dense output (cubic Hermite) and the max-NFE
+guard are those of :mod:`pde2gnn.integrate.imex`; decreasing output times solve
+g(s, y) = -f(-s, y).
+
+The steps run in the form without products with J (Hairer & Wanner II, eq. (7.25'):
+:attr:`~pde2gnn.integrate.imex_tableaus.RosenbrockTableau.transformed`). Rodas4 and Rodas5P
+(``rodas4``, ``rodas5p``) are not W-methods: their order needs the exact J of the step's start,
+so J is evaluated and factorised at every step, the controller's step sizes are kept as they
+are, and the last step ends on the last output time (its value is a step's, not the cubic
+interpolant's, whose order 3 is below theirs).
 """
 from __future__ import annotations
 
@@ -57,7 +65,7 @@ def rosenbrock_solve(tab: RosenbrockTableau, f, op, y0: Tensor, s: List[float], 
     stats = SolveStats()
     run = _Rosenbrock(tab, f, sign, max_nfe, name,
                       FrozenJacobian(f, op, sign, stats, 1e-3 * rtol, 1e-3 * atol,
-                                     linear_maxiter))
+                                     linear_maxiter, every_step=not tab.w_method))
     ys = run.adaptive(y0, s, rtol, atol) if step_size is None else run.fixed(y0, s, step_size)
     return ys, dict(nfe=run.nfe, products=stats.products, iterations=stats.iterations,
                     solves=stats.solves, factorizations=stats.factorizations, steps=run.steps,
@@ -94,24 +102,21 @@ class _Rosenbrock:
         return (f1 - f0) / delta
 
     def step(self, s0: float, h: float, y0: Tensor, f0: Tensor, ft: Optional[Tensor]):
-        """(y1, error estimate) of one step from (s0, y0) with f0 = g(s0, y0)."""
+        """(y1, error estimate) of one step from (s0, y0) with f0 = g(s0, y0), in the form
+        without products with J (:attr:`RosenbrockTableau.transformed`)."""
         tab, solver = self.tab, self.frozen.solver
-        ks: List[Tensor] = []
+        a, C, m, e = tab.transformed
+        g = h * tab.gamma
+        us: List[Tensor] = []
         for i in range(tab.stages):
             where = f"at t = {self.sign * s0:.6g} (step size {h:.3g}, stage {i + 1})"
-            fi = f0 if i == 0 else self.F(s0 + tab.c[i] * h,
-                                          stage_sum(y0, tab.alpha[i][:i], ks))
-            terms, w = [fi], [h]
-            if any(tab.gammas[i][:i]):
-                terms.append(solver.L(stage_sum(None, tab.gammas[i][:i], ks)))
-                w.append(h)
+            fi = f0 if i == 0 else self.F(s0 + tab.c[i] * h, stage_sum(y0, a[i][:i], us))
+            terms, w = [fi] + us, [g] + [tab.gamma * c for c in C[i][:i]]
             if ft is not None and tab.d[i] != 0.0:
                 terms.append(ft)
-                w.append(h * h * tab.d[i])
-            ks.append(solver.solve(h * tab.gamma, stage_sum(None, w, terms), None, where))
-        y1 = stage_sum(y0, tab.b, ks)
-        err = stage_sum(None, [b - e for b, e in zip(tab.b, tab.bhat)], ks)
-        return y1, err
+                w.append(g * h * tab.d[i])
+            us.append(solver.solve(g, stage_sum(None, w, terms), None, where))
+        return stage_sum(y0, m, us), stage_sum(None, e, us)
 
     def _refresh(self, s0: float, y0: Tensor) -> None:
         if self.frozen.stale:
@@ -128,6 +133,11 @@ class _Rosenbrock:
                 if not s0 + h > s0:
                     raise SolverError(f"{self.tab.name}: step size underflow (h = {h:.3g}) at "
                                       f"t = {self.sign * s0:.6g} in the solve of {self.name}")
+                # a method that factorises at every step anyway ends on the last output time
+                # (scipy's t_bound): y(T) is a step's value, not the cubic interpolant's
+                clipped = self.frozen.every_step and s0 + h >= ts[-1]
+                if clipped:
+                    h = ts[-1] - s0
                 self._refresh(s0, y0)
                 try:
                     y1, err = self.step(s0, h, y0, f0, self._ft(s0, y0, f0))
@@ -148,9 +158,10 @@ class _Rosenbrock:
                 if ratio <= 1:
                     self.steps += 1
                     cap *= CAP_GROWTH
-                    f1 = self.F(s0 + h, y1)
+                    s1 = ts[-1] if clipped else s0 + h
+                    f1 = self.F(s1, y1)
                     last = (s0, h, y0, y1, f0, f1)
-                    s0, y0, f0 = s0 + h, y1, f1
+                    s0, y0, f0 = s1, y1, f1
                 else:
                     self.rejected += 1
                 h = self.frozen.quantise(h, min(cap, _next_step(h, ratio, self.tab.order)))

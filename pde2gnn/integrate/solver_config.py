@@ -45,8 +45,9 @@ class SolverConfig:
             ``ars232``, ``ars443``, ``esdirk3``, ``esdirk4``, ``backward_euler``,
             ``trapezoid``: L y implicit, N explicit; ``ark3j``, ``ark4j``: the same pairs with
             the whole Jacobian J(y_n) implicit; see docs/guide/stiff-solvers.md), a
-            Rosenbrock-W method of
-            :data:`pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS` (``ros34pw2``),
+            Rosenbrock method of
+            :data:`pde2gnn.integrate.imex_tableaus.ROSENBROCK_TABLEAUS` (``ros34pw2``, a
+            W-method; ``rodas4``, ``rodas5p``, without gradients),
             ``auto`` (``dopri5``, ``ark3`` or ``ros34pw2`` from rho(L) T, rho(J_N) T, the
             device and the graph's hubs: :mod:`pde2gnn.integrate.auto`; logged), or any
             other torchdiffeq method (the Adams methods only with ``step_size``).

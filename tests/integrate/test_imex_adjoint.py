@@ -25,7 +25,7 @@ from scipy.sparse.linalg import expm_multiply
 from pde2gnn.compiler import pipeline as compiler
 from pde2gnn.errors import OptionError
 from pde2gnn.graph import construction as graphs
-from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS
+from pde2gnn.integrate.imex_tableaus import IMEX_TABLEAUS, ROSENBROCK_TABLEAUS
 from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 HEAT = """model heat_learn
@@ -45,7 +45,8 @@ REVERSED = GREAD.replace("dt(u) = alpha * sum_j(u_j - u_i) + beta * u * (1 - u)"
 IMEX = [m for m, t in IMEX_TABLEAUS.items() if not t.fully_implicit and not t.linearised]
 ALL = [m for m, t in IMEX_TABLEAUS.items() if not t.linearised]
 #: the methods on the whole Jacobian (integrate.linearised, integrate.rosenbrock) have no adjoint
-WHOLE_JACOBIAN = [m for m, t in IMEX_TABLEAUS.items() if t.linearised] + ["ros34pw2"]
+WHOLE_JACOBIAN = [m for m, t in IMEX_TABLEAUS.items() if t.linearised] + \
+    list(ROSENBROCK_TABLEAUS)
 
 
 

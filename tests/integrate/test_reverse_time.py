@@ -107,3 +107,17 @@ def test_reverse_equals_forward_flipped():
                   atol=1e-12).ys
     back = rk_solve(f, y8[-1], T, rtol=1e-10, atol=1e-12).ys
     assert torch.allclose(back.flip(0), y8, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+@pytest.mark.parametrize("method", ["ros34pw2", "rodas4", "rodas5p"])
+def test_rosenbrock_reverse(problem, method):
+    """The Rosenbrock methods on the whole Jacobian (the sine problem depends on t: its f_t
+    term is exercised), intermediate outputs from the cubic Hermite interpolant."""
+    f, exact, A = PROBLEMS[problem]()
+    n = 10 if problem == "linear" else 1
+    op = MatrixOperator(A.numpy() if A is not None else np.eye(n))     # J's pattern
+    sol = imex_solve(op, None, _y0(exact, problem), T, method=method, rtol=1e-9, atol=1e-9,
+                     field=f)
+    ref = _exact(exact, problem)
+    assert float((sol.ys - ref).abs().max() / ref.abs().max()) < 1e-5

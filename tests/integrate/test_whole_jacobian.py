@@ -18,8 +18,12 @@ from pde2gnn.integrate.imex_tableaus import ROSENBROCK_TABLEAUS
 from pde2gnn.integrate.linsolve import MatrixOperator
 from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
-WHOLE = ["ros34pw2", "ark3j", "ark4j"]
-ORDER = {"ros34pw2": 3, "ark3j": 3, "ark4j": 4}
+WHOLE = ["ros34pw2", "ark3j", "ark4j", "rodas4", "rodas5p"]
+ORDER = {"ros34pw2": 3, "ark3j": 3, "ark4j": 4, "rodas4": 4, "rodas5p": 5}
+#: the order on linear autonomous problems where it is higher (R(z) - e^z = O(z^(p+1)))
+LINEAR_ORDER = {"rodas5p": 6}
+#: Rosenbrock methods that are not W-methods: J is refreshed at every step
+EVERY_STEP = [m for m, t in ROSENBROCK_TABLEAUS.items() if not t.w_method]
 
 
 pytestmark = pytest.mark.usefixtures("float64")
@@ -106,7 +110,10 @@ def test_order_heat_against_expm(name):
                          affine=False, field=f)
         assert sol.jacobians >= 1
         errs.append(float(np.abs(sol.ys[-1].numpy() - exact).max()))
-    assert abs(fitted_order(hs, errs) - ORDER[name]) < 0.35, errs
+    # on a linear autonomous problem only R(z) counts: Rodas5P's matches e^z to O(z^7)
+    # (test_rodas.py), so its error falls faster than h^5 (fitted 5.7 here, pre-asymptotic)
+    assert ORDER[name] - 0.35 < fitted_order(hs, errs) < LINEAR_ORDER.get(name, ORDER[name]) \
+        + 0.35, errs
 
 
 @pytest.mark.parametrize("name", WHOLE)
@@ -114,7 +121,8 @@ def test_order_heat_against_expm(name):
 def test_order_reaction_diffusion(name, every, monkeypatch):
     """A non-linear reaction-diffusion (16x16 grid) against dopri5 at rtol 1e-12: fixed-step
     errors fall as h^p both with J fresh at every step and with J of t = 0 kept for the whole
-    solve (the W-property of ROS34PW2; for ark3j / ark4j the split is exact for any J)."""
+    solve (the W-property of ROS34PW2; for ark3j / ark4j the split is exact for any J); the
+    Rodas methods, not W-methods, evaluate J at every step whatever REFRESH_EVERY says."""
     monkeypatch.setattr(J, "REFRESH_EVERY", every)
     f, pos = _grid_field(16, REACTION)
     y0 = torch.tensor(0.5 * np.sin(2 * np.pi * pos[:, :1]) * np.cos(2 * np.pi * pos[:, 1:]))
@@ -125,7 +133,7 @@ def test_order_reaction_diffusion(name, every, monkeypatch):
     for h in hs:
         sol = imex_solve(f.split_operator(), f.rest, y0, [0.0, T], method=name, step_size=h,
                          field=f)
-        assert sol.jacobians == (round(T / h) if every == 1 else 1)
+        assert sol.jacobians == (round(T / h) if every == 1 or name in EVERY_STEP else 1)
         errs.append(float((sol.ys[-1] - ref).abs().max()))
     assert abs(fitted_order(hs, errs) - ORDER[name]) < 0.4, errs
 

@@ -40,16 +40,15 @@ def greedy_colouring(conflict: sps.csr_matrix) -> np.ndarray:
     indptr, indices = conflict.indptr, conflict.indices
     colour = np.full(n, -1, dtype=np.int64)
     order = np.argsort(-np.diff(indptr), kind="stable")
-    for v in order:
-        nb = colour[indices[indptr[v]:indptr[v + 1]]]
-        used = np.unique(nb[nb >= 0])
+    col = colour.tolist()       # Python lists and sets: the rows are short, numpy's calls
+    ind, ptr = indices.tolist(), indptr.tolist()     # per row cost more than the work
+    for v in order.tolist():
+        used = {col[u] for u in ind[ptr[v]:ptr[v + 1]]}
         c = 0
-        for u in used:          # smallest colour not used by a neighbour
-            if u != c:
-                break
+        while c in used:        # smallest colour not used by a neighbour
             c += 1
-        colour[v] = c
-    return colour
+        col[v] = c
+    return np.asarray(col, dtype=np.int64)
 
 
 def probe(linear, pattern: sps.csr_matrix, colour: np.ndarray, width: int, like: Tensor,
