@@ -64,7 +64,13 @@ round3() {  # issue 39, third round (GREAD / ACMP against their reference codes 
   run2 experiments/zoo/specs/acmp_grand.pde texas acmp_grand_texas_select --splits 10 \
     --select-time 3 --select-points 384 --log-every 25
 }
+round4_acmp() {  # issue 39, fourth round: ACMP's reference configuration on Wisconsin, beside
+  # the reference run on the same splits (run_reference_gread_acmp.sh acmp wisconsin)
+  run2 experiments/zoo/specs/acmp_grand.pde wisconsin acmp_grand_wisconsin_select --splits 10 \
+    --select-time 3 --select-points 384 --log-every 25
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
-  *) a; b; ablations; round2; round3 ;;
+  round4_acmp) round4_acmp ;;
+  *) a; b; ablations; round2; round3; round4_acmp ;;
 esac

@@ -17,6 +17,7 @@ from typing import Callable, Dict
 
 import sympy as sp
 
+from pde2gnn.compiler.symbolic import elementwise as E
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic import sheaf as S
 from pde2gnn.errors import UnsupportedError
@@ -54,6 +55,8 @@ def _pow(g, e, lv):
         return f"1.0 / {g._paren(b, r(b), strict=True)}"
     if x == 2:
         return f"torch.square({r(b)})"
+    if isinstance(b, E.Abs) and x.is_Number and x > 1:     # |u| ** p: one kernel, cheap backward
+        return f"_G.abs_pow({r(b.args[0])}, {float(x)!r})"
     return f"{g._paren(b, r(b), strict=True)} ** {g._paren(x, r(x), strict=True)}"
 
 
