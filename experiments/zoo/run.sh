@@ -69,8 +69,14 @@ round4_acmp() {  # issue 39, fourth round: ACMP's reference configuration on Wis
   run2 experiments/zoo/specs/acmp_grand.pde wisconsin acmp_grand_wisconsin_select --splits 10 \
     --select-time 3 --select-points 384 --log-every 25
 }
+round4_g2() {  # G^2 on chameleon, fourth round: the raw directed edge list (the reference's graph,
+  # --directed) and pde2gnn's undirected graph, splits 0-1, 100 of g2.toml's 200 epochs (the
+  # reference beside it: G2REF=... SPLITS="0 1" EPOCHS=100 bash run_reference.sh g2 chameleon)
+  run2 g2 chameleon g2_chameleon_directed --splits 2 --epochs 100 --directed --log-every 10
+  run2 g2 chameleon g2_chameleon_undirected --splits 2 --epochs 100 --log-every 10
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
-  round4_acmp) round4_acmp ;;
-  *) a; b; ablations; round2; round3; round4_acmp ;;
+  round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
+  *) a; b; ablations; round2; round3; round4_acmp; round4_g2 ;;
 esac
