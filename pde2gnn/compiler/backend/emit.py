@@ -23,7 +23,20 @@ from pde2gnn.compiler.symbolic import sheaf as S
 from pde2gnn.errors import UnsupportedError
 
 
+def _common_factor(e: sp.Add):
+    """A non-numeric factor of every term of ``e`` (``c a + c b``), or None."""
+    terms = [sp.Mul.make_args(a) for a in e.args]
+    for f in terms[0]:
+        if not f.is_Number and all(f in t for t in terms[1:]):
+            return f
+    return None
+
+
 def _add(g, e, lv):
+    c = _common_factor(e)
+    if c is not None:            # c a + c b -> c (a + b): one product (and one in the backward)
+        rest = sp.Add(*(a / c for a in e.args))
+        return f"{g._paren(c, g.ref(c, lv), strict=True)} * ({g.ref(rest, lv)})"
     return " + ".join(g.ref(a, lv) for a in e.args).replace("+ -", "- ")
 
 
