@@ -70,11 +70,12 @@ round4_acmp() {  # issue 39, fourth round: ACMP's reference configuration on Wis
     --select-time 3 --select-points 384 --log-every 25
 }
 round4_g2() {  # G^2 on chameleon, fourth round: the raw directed edge list (the reference's graph,
-  # --directed), split 0, 100 of g2.toml's 200 epochs; the undirected graph's split 0 with 100
-  # epochs is round2's g2_chameleon (the reference beside both: G2REF=... SPLITS=0 EPOCHS=100
-  # bash run_reference.sh g2 chameleon). Started with --splits 2 and stopped after split 0 (the
-  # shared machine's load average was 11-13).
-  run2 g2 chameleon g2_chameleon_directed --splits 1 --epochs 100 --directed --log-every 10
+  # --directed) and pde2gnn's undirected graph, split 0, 40 of g2.toml's 200 epochs (the shared
+  # machine's load average was 11-14); the reference beside them on the same split and epochs:
+  # G2REF=... SPLITS=0 EPOCHS=40 bash experiments/zoo/run_reference.sh g2 chameleon
+  run2 g2 chameleon g2_chameleon_directed --splits 1 --epochs 40 --directed --log-every 10 &
+  run2 g2 chameleon g2_chameleon_undirected --splits 1 --epochs 40 --log-every 10 &
+  wait
 }
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
