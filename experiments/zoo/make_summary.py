@@ -71,7 +71,14 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                                 "runner, best parameters, 10 splits, unseeded",
        "acmp_grand_texas_select": "the reference script's configuration (argument defaults), "
                                   "time chosen on validation over 3T; reference: its "
-                                  "run_GNN.py per split, seeded"}
+                                  "run_GNN.py per split, seeded",
+       "acmp_grand_wisconsin_select": "the reference script's configuration (argument "
+                                      "defaults), time chosen on validation over 3T; "
+                                      "reference: its run_GNN.py per split, seeded",
+       "g2_chameleon_directed": "--directed (the raw edge list, the reference's graph), 40 "
+                                "epochs (g2.toml: 200), split 0 only; reference: the same",
+       "g2_chameleon_undirected": "40 epochs (g2.toml: 200), split 0 only; reference: on its "
+                                  "directed graph"}
 
 #: the row of each (model, data set) that counts for the bar (the others are ablations or the
 #: earlier, superseded configuration)
