@@ -20,29 +20,32 @@ def parser(repeats: int) -> argparse.ArgumentParser:
     return ap
 
 
-def timeit(fn, repeats, device):
-    """Mean wall time of ``fn()`` in seconds over ``repeats`` calls, after one warm-up call
-    (CUDA synchronised before and after)."""
+def timeit(fn, repeats, device, clock=time.perf_counter):
+    """Mean time of ``fn()`` in seconds over ``repeats`` calls, after one warm-up call (CUDA
+    synchronised before and after). ``clock``: wall time (default) or e.g.
+    ``time.process_time``, this process's CPU time, which a shared machine's other jobs do not
+    inflate (for one-thread CPU runs)."""
     import torch
     fn()
     if device == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(repeats):
         fn()
     if device == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / repeats
+    return (clock() - t0) / repeats
 
 
-def interleaved(fns: dict, blocks: int, repeats: int, device: str) -> dict:
+def interleaved(fns: dict, blocks: int, repeats: int, device: str,
+                clock=time.perf_counter) -> dict:
     """:func:`timeit` of each named function in ``blocks`` interleaved rounds (every round
     times each function once in turn, so a change of machine load falls on all of them
     alike). Returns ``{name: [seconds per call, one per round]}``; take their medians."""
     times = {k: [] for k in fns}
     for _ in range(blocks):
         for k, fn in fns.items():
-            times[k].append(timeit(fn, repeats, device))
+            times[k].append(timeit(fn, repeats, device, clock))
     return times
 
 

@@ -71,7 +71,14 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                                 "runner, best parameters, 10 splits, unseeded",
        "acmp_grand_texas_select": "the reference script's configuration (argument defaults), "
                                   "time chosen on validation over 3T; reference: its "
-                                  "run_GNN.py per split, seeded"}
+                                  "run_GNN.py per split, seeded",
+       "acmp_grand_wisconsin_select": "the reference script's configuration (argument "
+                                      "defaults), time chosen on validation over 3T; "
+                                      "reference: its run_GNN.py per split, seeded",
+       "g2_chameleon_directed": "--directed (the raw edge list, the reference's graph), 40 "
+                                "epochs (g2.toml: 200), split 0 only; reference: the same",
+       "g2_chameleon_undirected": "40 epochs (g2.toml: 200), split 0 only; reference: on its "
+                                  "directed graph"}
 
 #: the row of each (model, data set) that counts for the bar (the others are ablations or the
 #: earlier, superseded configuration)
@@ -79,7 +86,7 @@ MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("GREAD-BS", "Wisconsin"): "gread_sc_h4", ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
         ("ACMP", "Texas"): "acmp_ref", ("ACMP", "Cornell"): "acmp_ref",
-        ("ACMP", "Wisconsin"): "acmp_ref"}
+        ("ACMP", "Wisconsin"): "acmp_ref", ("G^2-GraphSAGE", "Chameleon"): "g2 (directed)"}
 
 
 NOTES = (Path(__file__).resolve().parent / "NOTES.md").read_text().strip() \

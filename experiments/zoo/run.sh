@@ -64,7 +64,21 @@ round3() {  # issue 39, third round (GREAD / ACMP against their reference codes 
   run2 experiments/zoo/specs/acmp_grand.pde texas acmp_grand_texas_select --splits 10 \
     --select-time 3 --select-points 384 --log-every 25
 }
+round4_acmp() {  # issue 39, fourth round: ACMP's reference configuration on Wisconsin, beside
+  # the reference run on the same splits (run_reference_gread_acmp.sh acmp wisconsin)
+  run2 experiments/zoo/specs/acmp_grand.pde wisconsin acmp_grand_wisconsin_select --splits 10 \
+    --select-time 3 --select-points 384 --log-every 25
+}
+round4_g2() {  # G^2 on chameleon, fourth round: the raw directed edge list (the reference's graph,
+  # --directed) and pde2gnn's undirected graph, split 0, 40 of g2.toml's 200 epochs (the shared
+  # machine's load average was 11-14); the reference beside them on the same split and epochs:
+  # G2REF=... SPLITS=0 EPOCHS=40 bash experiments/zoo/run_reference.sh g2 chameleon
+  run2 g2 chameleon g2_chameleon_directed --splits 1 --epochs 40 --directed --log-every 10 &
+  run2 g2 chameleon g2_chameleon_undirected --splits 1 --epochs 40 --log-every 10 &
+  wait
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
-  *) a; b; ablations; round2; round3 ;;
+  round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
+  *) a; b; ablations; round2; round3; round4_acmp; round4_g2 ;;
 esac

@@ -52,9 +52,10 @@ PY
   # mean / std (population, as the reference prints) of the selected epochs' test accuracies
   # and the wall time per epoch, into experiments/zoo/reference.json (key g2_<dataset>[_probe])
   python - "$name" "$tag" <<'PY'
-import glob, json, sys
+import glob, json, os, sys
 from pathlib import Path
 name, tag = sys.argv[1], sys.argv[2]
+env = "".join(f'{k}="{os.environ[k]}" ' for k in ("SPLITS", "EPOCHS") if os.environ.get(k))
 runs = [json.loads(Path(f).read_text()) for f in
         sorted(glob.glob(f"experiments/zoo/runs/traces/trace_g2_ref_{name}{tag}_s*.json"))]
 acc = [100 * r["best_test"] for r in runs]
@@ -67,7 +68,7 @@ ref[f"g2_{name}{tag}"] = {
     "splits": [r["options"]["split"] for r in runs],
     "epochs": sum(len(r["records"]) for r in runs),
     "s_per_epoch": round(sum(r["wall_s"] for r in runs) / sum(len(r["records"]) for r in runs), 4),
-    "command": (f"G2REF=/tmp/ref_g2 bash experiments/zoo/run_reference.sh g2 {name} "
+    "command": (env + f"G2REF=/tmp/ref_g2 bash experiments/zoo/run_reference.sh g2 {name} "
                + " ".join("--" + p for p in tag.split("_") if p)).strip()}
 out.write_text(json.dumps(ref, indent=1) + "\n")
 print(ref[f"g2_{name}{tag}"])

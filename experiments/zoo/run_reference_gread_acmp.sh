@@ -10,13 +10,14 @@
 # wandb paths would call them). TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1: the references' processed
 # data sets are pickled Data objects, which torch >= 2.6 refuses by default.
 # Usage: GREAD=/tmp/ref_gread ACMP=/tmp/ref_acmp SHIM=/tmp/ref_shim \
-#   bash experiments/zoo/run_reference_gread_acmp.sh [gread|acmp|acmp_undirected]
+#   bash experiments/zoo/run_reference_gread_acmp.sh [gread|acmp [DATASET]|acmp_undirected]
 # gread: GREAD's own runner with its best parameters (gread_params.py) on the ten splits
 #   (`run_GNN.py --dataset wisconsin --use_best_params --num_splits 10`; its splits are the
 #   geom-gcn .npz files, copied to src/splits; it sets no seed); the per-split test accuracies
 #   and wall time per epoch are read from its log into reference.json (gread_sc_h4_wisconsin).
-# acmp: experiments/zoo/trace_acmp_reference.py (ACMP's main() once per split, seeded, with
-#   per-epoch records), the ten splits of Texas, into reference.json (acmp_grand_texas).
+# acmp [DATASET]: experiments/zoo/trace_acmp_reference.py (ACMP's main() once per split, seeded,
+#   with per-epoch records), the ten splits of DATASET (texas by default; wisconsin, cornell), into
+#   reference.json (acmp_grand_<dataset>).
 set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
@@ -33,15 +34,16 @@ gread() {
   python experiments/zoo/reference_log.py gread "$log" gread_sc_h4_wisconsin \
     "python run_GNN.py --dataset wisconsin --use_best_params --num_splits 10 (jeongwhanchoi/GREAD src)"
 }
-acmp() {
+acmp() {  # [dataset], texas by default
   : "${ACMP:?set ACMP to a clone of ykiiiiii/ACMP}"
-  mkdir -p "$ACMP/data/texas/texas/raw"
-  cp -n "$DATA"/WebKB/texas/raw/* "$ACMP/data/texas/texas/raw/"
+  local ds=${1:-texas}
+  mkdir -p "$ACMP/data/$ds/$ds/raw"
+  cp -n "$DATA"/WebKB/$ds/raw/* "$ACMP/data/$ds/$ds/raw/"
   PYTHONPATH=$PWD:$SHIM nice -n 10 python experiments/zoo/trace_acmp_reference.py "$ACMP" \
-    experiments/zoo/runs/reference_acmp_texas.json --dataset texas --splits 10 \
-    > experiments/zoo/runs/reference_acmp_texas.log 2>&1
-  python experiments/zoo/reference_log.py acmp experiments/zoo/runs/reference_acmp_texas.json \
-    acmp_grand_texas "experiments/zoo/trace_acmp_reference.py \$ACMP OUT --dataset texas --splits 10 (ykiiiiii/ACMP run_GNN.py defaults, splits 0-9)"
+    experiments/zoo/runs/reference_acmp_$ds.json --dataset $ds --splits 10 \
+    > experiments/zoo/runs/reference_acmp_$ds.log 2>&1
+  python experiments/zoo/reference_log.py acmp experiments/zoo/runs/reference_acmp_$ds.json \
+    acmp_grand_$ds "experiments/zoo/trace_acmp_reference.py \$ACMP OUT --dataset $ds --splits 10 (ykiiiiii/ACMP run_GNN.py defaults, splits 0-9)"
 }
 acmp_undirected() {  # the probe: the reference with the graph made undirected, split 0
   PYTHONPATH=$PWD:$SHIM nice -n 10 python experiments/zoo/trace_acmp_reference.py "$ACMP" \
@@ -49,5 +51,5 @@ acmp_undirected() {  # the probe: the reference with the graph made undirected, 
     --undirected-graph > experiments/zoo/runs/reference_acmp_texas_undirected.log 2>&1
 }
 case "${1:-all}" in
-  gread) gread ;; acmp) acmp ;; acmp_undirected) acmp_undirected ;; *) gread; acmp ;;
+  gread) gread ;; acmp) acmp "${2:-texas}" ;; acmp_undirected) acmp_undirected ;; *) gread; acmp ;;
 esac

@@ -30,7 +30,8 @@ from pde2gnn.compiler.graph_clause import knn_clause
 from pde2gnn.errors import OptionError
 from pde2gnn.graph.construction import feature_knn_graph
 from pde2gnn.integrate.solve import EulerLayers, ODEBlock
-from pde2gnn.models.features import FeatureLinear, as_model_input, dropout_linear  # noqa: F401
+from pde2gnn.models.features import (  # noqa: F401
+    Dropout, FeatureLinear, as_model_input, dropout_linear)
 
 
 #: activations of the encoder / decoder side of :class:`ContinuousGNN`
@@ -100,7 +101,7 @@ class ContinuousGNN(nn.Module):
         self.field = compile_spec(spec, edge_index, data.num_nodes, dims=dims,
                                   params=config.params, inputs=inputs)
         width = self.field.state_width
-        self.input_dropout = nn.Dropout(config.input_dropout)
+        self.input_dropout = Dropout(config.input_dropout)
         slices = self.field.field_slices
         pos_width = 0 if self.pos_field is None else slices[self.pos_field].stop - \
             slices[self.pos_field].start
@@ -125,7 +126,7 @@ class ContinuousGNN(nn.Module):
                 for _ in range(config.euler_layers() - 1)], config.time)
         else:
             self.ode = ODEBlock(self.field, config.time, config.solver)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         dec_width = width if self.decode_index is None else len(self.decode_index)
         self.fc = nn.Linear(dec_width, dec_width) if config.fc_out else None
         self.decoder = nn.Linear(dec_width, num_classes)

@@ -34,6 +34,8 @@ class TrainConfig:
     #                                 "scalable" setting); input dropout still applies
     normalize_features: bool = False  # rows of x scaled to sum 1 (torch_geometric's
     #                                   NormalizeFeatures, as the NSD reference loads its data)
+    directed: bool = False          # keep the raw edge direction of a geom-gcn set (the G^2 and
+    #                                 ACMP references' graph; default: made undirected)
     encoder_act: str = "none"       # activation after the encoder: none | relu | elu (NSD)
     decoder_act: str = "relu"       # activation of x(T) before the decoder: relu | elu | none
     dropout_at: str = "decoder"     # where `dropout` applies: before the decoder (GRAND) or

@@ -1,4 +1,8 @@
-"""The heterophilic data sets load with their ten geom-gcn splits, undirected."""
+"""The heterophilic data sets load with their ten geom-gcn splits, undirected by default; with
+``directed`` (``--directed``, ``directed = true``) the raw edge list keeps its direction."""
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -41,3 +45,67 @@ def test_texas_ten_splits_and_short_graff_run(shared_root, tmp_path):
     rep = energy_report(r["model"], data, str(tmp_path / "e.png"))
     assert (tmp_path / "e.png").stat().st_size > 1000
     assert rep["spectral"]["class"] in ("LFD", "HFD") and len(rep["energy"]) == 11
+
+
+#: a 6-node WebKB-format edge list (page j links to page i: "j<TAB>i"): a reciprocated pair
+#: (0, 1), a repeated edge (2 -> 3 twice), a self-loop (4), node 5 receives no edge
+RAW_EDGES = [(0, 1), (1, 0), (2, 3), (2, 3), (4, 4), (5, 0), (3, 1)]
+
+
+@pytest.fixture
+def tiny_webkb(tmp_path, monkeypatch):
+    """A data root holding a 6-node 'texas' in the geom-gcn raw format torch_geometric reads."""
+    monkeypatch.setenv("PDE2GNN_CACHE", str(tmp_path / "cache"))
+    raw = tmp_path / "data" / "WebKB" / "texas" / "raw"
+    raw.mkdir(parents=True)
+    feats = ["node_id\tfeature\tlabel"] + [f"{k}\t{k % 2},1,{(k + 1) % 2}\t{k % 3}"
+                                            for k in range(6)]
+    (raw / "out1_node_feature_label.txt").write_text("\n".join(feats) + "\n")
+    edges = ["node_id\tnode_id"] + [f"{j}\t{i}" for j, i in RAW_EDGES]
+    (raw / "out1_graph_edges.txt").write_text("\n".join(edges) + "\n")
+    for k in range(10):
+        m = np.zeros((3, 6), dtype=bool)
+        m[0, [0, 1, 2]], m[1, [3]], m[2, [4, 5]] = True, True, True
+        np.savez(raw / f"texas_split_0.6_0.2_{k}.npz", train_mask=m[0], val_mask=m[1],
+                 test_mask=m[2])
+    return str(tmp_path / "data")
+
+
+def test_directed_keeps_the_raw_direction_default_symmetrises(tiny_webkb):
+    """Raw: 7 lines, 6 distinct edges (the repeated one merged, as torch_geometric's WebKB
+    coalesces). Default: every edge in both directions, 9 distinct (the self-loop once)."""
+    raw = {(j, i) for j, i in RAW_EDGES}
+    directed = load_dataset("texas", tiny_webkb, directed=True)
+    assert set(map(tuple, directed.edge_index.T.tolist())) == raw
+    assert directed.edge_index.shape[1] == 6
+    assert int((torch.bincount(directed.edge_index[1], minlength=6) == 0).sum()) == 2  # 2, 5
+    undirected = load_dataset("texas", tiny_webkb)
+    both = raw | {(i, j) for j, i in raw}
+    assert set(map(tuple, undirected.edge_index.T.tolist())) == both
+    assert undirected.edge_index.shape[1] == len(both) == 9
+    assert undirected.train_mask.shape == directed.train_mask.shape == (6, 10)
+
+
+def test_directed_refused_for_a_planetoid_set():
+    from pde2gnn.errors import DataError
+    with pytest.raises(DataError, match="Cora's graph is undirected"):
+        load_dataset("Cora", None, directed=True)
+
+
+@pytest.mark.parametrize("how", ["cli", "toml"])
+def test_directed_reaches_the_training_graph(tiny_webkb, tmp_path, capsys, how):
+    """`pde2gnn train --directed` and a TOML's `directed = true` train on the 6 raw edges; the
+    default on the 9 of the symmetrised graph (the run's first line counts them)."""
+    from pde2gnn.cli.commands import main
+    spec = tmp_path / "g2d.pde"
+    spec.write_text((Path(__file__).resolve().parents[2] / "library" / "g2.pde").read_text()
+                    .replace("model g2", "model g2d"))
+    toml = "[default]\nhidden = 4\nepochs = 1\nmethod = \"euler\"\nstep_size = 1.0\n" \
+           "time = 1.0\nself_loops = false\n"
+    spec.with_suffix(".toml").write_text(toml + ("directed = true\n" if how == "toml" else ""))
+    common = ["train", str(spec), "--dataset", "texas", "--data-root", tiny_webkb, "--quiet",
+              "--threads", "1", "--results", str(tmp_path / "r.json")]
+    assert main(common + (["--directed"] if how == "cli" else [])) == 0
+    assert "6 nodes, 6 edges" in capsys.readouterr().out
+    assert main(common + ["--no-directed"]) == 0
+    assert "6 nodes, 9 edges" in capsys.readouterr().out

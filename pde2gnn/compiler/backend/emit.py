@@ -17,12 +17,26 @@ from typing import Callable, Dict
 
 import sympy as sp
 
+from pde2gnn.compiler.symbolic import elementwise as E
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic import sheaf as S
 from pde2gnn.errors import UnsupportedError
 
 
+def _common_factor(e: sp.Add):
+    """A non-numeric factor of every term of ``e`` (``c a + c b``), or None."""
+    terms = [sp.Mul.make_args(a) for a in e.args]
+    for f in terms[0]:
+        if not f.is_Number and all(f in t for t in terms[1:]):
+            return f
+    return None
+
+
 def _add(g, e, lv):
+    c = _common_factor(e)
+    if c is not None:            # c a + c b -> c (a + b): one product (and one in the backward)
+        rest = sp.Add(*(a / c for a in e.args))
+        return f"{g._paren(c, g.ref(c, lv), strict=True)} * ({g.ref(rest, lv)})"
     return " + ".join(g.ref(a, lv) for a in e.args).replace("+ -", "- ")
 
 
@@ -54,7 +68,40 @@ def _pow(g, e, lv):
         return f"1.0 / {g._paren(b, r(b), strict=True)}"
     if x == 2:
         return f"torch.square({r(b)})"
+    if isinstance(b, E.Abs) and x.is_Number and x > 1:     # |u| ** p: one kernel, cheap backward
+        return f"_G.abs_pow({r(b.args[0])}, {float(x)!r})"
     return f"{g._paren(b, r(b), strict=True)} ** {g._paren(x, r(x), strict=True)}"
+
+
+def _edge_difference(e):
+    """``u`` where ``e`` is ``u_j - u_i`` or ``u_i - u_j`` (either sign form), else None."""
+    if not isinstance(e, sp.Add) or len(e.args) != 2:
+        return None
+    parts = []
+    for t in e.args:
+        sign = 1
+        if t.is_Mul and len(t.args) == 2 and t.args[0] == -1:
+            sign, t = -1, t.args[1]
+        if not isinstance(t, O.ENDPOINTS):
+            return None
+        inner = t.args[0]
+        if inner.could_extract_minus_sign():
+            sign, inner = -sign, -inner
+        parts.append((type(t), sign, inner))
+    (c1, s1, u1), (c2, s2, u2) = parts
+    return u1 if c1 is not c2 and s1 == -s2 and u1 == u2 else None
+
+
+def _sum_j(g, e, lv):
+    """``sum_j(abs(u_j - u_i) ** p)``, p > 1 a number -> ``_G.sum_abs_pow_diff(u, p)`` (the
+    p-Dirichlet energy density in one kernel, ``backend/edge_power.py``); else ``_G.sum_j``."""
+    a = e.args[0]
+    if a.is_Pow and isinstance(a.args[0], E.Abs) and a.args[1].is_Number and a.args[1] > 1:
+        u = _edge_difference(a.args[0].args[0])
+        if u is not None:
+            return f"_G.sum_abs_pow_diff({g.ref(u, lv)}, {float(a.args[1])!r})"
+    return _kernel(O.KERNELS[O.SumJ], "edge" if issubclass(O.SumJ, O.EDGE_ROWS) else None)(
+        g, e, lv)
 
 
 def _net(g, e, lv):
@@ -130,6 +177,7 @@ RULES: Dict[type, Callable] = {
     **{cls: _kernel(k, "edge" if issubclass(cls, O.EDGE_ROWS) else None)
        for cls, k in O.KERNELS.items()},
     O.Dot: _dot,
+    O.SumJ: _sum_j,
     sp.Add: _add,
     sp.Mul: _mul,
     sp.Pow: _pow,

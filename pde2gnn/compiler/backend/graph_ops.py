@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from pde2gnn.errors import DataError, OptionError
 from pde2gnn.compiler.backend.csr import CSRPattern, csr_product, csr_structure, sampled_dot
+from pde2gnn.compiler.backend.edge_power import EdgePowerOps
 from pde2gnn.compiler.backend.inputs import check_graph
 from pde2gnn.compiler.backend.pointwise_ops import PointwiseOps
 
@@ -39,7 +40,7 @@ def segment_softmax(e: Tensor, index: Tensor, num_nodes: int, dim: int) -> Tenso
     return out / total.gather(dim, idx)
 
 
-class GraphOps(PointwiseOps, nn.Module):
+class GraphOps(PointwiseOps, EdgePowerOps, nn.Module):
     """Index structure of one graph and the kernels generated code uses on it.
 
     Args:

@@ -49,6 +49,7 @@ class NodeClassification(Task):
                "dropout", "input_dropout",
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
+               "directed",
                "encoder_act", "second_linear", "per_layer_weights", "sheaf_decay",
                "decoder_act", "dropout_at", "select_time", "select_points", "select_by")
 
@@ -99,6 +100,10 @@ class NodeClassification(Task):
         q.add_argument("--normalize-features", action=argparse.BooleanOptionalAction,
                        default=None, help="scale each node's features to sum 1 "
                        "(torch_geometric's NormalizeFeatures; the NSD reference does)")
+        q.add_argument("--directed", action=argparse.BooleanOptionalAction, default=None,
+                       help="keep the raw direction of a heterophilic set's edges (node i "
+                       "aggregates over the pages linking to it; the G^2 and ACMP reference "
+                       "codes' graph); default: made undirected")
         q.add_argument("--select-by", choices=["accuracy", "loss"], help="the epoch reported: "
                        "best validation accuracy (default) or least validation loss (NSD)")
         q.add_argument("--encoder-act", choices=["none", "relu", "elu"],
@@ -160,7 +165,8 @@ class NodeClassification(Task):
     def load(self):
         from pde2gnn.data.datasets import largest_connected_component, load_dataset, random_split
         a = self.args
-        data = load_dataset(self._dataset, a.data_root, "public" if self.random else a.split)
+        data = load_dataset(self._dataset, a.data_root, "public" if self.random else a.split,
+                            directed=self.configure(None).directed)
         if self.random:   # BLEND / GRAND protocol: largest connected component
             data = random_split(largest_connected_component(data), 0, self._per_class)
         self._split = a.split or ("geom-gcn" if self.num_splits(data) > 1 else "public")
