@@ -64,7 +64,21 @@ round3() {  # issue 39, third round (GREAD / ACMP against their reference codes 
   run2 experiments/zoo/specs/acmp_grand.pde texas acmp_grand_texas_select --splits 10 \
     --select-time 3 --select-points 384 --log-every 25
 }
+round4_film() {  # issue 39, fourth round (branch F): the Film and Planetoid (geom-gcn
+  # 60/20/20) cells, one run at a time, cheapest first (s/epoch measured on split 0, 3 epochs:
+  # see the notes): GraphCON-GCN on Film, Cora, CiteSeer (the library TOML's [default]: the
+  # reference ships no parameters for them); GREAD-BS on Cora (gread.toml [Cora]) and on Film
+  # (gread.toml [Film]), the reference's best parameters, as many splits as the budget leaves
+  # (--resume keeps the finished ones). Not run: G^2 on Film (18.6 s/epoch: 200 epochs x 10
+  # splits = 10 h), ACMP on Film (out of memory: 13.4 GB at dopri5) and chameleon (max_nfe
+  # 2000 exceeded in epoch 1), GraphCON and GREAD on PubMed, GREAD on CiteSeer (notes)
+  run2 graphcon film graphcon_film --splits 10 --log-every 100
+  run2 graphcon Cora graphcon_Cora --split geom-gcn --splits 10 --log-every 100
+  run2 graphcon CiteSeer graphcon_CiteSeer --split geom-gcn --splits 10 --log-every 100
+  run2 gread Cora gread_Cora --split geom-gcn --splits 10 --log-every 50
+  run2 gread film gread_film --splits 10 --log-every 50
+}
 case "${1:-all}" in
-  a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
-  *) a; b; ablations; round2; round3 ;;
+  a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;; round4_film) round4_film ;;
+  *) a; b; ablations; round2; round3; round4_film ;;
 esac
