@@ -85,6 +85,8 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "gread_Cora": "gread.toml [Cora] (gread_params.py; m2_mlp not reproduced)",
        "gread_film": "ablation: one alpha per channel (gread; the reference's Film "
                      "configuration has one alpha: gread_sc), splits 0-5",
+       "gread_sc_h4_film": "ablation: the reference's four attention heads "
+                           "(specs/gread_sc_h4.pde), splits 0-2",
        "gread_sc_film": "gread.toml [Film] (gread_params.py: attention, one alpha; use_mlp "
                         "and the reference's multiple heads not reproduced)",
        "acmp_grand_texas_select": "the reference script's configuration (argument defaults), "

@@ -82,6 +82,8 @@ round4_film_b() {  # Film's best parameters have alpha_dim "sc" (one diffusion r
   # is specs/gread_sc.pde, not gread (one per channel, the Planetoid sets' "vc"): the main
   # GREAD-BS Film row; the gread row (6 splits) is kept as the ablation
   run2 experiments/zoo/specs/gread_sc.pde film gread_sc_film --splits 10 --log-every 50
+  # ablation: the reference's four attention heads, splits 0-2 (what the deadline left)
+  run2 experiments/zoo/specs/gread_sc_h4.pde film gread_sc_h4_film --splits 3 --log-every 50
 }
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;; round4_film) round4_film ;;
