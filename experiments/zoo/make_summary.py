@@ -17,7 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATASETS = {"texas": "Texas", "wisconsin": "Wisconsin", "cornell": "Cornell", "film": "Film",
-            "chameleon": "Chameleon", "squirrel": "Squirrel", "Cora": "Cora"}
+            "chameleon": "Chameleon", "squirrel": "Squirrel", "Cora": "Cora",
+            "CiteSeer": "CiteSeer", "PubMed": "PubMed"}
 
 #: the zoo: model -> (paper, the specs that run it)
 MODELS = {
@@ -32,10 +33,17 @@ MODELS = {
 
 #: published (mean, std, where read) per (model, dataset), std None where only the mean was read
 WIZ = "https://www.wizwand.com/paper/"
+PWC_GREAD = ("paperswithcode.com/paper/gread-graph-neural-reaction-diffusion (GREAD's table, "
+             "geom-gcn splits, as listed there: the arXiv version's GREAD-BS mean only)")
 PAPER = {
     ("GREAD-BS", "Texas"): (88.92, 3.72, "GREAD Table 3 as quoted in issue 39"),
     ("GREAD-BS", "Cornell"): (86.49, 7.15, "GREAD Table 3 as quoted in issue 39"),
     ("GREAD-BS", "Film"): (37.90, 1.17, "GREAD Table 3 as quoted in issue 39"),
+    ("GREAD-BS", "Cora"): (88.39, None, PWC_GREAD),
+    ("GREAD-BS", "CiteSeer"): (77.53, None, PWC_GREAD),
+    ("GREAD-BS", "PubMed"): (90.21, None, PWC_GREAD),
+    ("GREAD-BS", "Chameleon"): (67.98, None, PWC_GREAD),
+    ("GREAD-BS", "Squirrel"): (51.01, None, PWC_GREAD),
     ("GREAD-BS", "Wisconsin"): (89.41, None, "wizwand.com listing of GREAD's results (mean "
                                 "only; see the notes: the same figure as NSD's O(d)-NSD "
                                 "89.41 ± 4.74)"),
@@ -69,6 +77,18 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "grand_pp_Cora_lpc5": "random LCC splits, 5 labels per class, seeds 0-4",
        "gread_sc_h4_wisconsin": "4 attention heads (the reference's); reference: its own "
                                 "runner, best parameters, 10 splits, unseeded",
+       "graphcon_film": "graphcon.toml [default] (the reference ships no Film parameters)",
+       "graphcon_Cora": "graphcon.toml [default] (the reference ships no Planetoid parameters "
+                        "for GraphCON-GCN)",
+       "graphcon_CiteSeer": "graphcon.toml [default] (the reference ships no Planetoid "
+                            "parameters for GraphCON-GCN)",
+       "gread_Cora": "gread.toml [Cora] (gread_params.py; m2_mlp not reproduced)",
+       "gread_film": "ablation: one alpha per channel (gread; the reference's Film "
+                     "configuration has one alpha: gread_sc), splits 0-5",
+       "gread_sc_h4_film": "ablation: the reference's four attention heads "
+                           "(specs/gread_sc_h4.pde), splits 0-2",
+       "gread_sc_film": "gread.toml [Film] (gread_params.py: attention, one alpha; use_mlp "
+                        "and the reference's multiple heads not reproduced)",
        "acmp_grand_texas_select": "the reference script's configuration (argument defaults), "
                                   "time chosen on validation over 3T; reference: its "
                                   "run_GNN.py per split, seeded",
@@ -83,7 +103,8 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
 #: the row of each (model, data set) that counts for the bar (the others are ablations or the
 #: earlier, superseded configuration)
 MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
-        ("GREAD-BS", "Wisconsin"): "gread_sc_h4", ("GraphCON-GCN", "Texas"): "graphcon",
+        ("GREAD-BS", "Wisconsin"): "gread_sc_h4", ("GREAD-BS", "Film"): "gread_sc",
+        ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
         ("ACMP", "Texas"): "acmp_ref", ("ACMP", "Cornell"): "acmp_ref",
         ("ACMP", "Wisconsin"): "acmp_ref", ("G^2-GraphSAGE", "Chameleon"): "g2 (directed)"}
@@ -215,8 +236,11 @@ def markdown(summary: dict) -> str:
     lines += ["", "The bar (issue 39): per model, of the published cells run here (its main row "
               "per data set: " + ", ".join(f"{m} {d} `{v}`" for (m, d), v in MAIN.items())
               + "; one spec otherwise), those within one std or above:", ""]
+    ran = {(r["zoo_model"], r["dataset"]) for r in summary["rows"] if main_row(r)}
     for m, (ok, n) in bar(summary["rows"]).items():
-        lines.append(f"- {m}: {ok} of {n}")
+        unrun = [ds for (pm, ds) in PAPER if pm == m and (pm, ds) not in ran]
+        lines.append(f"- {m}: {ok} of {n}" + (f" (published, not run: {', '.join(unrun)})"
+                                              if unrun else ""))
     lines += ["", "Published figures and where they were read:", ""]
     for (m, ds), (mean, std, src) in PAPER.items():
         lines.append(f"- {m}, {ds}: {mean}" + ("" if std is None else f" ± {std}") + f" ({src})")
@@ -253,7 +277,8 @@ def main() -> None:
     if not found:
         raise SystemExit("no finished runs under experiments/zoo/runs: run experiments/zoo/run.sh "
                          "first (the summaries are left as they are)")
-    summary = {"study": "zoo", "title": "The PDE-GNN zoo on the WebKB heterophilic sets",
+    summary = {"study": "zoo", "title": "The PDE-GNN zoo on the geom-gcn splits (WebKB, Film, "
+               "Wikipedia, Planetoid)",
                "paper": "; ".join(f"{m}: {p}" for m, (p, _) in MODELS.items()),
                "rows": found}
     sys.path.insert(0, str(HERE.parent))
