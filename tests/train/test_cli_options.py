@@ -332,14 +332,18 @@ def _configured(argv):
 
 
 def test_step_size_none_unsets_the_toml_value():
-    """library/gread.toml sets rk4 with step_size 0.25; `--method ark3 --step-size none`
+    """library/gread.toml sets rk4 with a step_size for Cora; `--method ark3 --step-size none`
     gets adaptive steps (step_size None), without `none` the TOML's step stays, and a number
     still overrides it; `none` is refused where an option may not be unset."""
+    import tomllib
+    from pde2gnn.resources import library_dir
+    toml = tomllib.loads((library_dir() / "gread.toml").read_text())
+    want = toml.get("Cora", {}).get("step_size", toml["default"]["step_size"])
     base = ["train", "gread", "--dataset", "Cora", "--method", "ark3"]
-    assert _configured(base).solver.step_size == 0.25
+    assert _configured(base).solver.step_size == want
     assert _configured(base + ["--step-size", "none"]).solver.step_size is None
     assert _configured(base + ["--step-size", "None"]).solver.step_size is None
-    assert _configured(base + ["--step-size", "0.5"]).solver.step_size == 0.5
+    assert _configured(base + ["--step-size", "0.375"]).solver.step_size == 0.375
     with pytest.raises(OptionError, match="--time must be a finite number above 0, got 'none'"):
         build_parser().parse_args(base + ["--time", "none"])
     assert options.unset(options.UNSET) is None and options.unset(0.5) == 0.5
