@@ -5,7 +5,8 @@ the test instead, so CI cannot pass by skipping.
 
 Markers (``pyproject.toml``): ``data`` (reads the benchmark data), ``slow`` (seconds or more),
 ``gpu`` (needs CUDA; skipped without it). ``python -m pytest tests/ -m "not slow and not data"``
-is the fast set a developer runs while working. Tests never write into the data folder:
+is the fast set a developer runs while working; ``-n 2`` (pytest-xdist) spreads any
+set over two cores. Tests never write into the data folder:
 everything torch_geometric processes is a copy under pytest's tmp_path."""
 import os
 import shutil
@@ -63,9 +64,17 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_configure(config):
     """``pde2gnn train`` without ``--results`` writes ``$PDE2GNN_RUNS/<run>/results.json``:
-    under the tests, a temporary folder, never ./runs of the working tree."""
+    under the tests, a temporary folder, never ./runs of the working tree.
+
+    Under pytest-xdist (``-n K``) each worker runs one thread, as ``OMP_NUM_THREADS`` for the
+    processes it starts and as torch's thread count for itself, unless ``OMP_NUM_THREADS`` is
+    already set: ``-n 2`` on two cores runs two one-thread workers, not two workers of two
+    threads each fighting for the same cores."""
     import tempfile
     os.environ["PDE2GNN_RUNS"] = tempfile.mkdtemp(prefix="pde2gnn-runs-")
+    if "PYTEST_XDIST_WORKER" in os.environ and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 def pytest_terminal_summary(terminalreporter):

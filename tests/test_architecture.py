@@ -196,6 +196,7 @@ def test_reading_a_toml_imports_no_torch():
     assert "torch_geometric" not in mods and "torch" not in mods
 
 
+@pytest.mark.slow
 def test_public_api_is_lazy_and_complete():
     r = _run(["import sys, pde2gnn; assert 'torch' not in sys.modules, 'import pde2gnn loads torch'; "
               "names = [getattr(pde2gnn, n) for n in ('compile', 'explain', 'PDEConv', 'ODEBlock', "

@@ -189,6 +189,7 @@ def graphs(draw):
 @seed(SEED)
 @settings(settings.get_profile(PROFILE))
 @given(grammar_specs(), graphs())
+@pytest.mark.slow
 def test_fuzz_grammar_specs(text, graph):
     _check(text, graph=graph)
 
@@ -223,6 +224,7 @@ def child_specs(draw):
 @seed(SEED + 3)
 @settings(settings.get_profile(PROFILE))
 @given(child_specs())
+@pytest.mark.slow
 def test_fuzz_child_specs(text):
     _check(text)
 
@@ -275,6 +277,7 @@ def pdeconv_cases(draw):
 @seed(SEED + 4)
 @settings(settings.get_profile(PROFILE))
 @given(pdeconv_cases())
+@pytest.mark.slow
 def test_fuzz_pdeconv_inputs(case):
     spec, dims, parts, case_seed = case
     try:

@@ -173,6 +173,7 @@ def test_a_param_beyond_float32_is_an_option_error_naming_it():
         G.fill(1e39, 2)
 
 
+@pytest.mark.slow
 def test_simulate_with_a_param_beyond_float32_exits_2():
     status, out = cli("simulate", "heat", "--param", "kappa=1e39")
     assert status == 2 and "Traceback" not in out
@@ -358,6 +359,7 @@ def test_every_library_spec_on_empty_and_one_node_graphs(name):
 
 
 # ------------------------------------------------------------------ 10-12: discover data
+@pytest.mark.slow
 def test_discover_refuses_object_arrays_npy_files_and_zero_nodes(tmp_path):
     obj, npy, zero = tmp_path / "obj.npz", tmp_path / "a.npy", tmp_path / "zero.npz"
     np.savez(obj, frames=np.array([[1, "a"]], dtype=object), times=np.arange(2.0),

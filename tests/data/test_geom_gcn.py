@@ -32,6 +32,7 @@ def test_dirichlet_energy_of_abar_top_eigenvector_is_zero():
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_texas_ten_splits_and_short_graff_run(shared_root, tmp_path):
     data = load_dataset("texas", shared_root)
     assert data.num_nodes == 183 and data.train_mask.shape == (183, 10)

@@ -109,6 +109,7 @@ def _cli(args, torchrun=None):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_simulate_partition_needs_torchrun(tmp_path):
     p = _cli(["allen_cahn", "--partition", "2", "--out", str(tmp_path / "a.npz")])
     assert p.returncode == 2 and "torchrun" in p.stderr and "Traceback" not in p.stderr
@@ -182,6 +183,7 @@ def _train_cli(args, root, torchrun=None):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_train_partition_needs_torchrun(tmp_path):
     p = _train_cli(["grand", "--dataset", "Cora", "--partition", "2", "--results",
                     str(tmp_path / "r.json")], str(tmp_path))

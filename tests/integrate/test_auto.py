@@ -50,6 +50,7 @@ def test_heat_dopri5_when_mild_ark3_when_stiff(caplog):
     assert block.auto_choice.method == "ark3" and "the stiffness is in L" in caplog.text and "-> ark3" in caplog.text
 
 
+@pytest.mark.slow
 def test_cahn_hilliard_ros34pw2():
     """N = lap(c^3) has rho(J_N) ~ 3 max c^2 rho(lap) ~ 3 * 2048 on a 16x16 unit grid."""
     f = _grid(CH)

@@ -33,6 +33,7 @@ def _graphs() -> int:
 
 
 @pytest.mark.parametrize("path", [p for p in ODES if p.stem not in SHEAVES], ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_compiled_step_equals_eager_and_traces_once(path):
     torch._dynamo.reset()
     gen = torch.Generator().manual_seed(3)
@@ -132,6 +133,7 @@ def test_training_epochs_trace_once(monkeypatch):
     assert block._compiled[1].how.startswith("ahead of time")
 
 
+@pytest.mark.slow
 def test_rewiring_between_solves_gives_the_eager_solve():
     """The ahead-of-time step checks dynamo's guards at the start of every solve: after
     ``set_graph`` (rewiring, BLEND-kNN) to a graph with as many edges, and to one with fewer,
@@ -166,6 +168,7 @@ def _grid_heat(shape=(6, 5), channels=2):
 
 
 @pytest.mark.parametrize("spec", ["heat-grid", "grand"])
+@pytest.mark.slow
 def test_a_block_of_steps_equals_the_steps_one_by_one(spec):
     """``CompiledStep.steps``: k steps as one traced call (unequal step sizes, a step of size 0
     leaving the state as it is) equal k calls of the compiled step to 1e-13 in float64."""
@@ -192,6 +195,7 @@ def test_a_block_of_steps_equals_the_steps_one_by_one(spec):
         assert (a - b).abs().max() <= 1e-13 * b.abs().max()
 
 
+@pytest.mark.slow
 def test_blocked_solves_are_exact_and_trace_once():
     """solve_fixed in blocks: the first solve (12 steps) fixes the block at 4 (the largest
     divisor of 12 not above ``block``); solves of 12, 7 (its last block padded with steps of

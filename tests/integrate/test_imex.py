@@ -263,6 +263,7 @@ dt(u) = alpha*lap(u) + beta*(u - u^3)
 
 
 @pytest.mark.parametrize("name", ["ark4", "ark3"])
+@pytest.mark.slow
 def test_gradients_match_explicit_path(float64, name):
     """A reaction-diffusion with learnable alpha (diffusion) and beta (reaction): at small
     alpha, gradients of a loss through the IMEX solve match those through dopri5 to 1e-5."""

@@ -88,6 +88,7 @@ def _config(method, **kw):
 
 
 @pytest.mark.parametrize("method", ALL)
+@pytest.mark.slow
 def test_adjoint_equals_backpropagation_heat(float64, method):
     """Graph heat with learnable diffusivity, every implicit / IMEX method."""
     f, y0, w = _setup(HEAT)
@@ -100,6 +101,7 @@ def test_adjoint_equals_backpropagation_heat(float64, method):
 
 
 @pytest.mark.parametrize("method", IMEX)
+@pytest.mark.slow
 def test_adjoint_equals_backpropagation_reaction_diffusion(float64, method):
     """GREAD-style reaction-diffusion with learnable alpha (diffusion) and beta (reaction),
     the IMEX methods, several output times (Hermite outputs inside steps) and reverse time
@@ -143,6 +145,7 @@ def test_adjoint_equals_finite_differences(float64, method):
 
 
 @pytest.mark.parametrize("method", ["ark3", "ark4", "esdirk3", "esdirk4"])
+@pytest.mark.slow
 def test_adjoint_as_accurate_as_the_solution(float64, method):
     """Heat with learnable kappa against the exact gradient: y(T) = expm(kappa T Lap) y0, so
     dJ/dkappa = w . (T Lap y(T)) and dJ/dy0 = expm(kappa T Lap)^T w. The mean (the
@@ -182,6 +185,7 @@ def _saved_bytes(f, y0, w, config, time):
     return sum(saved), block
 
 
+@pytest.mark.slow
 def test_adjoint_keeps_one_state_per_step_and_no_graph(float64):
     """Direct backpropagation saves the stage graphs of every step (growing with the number of
     steps); the adjoint saves nothing in the autograd graph during the solve and keeps one
@@ -212,6 +216,7 @@ def test_adjoint_options_and_refusals(float64):
 
 
 @pytest.mark.parametrize("method", ["ark3", "ark4"])
+@pytest.mark.slow
 def test_adjoint_matches_explicit_path_at_small_alpha(float64, method):
     """GREAD-style flow on a graph at small diffusion (alpha = 0.01): the adjoint gradients
     through the IMEX solve match direct backpropagation through dopri5 to 1e-5 (both solves at

@@ -76,6 +76,7 @@ def test_fixed_step_reverse(problem):
 
 @pytest.mark.parametrize("problem", list(PROBLEMS))
 @pytest.mark.parametrize("method", ["ark3", "ark4"])
+@pytest.mark.slow
 def test_imex_reverse(problem, method):
     """IMEX: the linear problem with L = A (implicit), the others with L = 0 and N = f."""
     f, exact, A = PROBLEMS[problem]()
@@ -111,6 +112,7 @@ def test_reverse_equals_forward_flipped():
 
 @pytest.mark.parametrize("problem", list(PROBLEMS))
 @pytest.mark.parametrize("method", ["ros34pw2", "rodas4", "rodas5p"])
+@pytest.mark.slow
 def test_rosenbrock_reverse(problem, method):
     """The Rosenbrock methods on the whole Jacobian (the sine problem depends on t: its f_t
     term is exercised), intermediate outputs from the cubic Hermite interpolant."""

@@ -212,6 +212,7 @@ def test_singular_stage_matrix_names_time_and_step(name):
                    method=name, step_size=h)
 
 
+@pytest.mark.slow
 def test_reverse_time_and_config():
     """Decreasing output times on y' = -y (one backward solve gives y(0) = e y(1)); the names
     pass SolverConfig; ODEBlock runs them on a compiled field and matches dopri5."""

@@ -82,6 +82,7 @@ def references():
 
 
 @pytest.mark.parametrize("method", WHOLE)
+@pytest.mark.slow
 def test_gradients_match_finite_differences_and_dopri5(method, references):
     fd, explicit = references
     # the tight explicit path is the gradient of a solve accurate to ~1e-11: it and the

@@ -48,6 +48,7 @@ def test_vector_field_is_one_graph_under_odeint(spec, dims):
     assert len(graphs) == 1, f"{spec}: traced {len(graphs)} times"
 
 
+@pytest.mark.slow
 def test_compiled_pde_conv_gives_the_same_answer_and_does_not_recompile():
     torch._dynamo.reset()
     ei, n = random_graph(12)

@@ -26,6 +26,7 @@ def _graphs(count=4, d=3):
 
 
 @pytest.mark.parametrize("spec,dims", [("grand", {"d": 3, "k": 2}), (STANDARDIZE, {"d": 3})])
+@pytest.mark.slow
 def test_batch_of_four_graphs_equals_four_separate_solves(spec, dims):
     torch.manual_seed(0)
     graphs = _graphs()
@@ -87,6 +88,7 @@ def test_clear_errors():
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_readme_example_grand_on_cora_in_your_own_loop(data_root):
     """The former README example (now examples/grand_cora_pdeconv.py): GRAND-l on Cora with PDEConv inside a plain training loop."""
     from torch import nn

@@ -87,6 +87,7 @@ def test_manufactured_solution_grids_second_order(kind, sizes):
 
 
 @pytest.mark.parametrize("kind", ["lsq", "mesh"])
+@pytest.mark.slow
 def test_manufactured_solution_scattered_points(kind):
     """Second order on jittered grids (printed: errors and orders)."""
     errs = mms_errors(kind, (11, 21, 41))

@@ -42,6 +42,7 @@ def errors(kind, sizes, c=0.0, T=0.1):
 
 
 @pytest.mark.parametrize("kind,sizes", [("vertex", (9, 17, 33)), ("cell", (8, 16, 32))])
+@pytest.mark.slow
 def test_varying_robin_on_grids_is_second_order(kind, sizes):
     errs = errors(kind, sizes)
     p = order(errs)
@@ -50,6 +51,7 @@ def test_varying_robin_on_grids_is_second_order(kind, sizes):
 
 
 @pytest.mark.parametrize("kind", ["lsq", "mesh"])
+@pytest.mark.slow
 def test_varying_robin_on_scattered_points(kind):
     errs = errors(kind, (11, 21, 41))
     p = order(errs)
@@ -59,6 +61,7 @@ def test_varying_robin_on_scattered_points(kind):
 
 @pytest.mark.parametrize("kind,sizes", [("vertex", (9, 17, 33)), ("lsq", (11, 21, 41)),
                                         ("mesh", (11, 21, 41))])
+@pytest.mark.slow
 def test_first_derivatives_read_the_conditions(kind, sizes):
     """``dx(u)``, ``dy(u)`` beside ``lap(u)`` with Robin (a, b varying) and Neumann faces:
     second order on a vertex-centred grid (the ghost node's d/dx = n q), with lsq (the

@@ -31,6 +31,7 @@ def test_simulate_grid_layout_and_batching(tmp_path):
 
 
 @pytest.mark.data
+@pytest.mark.slow
 def test_simulate_points_and_cora_cli(tmp_path, data_root):
     out = tmp_path / "f.npz"
     assert main(["simulate", "fisher", "--graph", "points", "--points", "300", "--k", "10",

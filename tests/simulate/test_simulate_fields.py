@@ -3,6 +3,7 @@ layouts, --init / --input, the sum tracker, the steady-state stop, snapshots fro
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from pde2gnn.cli.commands import main
@@ -44,6 +45,7 @@ def _gray_scott_reference(u0, v0, n, L, times, Du, Dv, F, k):
     return sol.y[:n * n].T, sol.y[n * n:].T                           # [T, N] each
 
 
+@pytest.mark.slow
 def test_gray_scott_matches_a_hand_written_solve(tmp_path):
     """Two coupled fields through the CLI: one array per field, their values those of the
     hand-written equations (diffusion made strong enough to matter on a 16 x 16 grid); a GIF

@@ -88,6 +88,7 @@ def test_cuda_without_a_gpu_is_refused_up_front(capsys):
         assert "no CUDA GPU is visible to torch" in err and "--device cpu" in err
 
 
+@pytest.mark.slow
 def test_a_bad_option_from_a_fresh_process_has_no_traceback():
     for args, phrase in ((["simulate", "heat", "--seed", "-1"], "--seed must be in"),
                          (["train", "heat", "--device", "meta"], "--device meta")):
@@ -245,6 +246,7 @@ def test_progress_bars_only_on_a_terminal(monkeypatch):
     assert bar(range(3), False).disable
 
 
+@pytest.mark.slow
 def test_train_log_is_lines_and_names_its_results_file(data_root, tmp_path):
     """stdout and stderr to a file: no carriage-return frames, one line every --log-every
     epochs, the results JSON in a run folder that the log names, with its units."""
