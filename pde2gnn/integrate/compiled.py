@@ -307,12 +307,15 @@ def compiled_field(field: nn.Module, backend: Optional[str] = None,
         products = ell.prepare(field, shifted=False)     # no per-solve check of grid weights
         out = compiled(t, y)
         seen.add(key)
+        call.compile_seconds += time.perf_counter() - start
         if log is not None:
             log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
                 f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
                 f"{backend}), step-size control eager; sparse products: {products}; first "
                 f"call {time.perf_counter() - start:.1f} s")
         return out
+    #: wall seconds of the first calls (trace + compile + run), as ``CompiledStep``'s
+    call.compile_seconds = 0.0
     return call
 
 
