@@ -16,9 +16,9 @@ inductor turns the shifts into vector loads. The compiled path wraps every axis 
 and per element on the last), which inductor fuses into the loop that consumes the product;
 the other form, ``wrap="pad"``, reads the last axis through slices of one periodically padded
 copy of the state (``[..., n_{m-1} + l + r, c]``, l and r the largest offsets to either side),
-a second pass over the state per product. Measured here (``benchmarks/scale.py --part
-stencil``; one rk4 step of heat compiled whole by inductor, 4 steps a call, float64, CPU us
-per evaluation, the variants interleaved in one run, load 7-10): 64 x 64: padded 16.1,
+a second pass over the state per product. Measured here (an ad hoc script timing
+``CompiledStep.steps``: rk4 of heat compiled whole by inductor, 4 steps a call, float64, CPU
+us per evaluation, the variants interleaved in one run, load 7-10): 64 x 64: padded 16.1,
 rolled 13.8, rolled with 256-bit vectors 9.8 (the numba loop 3.2); 256 x 256: 205, -, 121
 (loop 40): the compiled path rolls, with the vector width :mod:`pde2gnn.integrate.compiled`
 chooses for shifted grid products.
