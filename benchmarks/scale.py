@@ -13,8 +13,8 @@ missing); medians of interleaved rounds, CPU and wall time. The compiled values 
 against the loop's, and the block against its steps one at a time. First, the floor of one
 compiled call (``x + 1``).
 
-``--part eager-forms``: the shifted grid form of a product run eagerly against the CSR
-product (whether the eager path should use it too).
+``--part eager-forms``: the shifted grid form of a product run eagerly (last axis padded, and
+every axis rolled) against the CSR product (whether the eager path should use it too).
 
 Part 2, ``--part grand``: one training epoch (forward, cross-entropy, backward, Adam step) of
 GRAND-l (``library/grand.pde``: linear encoder to 64 channels, rk4 with 4 steps to T = 1,
@@ -151,7 +151,7 @@ def call_floor(n: int = 64, rounds: int = 7) -> dict:
                              "ahead of time": lambda: aot(x)}, rounds, seconds=0.02)
 
 
-def stencil(sizes, block: int = 4):
+def stencil(sizes, block: int = 4, specs=("heat", "cahn_hilliard")):
     from pde2gnn.integrate.compiled import CompiledStep
     from pde2gnn.integrate.rk import rk_solve
     kind, heat_loop, ch_loop = _loops()
@@ -169,6 +169,8 @@ def stencil(sizes, block: int = 4):
           f"{blk:>9}{'loop':>7}{'best/loop':>14}{'best/eager rk4':>16}{'ell/best':>14}"
           f"{'compile s':>10}{'max rel err':>12}")
     for name, spec in (("heat", HEAT), ("cahn_hilliard", CAHN_HILLIARD)):
+        if name not in specs:
+            continue
         for n in sizes:
             pos, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
             h2 = (L / n) ** 2
@@ -236,7 +238,8 @@ def eager_forms(sizes):
     from pde2gnn.compiler.backend.csr import csr_product
     from pde2gnn.compiler.backend.graph_ops import GraphOps
     print("eager, one product A @ x (5-point periodic operator, float64, 1 channel); CPU us")
-    print(f"{'grid':>10}{'csr':>9}{'shifted':>9}{'shifted/csr':>13}")
+    print(f"{'grid':>10}{'csr':>9}{'shifted':>9}{'rolled':>9}{'shifted/csr':>13}"
+          f"{'rolled/csr':>12}")
     for n in sizes:
         _, ei = graphs.grid_graph((n, n), (0.0, 0.0), (L, L), periodic=True)
         ops = GraphOps(ei, n * n).double()
@@ -246,9 +249,11 @@ def eager_forms(sizes):
         x = torch.randn(n * n, 1, dtype=torch.float64)
         with torch.no_grad():
             r = _interleaved({"csr": lambda: csr_product(values, x, ops._loops),
-                              "shifted": lambda: grid.grid_product(form, weights, x)})
+                              "shifted": lambda: grid.grid_product(form, weights, x),
+                              "rolled": lambda: grid.grid_product(form, weights, x, "roll")})
         print(f"{f'{n}x{n}':>10}{r['csr'][0] * 1e6:>9.1f}{r['shifted'][0] * 1e6:>9.1f}"
-              f"{r['shifted'][0] / r['csr'][0]:>13.2f}", flush=True)
+              f"{r['rolled'][0] * 1e6:>9.1f}{r['shifted'][0] / r['csr'][0]:>13.2f}"
+              f"{r['rolled'][0] / r['csr'][0]:>12.2f}", flush=True)
 
 
 def _rss_gib() -> float:
@@ -393,6 +398,8 @@ def main():
                     help="grand: run with THP_MEM_ALLOC_ENABLE=1 (on) and / or without")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--block", type=int, default=4, help="stencil: rk4 steps per compiled call")
+    ap.add_argument("--specs", nargs="+", default=["heat", "cahn_hilliard"],
+                    choices=["heat", "cahn_hilliard"], help="stencil: the specs timed")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--channels", type=int, default=16, help="partition: state channels")
     ap.add_argument("--repeats", type=int, default=15, help="partition: timed repeats")
@@ -406,7 +413,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.part == "stencil":
-        stencil(a.sizes, a.block)
+        stencil(a.sizes, a.block, a.specs)
     elif a.part == "eager-forms":
         eager_forms(a.sizes)
     elif a.part == "floor":

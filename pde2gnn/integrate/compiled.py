@@ -206,8 +206,10 @@ class CompiledStep(nn.Module):
         self.products = ell.prepare(self.field, shifted=self.shifted)
         out = self._dynamo(fn, y0)(*args)
         self.how = self._compile_direct(fn, key, args) if self.direct else "dynamo per call"
-        if self._options(y0):
-            self.how += ", scalar C++ (cpp.simdlen = 1)"
+        simd = self._options(y0).get("cpp.simdlen")
+        if simd is not None:
+            self.how += ", scalar C++ (cpp.simdlen = 1)" if simd == 1 else \
+                f", {simd}-bit vectors (cpp.simdlen = {simd})"
         took = time.perf_counter() - start
         self._seen.add(key)
         self._check = False
@@ -223,19 +225,19 @@ class CompiledStep(nn.Module):
         return out
 
     def _options(self, y0: Tensor) -> dict:
-        """Inductor's options for a state like y0. A CPU state narrower than a SIMD register
-        (fewer than 8 channels) gets scalar C++ (``cpp.simdlen = 1``): inductor vectorises
-        the ELL gathers across nodes by copying strided indices and values lane by lane
-        through a stack buffer, which ran 1.6-1.9x slower than its scalar loop here (an rk4
-        step, 3/8 rule, of the 5-point ELL product on a 64x64 grid, one channel, the two forms
-        timed in one process: 60 and 61 against 33 and 37 us of CPU per evaluation). Wider
-        states vectorise along the channels, and so do fields with no product in ELL form or
-        with one in the shifted grid form (its loads are contiguous: one rk4 step of heat on
-        64x64 took 44 us of CPU vectorised against 68 scalar, two runs minutes apart)."""
-        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8 \
-                or "ELL" not in self.products or "shifted grid" in self.products:
+        """Inductor's options for a CPU state narrower than a SIMD register (< 8 channels;
+        wider ones vectorise along the channels). With a product in the shifted grid form:
+        256-bit vectors where inductor would pick wider (AVX-512), as its rolled last axis is
+        loaded lane by lane through a stack buffer (rk4 of heat on 64 x 64: 13.8 us of CPU
+        per evaluation at 512 bits, 9.8 at 256; :mod:`pde2gnn.compiler.backend.grid`). Else
+        with one in ELL form: scalar C++ (``cpp.simdlen = 1``), as inductor vectorises ELL
+        gathers lane by lane too (rk4 on 64 x 64, one channel: 60 and 61 us against 33 and
+        37 scalar, one process)."""
+        if self.backend != "inductor" or y0.device.type != "cpu" or y0.shape[-1] >= 8:
             return {}
-        return {"cpp.simdlen": 1}
+        if "shifted grid" in self.products:
+            return {"cpp.simdlen": 256} if _vector_bits() > 256 else {}
+        return {"cpp.simdlen": 1} if "ELL" in self.products else {}
 
     def _dynamo(self, fn: Callable, y0: Tensor) -> Callable:
         """``fn`` (the step or the block, unbound) under ``torch.compile`` (dynamo per call)
@@ -286,6 +288,12 @@ class CompiledStep(nn.Module):
         return "ahead of time, guards checked once per solve"
 
 
+def _vector_bits() -> int:
+    """The width in bits of the vectors inductor's C++ code uses on this CPU (0: none)."""
+    from torch._inductor.cpu_vec_isa import pick_vec_isa
+    return int(getattr(pick_vec_isa(), "bit_width", lambda: 0)())
+
+
 def compiled_field(field: nn.Module, backend: Optional[str] = None,
                    log: Optional[Callable[[str], None]] = print) -> Callable:
     """``torch.compile(field, fullgraph=True)``: the vector field alone, for the adaptive
@@ -307,12 +315,14 @@ def compiled_field(field: nn.Module, backend: Optional[str] = None,
         products = ell.prepare(field, shifted=False)     # no per-solve check of grid weights
         out = compiled(t, y)
         seen.add(key)
+        call.compile_seconds += time.perf_counter() - start
         if log is not None:
             log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
                 f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
                 f"{backend}), step-size control eager; sparse products: {products}; first "
                 f"call {time.perf_counter() - start:.1f} s")
         return out
+    call.compile_seconds = 0.0     # the first calls' wall seconds, as CompiledStep's
     return call
 
 

@@ -107,6 +107,9 @@ class ODEBlock(nn.Module):
         adjoint_report: implicit / IMEX methods with ``adjoint``: the counts of the last
             solve's forward and backward passes and its checkpoints
             (:func:`pde2gnn.integrate.imex_adjoint.imex_adjoint_solve`).
+        compile_seconds: ``config.compile``: seconds of wall time this block has spent in
+            ``torch.compile``'s first calls (trace, compile and that call's run) over all its
+            solves; 0.0 without compile. Solve timers subtract it (``pde2gnn simulate``).
 
     Raises:
         OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
@@ -126,6 +129,7 @@ class ODEBlock(nn.Module):
         self.adjoint_report: dict = {}
         self._counter: Optional[_Counted] = None
         self._compiled = None       # (method, CompiledStep or compiled field) with compile
+        self._compile_done = 0.0    # compile seconds of compiled steps / fields replaced
         self._auto_cache: Optional[dict] = None     # method "auto": the choice reused
         self.auto_estimates = 0
 
@@ -204,6 +208,11 @@ class ODEBlock(nn.Module):
                 f"{self.nfe_forward} evaluations): the dynamics diverge or the scheme is "
                 f"unstable; {self.advice}")
 
+    @property
+    def compile_seconds(self) -> float:
+        now = getattr(self._compiled[1], "compile_seconds", 0.0) if self._compiled else 0.0
+        return self._compile_done + float(now)
+
     def _compiled_solve(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig):
         """``SolverConfig.compile`` / ``checkpoint``: fixed-step methods on a (compiled,
         checkpointed) step, adaptive ones on :func:`rk_solve` with the field compiled
@@ -211,6 +220,7 @@ class ODEBlock(nn.Module):
         from pde2gnn.integrate import compiled as C
         key = (cfg.method, cfg.compile, cfg.checkpoint)
         if self._compiled is None or self._compiled[0] != key:
+            self._compile_done = self.compile_seconds
             fn = C.compiled_field(self.field) if TABLEAUS[cfg.method].adaptive \
                 else C.CompiledStep(self.field, cfg.method, compile=cfg.compile,
                                     checkpoint=cfg.checkpoint)

@@ -146,4 +146,5 @@ def ndcn_sampling(protocol: str, seed: int) -> Dict[str, np.ndarray]:
 
 
 #: meta keys that differ between runs of the same simulation (wall clock), not its content
-TIMING_KEYS = ("solve_seconds", "compile_seconds", "wall_seconds", "merged_from", "shards")
+TIMING_KEYS = ("solve_seconds", "compile_seconds", "torch_compile_seconds", "wall_seconds",
+               "merged_from", "shards")

@@ -162,7 +162,7 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
     old = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        t0, compile_s = time.perf_counter(), 0.0
+        t0, compile_s, jit_s = time.perf_counter(), 0.0, 0.0
         bar = progress_bar(None, progress, total=sum(min(batch, B - s) for s in starts),
                            desc=f"simulate {ir.name}", unit="traj")
         for s in starts:
@@ -186,8 +186,9 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
                 for m, g in sets:
                     init[f][:, m.cpu().numpy()] = g[m].cpu().numpy()
             y0 = torch.tensor(lay.pack(init, vf.field_slices), dtype=dtype)
-            ys, c_nfe, stop = _solve(vf, y0, times, solver, cfg, lay, s, size)
+            ys, c_nfe, stop, c_jit = _solve(vf, y0, times, solver, cfg, lay, s, size)
             nfe += c_nfe
+            jit_s += c_jit
             ch = {"residual": np.zeros(size), "steady_time": np.full(size, np.nan if stop is None
                                                                        else stop)}
             if sampling is not None:
@@ -204,8 +205,9 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
             if chunk_file is not None:         # written as it goes: a crash loses no chunk
                 _save_atomic(chunk_file, **{f"frames__{f}": v for f, v in chunk.items()}, **ch,
                              start=np.array(s), nfe=np.array(c_nfe), scheme=np.array(scheme or ""),
-                             solve_seconds=np.array(time.perf_counter() - c1),
+                             solve_seconds=np.array(time.perf_counter() - c1 - c_jit),
                              compile_seconds=np.array(c_compile),
+                             torch_compile_seconds=np.array(c_jit),
                              **({f"first__{f}": v for f, v in first.items()} if s == 0 else {}))
             else:
                 for f, v in chunk.items():
@@ -215,7 +217,7 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
             done.append(s // batch)
             bar.update(size)
         bar.close()
-        solve_s = time.perf_counter() - t0 - compile_s      # the solves, without compiling
+        solve_s = time.perf_counter() - t0 - compile_s - jit_s  # the solves, not compiling
     finally:
         torch.set_default_dtype(old)
     if shard_dir is not None:
@@ -227,7 +229,8 @@ def simulate(spec, out: Optional[str] = None, cfg: Optional[SimulationConfig] = 
         return {**info, "shard_dir": str(shard_dir), "chunks_solved": done, "nfe": nfe,
                 "solve_seconds": solve_s}
     timing = {"scheme": scheme, "nfe": nfe, "solves": len(starts), "solve_seconds": solve_s,
-              "compile_seconds": compile_s, "wall_seconds": time.perf_counter() - t_start}
+              "compile_seconds": compile_s, "torch_compile_seconds": jit_s,
+              "wall_seconds": time.perf_counter() - t_start}
     return _write_archive(out, common, frames, extra, first, info, timing, cfg, png, log)
 
 
@@ -254,7 +257,8 @@ def _check(cfg: SimulationConfig) -> None:
 
 def _solve(vf, y0: torch.Tensor, times: torch.Tensor, solver, cfg: SimulationConfig,
            lay: Layout, start: int, size: int):
-    """Solve one chunk: ``(ys [T, *y0.shape], NFE, stop time or None)``. With
+    """Solve one chunk: ``(ys [T, *y0.shape], NFE, stop time or None, seconds spent in
+    torch.compile's first calls)`` (``--compile``: :attr:`ODEBlock.compile_seconds`). With
     ``cfg.steady_tol`` frame interval by frame interval, stopping once every trajectory of the
     chunk is steady (later frames repeat the last state).
 
@@ -267,13 +271,13 @@ def _solve(vf, y0: torch.Tensor, times: torch.Tensor, solver, cfg: SimulationCon
     if cfg.partition:
         from pde2gnn.graph.partitioned import solve_whole
         ys, nfe = solve_whole(vf, y0, times, solver)
-        return (y0.expand(len(times), *y0.shape) if ys is None else ys), nfe, None
+        return (y0.expand(len(times), *y0.shape) if ys is None else ys), nfe, None, 0.0
     block = ODEBlock(vf, float(times[-1]), solver)
     block.advice = ADVICE
     try:
         with torch.no_grad():
             if cfg.steady_tol is None:
-                return block(y0, times), block.nfe_forward, None
+                return block(y0, times), block.nfe_forward, None, block.compile_seconds
             if vf._uses_init:
                 raise OptionError(f"--steady-tol solves frame by frame, and '{vf.program.ir.name}'"
                                   " reads init(...) of the state at t = 0; run without it")
@@ -287,8 +291,8 @@ def _solve(vf, y0: torch.Tensor, times: torch.Tensor, solver, cfg: SimulationCon
                 y = y1
                 if bool((rate <= cfg.steady_tol * scale).all()):
                     out += [y1] * (len(times) - 1 - k)
-                    return torch.stack(out), nfe, float(times[k])
-            return torch.stack(out), nfe, None
+                    return torch.stack(out), nfe, float(times[k]), block.compile_seconds
+            return torch.stack(out), nfe, None, block.compile_seconds
     except SolverError as e:
         if "max_nfe" not in str(e):
             raise

@@ -120,13 +120,14 @@ def merge_shards(out, folders, png=None, log: Callable[[str], None] = print) -> 
     first_chunk = np.load(files[0])
     names = list(first_info["fields"])
     frames, extra = {}, {}
-    nfe, solve_s, compile_s = 0, 0.0, 0.0
+    nfe, solve_s, compile_s, jit_s = 0, 0.0, 0.0, 0.0
     for c in range(C):
         d = first_chunk if c == 0 else np.load(files[c])
         s = int(d["start"])
         nfe += int(d["nfe"])
         solve_s += float(d["solve_seconds"])
         compile_s += float(d["compile_seconds"])
+        jit_s += float(d["torch_compile_seconds"]) if "torch_compile_seconds" in d.files else 0.0
         for k in d.files:
             if k.startswith("frames__"):
                 v = d[k]
@@ -145,6 +146,6 @@ def merge_shards(out, folders, png=None, log: Callable[[str], None] = print) -> 
                               for k, v in first_info["options"].items()})
     timing = {"scheme": str(first_chunk["scheme"]) or None, "nfe": nfe, "solves": C,
               "solve_seconds": solve_s, "compile_seconds": compile_s,
-              "wall_seconds": solve_s + compile_s, "shards": infos[0]["shard"][1],
+              "torch_compile_seconds": jit_s, "wall_seconds": solve_s + compile_s + jit_s, "shards": infos[0]["shard"][1],
               "merged_from": [str(f) for f in folders]}
     return _write_archive(out, common, frames, extra, first, first_info, timing, cfg, png, log)

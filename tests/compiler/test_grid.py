@@ -1,7 +1,7 @@
 """The shifted-copies form of the sparse products on periodic grids
 (pde2gnn/compiler/backend/grid.py), which the compiled path uses: found from the CSR pattern
 alone (square, non-square, 1-D and 3-D grids; not on an irregular graph, a non-periodic grid or
-a relabelled grid, which keep the ELL form), and equal to the CSR product and a dense matrix
+a relabelled grid, which keep the ELL form), and, both wraps (rolled axes, a padded last axis), equal to the CSR product and a dense matrix
 (float64, values and gradients to 1e-13 relative) for several stencils: the 5-point Laplacian
 with its diagonal, the 13-point stencil of lap(lap(u)), the central difference dx
 (antisymmetric), anisotropic weights, per-row weights, several channels and a batch. Under
@@ -70,8 +70,9 @@ CASES = [((8, 8), FIVE, "lap"), ((7, 5), FIVE, "aniso"), ((6, 9), FIVE, "dx"),
 
 
 @pytest.mark.parametrize("shape,offsets,kind", CASES, ids=[f"{c[2]}-{c[0]}" for c in CASES])
-@pytest.mark.parametrize("batched", [False, True])
-def test_shifted_product_equals_csr_and_dense_with_gradients(shape, offsets, kind, batched):
+@pytest.mark.parametrize("batched,wrap", [(False, "pad"), (True, "pad"), (False, "roll"),
+                                          (True, "roll")])
+def test_shifted_product_equals_csr_and_dense_with_gradients(shape, offsets, kind, batched, wrap):
     gen = torch.Generator().manual_seed(len(offsets) + shape[0])
     ei, n = _stencil_graph(shape, offsets)
     ops = GraphOps(ei, n).double()
@@ -85,7 +86,7 @@ def test_shifted_product_equals_csr_and_dense_with_gradients(shape, offsets, kin
     g = torch.randn(x.shape, generator=gen, dtype=torch.float64)
     want = csr_product(values, x, ops)                        # eager: the CSR product
     flat = x.transpose(0, 1).reshape(n, 6) if batched else x
-    got = grid.grid_product(form, values, flat)
+    got = grid.grid_product(form, values, flat, wrap)
     got = got.reshape(n, 2, 3).transpose(0, 1) if batched else got
     scale = want.abs().max()
     assert (got - want).abs().max() <= 1e-13 * scale
@@ -121,7 +122,11 @@ def test_shifted_product_gradcheck():
     gen = torch.Generator().manual_seed(5)
     values = torch.randn(ops.num_edges, generator=gen, dtype=torch.float64, requires_grad=True)
     x = torch.randn(n, 2, generator=gen, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda v, u: grid.grid_product(form, v, u), (values, x))
+    for wrap in ("pad", "roll"):
+        assert torch.autograd.gradcheck(lambda v, u: grid.grid_product(form, v, u, wrap),
+                                        (values, x))
+    with pytest.raises(ValueError, match="wrap"):
+        grid.grid_product(form, values, x, "clamp")
 
 
 def _relabelled(shape):
@@ -261,3 +266,26 @@ def test_inductor_compiles_the_shifted_form_and_blocks():
     assert step.products.endswith("shifted grid (12x10 periodic, K = 5)"), step.products
     assert step.block_size(6) == 3
     assert (got - want).abs().max() <= 1e-12 * want.abs().max()
+
+
+def test_inductor_options_for_narrow_states(monkeypatch):
+    """CompiledStep._options: a narrow CPU state (< 8 channels) with a shifted grid product
+    gets 256-bit vectors where inductor's own choice is wider; one with an ELL product and no
+    grid product scalar C++; wide states, another backend and narrower CPUs keep inductor's
+    choice."""
+    from pde2gnn.integrate import compiled as C
+    from pde2gnn.compiler.pipeline import compile as compile_spec
+    pos, ei = graphs.grid_graph((8, 6), (0.0, 0.0), (6.0, 4.0), periodic=True)
+    step = C.CompiledStep(compile_spec("heat", ei, 48, {"d": 1}).double(), "rk4",
+                          backend="inductor", log=None)
+    narrow, wide = torch.zeros(48, 1), torch.zeros(48, 8)
+    monkeypatch.setattr(C, "_vector_bits", lambda: 512)
+    step.products = "edges: ELL (K = 4); edges + diagonal: shifted grid (8x6 periodic, K = 5)"
+    assert step._options(narrow) == {"cpp.simdlen": 256} and step._options(wide) == {}
+    step.products = "edges: ELL (K = 4)"
+    assert step._options(narrow) == {"cpp.simdlen": 1} and step._options(wide) == {}
+    monkeypatch.setattr(C, "_vector_bits", lambda: 256)
+    step.products = "edges + diagonal: shifted grid (8x6 periodic, K = 5)"
+    assert step._options(narrow) == {}
+    step.backend = "eager"
+    assert step._options(narrow) == {}

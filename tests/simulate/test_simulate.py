@@ -160,3 +160,31 @@ def test_simulate_shards_with_the_ndcn_protocol(tmp_path):
                  log=lambda s: None)
     _same_archive(one, tmp_path / "m.npz")
     assert "fixed_point_residual" in np.load(one).files
+
+
+@pytest.mark.slow      # dynamo traces the step twice (its call, then ahead of time): 2-6 s here
+def test_simulate_compile_reports_torch_compile_time_apart(tmp_path, monkeypatch, capsys):
+    """``simulate --compile``: the first calls of torch.compile (trace + compile) are reported
+    as ``torch_compile_seconds`` in the results file and the run log, not as solving time; the
+    frames equal the eager run's (rk4, fixed steps, float64)."""
+    from pde2gnn.integrate import compiled as C
+    monkeypatch.setattr(C, "DEFAULT_BACKEND", "eager")     # tracing only: CI builds no C++
+    import torch
+    torch._dynamo.reset()
+    cfg = dict(n=10, trajectories=2, frames=3, sample=0, batch=2, modes=3, method="euler",
+               step_size=0.005, dtype="float64")
+    eager = simulate("convection_diffusion", str(tmp_path / "e.npz"), SimulationConfig(**cfg), progress=False,
+                     log=lambda s: None)
+    said = []
+    meta = simulate("convection_diffusion", str(tmp_path / "c.npz"), SimulationConfig(**cfg, compile=True),
+                    progress=False, log=said.append)
+    stored = json.loads(str(np.load(tmp_path / "c.npz")["meta"]))
+    assert eager["torch_compile_seconds"] == 0.0
+    assert meta["torch_compile_seconds"] > 0 and stored["torch_compile_seconds"] == \
+        meta["torch_compile_seconds"]
+    assert 0 <= meta["solve_seconds"] and meta["solve_seconds"] + meta["compile_seconds"] + \
+        meta["torch_compile_seconds"] <= meta["wall_seconds"]
+    assert f"{meta['torch_compile_seconds']:.1f} s in torch.compile" in said[0]
+    assert "compiled: " in capsys.readouterr().out
+    a, b = np.load(tmp_path / "e.npz")["frames"], np.load(tmp_path / "c.npz")["frames"]
+    assert np.abs(a - b).max() <= 1e-12 * np.abs(a).max()

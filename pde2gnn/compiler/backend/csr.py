@@ -13,6 +13,7 @@ from torch import Tensor
 
 from pde2gnn.compiler.backend.csr_op import csr_mm
 from pde2gnn.compiler.backend.ell import ell_product
+from pde2gnn.compiler.backend import grid
 from pde2gnn.compiler.backend.grid import grid_product, lookup as grid_lookup
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
@@ -212,7 +213,7 @@ def csr_product(values: Tensor, x: Tensor, pattern, bias=None) -> Tensor:
     weights = None if shifted is None or not torch.compiler.is_compiling() \
         else grid_lookup(shifted, values)
     if weights is not None:
-        y = grid_product(shifted, weights, x)
+        y = grid_product(shifted, weights, x, grid.COMPILED_WRAP)
     elif torch.compiler.is_compiling() and ell is not None and values.dim() == 1:
         y = ell_product(ell, values, x)
     elif torch.compiler.is_compiling():

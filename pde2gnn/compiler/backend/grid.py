@@ -11,14 +11,17 @@ a discrete convolution with periodic wrap (LeVeque 2007, "Finite Difference Meth
 Ordinary and Partial Differential Equations", sec. 2.6; the DIA storage of Saad 2003,
 "Iterative Methods for Sparse Linear Systems", sec. 3.4, on a torus). The neighbours are
 found by arithmetic on the grid index instead of an index array: under ``torch.compile``
-inductor turns the shifts into contiguous vector loads. The wrap of the last (fastest) axis
-is one periodically padded copy of the state (``[..., n_{m-1} + l + r, c]``, l and r the
-largest offsets to either side) read through slices; the wrap of the other axes is
-``torch.roll``, whose index arithmetic is one modulo per row. (``torch.roll`` on the last
-axis, measured here on a 64 x 64 grid, float64, 16 unrolled evaluations of the 5-point
-Laplacian, compiled by inductor: 8.4 us of CPU per evaluation against 6.3 with the padded
-copy, 10.0 padding both axes; at 256 x 256 168 against 65 and 425: inductor copies a rolled
-last axis lane by lane through a stack buffer, a modulo per element.)
+inductor turns the shifts into vector loads. The compiled path wraps every axis with
+``torch.roll`` (:data:`COMPILED_WRAP`; index arithmetic, one modulo per row on the outer axes
+and per element on the last), which inductor fuses into the loop that consumes the product;
+the other form, ``wrap="pad"``, reads the last axis through slices of one periodically padded
+copy of the state (``[..., n_{m-1} + l + r, c]``, l and r the largest offsets to either side),
+a second pass over the state per product. Measured here (an ad hoc script timing
+``CompiledStep.steps``: rk4 of heat compiled whole by inductor, 4 steps a call, float64, CPU
+us per evaluation, the variants interleaved in one run, load 7-10): 64 x 64: padded 16.1,
+rolled 13.8, rolled with 256-bit vectors 9.8 (the numba loop 3.2); 256 x 256: 205, -, 121
+(loop 40): the compiled path rolls, with the vector width :mod:`pde2gnn.integrate.compiled`
+chooses for shifted grid products.
 
 The pattern is found from the pattern's ``crow`` and ``col`` alone by :func:`detect` (every
 row of the same length, and one factorisation of n into a grid shape under which every row
@@ -45,6 +48,8 @@ MAX_OFFSETS = 64
 MAX_AXES = 3
 #: rows checked before a whole pattern is (a quick rejection of most non-grid graphs)
 PROBE_ROWS = 64
+#: how the compiled product wraps the grid's axes (``grid_product``'s ``wrap``; see above)
+COMPILED_WRAP = "roll"
 
 
 class GridForm:
@@ -189,25 +194,36 @@ def lookup(form: GridForm, values: Tensor) -> Optional[Tuple[float, ...]]:
     return None
 
 
-def grid_product(form: GridForm, weights, x: Tensor) -> Tensor:
+def grid_product(form: GridForm, weights, x: Tensor, wrap: str = "pad") -> Tensor:
     """``A @ x`` on the pattern of ``form``, x ``[n, c]`` -> ``[n, c]``, as the sum of the K
     shifted copies of x on the grid, weighted by ``weights``: A's CSR ``values [nnz]`` (read
     per row as ``values[pos]``; differentiable) or the K constants of a translation-invariant
     operator (:func:`constants`: Python floats, which the compiled code holds as immediates, as
-    a hand-written stencil loop does). See the module's docstring."""
+    a hand-written stencil loop does). ``wrap``: ``"roll"`` (every axis by ``torch.roll``) or
+    ``"pad"`` (the last axis through a periodically padded copy); the same values. See the
+    module's docstring.
+
+    Raises:
+        ValueError: another ``wrap``."""
+    if wrap not in ("pad", "roll"):
+        raise ValueError(f"wrap must be 'pad' or 'roll', got {wrap!r}")
     shape, c = form.shape, x.shape[-1]
     g = x.reshape(*shape, c)
     if torch.is_tensor(weights):
         w = weights[form.pos].reshape(form.width, *shape, 1)
     else:
         w = weights
-    left, right = form.pad
+    left, right = form.pad if wrap == "pad" else (0, 0)
     if left or right:                        # periodic padding of the last grid axis
         g = torch.cat([g[..., shape[-1] - left:, :], g, g[..., :right, :]], -2)
     y = None
     for k, d in enumerate(form.steps):
-        s = g.narrow(-2, left + d[-1], shape[-1])
-        others = [(-v, a) for a, v in enumerate(d[:-1]) if v]
+        if wrap == "pad":
+            s = g.narrow(-2, left + d[-1], shape[-1])
+            others = [(-v, a) for a, v in enumerate(d[:-1]) if v]
+        else:
+            s = g
+            others = [(-v, a) for a, v in enumerate(d) if v]
         if others:
             s = torch.roll(s, [v for v, _ in others], [a for _, a in others])
         term = w[k] * s
