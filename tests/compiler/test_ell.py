@@ -9,6 +9,7 @@ import torch
 from pde2gnn.compiler.backend import ell
 from pde2gnn.compiler.backend.csr import csr_product
 from pde2gnn.compiler.backend.graph_ops import GraphOps
+from tests.helpers.dynamo import traced_product
 
 
 def _graph(gen, n=9, repeated=True):
@@ -104,13 +105,6 @@ def test_compiled_product_traces_the_gather_form():
     for prepared in (False, True):
         if prepared:
             assert "ELL (K = 5" in ell.prepare(torch.nn.ModuleDict({"g": ops}))
-        graphs = []
-
-        def backend(gm, example_inputs):
-            graphs.append(gm)
-            return gm.forward
-        torch._dynamo.reset()
-        got = torch.compile(ops.spmm, fullgraph=True, backend=backend)(values, x)
+        got, code = traced_product(ops, values, x)
         assert (got - want).abs().max() <= 1e-14 * want.abs().max()
-        code = graphs[0].code
         assert ("csr_mm" in code) != prepared, code

@@ -14,6 +14,7 @@ from pde2gnn.compiler.backend import ell, grid
 from pde2gnn.compiler.backend.csr import csr_product
 from pde2gnn.compiler.backend.graph_ops import GraphOps
 from pde2gnn.graph import construction as graphs
+from tests.helpers.dynamo import traced_product
 
 
 def _stencil_graph(shape, offsets):
@@ -159,17 +160,6 @@ def test_a_graph_that_is_not_a_periodic_grid_keeps_the_ell_form(make):
     assert "ELL" in said and "shifted" not in said and ops.grid is None
 
 
-def _traced(ops, values, x):
-    graphs_ = []
-
-    def backend(gm, example_inputs):
-        graphs_.append(gm)
-        return gm.forward
-    torch._dynamo.reset()
-    got = torch.compile(ops.spmm, fullgraph=True, backend=backend)(values, x)
-    return got, graphs_[0].code
-
-
 def test_compiled_product_traces_the_shifted_form_for_constant_weights():
     """Under torch.compile a periodic grid's product whose values are static and the same at
     each offset in every row (recorded by ell.prepare from the field's static values) is the
@@ -191,7 +181,7 @@ def test_compiled_product_traces_the_shifted_form_for_constant_weights():
         assert ("shifted grid (6x5 periodic, K = 4)" in said) == shifted, said
         assert len(ops.grid.baked) == 1 if shifted else ops.grid is None
         want = ops.spmm(values, x)
-        got, code = _traced(ops, values, x)
+        got, code = traced_product(ops, values, x)
         assert (got - want).abs().max() <= 1e-14 * want.abs().max()
         assert ("roll" in code) == expect and "csr_mm" not in code, code
         assert ("ell_idx" in code) != expect, code
