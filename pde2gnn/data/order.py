@@ -20,9 +20,10 @@ from pde2gnn.errors import OptionError
 log = logging.getLogger("pde2gnn")
 
 #: ``node_order = "auto"`` relabels graphs of at least this many nodes. A GRAND-l training
-#: epoch (64 channels, rk4) on a stochastic block model took 0.63x the CPU time of the random
-#: order in METIS part order at 10^5 nodes and 0.53x at 10^6 (benchmarks/csr_epoch.py,
-#: docs/guide/large-graphs.md); smaller graphs' states fit the caches in any order.
+#: epoch (64 channels, rk4) on a stochastic block model took 0.63-0.85x the CPU time of the
+#: random order in METIS part order at 10^5 nodes and 0.53-0.87x at 10^6 (three rounds under
+#: varying load; benchmarks/csr_epoch.py, docs/guide/large-graphs.md); smaller graphs' states
+#: fit the caches in any order.
 AUTO_NODES = 100_000
 
 #: nodes per METIS part: 16384 rows of 64 float32 channels are 4 MiB, this machine's L2 (2 x 2
