@@ -70,6 +70,10 @@ class TrainConfig:
     # many epochs without a better one (early stopping)
     select_by: str = "accuracy"
     patience: int = 0
+    # node order of the solve (pde2gnn.data.order): "given" keeps the data set's, "metis"
+    # relabels part by part of a METIS partition (locality for the sparse kernels), "auto"
+    # relabels graphs of at least pde2gnn.data.order.AUTO_NODES nodes (with pymetis)
+    node_order: str = "auto"
 
     def __post_init__(self):
         self.validate()
@@ -98,7 +102,8 @@ class TrainConfig:
                               "cannot be combined with select_time")
         for name, allowed in (("encoder_act", ACTIVATION_NAMES), ("decoder_act", ACTIVATION_NAMES),
                               ("dropout_at", ("decoder", "encoder")),
-                              ("select_by", ("accuracy", "loss"))):
+                              ("select_by", ("accuracy", "loss")),
+                              ("node_order", ("auto", "given", "metis"))):
             if getattr(self, name) not in allowed:
                 raise OptionError(f"{name} must be one of {', '.join(allowed)}, got "
                                   f"{getattr(self, name)!r}")

@@ -29,6 +29,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import NormalizeFeatures
 
 from pde2gnn.compiler.backend.sheaf import Restriction
+from pde2gnn.data.order import node_order
 from pde2gnn.errors import OptionError
 from pde2gnn.train.train_config import TrainConfig  # noqa: F401
 from pde2gnn.models.continuous_gnn import ContinuousGNN, as_model_input  # noqa: F401
@@ -132,6 +133,9 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         SolverError: a solve diverged or exceeded ``config.solver.max_nfe``.
     """
     check_device(device, "device")
+    sha = split_sha256(*_masks(data, split_index))      # of the data set's own order
+    if not partition:
+        data, _ = node_order(data, config.node_order)
     torch.manual_seed(seed)
     np.random.seed(seed)
     num_classes = int(data.y.max()) + 1
@@ -144,7 +148,6 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     x = NormalizeFeatures()(Data(x=data.x)).x if config.normalize_features else data.x
-    sha = split_sha256(*_masks(data, split_index))
     x, y = as_model_input(shard.rows(x)).to(device), shard.rows(data.y).to(device)
     train_m, val_m, test_m = (shard.rows(m).to(device) for m in _masks(data, split_index))
     opt = make_optimizer(model, config)
