@@ -9,12 +9,14 @@ graph with ``--channels`` random ReLU values, in interleaved blocks (median over
 
 Prints the medians and the ratios whole / variant (and that the three agree in float64).
 
-    OMP_NUM_THREADS=1 python benchmarks/g2_gate.py [--dataset chameleon] [--channels 256]
+    OMP_NUM_THREADS=1 python benchmarks/g2_gate.py [--dataset chameleon] [--channels 256] \\
+        [--clock cpu]
 """
 from __future__ import annotations
 
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -33,6 +35,8 @@ def main() -> None:
     ap.add_argument("--channels", type=int, default=256)
     ap.add_argument("--p", type=float, default=2.5)
     ap.add_argument("--blocks", type=int, default=5)
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall time, or this process's CPU time (time.process_time)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = load_dataset(args.dataset, args.data_root)
@@ -57,7 +61,8 @@ def main() -> None:
 
     u = torch.relu(torch.randn(ops.num_nodes, args.channels, generator=g))
     fns = {k: (lambda f: lambda: run(f, u))(f) for k, f in variants.items()}
-    times = interleaved(fns, args.blocks, args.repeats, "cpu")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    times = interleaved(fns, args.blocks, args.repeats, "cpu", clock)
     base = statistics.median(times["whole"])
     for k, v in times.items():
         print(f"{k:8s} {statistics.median(v) * 1e3:9.2f} ms   whole / {k}: "
