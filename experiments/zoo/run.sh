@@ -98,9 +98,16 @@ round4_film_b() {  # Film's best parameters have alpha_dim "sc" (one diffusion r
   # ablation: the reference's four attention heads, splits 0-2 (what the deadline left)
   run2 experiments/zoo/specs/gread_sc_h4.pde film gread_sc_h4_film --splits 3 --log-every 50
 }
+round5_g2() {  # issue 39, fifth round: G^2 after the blocked / symmetric gate kernel
+  # (compiler/backend/edge_power.py; s/epoch before and after in the notes): chameleon, the ten
+  # geom-gcn splits at g2.toml's 200 epochs, pde2gnn's undirected graph (the library row), then
+  # squirrel splits 0-1 as the deadline allows (--resume keeps finished splits)
+  run2 g2 chameleon g2_chameleon_e200 --splits 10 --log-every 50
+  run2 g2 squirrel g2_squirrel --splits 2 --log-every 50
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
-  round4_film) round4_film ;; round4_film_b) round4_film_b ;;
-  *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b ;;
+  round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_g2) round5_g2 ;;
+  *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2 ;;
 esac

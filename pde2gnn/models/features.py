@@ -23,6 +23,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from pde2gnn.compiler.backend.pointwise_ops import inverted_dropout
+
 #: CSR plans of recent sparse feature matrices, by the address of their COO indices; each entry
 #: keeps its indices tensor alive, so an address is not reused while it is a key
 _PLANS: dict = {}
@@ -136,18 +138,16 @@ class Dropout(nn.Dropout):
     """Inverted dropout (Srivastava et al., JMLR 2014) as ``nn.Dropout(p)``: in training each
     entry of ``x`` (any shape) is zeroed with probability p and the others scaled by
     1 / (1 - p); in evaluation ``x`` itself. On the CPU the mask is drawn as uniforms compared
-    with p (``rand >= p``) instead of torch's ``bernoulli_``, which is 4-7x slower there
-    (15,266 and 46,848 values, one thread: 0.85 / 3.2 ms against 0.12 / 0.8 ms, measured
-    here); the same distribution, another random stream. CUDA tensors and p = 1 take
-    ``nn.Dropout``'s own path."""
+    with p (:func:`~pde2gnn.compiler.backend.pointwise_ops.inverted_dropout`, the kernel the
+    generated code's ``_G.dropout`` uses too) instead of torch's slower ``bernoulli_``; the same
+    distribution, another random stream. ``inplace`` takes ``nn.Dropout``'s own path."""
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0:
             return x
-        if x.is_cuda or self.p >= 1 or self.inplace:
+        if self.inplace:
             return super().forward(x)
-        keep = torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
-        return x * keep
+        return inverted_dropout(x, self.p)
 
 
 def dropout_linear(x: Tensor, linear, dropout: Optional[nn.Dropout]) -> Tensor:

@@ -15,14 +15,13 @@ import math
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pde2gnn.errors import DataError, OptionError
 from pde2gnn.compiler.backend.csr import CSRPattern, csr_product, csr_structure, sampled_dot
 from pde2gnn.compiler.backend.edge_power import EdgePowerOps
 from pde2gnn.compiler.backend.inputs import check_graph
-from pde2gnn.compiler.backend.pointwise_ops import PointwiseOps
+from pde2gnn.compiler.backend.pointwise_ops import PointwiseOps, inverted_dropout
 
 def segment_softmax(e: Tensor, index: Tensor, num_nodes: int, dim: int) -> Tensor:
     """Softmax of ``e`` over the entries sharing ``index`` along ``dim`` (the edge axis):
@@ -342,11 +341,12 @@ class GraphOps(PointwiseOps, EdgePowerOps, nn.Module):
         evaluation mode ``u`` itself. ``u [..., R, c]``; ``p`` in [0, 1), a float (the
         generated code) or a one-element tensor (the reference interpreter). A new mask at
         every call, so inside a vector field one per evaluation (per Euler step with
-        ``method = "euler"``)."""
+        ``method = "euler"``). The mask is drawn as uniforms on the CPU
+        (:func:`~pde2gnn.compiler.backend.pointwise_ops.inverted_dropout`)."""
         rate = float(p)
         if not self.training or rate == 0.0:
             return u
-        return F.dropout(u, rate, training=True)
+        return inverted_dropout(u, rate)
 
     def set_batch(self, batch: Optional[Tensor]) -> None:
         """``batch [N]``: the graph of each node when this graph is the disjoint union of
