@@ -98,9 +98,17 @@ round4_film_b() {  # Film's best parameters have alpha_dim "sc" (one diffusion r
   # ablation: the reference's four attention heads, splits 0-2 (what the deadline left)
   run2 experiments/zoo/specs/gread_sc_h4.pde film gread_sc_h4_film --splits 3 --log-every 50
 }
+round5_acmp() {  # issue 39, fifth round: ACMP on chameleon in the configuration the
+  # reference's script runs for any data set (specs/acmp_grand.pde: its run_GNN.py defaults, rk4
+  # with step 0.1 to T = 12.8, beta = 0; ykiiiiii/ACMP ships no chameleon / Film parameters), the
+  # time chosen on validation as for Texas / Wisconsin; one process, as many splits as the
+  # deadline left (--resume keeps the finished ones)
+  run2 experiments/zoo/specs/acmp_grand.pde chameleon acmp_grand_chameleon_select --splits 10 \
+    --select-time 3 --select-points 384 --log-every 25
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
-  round4_film) round4_film ;; round4_film_b) round4_film_b ;;
-  *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b ;;
+  round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_acmp) round5_acmp ;;
+  *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_acmp ;;
 esac
