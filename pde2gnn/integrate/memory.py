@@ -249,12 +249,11 @@ def plan(field, cfg, y0: Tensor, t: Tensor):
     tab = TABLEAUS[cfg.method]
     shared, per_eval = saved_bytes(field, y0, float(t[0]))
     first = None
-    if tab.adaptive:
-        with torch.no_grad():
-            f = lambda s, y: field(torch.full((), s, dtype=y.dtype,  # noqa: E731
-                                              device=y.device), y)
-            first = _initial_step(f, float(t[0]), y0, f(float(t[0]), y0), tab.order,
-                                  cfg.rtol, cfg.atol)
+    if tab.adaptive:    # with grad: a field prepared from a y(0) with grad refuses no_grad
+        f = lambda s, y: field(torch.full((), s, dtype=y.dtype,  # noqa: E731
+                                          device=y.device), y.detach()).detach()
+        first = _initial_step(f, float(t[0]), y0.detach(), f(float(t[0]), y0), tab.order,
+                              cfg.rtol, cfg.atol)
     steps = steps_of(cfg.method, float(t[-1] - t[0]), cfg.step_size, first)
     est = estimate(cfg.method, steps, y0.numel() * y0.element_size(), shared, per_eval,
                    available_bytes(y0.device, cfg.memory_limit))

@@ -114,3 +114,20 @@ def test_gpu_out_of_memory_becomes_a_solver_error(monkeypatch):
     with pytest.raises(SolverError, match=r"'heat' ran out of GPU memory \(dopri5\): set "
                        r"auto_memory = true .*\(CUDA out of memory. Tried to allocate 2.00 GiB\)$"):
         ODEBlock(vf, 1.0, SolverConfig())(y0)
+
+
+def test_auto_memory_plans_a_field_prepared_from_a_y0_with_grad():
+    """The adaptive method's initial-step probe ran under no_grad, which a field whose
+    coefficients come from init(x) (GRAND's attention) refuses once prepared from a y(0) with
+    grad: auto_memory failed on every such spec (ACMP, GRAND) with dopri5. The probe's
+    gradient is now the direct solve's."""
+    ei, _ = construction.stochastic_block_model(40, 2, 5.0, seed=1)
+    vf = compiler.compile("grand", ei, 40, {"d": 3, "k": 4}).double()
+    y0 = torch.randn(40, 3, dtype=torch.float64,
+                     generator=torch.Generator().manual_seed(3)).requires_grad_(True)
+    block = ODEBlock(vf, 1.0, SolverConfig("dopri5", auto_memory=True, memory_limit=1.0))
+    (block(y0) ** 2).sum().backward()
+    assert block.memory_estimate.choice == "direct"
+    g, y0.grad = y0.grad.clone(), None
+    (ODEBlock(vf, 1.0, SolverConfig("dopri5"))(y0) ** 2).sum().backward()
+    assert (g - y0.grad).abs().max() <= 1e-12 * y0.grad.abs().max()
