@@ -72,7 +72,8 @@ def test_a_fitting_budget_keeps_direct_backpropagation(monkeypatch):
 
 
 def _falling_memory(monkeypatch, free0, later):
-    """``free_and_total`` reports ``free0`` GiB free of 100 at the solve's start, then ``later``."""
+    """``free_and_total`` reports ``free0`` GiB free of 100 at the guard's first look (16
+    evaluations into the solve), then ``later``."""
     calls = []
 
     def fake(device):
@@ -86,11 +87,11 @@ def test_exhausted_memory_is_a_solver_error_not_the_oom_killer(monkeypatch):
     vf, y0 = _heat()
     block = ODEBlock(vf, 1.0, SolverConfig("rk4", step_size=0.01))
     calls = _falling_memory(monkeypatch, 50, 2)
-    with pytest.raises(SolverError, match=r"'heat' is running out of memory: after 8 "
+    with pytest.raises(SolverError, match=r"'heat' is running out of memory: after 32 "
                        r"evaluations \(t = 0.0\d+\) its backward graph took 48 GiB and 2 of "
                        r"100 GiB are left on cpu.*auto_memory = true"):
         block(y0)
-    assert len(calls) == 2                      # the start, then every CHECK_EVERY evaluations
+    assert len(calls) == 2                      # every CHECK_EVERY = 16 evaluations
     with torch.no_grad():                       # no graph recorded: no guard
         _falling_memory(monkeypatch, 50, 2)
         assert torch.isfinite(block(y0)).all()
@@ -98,11 +99,15 @@ def test_exhausted_memory_is_a_solver_error_not_the_oom_killer(monkeypatch):
 
 def test_memory_short_before_the_solve_is_not_the_solves_fault(monkeypatch):
     """Free memory under the floor, but the solve took less than half of what was free at its
-    start (other processes hold the rest): it runs."""
+    first look (other processes hold the rest): it runs; a solve shorter than CHECK_EVERY
+    evaluations never looks."""
     vf, y0 = _heat()
     _falling_memory(monkeypatch, 3, 2)
     out = ODEBlock(vf, 1.0, SolverConfig("rk4", step_size=0.01))(y0)
     assert torch.isfinite(out).all()
+    calls = _falling_memory(monkeypatch, 50, 2)
+    ODEBlock(vf, 1.0, SolverConfig("rk4", step_size=0.5))(y0)        # 8 evaluations
+    assert calls == []
 
 
 def test_gpu_out_of_memory_becomes_a_solver_error(monkeypatch):
