@@ -99,6 +99,7 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                                       "defaults: rk4, step 0.1, T = 12.8, beta = 0; it ships "
                                       "no chameleon parameters), time chosen on validation "
                                       "over 3T; the splits the deadline left",
+       "acmp_ref_chameleon": "100 epochs (acmp.toml: 200), dopri5, split 0 only",
        "gread_chameleon": "gread.toml [Chameleon] (gread_params.py: attention, one alpha per "
                           "channel, euler step 1.5 to T = 1.944; m2_mlp not reproduced), "
                           "splits 0-2",

@@ -111,11 +111,16 @@ round5_gread() {  # GREAD-BS on chameleon with the reference's best parameters (
   # reproduced), splits 0-2 (what the deadline left; 200 epochs each)
   run2 gread chameleon gread_chameleon --splits 3 --log-every 50
 }
+round5_acmp_ref() {  # ACMP in the reference code's form (acmp_ref: attention, beta = 0.5,
+  # dopri5, 100 epochs: the WebKB rows' configuration) on chameleon, split 0 (the deadline)
+  run2 experiments/zoo/specs/acmp_ref.pde chameleon acmp_ref_chameleon --splits 1 --epochs 100 \
+    --method dopri5 --log-every 10
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
   round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_acmp) round5_acmp ;;
-  round5_gread) round5_gread ;;
+  round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
   *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_acmp;
-     round5_gread ;;
+     round5_gread; round5_acmp_ref ;;
 esac
