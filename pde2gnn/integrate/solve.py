@@ -117,8 +117,10 @@ class ODEBlock(nn.Module):
         OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
             range of the state's dtype (at the solve).
         DataError: a non-finite initial state.
-        SolverError: more than ``config.max_nfe`` evaluations, step size underflow, or a
-            non-finite final state.
+        SolverError: more than ``config.max_nfe`` evaluations, step size underflow, a
+            non-finite final state, or a solve with grad running out of memory
+            (:class:`~pde2gnn.integrate.memory.MemoryGuard`; with ``auto_memory`` an adaptive
+            solve past its budget is redone with the adjoint instead), GPU memory included.
     """
 
     def __init__(self, field: VectorField, time: float, config: Optional[SolverConfig] = None):
