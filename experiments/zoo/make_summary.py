@@ -115,7 +115,8 @@ MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
         ("ACMP", "Texas"): "acmp_ref", ("ACMP", "Cornell"): "acmp_ref",
-        ("ACMP", "Wisconsin"): "acmp_ref", ("G^2-GraphSAGE", "Chameleon"): "g2 (directed)"}
+        ("ACMP", "Wisconsin"): "acmp_ref",
+        ("ACMP", "Chameleon"): "acmp_grand (select)", ("G^2-GraphSAGE", "Chameleon"): "g2 (directed)"}
 
 
 NOTES = (Path(__file__).resolve().parent / "NOTES.md").read_text().strip() \
