@@ -95,6 +95,14 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "acmp_grand_wisconsin_select": "the reference script's configuration (argument "
                                       "defaults), time chosen on validation over 3T; "
                                       "reference: its run_GNN.py per split, seeded",
+       "acmp_grand_chameleon_select": "the reference script's configuration (argument "
+                                      "defaults: rk4, step 0.1, T = 12.8, beta = 0; it ships "
+                                      "no chameleon parameters), time chosen on validation "
+                                      "over 3T; the splits the deadline left",
+       "acmp_ref_chameleon": "100 epochs (acmp.toml: 200), dopri5, split 0 only",
+       "gread_chameleon": "gread.toml [Chameleon] (gread_params.py: attention, one alpha per "
+                          "channel, euler step 1.5 to T = 1.944; m2_mlp not reproduced), "
+                          "splits 0-2",
        "g2_chameleon_directed": "--directed (the raw edge list, the reference's graph), 40 "
                                 "epochs (g2.toml: 200), split 0 only; reference: the same",
        "g2_chameleon_undirected": "40 epochs (g2.toml: 200), split 0 only; reference: on its "
@@ -110,7 +118,8 @@ MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
         ("ACMP", "Texas"): "acmp_ref", ("ACMP", "Cornell"): "acmp_ref",
-        ("ACMP", "Wisconsin"): "acmp_ref", ("G^2-GraphSAGE", "Chameleon"): "g2 (e200)"}
+        ("ACMP", "Wisconsin"): "acmp_ref",
+        ("ACMP", "Chameleon"): "acmp_grand (select)", ("G^2-GraphSAGE", "Chameleon"): "g2 (e200)"}
 
 
 NOTES = (Path(__file__).resolve().parent / "NOTES.md").read_text().strip() \

@@ -105,9 +105,29 @@ round5_g2() {  # issue 39, fifth round: G^2 after the blocked / symmetric gate k
   run2 g2 chameleon g2_chameleon_e200 --splits 10 --log-every 50
   run2 g2 squirrel g2_squirrel --splits 2 --log-every 50
 }
+round5_acmp() {  # issue 39, fifth round: ACMP on chameleon in the configuration the
+  # reference's script runs for any data set (specs/acmp_grand.pde: its run_GNN.py defaults, rk4
+  # with step 0.1 to T = 12.8, beta = 0; ykiiiiii/ACMP ships no chameleon / Film parameters), the
+  # time chosen on validation as for Texas / Wisconsin; one process, as many splits as the
+  # deadline left (--resume keeps the finished ones)
+  run2 experiments/zoo/specs/acmp_grand.pde chameleon acmp_grand_chameleon_select --splits 10 \
+    --select-time 3 --select-points 384 --log-every 25
+}
+round5_gread() {  # GREAD-BS on chameleon with the reference's best parameters (gread.toml
+  # [Chameleon], from src/gread_params.py: euler, step 1.5 to T = 1.944, hidden 256; m2_mlp not
+  # reproduced), splits 0-2 (what the deadline left; 200 epochs each)
+  run2 gread chameleon gread_chameleon --splits 3 --log-every 50
+}
+round5_acmp_ref() {  # ACMP in the reference code's form (acmp_ref: attention, beta = 0.5,
+  # dopri5, 100 epochs: the WebKB rows' configuration) on chameleon, split 0 (the deadline)
+  run2 experiments/zoo/specs/acmp_ref.pde chameleon acmp_ref_chameleon --splits 1 --epochs 100 \
+    --method dopri5 --log-every 10
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
   round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_g2) round5_g2 ;;
-  *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2 ;;
+  round5_acmp) round5_acmp ;; round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
+  *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2;
+     round5_acmp; round5_gread; round5_acmp_ref ;;
 esac

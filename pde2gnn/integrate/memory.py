@@ -24,23 +24,40 @@ else the adjoint (each only where the solver configuration allows it); the choic
 numbers are logged on the ``pde2gnn`` logger. Available memory: ``memory_limit`` GiB if given,
 else 80 % of the free memory of the state's device (``torch.cuda.mem_get_info`` on CUDA; the
 host's available memory from psutil, or ``/proc/meminfo``, on CPU).
+
+An adaptive method's step count is known only after the solve: where its steps shrink (a stiff
+or blowing-up flow) the graph outgrows the estimate, so every solve that records a backward
+graph runs under a :class:`MemoryGuard`. Under ``auto_memory`` it holds the estimate's budget in
+evaluations, (available - shared) / per_eval, and raises :class:`OverBudget` past it; the
+``ODEBlock`` then solves again with the adjoint (logged). Otherwise it looks at the device's free
+memory every :data:`CHECK_EVERY` evaluations and raises a :class:`SolverError` naming the
+remedies when less than :data:`MIN_FREE` of the total is left and the solve itself took at least
+half of what was free at its first look: a clear error instead of the kernel's OOM killer.
 """
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
+from pde2gnn.errors import SolverError
+from pde2gnn.integrate.solver_config import TORCHDIFFEQ_METHODS
 from pde2gnn.integrate.tableaus import TABLEAUS
 
 log = logging.getLogger("pde2gnn")
 
 #: the part of the free memory a solve's backward may plan on
 HEADROOM = 0.8
+#: a solve recording a backward graph stops when less than this fraction of the device's memory
+#: is free (and it took at least half of what was free at its start: :class:`MemoryGuard`)
+MIN_FREE = 0.05
+#: evaluations between two looks of :class:`MemoryGuard` at the free memory (the first look, at
+#: this many evaluations, records what is free; a look costs about 30-100 us, psutil)
+CHECK_EVERY = 16
 
 
 def _storage(t: Tensor) -> Tuple[int, int]:
@@ -93,6 +110,10 @@ class MemoryEstimate:
     available: int
     choice: str = "direct"
 
+    def fitting(self) -> int:
+        """Evaluations whose graphs fit ``available`` beside the shared storages (>= 0)."""
+        return max(0, (self.available - self.shared) // max(self.per_eval, 1))
+
 
 def estimate(method: str, steps: int, state: int, shared: int, per_eval: int,
              available: int) -> MemoryEstimate:
@@ -130,23 +151,87 @@ def choose(est: MemoryEstimate, can_checkpoint: bool, can_adjoint: bool) -> Memo
     return est
 
 
+def free_and_total(device) -> Tuple[int, int]:
+    """``(free, total)`` bytes of ``device``: ``torch.cuda.mem_get_info`` on CUDA; on a CPU the
+    host's available and total memory (psutil, else ``/proc/meminfo``)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)
+    try:
+        import psutil
+        vm = psutil.virtual_memory()
+        return vm.available, vm.total
+    except ImportError:
+        with open("/proc/meminfo") as fh:
+            info = dict(line.split(":", 1) for line in fh)
+        return tuple(int(info[k].split()[0]) * 1024 for k in ("MemAvailable", "MemTotal"))
+
+
 def available_bytes(device, limit_gib: Optional[float] = None) -> int:
     """The memory budget of a solve on ``device``: ``limit_gib`` GiB, else :data:`HEADROOM`
     of the device's free memory."""
     if limit_gib is not None:
         return int(limit_gib * 2 ** 30)
-    device = torch.device(device)
-    if device.type == "cuda":
-        free = torch.cuda.mem_get_info(device)[0]
-    else:
-        try:
-            import psutil
-            free = psutil.virtual_memory().available
-        except ImportError:
-            with open("/proc/meminfo") as fh:
-                info = dict(line.split(":", 1) for line in fh)
-            free = int(info["MemAvailable"].split()[0]) * 1024
-    return int(HEADROOM * free)
+    return int(HEADROOM * free_and_total(device)[0])
+
+
+class OverBudget(SolverError):
+    """``auto_memory``: an adaptive solve's graph outgrew the estimate's budget (its steps
+    shrank); the ``ODEBlock`` solves again with the adjoint."""
+
+
+class MemoryGuard:
+    """The memory guard of one solve that records a backward graph (module docstring).
+
+    Args:
+        name: how messages name the ODE.
+        device: the state's device.
+        budget: ``auto_memory``: the evaluations whose graphs fit (:meth:`MemoryEstimate.
+            fitting`); None: watch the device's free memory instead.
+
+    ``check(t, n)`` is called before each evaluation (``n`` evaluations at once: an affine
+    field's Krylov step), at time ``t``; ``nfe`` counts them. It does nothing while grad is
+    disabled (a solve under ``no_grad``, or the adjoint's).
+
+    Raises:
+        OverBudget: more than ``budget`` evaluations kept (``nfe - 1``: the initial-step probe
+            of an adaptive method keeps no graph; rejected steps are counted too, an upper
+            bound).
+        SolverError: without a budget, the free memory under :data:`MIN_FREE` of the total
+            after the solve took at least half of what was free at its first look
+            (:data:`CHECK_EVERY` evaluations in).
+    """
+
+    def __init__(self, name: str, device, budget: Optional[int] = None):
+        self.name, self.device, self.budget = name, torch.device(device), budget
+        self.free0, self.nfe, self._look = None, 0, CHECK_EVERY
+
+    def check(self, t, n: int = 1) -> None:
+        if not torch.is_grad_enabled():
+            return
+        self.nfe += n
+        nfe = self.nfe
+        if self.budget is not None:
+            if nfe - 1 > self.budget:
+                raise OverBudget(f"the solve of {self.name} kept the graphs of {nfe - 1} "
+                                 f"evaluations by t = {float(t):.4g}, more than the {self.budget}"
+                                 " that fit auto_memory's budget")
+            return
+        if nfe < self._look:
+            return
+        self._look = nfe + CHECK_EVERY
+        free, total = free_and_total(self.device)
+        if self.free0 is None:          # a short solve never looks
+            self.free0 = free
+        elif free < MIN_FREE * total and self.free0 - free >= 0.5 * self.free0:
+            gib = 2.0 ** 30
+            raise SolverError(
+                f"the solve of {self.name} is running out of memory: after {nfe} evaluations "
+                f"(t = {float(t):.4g}) its backward graph took {(self.free0 - free) / gib:.3g} "
+                f"GiB and {free / gib:.3g} of {total / gib:.3g} GiB are left on "
+                f"{self.device.type}; the steps shrank (a stiff or blowing-up flow, or a long "
+                "time). Set auto_memory = true (it switches to the adjoint or checkpointing), "
+                "use a fixed-step method with checkpoint, or shorten the time")
 
 
 def steps_of(method: str, time: float, step_size: Optional[float],
@@ -156,3 +241,48 @@ def steps_of(method: str, time: float, step_size: Optional[float],
     upper bound when steps grow, as they do on diffusive dynamics)."""
     h = first_step if TABLEAUS[method].adaptive else step_size
     return max(1, math.ceil(abs(time) / h - 1e-9)) if h else 1
+
+
+def plan(field, cfg, y0: Tensor, t: Tensor):
+    """``auto_memory``: ``(estimate, cfg)`` for one solve of ``field`` from ``y0`` over the
+    times ``t`` with the :class:`~pde2gnn.integrate.solver_config.SolverConfig` ``cfg``: the
+    :class:`MemoryEstimate` (steps from the step size, or an adaptive method's initial step) and
+    ``cfg`` with the chosen checkpoint / adjoint set and auto_memory unset."""
+    from pde2gnn.integrate.rk import _initial_step
+    tab = TABLEAUS[cfg.method]
+    shared, per_eval = saved_bytes(field, y0, float(t[0]))
+    first = None
+    if tab.adaptive:    # with grad: a field prepared from a y(0) with grad refuses no_grad
+        f = lambda s, y: field(torch.full((), s, dtype=y.dtype,  # noqa: E731
+                                          device=y.device), y.detach()).detach()
+        first = _initial_step(f, float(t[0]), y0.detach(), f(float(t[0]), y0), tab.order,
+                              cfg.rtol, cfg.atol)
+    steps = steps_of(cfg.method, float(t[-1] - t[0]), cfg.step_size, first)
+    est = estimate(cfg.method, steps, y0.numel() * y0.element_size(), shared, per_eval,
+                   available_bytes(y0.device, cfg.memory_limit))
+    choose(est, not tab.adaptive, cfg.method in TORCHDIFFEQ_METHODS)
+    return est, replace(cfg, auto_memory=False, memory_limit=None,
+                        checkpoint=est.choice == "checkpoint", adjoint=est.choice == "adjoint")
+
+
+def guard_for(cfg, est: Optional[MemoryEstimate], device, name: str) -> Optional[MemoryGuard]:
+    """The :class:`MemoryGuard` of a solve with grad under ``cfg``: the budget of ``est`` (the
+    ``auto_memory`` estimate) where it chose direct backpropagation of an adaptive method, else
+    the free-memory floor; None for an adjoint solve (its forward keeps no graph)."""
+    if cfg.adjoint:
+        return None
+    adaptive = cfg.method in TABLEAUS and TABLEAUS[cfg.method].adaptive
+    budget = est.fitting() if est is not None and est.choice == "direct" and adaptive else None
+    return MemoryGuard(name, device, budget)
+
+
+def guarded(func, guard: Optional[MemoryGuard], n: int = 1):
+    """``func(t, ...)`` with ``guard.check(t, n)`` before each call: ``n`` evaluations per call
+    (the S - 1 of an affine field's Krylov step); ``func`` itself without a guard."""
+    if guard is None or func is None:
+        return func
+
+    def f(t, *args):
+        guard.check(t, n)
+        return func(t, *args)
+    return f

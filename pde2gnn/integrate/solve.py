@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from typing import Optional
 
 import torch
@@ -29,7 +30,8 @@ from pde2gnn.errors import DataError, OptionError, SolverError
 from pde2gnn.integrate.imex import imex_solve
 from pde2gnn.integrate.imex_adjoint import imex_adjoint_solve, install, per_solve_tensors
 from pde2gnn.integrate.auto import choose, spectral_radius  # noqa: F401
-from pde2gnn.integrate.solver_config import SolverConfig
+from pde2gnn.integrate.memory import OverBudget, guard_for, guarded as _guarded, plan
+from pde2gnn.integrate.solver_config import TORCHDIFFEQ_METHODS, SolverConfig
 from pde2gnn.integrate.rk import TABLEAUS, affine_step, check_nfe, rk_solve
 
 log = logging.getLogger("pde2gnn")
@@ -74,13 +76,16 @@ def check_time_dtype(time: float, dtype: torch.dtype, option: str = "time") -> N
 class _Counted(nn.Module):
     """A vector field that counts its evaluations, with the max-NFE guard (torchdiffeq path)."""
 
-    def __init__(self, field: nn.Module, max_nfe: Optional[int], name: str):
+    def __init__(self, field: nn.Module, max_nfe: Optional[int], name: str, guard=None):
         super().__init__()
         self.field, self.max_nfe, self.name, self.nfe = field, max_nfe, name, 0
+        self.guard = guard      # a pde2gnn.integrate.memory.MemoryGuard, or None
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         self.nfe += 1
         check_nfe(self.nfe, self.max_nfe, self.name)
+        if self.guard is not None:
+            self.guard.check(t)
         return self.field(t, y)
 
 
@@ -115,8 +120,10 @@ class ODEBlock(nn.Module):
         OptionError: ``time`` not a finite number above 0 (at construction), or beyond the
             range of the state's dtype (at the solve).
         DataError: a non-finite initial state.
-        SolverError: more than ``config.max_nfe`` evaluations, step size underflow, or a
-            non-finite final state.
+        SolverError: more than ``config.max_nfe`` evaluations, step size underflow, a
+            non-finite final state, or a solve with grad running out of memory
+            (:class:`~pde2gnn.integrate.memory.MemoryGuard`; with ``auto_memory`` an adaptive
+            solve past its budget is redone with the adjoint instead), GPU memory included.
     """
 
     def __init__(self, field: VectorField, time: float, config: Optional[SolverConfig] = None):
@@ -155,8 +162,34 @@ class ODEBlock(nn.Module):
         self.nfe_linear = self.linear_iterations = self.linear_rejections = 0
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
+        guarded = torch.is_grad_enabled() and not cfg.imex
         if cfg.auto_memory and torch.is_grad_enabled():
             cfg = self._memory_choice(y0, t)
+        try:
+            ys = self._solve(y0, t, name, cfg, self._guard(cfg, y0, name) if guarded else None)
+        except OverBudget as e:       # auto_memory: the adaptive steps shrank past the estimate
+            if cfg.method not in TORCHDIFFEQ_METHODS:
+                raise SolverError(f"{e}, and method {cfg.method} has no adjoint here: give "
+                                  "step_size to a fixed-step method (checkpointed)") from None
+            log.info("auto_memory: %s -> adjoint", e)
+            self.memory_estimate.choice = "adjoint"
+            ys = self._solve(y0, t, name, replace(cfg, adjoint=True), None)
+        except torch.cuda.OutOfMemoryError as e:
+            raise SolverError(f"the solve of {name} ran out of GPU memory ({cfg.method}): set "
+                              "auto_memory = true (adjoint or checkpointing), or shorten the "
+                              f"time ({str(e).splitlines()[0]})") from None
+        out = ys[-1] if times is None else ys
+        if not all_finite(out):
+            raise SolverError(self._diverged(ys, t, name))
+        return out
+
+    def _guard(self, cfg: SolverConfig, y0: Tensor, name: str):
+        """:func:`pde2gnn.integrate.memory.guard_for` this solve (None for the adjoint)."""
+        return guard_for(cfg, self.memory_estimate if self.config.auto_memory else None,
+                         y0.device, name)
+
+    def _solve(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig, guard) -> Tensor:
+        """The solution ``[len(t), *y0.shape]`` by ``cfg``'s integrator (counts kept)."""
         if cfg.imex and cfg.adjoint:
             ys = imex_adjoint_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol,
                                     atol=cfg.atol, step_size=cfg.step_size, max_nfe=cfg.max_nfe,
@@ -176,20 +209,18 @@ class ODEBlock(nn.Module):
             self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
             self.linear_rejections = sol.linear_rejections
         elif cfg.compile or cfg.checkpoint:
-            ys, self.nfe_forward = self._compiled_solve(y0, t, name, cfg)
+            ys, self.nfe_forward = self._compiled_solve(y0, t, name, cfg, guard)
         elif cfg.fast:
             affine = affine_step(self.field, cfg.method) if cfg.affine and self.field.affine \
                 else None
-            sol = rk_solve(self.field, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
-                           step_size=cfg.step_size, max_nfe=cfg.max_nfe, name=name,
-                           affine_step=affine)
+            sol = rk_solve(_guarded(self.field, guard), y0, t, method=cfg.method,
+                           rtol=cfg.rtol, atol=cfg.atol, step_size=cfg.step_size,
+                           max_nfe=cfg.max_nfe, name=name, affine_step=_guarded(
+                               affine, guard, TABLEAUS[cfg.method].stages - 1))
             ys, self.nfe_forward = sol.ys, sol.nfe
         else:
-            ys = self._torchdiffeq(y0, t, name, cfg)
-        out = ys[-1] if times is None else ys
-        if not all_finite(out):
-            raise SolverError(self._diverged(ys, t, name))
-        return out
+            ys = self._torchdiffeq(y0, t, name, cfg, guard)
+        return ys
 
     #: what the non-finite-state error suggests (training; simulate sets its own)
     advice = "reduce the time or the learning rate"
@@ -213,7 +244,7 @@ class ODEBlock(nn.Module):
         now = getattr(self._compiled[1], "compile_seconds", 0.0) if self._compiled else 0.0
         return self._compile_done + float(now)
 
-    def _compiled_solve(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig):
+    def _compiled_solve(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig, guard=None):
         """``SolverConfig.compile`` / ``checkpoint``: fixed-step methods on a (compiled,
         checkpointed) step, adaptive ones on :func:`rk_solve` with the field compiled
         (:mod:`pde2gnn.integrate.compiled`)."""
@@ -228,8 +259,8 @@ class ODEBlock(nn.Module):
         fn = self._compiled[1]
         if isinstance(fn, C.CompiledStep):
             return C.solve_fixed(fn, y0, t, cfg.step_size, cfg.max_nfe, name)
-        sol = rk_solve(fn, y0, t, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
-                       max_nfe=cfg.max_nfe, name=name)
+        sol = rk_solve(_guarded(fn, guard), y0, t, method=cfg.method, rtol=cfg.rtol,
+                       atol=cfg.atol, max_nfe=cfg.max_nfe, name=name)
         return sol.ys, sol.nfe
 
     def _auto(self, y0: Tensor, t: Tensor) -> SolverConfig:
@@ -241,7 +272,6 @@ class ODEBlock(nn.Module):
         :data:`~pde2gnn.integrate.solver_config.AUTO_REUSE` solves while the same shapes and
         times are solved, the learnable weights moved by at most 10 % (2-norm of all of them)
         and |y(0)| by at most 10 % since the estimate (:attr:`auto_estimates` counts them)."""
-        from dataclasses import replace
         from pde2gnn.integrate.solver_config import AUTO_REUSE
         with torch.no_grad():
             ps = [p.detach().reshape(-1) for p in self.field.parameters()]
@@ -263,33 +293,16 @@ class ODEBlock(nn.Module):
 
     def _memory_choice(self, y0: Tensor, t: Tensor) -> SolverConfig:
         """``auto_memory``: direct, checkpoint or adjoint from the estimate of
-        :mod:`pde2gnn.integrate.memory` (kept in :attr:`memory_estimate`, logged)."""
-        from dataclasses import replace
-        from pde2gnn.integrate import memory as M
-        from pde2gnn.integrate.rk import _initial_step
-        from pde2gnn.integrate.solver_config import TORCHDIFFEQ_METHODS
-        cfg, tab = self.config, TABLEAUS[self.config.method]
-        shared, per_eval = M.saved_bytes(self.field, y0, float(t[0]))
-        first = None
-        if tab.adaptive:
-            with torch.no_grad():
-                f = lambda s, y: self.field(torch.full((), s, dtype=y.dtype,  # noqa: E731
-                                                       device=y.device), y)
-                first = _initial_step(f, float(t[0]), y0, f(float(t[0]), y0), tab.order,
-                                      cfg.rtol, cfg.atol)
-        steps = M.steps_of(cfg.method, float(t[-1] - t[0]), cfg.step_size, first)
-        est = M.estimate(cfg.method, steps, y0.numel() * y0.element_size(), shared, per_eval,
-                         M.available_bytes(y0.device, cfg.memory_limit))
-        self.memory_estimate = M.choose(est, not tab.adaptive,
-                                        cfg.method in TORCHDIFFEQ_METHODS)
-        return replace(cfg, auto_memory=False, memory_limit=None,
-                       checkpoint=est.choice == "checkpoint", adjoint=est.choice == "adjoint")
+        :func:`pde2gnn.integrate.memory.plan` (kept in :attr:`memory_estimate`, logged)."""
+        self.memory_estimate, cfg = plan(self.field, self.config, y0, t)
+        return cfg
 
     #: the last :class:`~pde2gnn.integrate.memory.MemoryEstimate` of ``auto_memory``
     memory_estimate = None
 
-    def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig) -> Tensor:
-        self._counter = counted = _Counted(self.field, cfg.max_nfe, name)
+    def _torchdiffeq(self, y0: Tensor, t: Tensor, name: str, cfg: SolverConfig,
+                     guard=None) -> Tensor:
+        self._counter = counted = _Counted(self.field, cfg.max_nfe, name, guard)
         try:
             if cfg.adjoint:
                 ys = _adjoint_solve(self.field, counted, y0, t, dict(

@@ -80,7 +80,9 @@ class SolverConfig:
         auto_memory: choose direct backpropagation, ``checkpoint`` or ``adjoint`` per solve
             from an estimate of the memory the backward pass needs (kept states x state bytes
             x steps, :mod:`pde2gnn.integrate.memory`) against the free memory; logged, and the
-            numbers kept in ``ODEBlock.memory_estimate``. Explicit pde2gnn methods only.
+            numbers kept in ``ODEBlock.memory_estimate``. Explicit pde2gnn methods only. An
+            adaptive solve whose steps shrink past the estimate's budget is redone with the
+            adjoint (:class:`pde2gnn.integrate.memory.MemoryGuard`, logged).
         memory_limit: the memory (GiB) ``auto_memory`` may plan on (None: 80 % of what is free
             on the state's device).
         linear_solver: implicit / IMEX methods: ``auto``, ``cg``, ``gmres`` or ``direct``
