@@ -220,20 +220,3 @@ def test_blocked_solves_are_exact_and_trace_once():
         assert nfe == 4 * (len(step_grid(ts, h)) - 1)
     assert step.block_size(7) == 4 and traced[0] >= 1 and traced[1:] == [0, 0], traced
     assert "shifted grid (5x7 periodic" in step.products, step.products
-
-
-def test_shifted_grid_steps_realise_each_stage_state_once():
-    """Inductor's options for a step with a product in the shifted grid form realise every
-    buffer read more than once (a stage's state, read at each of the stencil's K loads, is
-    stored once instead of recomputed per load: benchmarks/scale.py, docs/guide/performance.md);
-    an ELL-only step keeps inductor's default."""
-    from pde2gnn.compiler.backend import ell
-    field, n = _grid_heat(channels=1)
-    y0 = torch.randn(n, 1, dtype=torch.float64)
-    for shifted, want in ((True, 1), (False, None)):
-        step = CompiledStep(field, "rk4", backend="inductor", log=None, shifted=shifted)
-        with torch.no_grad():
-            field.prepare(y0)
-            step.products = ell.prepare(field, shifted=shifted)
-        assert ("shifted grid" in step.products) == shifted, step.products
-        assert step._options(y0).get("realize_reads_threshold") == want
