@@ -260,9 +260,7 @@ def test_inductor_compiles_the_shifted_form_and_blocks():
 
 def test_inductor_options_for_narrow_states(monkeypatch):
     """CompiledStep._options: a narrow CPU state (< 8 channels) with a shifted grid product
-    gets every buffer read more than once realised (a stage's state stored once, not
-    recomputed at each stencil load) and 256-bit vectors where inductor's own choice is
-    wider; one with an ELL product and no
+    gets 256-bit vectors where inductor's own choice is wider; one with an ELL product and no
     grid product scalar C++; wide states, another backend and narrower CPUs keep inductor's
     choice."""
     from pde2gnn.integrate import compiled as C
@@ -273,12 +271,11 @@ def test_inductor_options_for_narrow_states(monkeypatch):
     narrow, wide = torch.zeros(48, 1), torch.zeros(48, 8)
     monkeypatch.setattr(C, "_vector_bits", lambda: 512)
     step.products = "edges: ELL (K = 4); edges + diagonal: shifted grid (8x6 periodic, K = 5)"
-    assert step._options(narrow) == {"cpp.simdlen": 256, "realize_reads_threshold": 1}
-    assert step._options(wide) == {}
+    assert step._options(narrow) == {"cpp.simdlen": 256} and step._options(wide) == {}
     step.products = "edges: ELL (K = 4)"
     assert step._options(narrow) == {"cpp.simdlen": 1} and step._options(wide) == {}
     monkeypatch.setattr(C, "_vector_bits", lambda: 256)
     step.products = "edges + diagonal: shifted grid (8x6 periodic, K = 5)"
-    assert step._options(narrow) == {"realize_reads_threshold": 1}
+    assert step._options(narrow) == {}
     step.backend = "eager"
     assert step._options(narrow) == {}
