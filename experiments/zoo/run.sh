@@ -116,18 +116,26 @@ round5_acmp() {  # issue 39, fifth round: ACMP on chameleon in the configuration
 round5_gread() {  # GREAD-BS on chameleon with the reference's best parameters (gread.toml
   # [Chameleon], from src/gread_params.py: euler, step 1.5 to T = 1.944, hidden 256; m2_mlp not
   # reproduced), splits 0-2 (what the deadline left; 200 epochs each)
-  run2 gread chameleon gread_chameleon --splits 3 --log-every 50
+  run2 gread chameleon gread_chameleon --splits 10 --log-every 50
 }
 round5_acmp_ref() {  # ACMP in the reference code's form (acmp_ref: attention, beta = 0.5,
   # dopri5, 100 epochs: the WebKB rows' configuration) on chameleon, split 0 (the deadline)
   run2 experiments/zoo/specs/acmp_ref.pde chameleon acmp_ref_chameleon --splits 1 --epochs 100 \
     --method dopri5 --log-every 10
 }
+round6() {  # issue 39, sixth round (lead, the machine idle): GREAD-BS on CiteSeer and PubMed
+  # (geom-gcn 60/20/20 splits, gread.toml [CiteSeer] / [PubMed] from gread_params.py), the two
+  # at once, one process each
+  run2 gread CiteSeer gread_CiteSeer --split geom-gcn --splits 10 --log-every 50 &
+  run2 gread PubMed gread_PubMed --split geom-gcn --splits 10 --log-every 50 &
+  wait
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
   round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_g2) round5_g2 ;;
   round5_acmp) round5_acmp ;; round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
+  round6) round6 ;;
   *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2;
-     round5_acmp; round5_gread; round5_acmp_ref ;;
+     round5_acmp; round5_gread; round5_acmp_ref; round6 ;;
 esac
