@@ -129,6 +129,12 @@ round6() {  # issue 39, sixth round (lead, the machine idle): GREAD-BS on CiteSe
   run2 gread CiteSeer gread_CiteSeer --split geom-gcn --splits 10 --log-every 50 &
   run2 gread PubMed gread_PubMed --split geom-gcn --splits 10 --log-every 50 &
   wait
+  # then G^2 on squirrel, splits 0 and 1 at once (about 20 min each on an idle core), joined
+  run2 g2 squirrel g2_squirrel_split0 --splits 1 --first-split 0 --log-every 50 &
+  run2 g2 squirrel g2_squirrel_split1 --splits 1 --first-split 1 --log-every 50 &
+  wait
+  python -m pde2gnn merge experiments/zoo/runs/g2_squirrel.json \
+    experiments/zoo/runs/g2_squirrel_split0.json experiments/zoo/runs/g2_squirrel_split1.json
 }
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
