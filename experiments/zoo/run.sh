@@ -136,12 +136,22 @@ round6() {  # issue 39, sixth round (lead, the machine idle): GREAD-BS on CiteSe
   python -m pde2gnn merge experiments/zoo/runs/g2_squirrel.json \
     experiments/zoo/runs/g2_squirrel_split0.json experiments/zoo/runs/g2_squirrel_split1.json
 }
+round7() {  # issue 39, seventh round: GREAD-BS with the reference's model head (gread.toml now
+  # sets decoder_mlp = m2_mlp on chameleon and Cora, encoder_mlp = use_mlp on PubMed and Film),
+  # the ten geom-gcn splits, two processes at a time
+  run2 gread chameleon gread_chameleon_head --splits 10 --log-every 50 &
+  run2 gread PubMed gread_PubMed_head --split geom-gcn --splits 10 --log-every 50 &
+  wait
+  run2 experiments/zoo/specs/gread_sc.pde film gread_sc_film_head --splits 10 --log-every 50 &
+  run2 gread Cora gread_Cora_head --split geom-gcn --splits 10 --log-every 50 &
+  wait
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
   round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_g2) round5_g2 ;;
   round5_acmp) round5_acmp ;; round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
-  round6) round6 ;;
+  round6) round6 ;; round7) round7 ;;
   *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2;
-     round5_acmp; round5_gread; round5_acmp_ref; round6 ;;
+     round5_acmp; round5_gread; round5_acmp_ref; round6; round7 ;;
 esac

@@ -5,7 +5,10 @@ ReLU, if ``fc_out``] -> dropout -> linear decoder (Chamberlain et al. 2021, "GRA
 Diffusion", section 4). ``encoder_act``, ``decoder_act`` and ``dropout_at`` give other heads:
 NSD's reference (Bodnar et al. 2022) is input dropout -> linear -> ELU -> dropout -> layers ->
 linear (``encoder_act = "elu"``, ``dropout_at = "encoder"``, ``decoder_act = "none"``;
-``second_linear`` adds its optional linear layer after the dropout).
+``second_linear`` adds its optional linear layer after the dropout). GREAD's head (Choi et al.
+2023): ``encoder_mlp`` adds two residual ReLU layers after the encoder, ``decoder_mlp``
+replaces the linear decoder by a residual tanh layer and a tanh output layer
+(:class:`~pde2gnn.models.features.ResidualMLP`).
 
 BLEND (Chamberlain et al. 2021, "Beltrami Flow and Neural Diffusion on Graphs"): when a
 positional encoding is given and the spec has the field ``config.pos_field`` (``u``) besides
@@ -31,7 +34,7 @@ from pde2gnn.errors import OptionError
 from pde2gnn.graph.construction import feature_knn_graph
 from pde2gnn.integrate.solve import EulerLayers, ODEBlock
 from pde2gnn.models.features import (  # noqa: F401
-    Dropout, FeatureLinear, as_model_input, dropout_linear)
+    Dropout, FeatureLinear, ResidualMLP, as_model_input, dropout_linear)
 
 
 #: activations of the encoder / decoder side of :class:`ContinuousGNN`
@@ -116,6 +119,9 @@ class ContinuousGNN(nn.Module):
         self.encoder2 = nn.Linear(enc_width, enc_width) \
             if config.second_linear and config.encoder else None
         self.pos_encoder = FeatureLinear(self.pos.shape[1], pos_width) if pos_width else None
+        self.dropout = Dropout(config.dropout)
+        self.encoder_mlp = ResidualMLP(enc_width, 2, torch.relu, self.dropout,
+                                       dropout_first=True) if config.encoder_mlp else None
         if config.per_layer_weights:
             if self.knn is not None:
                 raise OptionError("per_layer_weights: a spec with `graph knn(...)` rewires one "
@@ -126,10 +132,10 @@ class ContinuousGNN(nn.Module):
                 for _ in range(config.euler_layers() - 1)], config.time)
         else:
             self.ode = ODEBlock(self.field, config.time, config.solver)
-        self.dropout = Dropout(config.dropout)
         dec_width = width if self.decode_index is None else len(self.decode_index)
         self.fc = nn.Linear(dec_width, dec_width) if config.fc_out else None
-        self.decoder = nn.Linear(dec_width, num_classes)
+        self.decoder = ResidualMLP(dec_width, 1, torch.tanh, self.dropout, out=num_classes) \
+            if config.decoder_mlp else nn.Linear(dec_width, num_classes)
         if self.knn is not None and config.rewire_from == "u0":
             self.rewire()
 
@@ -138,6 +144,8 @@ class ContinuousGNN(nn.Module):
         h = self.after_encoder(dropout_linear(x, self.encoder, self.input_dropout))
         if self.encoder2 is not None:
             h = self.encoder2(h)
+        if self.encoder_mlp is not None:
+            h = self.encoder_mlp(h)
         if self.shared:
             h = h.repeat(1, len(self.field.field_slices))
         if self.pos_encoder is None:

@@ -175,3 +175,36 @@ def as_model_input(x: Tensor, max_density: float = 0.25) -> Tensor:
     if x.is_sparse or x.numel() == 0 or float((x != 0).float().mean()) > max_density:
         return x
     return x.to_sparse().coalesce()
+
+
+class ResidualMLP(nn.Module):
+    """Residual layers of GREAD's model head (Choi et al., ICML 2023; jeongwhanchoi/GREAD
+    ``GNN.py`` and ``base_classes.py``), each ``h <- dropout(h + W act(h) + b)`` on
+    ``[..., N, width]``, then optionally one output layer ``dropout(W_out act(h) + b_out)``.
+
+    - ``encoder_mlp`` (the reference's ``use_mlp``): ``dropout(h)``, then two residual layers
+      with ``act = relu`` (``m11``, ``m12``), after the linear encoder;
+    - ``decoder_mlp`` (the reference's ``m2_mlp``): one residual layer and the output layer with
+      ``act = tanh`` ("tanh not relu to keep sign"; ``m21``, ``m22``), in place of the linear
+      decoder; its output, the logits, is dropped out too, as in the reference.
+
+    Args:
+        width: the state width D; ``out``: the output layer's width (None: no output layer).
+        layers: number of residual layers; ``act``: ``torch.relu`` or ``torch.tanh``.
+        dropout: the module applied after every layer (the model's ``dropout``).
+        dropout_first: apply it to the input as well (``use_mlp`` does).
+    """
+
+    def __init__(self, width: int, layers: int, act, dropout: nn.Module,
+                 out: Optional[int] = None, dropout_first: bool = False):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(layers))
+        self.out = None if out is None else nn.Linear(width, out)
+        self.act, self.dropout, self.dropout_first = act, dropout, dropout_first
+
+    def forward(self, h: Tensor) -> Tensor:
+        if self.dropout_first:
+            h = self.dropout(h)
+        for layer in self.layers:
+            h = self.dropout(h + layer(self.act(h)))
+        return h if self.out is None else self.dropout(self.out(self.act(h)))

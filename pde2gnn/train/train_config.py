@@ -42,6 +42,10 @@ class TrainConfig:
     #                                 after the encoder activation (NSD: "encoder")
     second_linear: bool = False     # a second linear layer (no activation) after the encoder's
     #                                 activation and dropout (the NSD reference's second_linear)
+    encoder_mlp: bool = False       # two residual ReLU layers with dropout after the encoder
+    #                                 (GREAD's use_mlp; models.features.ResidualMLP)
+    decoder_mlp: bool = False       # a residual tanh layer and a tanh output layer, with
+    #                                 dropout, as the decoder (GREAD's m2_mlp)
     shared_init: bool = False       # every field of the state starts from the same encoding
     #                                 (the fields must have equal widths; GraphCON's X0 = Y0)
     decode_fields: List[str] = field(default_factory=list)  # the fields the decoder reads

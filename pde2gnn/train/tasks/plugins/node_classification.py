@@ -50,7 +50,8 @@ class NodeClassification(Task):
                "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
                "directed",
-               "encoder_act", "second_linear", "per_layer_weights", "sheaf_decay",
+               "encoder_act", "second_linear", "encoder_mlp", "decoder_mlp",
+               "per_layer_weights", "sheaf_decay",
                "decoder_act", "dropout_at", "select_time", "select_points", "select_by",
                "node_order")
 
@@ -116,6 +117,12 @@ class NodeClassification(Task):
         q.add_argument("--second-linear", action=argparse.BooleanOptionalAction, default=None,
                        help="a second linear layer after the encoder's activation and dropout "
                        "(the NSD reference's second_linear)")
+        q.add_argument("--encoder-mlp", action=argparse.BooleanOptionalAction, default=None,
+                       help="two residual ReLU layers with dropout after the encoder "
+                       "(GREAD's use_mlp)")
+        q.add_argument("--decoder-mlp", action=argparse.BooleanOptionalAction, default=None,
+                       help="a residual tanh layer and a tanh output layer, with dropout, as "
+                       "the decoder (GREAD's m2_mlp)")
         q.add_argument("--per-layer-weights", action=argparse.BooleanOptionalAction,
                        default=None, help="explicit Euler with separate weights at every step "
                        "(time / step-size layers, as NSD's; default: one set shared by all)")
