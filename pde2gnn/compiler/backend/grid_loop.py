@@ -33,6 +33,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import types
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -40,7 +41,7 @@ from torch.utils import _pytree as pytree
 
 #: node-wise functions the loop writes in C (``<tgmath.h>``: the type-generic versions)
 FUNCS = {torch.tanh: "tanh", torch.exp: "exp", torch.log: "log", torch.sin: "sin",
-         torch.cos: "cos", torch.sqrt: "sqrt", torch.abs: "fabs"}
+         torch.cos: "cos", torch.sqrt: "sqrt", torch.abs: "fabs", torch.square: "square"}
 _BIN = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
         torch.add: "+", torch.sub: "-", torch.mul: "*", torch.div: "/",
         "add": "+", "sub": "-", "mul": "*", "div": "/"}
@@ -132,8 +133,16 @@ def build(fn, args, cache: Optional[str] = None) -> GridLoop:
             compiler, or a failed build.
     """
     store: dict = {}
-    with torch.no_grad():
-        torch.compile(fn, fullgraph=True, backend=_record(store), dynamic=False)(*args)
+    # a copy of fn's code object: dynamo's cache entry goes with it, not onto fn's (whose
+    # recompile limit torch.compile's own calls of fn then still have)
+    fresh = types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__,
+                               fn.__defaults__, fn.__closure__)
+    try:
+        with torch.no_grad():
+            torch.compile(fresh, fullgraph=True, backend=_record(store), dynamic=False)(*args)
+    except Exception as e:                  # noqa: BLE001 -- any failure keeps torch.compile
+        raise Unsupported(f"dynamo could not trace the step ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else ''})") from e
     gm, ex = store["gm"], store["ex"]
     places = [n for n in gm.graph.nodes if n.op == "placeholder"]
     where = {}
@@ -392,6 +401,8 @@ class _Emitter:
             return _binary(f.op, *parts)
         if f.op == "neg":
             return f"(-{parts[0]})"
+        if f.op == "square":
+            return f"({parts[0]} * {parts[0]})"
         return f"{f.op}({parts[0]})"
 
     def _index(self, shift) -> str:
@@ -496,8 +507,18 @@ def _strip(shape, c):
         if shape[-1] == c else None
 
 
+def compiler() -> Optional[str]:
+    """The C compiler the loops are built with: ``$CC`` or ``cc`` on the PATH (None: none)."""
+    return shutil.which(os.environ.get("CC", "cc"))
+
+
 def _build(src: str, cache: Optional[str]):
-    cc = shutil.which(os.environ.get("CC", "cc"))
+    """The shared library of ``src`` (built once per source and compiler; ``cache`` or the
+    temporary folder), loaded by ctypes.
+
+    Raises:
+        Unsupported: no C compiler, or the build failed (its first error line)."""
+    cc = compiler()
     if cc is None:
         raise Unsupported("no C compiler ($CC or cc) on the PATH")
     folder = cache or os.path.join(tempfile.gettempdir(), f"pde2gnn-grid-loops-{os.getuid()}")
