@@ -13,7 +13,9 @@ of shifted copies of the state where its operator is a constant stencil on a per
 (``backend/ell.py``; both chosen before the first trace) where rows are of bounded length,
 else the custom operator
 ``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
-compiler fuses the node-wise arithmetic and the stage sums around it. After the first call
+compiler fuses the node-wise arithmetic and the stage sums around it; where every product
+is in the shifted grid form (CPU, no grad), the traced step is instead written as a C loop
+nest by :mod:`pde2gnn.compiler.backend.grid_loop` (``loop``). After the first call
 the step is compiled ahead of time and called without dynamo's per-call machinery, its
 guards checked once per solve (:meth:`CompiledStep._compile_direct`). The step's time ``t0``, step size ``dt`` and the
 tableau's weights ``a``, ``b``, ``c`` enter as tensors, not Python numbers, so a solve with a
@@ -38,6 +40,7 @@ from torch import Tensor, nn
 
 from pde2gnn.compiler.backend import ell, grid_loop
 from pde2gnn.errors import OptionError
+from pde2gnn.threads import SMALL_WORK
 from pde2gnn.integrate.tableaus import TABLEAUS
 
 #: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
@@ -70,9 +73,10 @@ class CompiledStep(nn.Module):
             False keeps the ELL form for it (the other side of a comparison).
         block: :func:`solve_fixed` runs up to this many steps per compiled call
             (:meth:`steps`; fewer when the first solve has fewer steps); 1: one step a call.
-        loop: a step whose products are all shifted grid products (CPU, without grad) runs
-            as a generated C loop nest (:mod:`..backend.grid_loop`) instead of inductor's
-            code; None: where the backend is inductor; where it cannot, the log says why.
+        loop: a step whose products are all shifted grid products (CPU, without grad; one
+            thread, or a state below ``threads.SMALL_WORK`` values) runs as a generated C loop
+            nest (:mod:`..backend.grid_loop`) instead of inductor's code; None: where the
+            backend is inductor; where it cannot, the log says why.
 
     ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
     the new state and the S stage derivatives, each of y0's shape.
@@ -242,7 +246,9 @@ class CompiledStep(nn.Module):
         y0 = args[3]
         why = "off" if not self.loop else "a state on " + y0.device.type \
             if y0.device.type != "cpu" else "gradients" if torch.is_grad_enabled() else \
-            "no shifted grid product" if "shifted grid" not in self.products else None
+            "no shifted grid product" if "shifted grid" not in self.products else \
+            f"{torch.get_num_threads()} threads (the loop runs on one)" if \
+            torch.get_num_threads() > 1 and y0.numel() >= SMALL_WORK else None
         if why is None:
             try:
                 self._loops[key] = grid_loop.build(fn, args)
