@@ -38,7 +38,8 @@ from typing import List, Optional
 import torch
 from torch.utils import _pytree as pytree
 
-from pde2gnn.compiler.backend.grid_loop_c import FUNCS, Emitter, Unsupported  # noqa: F401 (API)
+from pde2gnn.compiler.backend.grid_loop_c import Emitter
+from pde2gnn.compiler.backend.grid_loop_ir import FUNCS, Unsupported  # noqa: F401 (API)
 
 #: flags of the C compiler (no -ffast-math: the operations in the traced order)
 CFLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fPIC", "-shared", "-std=gnu99"]

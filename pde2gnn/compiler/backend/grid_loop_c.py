@@ -12,48 +12,13 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch.utils import _pytree as pytree
 
-#: node-wise functions the loop writes in C (``<tgmath.h>``: the type-generic versions)
-FUNCS = {torch.tanh: "tanh", torch.exp: "exp", torch.log: "log", torch.sin: "sin",
-         torch.cos: "cos", torch.sqrt: "sqrt", torch.abs: "fabs", torch.square: "square"}
-_BIN = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
-        torch.add: "+", torch.sub: "-", torch.mul: "*", torch.div: "/",
-        "add": "+", "sub": "-", "mul": "*", "div": "/"}
-_VIEWS = ("reshape", "view", "expand_as", "expand", "contiguous")
-_CTYPE = {torch.float64: "double", torch.float32: "float"}
-
-
-class Unsupported(Exception):
-    """The traced step is not one this module writes as a loop; the message says why."""
-
-
-class _Field:
-    """A per-point value: an input array (``arg``), a stored buffer, or an expression."""
-
-    def __init__(self, op: str, args=(), arg: Optional[int] = None):
-        self.op, self.args, self.arg = op, args, arg
-        self.users, self.shifted, self.buf = 0, False, None
-
-
-
-class Kernel(NamedTuple):
-    """What :meth:`Emitter.compile` writes: the C ``source`` of ``step(x..., p..., out, tmp)``,
-    the argument indices of its state arrays (``inputs``) and scalar arrays (``scalars``), the
-    outputs' pytree ``spec`` and ``shapes``, ``stored`` scratch arrays of ``numel`` values of
-    ``dtype``, and the ``loops`` over the grid per call."""
-    source: str
-    inputs: List[int]
-    scalars: List[int]
-    spec: object
-    shapes: list
-    stored: int
-    numel: int
-    dtype: torch.dtype
-    loops: int
+from pde2gnn.compiler.backend.grid_loop_ir import (_BIN, _CTYPE, _VIEWS, FUNCS, Kernel,
+                                                   Unsupported, _Field)
 
 
 class Emitter:
@@ -132,6 +97,20 @@ class Emitter:
             if v[0] != "f":
                 raise Unsupported(f"{target} of a scalar")
             return ("f", v[1], self._meta_shape(n))      # its size checked by value()
+        if target in ("transpose", "permute", torch.transpose, torch.permute):
+            v = self.value(n.args[0])      # a batch of one state: [1, N, c] <-> [N, 1, c]
+            dims = list(range(len(v[2])))
+            if target in ("transpose", torch.transpose):
+                a, b = (d % len(dims) for d in n.args[1:3])
+                dims[a], dims[b] = dims[b], dims[a]
+            else:
+                dims = [d % len(dims) for d in (n.args[1] if isinstance(n.args[1], (list, tuple))
+                                                else n.args[1:])]
+            kept = [d for d in dims if v[2][d] != 1]
+            if v[0] != "f" or kept != sorted(kept):
+                raise Unsupported(f"a transpose that moves values ({n.format_node()}: a batch "
+                                  "of several states)")
+            return ("f", v[1], self._meta_shape(n))
         if n.op == "call_function" and target is torch.roll:
             return self._roll(n)
         name = target
