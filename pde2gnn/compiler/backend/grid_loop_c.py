@@ -37,7 +37,7 @@ class Emitter:
         if y.device.type != "cpu" or y.dtype not in _CTYPE:
             raise Unsupported(f"a {y.dtype} state on {y.device} (float32 / float64 on a CPU)")
         self.numel, self.dtype, self.T = y.numel(), y.dtype, _CTYPE[y.dtype]
-        self.c = y.shape[-1]
+        self.c, self.shape = y.shape[-1], tuple(y.shape)
         self.grid: Optional[Tuple[int, ...]] = None
         self.val: Dict = {}
         self.scalar_lines: List[str] = []
@@ -74,7 +74,7 @@ class Emitter:
         target = n.target
         if n.op == "placeholder":
             t = self.args[self.where[n]]
-            if t.dim() >= 2 and t.numel() == self.numel:
+            if tuple(t.shape) == self.shape:           # a state (not a [4, 4] tableau)
                 self.field_args.append(self.where[n])
                 return ("f", _Field("in", arg=len(self.field_args) - 1), tuple(t.shape))
             self.scalar_args.append(self.where[n])
