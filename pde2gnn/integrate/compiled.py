@@ -40,8 +40,8 @@ from torch import Tensor, nn
 
 from pde2gnn.compiler.backend import ell, grid_loop
 from pde2gnn.errors import OptionError
-from pde2gnn.threads import SMALL_WORK
 from pde2gnn.integrate.tableaus import TABLEAUS
+from pde2gnn.threads import SMALL_WORK
 
 #: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
 DEFAULT_BACKEND = "inductor"
