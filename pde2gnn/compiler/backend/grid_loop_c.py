@@ -60,6 +60,8 @@ class Emitter:
         return ("s", name)
 
     def value(self, a):
+        """A node's value (once per node): ``("f", field, shape)`` per grid point, ``("s",
+        C expression)`` a scalar, ``("a", name, tensor)`` a scalar array argument."""
         if isinstance(a, torch.fx.Node):
             if a not in self.val:
                 v = self._node(a)
@@ -166,6 +168,7 @@ class Emitter:
 
     # ---- fields -> loops --------------------------------------------------------------
     def compile(self) -> "Kernel":
+        """The outputs' fields stored, scheduled into loops and written as C (module doc)."""
         out = next(n for n in self.gm.graph.nodes if n.op == "output")
         leaves, spec = pytree.tree_flatten(out.args[0])
         vals = [self.value(v) for v in leaves]
