@@ -75,7 +75,8 @@ class GridLoop:
             if t.dtype != self.dtype or t.numel() != self.numel or not t.is_contiguous():
                 raise ValueError("grid loop: an argument changed dtype, shape or layout")
             ptrs.append(t.data_ptr())
-        ptrs += [args[i].contiguous().data_ptr() for i in self.scalars]
+        keep = [args[i].to(self.dtype).contiguous() for i in self.scalars]  # alive in the call
+        ptrs += [t.data_ptr() for t in keep]
         if self._stacked is not None:
             out = torch.empty(self._stacked, dtype=self.dtype)
             self.fn(*ptrs, out.data_ptr(), self.tmp.data_ptr())

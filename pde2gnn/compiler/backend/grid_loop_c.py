@@ -91,7 +91,8 @@ class Emitter:
             idx = idx if isinstance(idx, tuple) else (idx,)
             if len(idx) != t.dim() or not all(isinstance(i, int) for i in idx):
                 raise Unsupported(f"an index other than one element ({n.format_node()})")
-            flat = sum((i % s) * st for i, s, st in zip(idx, t.shape, t.stride()))
+            flat = sum((i % s) * _numel(t.shape[k + 1:])      # passed contiguous
+                       for k, (i, s) in enumerate(zip(idx, t.shape)))
             return self._scalar(f"{base[1]}[{flat}]")
         if n.op == "call_method" and target in _VIEWS or \
                 n.op == "call_function" and target is torch.reshape:
