@@ -249,17 +249,20 @@ class CompiledStep(nn.Module):
             "no shifted grid product" if "shifted grid" not in self.products else \
             f"{torch.get_num_threads()} threads (the loop runs on one)" if \
             torch.get_num_threads() > 1 and y0.numel() >= SMALL_WORK else None
-        if why is None:
+        if why is None:          # a batch [B, N, c]: traced on one state, run on each
+            many = y0.dim() == 3 and y0.shape[0] > 1
             try:
-                self._loops[key] = grid_loop.build(fn, args)
+                k = grid_loop.build(fn, args[:3] + (y0[:1],) + args[4:] if many else args)
+                self._loops[key] = grid_loop.Batched(k, 3) if many else k
             except grid_loop.Unsupported as e:
                 why = str(e)
         if why is not None:
             self.how = f"; no C loop: {why}" if self.loop else ""
             return None
         k = self._loops[key]
+        each = "; traced on one state, run on each" if isinstance(k, grid_loop.Batched) else ""
         self.how = (f"a generated C loop nest ({k.loops} loops a call over the grid, "
-                    f"{k.stored} scratch arrays; {' '.join(grid_loop.CFLAGS[:2])}), "
+                    f"{k.stored} scratch arrays; {' '.join(grid_loop.CFLAGS[:2])}{each}), "
                     "rebuilt when the grid's weights change")
         return k(*args)
 

@@ -161,17 +161,23 @@ def test_no_compiler_is_a_reason(monkeypatch, tmp_path):
 
 
 @needs_cc
-def test_a_batch_of_one_state_runs_the_loop_and_of_two_is_refused():
+def test_batches_of_states():
     """``[1, N, c]`` (simulate's layout for one trajectory: the product's transposes move no
-    value) runs the loop, equal to the eager loop; ``[2, N, c]`` is refused, saying why."""
+    value) runs the loop, equal to the eager loop. ``[3, N, c]`` traced whole is refused,
+    saying why (the transposes move values); CompiledStep traces it on one state and runs
+    that kernel on each (``grid_loop.Batched``), equal to the eager loop."""
     f, n = _field(CAHN_HILLIARD, (8, 6))
     y0 = torch.randn(1, n, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     step, got, want = _solve(f, n, y0, [0.0, 0.003], 0.001)
     assert step._loops, step.how
     assert (got - want).abs().max() <= 1e-12 * want.abs().max()
-    two = torch.cat([y0, -y0])
+    two = torch.cat([y0, -y0, 0.5 * y0])
     a, b, c = step._weights(two)
     args = (step, torch.tensor(0.0, dtype=torch.float64), torch.tensor(0.001, dtype=torch.float64),
             two, a, b, c)
     with pytest.raises(grid_loop.Unsupported, match="a batch of several states"):
         grid_loop.build(type(step)._step, args)
+    step, got, want = _solve(f, n, two, [0.0, 0.0025], 0.001)   # traced on one, run on each
+    assert isinstance(next(iter(step._loops.values())), grid_loop.Batched), step.how
+    assert got.shape == want.shape == (2, 3, n, 1)
+    assert (got - want).abs().max() <= 1e-12 * want.abs().max()

@@ -68,15 +68,13 @@ class GridLoop:
         """The traced function's outputs for ``args`` (its arguments, in its order).
 
         Raises:
-            ValueError: a state argument of another dtype, size or layout than traced."""
-        ptrs = []
+            ValueError: a state argument of another dtype or size than traced."""
         for i in self.inputs:
-            t = args[i]
-            if t.dtype != self.dtype or t.numel() != self.numel or not t.is_contiguous():
-                raise ValueError("grid loop: an argument changed dtype, shape or layout")
-            ptrs.append(t.data_ptr())
-        keep = [args[i].to(self.dtype).contiguous() for i in self.scalars]  # alive in the call
-        ptrs += [t.data_ptr() for t in keep]
+            if args[i].dtype != self.dtype or args[i].numel() != self.numel:
+                raise ValueError("grid loop: a state argument changed dtype or size")
+        keep = [args[i].contiguous() for i in self.inputs] + \
+            [args[i].to(self.dtype).contiguous() for i in self.scalars]   # alive in the call
+        ptrs = [t.data_ptr() for t in keep]
         if self._stacked is not None:
             out = torch.empty(self._stacked, dtype=self.dtype)
             self.fn(*ptrs, out.data_ptr(), self.tmp.data_ptr())
@@ -87,6 +85,23 @@ class GridLoop:
             leaves = [out[k].view(s) for k, s in enumerate(self.out_shapes)]
         return tuple(leaves) if self._tuple else pytree.tree_unflatten(list(leaves),
                                                                          self.out_spec)
+
+
+class Batched:
+    """A kernel traced on one state ``[1, N, c]`` of a batch, run on each state of a batch
+    ``[B, N, c]`` (argument ``at``) in turn: the states of a batch evolve independently (the
+    batched product's transposes would move values, which a loop over one layout does not
+    write). Outputs concatenated along the batch. ``loops``, ``stored``, ``source``: the
+    kernel's."""
+
+    def __init__(self, kernel: GridLoop, at: int):
+        self.kernel, self.at = kernel, at
+        self.loops, self.stored, self.source = kernel.loops, kernel.stored, kernel.source
+
+    def __call__(self, *args):
+        y, at = args[self.at], self.at
+        outs = [self.kernel(*args[:at], y[b:b + 1], *args[at + 1:]) for b in range(y.shape[0])]
+        return pytree.tree_map(lambda *xs: torch.cat(xs), outs[0], *outs[1:])
 
 
 def _record(store):
