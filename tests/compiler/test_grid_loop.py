@@ -4,10 +4,10 @@ float32, 1-D, 2-D and 3-D grids), Cahn-Hilliard (a stencil of a non-linear node 
 a Kuramoto-Sivashinsky-like spec (the biharmonic, dx and dy, squares, tanh) solved through it
 equal the eager fused loop (CSR products) to 1e-12 relative in float64 (the loop's arithmetic
 is the traced one, up to fused multiply-adds: a few ulps per step), with output times between
-grid points and a second solve from a new state; batches of one and of three states; the loop
-is rebuilt when the grid's weights
-change; where it cannot be used (gradients, no shifted grid product, an operation it does not
-write, no C compiler) the step falls back to torch.compile and says why. Dynamo traces the step
+grid points and a second solve from a new state; batches of one and of three states. The loop
+is rebuilt when the grid's weights change; where it cannot be used (gradients, no shifted
+grid product, an operation it does not write, no C compiler) the step falls back to
+torch.compile and says why. Dynamo traces the step
 with a recording backend (no inductor); the C compiler builds each kernel once (cached by its
 source's hash)."""
 import pytest
