@@ -7,7 +7,8 @@ n x n grids, float64, one state channel: the eager field; rk4 steps compiled who
 ``torch.compile`` (:mod:`pde2gnn.integrate.compiled`, inductor, called ahead of time) divided
 by their evaluations: one step a call with the sparse products in ELL form (``ell``), one step
 a call in the shifted grid form (``grid``, :mod:`pde2gnn.compiler.backend.grid`) and
-``--block`` steps a call in the grid form (``CompiledStep.steps``); beside the eager rk4 step
+``--block`` steps a call in the grid form (``CompiledStep.steps``), the same block as the generated C loop nest
+(``loop``, :mod:`pde2gnn.compiler.backend.grid_loop`); beside the eager rk4 step
 likewise; and the same right-hand side as a hand-written numba loop (numpy where numba is
 missing); medians of interleaved rounds, CPU and wall time. The compiled values are checked
 against the loop's, and the block against its steps one at a time. First, the floor of one
@@ -158,16 +159,17 @@ def stencil(sizes, block: int = 4, specs=("heat", "cahn_hilliard")):
     print(f"one evaluation, float64, 1 channel, {torch.get_num_threads()} thread(s); "
           f"hand-written loop: {kind}; compiled = rk4 steps compiled whole, ahead of time, / 4 "
           f"evaluations: sparse products in ELL form one step a call (ell), as shifted grid "
-          f"copies one step a call (grid) and {block} steps a call (grid x{block}); eager rk4 = "
+          f"copies one step a call (grid) and {block} steps a call (grid x{block}), inductor; "
+          f"{block} steps a call as the generated C loop (loop x{block}); eager rk4 = "
           "one step of the eager loop / 4; times in microseconds of CPU (thread_time), medians "
           "of 7 interleaved rounds; wall-clock ratios in brackets")
     floor = call_floor()
     print("floor of one call, x + 1 on 64x64 float64: " + ", ".join(
         f"{k} {c * 1e6:.1f} (wall {w * 1e6:.1f})" for k, (c, w) in floor.items()))
-    blk = f"grid x{block}"
+    blk, cl = f"grid x{block}", f"loop x{block}"
     print(f"{'spec':<14}{'grid':>8}{'eager':>9}{'eager rk4':>10}{'ell':>8}{'grid':>8}"
-          f"{blk:>9}{'loop':>7}{'best/loop':>14}{'best/eager rk4':>16}{'ell/best':>14}"
-          f"{'compile s':>10}{'max rel err':>12}")
+          f"{blk:>9}{cl:>9}{'loop':>7}{'best/loop':>14}{'best/eager rk4':>16}"
+          f"{'inductor/loop':>14}{'ell/best':>14}{'compile s':>19}{'max rel err':>12}")
     for name, spec in (("heat", HEAT), ("cahn_hilliard", CAHN_HILLIARD)):
         if name not in specs:
             continue
@@ -192,13 +194,18 @@ def stencil(sizes, block: int = 4, specs=("heat", "cahn_hilliard")):
             with torch.no_grad():
                 f.prepare(y)
                 f_ell.prepare(y)
-                ell = CompiledStep(f_ell, "rk4", log=None, shifted=False)
-                one = CompiledStep(f, "rk4", log=None)
-                many = CompiledStep(f, "rk4", log=None)
+                ell = CompiledStep(f_ell, "rk4", log=None, shifted=False, loop=False)
+                one = CompiledStep(f, "rk4", log=None, loop=False)
+                many = CompiledStep(f, "rk4", log=None, loop=False)
+                cloop = CompiledStep(f, "rk4", log=None, loop=True)
                 y1, ks = one(t, dt, y)                    # traces and compiles
                 ell(t, dt, y)
                 ys = many.steps(t0s, dts, y)
-                comp_s = (ell.compile_seconds, one.compile_seconds, many.compile_seconds)
+                yl = cloop.steps(t0s, dts, y)
+                if not cloop._loops:
+                    print(f"  (no C loop: {cloop.how})")
+                comp_s = (ell.compile_seconds, one.compile_seconds, many.compile_seconds,
+                          cloop.compile_seconds)
                 if not one.products.startswith("edges + diagonal: shifted") and \
                         "shifted" not in one.products:
                     print(f"  (no shifted form: {one.products})")
@@ -206,16 +213,19 @@ def stencil(sizes, block: int = 4, specs=("heat", "cahn_hilliard")):
                     "eager": lambda: f(t, y),
                     "eager rk4": lambda: rk_solve(f, y, [0.0, 1e-4], method="rk4"),
                     "ell": lambda: ell(t, dt, y), "grid": lambda: one(t, dt, y),
-                    blk: lambda: many.steps(t0s, dts, y), "loop": loop})
+                    blk: lambda: many.steps(t0s, dts, y), cl: lambda: cloop.steps(t0s, dts, y),
+                    "loop": loop})
                 # the block equals its steps one by one, and the ELL form the grid form
                 yb = y
                 for m in range(block):
                     yb, _ = one(t0s[m], dts[m], yb)
-                step_err = float((ys[-1] - yb).abs().max() / yb.abs().max())
+                step_err = max(float((ys[-1] - yb).abs().max() / yb.abs().max()),
+                               float((yl[-1] - yb).abs().max() / yb.abs().max()))
             per = {k: (c / 4, w / 4) if k in ("eager rk4", "ell", "grid") else
-                   (c / (4 * block), w / (4 * block)) if k == blk else (c, w)
+                   (c / (4 * block), w / (4 * block)) if k in (blk, cl) else (c, w)
                    for k, (c, w) in r.items()}
-            best = min(("grid", blk), key=lambda k: per[k][0])
+            best = min(("grid", blk, cl), key=lambda k: per[k][0])
+            ind = min(("grid", blk), key=lambda k: per[k][0])
             want = torch.tensor(out.reshape(n * n, 1))
             err = max(float((ks[0] - want).abs().max() / want.abs().max()), step_err)
 
@@ -223,10 +233,11 @@ def stencil(sizes, block: int = 4, specs=("heat", "cahn_hilliard")):
                 return f"{per[p][0] / per[q][0]:.2f} [{per[p][1] / per[q][1]:.2f}]"
             print(f"{name:<14}{f'{n}x{n}':>8}" + "".join(
                 f"{per[k][0] * 1e6:>{w}.1f}" for k, w in
-                (("eager", 9), ("eager rk4", 10), ("ell", 8), ("grid", 8), (blk, 9),
+                (("eager", 9), ("eager rk4", 10), ("ell", 8), ("grid", 8), (blk, 9), (cl, 9),
                  ("loop", 7)))
                 + f"{ratio(best, 'loop'):>14}{ratio(best, 'eager rk4'):>16}"
-                f"{ratio('ell', best):>14}{'/'.join(f'{c:.0f}' for c in comp_s):>10}"
+                f"{ratio(ind, 'loop'):>14}"
+                f"{ratio('ell', best):>14} {'/'.join(f'{c:.1f}' for c in comp_s):>18}"
                 f"{err:>12.1e}", flush=True)
 
 

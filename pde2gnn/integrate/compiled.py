@@ -13,7 +13,9 @@ of shifted copies of the state where its operator is a constant stencil on a per
 (``backend/ell.py``; both chosen before the first trace) where rows are of bounded length,
 else the custom operator
 ``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
-compiler fuses the node-wise arithmetic and the stage sums around it. After the first call
+compiler fuses the node-wise arithmetic and the stage sums around it; where every product
+is in the shifted grid form (CPU, no grad), the traced step is instead written as a C loop
+nest by :mod:`pde2gnn.compiler.backend.grid_loop` (``loop``). After the first call
 the step is compiled ahead of time and called without dynamo's per-call machinery, its
 guards checked once per solve (:meth:`CompiledStep._compile_direct`). The step's time ``t0``, step size ``dt`` and the
 tableau's weights ``a``, ``b``, ``c`` enter as tensors, not Python numbers, so a solve with a
@@ -30,16 +32,16 @@ tensor there, so changing step sizes do not recompile either).
 from __future__ import annotations
 
 import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.utils.checkpoint
 from torch import Tensor, nn
 
-from pde2gnn.compiler.backend import ell
-from pde2gnn.errors import OptionError, SolverError
-from pde2gnn.integrate.rk import step_grid
+from pde2gnn.compiler.backend import ell, grid_loop
+from pde2gnn.errors import OptionError
 from pde2gnn.integrate.tableaus import TABLEAUS
+from pde2gnn.threads import SMALL_WORK
 
 #: backend of ``torch.compile`` for the solver (tests pass a tracing-only backend, ``eager``)
 DEFAULT_BACKEND = "inductor"
@@ -71,6 +73,10 @@ class CompiledStep(nn.Module):
             False keeps the ELL form for it (the other side of a comparison).
         block: :func:`solve_fixed` runs up to this many steps per compiled call
             (:meth:`steps`; fewer when the first solve has fewer steps); 1: one step a call.
+        loop: a step whose products are all shifted grid products (CPU, without grad; one
+            thread, or a state below ``threads.SMALL_WORK`` values) runs as a generated C loop
+            nest (:mod:`..backend.grid_loop`) instead of inductor's code; None: where the
+            backend is inductor; where it cannot, the log says why.
 
     ``forward(t0, dt, y0)`` (0-dim tensors of y0's dtype, and the state) returns ``(y1, ks)``:
     the new state and the S stage derivatives, each of y0's shape.
@@ -82,7 +88,7 @@ class CompiledStep(nn.Module):
     def __init__(self, field: nn.Module, method: str, backend: Optional[str] = None,
                  log: Optional[Callable[[str], None]] = print, compile: bool = True,
                  checkpoint: bool = False, direct: bool = True, shifted: bool = True,
-                 block: int = BLOCK):
+                 block: int = BLOCK, loop: Optional[bool] = None):
         super().__init__()
         backend = backend or DEFAULT_BACKEND
         if compile:
@@ -110,6 +116,8 @@ class CompiledStep(nn.Module):
         self._abc: dict = {}
         self._check = True
         self.direct, self.shifted = direct, shifted
+        self.loop = backend == "inductor" if loop is None else loop
+        self._loops: dict = {}        # key -> the generated C loop (grid_loop.GridLoop)
         if int(block) < 1:
             raise OptionError(f"block must be a positive number of steps, got {block}")
         #: the steps per compiled call of :func:`solve_fixed` (fixed by the first solve)
@@ -193,6 +201,10 @@ class CompiledStep(nn.Module):
         if self._check and self.shifted and ell.refresh(self.field):
             self._direct.clear()         # constant grid weights changed: dynamo's guards on
             self._seen.clear()           # them decide what is traced again
+            self._loops.clear()
+        if key in self._loops:
+            self._check = False
+            return self._loops[key](*args)
         direct = self._direct.get(key)
         if direct is not None:
             if not self._check or direct.guard_check(*args):
@@ -204,12 +216,16 @@ class CompiledStep(nn.Module):
             return self._dynamo(fn, y0)(*args)
         start = time.perf_counter()
         self.products = ell.prepare(self.field, shifted=self.shifted)
-        out = self._dynamo(fn, y0)(*args)
-        self.how = self._compile_direct(fn, key, args) if self.direct else "dynamo per call"
-        simd = self._options(y0).get("cpp.simdlen")
-        if simd is not None:
-            self.how += ", scalar C++ (cpp.simdlen = 1)" if simd == 1 else \
-                f", {simd}-bit vectors (cpp.simdlen = {simd})"
+        out, engine = self._grid_loop(fn, key, args), ""
+        if out is None:
+            out = self._dynamo(fn, y0)(*args)
+            self.how = (self._compile_direct(fn, key, args) if self.direct else
+                        "dynamo per call") + self.how
+            simd = self._options(y0).get("cpp.simdlen")
+            if simd is not None:
+                self.how += ", scalar C++ (cpp.simdlen = 1)" if simd == 1 else \
+                    f", {simd}-bit vectors (cpp.simdlen = {simd})"
+            engine = f"torch.compile(fullgraph, {self.backend}; {self.how})"
         took = time.perf_counter() - start
         self._seen.add(key)
         self._check = False
@@ -219,10 +235,36 @@ class CompiledStep(nn.Module):
                 f"{kind[1]} {self.method} steps as one call"
             self.log(f"compiled: {what} of {_name(self.field)} ({len(self.uses)} evaluations"
                      f" a step, state {list(y0.shape)} {str(y0.dtype).replace('torch.', '')}"
-                     f", {'with' if key[-1] else 'without'} grad) by torch.compile(fullgraph, "
-                     f"{self.backend}; {self.how}); "
+                     f", {'with' if key[-1] else 'without'} grad) by {engine or self.how}; "
                      f"sparse products: {self.products}; first call {took:.1f} s")
         return out
+
+    def _grid_loop(self, fn: Callable, key, args):
+        """The outputs of ``fn(*args)`` by a generated C loop (kept for ``key``), or None
+        where :attr:`loop` is off or the step is not one (the reason goes to :attr:`how`)."""
+        self.how = ""
+        y0 = args[3]
+        why = "off" if not self.loop else "a state on " + y0.device.type \
+            if y0.device.type != "cpu" else "gradients" if torch.is_grad_enabled() else \
+            "no shifted grid product" if "shifted grid" not in self.products else \
+            f"{torch.get_num_threads()} threads (the loop runs on one)" if \
+            torch.get_num_threads() > 1 and y0.numel() >= SMALL_WORK else None
+        if why is None:          # a batch [B, N, c]: traced on one state, run on each
+            many = y0.dim() == 3 and y0.shape[0] > 1
+            try:
+                k = grid_loop.build(fn, args[:3] + (y0[:1],) + args[4:] if many else args)
+                self._loops[key] = grid_loop.Batched(k, 3) if many else k
+            except grid_loop.Unsupported as e:
+                why = str(e)
+        if why is not None:
+            self.how = f"; no C loop: {why}" if self.loop else ""
+            return None
+        k = self._loops[key]
+        each = "; traced on one state, run on each" if isinstance(k, grid_loop.Batched) else ""
+        self.how = (f"a generated C loop nest ({k.loops} loops a call over the grid, "
+                    f"{k.stored} scratch arrays; {' '.join(grid_loop.CFLAGS[:2])}{each}), "
+                    "rebuilt when the grid's weights change")
+        return k(*args)
 
     def _options(self, y0: Tensor) -> dict:
         """Inductor's options for a CPU state narrower than a SIMD register (< 8 channels;
@@ -341,60 +383,5 @@ def _name(field: nn.Module) -> str:
     return f"'{ir.name}'" if ir is not None else type(field).__name__
 
 
-def solve_fixed(step: CompiledStep, y0: Tensor, t: Sequence[float],
-                step_size: Optional[float] = None, max_nfe: Optional[int] = None,
-                name: str = "the ODE") -> Tuple[Tensor, int]:
-    """Integrate with a fixed-step method on its compiled step: the grid of
-    :func:`pde2gnn.integrate.rk.rk_solve` (the output times, or ``step_size`` steps ending on the last
-    time) and linear interpolation to output times between grid points.
-
-    Args:
-        step: the compiled step (its field prepared for y0).
-        y0: the initial state. t: increasing output times (floats or a 1-D tensor).
-        step_size: the grid step (None: the output times are the grid). max_nfe: the guard.
-
-    Returns:
-        ``ys [len(t), *y0.shape]`` and the number of evaluations (stages x steps).
-
-    Raises:
-        OptionError: output times not increasing, or an adaptive method.
-        SolverError: more than ``max_nfe`` evaluations.
-    """
-    if TABLEAUS[step.method].adaptive:
-        raise OptionError(f"solve_fixed takes fixed-step methods, got '{step.method}'")
-    ts = [float(v) for v in (t.tolist() if torch.is_tensor(t) else t)]
-    if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
-        raise OptionError(f"output times must be strictly increasing, got {ts}")
-    grid = step_grid(ts, step_size)
-    stages = len(step.uses)
-    if max_nfe is not None and stages * (len(grid) - 1) > max_nfe:
-        raise SolverError(f"the solve of {name} would exceed max_nfe = {max_nfe} function "
-                          f"evaluations ({len(grid) - 1} steps of {stages}): use a larger "
-                          "step size")
-    step.new_solve()
-    t0s = torch.tensor(grid[:-1], dtype=y0.dtype, device=y0.device)
-    dts = torch.tensor([b - a for a, b in zip(grid[:-1], grid[1:])], dtype=y0.dtype,
-                       device=y0.device)
-    k = step.block_size(len(grid) - 1)
-    out, j, at = [y0], 1, 0
-    while at < len(grid) - 1:
-        take = min(k, len(grid) - 1 - at)
-        if k == 1:
-            ys = (step(t0s[at], dts[at], y0)[0],)
-        else:                   # the last block padded with steps of size 0 (outputs unused)
-            pad = k - take
-            ys = step.steps(torch.cat([t0s[at:at + take], t0s[-1:].expand(pad) + dts[-1:]])
-                            if pad else t0s[at:at + k],
-                            torch.cat([dts[at:at + take], dts.new_zeros(pad)])
-                            if pad else dts[at:at + k], y0)[:take]
-        for m, y1 in enumerate(ys):
-            t0, t1 = grid[at + m], grid[at + m + 1]
-            while j < len(ts) and t1 >= ts[j]:
-                if ts[j] == t1:
-                    out.append(y1)
-                else:
-                    out.append(torch.lerp(y0, y1, (ts[j] - t0) / (t1 - t0)))
-                j += 1
-            y0 = y1
-        at += take
-    return torch.stack(out), stages * (len(grid) - 1)
+# the fixed-step loop on the compiled step (its own module: this one's size)
+from pde2gnn.integrate.compiled_solve import solve_fixed  # noqa: E402,F401
