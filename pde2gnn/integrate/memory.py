@@ -19,6 +19,18 @@ stages, n steps and state bytes s:
   graph: ``shared + 3 (S + 2) s + per_eval`` for the augmented backward solve (state, adjoint
   and their stages; an upper bound, independent of n).
 
+Those are the bytes *saved*; the backward pass holds more at its peak. Measured peaks of live
+tensor bytes (``torch.profiler``'s memory timeline, from the estimate to the end of an epoch's
+backward pass: encoder, solve, decoder, loss; ``tests/integrate/test_memory.py``,
+docs/guide/performance.md "auto_memory's estimate") exceed the saved bytes by exactly
+(S + 2) s for heat with direct backpropagation (euler, midpoint, rk4: the cotangents of the S
+stages and of the state, and the solution kept by the next layer), and for GRAND-l by up to
+S + 2 + 4.7 states at 16 channels and S + 2 + 1.9 at 64 (the backward of its attention,
+prepared once per solve: queries, keys and edge arrays); with checkpointing by up to 2 S + 1.8
+states. So every estimate adds a working set (:func:`working_set`): (S + 4) s + 4 shared for
+direct backpropagation and the adjoint, (2 S + 2) s + 4 shared for checkpointing, which covered
+every case measured (estimate / measured peak 1.005-1.27 for GRAND-l, 1.13-1.9 for heat).
+
 :func:`choose` takes the cheapest in compute whose estimate fits: direct, else checkpointing,
 else the adjoint (each only where the solver configuration allows it); the choice and its
 numbers are logged on the ``pde2gnn`` logger. Available memory: ``memory_limit`` GiB if given,
@@ -27,12 +39,13 @@ host's available memory from psutil, or ``/proc/meminfo``, on CPU).
 
 An adaptive method's step count is known only after the solve: where its steps shrink (a stiff
 or blowing-up flow) the graph outgrows the estimate, so every solve that records a backward
-graph runs under a :class:`MemoryGuard`. Under ``auto_memory`` it holds the estimate's budget in
-evaluations, (available - shared) / per_eval, and raises :class:`OverBudget` past it; the
-``ODEBlock`` then solves again with the adjoint (logged). Otherwise it looks at the device's free
-memory every :data:`CHECK_EVERY` evaluations and raises a :class:`SolverError` naming the
-remedies when less than :data:`MIN_FREE` of the total is left and the solve itself took at least
-half of what was free at its first look: a clear error instead of the kernel's OOM killer.
+graph runs under a :class:`MemoryGuard`. Under ``auto_memory`` it holds the estimate's budget
+in evaluations, (available - shared - working set) / per_eval, and raises :class:`OverBudget`
+past it; the ``ODEBlock`` then solves again with the adjoint (logged). Otherwise it looks at
+the device's free memory every :data:`CHECK_EVERY` evaluations and raises a
+:class:`SolverError` naming the remedies when less than :data:`MIN_FREE` of the total is left
+and the solve itself took at least half of what was free at its first look: a clear error
+instead of the kernel's OOM killer.
 """
 from __future__ import annotations
 
@@ -55,6 +68,17 @@ HEADROOM = 0.8
 #: a solve recording a backward graph stops when less than this fraction of the device's memory
 #: is free (and it took at least half of what was free at its start: :class:`MemoryGuard`)
 MIN_FREE = 0.05
+
+
+def working_set(stages: int, state: int, shared: int, checkpoint: bool = False) -> int:
+    """Bytes the backward pass holds beyond the saved ones (module docstring): (S + 4) states
+    for direct backpropagation and the adjoint, (2 S + 2) with per-step checkpointing (the
+    recomputed step's S stage values as well), and 4 x the shared storages (the gradients of
+    what the field prepared once per solve: an attention's scores, softmax and values); S
+    stages, ``state`` and ``shared`` in bytes. Measured bounds, not a derivation from the code."""
+    return (2 * stages + 2 if checkpoint else stages + 4) * state + 4 * shared
+
+
 #: evaluations between two looks of :class:`MemoryGuard` at the free memory (the first look, at
 #: this many evaluations, records what is free; a look costs about 30-100 us, psutil)
 CHECK_EVERY = 16
@@ -97,6 +121,8 @@ class MemoryEstimate:
         stages, steps, evaluations: the method's stages, the (estimated) steps, E(n).
         direct, checkpoint, adjoint: the estimates (``checkpoint`` None for an adaptive method).
         available: the budget compared against; choice: ``direct``, ``checkpoint``, ``adjoint``.
+        work: the working set of direct backpropagation and the adjoint in bytes
+            (:func:`working_set`; checkpointing's is larger and included in ``checkpoint``).
     """
     state: int
     shared: int
@@ -109,25 +135,31 @@ class MemoryEstimate:
     adjoint: int
     available: int
     choice: str = "direct"
+    work: int = 0
 
     def fitting(self) -> int:
-        """Evaluations whose graphs fit ``available`` beside the shared storages (>= 0)."""
-        return max(0, (self.available - self.shared) // max(self.per_eval, 1))
+        """Evaluations whose graphs fit ``available`` beside the shared storages and the
+        backward pass's working set (>= 0)."""
+        return max(0, (self.available - self.shared - self.work) // max(self.per_eval, 1))
 
 
 def estimate(method: str, steps: int, state: int, shared: int, per_eval: int,
              available: int) -> MemoryEstimate:
     """The estimates of :class:`MemoryEstimate` for ``steps`` steps of ``method`` (a
-    :data:`~pde2gnn.integrate.tableaus.TABLEAUS` name), all sizes in bytes."""
+    :data:`~pde2gnn.integrate.tableaus.TABLEAUS` name), all sizes in bytes: the saved bytes of
+    each method plus its backward pass's working set (:func:`working_set`; module
+    docstring)."""
     tab = TABLEAUS[method]
     S = tab.stages
     evals = 2 + (S - 1) * steps if tab.adaptive and tab.fsal else \
         2 + S * steps if tab.adaptive else S * steps
     kept = evals - 1 if tab.adaptive else evals       # the initial-step probe is detached
+    work, work_cp = working_set(S, state, shared), working_set(S, state, shared, True)
     return MemoryEstimate(
-        state, shared, per_eval, S, steps, evals, direct=shared + kept * per_eval,
-        checkpoint=None if tab.adaptive else shared + steps * state + S * per_eval,
-        adjoint=shared + 3 * (S + 2) * state + per_eval, available=available)
+        state, shared, per_eval, S, steps, evals, direct=shared + kept * per_eval + work,
+        checkpoint=None if tab.adaptive else shared + steps * state + S * per_eval + work_cp,
+        adjoint=shared + 3 * (S + 2) * state + per_eval + work, available=available,
+        work=work)
 
 
 def choose(est: MemoryEstimate, can_checkpoint: bool, can_adjoint: bool) -> MemoryEstimate:
