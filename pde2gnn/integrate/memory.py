@@ -19,17 +19,17 @@ stages, n steps and state bytes s:
   graph: ``shared + 3 (S + 2) s + per_eval`` for the augmented backward solve (state, adjoint
   and their stages; an upper bound, independent of n).
 
-Those are the bytes *saved*; the backward pass holds more at its peak. Measured peaks of live
-tensor bytes (``torch.profiler``'s memory timeline, from the estimate to the end of an epoch's
-backward pass: encoder, solve, decoder, loss; ``tests/integrate/test_memory.py``,
-docs/guide/performance.md "auto_memory's estimate") exceed the saved bytes by exactly
-(S + 2) s for heat with direct backpropagation (euler, midpoint, rk4: the cotangents of the S
-stages and of the state, and the solution kept by the next layer), and for GRAND-l by up to
-S + 2 + 4.7 states at 16 channels and S + 2 + 1.9 at 64 (the backward of its attention,
-prepared once per solve: queries, keys and edge arrays); with checkpointing by up to 2 S + 1.8
-states. So every estimate adds a working set (:func:`working_set`): (S + 4) s + 4 shared for
-direct backpropagation and the adjoint, (2 S + 2) s + 4 shared for checkpointing, which covered
-every case measured (estimate / measured peak 1.005-1.27 for GRAND-l, 1.13-1.9 for heat).
+Those are the bytes *saved*; the backward pass holds more at its peak. The peak of live tensor
+bytes (:func:`peak_after_plan`: from the estimate to the end of an epoch's backward pass,
+encoder -> solve -> decoder -> loss; ``benchmarks/memory_peak.py``) is, for heat with direct
+backpropagation, exactly K(n) per_eval + (S + 2) s (euler, midpoint, rk4; 16 and 64 channels:
+the cotangents of the S stages and of the state, and the solution kept by the next layer); for
+GRAND-l it exceeds the saved bytes by up to 7.7 states at 16 channels and 6.4 at 64 (the
+backward of its attention, prepared once per solve: queries, keys, edge arrays), and with
+checkpointing by up to 2 S + 0.8 states. So every estimate adds a working set
+(:func:`working_set`): (S + 4) s + 4 shared for direct backpropagation and the adjoint,
+(2 S + 2) s + 4 shared for checkpointing, which covered every case measured (estimate / peak
+1.005-1.27 for GRAND-l, 1.13-1.9 for heat).
 
 :func:`choose` takes the cheapest in compute whose estimate fits: direct, else checkpointing,
 else the adjoint (each only where the solver configuration allows it); the choice and its
@@ -79,6 +79,8 @@ def working_set(stages: int, state: int, shared: int, checkpoint: bool = False) 
     return (2 * stages + 2 if checkpoint else stages + 4) * state + 4 * shared
 
 
+#: the profiler range of :func:`plan`
+PLAN_MARK = "auto_memory.plan"
 #: evaluations between two looks of :class:`MemoryGuard` at the free memory (the first look, at
 #: this many evaluations, records what is free; a look costs about 30-100 us, psutil)
 CHECK_EVERY = 16
@@ -279,7 +281,13 @@ def plan(field, cfg, y0: Tensor, t: Tensor):
     """``auto_memory``: ``(estimate, cfg)`` for one solve of ``field`` from ``y0`` over the
     times ``t`` with the :class:`~pde2gnn.integrate.solver_config.SolverConfig` ``cfg``: the
     :class:`MemoryEstimate` (steps from the step size, or an adaptive method's initial step) and
-    ``cfg`` with the chosen checkpoint / adjoint set and auto_memory unset."""
+    ``cfg`` with the chosen checkpoint / adjoint set and auto_memory unset. Runs inside a
+    ``torch.profiler.record_function`` range named :data:`PLAN_MARK` (:func:`peak_after_plan`)."""
+    with torch.profiler.record_function(PLAN_MARK):
+        return _plan(field, cfg, y0, t)
+
+
+def _plan(field, cfg, y0: Tensor, t: Tensor):
     from pde2gnn.integrate.rk import _initial_step
     tab = TABLEAUS[cfg.method]
     shared, per_eval = saved_bytes(field, y0, float(t[0]))
@@ -295,6 +303,34 @@ def plan(field, cfg, y0: Tensor, t: Tensor):
     choose(est, not tab.adaptive, cfg.method in TORCHDIFFEQ_METHODS)
     return est, replace(cfg, auto_memory=False, memory_limit=None,
                         checkpoint=est.choice == "checkpoint", adjoint=est.choice == "adjoint")
+
+
+def peak_after_plan(run) -> int:
+    """The peak of live tensor bytes on the CPU during ``run()`` (a callable: e.g. an epoch's
+    forward and backward pass) above what was live when its first :func:`plan` ended, i.e.
+    what ``auto_memory``'s estimate must cover: every allocation and free of torch's CPU
+    allocator, from ``torch.profiler``'s memory timeline (``profile_memory=True``; a diagnostic
+    for tests and benchmarks, slow on large graphs).
+
+    Raises:
+        SolverError: ``run()`` made no ``auto_memory`` estimate.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import _memory_profiler as mp
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    res = prof.profiler.kineto_results
+    ends = [e.end_ns() for e in res.events() if e.name() == PLAN_MARK]
+    if not ends:
+        raise SolverError("peak_after_plan: the run made no auto_memory estimate")
+    live, peak, ref = 0, 0, None
+    for t, action, _, nbytes in mp.MemoryProfile(res).timeline:
+        if ref is None and t >= ends[0]:
+            ref = peak = live
+        live += {mp.Action.CREATE: nbytes, mp.Action.DESTROY: -nbytes}.get(action, 0)
+        if ref is not None:
+            peak = max(peak, live)
+    return 0 if ref is None else peak - ref
 
 
 def guard_for(cfg, est: Optional[MemoryEstimate], device, name: str) -> Optional[MemoryGuard]:
