@@ -26,6 +26,9 @@ relabelled by a random permutation, as data that arrive in no particular order),
 (``graph.construction.metis_order``, parts of 16,384 nodes, applied to the random order) and
 ``natural`` (mesh only: row by row, the best case).
 
+``--part stream``: the streaming pass alone, into a fresh output against a kept one, at
+``--nodes`` (no graph).
+
 ``--part cache``: random rows gathered from an ``[R, 64]`` float32 table (``index_select`` of
 2^20 random rows) against a streaming read of the same table, per row, for tables of 1 MiB to
 2.5 GB: where the random gathers leave the caches on this machine.
@@ -207,6 +210,32 @@ def cache_probe(rounds: int) -> list:
     return rows
 
 
+def stream_probe(sizes, rounds: int) -> list:
+    """ns per node of ``torch.add(x, y, out=z)`` on ``[N, 64]`` float32 states into a fresh
+    ``z`` (as every operation of an epoch allocates its output: above glibc's mmap threshold a
+    new mapping that the kernel faults in and zeroes) and into a kept ``z`` (the bandwidth
+    alone), the sizes interleaved, medians over ``rounds``."""
+    gen = torch.Generator().manual_seed(0)
+    st = [(torch.randn(n, CHANNELS, generator=gen), torch.randn(n, CHANNELS, generator=gen),
+           torch.empty(n, CHANNELS)) for n in sizes]
+    t = [([], []) for _ in sizes]
+    for r in range(rounds + 1):
+        for k, (x, y, z) in enumerate(st):
+            fresh = _cpu(lambda: torch.add(x, y, out=torch.empty_like(x)))
+            kept = _cpu(lambda: torch.add(x, y, out=z))
+            if r:                               # round 0 warms
+                t[k][0].append(fresh)
+                t[k][1].append(kept)
+    rows = []
+    for n, (fresh, kept) in zip(sizes, t):
+        f, k = statistics.median(fresh) / n * 1e9, statistics.median(kept) / n * 1e9
+        rows.append({"n": n, "fresh_ns_node": f, "kept_ns_node": k,
+                     "kept_gbs": 3 * CHANNELS * 4 / k})
+        print(f"{n:>9} nodes  add into a fresh state {f:6.2f} ns/node  into a kept state "
+              f"{k:6.2f} ns/node ({3 * CHANNELS * 4 / k:5.1f} GB/s)", flush=True)
+    return rows
+
+
 def print_rows(rows: list, epochs: dict, base: int) -> None:
     """The table: ns per edge per kernel and size, and each kernel's ratio to size ``base``
     (the size nearest 10^5) beside the epoch's (``epochs``: nodes -> ns per edge)."""
@@ -223,7 +252,7 @@ def print_rows(rows: list, epochs: dict, base: int) -> None:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=("floor", "cache"), default="floor")
+    ap.add_argument("--part", choices=("floor", "cache", "stream"), default="floor")
     ap.add_argument("--graph", choices=("sbm", "mesh"), default="sbm")
     ap.add_argument("--order", choices=("random", "metis", "natural"), default="random")
     ap.add_argument("--nodes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -237,6 +266,8 @@ def main():
     torch.set_num_threads(1)
     if a.part == "cache":
         rows = cache_probe(a.rounds)
+    elif a.part == "stream":
+        rows = stream_probe(a.nodes, a.rounds)
     else:
         rows = floor_run(a.graph, a.order, a.nodes, a.rounds, a.kernels)
         epochs = {}
