@@ -4,18 +4,19 @@ timed per edge at several sizes in one process (the sizes interleaved round by r
 ratios between sizes come from the same run), 64 float32 channels, one thread, CPU time,
 medians over the rounds.
 
-Kernels (x, y ``[N, 64]`` float32, A the graph's adjacency with random float32 values, int32
+Kernels (``[N, 64]`` float32 states, A the graph's adjacency with random float32 values, int32
 CSR indices as ``compiler/backend/csr.py`` keeps them):
 
 - ``spmm``: ``A x`` by ``torch.addmm(out, A, x, beta=0, out=out)`` into a fresh output (the
-  product of ``csr._mm``, the one an evaluation makes); ``spmm_t``: ``A^T x`` the same way on
+  product of ``csr._mm``, the one an evaluation makes); ``spmm_kept``: the same into an output
+  kept from call to call (no page faults: the gathers alone); ``spmm_t``: ``A^T x`` the same way on
   the transpose's CSR (the backward pass's product);
 - ``gs``: the same product as gather / scatter, ``out.index_add_(0, i, w * x.index_select(0, j))``
   over the edges in CSR order (random reads, ordered writes), in chunks of 2^20 edges (an
   ``[E, 64]`` temporary at 10^8 edges would be 25.6 GB); ``gs_t``: the transpose, reading
   ``x[i]`` and adding into row j (ordered reads, random writes);
 - ``sddmm``: ``torch.sparse.sampled_addmm`` on A's pattern (the gradient of A's values);
-- ``stream``: ``torch.add(x, y, out=z)``, a pass over three states: the memory bandwidth
+- ``stream``: ``torch.add(x, y, out=z)`` into a fresh z, a pass over three states: the memory bandwidth
   (reported per edge, and in GB/s).
 
 Graphs: ``sbm`` is benchmarks/scale.py's stochastic block model (10 blocks, mean degree 10,
@@ -58,7 +59,7 @@ from pde2gnn.graph import construction as graphs  # noqa: E402
 CHANNELS = 64
 CHUNK = 2 ** 20
 PART = 16384
-KERNELS = ("spmm", "spmm_t", "gs", "gs_t", "sddmm", "stream")
+KERNELS = ("spmm", "spmm_kept", "spmm_t", "gs", "gs_t", "sddmm", "stream")
 MESH_OFFSETS = ((1, 0), (0, 1), (1, 1), (1, -1), (2, 0))
 
 
@@ -105,7 +106,8 @@ def graph(kind: str, n: int, order: str, seed: int = 0, part_size: int = PART):
 
 class Kernels:
     """The operands of :data:`KERNELS` for one graph (int32 CSR of A and A^T, int32 edge
-    arrays in CSR order, two states) and one call of each (``run``)."""
+    arrays in CSR order, a state x and a kept output, the second operand of ``sddmm`` and
+    ``stream``) and one call of each (``run``)."""
 
     def __init__(self, ei: torch.Tensor, n: int, seed: int = 0):
         gen = torch.Generator().manual_seed(seed)
@@ -125,10 +127,12 @@ class Kernels:
             self.A = torch.sparse_csr_tensor(crow, self.j, self.w, (n, n))
             self.AT = torch.sparse_csr_tensor(tcrow, self.i[tkey], self.w[tkey], (n, n))
         self.x = torch.randn(n, CHANNELS, generator=gen)
-        self.y = torch.randn(n, CHANNELS, generator=gen)
+        self.out = torch.zeros(n, CHANNELS)
 
     def run(self, name: str) -> torch.Tensor:
         x = self.x
+        if name == "spmm_kept":
+            return torch.addmm(self.out, self.A, x, beta=0.0, out=self.out)
         if name in ("spmm", "spmm_t"):
             out = x.new_empty(self.n, CHANNELS)
             return torch.addmm(out, self.A if name == "spmm" else self.AT, x, beta=0.0, out=out)
@@ -140,8 +144,8 @@ class Kernels:
                 out.index_add_(0, write[sl], x.index_select(0, read[sl]) * self.w[sl, None])
             return out
         if name == "sddmm":
-            return torch.sparse.sampled_addmm(self.A, self.y, x.t(), beta=0.0)  # A's values unread
-        return torch.add(x, self.y, out=x.new_empty(self.n, CHANNELS))
+            return torch.sparse.sampled_addmm(self.A, self.out, x.t(), beta=0.0)  # A's unread
+        return torch.add(x, self.out, out=x.new_empty(self.n, CHANNELS))
 
 
 def _cpu(fn) -> float:
