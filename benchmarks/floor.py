@@ -16,7 +16,8 @@ CSR indices as ``compiler/backend/csr.py`` keeps them):
   ``[E, 64]`` temporary at 10^8 edges would be 25.6 GB); ``gs_t``: the transpose, reading
   ``x[i]`` and adding into row j (ordered reads, random writes);
 - ``sddmm``: ``torch.sparse.sampled_addmm`` on A's pattern (the gradient of A's values);
-- ``stream``: ``torch.add(x, y, out=z)`` into a fresh z, a pass over three states: the memory bandwidth
+- ``stream``: ``torch.add(x, y, out=z)`` into a fresh z, a pass over three states: the memory
+  bandwidth
   (reported per edge, and in GB/s).
 
 Graphs: ``sbm`` is benchmarks/scale.py's stochastic block model (10 blocks, mean degree 10,
