@@ -4,8 +4,10 @@
 FILE`` runs the epoch with another version of ``pde2gnn/compiler/backend/csr.py`` (the CSR
 product) loaded from FILE, for a comparison in the same session; ``--keep-freed`` sets glibc's
 ``mallopt(M_MMAP_MAX, 0)`` and a 2 GiB trim threshold first (the allocator lever, measured and
-rejected: at 10^6 nodes the heap grew past 17 GB). 64 channels, rk4 with 4 steps, float32, one
-thread, ``auto_memory``; one JSON line.
+rejected: at 10^6 nodes the heap grew past 17 GB). ``--graph mesh`` runs it on
+benchmarks/floor.py's 2-D mesh (random order, or ``--order metis``) instead of the SBM. 64
+channels, rk4 with 4 steps, float32, one thread, ``auto_memory``; one JSON line (CPU and wall
+seconds of every epoch).
 
     git show cbf6afc:pde2gnn/compiler/backend/csr.py > /tmp/old_csr.py
     for r in 1 2 3; do for v in before after; do
