@@ -4,8 +4,10 @@
 FILE`` runs the epoch with another version of ``pde2gnn/compiler/backend/csr.py`` (the CSR
 product) loaded from FILE, for a comparison in the same session; ``--keep-freed`` sets glibc's
 ``mallopt(M_MMAP_MAX, 0)`` and a 2 GiB trim threshold first (the allocator lever, measured and
-rejected: at 10^6 nodes the heap grew past 17 GB). 64 channels, rk4 with 4 steps, float32, one
-thread, ``auto_memory``; one JSON line.
+rejected: at 10^6 nodes the heap grew past 17 GB). ``--graph mesh`` runs it on
+benchmarks/floor.py's 2-D mesh (random order, or ``--order metis``) instead of the SBM. 64
+channels, rk4 with 4 steps, float32, one thread, ``auto_memory``; one JSON line (CPU and wall
+seconds of every epoch).
 
     git show cbf6afc:pde2gnn/compiler/backend/csr.py > /tmp/old_csr.py
     for r in 1 2 3; do for v in before after; do
@@ -40,6 +42,9 @@ def main():
     ap.add_argument("--memory", choices=("auto", "direct", "checkpoint", "adjoint"),
                     default="auto", help="the gradient method (auto: auto_memory)")
     ap.add_argument("--part-size", type=int, default=4096, help="nodes per METIS part")
+    ap.add_argument("--graph", choices=("sbm", "mesh"), default="sbm",
+                    help="sbm: scale.py's stochastic block model; mesh: benchmarks/floor.py's "
+                         "2-D grid of mean degree 10 in random order (--order metis relabels it)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.keep_freed:
@@ -56,9 +61,14 @@ def main():
     from pde2gnn.integrate.solve import ODEBlock, SolverConfig
     n = a.nodes
     torch.manual_seed(0)
-    ei, x, block, _, _ = _graph(n, "random")
+    ei, x, block, _, _ = _graph(n, "random") if a.graph == "sbm" else (None,) * 5
     reorder_s = 0.0
-    if a.order == "metis":
+    if a.graph == "mesh":
+        from benchmarks.floor import graph
+        ei, n, block, reorder_s = graph("mesh", n, a.order, part_size=a.part_size)
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn(n, 32, generator=gen) + torch.randn(10, 32, generator=gen)[block]
+    elif a.order == "metis":
         from pde2gnn.graph.construction import metis_order
         t0 = time.perf_counter()
         ei, perm = metis_order(ei, n, a.part_size)
@@ -74,13 +84,13 @@ def main():
                                  "ode": ode})
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     train = torch.rand(n, generator=torch.Generator().manual_seed(1)) < 0.5
-    cpu, prof = [], None
+    cpu, wall, prof = [], [], None
     for e in range(a.epochs):
         if a.profile and e == a.epochs - 1:
             from torch.profiler import ProfilerActivity, profile
             prof = profile(activities=[ProfilerActivity.CPU])
             prof.__enter__()
-        c = time.process_time()
+        c, w = time.process_time(), time.perf_counter()
         opt.zero_grad()
         out = model["dec"](model["ode"](model["enc"](x)))
         loss = torch.nn.functional.cross_entropy(out[train], block[train])
@@ -88,6 +98,7 @@ def main():
         opt.step()
         del out
         cpu.append(time.process_time() - c)
+        wall.append(time.perf_counter() - w)
     if prof is not None:
         prof.__exit__(None, None, None)
         tab = prof.key_averages()
@@ -96,8 +107,9 @@ def main():
             print(f"PROF {k.key:<34}{k.count:>6}{k.self_cpu_time_total / 1e6:>9.3f} s"
                   f"{100 * k.self_cpu_time_total / tot:>7.1f} %")
     best = min(cpu[1:] or cpu)
-    print(json.dumps({"n": n, "edges": edges, "order": a.order, "part_size": a.part_size,
-                      "reorder_s": reorder_s, "cpu": best, "cpus": cpu,
+    print(json.dumps({"n": n, "graph": a.graph, "edges": edges, "order": a.order,
+                      "part_size": a.part_size,
+                      "reorder_s": reorder_s, "cpu": best, "cpus": cpu, "walls": wall,
                       "ns_edge": best / edges * 1e9,
                       "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
                       "loss": float(loss.detach()), "memory": getattr(ode.memory_estimate, "choice", a.memory)}))

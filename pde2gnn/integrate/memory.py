@@ -19,6 +19,18 @@ stages, n steps and state bytes s:
   graph: ``shared + 3 (S + 2) s + per_eval`` for the augmented backward solve (state, adjoint
   and their stages; an upper bound, independent of n).
 
+Those are the bytes *saved*; the backward pass holds more at its peak. The peak of live tensor
+bytes (:func:`peak_after_plan`: from the estimate to the end of an epoch's backward pass,
+encoder -> solve -> decoder -> loss; ``benchmarks/memory_peak.py``) is, for heat with direct
+backpropagation, exactly K(n) per_eval + (S + 2) s (euler, midpoint, rk4; 16 and 64 channels:
+the cotangents of the S stages and of the state, and the solution kept by the next layer); for
+GRAND-l it exceeds the saved bytes by up to 7.7 states at 16 channels and 6.4 at 64 (the
+backward of its attention, prepared once per solve: queries, keys, edge arrays), and with
+checkpointing by up to 2 S + 0.8 states. So every estimate adds a working set
+(:func:`working_set`): (S + 4) s + 4 shared for direct backpropagation and the adjoint,
+(2 S + 2) s + 4 shared for checkpointing, which covered every case measured (estimate / peak
+1.005-1.27 for GRAND-l, 1.13-1.9 for heat).
+
 :func:`choose` takes the cheapest in compute whose estimate fits: direct, else checkpointing,
 else the adjoint (each only where the solver configuration allows it); the choice and its
 numbers are logged on the ``pde2gnn`` logger. Available memory: ``memory_limit`` GiB if given,
@@ -27,12 +39,13 @@ host's available memory from psutil, or ``/proc/meminfo``, on CPU).
 
 An adaptive method's step count is known only after the solve: where its steps shrink (a stiff
 or blowing-up flow) the graph outgrows the estimate, so every solve that records a backward
-graph runs under a :class:`MemoryGuard`. Under ``auto_memory`` it holds the estimate's budget in
-evaluations, (available - shared) / per_eval, and raises :class:`OverBudget` past it; the
-``ODEBlock`` then solves again with the adjoint (logged). Otherwise it looks at the device's free
-memory every :data:`CHECK_EVERY` evaluations and raises a :class:`SolverError` naming the
-remedies when less than :data:`MIN_FREE` of the total is left and the solve itself took at least
-half of what was free at its first look: a clear error instead of the kernel's OOM killer.
+graph runs under a :class:`MemoryGuard`. Under ``auto_memory`` it holds the estimate's budget
+in evaluations, (available - shared - working set) / per_eval, and raises :class:`OverBudget`
+past it; the ``ODEBlock`` then solves again with the adjoint (logged). Otherwise it looks at
+the device's free memory every :data:`CHECK_EVERY` evaluations and raises a
+:class:`SolverError` naming the remedies when less than :data:`MIN_FREE` of the total is left
+and the solve itself took at least half of what was free at its first look: a clear error
+instead of the kernel's OOM killer.
 """
 from __future__ import annotations
 
@@ -55,6 +68,19 @@ HEADROOM = 0.8
 #: a solve recording a backward graph stops when less than this fraction of the device's memory
 #: is free (and it took at least half of what was free at its start: :class:`MemoryGuard`)
 MIN_FREE = 0.05
+
+
+def working_set(stages: int, state: int, shared: int, checkpoint: bool = False) -> int:
+    """Bytes the backward pass holds beyond the saved ones (module docstring): (S + 4) states
+    for direct backpropagation and the adjoint, (2 S + 2) with per-step checkpointing (the
+    recomputed step's S stage values as well), and 4 x the shared storages (the gradients of
+    what the field prepared once per solve: an attention's scores, softmax and values); S
+    stages, ``state`` and ``shared`` in bytes. Measured bounds, not a derivation from the code."""
+    return (2 * stages + 2 if checkpoint else stages + 4) * state + 4 * shared
+
+
+#: the profiler range of :func:`plan`
+PLAN_MARK = "auto_memory.plan"
 #: evaluations between two looks of :class:`MemoryGuard` at the free memory (the first look, at
 #: this many evaluations, records what is free; a look costs about 30-100 us, psutil)
 CHECK_EVERY = 16
@@ -97,6 +123,8 @@ class MemoryEstimate:
         stages, steps, evaluations: the method's stages, the (estimated) steps, E(n).
         direct, checkpoint, adjoint: the estimates (``checkpoint`` None for an adaptive method).
         available: the budget compared against; choice: ``direct``, ``checkpoint``, ``adjoint``.
+        work: the working set of direct backpropagation and the adjoint in bytes
+            (:func:`working_set`; checkpointing's is larger and included in ``checkpoint``).
     """
     state: int
     shared: int
@@ -109,25 +137,31 @@ class MemoryEstimate:
     adjoint: int
     available: int
     choice: str = "direct"
+    work: int = 0
 
     def fitting(self) -> int:
-        """Evaluations whose graphs fit ``available`` beside the shared storages (>= 0)."""
-        return max(0, (self.available - self.shared) // max(self.per_eval, 1))
+        """Evaluations whose graphs fit ``available`` beside the shared storages and the
+        backward pass's working set (>= 0)."""
+        return max(0, (self.available - self.shared - self.work) // max(self.per_eval, 1))
 
 
 def estimate(method: str, steps: int, state: int, shared: int, per_eval: int,
              available: int) -> MemoryEstimate:
     """The estimates of :class:`MemoryEstimate` for ``steps`` steps of ``method`` (a
-    :data:`~pde2gnn.integrate.tableaus.TABLEAUS` name), all sizes in bytes."""
+    :data:`~pde2gnn.integrate.tableaus.TABLEAUS` name), all sizes in bytes: the saved bytes of
+    each method plus its backward pass's working set (:func:`working_set`; module
+    docstring)."""
     tab = TABLEAUS[method]
     S = tab.stages
     evals = 2 + (S - 1) * steps if tab.adaptive and tab.fsal else \
         2 + S * steps if tab.adaptive else S * steps
     kept = evals - 1 if tab.adaptive else evals       # the initial-step probe is detached
+    work, work_cp = working_set(S, state, shared), working_set(S, state, shared, True)
     return MemoryEstimate(
-        state, shared, per_eval, S, steps, evals, direct=shared + kept * per_eval,
-        checkpoint=None if tab.adaptive else shared + steps * state + S * per_eval,
-        adjoint=shared + 3 * (S + 2) * state + per_eval, available=available)
+        state, shared, per_eval, S, steps, evals, direct=shared + kept * per_eval + work,
+        checkpoint=None if tab.adaptive else shared + steps * state + S * per_eval + work_cp,
+        adjoint=shared + 3 * (S + 2) * state + per_eval + work, available=available,
+        work=work)
 
 
 def choose(est: MemoryEstimate, can_checkpoint: bool, can_adjoint: bool) -> MemoryEstimate:
@@ -247,7 +281,13 @@ def plan(field, cfg, y0: Tensor, t: Tensor):
     """``auto_memory``: ``(estimate, cfg)`` for one solve of ``field`` from ``y0`` over the
     times ``t`` with the :class:`~pde2gnn.integrate.solver_config.SolverConfig` ``cfg``: the
     :class:`MemoryEstimate` (steps from the step size, or an adaptive method's initial step) and
-    ``cfg`` with the chosen checkpoint / adjoint set and auto_memory unset."""
+    ``cfg`` with the chosen checkpoint / adjoint set and auto_memory unset. Runs inside a
+    ``torch.profiler.record_function`` range named :data:`PLAN_MARK` (:func:`peak_after_plan`)."""
+    with torch.profiler.record_function(PLAN_MARK):
+        return _plan(field, cfg, y0, t)
+
+
+def _plan(field, cfg, y0: Tensor, t: Tensor):
     from pde2gnn.integrate.rk import _initial_step
     tab = TABLEAUS[cfg.method]
     shared, per_eval = saved_bytes(field, y0, float(t[0]))
@@ -263,6 +303,34 @@ def plan(field, cfg, y0: Tensor, t: Tensor):
     choose(est, not tab.adaptive, cfg.method in TORCHDIFFEQ_METHODS)
     return est, replace(cfg, auto_memory=False, memory_limit=None,
                         checkpoint=est.choice == "checkpoint", adjoint=est.choice == "adjoint")
+
+
+def peak_after_plan(run) -> int:
+    """The peak of live tensor bytes on the CPU during ``run()`` (a callable: e.g. an epoch's
+    forward and backward pass) above what was live when its first :func:`plan` ended, i.e.
+    what ``auto_memory``'s estimate must cover: every allocation and free of torch's CPU
+    allocator, from ``torch.profiler``'s memory timeline (``profile_memory=True``; a diagnostic
+    for tests and benchmarks, slow on large graphs).
+
+    Raises:
+        SolverError: ``run()`` made no ``auto_memory`` estimate.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler import _memory_profiler as mp
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    res = prof.profiler.kineto_results
+    ends = [e.end_ns() for e in res.events() if e.name() == PLAN_MARK]
+    if not ends:
+        raise SolverError("peak_after_plan: the run made no auto_memory estimate")
+    live, peak, ref = 0, 0, None
+    for t, action, _, nbytes in mp.MemoryProfile(res).timeline:
+        if ref is None and t >= ends[0]:
+            ref = peak = live
+        live += {mp.Action.CREATE: nbytes, mp.Action.DESTROY: -nbytes}.get(action, 0)
+        if ref is not None:
+            peak = max(peak, live)
+    return 0 if ref is None else peak - ref
 
 
 def guard_for(cfg, est: Optional[MemoryEstimate], device, name: str) -> Optional[MemoryGuard]:
