@@ -146,12 +146,22 @@ round7() {  # issue 39, seventh round: GREAD-BS with the reference's model head 
   run2 gread Cora gread_Cora_head --split geom-gcn --splits 10 --log-every 50 &
   wait
 }
+round7_squirrel() {  # GREAD-BS on squirrel (specs/gread_rw.pde + .toml: the reference's squirrel
+  # configuration, constant random-walk block), the ten splits as two processes of five, joined
+  run2 experiments/zoo/specs/gread_rw.pde squirrel gread_rw_squirrel_a --splits 5 --first-split 0 \
+    --log-every 50 &
+  run2 experiments/zoo/specs/gread_rw.pde squirrel gread_rw_squirrel_b --splits 5 --first-split 5 \
+    --log-every 50 &
+  wait
+  python -m pde2gnn merge experiments/zoo/runs/gread_rw_squirrel.json \
+    experiments/zoo/runs/gread_rw_squirrel_a.json experiments/zoo/runs/gread_rw_squirrel_b.json
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
   round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_g2) round5_g2 ;;
   round5_acmp) round5_acmp ;; round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
-  round6) round6 ;; round7) round7 ;;
+  round6) round6 ;; round7) round7 ;; round7_squirrel) round7_squirrel ;;
   *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2;
-     round5_acmp; round5_gread; round5_acmp_ref; round6; round7 ;;
+     round5_acmp; round5_gread; round5_acmp_ref; round6; round7; round7_squirrel ;;
 esac
