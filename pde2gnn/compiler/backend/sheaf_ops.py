@@ -101,7 +101,8 @@ def operator(G, maps: Maps, normalise: bool) -> Operator:
     """L_F (or (D + I)^-1/2 L_F (D + I)^-1/2) as block values on the graph's cached CSR
     pattern, differentiable in the maps."""
     s = maps.structure
-    Ft, Fh = maps.directed[s.pos_tail], maps.directed[s.pos_head]
+    Ft = maps.directed.index_select(0, s.pos_tail)
+    Fh = maps.directed.index_select(0, s.pos_head)
     return Operator(s.lap.operator(Ft, Fh, normalise=normalise, augmented=True,
                                     orthogonal=maps.orthogonal), maps.d)
 
