@@ -111,3 +111,28 @@ def test_operator_matches_previous_form(kind, weights, lowpass):
     for a, b in zip(torch.autograd.grad((new * cot).sum(), params),
                     torch.autograd.grad((old * cot).sum(), params)):
         _close(a, b)
+
+
+@pytest.mark.parametrize("loops", [False, True])
+def test_maps_by_end_match_maps_by_directed_edge(loops):
+    """restriction_maps computes the maps in edge-end order; per directed edge (self-loops
+    included, which the Laplacian drops but the divergence reads) they are Phi([u_i, u_j])."""
+    from pde2gnn.compiler.backend import sheaf_ops
+    from pde2gnn.compiler.backend.graph_ops import GraphOps
+    g = torch.Generator().manual_seed(3)
+    n, d, k = 12, 3, 2
+    ring = torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+    ei = torch.cat([ring, ring.flip(0), torch.tensor([[0, 5], [5, 0]])], 1)
+    if loops:
+        ei = torch.cat([ei, torch.stack([torch.arange(0, n, 3)] * 2)], 1)
+    G = GraphOps(ei, n)
+    torch.manual_seed(2)
+    net = Restriction(d, k, "orthogonal", weights=True)
+    u = torch.randn(n, d * k, generator=g)
+    M = sheaf_ops.restriction_maps(G, net, u, d)
+    _close(M.directed, net.on_edges(u.reshape(n, d, k), G.i, G.j))
+    _close(sheaf_ops.Maps.from_directed(M.directed, d, M.structure).ends, M.ends)
+    y = torch.randn(G.num_edges, d * k, generator=g)
+    want = torch.zeros(n, d * k).index_add(
+        0, G.i, (M.directed.mT @ y.reshape(-1, d, k)).reshape(-1, d * k))
+    _close(sheaf_ops.div(G, M, y), want)
