@@ -5,11 +5,22 @@ index_add, no CSR) with the same weights, on the same graph, measured in the sam
 the ratio and checks that both give the same values.
 
     OMP_NUM_THREADS=1 python benchmarks/nsd.py --threads 1 [--dataset chameleon]
+
+Against an earlier version of the code (``git archive <commit> | tar -x -C /tmp/old``):
+``--baseline /tmp/old`` times the compiled field forward + backward under that tree and under
+this one in turn, each in a fresh process (``--rounds`` interleaved rounds), and prints the
+medians and their ratio:
+
+    OMP_NUM_THREADS=1 python benchmarks/nsd.py --dataset squirrel --k 32 --baseline /tmp/old
 """
 from __future__ import annotations
 
 import json
+import os
+import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -52,7 +63,16 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=3)
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--out", default="experiments/nsd/runs/bench.json")
+    ap.add_argument("--baseline", default=None,
+                    help="a tree of an earlier version: time it and this one, interleaved")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: this process's CPU time (one thread on a shared machine)")
+    ap.add_argument("--compiled-only", action="store_true",
+                    help="time the compiled field alone and print its seconds as JSON")
     a = ap.parse_args()
+    if a.baseline:
+        return against_baseline(a)
     torch.set_num_threads(a.threads)
     data = load_dataset(a.dataset, a.data_root)
     n, d, k = data.num_nodes, a.d, a.k
@@ -76,6 +96,10 @@ def main() -> None:
     def hand():
         handwritten_field(vf.nets.F, L["W1"], L["W2"], L["eps"], ei, n, d, x) \
             .square().sum().backward()
+    if a.compiled_only:
+        clock = time.process_time if a.clock == "cpu" else time.perf_counter
+        print(json.dumps({"compiled_s": timeit(compiled, a.repeats, a.device, clock)}))
+        return
     vf.prepare(x)
     err = (vf(t0, x) - handwritten_field(vf.nets.F, L["W1"], L["W2"], L["eps"], ei, n, d,
                                          x)).abs().max().item()
@@ -93,6 +117,34 @@ def main() -> None:
           f"(max |difference| {err:.1e})")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
+
+
+def against_baseline(a) -> None:
+    """Median seconds of the compiled field under ``a.baseline`` and under this tree, each
+    measured in ``a.rounds`` fresh processes, alternating; prints old / new."""
+    here = str(Path(__file__).resolve().parents[1])
+    args = [sys.executable, str(Path(__file__).resolve()), "--compiled-only", "--dataset",
+            a.dataset, "--threads", str(a.threads), "--d", str(a.d), "--k", str(a.k),
+            "--repeats", str(a.repeats), "--device", a.device, "--clock", a.clock]
+    if a.data_root:
+        args += ["--data-root", a.data_root]
+    times = {"old": [], "new": []}
+    for _ in range(a.rounds):
+        for name, tree in (("old", a.baseline), ("new", here)):
+            env = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS=str(a.threads))
+            out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+            times[name].append(json.loads(out.stdout.strip().splitlines()[-1])["compiled_s"])
+    old, new = statistics.median(times["old"]), statistics.median(times["new"])
+    res = {"dataset": a.dataset, "d": a.d, "k": a.k, "threads": a.threads, "clock": a.clock,
+           "baseline": a.baseline,
+           "old_s": times["old"], "new_s": times["new"], "old_median_s": old,
+           "new_median_s": new, "ratio_old_over_new": old / new,
+           "command": " ".join(["python"] + sys.argv)}
+    print(f"NSD field forward+backward (nsd_bundle, d={a.d}, k={a.k}) on {a.dataset}: "
+          f"old {old * 1e3:.1f} ms, new {new * 1e3:.1f} ms ({a.clock} time, medians of "
+          f"{a.rounds} interleaved rounds), old / new {old / new:.2f}")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ results file (``reference``), the paper's figure (``paper = [mean, std]``) and t
     python experiments/summarize.py grand nsd     # runs/ -> summary.json -> summary.md
     python experiments/summarize.py --render      # every summary.json -> summary.md
 
-The first form needs the raw results files (written by the study's run script); the second
-needs only the committed ``summary.json``. :func:`zoo_table` and :func:`headline_table` render
+The first form needs the raw results files (written by the study's run script); a row whose
+file is not on this machine keeps its figures from the committed ``summary.json`` (a row new to
+``study.toml`` needs its file). The second needs only the committed ``summary.json``. :func:`zoo_table` and :func:`headline_table` render
 the site's model-zoo page and the README's results table from the same JSONs, and
 ``--readme README.md`` rewrites the README's table between its markers.
 
@@ -113,8 +114,16 @@ def _command(doc: dict, row: dict, study: str) -> Optional[str]:
 def summarize(study_dir: Path) -> dict:
     """The summary of one study from its ``study.toml`` and the results files it names."""
     conf = tomllib.loads((study_dir / "study.toml").read_text())
+    committed = {}
+    if (study_dir / "summary.json").is_file():
+        committed = {(r["model"], r["dataset"], r["split"]): r for r in
+                     json.loads((study_dir / "summary.json").read_text())["rows"]}
     rows = []
     for row in conf["rows"]:
+        key = (row["model"], row["dataset"], row["split"])
+        if not (study_dir / row["ours"]).is_file() and key in committed:
+            rows.append(committed[key])      # runs/ is not in git: the committed figures stay
+            continue
         doc = json.loads((study_dir / row["ours"]).read_text())
         m = measure(doc, row)
         pct = m["metric"].endswith("%")

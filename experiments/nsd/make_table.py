@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 def reference(ds: str) -> str:
     """The reference code run here on the same splits (experiments/nsd/runs/reference), or ''."""
-    f = HERE / "reference" / f"ref_nsd_{ds.lower()}.json"
+    f = HERE / "runs" / "reference" / f"ref_nsd_{ds.lower()}.json"
     if not f.is_file():
         return ""
     r = json.loads(f.read_text())
@@ -33,7 +33,7 @@ print("| data set | spec | test acc % (ours) | splits | s / epoch | reference ru
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for ds, (m, s) in PUBLISHED.items():
     for spec, label in SPECS.items():
-        f = HERE / f"{spec}_{ds}.json"
+        f = HERE / "runs" / f"{spec}_{ds}.json"
         if not f.is_file():
             continue
         r = json.loads(f.read_text())

@@ -95,6 +95,30 @@ def test_schema_check_rejects_a_row_without_ours():
         summarize.check_schema(bad)
 
 
+def test_summarize_keeps_committed_rows_whose_runs_are_absent(tmp_path):
+    """runs/ is not in git: a row whose results file is missing keeps its committed figures,
+    a row with its file is recomputed, and a new row without a file is an error."""
+    rows = [{"model": m, "dataset": "Texas", "split": "geom-gcn", "ours": f"runs/{m}.json"}
+            for m in ("kept", "fresh")]
+    toml = 'title = "t"\n' + "".join(
+        "\n[[rows]]\n" + "".join(f'{k} = "{v}"\n' for k, v in r.items()) for r in rows)
+    (tmp_path / "study.toml").write_text(toml)
+    old = {"model": "kept", "dataset": "Texas", "split": "geom-gcn", "runs": 10,
+           "ours": {"mean": 80.0, "std": 1.0}, "paper": None, "reference": None,
+           "s_per_epoch": 0.1, "reference_s_per_epoch": None, "command": "c"}
+    (tmp_path / "summary.json").write_text(json.dumps({"rows": [old]}))
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "fresh.json").write_text(json.dumps(
+        {"test_acc": [0.5, 0.7], "epoch_time_s": 0.2, "command": "pde2gnn train x"}))
+    s = summarize.summarize(tmp_path)
+    assert s["rows"][0] == old
+    assert s["rows"][1]["ours"] == {"mean": 60.0, "std": 10.0} and s["rows"][1]["runs"] == 2
+    (tmp_path / "runs" / "fresh.json").unlink()
+    (tmp_path / "summary.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(FileNotFoundError):
+        summarize.summarize(tmp_path)
+
+
 def test_readme_results_table_is_generated_from_the_summaries():
     text = (ROOT / "README.md").read_text()
     assert summarize.rewrite_readme(text) == text, \

@@ -213,7 +213,7 @@ def test_identity_sheaf_operators_are_plain_graph_operators():
 
 def _maps(vf, x, F):
     s = sheaf_ops._structure(vf.graph, 3)
-    return sheaf_ops.Maps(F, 3, s)
+    return sheaf_ops.Maps.from_directed(F, 3, s)
 
 
 @pytest.mark.parametrize("kind", ["diag", "general"])
@@ -246,8 +246,9 @@ def test_compiled_kernels_gauge_equivariance(kind):
     Q = householder_orthogonal(torch.randn(n, 3, generator=g), 3)   # an O(d) map per stalk
     x = torch.randn(n, 3, 2, generator=g)
     rot = lambda v: (Q @ v.reshape(n, 3, 2)).reshape(n, 6)  # noqa: E731
-    M = sheaf_ops.Maps(F, 3, sheaf_ops._structure(G, 3), kind == "orthogonal")
-    M2 = sheaf_ops.Maps(F @ Q[G.i].transpose(-1, -2), 3, M.structure, kind == "orthogonal")
+    M = sheaf_ops.Maps.from_directed(F, 3, sheaf_ops._structure(G, 3), kind == "orthogonal")
+    M2 = sheaf_ops.Maps.from_directed(F @ Q[G.i].transpose(-1, -2), 3, M.structure,
+                                      kind == "orthogonal")
     for normalise in (False, True):
         a = sheaf_ops.apply(G, sheaf_ops.operator(G, M, normalise), x.reshape(n, 6))
         b = sheaf_ops.apply(G, sheaf_ops.operator(G, M2, normalise), rot(x))

@@ -28,9 +28,8 @@ import torch
 from torch import Tensor, nn
 
 from pde2gnn.errors import DataError
-
-KINDS = ("diag", "orthogonal", "general", "identity")
-
+from pde2gnn.compiler.backend.sheaf_maps import (KINDS, Restriction,  # noqa: F401 (re-exported)
+                                                householder_orthogonal)
 
 def undirected_edges(edge_index: Tensor, num_nodes: int) -> Tensor:
     """Each undirected edge of ``edge_index`` ([2, E'], both directions or one) once, as
@@ -44,19 +43,6 @@ def undirected_edges(edge_index: Tensor, num_nodes: int) -> Tensor:
     keep = u != v
     key = torch.unique(u[keep] * num_nodes + v[keep])
     return torch.stack([key // num_nodes, key % num_nodes])
-
-
-def householder_orthogonal(params: Tensor, d: int) -> Tensor:
-    """Orthogonal matrices from ``params [..., d(d-1)/2]`` as a product of d Householder
-    reflections, Q = H_1 ... H_d with H_c = I - 2 v_c v_c^T / |v_c|^2, v_c = e_c + the params in
-    column c below the diagonal (LAPACK's orgqr convention, ``torch.linalg.householder_product``;
-    the NSD reference's default O(d) map). Every orthogonal matrix of determinant (-1)^d is
-    reached; ``[..., d, d]``."""
-    il = torch.tril_indices(d, d, -1, device=params.device)
-    A = torch.eye(d, dtype=params.dtype, device=params.device).repeat(*params.shape[:-1], 1, 1)
-    A[..., il[0], il[1]] = params
-    tau = 2.0 / A.square().sum(dim=-2)
-    return torch.linalg.householder_product(A, tau)
 
 
 class SheafLaplacian(nn.Module):
@@ -116,41 +102,71 @@ class SheafLaplacian(nn.Module):
         D.index_add_(0, self.head, Fh.transpose(-1, -2) @ Fh)
         return D
 
-    def _inv_sqrt(self, D: Tensor, augmented: bool, diagonal: bool = False) -> Tensor:
-        """(D + I)^-1/2 (``augmented``) or D^-1/2 (pseudo-inverse) of degree blocks D
-        ``[N, d, d]``: its diagonal ``[N, d]`` when D is diagonal, else ``[N, d, d]``."""
+    def _inv_sqrt(self, D: Tensor, augmented: bool) -> Tensor:
+        """(D + I)^-1/2 (``augmented``) or D^-1/2 (pseudo-inverse) of degree blocks D, given
+        as their diagonals ``[N, d]`` (diagonal blocks) or ``[N, d, d]``: the diagonal
+        ``[N, d]`` when D is diagonal, else ``[N, d, d]`` (by eigh)."""
+        if D.dim() == 3 and not torch.equal(D, torch.diag_embed(D.diagonal(dim1=-2, dim2=-1))):
+            if augmented:
+                D = D + torch.eye(self.d, dtype=D.dtype, device=D.device)
+            lam, U = torch.linalg.eigh(D)
+            s = torch.where(lam > 1e-12, lam.clamp_min(1e-12).rsqrt(), torch.zeros_like(lam))
+            return (U * s.unsqueeze(-2)) @ U.transpose(-1, -2)
+        # diagonal blocks (d_v I for O(d)): eigh's backward is undefined at repeated
+        # eigenvalues, so the diagonal is taken
+        dg = D if D.dim() == 2 else D.diagonal(dim1=-2, dim2=-1)
         if augmented:
-            D = D + torch.eye(self.d, dtype=D.dtype, device=D.device)
-        dg = D.diagonal(dim1=-2, dim2=-1)
-        if diagonal or torch.equal(D, torch.diag_embed(dg)):
-            # diagonal and orthogonal maps give diagonal degree blocks (d_v I for O(d));
-            # eigh's backward is undefined at repeated eigenvalues, so take the diagonal
-            return torch.where(dg > 1e-12, dg.clamp_min(1e-12).rsqrt(), torch.zeros_like(dg))
-        lam, U = torch.linalg.eigh(D)
-        s = torch.where(lam > 1e-12, lam.clamp_min(1e-12).rsqrt(), torch.zeros_like(lam))
-        return (U * s.unsqueeze(-2)) @ U.transpose(-1, -2)
+            dg = dg + 1.0
+        return torch.where(dg > 1e-12, dg.clamp_min(1e-12).rsqrt(), torch.zeros_like(dg))
+
+    def _compact_blocks(self, Ft: Tensor, Fh: Tensor, normalise: bool, augmented: bool,
+                        orthogonal: bool) -> Tuple[Tensor, Tensor]:
+        """The blocks of :meth:`blocks` as they are stored: the diagonal blocks ``[N, d]``
+        (diagonal or ``orthogonal`` maps, whose F^T F is diagonal) or ``[N, d, d]``, the
+        (head, tail) blocks ``[E, d]`` (both maps diagonal) or ``[E, d, d]``. Diagonal
+        entries are computed as such (squares, column norms, elementwise scaling), with no
+        d x d products."""
+        self._check_maps(Ft, Fh)
+        t, h = self.tail, self.head
+        if Ft.dim() == 2 and Fh.dim() == 2:
+            D = Ft.new_zeros(self.num_nodes, self.d)
+            D.index_add_(0, t, Ft.square()).index_add_(0, h, Fh.square())
+            off = -(Fh * Ft)
+        else:
+            Ft, Fh = self._full(Ft), self._full(Fh)
+            if orthogonal:      # orthogonal columns: F^T F = diag(column norms^2)
+                D = Ft.new_zeros(self.num_nodes, self.d)
+                D.index_add_(0, t, Ft.square().sum(-2)).index_add_(0, h, Fh.square().sum(-2))
+            else:
+                D = self.degree_blocks(Ft, Fh)
+            off = -(Fh.transpose(-1, -2) @ Ft)
+        if not normalise:
+            return D, off
+        S = self._inv_sqrt(D, augmented)
+        Sh, St = S.index_select(0, h), S.index_select(0, t)
+        if S.dim() == 3:
+            return S @ D @ S, Sh @ off @ St
+        if D.dim() == 2:
+            D = S * D * S
+        else:
+            D = S[:, :, None] * D * S[:, None, :]
+        if off.dim() == 2:
+            return D, Sh * off * St
+        return D, Sh[:, :, None] * off * St[:, None, :]
 
     def blocks(self, Ft: Tensor, Fh: Tensor, normalise: bool = True,
                augmented: bool = True, orthogonal: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
         """The nonzero blocks of L_F (or of D^-1/2 L_F D^-1/2): diagonal ``[N, d, d]``, the
         (head, tail) off-diagonal ``[E, d, d]`` = -F_h^T F_t, and its transpose (tail, head).
         ``augmented`` normalises by (D + I) as the NSD reference does, keeping isolated nodes
-        and near-zero maps finite. ``orthogonal`` (maps in O(d)): D_v = deg_v I exactly, so its
-        diagonal is used (eigh's backward is NaN at the repeated eigenvalue, and rounding makes
+        and near-zero maps finite. ``orthogonal`` (maps with orthogonal columns, O(d) maps
+        times edge weights): D_v = sum_e F^T F is diagonal, so only its diagonal is formed
+        (eigh's backward is NaN at the repeated eigenvalue, and rounding makes the products
         F^T F only nearly diagonal)."""
-        self._check_maps(Ft, Fh)
-        Ft, Fh = self._full(Ft), self._full(Fh)
-        diag = self.degree_blocks(Ft, Fh)
-        off = -(Fh.transpose(-1, -2) @ Ft)          # block (head, tail)
-        if normalise:
-            S = self._inv_sqrt(diag, augmented, orthogonal)
-            if S.dim() == 2:        # diagonal S [N, d]: scale rows and columns, no products
-                diag = S[:, :, None] * diag * S[:, None, :]
-                off = S[self.head][:, :, None] * off * S[self.tail][:, None, :]
-            else:
-                diag = S @ diag @ S
-                off = S[self.head] @ off @ S[self.tail]
-        return diag, off, off.transpose(-1, -2)
+        D, off = self._compact_blocks(Ft, Fh, normalise, augmented, orthogonal)
+        D = torch.diag_embed(D) if D.dim() == 2 else D
+        off = torch.diag_embed(off) if off.dim() == 2 else off
+        return D, off, off.transpose(-1, -2)
 
     def pattern(self, diagonal: bool) -> "BlockPattern":
         """The CSR sparsity pattern of L_F ((2E + N) blocks, or their diagonals for diagonal
@@ -166,11 +182,13 @@ class SheafLaplacian(nn.Module):
         """L_F (or its normalised form, see :meth:`blocks`) as block values on the cached
         pattern; ``apply`` multiplies by it with one CSR product, and its backward gives the
         block gradients by one batched product (no Nd x Nd intermediate)."""
-        diag, off, offT = self.blocks(Ft, Fh, normalise, augmented, orthogonal)
-        vals = torch.cat([diag, off, offT])                   # [2E + N, d, d]
-        diagonal = Ft.dim() == 2 and Fh.dim() == 2
-        if diagonal:                                          # diagonal maps: diagonal blocks
-            vals = vals.diagonal(dim1=-2, dim2=-1)            # [2E + N, d]
+        D, off = self._compact_blocks(Ft, Fh, normalise, augmented, orthogonal)
+        diagonal = off.dim() == 2                             # diagonal maps: diagonal blocks
+        if diagonal:
+            vals = torch.cat([D, off, off])                   # [2E + N, d]
+        else:
+            D = torch.diag_embed(D) if D.dim() == 2 else D
+            vals = torch.cat([D, off, off.transpose(-1, -2)])  # [2E + N, d, d]
         return BlockLaplacian(self.pattern(diagonal), vals)
 
     def assemble(self, Ft: Tensor, Fh: Tensor, normalise: bool = True,
@@ -220,9 +238,11 @@ class BlockPattern:
         rows, cols = rows[self.order], cols[self.order]
         self.transpose = torch.searchsorted(key, cols * self.size + rows)
         self.unorder = torch.argsort(self.order)     # CSR order -> block-major order
-        self.col = cols
-        self.crow = torch.zeros(self.size + 1, dtype=torch.long, device=dev)
-        self.crow[1:] = torch.bincount(rows, minlength=self.size).cumsum(0)
+        crow = torch.zeros(self.size + 1, dtype=torch.long, device=dev)
+        crow[1:] = torch.bincount(rows, minlength=self.size).cumsum(0)
+        # MKL's CPU kernels take 32-bit indices: stored so, each product skips converting them
+        small = dev.type == "cpu" and cols.numel() < 2 ** 31
+        self.crow, self.col = (crow.int(), cols.int()) if small else (crow, cols)
 
     def csr(self, flat: Tensor) -> Tensor:
         """The CSR matrix with values ``flat`` (already in CSR order)."""
@@ -239,7 +259,7 @@ class _BlockProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, vals: Tensor, x: Tensor, pattern: BlockPattern) -> Tensor:
-        flat = vals.reshape(-1)[pattern.order]
+        flat = vals.reshape(-1).index_select(0, pattern.order)
         ctx.save_for_backward(flat, x)
         ctx.pattern, ctx.vals_shape = pattern, vals.shape
         return pattern.csr(flat) @ x
@@ -251,11 +271,11 @@ class _BlockProduct(torch.autograd.Function):
         p = ctx.pattern
         g_vals = g_x = None
         if ctx.needs_input_grad[1]:
-            g_x = p.csr(flat[p.transpose]) @ g
+            g_x = p.csr(flat.index_select(0, p.transpose)) @ g
         if ctx.needs_input_grad[0]:
             # (g x^T) sampled at the pattern's nonzeros (no [B, d, m] gathers of g and x)
             gx = torch.sparse.sampled_addmm(p.csr(torch.zeros_like(flat)), g, x.T, beta=0.0)
-            g_vals = gx.values()[p.unorder].reshape(ctx.vals_shape)
+            g_vals = gx.values().index_select(0, p.unorder).reshape(ctx.vals_shape)
         return g_vals, g_x, None
 
 
@@ -273,94 +293,6 @@ class BlockLaplacian:
     def csr(self) -> Tensor:
         """The same matrix as a torch sparse CSR tensor [N d, N d]."""
         return self.pattern.csr(self.vals.reshape(-1)[self.pattern.order])
-
-
-class Restriction(nn.Module):
-    """NSD's restriction-map network: F_{v⊴e} = Phi([x_v, x_u]) for each edge end.
-
-    Phi is one linear layer on the concatenated flattened stalks (2 d k inputs) followed by
-    ``tanh`` (the reference's ``sheaf_act``); ``diag`` / ``general`` maps are its d / d^2
-    outputs, ``orthogonal`` maps a product of Householder reflections of its d(d-1)/2 outputs
-    (:func:`householder_orthogonal`, the reference's default ``orth_trans``).
-    ``identity`` gives F = I (the ablation without a learned sheaf). With ``weights`` both
-    maps of an edge are scaled by a learned symmetric weight w_e = s_ab s_ba, s_ab =
-    sigmoid(w . [x_a, x_b]) (the reference's ``EdgeWeightLearner``, on by default there).
-    With ``lowpass`` the maps are learned (and weighted) on the first d - 1 stalk coordinates
-    and fixed to 1 on the last, which therefore diffuses with the plain normalised graph
-    Laplacian (the reference's ``add_lp``); the network still reads all d k channels.
-
-    Input x ``[N, d, k]``; returns (F_tail, F_head), each ``[E, d]`` (diag) or ``[E, d, d]``.
-    """
-
-    def __init__(self, d: int, k: int, kind: str = "diag", weights: bool = False,
-                 lowpass: bool = False):
-        super().__init__()
-        if kind not in KINDS:
-            raise DataError(f"restriction kind must be one of {', '.join(KINDS)}, got {kind!r}")
-        if lowpass and d < 2:
-            raise DataError(f"restriction(..., lowpass=true) needs a stalk of 2 or more, got {d}")
-        self.d, self.k, self.kind, self.lowpass = d, k, kind, bool(lowpass)
-        m = d - 1 if lowpass else d                            # learned stalk coordinates
-        self.learned_d = m
-        n_out = {"diag": m, "orthogonal": m * (m - 1) // 2, "general": m * m, "identity": 0}[kind]
-        self.lin = nn.Linear(2 * d * k, n_out, bias=False) if n_out else None
-        self.weight = nn.Linear(2 * d * k, 1, bias=False) if weights else None
-
-    def on_edges(self, x: Tensor, a: Tensor, b: Tensor) -> Tensor:
-        """The map at the a end of each edge (a, b), F_{a⊴e} = Phi([x_a, x_b]), from the node
-        stalks ``x`` ``[N, d, k]`` and the edge ends ``a``, ``b`` ``[E]``: ``[E, d]`` (diag;
-        identity: ones, the diagonal of I) or ``[E, d, d]``.
-
-        Phi is linear before its tanh, so W [x_a, x_b] = W_a x_a + W_b x_b: the two halves of
-        W act once on the N nodes and each edge sums two gathered rows of the m outputs,
-        instead of gathering and multiplying E rows of 2 d k inputs (E / N times less work).
-        """
-        flat = x.flatten(1)                                    # [N, d k]
-        m = self.learned_d
-        if self.kind == "identity":
-            F = x.new_ones(a.shape[0], m)
-        elif self.lin is None:      # orthogonal with d = 1: SO(1) = {1}, nothing to learn
-            F = x.new_ones(a.shape[0], 1, 1)
-        else:
-            F = torch.tanh(_pair_logits(self.lin.weight, flat, a, b))
-            if self.kind == "general":
-                F = F.reshape(-1, m, m)
-            elif self.kind == "orthogonal":
-                F = householder_orthogonal(F, m)
-        if self.weight is not None:
-            # w_e = sigmoid(w . [x_a, x_b]) sigmoid(w . [x_b, x_a]), the same at both ends
-            P = _node_halves(self.weight.weight, flat)         # [N, 2]: w_a . x, w_b . x
-            w = torch.sigmoid(P[a, :1] + P[b, 1:]) * torch.sigmoid(P[b, :1] + P[a, 1:])
-            F = F * (w if F.dim() == 2 else w[:, :, None])
-        if not self.lowpass:
-            return F
-        if F.dim() == 2:                                       # diagonal: append the 1
-            return torch.nn.functional.pad(F, (0, 1), value=1.0)
-        last = torch.zeros(self.d, self.d, dtype=F.dtype, device=F.device)
-        last[-1, -1] = 1.0
-        return torch.nn.functional.pad(F, (0, 1, 0, 1)) + last  # block diag(F, 1)
-
-    def forward(self, x: Tensor, lap: SheafLaplacian) -> Tuple[Tensor, Tensor]:
-        t, h = lap.tail, lap.head
-        if self.kind == "identity" and self.weight is None:
-            eye = torch.eye(self.d, dtype=x.dtype, device=x.device).expand(t.numel(), -1, -1)
-            return eye, eye
-        return self.on_edges(x, t, h), self.on_edges(x, h, t)
-
-
-def _node_halves(W: Tensor, flat: Tensor) -> Tensor:
-    """Both halves of W ``[m, 2 c]`` applied to the node rows ``flat`` ``[N, c]``:
-    ``[N, 2m]`` = [W_a x, W_b x]."""
-    c = flat.shape[1]
-    return flat @ torch.cat([W[:, :c], W[:, c:]]).T
-
-
-def _pair_logits(W: Tensor, flat: Tensor, a: Tensor, b: Tensor) -> Tensor:
-    """W [flat_a, flat_b] for every edge (a, b), ``[E, m]``: the node halves, then two
-    gathers."""
-    m = W.shape[0]
-    P = _node_halves(W, flat)
-    return P[a, :m] + P[b, m:]
 
 
 class NSDLayer(nn.Module):

@@ -27,16 +27,35 @@ class _Structure(NamedTuple):
     pos_tail: Tensor         # [E_u]: directed edge (i = tail, j = head)
     pos_head: Tensor         # [E_u]: directed edge (i = head, j = tail)
     rev: Tensor              # [E]: the reverse (j, i) of every directed edge (i, j)
+    end_i: Tensor            # [E]: the directed edges in the order of Maps.ends (i, then j)
+    end_j: Tensor
+    end_of: Tensor           # [E]: position of directed edge (i, j) among the ends
 
 
 class Maps(NamedTuple):
-    """Restriction maps of one sheaf: ``directed`` ``[E, d]`` (diagonal) or ``[E, d, d]`` per
-    directed edge (the map at its receiving end), and the structure they live on."""
+    """Restriction maps of one sheaf, stored by edge end: ``ends`` ``[E, d]`` (diagonal) or
+    ``[E, d, d]``, first the map at the tail of each of the E_u undirected edges of
+    ``structure.lap`` (F_{tail⊴e}, the directed edge (tail, head)), then the map at its head
+    (the order the Laplacian's blocks take them in), then those of the graph's self-loops;
+    :attr:`directed` gives them per directed edge (i, j) of the graph (the map at i), for the
+    gradient and divergence."""
 
-    directed: Tensor
+    ends: Tensor
     d: int
     structure: _Structure
     orthogonal: bool = False
+
+    @classmethod
+    def from_directed(cls, directed: Tensor, d: int, structure: _Structure,
+                      orthogonal: bool = False) -> "Maps":
+        """The maps given per directed edge (``[E, d]`` or ``[E, d, d]``, the graph's order)."""
+        s = structure
+        return cls(directed.index_select(0, torch.argsort(s.end_of)), d, s, orthogonal)
+
+    @property
+    def directed(self) -> Tensor:
+        """``[E, d]`` or ``[E, d, d]``: F_ij, the map at the i end, per directed edge (i, j)."""
+        return self.ends.index_select(0, self.structure.end_of)
 
 
 class Operator(NamedTuple):
@@ -70,9 +89,14 @@ def _structure(G, d: int) -> _Structure:
                                 "edge is missing (make it undirected, e.g. "
                                 "torch_geometric.utils.to_undirected)")
             return pos
-        cache[key] = _Structure(lap, find(lap.tail, lap.head, "direction tail -> head"),
-                                find(lap.head, lap.tail, "direction head -> tail"),
-                                find(G.j, G.i, "reverse"))
+        pos_tail = find(lap.tail, lap.head, "direction tail -> head")
+        pos_head = find(lap.head, lap.tail, "direction head -> tail")
+        loops = (G.i == G.j).nonzero().flatten()
+        ends = torch.cat([pos_tail, pos_head, loops])   # a permutation of the directed edges
+        end_of = torch.empty_like(ends)
+        end_of[ends] = torch.arange(ends.numel(), device=ends.device)
+        cache[key] = _Structure(lap, pos_tail, pos_head, find(G.j, G.i, "reverse"), G.i[ends],
+                                G.j[ends], end_of)
     return cache[key]
 
 
@@ -93,15 +117,16 @@ def restriction_maps(G, net: Restriction, u: Tensor, d: int) -> Maps:
         raise DataError("restriction maps are computed from one state [N, d*k]; a batch of "
                         f"states {list(u.shape)} would need one sheaf each: solve them one by one")
     s = _structure(G, d)
-    x = _stalks(u, d)
-    return Maps(net.on_edges(x, G.i, G.j), int(d), s, net.kind == "orthogonal")
+    ends = net.on_edges(_stalks(u, d), s.end_i, s.end_j)
+    return Maps(ends, int(d), s, net.kind == "orthogonal")
 
 
 def operator(G, maps: Maps, normalise: bool) -> Operator:
     """L_F (or (D + I)^-1/2 L_F (D + I)^-1/2) as block values on the graph's cached CSR
     pattern, differentiable in the maps."""
     s = maps.structure
-    Ft, Fh = maps.directed[s.pos_tail], maps.directed[s.pos_head]
+    e = s.lap.num_edges
+    Ft, Fh = maps.ends[:e], maps.ends[e:2 * e]
     return Operator(s.lap.operator(Ft, Fh, normalise=normalise, augmented=True,
                                     orthogonal=maps.orthogonal), maps.d)
 
