@@ -10,12 +10,7 @@ from pde2gnn.compiler.backend.sheaf import householder_orthogonal
 from pde2gnn.errors import ArgumentError, OptionError, ShapeError, SpecError
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+from tests.helpers.dtypes import float64_default as _float64  # noqa: F401 (autouse)
 
 
 def _graph(n=7):

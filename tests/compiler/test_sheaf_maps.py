@@ -9,12 +9,7 @@ import torch
 from pde2gnn.compiler.backend.sheaf import Restriction, SheafLaplacian, householder_orthogonal
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+from tests.helpers.dtypes import float64_default as _float64  # noqa: F401 (autouse)
 
 
 def _close(a, b, tol=1e-12):
