@@ -112,11 +112,16 @@ def main() -> None:
            "k": k, "threads": a.threads, "compiled_s": tc, "handwritten_s": th,
            "ratio_compiled_over_handwritten": tc / th, "max_abs_difference": err,
            "command": " ".join(["python"] + sys.argv)}
-    print(f"NSD (nsd_bundle, O(d), d={d}, k={k}) on {a.dataset} ({n} nodes): forward+backward "
-          f"compiled {tc * 1e3:.2f} ms, hand-written {th * 1e3:.2f} ms, ratio {tc / th:.2f} "
-          f"(max |difference| {err:.1e})")
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(out, indent=1))
+    _report(a.out, out, f"NSD (nsd_bundle, O(d), d={d}, k={k}) on {a.dataset} ({n} nodes): "
+            f"forward+backward compiled {tc * 1e3:.2f} ms, hand-written {th * 1e3:.2f} ms, "
+            f"ratio {tc / th:.2f} (max |difference| {err:.1e})")
+
+
+def _report(path: str, result: dict, line: str) -> None:
+    """Print ``line`` and write ``result`` as JSON to ``path``."""
+    print(line)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=1))
 
 
 def against_baseline(a) -> None:
@@ -140,11 +145,9 @@ def against_baseline(a) -> None:
            "old_s": times["old"], "new_s": times["new"], "old_median_s": old,
            "new_median_s": new, "ratio_old_over_new": old / new,
            "command": " ".join(["python"] + sys.argv)}
-    print(f"NSD field forward+backward (nsd_bundle, d={a.d}, k={a.k}) on {a.dataset}: "
-          f"old {old * 1e3:.1f} ms, new {new * 1e3:.1f} ms ({a.clock} time, medians of "
-          f"{a.rounds} interleaved rounds), old / new {old / new:.2f}")
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=1))
+    _report(a.out, res, f"NSD field forward+backward (nsd_bundle, d={a.d}, k={a.k}) on "
+            f"{a.dataset}: old {old * 1e3:.1f} ms, new {new * 1e3:.1f} ms ({a.clock} time, "
+            f"medians of {a.rounds} interleaved rounds), old / new {old / new:.2f}")
 
 
 if __name__ == "__main__":
