@@ -157,8 +157,7 @@ def cmd_train(args) -> int:
     if args.resume:
         # --partition: every rank reads the file rank 0 writes, so all run the same todo list
         runs = results.resumed_runs(final if partition else path, task.name,
-                                    spec_path.stem, task.dataset(data), config.to_dict(),
-                                    type(config)().to_dict())
+                                    spec_path.stem, task.dataset(data), config.to_dict())
     done = {(r["split_index"], r["seed"]) for r in runs}
     for split_index, seed in todo:
         if (split_index, seed) in done:

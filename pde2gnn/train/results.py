@@ -129,13 +129,23 @@ def _read(path: Path, what: str) -> dict:
             from None
 
 
-def resumed_runs(path: Optional[str], task: str, model: str, dataset: str, config: dict,
-                 defaults: dict) -> list:
+def _with_defaults(config, keys, task: str):
+    """``config`` (a results file's) with each of ``keys`` it lacks set to the task's built-in
+    value (:meth:`Task.config_defaults`): a key added to the config after the file was written,
+    which the file's runs ran with at its default."""
+    if not isinstance(config, dict) or task not in TASKS:
+        return config
+    defaults = json.loads(json.dumps(TASKS[task].config_defaults()))
+    return {**{k: defaults[k] for k in set(keys) - config.keys() if k in defaults}, **config}
+
+
+def resumed_runs(path: Optional[str], task: str, model: str, dataset: str,
+                 config: dict) -> list:
     """The finished runs stored in ``path`` by an earlier, cut-off or shorter run of the same
     command (``--resume``); [] when the file does not exist yet.
 
-    ``config`` is the new run's ``config.to_dict()``; ``defaults`` the task's built-in config
-    (a key the file lacks was added later: the file ran with its default).
+    ``config`` is the new run's ``config.to_dict()``; a key the file lacks counts as the task's
+    built-in value (it was added later: the file ran with its default).
 
     Raises:
         OptionError: no path, the file is not a results JSON, or it was written by another
@@ -147,11 +157,8 @@ def resumed_runs(path: Optional[str], task: str, model: str, dataset: str, confi
     if not p.is_file():
         return []
     old = _read(p, "--resume")
-    new, old_config = json.loads(json.dumps(config)), old["config"]
-    if isinstance(old_config, dict):
-        defaults = json.loads(json.dumps(defaults))
-        old_config = {**{k: defaults[k] for k in new.keys() - old_config.keys()
-                         if k in defaults}, **old_config}
+    new = json.loads(json.dumps(config))
+    old_config = _with_defaults(old["config"], new.keys(), task)
     if (task_of(old), old.get("model", model), old.get("dataset")) != \
             (task, model, dataset) or old_config != new:
         raise OptionError(f"--resume: {p} was written for {old.get('model')} on "
@@ -165,7 +172,9 @@ def merge(paths: Sequence[str]) -> dict:
     """Join results files of one experiment (same task, model, data set, split and
     configuration) into one, with the task's summary recomputed over all runs.
 
-    A (split, seed) run present in several files is kept once (the first).
+    A (split, seed) run present in several files is kept once (the first). A config key that
+    some files lack counts as the task's built-in value there (the option was added between
+    the files).
 
     Raises:
         OptionError: a file is missing or not a results JSON of ``pde2gnn train``, or the
@@ -175,9 +184,12 @@ def merge(paths: Sequence[str]) -> dict:
         raise OptionError("merge needs at least one results file")
     docs = [_read(Path(p), "merge") for p in paths]
     first = docs[0]
+    keys = set().union(*(d["config"] for d in docs if isinstance(d.get("config"), dict)))
+    config = {id(d): _with_defaults(d.get("config"), keys, task_of(d)) for d in docs}
     for p, doc in zip(paths, docs):
         for key in ("task", "model", "dataset", "split", "config"):
             mine, theirs = ((task_of(doc), task_of(first)) if key == "task" else
+                            (config[id(doc)], config[id(first)]) if key == "config" else
                             (doc.get(key), first.get(key)))
             if mine != theirs:
                 raise OptionError(f"merge: {p} has another {key} than {paths[0]} "
@@ -200,7 +212,8 @@ def merge(paths: Sequence[str]) -> dict:
         summary = TASKS[task].summarize(runs)
     except (KeyError, TypeError) as e:
         raise OptionError(f"merge: the runs are not {task} runs (missing {e})") from None
-    return {**{k: v for k, v in first.items() if k != "runs"}, "task": task, **summary,
+    return {**{k: v for k, v in first.items() if k != "runs"}, "task": task,
+            "config": config[id(first)], **summary,
             "splits": sorted({r.get("split_index", 0) for r in runs}),
             "seeds": sorted({r.get("seed") for r in runs}), "merged_from": list(paths),
             "runs": runs}

@@ -71,7 +71,7 @@ def test_resume_keeps_runs_of_the_same_configuration_only(tmp_path):
     base = TrainConfig().to_dict()
 
     def resumed(config=TrainConfig(), dataset="Cora", task="node_classification"):
-        return resumed_runs(str(path), task, "grand", dataset, config.to_dict(), base)
+        return resumed_runs(str(path), task, "grand", dataset, config.to_dict())
     assert resumed() == []
     runs = [{"split_index": 0, "seed": 0, "test_acc": 0.8}]
     path.write_text(json.dumps({"model": "grand", "dataset": "Cora", "runs": runs,
@@ -91,7 +91,7 @@ def test_resume_keeps_runs_of_the_same_configuration_only(tmp_path):
     with pytest.raises(OptionError, match="not a results JSON"):
         resumed()
     with pytest.raises(OptionError, match="needs --results"):
-        resumed_runs(None, "node_classification", "grand", "Cora", base, base)
+        resumed_runs(None, "node_classification", "grand", "Cora", base)
 
 
 def test_train_help_says_where_defaults_come_from(capsys):

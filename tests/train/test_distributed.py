@@ -49,6 +49,23 @@ def test_merge_recomputes_the_summary_and_refuses_mixed_experiments(tmp_path):
     assert rank_path("r/x.json", 1) == str(Path("r/x.rank1.json"))
 
 
+def test_merge_reads_a_key_a_file_lacks_as_the_default(tmp_path):
+    """A file written before a config key existed ran with its default: merging it with a file
+    that states the default works (the key is filled in), one that differs is refused."""
+    from pde2gnn.train.config import TrainConfig
+    base = TrainConfig().to_dict()
+    older = {k: v for k, v in base.items() if k not in ("encoder_mlp", "decoder_mlp")}
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(_doc([_run(0, 0.8)], config=older)))
+    b.write_text(json.dumps(_doc([_run(1, 0.7)], config=base)))
+    for order in ((a, b), (b, a)):
+        merged = merge_results([str(p) for p in order])
+        assert merged["config"] == base and len(merged["runs"]) == 2
+    b.write_text(json.dumps(_doc([_run(1, 0.7)], config={**base, "decoder_mlp": True})))
+    with pytest.raises(OptionError, match="another config"):
+        merge_results([str(a), str(b)])
+
+
 @pytest.mark.data
 def test_distributed_outside_torchrun_is_a_clear_error(data_root, tmp_path):
     assert main(["train", "heat", "--dataset", "Cora", "--data-root", data_root,

@@ -88,6 +88,13 @@ class Task:
     def add_options(group) -> None:
         """Add this task's own options (default None) to an argparse group."""
 
+    @staticmethod
+    def config_defaults() -> Dict[str, Any]:
+        """The built-in run configuration (``to_dict()`` of the config dataclass with no
+        values): what a results file written before a key existed ran with (``--resume``,
+        ``pde2gnn merge``)."""
+        return {}
+
     def setup(self):
         """``(data, config)``: the task's data (:meth:`load`) and its run configuration
         (:meth:`configure`, a dataclass with ``to_dict()``), in the order the task needs.

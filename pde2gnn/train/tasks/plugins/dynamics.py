@@ -44,6 +44,11 @@ class Dynamics(Task):
                               "--protocol irregular)")
         return load_dynamics(self.args.data)
 
+    @staticmethod
+    def config_defaults():
+        from pde2gnn.train.tasks.dynamics import DynamicsConfig
+        return DynamicsConfig().to_dict()
+
     def configure(self, data):
         from pde2gnn.compiler import pipeline as compiler
         from pde2gnn.train.tasks.dynamics import DynamicsConfig

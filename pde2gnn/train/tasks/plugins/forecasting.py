@@ -60,6 +60,11 @@ class Forecasting(Task):
                               "a sensor folder)")
         return load_forecast_data(self.args.data, self.args.data_root)
 
+    @staticmethod
+    def config_defaults():
+        from pde2gnn.train.tasks.forecast_config import ForecastConfig
+        return ForecastConfig().to_dict()
+
     def configure(self, data):
         from pde2gnn.train.tasks.forecast_config import ForecastConfig
         values = self.toml_values(data.name)

@@ -59,6 +59,11 @@ class NBody(Task):
     def dataset(self, data) -> str:
         return Path(self.args.data).stem
 
+    @staticmethod
+    def config_defaults():
+        from pde2gnn.train.tasks.nbody import NBodyConfig
+        return NBodyConfig().to_dict()
+
     def configure(self, data):
         from pde2gnn.train.tasks.nbody import NBodyConfig
         values = {k: v for k, v in self._values.items() if k not in ("dims", "params")}

@@ -191,6 +191,11 @@ class NodeClassification(Task):
     def dataset(self, data) -> str:
         return self._dataset
 
+    @staticmethod
+    def config_defaults():
+        from pde2gnn.train.config import TrainConfig
+        return TrainConfig().to_dict()
+
     def configure(self, data):
         from pde2gnn.train.config import make_config
         values = self.toml_values(self._dataset)
