@@ -71,6 +71,9 @@ PAPER = {
 CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "acmp_ref_cornell": "100 epochs (acmp.toml: 200), dopri5",
        "acmp_ref_wisconsin": "100 epochs (acmp.toml: 200), dopri5",
+       "acmp_ref_texas_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
+       "acmp_ref_wisconsin_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
+       "acmp_ref_cornell_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_texas_epochs200": "ablation: 200 epochs (the TOML's), splits 0-4, dopri5",
        "acmp_ref_texas_beta02": "ablation: beta = 0.2, 100 epochs, splits 0-4, dopri5",
        "acmp_ref_texas_beta10": "ablation: beta = 1.0, 100 epochs, splits 0-4, dopri5",
@@ -131,8 +134,8 @@ MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("GREAD-BS", "PubMed"): "gread (head)", ("GREAD-BS", "Squirrel"): "gread_rw",
         ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
-        ("ACMP", "Texas"): "acmp_ref", ("ACMP", "Cornell"): "acmp_ref",
-        ("ACMP", "Wisconsin"): "acmp_ref",
+        ("ACMP", "Texas"): "acmp_ref (e200)", ("ACMP", "Cornell"): "acmp_ref (e200)",
+        ("ACMP", "Wisconsin"): "acmp_ref (e200)",
         ("ACMP", "Chameleon"): "acmp_grand (select)", ("G^2-GraphSAGE", "Chameleon"): "g2 (e200)"}
 
 
