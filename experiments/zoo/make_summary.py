@@ -29,7 +29,7 @@ MODELS = {
     "G^2-GraphSAGE": ("Rusch et al., ICLR 2023", ("g2",)),
     "ACMP": ("Wang et al., ICLR 2023", ("acmp", "acmp_ref", "acmp_grand")),
     "A-DGN": ("Gravina et al., ICLR 2023", ("adgn",)),
-    "GRAND++": ("Thorpe et al., ICLR 2022", ("grand_pp",)),
+    "GRAND++": ("Thorpe et al., ICLR 2022", ("grand_pp", "grand_pp_nosource")),
 }
 
 #: published (mean, std, where read) per (model, dataset), std None where only the mean was read
@@ -71,6 +71,9 @@ PAPER = {
 CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "acmp_ref_cornell": "100 epochs (acmp.toml: 200), dopri5",
        "acmp_ref_wisconsin": "100 epochs (acmp.toml: 200), dopri5",
+       "grand_pp_nosource_Cora_lpc5": "ablation: the source term removed "
+                                      "(specs/grand_pp_nosource.pde), random LCC splits, 5 labels "
+                                      "per class, seeds 0-4",
        "acmp_ref_texas_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_wisconsin_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_cornell_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",

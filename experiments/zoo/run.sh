@@ -164,13 +164,19 @@ round8_acmp() {  # issue 39, eighth round: ACMP in the reference code's form on 
     run2 $A $ds acmp_ref_${ds}_e200 --splits 10 --method dopri5 --log-every 50
   done
 }
+round8_grandpp() {  # GRAND++ on Cora with 5 labels per class (random LCC splits, seeds 0-4) without
+  # its source term (specs/grand_pp_nosource.pde): what the source adds in this protocol
+  run2 experiments/zoo/specs/grand_pp_nosource.pde Cora grand_pp_nosource_Cora_lpc5 \
+    --split random --labels-per-class 5 --seeds 5 --log-every 25
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
   round4_film) round4_film ;; round4_film_b) round4_film_b ;; round5_g2) round5_g2 ;;
   round5_acmp) round5_acmp ;; round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
   round6) round6 ;; round7) round7 ;; round7_squirrel) round7_squirrel ;;
-  round8_acmp) round8_acmp ;;
+  round8_acmp) round8_acmp ;; round8_grandpp) round8_grandpp ;;
   *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2;
-     round5_acmp; round5_gread; round5_acmp_ref; round6; round7; round7_squirrel; round8_acmp ;;
+     round5_acmp; round5_gread; round5_acmp_ref; round6; round7; round7_squirrel; round8_acmp;
+     round8_grandpp ;;
 esac
