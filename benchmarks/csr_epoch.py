@@ -7,7 +7,7 @@ product) loaded from FILE, for a comparison in the same session; ``--keep-freed`
 rejected: at 10^6 nodes the heap grew past 17 GB). ``--graph mesh`` runs it on
 benchmarks/floor.py's 2-D mesh (random order, or ``--order metis``) instead of the SBM. 64
 channels, rk4 with 4 steps, float32, one thread, ``auto_memory``; one JSON line (CPU and wall
-seconds of every epoch).
+seconds and minor page faults of every epoch).
 
     git show cbf6afc:pde2gnn/compiler/backend/csr.py > /tmp/old_csr.py
     for r in 1 2 3; do for v in before after; do
@@ -84,13 +84,14 @@ def main():
                                  "ode": ode})
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     train = torch.rand(n, generator=torch.Generator().manual_seed(1)) < 0.5
-    cpu, wall, prof = [], [], None
+    cpu, wall, faults, prof = [], [], [], None
     for e in range(a.epochs):
         if a.profile and e == a.epochs - 1:
             from torch.profiler import ProfilerActivity, profile
             prof = profile(activities=[ProfilerActivity.CPU])
             prof.__enter__()
         c, w = time.process_time(), time.perf_counter()
+        f = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         opt.zero_grad()
         out = model["dec"](model["ode"](model["enc"](x)))
         loss = torch.nn.functional.cross_entropy(out[train], block[train])
@@ -99,6 +100,7 @@ def main():
         del out
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f)
     if prof is not None:
         prof.__exit__(None, None, None)
         tab = prof.key_averages()
@@ -110,6 +112,7 @@ def main():
     print(json.dumps({"n": n, "graph": a.graph, "edges": edges, "order": a.order,
                       "part_size": a.part_size,
                       "reorder_s": reorder_s, "cpu": best, "cpus": cpu, "walls": wall,
+                      "minor_faults": faults,
                       "ns_edge": best / edges * 1e9,
                       "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
                       "loss": float(loss.detach()), "memory": getattr(ode.memory_estimate, "choice", a.memory)}))

@@ -101,7 +101,7 @@ def _write_archive(out, common: dict, frames: Dict[str, np.ndarray], extra: Dict
         f"{info['edges']} edges, scheme {timing['scheme'] or 'graph'}): {info['trajectories']} "
         f"trajectories x {len(times)} frames in {timing['solve_seconds']:.1f} s of solving "
         f"({timing['compile_seconds']:.1f} s compiling the spec, "
-        + (f"{timing['torch_compile_seconds']:.1f} s in torch.compile, "
+        + (f"{timing['torch_compile_seconds']:.1f} s compiling the step for --compile, "
            if timing.get("torch_compile_seconds") else "")
         + f"{wall:.1f} s total), NFE "
         f"{timing['nfe']} over {timing['solves']} solve(s)"
