@@ -4,7 +4,8 @@
 FILE`` runs the epoch with another version of ``pde2gnn/compiler/backend/csr.py`` (the CSR
 product) loaded from FILE, for a comparison in the same session; ``--keep-freed`` sets glibc's
 ``mallopt(M_MMAP_MAX, 0)`` and a 2 GiB trim threshold first (the allocator lever, measured and
-rejected: at 10^6 nodes the heap grew past 17 GB). ``--graph mesh`` runs it on
+rejected: at 10^6 nodes the heap grew past 17 GB); ``--allocator jemalloc`` re-runs it with
+libjemalloc preloaded, keeping freed memory (:mod:`pde2gnn.allocator`). ``--graph mesh`` runs it on
 benchmarks/floor.py's 2-D mesh (random order, or ``--order metis``) instead of the SBM. 64
 channels, rk4 with 4 steps, float32, one thread, ``auto_memory``; one JSON line (CPU and wall
 seconds and minor page faults of every epoch).
@@ -20,6 +21,7 @@ import argparse
 import ctypes
 import importlib.util
 import json
+import os
 import resource
 import sys
 import time
@@ -28,6 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pde2gnn import allocator  # noqa: E402
 
 
 def main():
@@ -36,6 +39,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--before", help="a csr.py to use instead of this checkout's")
     ap.add_argument("--keep-freed", action="store_true", help="glibc keeps freed memory")
+    ap.add_argument("--allocator", default="system",
+                    help="system, or jemalloc (re-run with libjemalloc preloaded and "
+                         "pde2gnn.allocator.RETAIN, as `pde2gnn train --allocator jemalloc`)")
     ap.add_argument("--profile", action="store_true", help="profile the last epoch")
     ap.add_argument("--order", choices=("random", "metis"), default="random",
                     help="node order: as generated, or METIS parts numbered consecutively")
@@ -46,6 +52,9 @@ def main():
                     help="sbm: scale.py's stochastic block model; mesh: benchmarks/floor.py's "
                          "2-D grid of mean degree 10 in random order (--order metis relabels it)")
     a = ap.parse_args()
+    if a.allocator != "system" and not allocator.loaded():
+        os.execve(sys.executable, [sys.executable, *sys.argv],
+                  allocator.environment(a.allocator, os.environ))
     torch.set_num_threads(1)
     if a.keep_freed:
         libc = ctypes.CDLL("libc.so.6")
@@ -115,7 +124,8 @@ def main():
                       "minor_faults": faults,
                       "ns_edge": best / edges * 1e9,
                       "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
-                      "loss": float(loss.detach()), "memory": getattr(ode.memory_estimate, "choice", a.memory)}))
+                      "loss": float(loss.detach()), "memory": getattr(ode.memory_estimate, "choice", a.memory),
+                      "allocator": "jemalloc" if allocator.loaded() else "system"}))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Every module under ``pde2gnn/`` is parsed and all its ``import`` / ``from ... import`` nodes are
 collected, the ones inside functions included. Layers, data flowing down this list:
 compiler, integrate, graph, data, models, then simulate / discover, then train, then cli; the modules
-at the top of ``pde2gnn/`` (errors, resources, options, progress, threads) are the shared
+at the top of ``pde2gnn/`` (errors, resources, options, progress, threads, allocator) are the shared
 vocabulary and import no layer. A layer imports only itself, layers above it and the shared
 vocabulary, so there is no cycle between layers.
 """

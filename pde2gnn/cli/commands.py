@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from pde2gnn.train import distributed, results
-from pde2gnn import options, threads
+from pde2gnn import allocator, options, threads
 from pde2gnn.errors import OptionError, Pde2GnnError
 from pde2gnn.train.tasks.registry import select
 from pde2gnn.train.tasks.task import SHARED, kv
@@ -274,6 +274,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     HelpParser.argv = list(sys.argv[1:] if argv is None else argv)
     try:   # the options' rules (pde2gnn.options) raise OptionError while parsing
         args = build_parser().parse_args(argv)
+        allocator.request(getattr(args, "allocator", "system"), argv)   # may re-execute
         return COMMANDS[args.command](args)
     except Pde2GnnError as e:
         print(str(e), file=sys.stderr)

@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K (checked before any "
                    "work)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
+    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
+                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
+                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
+                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
     q.add_argument("--results", help="the results JSON (default: "
                    "$PDE2GNN_RUNS/MODEL-DATASET-TIMESTAMP/results.json, $PDE2GNN_RUNS "
                    "defaulting to ./runs; the log names it); rewritten after every run")
@@ -278,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "--nproc-per-node K (halo exchanges; rank 0 writes the results)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
+    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
+                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
+                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
+                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")
     q.add_argument("--png", help="PNG of five frames of trajectory 0, one row per field "
                    "(default: beside --out)")
@@ -313,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "this fraction of the data's std first (experiments)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
+    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
+                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
+                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
+                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
     options.attach(p)
     return p
 
