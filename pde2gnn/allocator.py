@@ -8,7 +8,7 @@ zeroed by the kernel. On a 2-D mesh of 10^6 nodes (GRAND-l, rk4, 64 channels, on
 ``benchmarks/csr_epoch.py --graph mesh --order metis``) that is 5.4 million page faults and
 24.8 CPU s per epoch; with jemalloc keeping freed pages for reuse, 603 faults and 10.0 s, and
 the per-edge cost of an epoch is the same at 10^6 nodes as at 10^5 (the measurements are in
-docs/guide/performance.md, "Large graphs: the allocator").
+docs/guide/large-graphs.md, "jemalloc keeping freed memory").
 
 The library must be loaded before the process starts (``LD_PRELOAD``), so
 :func:`request` re-executes the command (``python -m pde2gnn ...``, same arguments, same

@@ -79,6 +79,16 @@ def _option_value(args, option: str):
     return None
 
 
+def _process_options(q) -> None:
+    """The options of the process that runs a command (train, simulate, discover)."""
+    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem "
+                   "size, one thread for a small one; see pde2gnn/threads.py)")
+    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
+                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
+                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
+                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = HelpParser(prog="pde2gnn", description="Symbolic PDE-to-GNN compiler.")
     p.add_argument("--version", action="version", version=f"pde2gnn {_version()}")
@@ -130,11 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "over the ranks, rank 0 writes --results)")
     q.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K (checked before any "
                    "work)")
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
-    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
-                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
-                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
-                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
+    _process_options(q)
     q.add_argument("--results", help="the results JSON (default: "
                    "$PDE2GNN_RUNS/MODEL-DATASET-TIMESTAMP/results.json, $PDE2GNN_RUNS "
                    "defaulting to ./runs; the log names it); rewritten after every run")
@@ -281,11 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split the graph into K METIS parts, one per process, under torchrun "
                    "--nproc-per-node K (halo exchanges; rank 0 writes the results)")
     q.add_argument("--data-root", default=None, help="data folder (default: $PDE2GNN_DATA)")
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
-    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
-                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
-                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
-                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
+    _process_options(q)
     q.add_argument("--out", help="output .npz (default simulations/SPEC.npz)")
     q.add_argument("--png", help="PNG of five frames of trajectory 0, one row per field "
                    "(default: beside --out)")
@@ -320,11 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--noise", type=float, default=0.0, help="add Gaussian observation noise of "
                    "this fraction of the data's std first (experiments)")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: by problem size, one thread for a small one; see pde2gnn/threads.py)")
-    q.add_argument("--allocator", default="system", help="CPU memory allocator: system "
-                   "(glibc), jemalloc (the command re-executes itself with libjemalloc "
-                   "preloaded, keeping freed memory for the next epoch: large graphs; see "
-                   "pde2gnn/allocator.py), or the path of libjemalloc.so")
+    _process_options(q)
     options.attach(p)
     return p
 
