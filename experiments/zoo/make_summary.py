@@ -24,7 +24,7 @@ DATASETS = {"texas": "Texas", "wisconsin": "Wisconsin", "cornell": "Cornell", "f
 MODELS = {
     "GREAD-BS": ("Choi et al., ICML 2023", ("gread", "gread_const", "gread_const_beta1",
                                              "gread_const_vc", "gread_sc", "gread_sc_h4",
-                                             "gread_rw")),
+                                             "gread_rw", "gread_h4")),
     "GraphCON-GCN": ("Rusch et al., ICML 2022", ("graphcon", "graphcon_v1")),
     "G^2-GraphSAGE": ("Rusch et al., ICLR 2023", ("g2",)),
     "ACMP": ("Wang et al., ICLR 2023", ("acmp", "acmp_ref", "acmp_grand")),
@@ -74,6 +74,8 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "grand_pp_nosource_Cora_lpc5": "ablation: the source term removed "
                                       "(specs/grand_pp_nosource.pde), random LCC splits, 5 labels "
                                       "per class, seeds 0-4",
+       "gread_h4_chameleon": "ablation: the reference's four attention heads "
+                             "(specs/gread_h4.pde), gread.toml [Chameleon] otherwise",
        "acmp_ref_texas_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_wisconsin_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_cornell_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",

@@ -169,6 +169,10 @@ round8_grandpp() {  # GRAND++ on Cora with 5 labels per class (random LCC splits
   run2 experiments/zoo/specs/grand_pp_nosource.pde Cora grand_pp_nosource_Cora_lpc5 \
     --split random --labels-per-class 5 --seeds 5 --log-every 25
 }
+round8_gread_h4() {  # GREAD-BS on chameleon with the reference's four attention heads
+  # (specs/gread_h4.pde; gread.toml [Chameleon] otherwise), the ten geom-gcn splits
+  run2 experiments/zoo/specs/gread_h4.pde chameleon gread_h4_chameleon --splits 10 --log-every 50
+}
 case "${1:-all}" in
   a) a ;; b) b ;; ablations) ablations ;; round2) round2 ;; round3) round3 ;;
   round4_acmp) round4_acmp ;; round4_g2) round4_g2 ;;
@@ -176,7 +180,8 @@ case "${1:-all}" in
   round5_acmp) round5_acmp ;; round5_gread) round5_gread ;; round5_acmp_ref) round5_acmp_ref ;;
   round6) round6 ;; round7) round7 ;; round7_squirrel) round7_squirrel ;;
   round8_acmp) round8_acmp ;; round8_grandpp) round8_grandpp ;;
+  round8_gread_h4) round8_gread_h4 ;;
   *) a; b; ablations; round2; round3; round4_acmp; round4_g2; round4_film; round4_film_b; round5_g2;
      round5_acmp; round5_gread; round5_acmp_ref; round6; round7; round7_squirrel; round8_acmp;
-     round8_grandpp ;;
+     round8_grandpp; round8_gread_h4 ;;
 esac
