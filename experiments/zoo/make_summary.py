@@ -74,8 +74,9 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "grand_pp_nosource_Cora_lpc5": "ablation: the source term removed "
                                       "(specs/grand_pp_nosource.pde), random LCC splits, 5 labels "
                                       "per class, seeds 0-4",
-       "gread_h4_chameleon": "ablation: the reference's four attention heads "
-                             "(specs/gread_h4.pde), gread.toml [Chameleon] otherwise",
+       "gread_h4_chameleon": "the reference's four attention heads (specs/gread_h4.pde; "
+                             "gread.toml [Chameleon] otherwise, decoder_mlp included; eighth "
+                             "round)",
        "acmp_ref_texas_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_wisconsin_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_cornell_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
@@ -135,7 +136,7 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
 #: earlier, superseded configuration)
 MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("GREAD-BS", "Wisconsin"): "gread_sc_h4", ("GREAD-BS", "Film"): "gread_sc (head)",
-        ("GREAD-BS", "Chameleon"): "gread (head)", ("GREAD-BS", "Cora"): "gread (head)",
+        ("GREAD-BS", "Chameleon"): "gread_h4", ("GREAD-BS", "Cora"): "gread (head)",
         ("GREAD-BS", "PubMed"): "gread (head)", ("GREAD-BS", "Squirrel"): "gread_rw",
         ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
