@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from pde2gnn.compiler.backend import ell, grid_loop
 from pde2gnn.errors import OptionError
+from pde2gnn.integrate.rk import rk_step
 from pde2gnn.integrate.tableaus import TABLEAUS
 from pde2gnn.threads import SMALL_WORK
 
@@ -163,13 +164,23 @@ class CompiledStep(nn.Module):
         self._check = True
 
     def forward(self, t0: Tensor, dt: Tensor, y0: Tensor) -> Tuple[Tensor, List[Tensor]]:
-        a, b, c = self._weights(y0)
         if self._compiled is None:
             if self.checkpoint and torch.is_grad_enabled():
-                return torch.utils.checkpoint.checkpoint(self._step, t0, dt, y0, a, b, c,
+                return torch.utils.checkpoint.checkpoint(self._fused_step, t0, dt, y0,
                                                          use_reentrant=False)
-            return self._step(t0, dt, y0, a, b, c)
+            return self._fused_step(t0, dt, y0)
+        a, b, c = self._weights(y0)
         return self._call(type(self)._step, "step", (self, t0, dt, y0, a, b, c))
+
+    def _fused_step(self, t0: Tensor, dt: Tensor, y0: Tensor) -> Tuple[Tensor, List[Tensor]]:
+        """The uncompiled step (checkpointing without ``compile``): :func:`rk_solve`'s step,
+        the weights Python numbers and the stage sums fused (the traced :meth:`_step` keeps
+        them tensors, so that a new step size does not recompile; run eagerly, that form costs
+        two new tensors and their backward per stage term)."""
+        def f(t: float, y: Tensor) -> Tensor:
+            return self.field(torch.full((), t, dtype=y.dtype, device=y.device), y)
+        ks, y1 = rk_step(f, TABLEAUS[self.method], float(t0), float(dt), y0, self.field(t0, y0))
+        return y1, ks
 
     def _block(self, t0s: Tensor, dts: Tensor, y0: Tensor, a: Tensor, b: Tensor,
                c: Tensor) -> Tuple[Tensor, ...]:

@@ -222,7 +222,7 @@ class _Steps:
     def step(self, t0: float, dt: float, y0: Tensor, f0: Tensor,
              scratch: Optional[Tensor] = None) -> Tuple[Sequence[Tensor], Tensor]:
         if self.affine is None:
-            return _step(self.f, self.tab, t0, dt, y0, f0, scratch)
+            return rk_step(self.f, self.tab, t0, dt, y0, f0, scratch)
         self.f.count(self.tab.stages - 1)
         y1, vecs = self.affine(t0, dt, y0, f0)
         return vecs, y1
@@ -231,11 +231,15 @@ class _Steps:
         return [dt * x for x in w] if self.affine is None else krylov_weights(self.tab, w, dt)
 
 
-def _step(f: _Counter, tab: Tableau, t0: float, dt: float, y0: Tensor, f0: Tensor,
-          scratch: Optional[Tensor] = None) -> Tuple[List[Tensor], Tensor]:
-    """One step: the S stage derivatives ``[k_1 = f0, ..., k_S]`` and y1 (for a first-same-
-    as-last tableau, the state the last stage was evaluated at). With ``scratch`` (solves
-    without grad) the intermediate stage states are written into it, one after the other."""
+def rk_step(f: Callable[[float, Tensor], Tensor], tab: Tableau, t0: float, dt: float,
+            y0: Tensor, f0: Tensor,
+            scratch: Optional[Tensor] = None) -> Tuple[List[Tensor], Tensor]:
+    """One explicit Runge-Kutta step of ``tab`` from ``(t0, y0)`` with step ``dt`` (Python
+    numbers), ``f(t, y)`` the field (t a float) and ``f0 = f(t0, y0)``: the S stage
+    derivatives ``[k_1 = f0, ..., k_S]`` and y1 (for a first-same-as-last tableau, the state
+    the last stage was evaluated at), the stage sums fused (:func:`stage_sum`). With
+    ``scratch`` (solves without grad) the intermediate stage states are written into it, one
+    after the other."""
     ks, yi = [f0], y0
     last = len(tab.c) - 1
     for s, (c, row) in enumerate(zip(tab.c, tab.a)):
