@@ -231,15 +231,12 @@ class _Steps:
         return [dt * x for x in w] if self.affine is None else krylov_weights(self.tab, w, dt)
 
 
-def rk_step(f: Callable[[float, Tensor], Tensor], tab: Tableau, t0: float, dt: float,
-            y0: Tensor, f0: Tensor,
+def rk_step(f: Callable, tab: Tableau, t0: float, dt: float, y0: Tensor, f0: Tensor,
             scratch: Optional[Tensor] = None) -> Tuple[List[Tensor], Tensor]:
-    """One explicit Runge-Kutta step of ``tab`` from ``(t0, y0)`` with step ``dt`` (Python
-    numbers), ``f(t, y)`` the field (t a float) and ``f0 = f(t0, y0)``: the S stage
-    derivatives ``[k_1 = f0, ..., k_S]`` and y1 (for a first-same-as-last tableau, the state
-    the last stage was evaluated at), the stage sums fused (:func:`stage_sum`). With
-    ``scratch`` (solves without grad) the intermediate stage states are written into it, one
-    after the other."""
+    """One step of ``tab`` (``f(t, y)``, t a float; f0 = f(t0, y0)): the S stage derivatives
+    ``[k_1 = f0, ..., k_S]`` and y1 (first-same-as-last: the last stage's state), the stage
+    sums fused (:func:`stage_sum`). With ``scratch`` (solves without grad) the intermediate
+    stage states are written into it, one after the other."""
     ks, yi = [f0], y0
     last = len(tab.c) - 1
     for s, (c, row) in enumerate(zip(tab.c, tab.a)):
