@@ -233,10 +233,9 @@ class _Steps:
 
 def rk_step(f: Callable, tab: Tableau, t0: float, dt: float, y0: Tensor, f0: Tensor,
             scratch: Optional[Tensor] = None) -> Tuple[List[Tensor], Tensor]:
-    """One step of ``tab`` (``f(t, y)``, t a float; f0 = f(t0, y0)): the S stage derivatives
-    ``[k_1 = f0, ..., k_S]`` and y1 (first-same-as-last: the last stage's state), the stage
-    sums fused (:func:`stage_sum`). With ``scratch`` (solves without grad) the intermediate
-    stage states are written into it, one after the other."""
+    """One step of ``tab`` (``f(t, y)``, t a float; f0 = f(t0, y0)): the stage derivatives
+    ``[k_1 = f0, ..., k_S]`` and y1 (FSAL: the last stage's state), stage sums fused. With
+    ``scratch`` (no grad) the intermediate stage states are written into it in turn."""
     ks, yi = [f0], y0
     last = len(tab.c) - 1
     for s, (c, row) in enumerate(zip(tab.c, tab.a)):
