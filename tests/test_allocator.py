@@ -55,6 +55,18 @@ def test_request_in_a_running_process_refuses_and_system_does_nothing(monkeypatc
     assert "takes effect when a process starts" in capsys.readouterr().err
 
 
+def test_a_command_on_the_system_allocator_hints_once_for_large_states(monkeypatch, capsys):
+    monkeypatch.setattr(allocator, "_advise", False)
+    allocator.advise(1 << 30)                       # a library user: never
+    allocator.request("system", None)               # the command line, glibc
+    allocator.advise(allocator.MMAP_CEILING)        # not above the ceiling: nothing
+    assert capsys.readouterr().out == ""
+    allocator.advise(allocator.MMAP_CEILING + 1)
+    allocator.advise(1 << 30)                       # once
+    out = capsys.readouterr().out
+    assert out.count("--allocator jemalloc") == 1 and "32 MiB" in out
+
+
 @pytest.mark.slow
 def test_the_command_reruns_itself_with_jemalloc(tmp_path):
     """A short simulate with --allocator jemalloc: the re-executed process has the library

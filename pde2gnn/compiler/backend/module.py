@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from pde2gnn.compiler.discretize.program import StencilProgram
-from pde2gnn import threads
+from pde2gnn import allocator, threads
 from pde2gnn.errors import DataError, SolverError
 from pde2gnn.compiler.lang.kinds import Kind
 from pde2gnn.compiler.symbolic import ops as O
@@ -299,6 +299,8 @@ class VectorField(SplitMethods, nn.Module):
                             f"one to the other (field.to(y0) or y0.to(...)); states are "
                             "floating point")
         threads.fit(self.graph.num_edges, self.graph.num_nodes, y0.numel() // y0.shape[-2])
+        if y0.device.type == "cpu":
+            allocator.advise(y0.numel() * y0.element_size())
         self._input_values = self._inputs()
         if self._static_cache is None:
             self._static_cache = self._static_fn(self.graph, self._input_values)
