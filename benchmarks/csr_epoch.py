@@ -21,7 +21,6 @@ import argparse
 import ctypes
 import importlib.util
 import json
-import os
 import resource
 import sys
 import time
@@ -53,8 +52,7 @@ def main():
                          "2-D grid of mean degree 10 in random order (--order metis relabels it)")
     a = ap.parse_args()
     if a.allocator != "system" and not allocator.loaded():
-        os.execve(sys.executable, [sys.executable, *sys.argv],
-                  allocator.environment(a.allocator, os.environ))
+        allocator.restart(a.allocator, [sys.executable, *sys.argv])
     torch.set_num_threads(1)
     if a.keep_freed:
         libc = ctypes.CDLL("libc.so.6")

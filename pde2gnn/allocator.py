@@ -110,17 +110,28 @@ def request(choice: str, argv: Optional[List[str]], log=print) -> None:
     if loaded():
         log(f"allocator: jemalloc (MALLOC_CONF={os.environ.get('MALLOC_CONF', '')})")
         return
-    if os.environ.get(_MARK):        # re-executed once already, and the loader ignored it
-        raise OptionError(f"--allocator: LD_PRELOAD={os.environ.get('LD_PRELOAD')} did not "
-                          "load jemalloc (the loader printed why above)")
     if argv is not None:
         raise OptionError("--allocator takes effect when a process starts: give it on the "
                           "command line (pde2gnn ... --allocator jemalloc), or start Python "
                           f"with LD_PRELOAD=libjemalloc.so.2 MALLOC_CONF={RETAIN}")
+    restart(choice, [sys.executable, "-m", "pde2gnn", *sys.argv[1:]])
+
+
+def restart(choice: str, command: List[str]) -> None:
+    """Replace this process by ``command`` (``[python, ...]``, same process id) with
+    libjemalloc preloaded (:func:`environment`); does not return.
+
+    Raises:
+        OptionError: as :func:`find_jemalloc`; or this process is such a restart already and
+            jemalloc is not loaded (the loader ignored the preload: no second attempt).
+    """
+    if os.environ.get(_MARK):
+        raise OptionError(f"--allocator: LD_PRELOAD={os.environ.get('LD_PRELOAD')} did not "
+                          "load jemalloc (the loader printed why above)")
     env = {**environment(choice, os.environ), _MARK: "1"}
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "pde2gnn", *sys.argv[1:]], env)
+    os.execve(command[0], command, env)
 
 
 def advise(state_bytes: int, log=print) -> None:

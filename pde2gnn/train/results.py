@@ -185,11 +185,11 @@ def merge(paths: Sequence[str]) -> dict:
     docs = [_read(Path(p), "merge") for p in paths]
     first = docs[0]
     keys = set().union(*(d["config"] for d in docs if isinstance(d.get("config"), dict)))
-    config = {id(d): _with_defaults(d.get("config"), keys, task_of(d)) for d in docs}
-    for p, doc in zip(paths, docs):
+    configs = [_with_defaults(d.get("config"), keys, task_of(d)) for d in docs]
+    for p, doc, config in zip(paths, docs, configs):
         for key in ("task", "model", "dataset", "split", "config"):
             mine, theirs = ((task_of(doc), task_of(first)) if key == "task" else
-                            (config[id(doc)], config[id(first)]) if key == "config" else
+                            (config, configs[0]) if key == "config" else
                             (doc.get(key), first.get(key)))
             if mine != theirs:
                 raise OptionError(f"merge: {p} has another {key} than {paths[0]} "
@@ -213,7 +213,7 @@ def merge(paths: Sequence[str]) -> dict:
     except (KeyError, TypeError) as e:
         raise OptionError(f"merge: the runs are not {task} runs (missing {e})") from None
     return {**{k: v for k, v in first.items() if k != "runs"}, "task": task,
-            "config": config[id(first)], **summary,
+            "config": configs[0], **summary,
             "splits": sorted({r.get("split_index", 0) for r in runs}),
             "seeds": sorted({r.get("seed") for r in runs}), "merged_from": list(paths),
             "runs": runs}
