@@ -138,12 +138,13 @@ RULES: Dict[str, Rule] = {
     "seed": SEED,
     # train: shared by the tasks
     "epochs": POSITIVE_INT, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "hidden": POSITIVE_INT,
-    "rtol": POSITIVE, "atol": POSITIVE, "max_nfe": POSITIVE_INT, "patience": NON_NEGATIVE_INT,
+    "rtol": POSITIVE, "atol": POSITIVE, "adjoint_rtol": POSITIVE, "adjoint_atol": POSITIVE,
+    "max_nfe": POSITIVE_INT, "patience": NON_NEGATIVE_INT,
     "step_size": POSITIVE, "linear_maxiter": POSITIVE_INT, "memory_limit": POSITIVE,
     # node classification
     "time": POSITIVE, "dropout": PROBABILITY, "input_dropout": PROBABILITY,
     "sheaf_decay": NON_NEGATIVE, "posenc_dim": NON_NEGATIVE_INT, "ppr_alpha": UNIT,
-    "ppr_topk": NON_NEGATIVE_INT, "knn_k": NON_NEGATIVE_INT, "rewire_every": NON_NEGATIVE_INT,
+    "ppr_topk": NON_NEGATIVE_INT, "ppr_eps": PROBABILITY, "knn_k": NON_NEGATIVE_INT, "rewire_every": NON_NEGATIVE_INT,
     "select_time": NON_NEGATIVE, "select_points": POSITIVE_INT,
     # forecasting
     "n_in": POSITIVE_INT, "n_out": POSITIVE_INT, "batch_size": POSITIVE_INT, "ss_k": POSITIVE,

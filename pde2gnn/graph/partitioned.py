@@ -227,7 +227,7 @@ def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], 
         kwargs = dict(rtol=config.rtol, atol=config.atol, method=config.method,
                       options={**opts, "norm": norm} if adaptive else opts,
                       adjoint_method=method, adjoint_options={**opts, "norm": "seminorm"}
-                      if TABLEAUS[method].adaptive else opts)
+                      if TABLEAUS[method].adaptive else opts, **config.adjoint_tolerances())
         tt = torch.as_tensor([float(v) for v in t], dtype=y0.dtype, device=y0.device)
         ys = _adjoint_solve(pfield.local, counted, y0, tt, kwargs)
         return Solution(ys, counted.nfe, None, None)

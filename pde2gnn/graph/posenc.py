@@ -9,7 +9,9 @@ ppr       personalised PageRank as in DIGL (Gasteiger et al. 2019): S = a (I - (
           T = D^-1/2 (A + I) D^-1/2, each row sparsified to its top ``topk`` entries and
           L1-normalised. ``topk = 0`` keeps S dense and divides each column by its sum, as the
           BLEND reference code's encoding does (graph-neural-pde ``GDCWrapper.position_encoding``,
-          whose sparsification is switched off); up to ``DENSE_MAX`` nodes only.
+          whose sparsification is switched off); up to ``DENSE_MAX`` nodes only. ``eps > 0``
+          pushes an approximate S to that threshold instead (:func:`ppr_push`), column-
+          normalised: the same code's encoding on larger graphs (``exact = False``, PubMed).
           ``dim = 0`` keeps the rows themselves (D = N, as the BLEND reference code does);
           ``0 < dim < N`` reduces them with a truncated SVD to D = dim columns.
           Dense inverse up to ``DENSE_MAX`` nodes, else a thresholded sparse power series (no N x N
@@ -133,6 +135,33 @@ def ppr_matrix(edge_index: Tensor, n: int, alpha: float = 0.05, topk: int = 64,
     return (sps.diags(1.0 / np.maximum(rowsum, 1e-12)) @ m).tocsr()
 
 
+def ppr_push(edge_index: Tensor, n: int, alpha: float = 0.05, eps: float = 1e-2) -> sps.csr_matrix:
+    """Approximate personalised PageRank by push (Andersen, Chung and Lang 2006), column-
+    normalised, scipy CSR ``[N, N]``: the BLEND reference's PubMed encoding (graph-neural-pde
+    ``GDCWrapper.position_encoding`` with ``exact = False``, ``gdc_threshold`` = ``eps``).
+
+    torch_geometric's ``GDC.diffusion_matrix_approx`` on A + I (symmetric normalisation; a
+    residual below ``eps`` times the degree stops the push), then every column divided by its
+    sum (``normalization_out = 'col'``). As ``eps`` -> 0 it tends to :func:`ppr_dense`.
+
+    Raises:
+        OptionError: ``eps`` not in (0, 1).
+    """
+    from torch_geometric.transforms import GDC
+    from torch_geometric.utils import add_self_loops, coalesce
+
+    if not 0 < eps < 1:
+        raise OptionError(f"ppr eps (the push threshold) must be in (0, 1), got {eps}")
+    ei, _ = remove_self_loops(to_undirected(edge_index.cpu(), num_nodes=n))
+    ei, w = add_self_loops(ei, torch.ones(ei.size(1), dtype=torch.float64), fill_value=1.0,
+                           num_nodes=n)
+    gdc = GDC()
+    ei, w = gdc.diffusion_matrix_approx(*coalesce(ei, w, n), n, "sym", method="ppr",
+                                        alpha=alpha, eps=eps)
+    ei, w = gdc.transition_matrix(*coalesce(ei, w, n), n, "col")
+    return sps.csr_matrix((w.double().numpy(), (ei[0].numpy(), ei[1].numpy())), shape=(n, n))
+
+
 def _svd_embed(m, dim: int, seed: int) -> np.ndarray:
     """U sqrt(S) of a rank-``dim`` truncated SVD, sign-fixed (deterministic)."""
     rng = np.random.default_rng(seed)
@@ -149,15 +178,16 @@ def _fix_signs(u: np.ndarray) -> np.ndarray:
 
 
 def ppr_encoding(edge_index: Tensor, n: int, dim: int = 0, alpha: float = 0.05,
-                 topk: int = 64, seed: int = 0) -> np.ndarray:
+                 topk: int = 64, seed: int = 0, eps: float = 0.0) -> np.ndarray:
     """PPR rows ``[N, N]`` (``dim = 0``) or their ``dim``-column truncated SVD ``[N, dim]``:
-    top-``topk`` sparsified (:func:`ppr_matrix`), or dense (``topk = 0``, :func:`ppr_dense`)."""
+    pushed to the threshold ``eps`` (``eps > 0``, :func:`ppr_push`; ``topk`` unused), top-``topk``
+    sparsified (:func:`ppr_matrix`), or dense (``topk = 0``, :func:`ppr_dense`)."""
     if topk < 0:
         raise OptionError(f"ppr topk must be 0 (dense) or positive, got {topk}")
-    if topk == 0:
+    if topk == 0 and not eps:
         s = ppr_dense(edge_index, n, alpha)
         return s if dim <= 0 or dim >= n else _svd_embed(s, dim, seed)
-    s = ppr_matrix(edge_index, n, alpha, topk)
+    s = ppr_push(edge_index, n, alpha, eps) if eps else ppr_matrix(edge_index, n, alpha, topk)
     if dim <= 0 or dim >= n:
         if n > 4 * DENSE_MAX:
             raise OptionError(f"dense PPR rows need {n} x {n} floats: pass a posenc dimension "
@@ -245,7 +275,7 @@ def positional_encoding(kind: str, edge_index: Tensor, n: int, dim: int = 16, se
         seed: seed of the randomised SVD starts (results are deterministic given it).
         cache: folder for ``.pt`` files; default ``<pde2gnn.resources.cache_dir()>/posenc``;
             ``False`` disables caching.
-        options: ``alpha``, ``topk`` (ppr); ``window``, ``negative`` (deepwalk).
+        options: ``alpha``, ``topk``, ``eps`` (ppr); ``window``, ``negative`` (deepwalk).
     """
     if cache is None:
         from pde2gnn.resources import cache_dir

@@ -162,6 +162,8 @@ class ODEBlock(nn.Module):
         self.nfe_linear = self.linear_iterations = self.linear_rejections = 0
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
+        if cfg.adjoint and not cfg.imex and not torch.is_grad_enabled():
+            cfg = replace(cfg, adjoint=False)   # no gradient taken: the plain (fused) solve
         guarded = torch.is_grad_enabled() and not cfg.imex
         if cfg.auto_memory and torch.is_grad_enabled():
             cfg = self._memory_choice(y0, t)
@@ -308,7 +310,7 @@ class ODEBlock(nn.Module):
                 ys = _adjoint_solve(self.field, counted, y0, t, dict(
                     rtol=cfg.rtol, atol=cfg.atol, method=cfg.method, options=cfg.options(),
                     adjoint_method=cfg.adjoint_method or cfg.method,
-                    adjoint_options=cfg.options()))
+                    adjoint_options=cfg.options(), **cfg.adjoint_tolerances()))
             else:
                 ys = odeint(counted, y0, t, rtol=cfg.rtol, atol=cfg.atol, method=cfg.method,
                             options=cfg.options())

@@ -57,10 +57,14 @@ class SolverConfig:
             ``odeint_adjoint`` (continuous adjoint, O(1) memory in the number of steps);
             implicit / IMEX methods by the discrete adjoint of the solve
             (:mod:`pde2gnn.integrate.imex_adjoint`: one state kept per step, no autograd
-            graph; the gradients of direct backpropagation).
+            graph; the gradients of direct backpropagation). A solve under ``torch.no_grad``
+            (evaluation) takes no gradient, so an explicit one runs as without the adjoint.
         adjoint_method: method for the backward solve of an explicit method (default:
             ``method``); implicit / IMEX methods take none (their adjoint re-takes the forward
             steps).
+        adjoint_rtol, adjoint_atol: tolerances of that backward solve when it is adaptive
+            (default: ``rtol`` / ``atol``), as torchdiffeq's ``odeint_adjoint``; the GRAND /
+            BLEND reference sets them apart (``tol_scale_adjoint``).
         max_nfe: raise :class:`SolverError` after this many evaluations in one solve.
         integrator: ``pde2gnn`` (the fused Runge-Kutta loop; methods it lacks, and adjoint
             solves, go to torchdiffeq) or ``torchdiffeq`` (always ``torchdiffeq.odeint``).
@@ -103,6 +107,8 @@ class SolverConfig:
     step_size: Optional[float] = None
     adjoint: bool = False
     adjoint_method: Optional[str] = None
+    adjoint_rtol: Optional[float] = None
+    adjoint_atol: Optional[float] = None
     max_nfe: int = 5000
     integrator: str = "pde2gnn"
     affine: bool = True
@@ -163,8 +169,11 @@ class SolverConfig:
         if self.linear_solver not in LINEAR_SOLVERS:
             raise OptionError(f"unknown linear_solver '{self.linear_solver}' (choose from "
                               f"{', '.join(LINEAR_SOLVERS)})")
-        check_fields(self, ("rtol", "atol", "step_size", "max_nfe", "linear_maxiter",
-                            "memory_limit"))
+        if (self.adjoint_rtol, self.adjoint_atol) != (None, None) and not self.adjoint:
+            raise OptionError("adjoint_rtol / adjoint_atol are the tolerances of the adjoint's "
+                              "backward solve: set adjoint too")
+        check_fields(self, ("rtol", "atol", "adjoint_rtol", "adjoint_atol", "step_size",
+                            "max_nfe", "linear_maxiter", "memory_limit"))
 
     @property
     def fast(self) -> bool:
@@ -180,6 +189,12 @@ class SolverConfig:
         if self.method in FIXED_STEP and self.step_size is not None:
             return {"step_size": self.step_size}
         return {}
+
+    def adjoint_tolerances(self) -> dict:
+        """``adjoint_rtol`` / ``adjoint_atol`` keywords of torchdiffeq's ``odeint_adjoint``
+        (``rtol`` / ``atol`` where unset)."""
+        return dict(adjoint_rtol=self.rtol if self.adjoint_rtol is None else self.adjoint_rtol,
+                    adjoint_atol=self.atol if self.adjoint_atol is None else self.adjoint_atol)
 
     def to_dict(self) -> dict:
         return asdict(self)

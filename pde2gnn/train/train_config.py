@@ -61,6 +61,8 @@ class TrainConfig:
     ppr_alpha: float = 0.05         # ppr: restart probability (DIGL)
     ppr_topk: int = 64              # ppr: entries kept per row (DIGL top-k sparsification;
     #                                 0: dense and column-normalised, the BLEND reference)
+    ppr_eps: float = 0.0            # ppr: > 0 pushes an approximate PPR to this threshold,
+    #                                 column-normalised (the BLEND reference on PubMed; topk unused)
     pos_field: str = "u"            # the spec field encoded from the positional encoding
     knn_k: int = 0                  # k of a `graph knn(...)` clause (0: the spec's k)
     rewire_from: str = "pos"        # knn in the raw encoding ('pos') or in the encoded u(0) ('u0')

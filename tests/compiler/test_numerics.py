@@ -5,7 +5,7 @@ import scipy.linalg
 import torch
 
 from pde2gnn.compiler import pipeline as compiler
-from pde2gnn.errors import SolverError
+from pde2gnn.errors import OptionError, SolverError
 from pde2gnn.integrate.solve import ODEBlock, SolverConfig
 
 from tests.helpers.graphs import random_graph
@@ -191,6 +191,40 @@ def test_adjoint_gradients_match_direct_backprop(ring):
             assert block.nfe_backward > 0
     for a, b in zip(*grads):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_adjoint_tolerances_steer_the_backward_solve(ring):
+    """adjoint_rtol / adjoint_atol reach torchdiffeq's backward solve: looser ones take fewer
+    backward evaluations and a gradient within about their size of direct backpropagation;
+    left unset, the forward tolerances apply; set without adjoint, a clear error."""
+    ei, n = ring
+    torch.manual_seed(0)
+    field = compiler.compile("grand", ei, n, dims={"d": 3, "k": 2}).double()
+    x0 = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+
+    def grad(**cfg):
+        block = ODEBlock(field, 2.0, SolverConfig(rtol=1e-9, atol=1e-10, **cfg))
+        x0.grad = None
+        block(x0).pow(2).sum().backward()
+        return x0.grad.clone(), block.nfe_backward
+
+    exact, _ = grad()
+    tight, nfe_tight = grad(adjoint=True)
+    same, nfe_same = grad(adjoint=True, adjoint_rtol=1e-9, adjoint_atol=1e-10)
+    loose, nfe_loose = grad(adjoint=True, adjoint_rtol=1e-4, adjoint_atol=1e-6)
+    scale = exact.norm()
+    assert nfe_same == nfe_tight and torch.equal(same, tight)
+    assert (tight - exact).norm() < 1e-6 * scale
+    assert nfe_loose < nfe_tight
+    assert 0 < (loose - exact).norm() < 1e-2 * scale
+    with torch.no_grad():      # no gradient taken: the plain fused solve, the same numbers
+        block = ODEBlock(field, 2.0, SolverConfig(rtol=1e-9, atol=1e-10, adjoint=True))
+        plain = ODEBlock(field, 2.0, SolverConfig(rtol=1e-9, atol=1e-10))
+        assert torch.equal(block(x0), plain(x0)) and block.nfe_forward == plain.nfe_forward
+    with pytest.raises(OptionError, match="set adjoint too"):
+        SolverConfig(adjoint_rtol=1e-4)
+    with pytest.raises(OptionError, match="adjoint_atol"):
+        SolverConfig(adjoint=True, adjoint_atol=-1.0)
 
 
 def test_max_nfe_guard_raises_clear_error(ring):

@@ -193,6 +193,31 @@ def test_dense_ppr_encoding_is_the_column_normalised_inverse():
         posenc.ppr_encoding(ei, n, topk=-1)
 
 
+def test_pushed_ppr_tends_to_the_dense_encoding_as_eps_shrinks(monkeypatch, tmp_path):
+    """ppr_push (eps > 0, the BLEND reference's PubMed encoding): columns sum to 1, the support
+    shrinks as eps grows, and the error against the exact column-normalised PPR falls with eps;
+    --ppr-eps reaches it through TrainConfig.ppr_eps, and eps outside (0, 1) is refused."""
+    from pde2gnn.train.tasks.node_classification import positional_input
+
+    ei, n = random_graph(60, p=0.08, seed=4)
+    exact = posenc.ppr_dense(ei, n, alpha=0.1)
+    errors, support = [], []
+    for eps in (1e-2, 1e-4, 1e-6, 1e-8):
+        s = posenc.ppr_push(ei, n, alpha=0.1, eps=eps).toarray()
+        assert np.abs(s.sum(0) - 1).max() < 1e-12
+        errors.append(np.abs(s - exact).max())
+        support.append((s != 0).sum())
+    assert all(a > b for a, b in zip(errors, errors[1:])) and errors[-1] < 1e-5
+    assert support[0] < support[-1]
+    monkeypatch.setenv("PDE2GNN_CACHE", str(tmp_path))
+    enc = positional_input(Data(edge_index=ei, num_nodes=n),
+                           TrainConfig(posenc="ppr", posenc_dim=0, ppr_eps=1e-2))
+    expected = posenc.ppr_push(ei, n, alpha=0.05, eps=1e-2).toarray()
+    assert torch.allclose(enc, torch.as_tensor(expected, dtype=torch.float32))
+    with pytest.raises(OptionError, match="push threshold"):
+        posenc.ppr_push(ei, n, eps=1.0)
+
+
 def test_ppr_topk_and_alpha_reach_the_encoding(monkeypatch, tmp_path):
     """TrainConfig.ppr_topk / ppr_alpha (--ppr-topk / --ppr-alpha) set the DIGL sparsification."""
     from pde2gnn.data.datasets import cache_dir

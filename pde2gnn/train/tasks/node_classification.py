@@ -241,6 +241,8 @@ def positional_input(data: Data, config: TrainConfig) -> Optional[Tensor]:
     from pde2gnn.graph.posenc import positional_encoding
     options = {"alpha": config.ppr_alpha, "topk": config.ppr_topk} if config.posenc == "ppr" \
         else {}
+    if config.posenc == "ppr" and config.ppr_eps:
+        options["eps"] = config.ppr_eps     # only when set: earlier cache keys stay valid
     return positional_encoding(config.posenc, data.edge_index, data.num_nodes,
                                config.posenc_dim, **options)
 

@@ -47,7 +47,8 @@ class NodeClassification(Task):
     shared = frozenset(SHARED) - {"data"}
     OPTIONS = ("time", "step_size", "integrator", "adjoint", "compile", "checkpoint",
                "dropout", "input_dropout",
-               "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "knn_k",
+               "optimizer", "posenc", "posenc_dim", "ppr_alpha", "ppr_topk", "ppr_eps",
+               "knn_k",
                "rewire_from", "rewire_every", "self_loops", "fc_out", "encoder", "normalize_features",
                "directed",
                "encoder_act", "second_linear", "encoder_mlp", "decoder_mlp",
@@ -141,6 +142,10 @@ class NodeClassification(Task):
                        help="ppr: restart probability (default 0.05)")
         q.add_argument("--ppr-topk", type=int, help="ppr: entries kept per row (default 64; 0: "
                        "dense, column-normalised, as the BLEND reference code)")
+        q.add_argument("--ppr-eps", type=float,
+                       help="ppr: push an approximate PPR to this threshold, column-normalised, "
+                       "as the BLEND reference on PubMed (gdc_threshold 0.01); 0 (default): "
+                       "exact, top-k sparsified")
         q.add_argument("--knn-k", type=int, help="k of a graph knn(...) clause")
         q.add_argument("--rewire-from", choices=["pos", "u0"],
                        help="knn in the raw encoding or in the encoded u(0)")
