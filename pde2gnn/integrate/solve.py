@@ -163,7 +163,8 @@ class ODEBlock(nn.Module):
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
         if cfg.adjoint and not cfg.imex and not torch.is_grad_enabled():
-            cfg = replace(cfg, adjoint=False)   # no gradient taken: the plain (fused) solve
+            # no gradient taken: the plain (fused) solve
+            cfg = replace(cfg, adjoint=False, adjoint_rtol=None, adjoint_atol=None)
         guarded = torch.is_grad_enabled() and not cfg.imex
         if cfg.auto_memory and torch.is_grad_enabled():
             cfg = self._memory_choice(y0, t)
