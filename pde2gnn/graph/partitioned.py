@@ -192,7 +192,7 @@ def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], 
       its own steps in the backward pass, exchanging the halo again;
     - ``adjoint``: torchdiffeq's ``odeint_adjoint`` (Chen et al. 2018) on the partitioned
       field, with the per-solve constants cut from their history as in one process
-      (:func:`pde2gnn.integrate.solve._adjoint_solve`). The forward step control uses the
+      (:func:`pde2gnn.integrate.rk_adjoint.odeint_adjoint_solve`). The forward step control uses the
       all-reduced RMS norm; the backward one torchdiffeq's seminorm (Kidger et al. 2021,
       "Hey, that's not an ODE") over t, the state and its adjoint, all-reduced, because the
       parameters' adjoints are partial sums on each rank. Equal to one process run with
@@ -217,7 +217,8 @@ def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], 
     norm = reduced_rms(pfield.graph.group)
     pfield.prepare(y0)
     if config.adjoint:
-        from pde2gnn.integrate.solve import _adjoint_solve, _Counted
+        from pde2gnn.integrate.rk_adjoint import odeint_adjoint_solve
+        from pde2gnn.integrate.solve import _Counted
         counted = _Counted(pfield, config.max_nfe, name)
         if report is not None:
             report["counter"] = counted
@@ -229,7 +230,7 @@ def partitioned_solve(pfield: PartitionedField, y0: Tensor, t: Sequence[float], 
                       adjoint_method=method, adjoint_options={**opts, "norm": "seminorm"}
                       if TABLEAUS[method].adaptive else opts, **config.adjoint_tolerances())
         tt = torch.as_tensor([float(v) for v in t], dtype=y0.dtype, device=y0.device)
-        ys = _adjoint_solve(pfield.local, counted, y0, tt, kwargs)
+        ys = odeint_adjoint_solve(pfield.local, counted, y0, tt, kwargs)
         return Solution(ys, counted.nfe, None, None)
     if config.checkpoint:
         from pde2gnn.integrate.compiled import CompiledStep, solve_fixed

@@ -4,9 +4,10 @@ Two integrators share torchdiffeq's vocabulary (method, rtol, atol, step_size, a
 
 - ``pde2gnn`` (default): :func:`pde2gnn.integrate.rk.rk_solve`, explicit Runge-Kutta tableaus held as data
   with fused stage arithmetic (euler, midpoint, heun2, heun3, rk4, bosh3, dopri5, tsit5). It
-  takes the same steps as torchdiffeq and costs a fraction of its bookkeeping.
-- ``torchdiffeq``: ``torchdiffeq.odeint``; also used for its other methods (dopri8, the Adams
-  methods, ...) and for the adjoint solves of explicit methods (``torchdiffeq.odeint_adjoint``).
+  takes the same steps as torchdiffeq and costs a fraction of its bookkeeping; ``adjoint`` on
+  the continuous adjoint of :mod:`pde2gnn.integrate.rk_adjoint`.
+- ``torchdiffeq``: ``torchdiffeq.odeint`` / ``odeint_adjoint``; also used for its other methods
+  (dopri8, the Adams methods, ...).
 
 Implicit / IMEX methods run on :func:`pde2gnn.integrate.imex.imex_solve`, with ``adjoint`` on
 its discrete adjoint (:mod:`pde2gnn.integrate.imex_adjoint`).
@@ -23,16 +24,17 @@ from typing import Optional
 
 import torch
 from torch import Tensor, nn
-from torchdiffeq import odeint, odeint_adjoint
+from torchdiffeq import odeint
 
 from pde2gnn.compiler.backend.module import VectorField
 from pde2gnn.errors import DataError, OptionError, SolverError
 from pde2gnn.integrate.imex import imex_solve
-from pde2gnn.integrate.imex_adjoint import imex_adjoint_solve, install, per_solve_tensors
+from pde2gnn.integrate.imex_adjoint import imex_adjoint_solve
 from pde2gnn.integrate.auto import choose, spectral_radius  # noqa: F401
 from pde2gnn.integrate.memory import OverBudget, guard_for, guarded as _guarded, plan
 from pde2gnn.integrate.solver_config import TORCHDIFFEQ_METHODS, SolverConfig
 from pde2gnn.integrate.rk import TABLEAUS, affine_step, check_nfe, rk_solve
+from pde2gnn.integrate.rk_adjoint import odeint_adjoint_solve, rk_adjoint_solve
 
 log = logging.getLogger("pde2gnn")
 def check_time(time, option: str = "time") -> float:
@@ -109,9 +111,9 @@ class ODEBlock(nn.Module):
         auto_choice, auto_estimates: ``method = "auto"``: the last estimate
             (:class:`~pde2gnn.integrate.auto.AutoChoice`) and how many were made (a choice is
             reused over a few solves while the weights move little: :meth:`_auto`).
-        adjoint_report: implicit / IMEX methods with ``adjoint``: the counts of the last
-            solve's forward and backward passes and its checkpoints
-            (:func:`pde2gnn.integrate.imex_adjoint.imex_adjoint_solve`).
+        adjoint_report: ``adjoint`` on pde2gnn's solvers: the counts of the last solve's
+            forward and backward passes (:mod:`pde2gnn.integrate.rk_adjoint`,
+            :func:`pde2gnn.integrate.imex_adjoint.imex_adjoint_solve`).
         compile_seconds: ``config.compile``: seconds of wall time this block has spent in
             ``torch.compile``'s first calls (trace, compile and that call's run) over all its
             solves; 0.0 without compile. Solve timers subtract it (``pde2gnn simulate``).
@@ -162,8 +164,7 @@ class ODEBlock(nn.Module):
         self.nfe_linear = self.linear_iterations = self.linear_rejections = 0
         if cfg.method == "auto":
             cfg = self._auto(y0, t)
-        if cfg.adjoint and not cfg.imex and not torch.is_grad_enabled():
-            # no gradient taken: the plain (fused) solve
+        if cfg.adjoint and not cfg.imex and not torch.is_grad_enabled():   # no gradient taken
             cfg = replace(cfg, adjoint=False, adjoint_rtol=None, adjoint_atol=None)
         guarded = torch.is_grad_enabled() and not cfg.imex
         if cfg.auto_memory and torch.is_grad_enabled():
@@ -211,6 +212,9 @@ class ODEBlock(nn.Module):
             ys, self.nfe_forward = sol.ys, sol.nfe
             self.nfe_linear, self.linear_iterations = sol.products, sol.iterations
             self.linear_rejections = sol.linear_rejections
+        elif cfg.adjoint and cfg.integrator == "pde2gnn" and cfg.method in TABLEAUS:
+            ys = rk_adjoint_solve(self.field, y0, t, cfg, name, self.adjoint_report)
+            self.nfe_forward = self.adjoint_report["forward"].nfe
         elif cfg.compile or cfg.checkpoint:
             ys, self.nfe_forward = self._compiled_solve(y0, t, name, cfg, guard)
         elif cfg.fast:
@@ -308,7 +312,7 @@ class ODEBlock(nn.Module):
         self._counter = counted = _Counted(self.field, cfg.max_nfe, name, guard)
         try:
             if cfg.adjoint:
-                ys = _adjoint_solve(self.field, counted, y0, t, dict(
+                ys = odeint_adjoint_solve(self.field, counted, y0, t, dict(
                     rtol=cfg.rtol, atol=cfg.atol, method=cfg.method, options=cfg.options(),
                     adjoint_method=cfg.adjoint_method or cfg.method,
                     adjoint_options=cfg.options(), **cfg.adjoint_tolerances()))
@@ -365,35 +369,3 @@ class EulerLayers(nn.Module):
                               f"'{self.field.program.ir.name}' produced non-finite values: "
                               "the dynamics diverge; reduce the time or the learning rate")
         return y
-
-
-class _AdjointSolve(torch.autograd.Function):
-    """odeint_adjoint with the per-solve constants cut from their history.
-
-    The vector field reads per-solve tensors (constrained weights, attention from init(x)) that
-    may depend on each other; handing them to the adjoint as they are would count a gradient
-    twice. Here they become leaves for the adjoint solve, and their gradients are passed on to
-    the original tensors (and so to the encoder and the raw parameters) by this Function.
-    """
-
-    @staticmethod
-    def forward(ctx, field, func, y0, t, kwargs, keys, *tensors):
-        with torch.enable_grad():
-            leaves = [v.detach().requires_grad_() for v in tensors]
-            y0l = y0.detach().requires_grad_()
-            install(field, keys, leaves)
-            ys = odeint_adjoint(func, y0l, t, adjoint_params=tuple(leaves), **kwargs)
-        ctx.field, ctx.keys, ctx.leaves, ctx.y0l, ctx.ys = field, keys, leaves, y0l, ys
-        return ys.detach()
-
-    @staticmethod
-    def backward(ctx, g):
-        install(ctx.field, ctx.keys, ctx.leaves)
-        grads = torch.autograd.grad(ctx.ys, [ctx.y0l] + ctx.leaves, g, allow_unused=True)
-        return (None, None, grads[0], None, None, None, *grads[1:])
-
-
-def _adjoint_solve(field: VectorField, func: nn.Module, y0: Tensor, t: Tensor,
-                   kwargs: dict) -> Tensor:
-    keys, tensors = per_solve_tensors(field)
-    return _AdjointSolve.apply(field, func, y0, t, kwargs, keys, *tensors)

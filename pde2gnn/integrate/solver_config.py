@@ -53,8 +53,9 @@ class SolverConfig:
             other torchdiffeq method (the Adams methods only with ``step_size``).
         rtol, atol: tolerances of adaptive methods (relative, absolute).
         step_size: step of fixed-step methods (time units); ``None``: one step per output time.
-        adjoint: backpropagate with the adjoint method: explicit methods by torchdiffeq's
-            ``odeint_adjoint`` (continuous adjoint, O(1) memory in the number of steps);
+        adjoint: backpropagate with the adjoint method: explicit methods by the continuous
+            adjoint (O(1) memory in the number of steps; :mod:`pde2gnn.integrate.rk_adjoint`
+            on the fused loop, torchdiffeq's ``odeint_adjoint`` with that integrator);
             implicit / IMEX methods by the discrete adjoint of the solve
             (:mod:`pde2gnn.integrate.imex_adjoint`: one state kept per step, no autograd
             graph; the gradients of direct backpropagation). A solve under ``torch.no_grad``

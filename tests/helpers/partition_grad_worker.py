@@ -9,7 +9,8 @@ from pde2gnn.graph import construction
 from pde2gnn.graph.partition import metis_parts
 from pde2gnn.graph.partitioned import PartitionedField, partitioned_solve
 from pde2gnn.integrate.rk import rk_solve
-from pde2gnn.integrate.solve import _adjoint_solve, _Counted
+from pde2gnn.integrate.rk_adjoint import odeint_adjoint_solve
+from pde2gnn.integrate.solve import _Counted
 from pde2gnn.integrate.solver_config import SolverConfig
 
 MODES = {
@@ -31,7 +32,7 @@ def _one_process(field, y0, times, cfg):
         t = torch.tensor(times, dtype=y0.dtype)
         kw = dict(rtol=cfg.rtol, atol=cfg.atol, method=cfg.method, options={},
                   adjoint_method=cfg.method, adjoint_options={"norm": "seminorm"})
-        return _adjoint_solve(field, _Counted(field, None, "one"), y0, t, kw)
+        return odeint_adjoint_solve(field, _Counted(field, None, "one"), y0, t, kw)
     return rk_solve(field, y0, times, method=cfg.method, rtol=cfg.rtol, atol=cfg.atol,
                     step_size=cfg.step_size).ys
 
