@@ -5,7 +5,9 @@ FILE`` runs the epoch with another version of ``pde2gnn/compiler/backend/csr.py`
 product) loaded from FILE, for a comparison in the same session; ``--keep-freed`` sets glibc's
 ``mallopt(M_MMAP_MAX, 0)`` and a 2 GiB trim threshold first (the allocator lever, measured and
 rejected: at 10^6 nodes the heap grew past 17 GB); ``--allocator jemalloc`` re-runs it with
-libjemalloc preloaded, keeping freed memory (:mod:`pde2gnn.allocator`). ``--graph mesh`` runs it on
+libjemalloc preloaded, keeping freed memory (:mod:`pde2gnn.allocator`); ``--integrator
+torchdiffeq`` with ``--memory adjoint`` takes torchdiffeq's ``odeint_adjoint`` instead of the
+fused loop's continuous adjoint. ``--graph mesh`` runs it on
 benchmarks/floor.py's 2-D mesh (random order, or ``--order metis``) instead of the SBM. 64
 channels, rk4 with 4 steps, float32, one thread, ``auto_memory``; one JSON line (CPU and wall
 seconds and minor page faults of every epoch).
@@ -46,6 +48,9 @@ def main():
                     help="node order: as generated, or METIS parts numbered consecutively")
     ap.add_argument("--memory", choices=("auto", "direct", "checkpoint", "adjoint"),
                     default="auto", help="the gradient method (auto: auto_memory)")
+    ap.add_argument("--integrator", choices=("pde2gnn", "torchdiffeq"), default="pde2gnn",
+                    help="with --memory adjoint: the fused loop's continuous adjoint, or "
+                         "torchdiffeq's odeint_adjoint")
     ap.add_argument("--part-size", type=int, default=4096, help="nodes per METIS part")
     ap.add_argument("--graph", choices=("sbm", "mesh"), default="sbm",
                     help="sbm: scale.py's stochastic block model; mesh: benchmarks/floor.py's "
@@ -84,7 +89,7 @@ def main():
     edges = int(ei.shape[1])
     field = compile_spec("grand", ei, n, {"d": 64})
     del ei
-    ode = ODEBlock(field, 1.0, SolverConfig("rk4", step_size=0.25, **{
+    ode = ODEBlock(field, 1.0, SolverConfig("rk4", step_size=0.25, integrator=a.integrator, **{
         "auto": {"auto_memory": True}, "direct": {}, "checkpoint": {"checkpoint": True},
         "adjoint": {"adjoint": True}}[a.memory]))
     model = torch.nn.ModuleDict({"enc": torch.nn.Linear(32, 64), "dec": torch.nn.Linear(64, 10),
@@ -122,7 +127,8 @@ def main():
                       "minor_faults": faults,
                       "ns_edge": best / edges * 1e9,
                       "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20,
-                      "loss": float(loss.detach()), "memory": getattr(ode.memory_estimate, "choice", a.memory),
+                      "loss": float(loss.detach()), "integrator": a.integrator,
+                      "memory": getattr(ode.memory_estimate, "choice", a.memory),
                       "allocator": "jemalloc" if allocator.loaded() else "system"}))
 
 
