@@ -19,6 +19,7 @@ import numpy as np
 
 EPOCH = re.compile(r"Epoch: (\d+), Runtime ([\d.]+), Loss [\d.e+-]+, forward nfe (\d+), "
                    r"backward nfe (\d+)")
+BEST_TIME = re.compile(r"Epoch: \d+, .*Best time: ([\d.]+)")
 BEST = re.compile(r"best val accuracy ([\d.]+) with test accuracy ([\d.]+) at epoch (\d+) "
                   r"and best time ([\d.]+)")
 
@@ -40,6 +41,7 @@ def parse(path):
             "epoch_time_total_s": float(np.mean([e[1] for e in epochs])),
             "epoch_time_total_median_s": float(np.median([e[1] for e in epochs])),
             "nfe_forward": fwd_total / (2 * n - 1), "nfe_backward": bwd_total / n,
+            "early_stop": len(set(BEST_TIME.findall(text))) > 1,
             "log": path}
 
 
@@ -63,8 +65,11 @@ def main(argv=None):
            "epoch_time_total_s": float(np.mean([r["epoch_time_total_s"] for r in runs])),
            "nfe_forward": float(np.mean([r["nfe_forward"] for r in runs])),
            "nfe_backward": float(np.mean([r["nfe_backward"] for r in runs])),
-           "selection": "test accuracy at the first epoch of best validation accuracy; "
-                        "integration time fixed at T (run_GNN.py --no_early)",
+           "selection": "test accuracy at the first epoch of best validation accuracy; " + (
+               "integration time chosen on validation by the early-stopping integrator "
+               "(best_params.py's no_early = False wins over --no_early)"
+               if any(r["early_stop"] for r in runs) else
+               "integration time fixed at T (run_GNN.py --no_early)"),
            "command": a.command, "runs": runs}
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1)

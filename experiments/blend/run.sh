@@ -13,4 +13,6 @@ pde2gnn train experiments/blend/specs/beltrami_nopos.pde --dataset CiteSeer --se
 pde2gnn train beltrami --dataset PubMed --seeds 5 $opts --results experiments/blend/runs/pubmed_beltrami.json
 pde2gnn train beltrami_cos --dataset PubMed --seeds 5 $opts --results experiments/blend/runs/pubmed_beltrami_cos.json
 pde2gnn train experiments/blend/specs/beltrami_nopos.pde --dataset PubMed --seeds 5 $opts --results experiments/blend/runs/pubmed_nopos.json
+# BLEND as the reference's command line runs it, PubMed, cut to 100 epochs (NOTES.md, eighth round)
+pde2gnn train experiments/blend/specs/beltrami_rw.pde --dataset PubMed --seeds 5 --epochs 100 $opts --results experiments/blend/runs/pubmed_beltrami_rw_e100.json
 python experiments/summarize.py blend

@@ -109,8 +109,7 @@ class _Augmented:
 def _backward_solve(dynamics, z: Tensor, t: Tensor, cfg, sizes, name: str):
     """z at t[1] (t decreasing) and the evaluations used, by ``cfg``'s adjoint method."""
     method = cfg.adjoint_method or cfg.method
-    rtol = cfg.rtol if cfg.adjoint_rtol is None else cfg.adjoint_rtol
-    atol = cfg.atol if cfg.adjoint_atol is None else cfg.adjoint_atol
+    rtol, atol = cfg.adjoint_tolerances().values()
 
     def norm(x: Tensor) -> Tensor:      # torchdiffeq's mixed norm over the adjoint's tuple
         return torch.stack([p.pow(2).mean().sqrt() for p in torch.split(x, sizes)
