@@ -31,6 +31,7 @@ of the graph and the options, so each is computed once per data set.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import warnings
 from pathlib import Path
@@ -145,13 +146,18 @@ def ppr_push(edge_index: Tensor, n: int, alpha: float = 0.05, eps: float = 1e-2)
     sum (``normalization_out = 'col'``). As ``eps`` -> 0 it tends to :func:`ppr_dense`.
 
     Raises:
-        OptionError: ``eps`` not in (0, 1).
+        OptionError: ``eps`` not in (0, 1), or numba (which torch_geometric's push needs)
+            missing: ``pip install 'pde2gnn[posenc]'``.
     """
     from torch_geometric.transforms import GDC
     from torch_geometric.utils import add_self_loops, coalesce
 
     if not 0 < eps < 1:
         raise OptionError(f"ppr eps (the push threshold) must be in (0, 1), got {eps}")
+    if importlib.util.find_spec("numba") is None:
+        raise OptionError("--ppr-eps (the pushed PPR encoding) needs numba, which "
+                          "torch_geometric's push uses: pip install numba, or pip install "
+                          "'pde2gnn[posenc]'")
     ei, _ = remove_self_loops(to_undirected(edge_index.cpu(), num_nodes=n))
     ei, w = add_self_loops(ei, torch.ones(ei.size(1), dtype=torch.float64), fill_value=1.0,
                            num_nodes=n)

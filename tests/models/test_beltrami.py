@@ -196,7 +196,8 @@ def test_dense_ppr_encoding_is_the_column_normalised_inverse():
 def test_pushed_ppr_tends_to_the_dense_encoding_as_eps_shrinks(monkeypatch, tmp_path):
     """ppr_push (eps > 0, the BLEND reference's PubMed encoding): columns sum to 1, the support
     shrinks as eps grows, and the error against the exact column-normalised PPR falls with eps;
-    --ppr-eps reaches it through TrainConfig.ppr_eps, and eps outside (0, 1) is refused."""
+    --ppr-eps reaches it through TrainConfig.ppr_eps; eps outside (0, 1), and a machine without
+    numba (torch_geometric's push needs it), get an OptionError."""
     from pde2gnn.train.tasks.node_classification import positional_input
 
     ei, n = random_graph(60, p=0.08, seed=4)
@@ -216,6 +217,11 @@ def test_pushed_ppr_tends_to_the_dense_encoding_as_eps_shrinks(monkeypatch, tmp_
     assert torch.allclose(enc, torch.as_tensor(expected, dtype=torch.float32))
     with pytest.raises(OptionError, match="push threshold"):
         posenc.ppr_push(ei, n, eps=1.0)
+    real = posenc.importlib.util.find_spec
+    monkeypatch.setattr(posenc.importlib.util, "find_spec",
+                        lambda name: None if name == "numba" else real(name))
+    with pytest.raises(OptionError, match="needs numba"):
+        posenc.ppr_push(ei, n, eps=1e-2)
 
 
 def test_ppr_topk_and_alpha_reach_the_encoding(monkeypatch, tmp_path):
