@@ -5,7 +5,9 @@ For each library spec and each data set name (the node-classification data sets,
 name of a library TOML such as ``ndcn_heat``, and ``-``: no data-set section) the golden holds
 the flat dict of :func:`pde2gnn.train.config.load_defaults` and the :class:`TrainConfig` that
 :func:`pde2gnn.train.config.make_config` builds from it (or the error it raises: the dynamics and
-forecasting TOMLs hold keys of other tasks). Re-record (only when a change of the defaults is
+forecasting TOMLs hold keys of other tasks), written as its fields that differ from the built-in
+configuration (``make_config({})``), which is recorded once under ``_builtin``: a new option
+adds one line, not one per spec and data set. Re-record (only when a change of the defaults is
 intended) with ``python tests/train/test_config_golden.py --record``.
 """
 import dataclasses
@@ -34,17 +36,40 @@ SECTIONS = sorted({k for p in LIBRARY if p.with_suffix(".toml").is_file()
                    if isinstance(v, dict)} - {"default"} - set(DATASETS))
 
 
+def _json(value):
+    return json.loads(json.dumps(value))
+
+
+BUILTIN = _json(dataclasses.asdict(make_config({})))
+
+
+def _delta(config: dict, base: dict) -> dict:
+    """The entries of ``config`` that differ from ``base`` (nested dicts entry by entry)."""
+    out = {}
+    for k, v in config.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict) and set(v) >= set(base[k]):
+            if _delta(v, base[k]):
+                out[k] = _delta(v, base[k])
+        elif k not in base or base[k] != v:
+            out[k] = v
+    return out
+
+
 def defaults_of(path: Path) -> dict:
     """``{dataset: {"values": ..., "config": ... | "error": ...}}`` for one spec."""
     out = {}
     for ds in ("-",) + DATASETS + tuple(SECTIONS):
         values = load_defaults(path, ds)
         try:
-            config = dataclasses.asdict(make_config(dict(values)))
+            config = _delta(_json(dataclasses.asdict(make_config(dict(values)))), BUILTIN)
         except Pde2GnnError as e:
             config = f"error: {e}"
-        out[ds] = json.loads(json.dumps({"values": values, "config": config}))
+        out[ds] = _json({"values": values, "config": config})
     return out
+
+
+def test_builtin_config_unchanged():
+    assert BUILTIN == json.loads(GOLDEN.read_text())["_builtin"]
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
@@ -55,6 +80,6 @@ def test_defaults_unchanged(path):
 
 
 if __name__ == "__main__" and "--record" in sys.argv:
-    GOLDEN.write_text(json.dumps({p.stem: defaults_of(p) for p in LIBRARY}, indent=1,
-                                 sort_keys=True) + "\n")
+    specs = {p.stem: defaults_of(p) for p in LIBRARY}
+    GOLDEN.write_text(json.dumps({"_builtin": BUILTIN, **specs}, indent=1, sort_keys=True) + "\n")
     print(f"recorded {GOLDEN}")
