@@ -268,6 +268,7 @@ def markdown(summary: dict) -> str:
                      f"{fmt(r['ours'])} | {fmt(r['paper'])} | {within(r['ours'], r['paper'])} | "
                      f"{fmt(r['reference'])} | {r['s_per_epoch']:.3f} | "
                      f"{'–' if ratio is None else f'{ratio:.3f}'} | {r.get('note') or ''} |")
+    lines += step_table()
     lines += ["", "The bar (issue 39): per model, of the published cells run here (its main row "
               "per data set: " + ", ".join(f"{m} {d} `{v}`" for (m, d), v in MAIN.items())
               + "; one spec otherwise), those within one std or above:", ""]
@@ -288,6 +289,33 @@ def markdown(summary: dict) -> str:
                      f"{v.get('runs', 10)} splits, {v['s_per_epoch']:.3f} s/epoch (`{v['command']}`)")
     lines += ["", NOTES, "", "Commands:", ""] + [f"- `{r['command']}`" for r in summary["rows"]]
     return "\n".join(lines) + "\n"
+
+
+def step_table() -> list:
+    """Lines of the table of training-step times against the reference codes, from
+    step_times/*.json (experiments/zoo/run_step_times.sh): per model, data set and graph the
+    medians over the runs and every run's ratio."""
+    runs: dict = {}
+    for f in sorted((HERE / "step_times").glob("*.json")):
+        r = json.loads(f.read_text())
+        runs.setdefault((r["model"], r["dataset"], r["graph"]), []).append(r)
+    if not runs:
+        return []
+    med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
+    lines = ["", "Time of one training step against the reference code, both in one process, "
+             "interleaved, one thread, CPU time (`bash experiments/zoo/run_step_times.sh`; the "
+             "model, data and optimiser each code's own runner builds, the same "
+             "hyperparameters; see each benchmark's docstring). Ratio: reference / pde2gnn, one "
+             "per run.", "",
+             "| model | data set | graph | runs | pde2gnn s/step | reference s/step | ratios "
+             "| date | command |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for (model, ds, graph), rs in runs.items():
+        ratios = ", ".join(f"{r['ratio']:.2f}" for r in rs)
+        lines.append(f"| {model} | {ds} | {graph or '–'} | {len(rs)} | "
+                     f"{med([r['pde2gnn_s'] for r in rs]):.4f} | "
+                     f"{med([r['reference_s'] for r in rs]):.4f} | {ratios} | "
+                     f"{rs[-1]['date']} | `{rs[-1]['command']}` |")
+    return lines
 
 
 def study_toml(summary: dict) -> str:

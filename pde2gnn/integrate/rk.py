@@ -37,9 +37,8 @@ import torch
 from torch import Tensor
 
 from pde2gnn.errors import OptionError, SolverError
-from pde2gnn.integrate.tableaus import affine_step_source
 from pde2gnn.integrate.tableaus import (TABLEAUS, Tableau,  # noqa: F401 (re-exported)
-                                        krylov_weights)
+                                        affine_step_source, krylov_weights)
 
 SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
 
@@ -103,16 +102,15 @@ def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Ten
     """
     weights = tuple(float(w) for w in weights)
     _check_weights(weights, (base if base is not None else ks[0]).dtype)
+    live = [(w, k) for w, k in zip(weights, ks) if w != 0.0]
+    if out is None and len(live) == 1 and base is not None:   # one native add: the values and
+        return torch.add(base, live[0][1], alpha=live[0][0])  # gradients of _StageSum, faster
     if out is None:
         return _StageSum.apply(weights, base, *ks[:len(weights)])
     with torch.no_grad():
-        if base is None:
-            out.zero_()
-        else:
-            out.copy_(base)
-        for w, k in zip(weights, ks):
-            if w != 0.0:
-                out.add_(k, alpha=float(w))
+        out.zero_() if base is None else out.copy_(base)
+        for w, k in live:
+            out.add_(k, alpha=w)
     return out
 
 
@@ -357,12 +355,14 @@ def _next_step(dt: float, ratio: float, order: int) -> float:
 
 
 def step_grid(ts: Sequence[float], step_size: Optional[float]) -> List[float]:
-    """Step times of a fixed-step solve through output times ``ts``: ``ts`` itself without
-    ``step_size``, else ``ts[0] + k * step_size``, the last step shortened to end at ``ts[-1]``."""
+    """Step times of a fixed-step solve through ``ts``: ``ts`` without ``step_size``, else
+    ``ts[0] + k * step_size`` and ``ts[-1]`` (a remainder under 1e-5 steps, e.g. 12.8 rounded
+    to float32, lengthens the last step, as torchdiffeq's float32 grid does, instead of one more)."""
     if step_size is None:
         return list(ts)
-    grid = [ts[0] + k * step_size for k in range(math.ceil((ts[-1] - ts[0]) / step_size + 1))]
-    return grid[:-1] + [ts[-1]]
+    span = ts[-1] - ts[0]
+    steps = max(math.ceil(span / step_size - 1e-5), 1 if span > 0 else 0)
+    return [ts[0] + k * step_size for k in range(steps)] + [ts[-1]]
 
 
 def _fixed(st: _Steps, y0: Tensor, ts: List[float], *, step_size=None, rtol=None, atol=None):

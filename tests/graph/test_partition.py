@@ -124,7 +124,7 @@ def test_simulate_under_torchrun_equals_one_process(tmp_path):
               "--dt", "0.05", "--dtype", "float64", "--sample", "0", "--no-png", "--quiet"]
     assert _cli(common + ["--out", str(tmp_path / "one.npz")]).returncode == 0
     p = _cli(common + ["--partition", "2", "--out", str(tmp_path / "part.npz")], torchrun=2)
-    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.returncode == 0, p.stderr[:3000] + p.stderr[-1500:]   # head: a rank's own error
     one, part = np.load(tmp_path / "one.npz"), np.load(tmp_path / "part.npz")
     want = one["frames"]
     assert part["frames"].shape == want.shape
@@ -203,7 +203,7 @@ def test_train_under_torchrun(tmp_path, data_root):
     p = _train_cli(["grand", "--dataset", "Cora", "--epochs", "2", "--hidden", "16", "--quiet",
                     "--log-every", "1", "--partition", "2", "--results",
                     str(tmp_path / "part.json")], data_root, torchrun=2)
-    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.returncode == 0, p.stderr[:3000] + p.stderr[-1500:]   # head: a rank's own error
     assert p.stdout.count("test accuracy:") == 1                   # rank 0 reports alone
     part = json.loads((tmp_path / "part.json").read_text())
     assert part["partition"] == 2 and len(part["runs"][0]["history"]) == 2

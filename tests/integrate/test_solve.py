@@ -329,3 +329,25 @@ def test_solve_without_grad_reuses_buffers_and_gives_the_same_answer(ring, spec,
     if spec.startswith("model lin"):
         assert torch.allclose(quiet[-1], y0 * math.e,
                               rtol=1e-6 if TABLEAUS[method].adaptive else 2e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fixed_grid_of_an_end_time_rounded_to_float32_matches_torchdiffeq(dtype):
+    """T = 12.8 held as a float32 tensor is 12.8000002: 128 rk4 steps of 0.1 reach it (the last
+    lengthened by 2e-7), as torchdiffeq's float32 grid takes, not 128 plus one of 2e-7 (four
+    evaluations for nothing); the states agree with torchdiffeq's to rounding."""
+    a = torch.tensor([[-0.3, 0.2], [0.1, -0.5]], dtype=dtype)
+    calls = {"ours": 0, "torchdiffeq": 0}
+
+    def field(who):
+        def f(t, y):
+            calls[who] += 1
+            return y @ a
+        return f
+    t = torch.tensor([0.0, 12.8], dtype=torch.float32)
+    y0 = torch.tensor([[1.0, -2.0]], dtype=dtype)
+    ours = rk_solve(field("ours"), y0, t, method="rk4", step_size=0.1)
+    ref = torchdiffeq.odeint(field("torchdiffeq"), y0, t, method="rk4",
+                             options={"step_size": 0.1})
+    assert calls["ours"] == calls["torchdiffeq"] == 4 * 128 == ours.nfe
+    assert torch.allclose(ours.ys[-1], ref[-1], rtol=1e-5 if dtype == torch.float32 else 1e-9)

@@ -32,7 +32,7 @@ from typing import Dict, List
 
 import sympy as sp
 
-from pde2gnn.compiler.backend.emit import RULES, rule_for
+from pde2gnn.compiler.backend.emit import RULES, right_product, rule_for
 from pde2gnn.compiler import passes
 from pde2gnn.compiler.discretize.program import StencilProgram
 from pde2gnn.compiler.passes.cse import is_constant, roots as program_roots
@@ -221,7 +221,7 @@ class CodeGen:
             if term is None:
                 continue
             for w in g.right:
-                term = f"({term}) @ {self.ref(w, Level.STEP)}"
+                term = right_product(self, f"({term})", w, Level.STEP)
             if sc is not None:      # a coefficient with channels outside the sparse sum
                 term = f"{self._paren(sc, self.ref(sc, Level.STEP))} * ({term})"
             contributions[g.target].append(term)

@@ -20,6 +20,7 @@ import sympy as sp
 from pde2gnn.compiler.symbolic import elementwise as E
 from pde2gnn.compiler.symbolic import ops as O
 from pde2gnn.compiler.symbolic import sheaf as S
+from pde2gnn.compiler.symbolic.symbols import Level
 from pde2gnn.errors import UnsupportedError
 
 
@@ -40,10 +41,21 @@ def _add(g, e, lv):
     return " + ".join(g.ref(a, lv) for a in e.args).replace("+ -", "- ")
 
 
+def _factors(g, e, lv):
+    """The factors of product ``e`` as computed at level ``lv``: its numbers and its factors
+    of a lower level multiplied together once, at their own level (``-x^3 * sigmoid(b)`` is
+    ``x^3 * c``, ``c = -sigmoid(b)`` per solve), so that a number costs no product per
+    evaluation."""
+    low = [a for a in e.args if a.is_number or g.p.level(a) < lv]
+    if len(low) < 2 or len(low) == len(e.args) or all(a.is_number for a in low):
+        return e.args
+    return (sp.Mul(*low), *(a for a in e.args if a not in low))
+
+
 def _mul(g, e, lv):
     r = lambda a: g.ref(a, lv)  # noqa: E731
     num, den = [], []
-    for a in e.args:
+    for a in _factors(g, e, lv):
         if a.is_Pow and a.args[1] == -1:
             den.append(a.args[0])
         elif a.is_Rational and a.q != 1 and a.p == 1:
@@ -172,6 +184,22 @@ def _sheaf_rules():
     }
 
 
+def right_product(g, code: str, w: sp.Expr, lv: Level) -> str:
+    """Code of ``code @ w``. By a learnable constrained to its diagonal alone (``learn W : [d,
+    d] diag``, :class:`~pde2gnn.compiler.backend.constraints.Diagonal`), a channel product by
+    its diagonal, taken once per solve: the same values, without a dense ``[N, d] x [d, d]``
+    product per evaluation (and its two in the backward pass)."""
+    info = g.p.ir.constants.learnables.get(w.name) if w.is_Symbol else None
+    if info is None or info.constraints != ("diag",):
+        return f"{code} @ {g.ref(w, lv)}"
+    L, key = g.levels[Level.SOLVE], ("diagonal", w)
+    if key not in L.memo:
+        L.memo[key] = L.new()
+        L.lines.append(f"{L.memo[key]} = torch.diagonal({g.ref(w, Level.SOLVE)})")
+    name = L.memo[key]
+    return f"{code} * {name if lv == Level.SOLVE else g._import(name, Level.SOLVE, lv)}"
+
+
 #: IR class -> code-generation rule (see the module docstring)
 RULES: Dict[type, Callable] = {
     **{cls: _kernel(k, "edge" if issubclass(cls, O.EDGE_ROWS) else None)
@@ -184,8 +212,8 @@ RULES: Dict[type, Callable] = {
     O.Fill: lambda g, e, lv: f"_G.fill({float(e.args[0])!r}, {int(e.args[1])})",
     O.SumI: lambda g, e, lv: f"_G.{e.spec_name}({g._arg(e.args[0], lv)})",
     O.SumIJ: lambda g, e, lv: f"_G.{e.spec_name}({g._arg(e.args[0], lv)})",
-    O.MatMul: lambda g, e, lv: f"{g._paren(e.args[0], g._arg(e.args[0], lv))} @ "
-                               f"{g.ref(e.args[1], lv)}",
+    O.MatMul: lambda g, e, lv: right_product(g, g._paren(e.args[0], g._arg(e.args[0], lv)),
+                                             e.args[1], lv),
     O.Transpose: lambda g, e, lv: f"{g.ref(e.args[0], lv)}.T",
     O.Slice: lambda g, e, lv: f"{g._paren(e.args[0], g.ref(e.args[0], lv), strict=True)}"
                               f"[..., {int(e.args[1])}:{int(e.args[2])}]",

@@ -1,0 +1,3 @@
+class LazyTensor:
+    def __init__(self, *a, **k):
+        raise ImportError("pykeops is stubbed")

@@ -1,0 +1,1 @@
+from . import tune  # noqa: F401

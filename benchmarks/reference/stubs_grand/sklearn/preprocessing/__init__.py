@@ -1,0 +1,2 @@
+def normalize(*a, **k):
+    raise ImportError("sklearn is stubbed")

@@ -1,0 +1,142 @@
+"""Time of one training step (forward solve, cross-entropy, backward, optimiser step) of a
+GRAND-family zoo model against its reference code, in the same process, in interleaved blocks
+(median over blocks):
+
+- ``gread``: experiments/zoo/specs/gread_sc_h4.pde (GREAD-BS with the reference's four
+  attention heads; gread_sc.toml [Wisconsin]: rk4, step 0.25 to T = 1.746, hidden 256) against
+  jeongwhanchoi/GREAD's runner with ``--use_best_params`` (gread_params.py's Wisconsin entry,
+  the same values);
+- ``acmp``: experiments/zoo/specs/acmp_grand.pde (acmp_grand.toml: rk4, step 0.1 to T = 12.8,
+  hidden 16) against ykiiiiii/ACMP's runner with its argument defaults (the same values; its
+  data.py keeps split 0 of Texas).
+
+The reference's model, optimiser and data are the ones its own ``main(opt)`` builds: its
+command line is parsed by its own ``__main__`` block, and ``main`` runs until its first call
+of ``train``, which hands its arguments over; the reference's step is then its own
+``train(model, optimizer, data, pos_encoding)``. Nothing of the reference is copied here. Its
+torch_sparse / torch_scatter calls (no build for torch 2.13) go through
+benchmarks/reference/stubs_grand (the same gather / scale / scatter-add operations as
+torch_sparse's own Python). Ours is the model and optimiser `pde2gnn train SPEC --dataset DS`
+builds, on split 0. Only the training step is timed: the evaluation pass differs by design
+(the reference's early-stopping test integrator, pde2gnn's ``select_time``).
+
+Prints the medians and the ratio reference / pde2gnn.
+
+    git clone https://github.com/jeongwhanchoi/GREAD /tmp/ref_gread
+    git clone https://github.com/ykiiiiii/ACMP /tmp/ref_acmp
+    OMP_NUM_THREADS=1 python benchmarks/zoo_ode_step.py --model gread --ref /tmp/ref_gread \\
+        [--clock cpu]
+    OMP_NUM_THREADS=1 python benchmarks/zoo_ode_step.py --model acmp --ref /tmp/ref_acmp
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import interleaved, parser  # noqa: E402
+from zoo_g2 import step_fn  # noqa: E402
+
+from pde2gnn.data.datasets import load_dataset  # noqa: E402
+from pde2gnn.models.continuous_gnn import ContinuousGNN  # noqa: E402
+from pde2gnn.models.features import as_model_input  # noqa: E402
+from pde2gnn.train.config import load_defaults, make_config  # noqa: E402
+from pde2gnn.train.tasks.node_classification import make_optimizer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = {  # model: (our spec, data set, the reference's command line)
+    "gread": (ROOT / "experiments/zoo/specs/gread_sc_h4.pde", "wisconsin",
+              ["--dataset", "wisconsin", "--use_best_params", "--num_splits", "1"]),
+    "acmp": (ROOT / "experiments/zoo/specs/acmp_grand.pde", "texas", ["--dataset", "texas"]),
+}
+
+
+class _Handed(Exception):
+    """Raised to stop the reference's code where it hands over what it built."""
+
+
+def reference_step(ref: Path, argv: list[str], dataset: str, data_root: Path):
+    """The reference's own training step, with the model, optimiser and data its ``main``
+    builds from command line ``argv`` (run from its src folder, its data files copied where it
+    reads them)."""
+    src = ref / "src"
+    raw = ref / "data" / dataset / dataset / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    (src / "splits").mkdir(exist_ok=True)
+    for f in (data_root / "WebKB" / dataset / "raw").iterdir():   # where either runner reads
+        shutil.copy(f, raw)
+        if f.suffix == ".npz":
+            shutil.copy(f, src / "splits")
+    sys.path[:0] = [str(ROOT / "benchmarks/reference/stubs_grand"), str(src)]
+    os.chdir(src)
+    import run_GNN  # its __main__ block is not run on import
+
+    def hand_over(*args, **kwargs):
+        raise _Handed(args)
+
+    tree = ast.parse((src / "run_GNN.py").read_text())
+    block = [n for n in tree.body if isinstance(n, ast.If)][-1].body   # if __name__ == ...
+    ns = dict(vars(run_GNN), main=hand_over)
+    sys.argv = ["run_GNN.py"] + argv
+    try:
+        exec(compile(ast.Module(body=block, type_ignores=[]), "run_GNN.py", "exec"), ns)
+    except _Handed as h:
+        opt = h.args[0][0]
+    own_train, run_GNN.train = run_GNN.train, hand_over
+    try:
+        run_GNN.main(opt)
+    except _Handed as h:
+        model, optimizer, data, pos = h.args[0]
+    run_GNN.train = own_train
+    return lambda: own_train(model, optimizer, data, pos), model
+
+
+def main() -> None:
+    ap = parser(5)
+    ap.add_argument("--model", choices=sorted(MODELS), required=True)
+    ap.add_argument("--ref", required=True, help="a clone of the model's reference repository")
+    ap.add_argument("--blocks", type=int, default=6)
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall time, or this process's CPU time (time.process_time; one thread)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")   # its pickled data sets
+    spec, dataset, argv = MODELS[args.model]
+    data_root = Path(args.data_root or os.environ.get("PDE2GNN_DATA", "/tmp/data")).resolve()
+
+    cfg = make_config(load_defaults(spec, dataset))         # the spec's TOML, as `pde2gnn train`
+    data = load_dataset(dataset, str(data_root), directed=cfg.directed)
+    train = data.train_mask[:, 0]
+    torch.manual_seed(0)
+    ours = ContinuousGNN(spec, data, int(data.y.max()) + 1, cfg)
+    xs, y = as_model_input(data.x), data.y
+    fns = {"pde2gnn": step_fn(ours, lambda: ours(xs), y, train, make_optimizer(ours, cfg))}
+    torch.manual_seed(0)
+    fns["reference"], ref_model = reference_step(Path(args.ref).resolve(), argv, dataset,
+                                                 data_root)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    times = interleaved(fns, args.blocks, args.repeats, "cpu", clock)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    count = lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad)  # noqa: E731
+    print(json.dumps({
+        "model": args.model, "dataset": dataset, "blocks": args.blocks,
+        "repeats": args.repeats, "clock": args.clock,
+        "parameters": {"pde2gnn": count(ours), "reference": count(ref_model)},
+        "nfe_forward": {"pde2gnn": ours.ode.nfe_forward,
+                        "reference": ref_model.fm.val},     # its train() records getNFE()
+        "s_per_step_median": {k: round(v, 5) for k, v in med.items()},
+        "ratio_reference_over_pde2gnn": round(med["reference"] / med["pde2gnn"], 3)},
+        indent=1))
+
+
+if __name__ == "__main__":
+    main()
