@@ -15,8 +15,9 @@
 set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
+export PDE2GNN_DATA=${PDE2GNN_DATA:-/tmp/data}
 OUT=experiments/zoo/step_times
-STUBS=$PWD/benchmarks/reference/stubs_grand
+STUBS=benchmarks/reference/stubs_grand
 mkdir -p "$OUT"
 declare -A CMD=(
   [graphcon]="python benchmarks/zoo_graphcon.py --ref ${REF_GRAPHCON:-/tmp/ref_graphcon} --clock cpu"
@@ -26,27 +27,8 @@ declare -A CMD=(
 )
 for model in ${@:-graphcon g2 gread acmp}; do
   for k in $(seq 1 "${ROUNDS:-3}"); do
-    ${CMD[$model]} 2> /dev/null | python - "$model" "$k" "${CMD[$model]}" "$OUT" <<'PY'
-import datetime, json, sys
-from pathlib import Path
-model, k, command, out = sys.argv[1:]
-text = sys.stdin.read()       # the references print their own lines: the JSON is the last object
-res = json.loads(text[text.rindex("\n{\n") + 1:] if not text.startswith("{\n") else text)
-med = res["s_per_step_median"]
-name = {"graphcon": "GraphCON-GCN", "g2": "G^2-GraphSAGE", "gread": "GREAD-BS",
-        "acmp": "ACMP"}[model]
-pairs = {"g2": [("directed", "pde2gnn_directed", "reference"),
-                ("undirected", "pde2gnn", "reference_undirected")]}.get(
-    model, [("", "pde2gnn", "reference")])
-for graph, ours, ref in pairs:
-    rec = {"model": name, "dataset": res["dataset"], "graph": graph, "clock": res["clock"],
-           "pde2gnn_s": med[ours], "reference_s": med[ref],
-           "ratio": round(med[ref] / med[ours], 3), "command": command,
-           "date": datetime.date.today().isoformat()}
-    key = f"{model}_{res['dataset']}" + (f"_{graph}" if graph else "")
-    Path(out, f"{key}_r{k}.json").write_text(json.dumps(rec, indent=1) + "\n")
-    print(key, rec["ratio"])
-PY
+    ${CMD[$model]} 2> /dev/null | python experiments/zoo/step_time_record.py "$model" "$k" \
+      "${CMD[$model]}" "$OUT"
   done
 done
 python experiments/zoo/make_summary.py > /dev/null

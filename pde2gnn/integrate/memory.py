@@ -153,7 +153,7 @@ def estimate(method: str, steps: int, state: int, shared: int, per_eval: int,
     docstring)."""
     tab = TABLEAUS[method]
     S = tab.stages
-    evals = 2 + (S - 1) * steps if tab.adaptive and tab.fsal else \
+    evals = 2 + (S - 1) * steps if tab.adaptive and tab.carries_last else \
         2 + S * steps if tab.adaptive else S * steps
     kept = evals - 1 if tab.adaptive else evals       # the initial-step probe is detached
     work, work_cp = working_set(S, state, shared), working_set(S, state, shared, True)

@@ -197,7 +197,7 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
         func = partial(_reversed, func)
     if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
         raise OptionError(f"output times must be strictly increasing or decreasing, got {ts}")
-    st = _Steps(_Counter(func, max_nfe, name, norm), tab, affine_step)
+    st = _Steps(_Counter(func, max_nfe, name, norm), tab, None if tab.reuse_last else affine_step)
     run = _adaptive if tab.adaptive else _fixed
     ys, steps, rejected = run(st, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
     return Solution(torch.stack(ys), st.f.nfe, steps, rejected)
@@ -333,7 +333,7 @@ def _adaptive(st: _Steps, y0: Tensor, ts: List[float], *, rtol: float, atol: flo
             if ratio <= 1:
                 steps += 1
                 last = (t0, dt, y0, ks)
-                t0, y0, f0 = t0 + dt, y1, (ks[-1] if tab.fsal else f(t0 + dt, y1))
+                t0, y0, f0 = t0 + dt, y1, (ks[-1] if tab.carries_last else f(t0 + dt, y1))
                 t1 = t0
             else:
                 rejected += 1
@@ -357,7 +357,7 @@ def _next_step(dt: float, ratio: float, order: int) -> float:
 def step_grid(ts: Sequence[float], step_size: Optional[float]) -> List[float]:
     """Step times of a fixed-step solve through ``ts``: ``ts`` without ``step_size``, else
     ``ts[0] + k * step_size`` and ``ts[-1]`` (a remainder under 1e-5 steps, e.g. 12.8 rounded
-    to float32, lengthens the last step, as torchdiffeq's float32 grid does, instead of one more)."""
+    to float32, lengthens the last step, as torchdiffeq's float32 grid does: not one step more)."""
     if step_size is None:
         return list(ts)
     span = ts[-1] - ts[0]

@@ -14,8 +14,8 @@ a = dLoss/dy(0) and g = dLoss/dtheta, theta being the field's per-solve tensors
 init(x)), whose gradients flow on to the encoder and the raw parameters.
 
 The backward solve is ``adjoint_method`` (default: ``method``) at ``adjoint_rtol`` /
-``adjoint_atol``: on the fused loop for the pde2gnn methods, else by ``torchdiffeq.odeint``
-(e.g. ``adaptive_heun``, which the GRAND / BLEND reference uses). Its step control uses
+``adjoint_atol``: on the fused loop for the pde2gnn methods (``adaptive_heun`` too, which the
+GRAND / BLEND reference uses), else by ``torchdiffeq.odeint``. Its step control uses
 torchdiffeq's norm for the adjoint's state tuple: the largest RMS norm of y, a and each
 parameter's g, so both integrators take torchdiffeq's steps.
 

@@ -20,6 +20,10 @@ class Tableau:
         b: solution weights, length S.
         e: error weights b - b_hat (embedded pair), length S; None for fixed-step methods.
         mid: weights of y(t0 + dt/2) for dense output, length S; None: cubic Hermite.
+        reuse_last: the next step starts from the last stage's derivative although y1 is not
+            its state (torchdiffeq's ``adaptive_heun``: its step hands ``k[..., -1]``, f at the
+            Euler predictor, on as f1), so that both take the same steps; such a tableau has no
+            affine (Krylov) step, which keeps no stage.
     """
 
     name: str
@@ -29,6 +33,7 @@ class Tableau:
     b: Tuple[float, ...]
     e: Optional[Tuple[float, ...]] = None
     mid: Optional[Tuple[float, ...]] = None
+    reuse_last: bool = False
 
     @property
     def stages(self) -> int:
@@ -37,6 +42,11 @@ class Tableau:
     @property
     def adaptive(self) -> bool:
         return self.e is not None
+
+    @property
+    def carries_last(self) -> bool:
+        """The next step's f0 is this step's last stage derivative (FSAL or ``reuse_last``)."""
+        return self.fsal or self.reuse_last
 
     @property
     def fsal(self) -> bool:
@@ -74,6 +84,9 @@ TABLEAUS = {t.name: t for t in (
     Tableau("heun3", 3, c=(1 / 3, 2 / 3), a=((1 / 3,), (0.0, 2 / 3)), b=(0.25, 0.0, 0.75)),
     Tableau("rk4", 4, c=(1 / 3, 2 / 3, 1.0), a=((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0)),
             b=(0.125, 0.375, 0.375, 0.125)),
+    # Heun's method with Euler as its embedded first-order estimate (torchdiffeq's)
+    Tableau("adaptive_heun", 2, c=(1.0,), a=((1.0,),), b=(0.5, 0.5), e=(0.5, -0.5),
+            mid=(0.5, 0.0), reuse_last=True),
     # Bogacki & Shampine, Appl. Math. Lett. 2 (1989) 321-325
     Tableau("bosh3", 3, c=(0.5, 0.75, 1.0), a=((0.5,), (0.0, 0.75), (2 / 9, 1 / 3, 4 / 9)),
             b=(2 / 9, 1 / 3, 4 / 9, 0.0),

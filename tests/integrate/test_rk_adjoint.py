@@ -56,10 +56,10 @@ def test_fused_adjoint_equals_torchdiffeqs_and_direct_backpropagation(spec):
 
 
 def test_backward_method_and_tolerances_reach_the_backward_solve():
-    """adjoint_method on the fused loop (bosh3) or torchdiffeq's (adaptive_heun, the BLEND
-    reference's) at adjoint_rtol / adjoint_atol: gradients within about those tolerances of
-    direct backpropagation and equal to odeint_adjoint's (its steps), and looser ones take
-    fewer backward evaluations."""
+    """adjoint_method on the fused loop (bosh3; adaptive_heun, the BLEND reference's, with
+    torchdiffeq's reuse of its last stage) at adjoint_rtol / adjoint_atol: gradients within
+    about those tolerances of direct backpropagation and equal to odeint_adjoint's (its steps),
+    and looser ones take fewer backward evaluations."""
     ei, n = random_graph(12, p=0.3, seed=2)
     torch.manual_seed(1)
     field = compiler.compile("grand", ei, n, dims={"d": 3, "k": 2}).double()

@@ -63,7 +63,8 @@ INITIALISERS: Dict[str, str] = {
 
 CONSTRAINTS: Dict[str, Constraint] = {c.name: c for c in (
     Constraint("sym", True, True, "W = (A + A^T) / 2"),
-    Constraint("diag", True, True, "W = diag(a)"),
+    Constraint("diag", True, True, "W = diag(a); alone, u @ W is computed as u * a (a channel "
+               "product)"),
     Constraint("positive", False, False, "W = softplus(A), entrywise > 0"),
     Constraint("psd", True, True, "W = A A^T"),
     Constraint("antisym", True, False, "W = A - A^T, W^T = -W (A-DGN, Gravina et al. 2023: "
