@@ -16,8 +16,8 @@ of ``train``, which hands its arguments over; the reference's step is then its o
 ``train(model, optimizer, data, pos_encoding)``. Nothing of the reference is copied here. Its
 torch_sparse / torch_scatter calls (no build for torch 2.13) go through
 benchmarks/reference/stubs_grand (the same gather / scale / scatter-add operations as
-torch_sparse's own Python). Ours is the model and optimiser `pde2gnn train SPEC --dataset DS`
-builds, on split 0. Only the training step is timed: the evaluation pass differs by design
+torch_sparse's own Python; wandb through stubs_nsd). Ours is the model and optimiser
+`pde2gnn train SPEC --dataset DS` builds, on split 0. Only the training step is timed: the evaluation pass differs by design
 (the reference's early-stopping test integrator, pde2gnn's ``select_time``).
 
 Prints the medians and the ratio reference / pde2gnn.
@@ -76,7 +76,8 @@ def reference_step(ref: Path, argv: list[str], dataset: str, data_root: Path):
         shutil.copy(f, raw)
         if f.suffix == ".npz":
             shutil.copy(f, src / "splits")
-    sys.path[:0] = [str(ROOT / "benchmarks/reference/stubs_grand"), str(src)]
+    stubs = ROOT / "benchmarks/reference"     # wandb's offline stand-in is the NSD one
+    sys.path[:0] = [str(stubs / "stubs_grand"), str(stubs / "stubs_nsd"), str(src)]
     os.chdir(src)
     import run_GNN  # its __main__ block is not run on import
 

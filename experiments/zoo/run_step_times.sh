@@ -11,7 +11,7 @@
 #   git clone https://github.com/ykiiiiii/ACMP /tmp/ref_acmp
 # Usage: bash experiments/zoo/run_step_times.sh [graphcon|g2|gread|acmp ...]
 # (REF_GRAPHCON, REF_G2, REF_GREAD, REF_ACMP override those folders.) Their torch_sparse /
-# torch_scatter / ogb / wandb imports go through benchmarks/reference/stubs_grand.
+# torch_scatter / ogb / ray imports go through benchmarks/reference/stubs_grand.
 set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
