@@ -17,8 +17,9 @@ of ``train``, which hands its arguments over; the reference's step is then its o
 torch_sparse / torch_scatter calls (no build for torch 2.13) go through
 benchmarks/reference/stubs_grand (the same gather / scale / scatter-add operations as
 torch_sparse's own Python; wandb through stubs_nsd). Ours is the model and optimiser
-`pde2gnn train SPEC --dataset DS` builds, on split 0. Only the training step is timed: the evaluation pass differs by design
-(the reference's early-stopping test integrator, pde2gnn's ``select_time``).
+`pde2gnn train SPEC --dataset DS` builds, on split 0. Only the training step is timed: the
+evaluation pass differs by design (the reference's early-stopping test integrator, pde2gnn's
+``select_time``).
 
 Prints the medians and the ratio reference / pde2gnn.
 
