@@ -335,7 +335,8 @@ class CompiledStep(nn.Module):
                 failed = e
                 break
         if done is None:
-            return f"dynamo per call: ahead-of-time compile failed ({type(failed).__name__})"
+            why = (str(failed).strip().splitlines() or [""])[0][:160]
+            return f"dynamo per call: ahead-of-time compile failed ({type(failed).__name__}: {why})"
         done.disable_guard_check()
         self._direct[key] = done
         return "ahead of time, guards checked once per solve"

@@ -7,7 +7,7 @@ holds after every optimiser step; ``right_inverse`` lets an initial constrained 
 name       parametrisation                               paper
 =========  ============================================  ==================================
 sym        (W + W^T) / 2                                 GRAFF (Di Giovanni et al. 2022)
-diag       diag(diagonal(W))                             GRAFF-D
+diag       diag(a), the raw parameter a [d]              GRAFF-D
 positive   softplus(W)                                   --
 psd        B B^T                                         --
 antisym    A - A^T                                       A-DGN (Gravina et al., ICLR 2023)
@@ -31,11 +31,15 @@ class Symmetric(nn.Module):
 
 
 class Diagonal(nn.Module):
-    def forward(self, w: Tensor) -> Tensor:
-        return torch.diag_embed(torch.diagonal(w, dim1=-2, dim2=-1))
+    """``W = diag(a)``: the raw parameter is the diagonal ``a`` itself ``[d]`` (no unused
+    off-diagonal entries to store, count and optimise); ``right_inverse`` keeps the diagonal
+    of an assigned ``[d, d]`` value."""
+
+    def forward(self, a: Tensor) -> Tensor:
+        return torch.diag_embed(a)
 
     def right_inverse(self, w: Tensor) -> Tensor:
-        return w
+        return torch.diagonal(w, dim1=-2, dim2=-1).clone()
 
 
 class Positive(nn.Module):
