@@ -350,4 +350,5 @@ def test_fixed_grid_of_an_end_time_rounded_to_float32_matches_torchdiffeq(dtype)
     ref = torchdiffeq.odeint(field("torchdiffeq"), y0, t, method="rk4",
                              options={"step_size": 0.1})
     assert calls["ours"] == calls["torchdiffeq"] == 4 * 128 == ours.nfe
-    assert torch.allclose(ours.ys[-1], ref[-1], rtol=1e-5 if dtype == torch.float32 else 1e-9)
+    tol = 10 * ours.nfe * torch.finfo(dtype).eps        # rounding over the evaluations
+    assert (ours.ys[-1] - ref[-1]).abs().max() <= tol * ref[-1].abs().max()
