@@ -303,6 +303,15 @@ class CompiledStep(nn.Module):
                                                  **({"options": opts} if opts else {}))
         return self._compiled[name]
 
+    def __getstate__(self):
+        """Pickled (``torch.save``; torch's ahead-of-time compile pickles the state its guards
+        read, this module included) without the compiled code, whose guard managers and C
+        libraries do not pickle: it is compiled again at the next first call."""
+        state = self.__dict__.copy()
+        state.update(_direct={}, _loops={}, _seen=set(), _check=True,
+                     _compiled=None if self._compiled is None else {})
+        return state
+
     def _weights(self, y0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """The tableau's a, b, c in y0's dtype and device (converted once)."""
         key = (y0.dtype, y0.device)
@@ -348,38 +357,6 @@ def _vector_bits() -> int:
     return int(getattr(pick_vec_isa(), "bit_width", lambda: 0)())
 
 
-def compiled_field(field: nn.Module, backend: Optional[str] = None,
-                   log: Optional[Callable[[str], None]] = print) -> Callable:
-    """``torch.compile(field, fullgraph=True)``: the vector field alone, for the adaptive
-    methods' Python step-size control (t is a tensor, so new step sizes do not recompile);
-    the first call is timed and logged like :class:`CompiledStep`'s.
-
-    Raises:
-        OptionError: a field that cannot be traced (sheaf Laplacians)."""
-    backend = backend or DEFAULT_BACKEND
-    _check_traceable(field)
-    compiled = torch.compile(field, fullgraph=True, backend=backend, dynamic=False)
-    seen: set = set()
-
-    def call(t: Tensor, y: Tensor) -> Tensor:
-        key = (y.dtype, y.device, tuple(y.shape), torch.is_grad_enabled())
-        if key in seen:
-            return compiled(t, y)
-        start = time.perf_counter()
-        products = ell.prepare(field, shifted=False)     # no per-solve check of grid weights
-        out = compiled(t, y)
-        seen.add(key)
-        call.compile_seconds += time.perf_counter() - start
-        if log is not None:
-            log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
-                f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
-                f"{backend}), step-size control eager; sparse products: {products}; first "
-                f"call {time.perf_counter() - start:.1f} s")
-        return out
-    call.compile_seconds = 0.0     # the first calls' wall seconds, as CompiledStep's
-    return call
-
-
 def _check_traceable(field: nn.Module) -> None:
     """Sheaf Laplacians (``pde2gnn.compiler.backend.sheaf``) test their degree blocks for being
     diagonal on the data and multiply through a CSR autograd Function: not traceable yet."""
@@ -395,5 +372,6 @@ def _name(field: nn.Module) -> str:
     return f"'{ir.name}'" if ir is not None else type(field).__name__
 
 
-# the fixed-step loop on the compiled step (its own module: this one's size)
-from pde2gnn.integrate.compiled_solve import solve_fixed  # noqa: E402,F401
+# the fixed-step loop on the compiled step and the compiled field alone (their own module:
+# this one's size)
+from pde2gnn.integrate.compiled_solve import compiled_field, solve_fixed  # noqa: E402,F401

@@ -11,6 +11,8 @@ torch.compile's ``eager`` backend runs the traced graph without generating kerne
 the tracing (no graph break, no recompilation), which is what depends on pde2gnn's code;
 inductor's C++ build would cost ~1 minute per spec on this CPU (benchmarks/scale.py times it).
 """
+import pickle
+
 import pytest
 import torch
 
@@ -131,6 +133,12 @@ def test_training_epochs_trace_once(monkeypatch):
                 assert (g1 - g0).abs().max() <= 1e-10 * max(g0.abs().max().item(), 1.0)
     assert traced[0] >= 1 and traced[1:] == [0, 0], traced
     assert block._compiled[1].how.startswith("ahead of time")
+    with torch.no_grad():       # evaluation: a second ahead-of-time compile, beside the first
+        y = block(x)            # (torch pickles the state its guards read, this module's too)
+        assert block._compiled[1].how.startswith("ahead of time"), block._compiled[1].how
+        assert torch.allclose(y, eager(x), rtol=0, atol=1e-12)
+        again = pickle.loads(pickle.dumps(block))   # torch.save: compiled again when used
+        assert torch.allclose(again(x), y, rtol=0, atol=1e-12)
 
 
 @pytest.mark.slow
