@@ -77,6 +77,10 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "gread_h4_chameleon": "the reference's four attention heads (specs/gread_h4.pde; "
                              "gread.toml [Chameleon] otherwise, decoder_mlp included; eighth "
                              "round)",
+       **{f"acmp_ref_{ds}_tuned": "hyperparameters chosen on validation over splits 0-4 "
+          "(run_acmp_sweep.sh: 16 configurations of beta, T, dropout and weight decay, "
+          "acmp_sweep.json), then the ten splits; dopri5, 200 epochs (ninth round)"
+          for ds in ("texas", "wisconsin", "cornell")},
        "acmp_ref_texas_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_wisconsin_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
        "acmp_ref_cornell_e200": "acmp.toml's 200 epochs, dopri5 (eighth round)",
@@ -140,8 +144,8 @@ MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("GREAD-BS", "PubMed"): "gread (head)", ("GREAD-BS", "Squirrel"): "gread_rw",
         ("GraphCON-GCN", "Texas"): "graphcon",
         ("GraphCON-GCN", "Cornell"): "graphcon_v1", ("GraphCON-GCN", "Wisconsin"): "graphcon",
-        ("ACMP", "Texas"): "acmp_ref (e200)", ("ACMP", "Cornell"): "acmp_ref (e200)",
-        ("ACMP", "Wisconsin"): "acmp_ref (e200)",
+        ("ACMP", "Texas"): "acmp_ref (tuned)", ("ACMP", "Cornell"): "acmp_ref (tuned)",
+        ("ACMP", "Wisconsin"): "acmp_ref (tuned)",
         ("ACMP", "Chameleon"): "acmp_grand (select)", ("G^2-GraphSAGE", "Chameleon"): "g2 (e200)"}
 
 

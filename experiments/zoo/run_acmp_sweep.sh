@@ -5,7 +5,9 @@
 # of 16 configurations (repulsion beta, integration time T, dropout, weight decay; the rest:
 # acmp.toml, dopri5, 200 epochs) on geom-gcn splits 0-4, the best mean validation accuracy
 # taken (experiments/nsd/summarize_sweep.py --best), then the ten splits with it. Two
-# processes (a, b: the grid split between them), then `ten`; results in experiments/zoo/runs/.
+# processes (a, b: the grid split between them), then `ten`; results in experiments/zoo/runs/,
+# the sweep's table in experiments/zoo/acmp_sweep.json (every configuration's validation and
+# test accuracy per split).
 # Usage: bash experiments/zoo/run_acmp_sweep.sh [a|b|ten]
 set -eu
 cd "$(dirname "$0")/../.."
@@ -22,7 +24,7 @@ sweep() {  # dataset [betas]
   done; done; done; done
 }
 ten() {  # dataset: the ten splits with the best configuration of the sweep
-  python experiments/nsd/summarize_sweep.py "$OUT" > experiments/zoo/runs/sweep_acmp.json
+  python experiments/nsd/summarize_sweep.py "$OUT" > experiments/zoo/acmp_sweep.json
   python -m pde2gnn train $S --dataset "$1" --splits 10 --threads 1 --quiet --method dopri5 \
     --log-every 0 --resume $(python experiments/nsd/summarize_sweep.py "$OUT" --best "$1") \
     --results "experiments/zoo/runs/acmp_ref_$1_tuned.json"
