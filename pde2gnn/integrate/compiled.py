@@ -7,27 +7,23 @@ more. :class:`CompiledStep` traces the step
     k_1 = f(t0, y0),  k_s = f(t0 + c_s dt, y0 + dt sum_{r<s} a_sr k_r),  y1 = y0 + dt sum_s b_s k_s
 
 (Butcher 2016, "Numerical Methods for Ordinary Differential Equations", eq. 230a) with
-``torch.compile(fullgraph=True)`` into one graph: every sparse product of the field is a sum
-of shifted copies of the state where its operator is a constant stencil on a periodic grid
-(``backend/grid.py``), else a gather and a reduction over the padded ELL form of its operator
-(``backend/ell.py``; both chosen before the first trace) where rows are of bounded length,
-else the custom operator
-``torch.ops.pde2gnn.csr_mm`` (``backend/csr.csr_product``, opaque to the tracer), and the
-compiler fuses the node-wise arithmetic and the stage sums around it; where every product
-is in the shifted grid form (CPU, no grad), the traced step is instead written as a C loop
-nest by :mod:`pde2gnn.compiler.backend.grid_loop` (``loop``). After the first call
-the step is compiled ahead of time and called without dynamo's per-call machinery, its
-guards checked once per solve (:meth:`CompiledStep._compile_direct`). The step's time ``t0``, step size ``dt`` and the
-tableau's weights ``a``, ``b``, ``c`` enter as tensors, not Python numbers, so a solve with a
-new step size or end time, a new y0 (``VectorField.prepare``) or new parameter values (the next
-epoch) reuses the compiled graph: it is traced once per (field, method, dtype, device, grad
-mode, state shape). Only the zero pattern of the tableau is fixed in the traced code.
+``torch.compile(fullgraph=True)`` into one graph. Each sparse product of the field is a sum of
+shifted copies of the state where its operator is a constant stencil on a periodic grid
+(``backend/grid.py``), else a gather and reduction over its padded ELL form (``backend/ell.py``)
+where rows are of bounded length, else the custom operator ``torch.ops.pde2gnn.csr_mm``
+(``backend/csr.csr_product``, opaque to the tracer); the compiler fuses the node-wise arithmetic
+and the stage sums around it. Where every product is in the shifted grid form (CPU, no grad),
+the traced step is written as a C loop nest instead (:mod:`pde2gnn.compiler.backend.grid_loop`).
+After the first call the step is compiled ahead of time and called without dynamo's per-call
+machinery, its guards checked once per solve (:meth:`CompiledStep._compile_direct`). ``t0``,
+``dt`` and the tableau's ``a``, ``b``, ``c`` enter as tensors, so a new step size or end time,
+y0 or parameter values reuse the graph: it is traced once per (field, method, dtype, device,
+grad mode, state shape); only the tableau's zero pattern is fixed in the traced code.
 
 :func:`solve_fixed` runs fixed-step methods on it, several steps per compiled call
-(:meth:`CompiledStep.steps`; the grid and the linear interpolation to output times of
-:func:`pde2gnn.integrate.rk.rk_solve`); adaptive methods keep :func:`pde2gnn.integrate.rk.rk_solve`'s
-step-size control in Python and get the field compiled alone (:func:`compiled_field`: ``t`` is a
-tensor there, so changing step sizes do not recompile either).
+(:meth:`CompiledStep.steps`; the grid and interpolation of :func:`pde2gnn.integrate.rk.rk_solve`);
+adaptive methods keep ``rk_solve``'s step-size control in Python and get the field compiled alone
+(:func:`compiled_field`: ``t`` is a tensor there, so new step sizes do not recompile either).
 """
 from __future__ import annotations
 
@@ -304,9 +300,8 @@ class CompiledStep(nn.Module):
         return self._compiled[name]
 
     def __getstate__(self):
-        """Pickled (``torch.save``; torch's ahead-of-time compile pickles the state its guards
-        read, this module included) without the compiled code, whose guard managers and C
-        libraries do not pickle: it is compiled again at the next first call."""
+        """Pickled (``torch.save``, and by torch's ahead-of-time compile with its guards' state)
+        without the compiled code, which does not pickle; it is compiled again when called."""
         state = self.__dict__.copy()
         state.update(_direct={}, _loops={}, _seen=set(), _check=True,
                      _compiled=None if self._compiled is None else {})
@@ -320,13 +315,10 @@ class CompiledStep(nn.Module):
         return self._abc[key]
 
     def _compile_direct(self, fn: Callable, key, args) -> str:
-        """The step compiled ahead of time (``torch.compile(...).aot_compile``, after the
-        ordinary first call, whose graph inductor's cache then reuses), called without
-        dynamo's per-call frame evaluation: on this CPU that machinery costs about 30 us of
-        CPU per call (a compiled ``x + 1`` on 4096 numbers: 30-36 us against 2-3 us for the
-        kernel; benchmarks/scale.py). Its guards are checked once per solve
-        (:meth:`new_solve`), not per step. Returns the log's phrase; where torch cannot
-        compile ahead of time, the dynamo path stays."""
+        """The step compiled ahead of time (``aot_compile`` after the first call, whose graph
+        inductor's cache reuses), called without dynamo's per-call frame evaluation (about
+        30 us of CPU per call here: benchmarks/scale.py), its guards checked once per solve
+        (:meth:`new_solve`). Returns the log's phrase; else the dynamo path stays."""
         from torch._dynamo.exc import TensorifyScalarRestartAnalysis
         if not isinstance(self.backend, str):  # its output need not be serialisable
             return "dynamo per call (a backend function is not compiled ahead of time)"
@@ -357,6 +349,38 @@ def _vector_bits() -> int:
     return int(getattr(pick_vec_isa(), "bit_width", lambda: 0)())
 
 
+def compiled_field(field: nn.Module, backend: Optional[str] = None,
+                   log: Optional[Callable[[str], None]] = print) -> Callable:
+    """``torch.compile(field, fullgraph=True)``: the vector field alone, for the adaptive
+    methods' Python step-size control (t is a tensor, so new step sizes do not recompile);
+    the first call is timed and logged like :class:`CompiledStep`'s.
+
+    Raises:
+        OptionError: a field that cannot be traced (sheaf Laplacians)."""
+    backend = backend or DEFAULT_BACKEND
+    _check_traceable(field)
+    compiled = torch.compile(field, fullgraph=True, backend=backend, dynamic=False)
+    seen: set = set()
+
+    def call(t: Tensor, y: Tensor) -> Tensor:
+        key = (y.dtype, y.device, tuple(y.shape), torch.is_grad_enabled())
+        if key in seen:
+            return compiled(t, y)
+        start = time.perf_counter()
+        products = ell.prepare(field, shifted=False)     # no per-solve check of grid weights
+        out = compiled(t, y)
+        seen.add(key)
+        call.compile_seconds += time.perf_counter() - start
+        if log is not None:
+            log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
+                f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
+                f"{backend}), step-size control eager; sparse products: {products}; first "
+                f"call {time.perf_counter() - start:.1f} s")
+        return out
+    call.compile_seconds = 0.0     # the first calls' wall seconds, as CompiledStep's
+    return call
+
+
 def _check_traceable(field: nn.Module) -> None:
     """Sheaf Laplacians (``pde2gnn.compiler.backend.sheaf``) test their degree blocks for being
     diagonal on the data and multiply through a CSR autograd Function: not traceable yet."""
@@ -372,6 +396,5 @@ def _name(field: nn.Module) -> str:
     return f"'{ir.name}'" if ir is not None else type(field).__name__
 
 
-# the fixed-step loop on the compiled step and the compiled field alone (their own module:
-# this one's size)
-from pde2gnn.integrate.compiled_solve import compiled_field, solve_fixed  # noqa: E402,F401
+# the fixed-step loop on the compiled step (its own module: this one's size)
+from pde2gnn.integrate.compiled_solve import solve_fixed  # noqa: E402,F401

@@ -1,16 +1,13 @@
 """Fixed-step solves on a :class:`~pde2gnn.integrate.compiled.CompiledStep`: the step grid of
 :func:`pde2gnn.integrate.rk.rk_solve`, several steps per compiled call, linear interpolation to
-output times between grid points; and :func:`compiled_field`, the field alone for the adaptive
-methods (both re-exported by :mod:`pde2gnn.integrate.compiled`)."""
+output times between grid points (re-exported by :mod:`pde2gnn.integrate.compiled`)."""
 from __future__ import annotations
 
-import time
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from pde2gnn.compiler.backend import ell
 from pde2gnn.errors import OptionError, SolverError
 from pde2gnn.integrate.rk import step_grid
 from pde2gnn.integrate.tableaus import TABLEAUS
@@ -73,36 +70,3 @@ def solve_fixed(step, y0: Tensor, t: Sequence[float],
             y0 = y1
         at += take
     return torch.stack(out), stages * (len(grid) - 1)
-
-
-def compiled_field(field: nn.Module, backend: Optional[str] = None,
-                   log: Optional[Callable[[str], None]] = print) -> Callable:
-    """``torch.compile(field, fullgraph=True)``: the vector field alone, for the adaptive
-    methods' Python step-size control (t is a tensor, so new step sizes do not recompile);
-    the first call is timed and logged like :class:`CompiledStep`'s.
-
-    Raises:
-        OptionError: a field that cannot be traced (sheaf Laplacians)."""
-    from pde2gnn.integrate.compiled import DEFAULT_BACKEND, _check_traceable, _name
-    backend = backend or DEFAULT_BACKEND
-    _check_traceable(field)
-    compiled = torch.compile(field, fullgraph=True, backend=backend, dynamic=False)
-    seen: set = set()
-
-    def call(t: Tensor, y: Tensor) -> Tensor:
-        key = (y.dtype, y.device, tuple(y.shape), torch.is_grad_enabled())
-        if key in seen:
-            return compiled(t, y)
-        start = time.perf_counter()
-        products = ell.prepare(field, shifted=False)     # no per-solve check of grid weights
-        out = compiled(t, y)
-        seen.add(key)
-        call.compile_seconds += time.perf_counter() - start
-        if log is not None:
-            log(f"compiled: the vector field of {_name(field)} (state {list(y.shape)}, "
-                f"{'with' if key[3] else 'without'} grad) by torch.compile(fullgraph, "
-                f"{backend}), step-size control eager; sparse products: {products}; first "
-                f"call {time.perf_counter() - start:.1f} s")
-        return out
-    call.compile_seconds = 0.0     # the first calls' wall seconds, as CompiledStep's
-    return call
