@@ -49,6 +49,19 @@ def interleaved(fns: dict, blocks: int, repeats: int, device: str,
     return times
 
 
+def step_fn(model, forward, y, mask, opt):
+    """One training step of a node classifier as a call: ``forward()`` (logits ``[N, C]``),
+    cross-entropy on the ``mask`` rows, backward, optimiser step."""
+    from torch import nn
+
+    def step():
+        model.train()
+        opt.zero_grad()
+        nn.functional.cross_entropy(forward()[mask], y[mask]).backward()
+        opt.step()
+    return step
+
+
 def graph_with_self_loops(dataset, data_root=None):
     """``(data, edge_index)``: a data set and its graph with exactly one self-loop per node."""
     data = load_dataset(dataset, data_root)

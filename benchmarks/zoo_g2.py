@@ -25,26 +25,15 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import interleaved, parser  # noqa: E402
+from common import interleaved, parser, step_fn  # noqa: E402
 
 from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.models.continuous_gnn import ContinuousGNN  # noqa: E402
 from pde2gnn.models.features import as_model_input  # noqa: E402
 from pde2gnn.train.tasks.node_classification import make_optimizer  # noqa: E402
 from pde2gnn.train.config import load_defaults, make_config  # noqa: E402
-
-
-def step_fn(model, forward, y, mask, opt):
-    def step():
-        model.train()
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(forward()[mask], y[mask])
-        loss.backward()
-        opt.step()
-    return step
 
 
 def main() -> None:

@@ -41,11 +41,9 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import interleaved, parser  # noqa: E402
-from zoo_g2 import step_fn  # noqa: E402
+from common import interleaved, parser, step_fn  # noqa: E402
 
 from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.models.continuous_gnn import ContinuousGNN  # noqa: E402

@@ -12,6 +12,7 @@ Usage: python experiments/zoo/make_summary.py
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -305,7 +306,6 @@ def step_table() -> list:
         runs.setdefault((r["model"], r["dataset"], r["graph"]), []).append(r)
     if not runs:
         return []
-    med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
     lines = ["", "Time of one training step against the reference code, both in one process, "
              "interleaved, one thread, CPU time (`bash experiments/zoo/run_step_times.sh`; the "
              "model, data and optimiser each code's own runner builds, the same "
@@ -316,8 +316,8 @@ def step_table() -> list:
     for (model, ds, graph), rs in runs.items():
         ratios = ", ".join(f"{r['ratio']:.2f}" for r in rs)
         lines.append(f"| {model} | {ds} | {graph or '–'} | {len(rs)} | "
-                     f"{med([r['pde2gnn_s'] for r in rs]):.4f} | "
-                     f"{med([r['reference_s'] for r in rs]):.4f} | {ratios} | "
+                     f"{statistics.median(r['pde2gnn_s'] for r in rs):.4f} | "
+                     f"{statistics.median(r['reference_s'] for r in rs):.4f} | {ratios} | "
                      f"{rs[-1]['date']} | `{rs[-1]['command']}` |")
     return lines
 

@@ -14,7 +14,7 @@
 # ($G2REF/heterophilic_graphs: the reference's folder; PROBE: --undirected, --gate-in) writes
 # experiments/zoo/runs/traces/trace_g2_ref_<dataset>[_<probe>]_s<split>.json for splits 0-9 (SPLITS="0 1"
 # for fewer, EPOCHS=N to stop before the reference's 200). torch_scatter has no build for torch
-# 2.13: a stand-in module (its one call, scatter with reduce mean, on
+# 2.13: benchmarks/reference/stubs_grand's stand-in (its one call, scatter with reduce mean, on
 # torch_geometric.utils.scatter) goes on PYTHONPATH; nothing of the reference is edited. The
 # mean / std over the splits and the time per epoch go into reference.json (g2_<dataset>[_probe]).
 # GREAD's reference (torch_sparse) is not run.
@@ -29,22 +29,14 @@ if [ "${1:-}" = g2 ]; then
                         src="$DATA/WikipediaNetwork/$name/geom_gcn/raw" ;;
     *) raw="$G2REF/data/$name/$name/raw"; src="$DATA/WebKB/$name/raw" ;;
   esac
-  mkdir -p "$raw" "$G2REF/shim/torch_scatter" experiments/zoo/runs/traces
+  mkdir -p "$raw" experiments/zoo/runs/traces
   cp -n "$src"/* "$raw/"
-  cat > "$G2REF/shim/torch_scatter/__init__.py" <<'PY'
-from torch_geometric.utils import scatter as _scatter
-
-
-def scatter(src, index, dim=-1, out=None, dim_size=None, reduce="sum"):
-    assert out is None
-    return _scatter(src, index, dim=dim, dim_size=dim_size, reduce=reduce)
-PY
   tag=""
   for a in "$@"; do tag="${tag}_${a#--}"; done
   for s in ${SPLITS:-0 1 2 3 4 5 6 7 8 9}; do
     out=experiments/zoo/runs/traces/trace_g2_ref_${name}${tag}_s$s.json
     [ -f "$out" ] && continue
-    PYTHONPATH=$PWD:$G2REF/shim OMP_NUM_THREADS=1 nice -n 10 python \
+    PYTHONPATH=$PWD:$PWD/benchmarks/reference/stubs_grand OMP_NUM_THREADS=1 nice -n 10 python \
       experiments/zoo/trace_g2_reference.py "$G2REF/heterophilic_graphs" "$out" \
       --dataset "$name" --split "$s" --seed "$s" ${EPOCHS:+--epochs $EPOCHS} "$@" \
       > /dev/null

@@ -9,7 +9,8 @@
 # others empty modules whose functions raise if called (only the GDC / kNN / ogbn-arxiv /
 # wandb paths would call them). TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1: the references' processed
 # data sets are pickled Data objects, which torch >= 2.6 refuses by default.
-# Usage: GREAD=/tmp/ref_gread ACMP=/tmp/ref_acmp SHIM=/tmp/ref_shim \
+# (default: benchmarks/reference/stubs_grand, with stubs_nsd's wandb).
+# Usage: GREAD=/tmp/ref_gread ACMP=/tmp/ref_acmp \
 #   bash experiments/zoo/run_reference_gread_acmp.sh [gread|acmp [DATASET]|acmp_undirected]
 # gread: GREAD's own runner with its best parameters (gread_params.py) on the ten splits
 #   (`run_GNN.py --dataset wisconsin --use_best_params --num_splits 10`; its splits are the
@@ -22,6 +23,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1
 DATA=${PDE2GNN_DATA:-/tmp/data}
+SHIM=${SHIM:-$PWD/benchmarks/reference/stubs_grand:$PWD/benchmarks/reference/stubs_nsd}
 mkdir -p experiments/zoo/runs
 gread() {
   : "${GREAD:?set GREAD to a clone of jeongwhanchoi/GREAD}"

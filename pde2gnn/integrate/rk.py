@@ -197,7 +197,7 @@ def rk_solve(func: Callable[[Tensor, Tensor], Tensor], y0: Tensor, t: Sequence[f
         func = partial(_reversed, func)
     if len(ts) < 1 or any(b <= a for a, b in zip(ts, ts[1:])):
         raise OptionError(f"output times must be strictly increasing or decreasing, got {ts}")
-    st = _Steps(_Counter(func, max_nfe, name, norm), tab, None if tab.reuse_last else affine_step)
+    st = _Steps(_Counter(func, max_nfe, name, norm), tab, affine_step)
     run = _adaptive if tab.adaptive else _fixed
     ys, steps, rejected = run(st, y0, ts, rtol=rtol, atol=atol, step_size=step_size)
     return Solution(torch.stack(ys), st.f.nfe, steps, rejected)
@@ -388,7 +388,7 @@ def _fixed(st: _Steps, y0: Tensor, ts: List[float], *, step_size=None, rtol=None
 def affine_step(field, method: str):
     """The generated ``method`` step of an affine compiled field, ``(t, h, y0, f0) -> (y1,
     vectors)`` (the Krylov form of :func:`~pde2gnn.integrate.tableaus.affine_step_source`), on
-    the values of the field's last ``prepare``.
+    the values of the field's last ``prepare``; None for ``reuse_last`` (no stage to hand on).
 
     Raises:
         OptionError: the field is not affine, or ``method`` is not in :data:`TABLEAUS`.
@@ -396,5 +396,5 @@ def affine_step(field, method: str):
     if not field.affine or method not in TABLEAUS:
         raise OptionError(f"no affine {method} step for '{field.program.ir.name}' (affine: "
                           f"{field.affine}; methods: {', '.join(TABLEAUS)})")
-    return field.bind_source(method, lambda: affine_step_source(TABLEAUS[method]),
-                             "affine_step", stage_sum=stage_sum)
+    return None if TABLEAUS[method].reuse_last else field.bind_source(
+        method, lambda: affine_step_source(TABLEAUS[method]), "affine_step", stage_sum=stage_sum)
