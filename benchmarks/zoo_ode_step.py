@@ -13,15 +13,20 @@ GRAND-family zoo model against its reference code, in the same process, in inter
 The reference's model, optimiser and data are the ones its own ``main(opt)`` builds: its
 command line is parsed by its own ``__main__`` block, and ``main`` runs until its first call
 of ``train``, which hands its arguments over; the reference's step is then its own
-``train(model, optimizer, data, pos_encoding)``. Nothing of the reference is copied here. Its
-torch_sparse / torch_scatter calls (no build for torch 2.13) go through
-benchmarks/reference/stubs_grand (the same gather / scale / scatter-add operations as
-torch_sparse's own Python; wandb through stubs_nsd). Ours is the model and optimiser
-`pde2gnn train SPEC --dataset DS` builds, on split 0. Only the training step is timed: the
-evaluation pass differs by design (the reference's early-stopping test integrator, pde2gnn's
-``select_time``).
+``train(model, optimizer, data, pos_encoding)``, its evaluation its own ``test(model, data,
+pos_encoding, opt)``. Nothing of the reference is copied here. Its torch_sparse /
+torch_scatter calls (no build for torch 2.13) go through benchmarks/reference/stubs_grand (the
+same gather / scale / scatter-add operations as torch_sparse's own Python; wandb through
+stubs_nsd). Ours is the model and optimiser `pde2gnn train SPEC --dataset DS` builds, on split
+0.
 
-Prints the medians and the ratio reference / pde2gnn.
+Timed: the training step, and the whole epoch as each runner's loop runs it (training step,
+then evaluation). The reference's evaluation is its early-stopping test integrator
+(``GNNEarly``: the solve to T with the validation accuracy at every step, the best kept); ours
+is the same work as `pde2gnn train --select-time 1` does it: one solve without gradients,
+the logits at 32 times up to T, the accuracies at each and the best by validation.
+
+Prints the medians of both and the ratios reference / pde2gnn.
 
     git clone https://github.com/jeongwhanchoi/GREAD /tmp/ref_gread
     git clone https://github.com/ykiiiiii/ACMP /tmp/ref_acmp
@@ -64,7 +69,8 @@ class _Handed(Exception):
 
 
 def reference_step(ref: Path, argv: list[str], dataset: str, data_root: Path):
-    """The reference's own training step, with the model, optimiser and data its ``main``
+    """``(step, epoch, model)``: the reference's own training step, and its training step
+    followed by its own evaluation (``test``), with the model, optimiser and data its ``main``
     builds from command line ``argv`` (run from its src folder, its data files copied where it
     reads them)."""
     src = ref / "src"
@@ -97,7 +103,28 @@ def reference_step(ref: Path, argv: list[str], dataset: str, data_root: Path):
     except _Handed as h:
         model, optimizer, data, pos = h.args[0]
     run_GNN.train = own_train
-    return lambda: own_train(model, optimizer, data, pos), model
+    step = lambda: own_train(model, optimizer, data, pos)      # noqa: E731
+
+    def epoch():
+        step()
+        run_GNN.test(model, data, pos, opt)
+    return step, epoch, model
+
+
+def our_epoch(model, step, xs, y, masks, time_end: float, points: int = 32):
+    """Our training step, then the evaluation `pde2gnn train --select-time 1` runs: one solve
+    without gradients, the logits at ``points`` times up to ``time_end``, the train /
+    validation / test accuracy at each and the time of the best validation accuracy."""
+    times = torch.linspace(0, time_end, points + 1)[1:]
+
+    def epoch():
+        step()
+        model.eval()
+        with torch.no_grad():
+            pred = model(xs, times).argmax(-1)                          # [K, N]
+            accs = torch.stack([(pred[:, m] == y[m]).float().mean(1) for m in masks], 1)
+            return accs[int(accs[:, 1].argmax())].tolist()
+    return epoch
 
 
 def main() -> None:
@@ -115,14 +142,16 @@ def main() -> None:
 
     cfg = make_config(load_defaults(spec, dataset))         # the spec's TOML, as `pde2gnn train`
     data = load_dataset(dataset, str(data_root), directed=cfg.directed)
-    train = data.train_mask[:, 0]
+    masks = [m[:, 0] for m in (data.train_mask, data.val_mask, data.test_mask)]
     torch.manual_seed(0)
     ours = ContinuousGNN(spec, data, int(data.y.max()) + 1, cfg)
     xs, y = as_model_input(data.x), data.y
-    fns = {"pde2gnn": step_fn(ours, lambda: ours(xs), y, train, make_optimizer(ours, cfg))}
+    step = step_fn(ours, lambda: ours(xs), y, masks[0], make_optimizer(ours, cfg))
     torch.manual_seed(0)
-    fns["reference"], ref_model = reference_step(Path(args.ref).resolve(), argv, dataset,
-                                                 data_root)
+    ref_step, ref_epoch, ref_model = reference_step(Path(args.ref).resolve(), argv, dataset,
+                                                    data_root)
+    fns = {"pde2gnn_epoch": our_epoch(ours, step, xs, y, masks, cfg.time), "pde2gnn": step,
+           "reference_epoch": ref_epoch, "reference": ref_step}   # steps last: their NFE read
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     times = interleaved(fns, args.blocks, args.repeats, "cpu", clock)
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -133,8 +162,11 @@ def main() -> None:
         "parameters": {"pde2gnn": count(ours), "reference": count(ref_model)},
         "nfe_forward": {"pde2gnn": ours.ode.nfe_forward,
                         "reference": ref_model.fm.val},     # its train() records getNFE()
-        "s_per_step_median": {k: round(v, 5) for k, v in med.items()},
-        "ratio_reference_over_pde2gnn": round(med["reference"] / med["pde2gnn"], 3)},
+        "s_per_step_median": {k: round(med[k], 5) for k in ("pde2gnn", "reference")},
+        "s_per_epoch_median": {k: round(med[k + "_epoch"], 5) for k in ("pde2gnn", "reference")},
+        "ratio_reference_over_pde2gnn": round(med["reference"] / med["pde2gnn"], 3),
+        "epoch_ratio_reference_over_pde2gnn": round(med["reference_epoch"]
+                                                    / med["pde2gnn_epoch"], 3)},
         indent=1))
 
 

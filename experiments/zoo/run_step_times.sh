@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Time of one training step (forward solve, loss, backward, optimiser step) of each zoo model
+# Time of one training step (forward solve, loss, backward, optimiser step) of each zoo model,
+# and for GREAD and ACMP of the whole epoch (the step and the evaluation),
 # against its reference code, both in one process, interleaved (benchmarks/zoo_graphcon.py,
 # zoo_g2.py, zoo_ode_step.py; each docstring says what is timed), one thread, this process's CPU
 # time. ROUNDS runs of each (default 3); each run's figures go to

@@ -1,6 +1,7 @@
 """One step-time benchmark's output (stdin: benchmarks/zoo_graphcon.py, zoo_g2.py or
 zoo_ode_step.py; the references print their own lines before it, the JSON is the last object)
--> one record per compared pair in experiments/zoo/step_times/<key>_r<k>.json, which
+-> one record per compared pair (the training step's times and ratio; the whole epoch's where
+the benchmark times it) in experiments/zoo/step_times/<key>_r<k>.json, which
 make_summary.py renders. Run by run_step_times.sh:
 
     python experiments/zoo/step_time_record.py MODEL ROUND "COMMAND" OUT_DIR < output
@@ -30,9 +31,13 @@ def main() -> None:
                "clock": res["clock"], "pde2gnn_s": med[ours], "reference_s": med[ref],
                "ratio": round(med[ref] / med[ours], 3), "command": command,
                "date": datetime.date.today().isoformat()}
+        epoch = res.get("s_per_epoch_median")      # zoo_ode_step.py: the whole epoch too
+        if epoch:
+            rec.update(pde2gnn_epoch_s=epoch[ours], reference_epoch_s=epoch[ref],
+                       epoch_ratio=round(epoch[ref] / epoch[ours], 3))
         key = f"{model}_{res['dataset']}" + (f"_{graph}" if graph else "")
         Path(out, f"{key}_r{k}.json").write_text(json.dumps(rec, indent=1) + "\n")
-        print(key, rec["ratio"])
+        print(key, rec["ratio"], rec.get("epoch_ratio", ""))
 
 
 if __name__ == "__main__":

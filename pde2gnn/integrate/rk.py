@@ -4,9 +4,8 @@ torchdiffeq (Chen et al. 2018) keeps the stages of a step in one ``[..., S]`` te
 each stage sum ``y0 + dt * sum_s a_is k_s`` as a broadcast product over that short last axis,
 then backpropagates through those products and the copies into the stage tensor. On a graph
 ODE the vector field itself is a sparse product, and that bookkeeping costs several times the
-field. Here the stages are a list, each stage sum is one autograd node
-(:class:`_StageSum`: in-place accumulation forward, one scaled copy per stage backward), and
-the control arithmetic (error norm, step size) runs without autograd, with one host
+field. Here the stages are a list, each stage sum is a chain of native in-place ``add_(k,
+alpha=w)`` into one new tensor (autograd hands each stage its scaled gradient), and the control arithmetic (error norm, step size) runs without autograd, with one host
 synchronisation per step.
 
 Semantics follow torchdiffeq 0.2 (``torchdiffeq._impl.rk_common`` / ``misc``) so that both take
@@ -43,37 +42,6 @@ from pde2gnn.integrate.tableaus import (TABLEAUS, Tableau,  # noqa: F401 (re-exp
 SAFETY, IFACTOR, DFACTOR = 0.9, 10.0, 0.2
 
 
-class _StageSum(torch.autograd.Function):
-    """``base + sum_s w_s k_s`` as one autograd node (``base`` may be None: the sum alone).
-
-    Forward accumulates in place into one new tensor; backward hands each input its scaled
-    copy of the incoming gradient (``base``, and a stage of weight 1, get the gradient itself,
-    as autograd's own ``add`` does). Nothing is saved.
-    """
-
-    @staticmethod
-    def forward(ctx, weights, base, *ks):
-        ctx.weights = weights
-        ctx.has_base = base is not None
-        out = None
-        for w, k in zip(weights, ks):
-            if w == 0.0:
-                continue
-            if out is None:
-                out = torch.add(base, k, alpha=w) if base is not None else k * w
-            else:
-                out.add_(k, alpha=w)
-        if out is None:
-            out = base.clone() if base is not None else torch.zeros_like(ks[0])
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        grads = [None if w == 0.0 or not need else g if w == 1.0 else g * w
-                 for w, need in zip(ctx.weights, ctx.needs_input_grad[2:])]
-        return (None, g if ctx.has_base else None, *grads)
-
-
 def _check_weights(weights: Tuple[float, ...], dtype: torch.dtype) -> None:
     """Raise :class:`SolverError` when a stage weight (h times a tableau entry, or h^m in an
     affine step) is not a finite number of ``dtype``: the step is too long for the dtype."""
@@ -93,8 +61,11 @@ _FINFO_MAX: dict = {}
 
 def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Tensor],
               out: Optional[Tensor] = None) -> Tensor:
-    """``base + sum_s weights[s] * ks[s]`` (one fused node); ``weights`` are Python floats,
-    ``ks`` tensors of one shape, ``base`` the same shape or None (then the sum alone).
+    """``base + sum_s weights[s] * ks[s]``; ``weights`` are Python floats, ``ks`` tensors of
+    one shape, ``base`` the same shape or None (then the sum alone). Zero weights are skipped;
+    the rest accumulate in place into one new tensor, in the order given (native ``add`` /
+    ``add_``: on a small graph their dispatch is cheaper than one custom autograd node's, 15-30
+    µs less per stage sum, forward and backward, at 183 x 16).
 
     ``out``: a buffer to write into, without autograd (for values nobody differentiates:
     error estimates, and stage states of a solve without grad); new memory costs more than
@@ -103,10 +74,14 @@ def stage_sum(base: Optional[Tensor], weights: Sequence[float], ks: Sequence[Ten
     weights = tuple(float(w) for w in weights)
     _check_weights(weights, (base if base is not None else ks[0]).dtype)
     live = [(w, k) for w, k in zip(weights, ks) if w != 0.0]
-    if out is None and len(live) == 1 and base is not None:   # one native add: the values and
-        return torch.add(base, live[0][1], alpha=live[0][0])  # gradients of _StageSum, faster
     if out is None:
-        return _StageSum.apply(weights, base, *ks[:len(weights)])
+        if not live:
+            return base.clone() if base is not None else torch.zeros_like(ks[0])
+        (w, k), rest = live[0], live[1:]
+        out = torch.add(base, k, alpha=w) if base is not None else k * w
+        for w, k in rest:
+            out.add_(k, alpha=w)
+        return out
     with torch.no_grad():
         out.zero_() if base is None else out.copy_(base)
         for w, k in live:
