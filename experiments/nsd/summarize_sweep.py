@@ -8,7 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
-KEYS = ("input_dropout", "weight_decay", "lr", "dropout", "time")   # --input-dropout ... --time
+KEYS = ("input_dropout", "weight_decay", "lr", "dropout", "time", "hidden")  # --input-dropout ...
 rows = []
 for f in sorted(glob.glob(str(Path(sys.argv[1]) / "*.json"))):
     d = json.loads(Path(f).read_text())

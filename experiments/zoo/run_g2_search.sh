@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# G^2-GraphSAGE (library/g2.pde) with hyperparameters chosen on validation. The reference ships
+# values for one task only: "the hyperparameters provided in the heterophilic graphs file are
+# the (rounded) hyperparameters only for the wisconsin task using G^2-GraphSAGE ... run a small
+# random search including lr, nhid, weight_decay, dropout, G2_exp and nlayers"
+# (tk-rusch/gradientgating issue #1, the author's answer). So: 24 configurations drawn with a
+# fixed seed from the grid below (layers = Euler steps of size 1, --time), each on geom-gcn
+# splits 0-4, 200 epochs (g2.toml's); CONFIGS and SPLITS cut that (the first CONFIGS draws,
+# splits 0..SPLITS-1; NOTES.md says what each data set ran). The best mean validation accuracy
+# is taken (experiments/nsd/summarize_sweep.py --best), then the ten splits with it. Results in
+# experiments/zoo/runs/ (the ten-split row: g2_<dataset>_tuned.json); every configuration's
+# validation and test accuracy per split in experiments/zoo/g2_search_<dataset>.json.
+# Usage: bash experiments/zoo/run_g2_search.sh DATASET [search|ten]
+set -eu
+cd "$(dirname "$0")/../.."
+export OMP_NUM_THREADS=1 PDE2GNN_DATA=${PDE2GNN_DATA:-/tmp/data}
+DS=${1:?dataset}
+OUT=experiments/zoo/runs/search_g2_$DS
+mkdir -p "$OUT"
+search() {
+  CONFIGS=${CONFIGS:-24} python - <<'PY' | while read -r k lr hid wd drop din p layers; do
+import os, random
+r = random.Random(0)
+for k in range(int(os.environ["CONFIGS"])):
+    print(k, r.choice([0.001, 0.003, 0.005, 0.01]), r.choice([64, 128, 256]),
+          r.choice([0.0005, 0.001, 0.005, 0.01]), r.choice([0.0, 0.1, 0.3, 0.5]),
+          r.choice([0.3, 0.5, 0.7]), r.choice([1.0, 1.5, 2.0, 2.5, 3.0, 4.0]),
+          r.choice([2, 4, 6, 8]))
+PY
+    f=$OUT/c$k.json
+    [ -f "$f" ] || python -m pde2gnn train g2 --dataset "$DS" --splits "${SPLITS:-5}" \
+      --threads 1 --quiet --lr "$lr" --hidden "$hid" --weight-decay "$wd" --dropout "$drop" \
+      --input-dropout "$din" --param p="$p" --time "$layers" --log-every 0 --results "$f" \
+      > /dev/null
+  done
+}
+ten() {
+  python experiments/nsd/summarize_sweep.py "$OUT" > "experiments/zoo/g2_search_$DS.json"
+  python -m pde2gnn train g2 --dataset "$DS" --splits 10 --threads 1 --quiet --log-every 0 \
+    --resume $(python experiments/nsd/summarize_sweep.py "$OUT" --best "$DS") \
+    --results "experiments/zoo/runs/g2_${DS}_tuned.json"
+}
+case "${2:-all}" in
+  search) search ;;
+  ten) ten ;;
+  *) search; ten ;;
+esac
