@@ -22,9 +22,10 @@ stubs_nsd). Ours is the model and optimiser `pde2gnn train SPEC --dataset DS` bu
 
 Timed: the training step, and the whole epoch as each runner's loop runs it (training step,
 then evaluation). The reference's evaluation is its early-stopping test integrator
-(``GNNEarly``: the solve to T with the validation accuracy at every step, the best kept); ours
-is the same work as `pde2gnn train --select-time 1` does it: one solve without gradients,
-the logits at 32 times up to T, the accuracies at each and the best by validation.
+(``GNNEarly``: the solve to T with the accuracies after every step, the best validation kept);
+ours is the evaluation `pde2gnn train --select-time 1` runs for the same purpose: one solve
+without gradients, the logits at 32 times up to T, the accuracies at each and the best by
+validation.
 
 Prints the medians of both and the ratios reference / pde2gnn.
 

@@ -316,9 +316,10 @@ def step_table() -> list:
              "model, data and optimiser each code's own runner builds, the same "
              "hyperparameters; see each benchmark's docstring). Ratio: reference / pde2gnn, one "
              "per run. Epoch: the training step followed by the evaluation each runner's loop "
-             "runs (the reference's early-stopping test integrator: the accuracies along the "
-             "solve to T, the best validation kept; ours the same work, `--select-time 1`), "
-             "where the benchmark times it.", "",
+             "runs (the reference's early-stopping test integrator: the accuracies after "
+             "every step of the solve to T, the best validation kept; ours `--select-time 1`'s "
+             "evaluation: the accuracies at 32 times up to T), where the benchmark times it.",
+             "",
              "| model | data set | graph | runs | pde2gnn s/step | reference s/step | ratios "
              "| pde2gnn s/epoch | reference s/epoch | epoch ratios | date | command |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
