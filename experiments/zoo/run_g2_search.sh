@@ -10,7 +10,9 @@
 # is taken (experiments/nsd/summarize_sweep.py --best), then the ten splits with it. Results in
 # experiments/zoo/runs/ (the ten-split row: g2_<dataset>_tuned.json); every configuration's
 # validation and test accuracy per split in experiments/zoo/g2_search_<dataset>.json.
-# Usage: bash experiments/zoo/run_g2_search.sh DATASET [search|ten]
+# `ten DATASET FROM` runs DATASET's ten splits with the configuration FROM's search chose (a
+# transfer, where DATASET's own search is out of budget).
+# Usage: bash experiments/zoo/run_g2_search.sh DATASET [search|ten [FROM]]
 set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 PDE2GNN_DATA=${PDE2GNN_DATA:-/tmp/data}
@@ -34,14 +36,17 @@ PY
       > /dev/null
   done
 }
-ten() {
-  python experiments/nsd/summarize_sweep.py "$OUT" > "experiments/zoo/g2_search_$DS.json"
+ten() {  # [FROM]: the data set whose search chooses (default: DS)
+  local from=${1:-$DS} tag=tuned
+  [ "$from" = "$DS" ] || tag=from_$from
+  python experiments/nsd/summarize_sweep.py "$OUT/../search_g2_$from" \
+    > "experiments/zoo/g2_search_$from.json"
   python -m pde2gnn train g2 --dataset "$DS" --splits 10 --threads 1 --quiet --log-every 0 \
-    --resume $(python experiments/nsd/summarize_sweep.py "$OUT" --best "$DS") \
-    --results "experiments/zoo/runs/g2_${DS}_tuned.json"
+    --resume $(python experiments/nsd/summarize_sweep.py "$OUT/../search_g2_$from" --best "$from") \
+    --results "experiments/zoo/runs/g2_${DS}_$tag.json"
 }
 case "${2:-all}" in
   search) search ;;
-  ten) ten ;;
+  ten) ten "${3:-}" ;;
   *) search; ten ;;
 esac
