@@ -227,7 +227,8 @@ def rows() -> list:
         rf = ref.get(f"{spec}_{r['dataset']}")
         command = r["command"].replace(f" --results {path.relative_to(HERE.parent.parent)}", "")
         out.append({
-            "model": spec + (f" ({tag})" if tag else ""), "dataset": ds, "split": r.get("split") or "geom-gcn",
+            "model": spec + (f" ({tag})" if tag else ""), "dataset": ds,
+            "split": r.get("split") or "geom-gcn",
             "runs": len(acc), "ours": {"mean": round(mean, 2), "std": round(std, 2)},
             "paper": p,
             "reference": None if rf is None or rf.get("mean") is None else
@@ -306,7 +307,8 @@ def markdown(summary: dict) -> str:
               "suffix is an ablation of the reference, see run_reference.sh):", ""]
     for key, v in ref.items():
         lines.append(f"- `{key}`: {v['mean']:.2f} ± {v['std']:.2f} over "
-                     f"{v.get('runs', 10)} splits, {v['s_per_epoch']:.3f} s/epoch (`{v['command']}`)")
+                     f"{v.get('runs', 10)} splits, {v['s_per_epoch']:.3f} s/epoch "
+                     f"(`{v['command']}`)")
     lines += ["", NOTES, "", "Commands:", ""] + [f"- `{r['command']}`" for r in summary["rows"]]
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,8 @@ each stage sum ``y0 + dt * sum_s a_is k_s`` as a broadcast product over that sho
 then backpropagates through those products and the copies into the stage tensor. On a graph
 ODE the vector field itself is a sparse product, and that bookkeeping costs several times the
 field. Here the stages are a list, each stage sum is a chain of native in-place ``add_(k,
-alpha=w)`` into one new tensor (autograd hands each stage its scaled gradient), and the control arithmetic (error norm, step size) runs without autograd, with one host
+alpha=w)`` into one new tensor (autograd hands each stage its scaled gradient), and the
+control arithmetic (error norm, step size) runs without autograd, with one host
 synchronisation per step.
 
 Semantics follow torchdiffeq 0.2 (``torchdiffeq._impl.rk_common`` / ``misc``) so that both take
