@@ -55,7 +55,7 @@ from pde2gnn.data.datasets import load_dataset  # noqa: E402
 from pde2gnn.models.continuous_gnn import ContinuousGNN  # noqa: E402
 from pde2gnn.models.features import as_model_input  # noqa: E402
 from pde2gnn.train.config import load_defaults, make_config  # noqa: E402
-from pde2gnn.train.tasks.node_classification import make_optimizer  # noqa: E402
+from pde2gnn.train.tasks.node_classification import evaluate, make_optimizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = {  # model: (our spec, data set, the reference's command line)
@@ -113,18 +113,14 @@ def reference_step(ref: Path, argv: list[str], dataset: str, data_root: Path):
 
 
 def our_epoch(model, step, xs, y, masks, time_end: float, points: int = 32):
-    """Our training step, then the evaluation `pde2gnn train --select-time 1` runs: one solve
-    without gradients, the logits at ``points`` times up to ``time_end``, the train /
-    validation / test accuracy at each and the time of the best validation accuracy."""
+    """Our training step, then the evaluation `pde2gnn train --select-time 1` runs (its loop's
+    own :func:`evaluate`): one solve without gradients, the logits at ``points`` times up to
+    ``time_end``, the accuracies and validation loss at each, the best by validation."""
     times = torch.linspace(0, time_end, points + 1)[1:]
 
     def epoch():
         step()
-        model.eval()
-        with torch.no_grad():
-            pred = model(xs, times).argmax(-1)                          # [K, N]
-            accs = torch.stack([(pred[:, m] == y[m]).float().mean(1) for m in masks], 1)
-            return accs[int(accs[:, 1].argmax())].tolist()
+        return evaluate(model, xs, y, masks, times)[0]
     return epoch
 
 

@@ -6,7 +6,8 @@
 # (tk-rusch/gradientgating issue #1, the author's answer). So: 24 configurations drawn with a
 # fixed seed from the grid below (layers = Euler steps of size 1, --time), each on geom-gcn
 # splits 0-4, 200 epochs (g2.toml's); CONFIGS and SPLITS cut that (the first CONFIGS draws,
-# splits 0..SPLITS-1; NOTES.md says what each data set ran). The best mean validation accuracy
+# splits 0..SPLITS-1; NOTES.md says what each data set ran); SHARD=i/n runs only the draws
+# k with k % n == i, so n processes share one search. The best mean validation accuracy
 # is taken (experiments/nsd/summarize_sweep.py --best), then the ten splits with it. Results in
 # experiments/zoo/runs/ (the ten-split row: g2_<dataset>_tuned.json); every configuration's
 # validation and test accuracy per split in experiments/zoo/g2_search_<dataset>.json.
@@ -20,6 +21,7 @@ DS=${1:?dataset}
 OUT=experiments/zoo/runs/search_g2_$DS
 mkdir -p "$OUT"
 search() {
+  SHARD=${SHARD:-0/1}
   CONFIGS=${CONFIGS:-24} python - <<'PY' | while read -r k lr hid wd drop din p layers; do
 import os, random
 r = random.Random(0)
@@ -30,6 +32,7 @@ for k in range(int(os.environ["CONFIGS"])):
           r.choice([2, 4, 6, 8]))
 PY
     f=$OUT/c$k.json
+    [ $((k % ${SHARD#*/})) = "${SHARD%/*}" ] || continue
     [ -f "$f" ] || python -m pde2gnn train g2 --dataset "$DS" --splits "${SPLITS:-5}" \
       --threads 1 --quiet --lr "$lr" --hidden "$hid" --weight-decay "$wd" --dropout "$drop" \
       --input-dropout "$din" --param p="$p" --time "$layers" --log-every 0 --results "$f" \

@@ -105,6 +105,32 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return opts[config.optimizer](parameter_groups(model, config), lr=config.lr, **fused)
 
 
+def evaluate(model: nn.Module, x: Tensor, y: Tensor, masks, eval_times: Optional[Tensor] = None,
+             shard: Optional[WholeGraph] = None):
+    """One evaluation pass of :func:`train`'s loop, without gradients: the model solved on all
+    nodes, decoded at the end time T, or at each of ``eval_times`` (``[K]``, spec time units:
+    the early-stopping integrator of ``select_time``).
+
+    Args:
+        model: a :class:`ContinuousGNN`; x: its input ``[N, F]``; y: the labels ``[N]``.
+        masks: the train, validation and test masks, three boolean ``[N]``.
+        shard: this process's part of a partitioned run (default: the whole graph).
+    Returns:
+        ``(accuracies, val_loss, k)``: the train / validation / test accuracies (fractions in
+        [0, 1]) and the validation cross-entropy at the first time of best validation accuracy,
+        and that time's index ``k`` into ``eval_times`` (0 without them).
+    """
+    shard = shard or WholeGraph()
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)[None] if eval_times is None else model(x, eval_times)   # [K, N, C]
+        pred = logits.argmax(-1)
+        accs = torch.stack([shard.accuracy(pred, y, m) for m in masks], 1)       # [K, 3]
+        k = int(accs[:, 1].argmax())
+        val_loss = float(shard.total(shard.loss(logits[k], y, masks[1])))
+    return accs[k].tolist(), val_loss, k
+
+
 def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int = 0,
           device: str = "cpu", progress: bool = True, log=None, return_model: bool = False,
           partition: int = 0) -> dict:
@@ -178,16 +204,8 @@ def train(spec, data: Data, config: TrainConfig, seed: int = 0, split_index: int
         times.append(time.perf_counter() - t0), nfe_f.append(fwd)
         loss_value = shard.total(loss).item()
         nfe_b.append(model.ode.nfe_backward), nfe_l.append(lin[0]), lin_its.append(lin[1])
-        model.eval()
-        with torch.no_grad():
-            logits = model(x)[None] if eval_times is None else model(x, eval_times)
-            pred = logits.argmax(-1)
-            accs = torch.stack([shard.accuracy(pred, y, m)
-                                for m in (train_m, val_m, test_m)], 1)   # [K, 3]
-            k = int(accs[:, 1].argmax())        # the first time of best validation accuracy
-            accs = accs[k].tolist()
-            val_loss = float(shard.total(shard.loss(logits[k], y, val_m)))
-            t_best = config.time if eval_times is None else float(eval_times[k])
+        accs, val_loss, k = evaluate(model, x, y, (train_m, val_m, test_m), eval_times, shard)
+        t_best = config.time if eval_times is None else float(eval_times[k])
         times_total.append(time.perf_counter() - t0)
         history.append({"epoch": epoch, "loss": loss_value, "train_acc": accs[0],
                         "val_acc": accs[1], "val_loss": val_loss, "integration_time": t_best,
