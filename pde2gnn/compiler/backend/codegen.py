@@ -260,7 +260,9 @@ class CodeGen:
             if terms and f not in dynamic:
                 expr = f"torch.zeros_like({pf}) + {expr}"  # a constant or per-solve source
             step.lines.append(f"{name} = {expr}")
-            step.lines.append(f"{name} = {name}.expand_as({pf})" if terms else "")
+            if terms:   # a sum of terms may broadcast smaller than the state: a constant, t
+                step.lines.append(f"{name} = {name} if {name}.shape == {pf}.shape "
+                                  f"else {name}.expand_as({pf})")
             outs.append(name)
         step.lines = [ln for ln in step.lines if ln]
         if probes:
