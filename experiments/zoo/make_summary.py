@@ -27,7 +27,7 @@ MODELS = {
                                              "gread_const_vc", "gread_sc", "gread_sc_h4",
                                              "gread_rw", "gread_h4")),
     "GraphCON-GCN": ("Rusch et al., ICML 2022", ("graphcon", "graphcon_v1")),
-    "G^2-GraphSAGE": ("Rusch et al., ICLR 2023", ("g2",)),
+    "G^2-GraphSAGE": ("Rusch et al., ICLR 2023", ("g2", "g2_gate_conv")),
     "ACMP": ("Wang et al., ICLR 2023", ("acmp", "acmp_ref", "acmp_grand")),
     "A-DGN": ("Gravina et al., ICLR 2023", ("adgn",)),
     "GRAND++": ("Thorpe et al., ICLR 2022", ("grand_pp", "grand_pp_nosource")),
@@ -146,6 +146,10 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "g2_squirrel_from_chameleon": "the configuration chameleon's search chose "
                                      "(run_g2_search.sh squirrel ten chameleon; a search on "
                                      "squirrel was out of budget), tenth round",
+       "g2_gate_conv_chameleon": "ablation: the gate from its own GraphSAGE layer "
+                                 "(specs/g2_gate_conv.pde: the reference's use_G2_conv = True, "
+                                 "its G2_GNN class's default), g2.toml [chameleon] otherwise "
+                                 "(eleventh round)",
        "g2_chameleon_tuned_e500": "ablation: the chosen configuration at 500 epochs (the "
                                   "reference's --epochs default; its --patience 200 stops it "
                                   "at 200), splits 0-4"}
