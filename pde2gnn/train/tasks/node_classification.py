@@ -120,7 +120,7 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor, masks, eval_times: Optional
         [0, 1]) and the validation cross-entropy at the first time of best validation accuracy,
         and that time's index ``k`` into ``eval_times`` (0 without them).
     """
-    shard = shard or WholeGraph()
+    shard = WholeGraph() if shard is None else shard
     model.eval()
     with torch.no_grad():
         logits = model(x)[None] if eval_times is None else model(x, eval_times)   # [K, N, C]
