@@ -144,8 +144,13 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                              "random configurations, run_g2_search.sh, g2_search_chameleon.json), "
                              "then the ten splits (tenth round)",
        "g2_squirrel_from_chameleon": "the configuration chameleon's search chose "
-                                     "(run_g2_search.sh squirrel ten chameleon; a search on "
-                                     "squirrel was out of budget), tenth round",
+                                     "(run_g2_search.sh squirrel ten chameleon, tenth round), "
+                                     "which squirrel's own search (12 draws on split 0, "
+                                     "g2_search_squirrel.json; eleventh round) chose too",
+       "g2_squirrel_directed": "ablation: --directed (the raw edge list, the reference's "
+                               "graph; pde2gnn's gate averages over the edges a node "
+                               "receives, the reference's over those it sends), the chosen "
+                               "configuration, split 0 only (undirected: 48.90)",
        "g2_gate_conv_chameleon": "ablation: the gate from its own GraphSAGE layer "
                                  "(specs/g2_gate_conv.pde: the reference's use_G2_conv = True, "
                                  "its G2_GNN class's default), g2.toml [chameleon] otherwise "

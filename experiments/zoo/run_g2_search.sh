@@ -12,7 +12,8 @@
 # experiments/zoo/runs/ (the ten-split row: g2_<dataset>_tuned.json); every configuration's
 # validation and test accuracy per split in experiments/zoo/g2_search_<dataset>.json.
 # `ten DATASET FROM` runs DATASET's ten splits with the configuration FROM's search chose (a
-# transfer, where DATASET's own search is out of budget).
+# transfer, where DATASET's own search is out of budget). SPEC=PATH runs the ten splits with
+# a variant spec instead of g2 (experiments/zoo/specs/g2_gate_conv.pde), results named after it.
 # Usage: bash experiments/zoo/run_g2_search.sh DATASET [search|ten [FROM]]
 set -eu
 cd "$(dirname "$0")/../.."
@@ -39,14 +40,14 @@ PY
       > /dev/null
   done
 }
-ten() {  # [FROM]: the data set whose search chooses (default: DS)
-  local from=${1:-$DS} tag=tuned
+ten() {  # [FROM]: the data set whose search chooses (default: DS); SPEC: a variant of g2
+  local from=${1:-$DS} tag=tuned spec=${SPEC:-g2}
   [ "$from" = "$DS" ] || tag=from_$from
   python experiments/nsd/summarize_sweep.py "$OUT/../search_g2_$from" \
     > "experiments/zoo/g2_search_$from.json"
-  python -m pde2gnn train g2 --dataset "$DS" --splits 10 --threads 1 --quiet --log-every 0 \
+  python -m pde2gnn train "$spec" --dataset "$DS" --splits 10 --threads 1 --quiet --log-every 0 \
     --resume $(python experiments/nsd/summarize_sweep.py "$OUT/../search_g2_$from" --best "$from") \
-    --results "experiments/zoo/runs/g2_${DS}_$tag.json"
+    --results "experiments/zoo/runs/$(basename "$spec" .pde)_${DS}_$tag.json"
 }
 case "${2:-all}" in
   search) search ;;
