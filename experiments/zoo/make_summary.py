@@ -156,8 +156,8 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                                  "its G2_GNN class's default), g2.toml [chameleon] otherwise "
                                  "(eleventh round)",
        "g2_gate_conv_squirrel": "ablation: the gate from its own GraphSAGE layer "
-                                "(specs/g2_gate_conv.pde), g2.toml [squirrel] otherwise, split "
-                                "0 only (g2: 48.90; eleventh round)",
+                                "(specs/g2_gate_conv.pde), g2.toml [squirrel] otherwise, splits "
+                                "0-4 (g2 on the same splits: 47.59; eleventh round)",
        "g2_chameleon_tuned_e500": "ablation: the chosen configuration at 500 epochs (the "
                                   "reference's --epochs default; its --patience 200 stops it "
                                   "at 200), splits 0-4"}
