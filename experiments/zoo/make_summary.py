@@ -236,7 +236,9 @@ def rows() -> list:
         mean = sum(acc) / len(acc)
         std = (sum((a - mean) ** 2 for a in acc) / len(acc)) ** 0.5
         p, source = paper_of(model, ds)
-        rf = ref.get(f"{spec}_{r['dataset']}")
+        rf = ref.get(path.stem)       # the reference run with the same configuration, if any
+        if rf is None and not any(t in tag for t in ("tuned", "from_")):
+            rf = ref.get(f"{spec}_{r['dataset']}")   # else the reference at its defaults
         command = r["command"].replace(f" --results {path.relative_to(HERE.parent.parent)}", "")
         out.append({
             "model": spec + (f" ({tag})" if tag else ""), "dataset": ds,

@@ -14,23 +14,35 @@
 # `ten DATASET FROM` runs DATASET's ten splits with the configuration FROM's search chose (a
 # transfer, where DATASET's own search is out of budget). SPEC=PATH runs the ten splits with
 # a variant spec instead of g2 (experiments/zoo/specs/g2_gate_conv.pde), results named after it.
+# GRID=wide searches past the base grid's edges, where chameleon's choice sat (lr, weight decay,
+# input dropout and layers at the ends of their ranges): its draw 0 is that choice, so the
+# comparison is on the same splits; its files carry the suffix _wide. (Its lr 0.03 was 0.05
+# until three draws with it diverged or fell far behind: NOTES.md, twelfth round.)
 # Usage: bash experiments/zoo/run_g2_search.sh DATASET [search|ten [FROM]]
 set -eu
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 PDE2GNN_DATA=${PDE2GNN_DATA:-/tmp/data}
 DS=${1:?dataset}
-OUT=experiments/zoo/runs/search_g2_$DS
+SUFFIX=${GRID:+_$GRID}
+OUT=experiments/zoo/runs/search_g2_$DS$SUFFIX
 mkdir -p "$OUT"
 search() {
   SHARD=${SHARD:-0/1}
-  CONFIGS=${CONFIGS:-24} python - <<'PY' | while read -r k lr hid wd drop din p layers; do
+  export GRID=${GRID:-base} CONFIGS=${CONFIGS:-24}
+  python - <<'PY' | while read -r k lr hid wd drop din p layers; do
 import os, random
-r = random.Random(0)
-for k in range(int(os.environ["CONFIGS"])):
-    print(k, r.choice([0.001, 0.003, 0.005, 0.01]), r.choice([64, 128, 256]),
-          r.choice([0.0005, 0.001, 0.005, 0.01]), r.choice([0.0, 0.1, 0.3, 0.5]),
-          r.choice([0.3, 0.5, 0.7]), r.choice([1.0, 1.5, 2.0, 2.5, 3.0, 4.0]),
-          r.choice([2, 4, 6, 8]))
+# lr, hidden, weight decay, dropout, input dropout, p, layers
+grid = {"base": ([0.001, 0.003, 0.005, 0.01], [64, 128, 256], [0.0005, 0.001, 0.005, 0.01],
+                 [0.0, 0.1, 0.3, 0.5], [0.3, 0.5, 0.7], [1.0, 1.5, 2.0, 2.5, 3.0, 4.0],
+                 [2, 4, 6, 8]),
+        "wide": ([0.01, 0.02, 0.03], [128, 256], [0.0, 0.0001, 0.0005], [0.1, 0.3, 0.5],
+                 [0.6, 0.7, 0.8], [1.5, 2.5, 4.0], [8, 12, 16])}[os.environ["GRID"]]
+r = random.Random(0 if os.environ["GRID"] == "base" else 1)
+draws = [[r.choice(g) for g in grid] for _ in range(int(os.environ["CONFIGS"]))]
+if os.environ["GRID"] == "wide":
+    draws[0] = [0.01, 128, 0.0005, 0.3, 0.7, 2.5, 8]  # the base search's choice
+for k, d in enumerate(draws):
+    print(k, *d)
 PY
     f=$OUT/c$k.json
     [ $((k % ${SHARD#*/})) = "${SHARD%/*}" ] || continue
@@ -41,12 +53,12 @@ PY
   done
 }
 ten() {  # [FROM]: the data set whose search chooses (default: DS); SPEC: a variant of g2
-  local from=${1:-$DS} tag=tuned spec=${SPEC:-g2}
-  [ "$from" = "$DS" ] || tag=from_$from
-  python experiments/nsd/summarize_sweep.py "$OUT/../search_g2_$from" \
-    > "experiments/zoo/g2_search_$from.json"
+  local from=${1:-$DS} tag=tuned$SUFFIX spec=${SPEC:-g2}
+  local dir=experiments/zoo/runs/search_g2_$from$SUFFIX
+  [ "$from" = "$DS" ] || tag=from_$from$SUFFIX
+  python experiments/nsd/summarize_sweep.py "$dir" > "experiments/zoo/g2_search_$from$SUFFIX.json"
   python -m pde2gnn train "$spec" --dataset "$DS" --splits 10 --threads 1 --quiet --log-every 0 \
-    --resume $(python experiments/nsd/summarize_sweep.py "$OUT/../search_g2_$from" --best "$from") \
+    --resume $(python experiments/nsd/summarize_sweep.py "$dir" --best "$from") \
     --results "experiments/zoo/runs/$(basename "$spec" .pde)_${DS}_$tag.json"
 }
 case "${2:-all}" in

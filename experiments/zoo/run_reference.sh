@@ -11,7 +11,8 @@
 # G^2 (tk-rusch/gradientgating heterophilic_graphs, its run_GNN.py defaults), one process per
 # split with per-epoch traces (experiments/zoo/trace_g2_reference.py):
 #   G2REF=/tmp/ref_g2 bash experiments/zoo/run_reference.sh g2 DATASET [PROBE...]
-# ($G2REF/heterophilic_graphs: the reference's folder; PROBE: --undirected, --gate-in) writes
+# ($G2REF/heterophilic_graphs: the reference's folder; PROBE: --undirected, --gate-in, or
+# --set NAME=VALUE for one of its runner's arguments, with TAG=name naming the run) writes
 # experiments/zoo/runs/traces/trace_g2_ref_<dataset>[_<probe>]_s<split>.json for splits 0-9 (SPLITS="0 1"
 # for fewer, EPOCHS=N to stop before the reference's 200). torch_scatter has no build for torch
 # 2.13: benchmarks/reference/stubs_grand's stand-in (its one call, scatter with reduce mean, on
@@ -33,6 +34,7 @@ if [ "${1:-}" = g2 ]; then
   cp -n "$src"/* "$raw/"
   tag=""
   for a in "$@"; do tag="${tag}_${a#--}"; done
+  [ -z "${TAG:-}" ] || tag=_$TAG
   for s in ${SPLITS:-0 1 2 3 4 5 6 7 8 9}; do
     out=experiments/zoo/runs/traces/trace_g2_ref_${name}${tag}_s$s.json
     [ -f "$out" ] && continue
@@ -43,11 +45,12 @@ if [ "${1:-}" = g2 ]; then
   done
   # mean / std (population, as the reference prints) of the selected epochs' test accuracies
   # and the wall time per epoch, into experiments/zoo/reference.json (key g2_<dataset>[_probe])
-  python - "$name" "$tag" <<'PY'
+  python - "$name" "$tag" "$*" <<'PY'
 import glob, json, os, sys
 from pathlib import Path
-name, tag = sys.argv[1], sys.argv[2]
-env = "".join(f'{k}="{os.environ[k]}" ' for k in ("SPLITS", "EPOCHS") if os.environ.get(k))
+name, tag, probes = sys.argv[1:4]
+env = "".join(f'{k}="{os.environ[k]}" ' for k in ("SPLITS", "EPOCHS", "TAG")
+              if os.environ.get(k))
 runs = [json.loads(Path(f).read_text()) for f in
         sorted(glob.glob(f"experiments/zoo/runs/traces/trace_g2_ref_{name}{tag}_s*.json"))]
 acc = [100 * r["best_test"] for r in runs]
@@ -61,7 +64,7 @@ ref[f"g2_{name}{tag}"] = {
     "epochs": sum(len(r["records"]) for r in runs),
     "s_per_epoch": round(sum(r["wall_s"] for r in runs) / sum(len(r["records"]) for r in runs), 4),
     "command": (env + f"G2REF=/tmp/ref_g2 bash experiments/zoo/run_reference.sh g2 {name} "
-               + " ".join("--" + p for p in tag.split("_") if p)).strip()}
+               + probes).strip()}
 out.write_text(json.dumps(ref, indent=1) + "\n")
 print(ref[f"g2_{name}{tag}"])
 PY

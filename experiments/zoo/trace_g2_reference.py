@@ -15,7 +15,7 @@ Usage (torch_scatter replaced by a stand-in on torch_geometric.utils.scatter, se
 experiments/zoo/run_reference.sh):
   PYTHONPATH=$PWD:SHIM OMP_NUM_THREADS=1 python experiments/zoo/trace_g2_reference.py \
       REF/heterophilic_graphs OUT.json --dataset chameleon --split 0 --seed 0 [--epochs E] \
-      [--undirected] [--gate-in]
+      [--undirected] [--gate-in] [--set NAME=VALUE ...]
 The reference reads ../data/<name> relative to its folder (run from REF/heterophilic_graphs).
 Writes OUT.json: {"code", "options", "best_epoch", "best_test", "records"}; the selected epoch
 is the reference's rule (first epoch of the highest validation accuracy).
@@ -38,6 +38,9 @@ ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--epochs", type=int, default=None, help="the reference's patience (200)")
 ap.add_argument("--undirected", action="store_true")
 ap.add_argument("--gate-in", action="store_true")
+ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                help="replace one of the runner's arguments (e.g. lr=0.01, nhid=128): a "
+                     "configuration the reference's author advises searching for")
 opt = ap.parse_args(sys.argv[3:])
 
 sys.path.insert(0, ref)
@@ -52,6 +55,13 @@ parser_defaults = {"dataset": opt.dataset, "GNN": "GraphSAGE", "nhid": 256, "nla
                    "use_G2_conv": False, "device": "cpu"}
 if opt.epochs is not None:
     parser_defaults["patience"] = opt.epochs
+for item in opt.set:
+    name, value = item.split("=", 1)
+    if name not in parser_defaults:
+        ap.error(f"--set {item}: the runner has no argument {name!r}")
+    default = parser_defaults[name]
+    parser_defaults[name] = (value.lower() in ("1", "true") if isinstance(default, bool)
+                             else type(default)(value))
 args = argparse.Namespace(**parser_defaults)
 
 loaded = {}
