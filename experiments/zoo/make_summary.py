@@ -157,7 +157,9 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "g2_squirrel_from_chameleon": "the configuration chameleon's search chose "
                                      "(run_g2_search.sh squirrel ten chameleon, tenth round), "
                                      "which squirrel's own search (12 draws on split 0, "
-                                     "g2_search_squirrel.json; eleventh round) chose too",
+                                     "g2_search_squirrel.json; eleventh round) chose too; "
+                                     "reference: the same configuration on its directed "
+                                     "graph, split 0 (ours there: 48.90; twelfth round)",
        "g2_squirrel_directed": "ablation: --directed (the raw edge list, the reference's "
                                "graph; pde2gnn's gate averages over the edges a node "
                                "receives, the reference's over those it sends), the chosen "
@@ -167,8 +169,8 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                                  "its G2_GNN class's default), the first search's chameleon "
                                  "configuration (eleventh round)",
        "g2_gate_conv_squirrel": "ablation: the gate from its own GraphSAGE layer "
-                                "(specs/g2_gate_conv.pde), g2.toml [squirrel] otherwise, splits "
-                                "0-4 (g2 on the same splits: 47.59; eleventh round)",
+                                "(specs/g2_gate_conv.pde), g2.toml [squirrel] otherwise (splits "
+                                "0-4 eleventh round, 5-9 twelfth, joined by pde2gnn merge)",
        "g2_chameleon_tuned_e500": "ablation: the chosen configuration at 500 epochs (the "
                                   "reference's --epochs default; its --patience 200 stops it "
                                   "at 200), splits 0-4"}
