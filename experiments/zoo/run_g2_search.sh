@@ -18,6 +18,9 @@
 # input dropout and layers at the ends of their ranges): its draw 0 is that choice, so the
 # comparison is on the same splits; its files carry the suffix _wide. (Its lr 0.03 was 0.05
 # until three draws with it diverged or fell far behind: NOTES.md, twelfth round.)
+# GRID=local varies one value at a time around the wide search's choice (its draw 0), for
+# SPEC=experiments/zoo/specs/g2_gate_conv.pde, whose values were g2's (thirteenth round).
+# SPEC applies to the search as well as to the ten splits.
 # Usage: bash experiments/zoo/run_g2_search.sh DATASET [search|ten [FROM]]
 set -eu
 cd "$(dirname "$0")/../.."
@@ -36,17 +39,24 @@ grid = {"base": ([0.001, 0.003, 0.005, 0.01], [64, 128, 256], [0.0005, 0.001, 0.
                  [0.0, 0.1, 0.3, 0.5], [0.3, 0.5, 0.7], [1.0, 1.5, 2.0, 2.5, 3.0, 4.0],
                  [2, 4, 6, 8]),
         "wide": ([0.01, 0.02, 0.03], [128, 256], [0.0, 0.0001, 0.0005], [0.1, 0.3, 0.5],
-                 [0.6, 0.7, 0.8], [1.5, 2.5, 4.0], [8, 12, 16])}[os.environ["GRID"]]
+                 [0.6, 0.7, 0.8], [1.5, 2.5, 4.0], [8, 12, 16]),
+        "local": ()}[os.environ["GRID"]]
 r = random.Random(0 if os.environ["GRID"] == "base" else 1)
 draws = [[r.choice(g) for g in grid] for _ in range(int(os.environ["CONFIGS"]))]
 if os.environ["GRID"] == "wide":
     draws[0] = [0.01, 128, 0.0005, 0.3, 0.7, 2.5, 8]  # the base search's choice
+if os.environ["GRID"] == "local":  # the wide search's choice, then its one-value neighbours
+    centre = [0.01, 128, 0.0001, 0.3, 0.8, 1.5, 12]
+    others = [[0.015, 0.02], [64, 256], [0.0, 0.0005], [0.1, 0.5], [0.7, 0.9], [1.0, 2.5],
+              [8, 16]]
+    draws = [centre] + [centre[:i] + [v] + centre[i + 1:]
+                        for i, vs in enumerate(others) for v in vs]
 for k, d in enumerate(draws):
     print(k, *d)
 PY
     f=$OUT/c$k.json
     [ $((k % ${SHARD#*/})) = "${SHARD%/*}" ] || continue
-    [ -f "$f" ] || python -m pde2gnn train g2 --dataset "$DS" --splits "${SPLITS:-5}" \
+    [ -f "$f" ] || python -m pde2gnn train "${SPEC:-g2}" --dataset "$DS" --splits "${SPLITS:-5}" \
       --threads 1 --quiet --lr "$lr" --hidden "$hid" --weight-decay "$wd" --dropout "$drop" \
       --input-dropout "$din" --param p="$p" --time "$layers" --log-every 0 --results "$f" \
       > /dev/null
