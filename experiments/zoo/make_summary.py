@@ -157,6 +157,16 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
                                             "splits: 68.67 against 68.11), the configuration "
                                             "the wide search chose; splits 0-4 and 5-9 as two "
                                             "processes joined by pde2gnn merge (twelfth round)",
+       "g2_gate_conv_chameleon_tuned_local": "the gate from its own GraphSAGE layer, its own "
+                                             "search: one value at a time around the wide "
+                                             "search's choice (run_g2_search.sh GRID=local, 15 "
+                                             "draws on splits 0-1, "
+                                             "g2_search_chameleon_local.json; chosen: dropout "
+                                             "0.1, specs/g2_gate_conv.toml [chameleon]), then "
+                                             "the ten splits (validation 69.37 against "
+                                             "68.67 for tuned_wide); splits 0-5 and 6-9 as "
+                                             "two processes joined by pde2gnn merge "
+                                             "(thirteenth round)",
        "g2_squirrel_from_chameleon": "the configuration chameleon's search chose "
                                      "(run_g2_search.sh squirrel ten chameleon, tenth round), "
                                      "which squirrel's own search (12 draws on split 0, "
@@ -189,7 +199,7 @@ MAIN = {("GREAD-BS", "Texas"): "gread_const", ("GREAD-BS", "Cornell"): "gread",
         ("ACMP", "Texas"): "acmp_ref (tuned)", ("ACMP", "Cornell"): "acmp_ref (tuned)",
         ("ACMP", "Wisconsin"): "acmp_ref (tuned)",
         ("ACMP", "Chameleon"): "acmp_grand (select)",
-        ("G^2-GraphSAGE", "Chameleon"): "g2_gate_conv (tuned_wide)",
+        ("G^2-GraphSAGE", "Chameleon"): "g2_gate_conv (tuned_local)",
         ("G^2-GraphSAGE", "Cornell"): "g2 (tuned)", ("G^2-GraphSAGE", "Squirrel"): "g2_gate_conv"}
 
 
