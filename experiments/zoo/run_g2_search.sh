@@ -39,18 +39,20 @@ grid = {"base": ([0.001, 0.003, 0.005, 0.01], [64, 128, 256], [0.0005, 0.001, 0.
                  [0.0, 0.1, 0.3, 0.5], [0.3, 0.5, 0.7], [1.0, 1.5, 2.0, 2.5, 3.0, 4.0],
                  [2, 4, 6, 8]),
         "wide": ([0.01, 0.02, 0.03], [128, 256], [0.0, 0.0001, 0.0005], [0.1, 0.3, 0.5],
-                 [0.6, 0.7, 0.8], [1.5, 2.5, 4.0], [8, 12, 16]),
-        "local": ()}[os.environ["GRID"]]
-r = random.Random(0 if os.environ["GRID"] == "base" else 1)
-draws = [[r.choice(g) for g in grid] for _ in range(int(os.environ["CONFIGS"]))]
-if os.environ["GRID"] == "wide":
-    draws[0] = [0.01, 128, 0.0005, 0.3, 0.7, 2.5, 8]  # the base search's choice
+                 [0.6, 0.7, 0.8], [1.5, 2.5, 4.0], [8, 12, 16])}.get(os.environ["GRID"])
 if os.environ["GRID"] == "local":  # the wide search's choice, then its one-value neighbours
     centre = [0.01, 128, 0.0001, 0.3, 0.8, 1.5, 12]
     others = [[0.015, 0.02], [64, 256], [0.0, 0.0005], [0.1, 0.5], [0.7, 0.9], [1.0, 2.5],
               [8, 16]]
     draws = [centre] + [centre[:i] + [v] + centre[i + 1:]
                         for i, vs in enumerate(others) for v in vs]
+elif grid is None:
+    raise SystemExit(f"GRID={os.environ['GRID']}: base, wide or local")
+else:
+    r = random.Random(0 if os.environ["GRID"] == "base" else 1)
+    draws = [[r.choice(g) for g in grid] for _ in range(int(os.environ["CONFIGS"]))]
+if os.environ["GRID"] == "wide":
+    draws[0] = [0.01, 128, 0.0005, 0.3, 0.7, 2.5, 8]  # the base search's choice
 for k, d in enumerate(draws):
     print(k, *d)
 PY
