@@ -90,6 +90,11 @@ CUT = {"acmp_ref_texas": "100 epochs (acmp.toml: 200), dopri5",
        "acmp_ref_texas_beta10": "ablation: beta = 1.0, 100 epochs, splits 0-4, dopri5",
        "g2_chameleon": "100 epochs (g2.toml: 200), split 0 only",
        "grand_pp_Cora_lpc5": "random LCC splits, 5 labels per class, seeds 0-4",
+       **{f"{spec}_Cora_lpc5_T{t}": f"ablation: {what}, T = {t} (grand_pp.toml: 3; rk4, step "
+          "0.5), random LCC splits, 5 labels per class, seeds 0-4 (thirteenth round)"
+          for spec, what in (("grand_pp", "with the source"),
+                             ("grand_pp_nosource", "the source removed"))
+          for t in (1, 3, 10)},
        "gread_sc_h4_wisconsin": "4 attention heads (the reference's); reference: its own "
                                 "runner, best parameters, 10 splits, unseeded",
        "graphcon_film": "graphcon.toml [default] (the reference ships no Film parameters)",
